@@ -1,0 +1,304 @@
+//! The affected set: every service a change touches, each with the reasons why — the changed files
+//! it owns, the dependency chain through which a change reaches it, a global input, an unowned file
+//! under `unowned = "all"`, or a base that could not be found. Pure computation over the frozen
+//! workspace; never prints.
+
+use bstr::{BStr, BString, ByteSlice};
+
+use crate::config::{ServiceId, UnownedPolicy, Workspace};
+use crate::ownership::{Ownership, PathClass};
+
+/// How far a change spreads to the services that depend on a changed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dependents {
+    /// Only the services that own changed files.
+    None,
+    /// Plus their direct dependents.
+    Direct,
+    /// Plus every transitive dependent.
+    #[default]
+    Transitive,
+}
+
+/// Why a service is affected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// It owns this changed path (by root or `paths`).
+    File { path: BString },
+    /// A dependency is affected: `via[0]` is the direct dependency, the last element owns a change.
+    Dependency { via: Vec<ServiceId> },
+    /// A `global_inputs` path changed.
+    Global { path: BString },
+    /// The base revision was not available, so everything is assumed changed.
+    MissingBase { detail: String },
+    /// A path owned by nobody changed and `unowned = "all"`.
+    Unowned { path: BString },
+}
+
+impl Reason {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::File { .. } => "file",
+            Reason::Dependency { .. } => "dependency",
+            Reason::Global { .. } => "global",
+            Reason::MissingBase { .. } => "missing_base",
+            Reason::Unowned { .. } => "unowned",
+        }
+    }
+}
+
+/// The result: per service (indexed by id) its reasons, empty when unaffected.
+#[derive(Debug, Clone)]
+pub struct Affected {
+    pub reasons: Vec<Vec<Reason>>,
+    /// Changed paths no service owns (workspace-relative), whatever the `unowned` policy.
+    pub unowned_files: Vec<BString>,
+    /// Changed paths dropped by `ignore`.
+    pub ignored_files: usize,
+}
+
+impl Affected {
+    pub fn is_affected(&self, id: ServiceId) -> bool {
+        !self.reasons[id].is_empty()
+    }
+
+    /// Affected service ids in name order.
+    pub fn ids(&self) -> impl Iterator<Item = ServiceId> + '_ {
+        (0..self.reasons.len()).filter(|&i| self.is_affected(i))
+    }
+
+    pub fn count(&self) -> usize {
+        self.ids().count()
+    }
+
+    /// Every service affected for one reason (used when the base is missing).
+    pub fn everything(ws: &Workspace, reason: Reason) -> Affected {
+        Affected {
+            reasons: vec![vec![reason]; ws.services.len()],
+            unowned_files: Vec::new(),
+            ignored_files: 0,
+        }
+    }
+}
+
+/// Strips the workspace prefix (the config's directory inside the repository) from a repo-relative
+/// path; `None` when the path lies outside the workspace.
+pub fn workspace_relative<'p>(prefix: &str, path: &'p BStr) -> Option<&'p BStr> {
+    if prefix.is_empty() {
+        return Some(path);
+    }
+    let rest = path.strip_prefix(prefix.as_bytes())?;
+    rest.strip_prefix(b"/").map(|r| r.as_bstr())
+}
+
+/// Computes the affected services for `paths` (repo-relative; the old side of renames included).
+pub fn compute<'p>(
+    ws: &Workspace,
+    prefix: &str,
+    paths: impl IntoIterator<Item = &'p BStr>,
+    dependents: Dependents,
+) -> Affected {
+    let n = ws.services.len();
+    let ownership = Ownership::new(ws);
+    let mut direct: Vec<Vec<Reason>> = vec![Vec::new(); n];
+    let mut global: Vec<BString> = Vec::new();
+    let mut unowned_files = Vec::new();
+    let mut ignored_files = 0;
+    let mut owners = Vec::new();
+    let mut scratch = Vec::new();
+    for path in paths {
+        let Some(rel) = workspace_relative(prefix, path) else {
+            continue;
+        };
+        match ownership.classify(rel, &mut owners, &mut scratch) {
+            PathClass::Ignored => ignored_files += 1,
+            PathClass::Global => global.push(rel.to_owned()),
+            PathClass::Unowned => unowned_files.push(rel.to_owned()),
+            PathClass::Owned => {
+                for &id in &owners {
+                    direct[id].push(Reason::File { path: rel.to_owned() });
+                }
+            }
+        }
+    }
+    for list in &mut direct {
+        list.sort_by(|a, b| reason_path(a).cmp(reason_path(b)));
+        list.dedup();
+    }
+    if !global.is_empty() || (ws.unowned == UnownedPolicy::All && !unowned_files.is_empty()) {
+        global.sort();
+        global.dedup();
+        let extra: Vec<Reason> = global
+            .iter()
+            .map(|p| Reason::Global { path: p.clone() })
+            .chain(
+                (ws.unowned == UnownedPolicy::All)
+                    .then(|| unowned_files.iter().map(|p| Reason::Unowned { path: p.clone() }))
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect();
+        for list in &mut direct {
+            list.extend(extra.iter().cloned());
+        }
+    }
+    unowned_files.sort();
+    unowned_files.dedup();
+
+    let reasons = propagate(ws, direct, dependents);
+    Affected {
+        reasons,
+        unowned_files,
+        ignored_files,
+    }
+}
+
+fn reason_path(r: &Reason) -> &[u8] {
+    match r {
+        Reason::File { path } | Reason::Global { path } | Reason::Unowned { path } => path.as_bytes(),
+        _ => b"",
+    }
+}
+
+/// Adds dependency reasons in topological order: a service is reached through each affected direct
+/// dependency, and each such reason carries the shortest chain down to a directly changed service.
+fn propagate(ws: &Workspace, mut reasons: Vec<Vec<Reason>>, dependents: Dependents) -> Vec<Vec<Reason>> {
+    let n = ws.services.len();
+    if dependents == Dependents::None {
+        return reasons;
+    }
+    let is_direct: Vec<bool> = reasons.iter().map(|r| !r.is_empty()).collect();
+    // Distance to the nearest directly changed service and the dependency that leads there.
+    let mut dist: Vec<Option<u32>> = vec![None; n];
+    let mut next: Vec<Option<ServiceId>> = vec![None; n];
+    for &id in ws.graph.topological() {
+        let deps = &ws.services[id].deps;
+        let mut via_reasons = Vec::new();
+        let mut best: Option<(u32, ServiceId)> = None;
+        for &dep in deps {
+            let reached = match dependents {
+                Dependents::Direct => is_direct[dep],
+                _ => dist[dep].is_some(),
+            };
+            if !reached {
+                continue;
+            }
+            let d = if is_direct[dep] { 0 } else { dist[dep].unwrap_or(0) };
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, dep));
+            }
+            via_reasons.push(dep);
+        }
+        if is_direct[id] {
+            dist[id] = Some(0);
+        } else if let Some((d, dep)) = best {
+            dist[id] = Some(d + 1);
+            next[id] = Some(dep);
+        }
+        for dep in via_reasons {
+            let mut via = vec![dep];
+            let mut cur = dep;
+            while !is_direct[cur] {
+                match next[cur] {
+                    Some(nx) => {
+                        via.push(nx);
+                        cur = nx;
+                    }
+                    None => break,
+                }
+            }
+            reasons[id].push(Reason::Dependency { via });
+        }
+        if let Some(r) = reasons.get_mut(id) {
+            // Shortest chains first among the dependency reasons, after the direct ones.
+            let split = r.iter().position(|x| matches!(x, Reason::Dependency { .. })).unwrap_or(r.len());
+            r[split..].sort_by_key(|x| match x {
+                Reason::Dependency { via } => via.len(),
+                _ => 0,
+            });
+        }
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+    use std::path::Path;
+
+    fn shop() -> (tempfile::TempDir, Workspace) {
+        let t = tempfile::tempdir().unwrap();
+        for d in ["s/user", "s/order", "l/auth", "l/log", "proto"] {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        let text = r#"
+[workspace]
+members = ["s/*", "l/*"]
+global_inputs = ["go.work"]
+ignore = ["**/*.md"]
+[services.user]
+deps = ["auth"]
+[services.auth]
+deps = ["log"]
+[services.order]
+deps = ["log"]
+paths = ["proto/**"]
+"#;
+        let w = parse(text, Path::new("pipeline.toml"), t.path()).unwrap();
+        (t, w)
+    }
+
+    fn names(ws: &Workspace, a: &Affected) -> Vec<String> {
+        a.ids().map(|i| ws.services[i].name.clone()).collect()
+    }
+
+    fn run(ws: &Workspace, paths: &[&str], d: Dependents) -> Affected {
+        compute(ws, "", paths.iter().map(|p| p.as_bytes().as_bstr()), d)
+    }
+
+    #[test]
+    fn transitive_chain_is_recorded() {
+        let (_t, ws) = shop();
+        let a = run(&ws, &["l/log/log.go"], Dependents::Transitive);
+        assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
+        let user = ws.service_id("user").unwrap();
+        let via: Vec<&str> = match &a.reasons[user][0] {
+            Reason::Dependency { via } => via.iter().map(|&i| ws.services[i].name.as_str()).collect(),
+            r => panic!("unexpected {r:?}"),
+        };
+        assert_eq!(via, ["auth", "log"]);
+    }
+
+    #[test]
+    fn dependents_modes_limit_spread() {
+        let (_t, ws) = shop();
+        assert_eq!(names(&ws, &run(&ws, &["l/log/x"], Dependents::None)), ["log"]);
+        assert_eq!(
+            names(&ws, &run(&ws, &["l/log/x"], Dependents::Direct)),
+            ["auth", "log", "order"]
+        );
+    }
+
+    #[test]
+    fn ignore_global_and_unowned() {
+        let (_t, ws) = shop();
+        let a = run(&ws, &["s/user/README.md"], Dependents::Transitive);
+        assert_eq!(a.count(), 0);
+        assert_eq!(a.ignored_files, 1);
+        let a = run(&ws, &["go.work"], Dependents::Transitive);
+        assert_eq!(a.count(), 4);
+        let a = run(&ws, &["Makefile"], Dependents::Transitive);
+        assert_eq!(a.count(), 0);
+        assert_eq!(a.unowned_files, [BString::from("Makefile")]);
+        let a = run(&ws, &["proto/o.proto"], Dependents::Transitive);
+        assert_eq!(names(&ws, &a), ["order"]);
+    }
+
+    #[test]
+    fn workspace_prefix_is_stripped() {
+        assert_eq!(workspace_relative("ws", b"ws/a".as_bstr()), Some(b"a".as_bstr()));
+        assert_eq!(workspace_relative("ws", b"wsx/a".as_bstr()), None);
+        assert_eq!(workspace_relative("", b"a".as_bstr()), Some(b"a".as_bstr()));
+    }
+}

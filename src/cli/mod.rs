@@ -1,0 +1,344 @@
+//! The edge of the program: parses arguments, resolves settings, calls the engine, hands results to
+//! reporters and maps every error to its documented exit code. The only module that knows clap, the
+//! terminal and exit codes.
+
+mod args;
+mod error;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use tracing::warn;
+
+pub use args::Cli;
+use args::{AffectedArgs, AffectedFormat, Command, DependentsArg, GraphArgs, GraphFormat, OnMissingBase, RangeArgs};
+pub use error::{CliError, ExitCode};
+
+use crate::affected::{self, Affected, Dependents, Reason};
+use crate::config::{self, Workspace};
+use crate::report::affected::AffectedView;
+use crate::report::graph::GraphView;
+use crate::report::style::Style;
+use crate::scm::{ChangeQuery, Changes, Repo, ScmError};
+
+/// Runs the program and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { ExitCode::Usage } else { ExitCode::Success };
+            let _ = e.print();
+            return code as i32;
+        }
+    };
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    match run(cli) {
+        Ok(code) => code as i32,
+        Err(e) => {
+            let style = stderr_style();
+            eprintln!("{}", e.render(style));
+            e.exit_code() as i32
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("shockwave={default},{}", if verbose > 1 { "debug" } else { "warn" })));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(stderr_style().color)
+        .try_init();
+}
+
+fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+pub(crate) fn stdout_style() -> Style {
+    Style {
+        color: color_allowed() && std::io::stdout().is_terminal(),
+    }
+}
+
+pub(crate) fn stderr_style() -> Style {
+    Style {
+        color: color_allowed() && std::io::stderr().is_terminal(),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let cwd = std::env::current_dir().map_err(|e| CliError::Io {
+        action: "read the current directory".into(),
+        source: e,
+    })?;
+    match cli.command {
+        Command::Check => cmd_check(&cwd, cli.global.config.as_deref()),
+        Command::Affected(a) => cmd_affected(&cwd, cli.global.config.as_deref(), a),
+        Command::Graph(g) => cmd_graph(&cwd, cli.global.config.as_deref(), g),
+    }
+}
+
+/// The loaded workspace and its repository.
+pub(crate) struct Context {
+    pub ws: Workspace,
+    pub repo: Repo,
+    /// The workspace root relative to the repository worktree (`""` when they coincide).
+    pub prefix: String,
+}
+
+pub(crate) fn load_workspace(cwd: &Path, config: Option<&Path>) -> Result<Workspace, CliError> {
+    let path = match config {
+        Some(p) => {
+            if !p.is_file() {
+                return Err(CliError::Usage(format!(
+                    "--config {}: no such file; pass the path of a pipeline.toml",
+                    p.display()
+                )));
+            }
+            p.to_path_buf()
+        }
+        None => config::find(cwd)?,
+    };
+    Ok(config::load(&path)?)
+}
+
+pub(crate) fn load_context(cwd: &Path, config: Option<&Path>) -> Result<Context, CliError> {
+    let ws = load_workspace(cwd, config)?;
+    let repo = Repo::discover(&ws.root)?;
+    let prefix = match ws.root.strip_prefix(repo.workdir()) {
+        Ok(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => {
+            return Err(CliError::Usage(format!(
+                "{} is not inside the repository at {}; keep pipeline.toml in the repository",
+                ws.config_path.display(),
+                repo.workdir().display()
+            )))
+        }
+    };
+    Ok(Context { ws, repo, prefix })
+}
+
+/// The result of resolving a range and computing what it affects.
+pub(crate) struct AffectedResult {
+    pub changes: Changes,
+    pub affected: Affected,
+    pub dependents: Dependents,
+}
+
+pub(crate) fn change_query(ctx: &Context, range: &RangeArgs) -> Result<ChangeQuery, CliError> {
+    if range.head.is_some() && range.base.is_none() && ctx.ws.default_base.is_none() {
+        return Err(CliError::Usage("--head needs a base: pass --base REV or set workspace.default_base".into()));
+    }
+    let base = match (&range.base, range.uncommitted) {
+        (Some(b), _) => Some(b.clone()),
+        (None, true) => None,
+        (None, false) => match &ctx.ws.default_base {
+            Some(b) => Some(b.clone()),
+            None => {
+                return Err(CliError::Usage(
+                    "no base revision: pass --base REV, set default_base in [workspace], or use --uncommitted".into(),
+                ))
+            }
+        },
+    };
+    Ok(ChangeQuery {
+        base,
+        head: range.head.clone(),
+        exact_base: range.exact_base,
+        uncommitted: range.uncommitted,
+    })
+}
+
+pub(crate) fn compute_affected(ctx: &Context, range: &RangeArgs) -> Result<AffectedResult, CliError> {
+    let query = change_query(ctx, range)?;
+    let dependents = match range.dependents {
+        DependentsArg::None => Dependents::None,
+        DependentsArg::Direct => Dependents::Direct,
+        DependentsArg::Transitive => Dependents::Transitive,
+    };
+    let changes = match ctx.repo.changes(&query) {
+        Ok(c) => c,
+        Err(e) if range.on_missing_base == OnMissingBase::All && is_base_problem(&e, &query) => {
+            warn!("{e}");
+            warn!("--on-missing-base all: treating every service as affected");
+            let detail = e.to_string();
+            let changes = Changes {
+                base: query.base.clone(),
+                head: query.head.clone().unwrap_or_else(|| "HEAD".into()),
+                base_id: None,
+                head_id: None,
+                merge_base: None,
+                files: Vec::new(),
+                uncommitted: query.uncommitted,
+            };
+            let affected = Affected::everything(&ctx.ws, Reason::MissingBase { detail });
+            return Ok(AffectedResult {
+                changes,
+                affected,
+                dependents,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let affected = affected::compute(&ctx.ws, &ctx.prefix, changes.paths(), dependents);
+    if ctx.ws.unowned == config::UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
+        let n = affected.unowned_files.len();
+        let first = bstr::ByteSlice::to_str_lossy(affected.unowned_files[0].as_slice()).into_owned();
+        warn!(
+            "{n} changed file{} owned by no service (first: {first}); add them to a service's `paths`, to `ignore`, or set unowned = \"ignore\"",
+            if n == 1 { " is" } else { "s are" }
+        );
+    }
+    Ok(AffectedResult {
+        changes,
+        affected,
+        dependents,
+    })
+}
+
+fn is_base_problem(e: &ScmError, q: &ChangeQuery) -> bool {
+    match e {
+        ScmError::MissingBase { .. } | ScmError::NoMergeBase { .. } => true,
+        ScmError::UnknownRevision { rev, .. } => q.base.as_deref() == Some(rev.as_str()),
+        _ => false,
+    }
+}
+
+fn cmd_check(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
+    let ws = load_workspace(cwd, config)?;
+    let edges: usize = ws.services.iter().map(|s| s.deps.len()).sum();
+    let tasks: usize = ws.services.iter().map(|s| s.targets.len()).sum();
+    println!(
+        "{}: ok — {} services, {} dependency edges, {} targets ({}), {} tasks",
+        display_path(cwd, &ws.config_path),
+        ws.services.len(),
+        edges,
+        ws.target_names.len(),
+        ws.target_names.iter().cloned().collect::<Vec<_>>().join(", "),
+        tasks
+    );
+    Ok(ExitCode::Success)
+}
+
+fn cmd_affected(cwd: &Path, config: Option<&Path>, a: AffectedArgs) -> Result<ExitCode, CliError> {
+    let ctx = load_context(cwd, config)?;
+    let explain_id = match &a.explain {
+        Some(name) => Some(service_id(&ctx.ws, name)?),
+        None => None,
+    };
+    let result = compute_affected(&ctx, &a.range)?;
+    let view = AffectedView {
+        ws: &ctx.ws,
+        changes: &result.changes,
+        affected: &result.affected,
+        dependents: result.dependents,
+    };
+    let out = if let Some(id) = explain_id {
+        view.explain(id, stdout_style())
+    } else {
+        match a.format {
+            AffectedFormat::Text => view.text(stdout_style()),
+            AffectedFormat::Json => format!("{:#}\n", view.json()),
+            AffectedFormat::Names => view.names(),
+            AffectedFormat::Github => {
+                let lines = view.github();
+                match std::env::var_os("GITHUB_OUTPUT").filter(|v| !v.is_empty()) {
+                    Some(path) => {
+                        append_file(Path::new(&path), &lines)?;
+                        format!(
+                            "wrote affected, matrix and any ({} service{}) to $GITHUB_OUTPUT\n",
+                            result.affected.count(),
+                            if result.affected.count() == 1 { "" } else { "s" }
+                        )
+                    }
+                    None => lines,
+                }
+            }
+        }
+    };
+    write_stdout(&out)?;
+    Ok(ExitCode::Success)
+}
+
+fn cmd_graph(cwd: &Path, config: Option<&Path>, g: GraphArgs) -> Result<ExitCode, CliError> {
+    let (ws, affected) = if g.affected {
+        let ctx = load_context(cwd, config)?;
+        let r = compute_affected(&ctx, &g.range)?;
+        let set: Vec<bool> = (0..ctx.ws.services.len()).map(|i| r.affected.is_affected(i)).collect();
+        (ctx.ws, Some(set))
+    } else {
+        (load_workspace(cwd, config)?, None)
+    };
+    let view = GraphView {
+        ws: &ws,
+        only: affected.as_deref(),
+        affected: affected.as_deref(),
+    };
+    let out = match g.format {
+        GraphFormat::Dot => view.dot(),
+        GraphFormat::Mermaid => view.mermaid(),
+        GraphFormat::Json => format!("{:#}\n", view.json()),
+    };
+    write_stdout(&out)?;
+    Ok(ExitCode::Success)
+}
+
+pub(crate) fn service_id(ws: &Workspace, name: &str) -> Result<usize, CliError> {
+    ws.service_id(name).ok_or_else(|| {
+        let hint = crate::diagnostic::suggest(name, ws.service_names())
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        CliError::Usage(format!(
+            "no service named `{name}`; {hint}`shockwave graph --format json` lists them"
+        ))
+    })
+}
+
+pub(crate) fn write_stdout(s: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Io {
+            action: "write to stdout".into(),
+            source: e,
+        }),
+    }
+}
+
+pub(crate) fn append_file(path: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| CliError::Io {
+            action: format!("append to {}", path.display()),
+            source: e,
+        })
+}
+
+pub(crate) fn display_path(cwd: &Path, p: &Path) -> String {
+    let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    match abs.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => PathBuf::from(p).display().to_string(),
+    }
+}

@@ -1,0 +1,756 @@
+//! `pipeline.toml`: finding it, parsing it (with spans), validating it and producing the frozen
+//! [`Workspace`] every later stage reads. All problems found are reported together, each with the
+//! file, line and column and a sentence on what to do. This module never prints.
+
+mod raw;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::diagnostic::{suggest, Diagnostic};
+use crate::graph::ServiceGraph;
+use raw::{RawConfig, RawTarget, SpannedStr};
+
+/// The file name searched for when `--config` is not given.
+pub const CONFIG_FILE: &str = "pipeline.toml";
+
+/// Index of a service in [`Workspace::services`] (sorted by name).
+pub type ServiceId = usize;
+
+/// What to do with a changed file that no service owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UnownedPolicy {
+    /// Report it (text output and a warning) and affect nothing.
+    #[default]
+    Warn,
+    /// Treat it as a change to every service.
+    All,
+    /// Say nothing.
+    Ignore,
+}
+
+/// A compiled list of globs plus the patterns it came from (for explanations and hashing).
+#[derive(Debug, Clone)]
+pub struct Globs {
+    pub patterns: Vec<String>,
+    pub set: GlobSet,
+}
+
+impl Globs {
+    pub fn empty() -> Self {
+        Globs {
+            patterns: Vec::new(),
+            set: GlobSet::empty(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Compiles `patterns`; the first invalid one is returned with its index.
+    pub fn new(patterns: Vec<String>) -> Result<Self, (usize, globset::Error)> {
+        let mut builder = GlobSetBuilder::new();
+        for (i, p) in patterns.iter().enumerate() {
+            builder.add(compile_glob(p).map_err(|e| (i, e))?);
+        }
+        let set = builder.build().map_err(|e| (0, e))?;
+        Ok(Globs { patterns, set })
+    }
+}
+
+/// Compiles one glob with the semantics used everywhere: `*` stays within a path component, `**`
+/// crosses them, and a trailing `/` means "everything below".
+pub fn compile_glob(pattern: &str) -> Result<Glob, globset::Error> {
+    let normalized = normalize_pattern(pattern);
+    GlobBuilder::new(&normalized)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+}
+
+fn normalize_pattern(pattern: &str) -> String {
+    let p = pattern.strip_prefix("./").unwrap_or(pattern);
+    if p.ends_with('/') {
+        format!("{p}**")
+    } else {
+        p.to_string()
+    }
+}
+
+/// A dependency of a target on another target.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// `"build"`: the same service's `build`.
+    Own(String),
+    /// `"^build"`: `build` of every dependency of the service.
+    Deps(String),
+}
+
+impl std::fmt::Display for Need {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Need::Own(t) => f.write_str(t),
+            Need::Deps(t) => write!(f, "^{t}"),
+        }
+    }
+}
+
+/// One target of one service, defaults and per-service overrides merged.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub command: String,
+    pub needs: Vec<Need>,
+    /// Globs relative to the service root; `**` when not declared.
+    pub inputs: Arc<Globs>,
+    /// Globs relative to the service root whose matches are cached and restored.
+    pub outputs: Arc<Globs>,
+    /// Names of environment variables whose values enter the task hash (sorted, deduplicated).
+    pub env: Vec<String>,
+    pub cache: bool,
+}
+
+/// A service (or library): a directory of the repository and what depends on it.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    /// Workspace-relative, `/`-separated, no leading or trailing slash; empty for the workspace root.
+    pub root: String,
+    /// Direct dependencies, sorted by id.
+    pub deps: Vec<ServiceId>,
+    /// Extra workspace-relative globs whose files belong to this service.
+    pub paths: Vec<String>,
+    pub targets: BTreeMap<String, Arc<Target>>,
+}
+
+/// The validated, frozen configuration.
+#[derive(Debug)]
+pub struct Workspace {
+    /// The config file that was loaded.
+    pub config_path: PathBuf,
+    /// The directory holding the config file; every path in the config is relative to it.
+    pub root: PathBuf,
+    pub default_base: Option<String>,
+    pub global_inputs: Globs,
+    pub ignore: Globs,
+    pub unowned: UnownedPolicy,
+    /// Sorted by name; a [`ServiceId`] indexes this.
+    pub services: Vec<Service>,
+    /// Every target name defined anywhere, sorted.
+    pub target_names: BTreeSet<String>,
+    pub graph: ServiceGraph,
+}
+
+impl Workspace {
+    pub fn service_id(&self, name: &str) -> Option<ServiceId> {
+        self.services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+    }
+
+    pub fn service_names(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(|s| s.name.as_str())
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no {CONFIG_FILE} found in {start} or any parent directory up to the repository root; create one or pass --config PATH")]
+    NotFound { start: PathBuf },
+    #[error("failed to read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} has {} error{}", diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" })]
+    Invalid {
+        path: PathBuf,
+        source_text: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+/// Walks up from `start` looking for `pipeline.toml`, stopping after the directory that holds `.git`.
+pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(CONFIG_FILE);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        if d.join(".git").exists() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Err(ConfigError::NotFound {
+        start: start.to_path_buf(),
+    })
+}
+
+/// Reads, parses and validates the config at `path`.
+pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let root = if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    };
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    parse(&text, path, &root).map_err(|diagnostics| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        source_text: text,
+        diagnostics,
+    })
+}
+
+/// Parses and validates config `text` whose paths are relative to `root`.
+pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim_end().to_string();
+        let help = if msg.starts_with("unknown field") {
+            "remove the key or fix its spelling; see the README's pipeline.toml reference"
+        } else {
+            "fix the TOML syntax or value type at this position"
+        };
+        vec![Diagnostic::new(msg).at_opt(e.span()).help(help)]
+    })?;
+    Validator {
+        root,
+        errors: Vec::new(),
+        glob_cache: HashMap::new(),
+    }
+    .run(raw, path)
+}
+
+struct Validator<'a> {
+    root: &'a Path,
+    errors: Vec<Diagnostic>,
+    glob_cache: HashMap<Vec<String>, Arc<Globs>>,
+}
+
+/// A service as collected from `members` and `[services.*]`, before ids exist.
+struct Draft {
+    root: String,
+    name_span: Option<Range<usize>>,
+    deps: Vec<SpannedStr>,
+    paths: Vec<String>,
+    targets: BTreeMap<SpannedStr, RawTarget>,
+}
+
+impl Validator<'_> {
+    fn run(mut self, raw: RawConfig, path: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+        let ws = raw.workspace;
+        let global_inputs = self.globs(&ws.global_inputs, "global_inputs");
+        let ignore = self.globs(&ws.ignore, "ignore");
+        let unowned = ws.unowned.map(|u| u.into_inner()).unwrap_or_default();
+
+        // Services found by `members`, named after their folder.
+        let mut drafts: BTreeMap<String, Draft> = BTreeMap::new();
+        for member in &ws.members {
+            let pattern = member.get_ref();
+            let glob = match compile_glob(pattern) {
+                Ok(g) => g.compile_matcher(),
+                Err(e) => {
+                    self.errors.push(
+                        Diagnostic::new(format!("invalid glob `{pattern}` in members: {}", kind_of(&e)))
+                            .at(member.span())
+                            .help("fix the pattern; `*` matches one folder level, `**` any number"),
+                    );
+                    continue;
+                }
+            };
+            let found = match expand_members(self.root, pattern, &glob) {
+                Ok(found) => found,
+                Err(e) => {
+                    self.errors.push(
+                        Diagnostic::new(format!("failed to list directories for members pattern `{pattern}`: {e}"))
+                            .at(member.span()),
+                    );
+                    continue;
+                }
+            };
+            for dir in found {
+                let name = dir.rsplit('/').next().unwrap_or(&dir).to_string();
+                if let Some(existing) = drafts.get(&name) {
+                    if existing.root != dir {
+                        self.errors.push(
+                            Diagnostic::new(format!(
+                                "two services are named `{name}`: `{}` and `{dir}` (a member service is named after its folder)",
+                                existing.root
+                            ))
+                            .at(member.span())
+                            .help(format!("rename one folder, or declare one explicitly as [services.<other-name>] with root = \"{dir}\" and narrow the members globs")),
+                        );
+                    }
+                    continue;
+                }
+                drafts.insert(
+                    name,
+                    Draft {
+                        root: dir,
+                        name_span: None,
+                        deps: Vec::new(),
+                        paths: Vec::new(),
+                        targets: BTreeMap::new(),
+                    },
+                );
+            }
+        }
+
+        // Explicit services add to or override the member ones.
+        for (name, svc) in raw.services {
+            let name_span = name.span();
+            let name = name.into_inner();
+            let explicit_root = svc.root.as_ref().and_then(|r| self.root_path(r));
+            let paths = svc
+                .paths
+                .iter()
+                .filter_map(|p| self.check_glob(p, "paths").then(|| normalize_pattern(p.get_ref())))
+                .collect();
+            match drafts.get_mut(&name) {
+                Some(existing) => {
+                    if let (Some(root), Some(span)) = (&explicit_root, svc.root.as_ref().map(|r| r.span())) {
+                        if *root != existing.root && existing.name_span.is_none() {
+                            self.errors.push(
+                                Diagnostic::new(format!(
+                                    "two services are named `{name}`: root `{root}` here and member folder `{}`",
+                                    existing.root
+                                ))
+                                .at(span)
+                                .help("give this service another name, or drop `root` to configure the member service"),
+                            );
+                        }
+                    }
+                    existing.name_span = Some(name_span);
+                    existing.deps = svc.deps;
+                    existing.paths = paths;
+                    existing.targets = svc.targets;
+                }
+                None => {
+                    let Some(root) = explicit_root else {
+                        if svc.root.is_none() {
+                            self.errors.push(
+                                Diagnostic::new(format!(
+                                    "service `{name}` has no `root` and no folder matched by `members` is named `{name}`"
+                                ))
+                                .at(name_span)
+                                .help(format!("add root = \"path/to/{name}\" to [services.{name}]")),
+                            );
+                        }
+                        continue;
+                    };
+                    drafts.insert(
+                        name,
+                        Draft {
+                            root,
+                            name_span: Some(name_span),
+                            deps: svc.deps,
+                            paths,
+                            targets: svc.targets,
+                        },
+                    );
+                }
+            }
+        }
+
+        // Two explicit services may also share a root: that is allowed (deepest root wins, ties are
+        // both owners), but the same name twice is impossible in TOML so nothing to check there.
+        let names: Vec<String> = drafts.keys().cloned().collect();
+        let id_of = |n: &str| names.binary_search_by(|x| x.as_str().cmp(n)).ok();
+
+        let mut target_names: BTreeSet<String> = raw.targets.keys().map(|k| k.get_ref().clone()).collect();
+        for d in drafts.values() {
+            target_names.extend(d.targets.keys().map(|k| k.get_ref().clone()));
+        }
+        for (name, t) in &raw.targets {
+            self.check_target_needs(t, &target_names, &format!("[targets.{}]", name.get_ref()));
+        }
+
+        let mut services = Vec::with_capacity(drafts.len());
+        let mut dep_spans: HashMap<(ServiceId, ServiceId), Range<usize>> = HashMap::new();
+        for (name, d) in drafts {
+            let self_id = services.len();
+            let mut deps = Vec::with_capacity(d.deps.len());
+            for dep in &d.deps {
+                match id_of(dep.get_ref()) {
+                    Some(id) if names[id] == name => self.errors.push(
+                        Diagnostic::new(format!("service `{name}` depends on itself"))
+                            .at(dep.span())
+                            .help("remove it from `deps`"),
+                    ),
+                    Some(id) => {
+                        dep_spans.insert((self_id, id), dep.span());
+                        deps.push(id);
+                    }
+                    None => {
+                        let mut help = String::from("declare that service or fix the name");
+                        if let Some(s) = suggest(dep.get_ref(), names.iter().map(String::as_str)) {
+                            help = format!("did you mean `{s}`? Otherwise {help}");
+                        }
+                        self.errors.push(
+                            Diagnostic::new(format!(
+                                "service `{name}` depends on `{}`, which is not a service",
+                                dep.get_ref()
+                            ))
+                            .at(dep.span())
+                            .help(help),
+                        );
+                    }
+                }
+            }
+            deps.sort_unstable();
+            deps.dedup();
+            let targets = self.merge_targets(&name, &raw.targets, &d.targets, &target_names, d.name_span.clone());
+            services.push(Service {
+                name,
+                root: d.root,
+                deps,
+                paths: d.paths,
+                targets,
+            });
+        }
+
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        let graph = match ServiceGraph::build(&services) {
+            Ok(g) => g,
+            Err(cycle) => {
+                let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+                let span = cycle
+                    .windows(2)
+                    .next()
+                    .and_then(|w| dep_spans.get(&(w[0], w[1])).cloned());
+                return Err(vec![Diagnostic::new(format!(
+                    "dependency cycle: {}",
+                    chain.join(" → ")
+                ))
+                .at_opt(span)
+                .help("services must form a DAG; remove one of the `deps` entries in this cycle")]);
+            }
+        };
+        Ok(Workspace {
+            config_path: path.to_path_buf(),
+            root: self.root.to_path_buf(),
+            default_base: ws.default_base,
+            global_inputs,
+            ignore,
+            unowned,
+            services,
+            target_names,
+            graph,
+        })
+    }
+
+    /// Validates a `root` value: relative, inside the workspace, an existing directory.
+    fn root_path(&mut self, root: &SpannedStr) -> Option<String> {
+        let value = root.get_ref();
+        let normalized = match normalize_rel(value) {
+            Some(n) => n,
+            None => {
+                self.errors.push(
+                    Diagnostic::new(format!("root `{value}` is outside the repository"))
+                        .at(root.span())
+                        .help("use a path relative to the directory holding pipeline.toml, without `..` above it"),
+                );
+                return None;
+            }
+        };
+        let dir = self.root.join(&normalized);
+        if !dir.is_dir() {
+            self.errors.push(
+                Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
+                    .at(root.span())
+                    .help("create the directory or fix the path (it is relative to the directory holding pipeline.toml)"),
+            );
+            return None;
+        }
+        Some(normalized)
+    }
+
+    fn check_glob(&mut self, pattern: &SpannedStr, field: &str) -> bool {
+        match compile_glob(pattern.get_ref()) {
+            Ok(_) => true,
+            Err(e) => {
+                self.errors.push(
+                    Diagnostic::new(format!("invalid glob `{}` in {field}: {}", pattern.get_ref(), kind_of(&e)))
+                        .at(pattern.span())
+                        .help("fix the pattern; `*` matches within one folder, `**` across folders, `{a,b}` alternatives"),
+                );
+                false
+            }
+        }
+    }
+
+    fn globs(&mut self, patterns: &[SpannedStr], field: &str) -> Globs {
+        let ok: Vec<String> = patterns
+            .iter()
+            .filter(|p| self.check_glob(p, field))
+            .map(|p| p.get_ref().clone())
+            .collect();
+        Globs::new(ok).unwrap_or_else(|_| Globs::empty())
+    }
+
+    fn shared_globs(&mut self, patterns: Option<&Vec<SpannedStr>>, default: &[&str], field: &str) -> Arc<Globs> {
+        let list: Vec<String> = match patterns {
+            Some(ps) => ps
+                .iter()
+                .filter(|p| self.check_glob(p, field))
+                .map(|p| p.get_ref().clone())
+                .collect(),
+            None => default.iter().map(|s| s.to_string()).collect(),
+        };
+        if let Some(g) = self.glob_cache.get(&list) {
+            return g.clone();
+        }
+        let g = Arc::new(Globs::new(list.clone()).unwrap_or_else(|_| Globs::empty()));
+        self.glob_cache.insert(list, g.clone());
+        g
+    }
+
+    fn check_target_needs(&mut self, t: &RawTarget, known: &BTreeSet<String>, context: &str) {
+        for need in t.needs.iter().flatten() {
+            let name = need.get_ref().strip_prefix('^').unwrap_or(need.get_ref());
+            if !known.contains(name) {
+                let mut help = String::from("define that target under [targets.NAME] or fix the name");
+                if let Some(s) = suggest(name, known.iter().map(String::as_str)) {
+                    help = format!("did you mean `{s}`? Otherwise {help}");
+                }
+                self.errors.push(
+                    Diagnostic::new(format!("{context} needs `{}`, which is not a target", need.get_ref()))
+                        .at(need.span())
+                        .help(help),
+                );
+            }
+        }
+    }
+
+    fn merge_targets(
+        &mut self,
+        service: &str,
+        defaults: &BTreeMap<SpannedStr, RawTarget>,
+        overrides: &BTreeMap<SpannedStr, RawTarget>,
+        known: &BTreeSet<String>,
+        name_span: Option<Range<usize>>,
+    ) -> BTreeMap<String, Arc<Target>> {
+        let mut out = BTreeMap::new();
+        let names: BTreeSet<&String> = defaults.keys().chain(overrides.keys()).map(|k| k.get_ref()).collect();
+        for name in names {
+            let base = defaults.iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v);
+            let over = overrides.iter().find(|(k, _)| k.get_ref() == name);
+            if let Some((_, o)) = over {
+                self.check_target_needs(o, known, &format!("[services.{service}.targets.{name}]"));
+            }
+            let over_span = over.map(|(k, _)| k.span());
+            let over = over.map(|(_, v)| v);
+            let pick = |f: fn(&RawTarget) -> Option<&Vec<SpannedStr>>| over.and_then(f).or_else(|| base.and_then(f));
+            let command = over
+                .and_then(|o| o.command.clone())
+                .or_else(|| base.and_then(|b| b.command.clone()));
+            let Some(command) = command else {
+                self.errors.push(
+                    Diagnostic::new(format!("target `{name}` of service `{service}` has no command"))
+                        .at_opt(over_span.or_else(|| name_span.clone()))
+                        .help(format!("add command = \"...\" to [targets.{name}] or [services.{service}.targets.{name}]")),
+                );
+                continue;
+            };
+            let needs = pick(|t| t.needs.as_ref())
+                .map(|ns| {
+                    ns.iter()
+                        .map(|n| match n.get_ref().strip_prefix('^') {
+                            Some(t) => Need::Deps(t.to_string()),
+                            None => Need::Own(n.get_ref().clone()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let inputs = self.shared_globs(pick(|t| t.inputs.as_ref()), &["**"], "inputs");
+            let outputs = self.shared_globs(pick(|t| t.outputs.as_ref()), &[], "outputs");
+            let mut env: Vec<String> = pick(|t| t.env.as_ref())
+                .map(|e| e.iter().map(|s| s.get_ref().clone()).collect())
+                .unwrap_or_default();
+            env.sort();
+            env.dedup();
+            let cache = over
+                .and_then(|o| o.cache)
+                .or_else(|| base.and_then(|b| b.cache))
+                .unwrap_or(true);
+            out.insert(
+                name.clone(),
+                Arc::new(Target {
+                    command,
+                    needs,
+                    inputs,
+                    outputs,
+                    env,
+                    cache,
+                }),
+            );
+        }
+        out
+    }
+}
+
+fn kind_of(e: &globset::Error) -> String {
+    e.kind().to_string()
+}
+
+/// Normalises a config-relative path: `/` separators, no `.` parts, no trailing slash. `None` when
+/// it is absolute or climbs above the workspace root.
+pub fn normalize_rel(path: &str) -> Option<String> {
+    if path.starts_with('/') || path.contains('\\') && Path::new(path).is_absolute() {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Lists the directories under `root` that match a members pattern. Only the part of the tree the
+/// pattern can reach is read: `services/*` reads one directory.
+fn expand_members(root: &Path, pattern: &str, glob: &globset::GlobMatcher) -> std::io::Result<Vec<String>> {
+    let pattern = normalize_pattern(pattern);
+    let pattern = pattern.trim_end_matches("/**");
+    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+    let literal: Vec<&str> = parts
+        .iter()
+        .take_while(|p| !p.contains(['*', '?', '[', '{', '\\']))
+        .copied()
+        .collect();
+    let rest = &parts[literal.len()..];
+    let unbounded = rest.contains(&"**");
+    let depth = rest.len();
+    let start = literal.join("/");
+    let mut out = Vec::new();
+    if depth == 0 {
+        if root.join(&start).is_dir() {
+            out.push(start);
+        }
+        return Ok(out);
+    }
+    let start_dir = root.join(&start);
+    if !start_dir.is_dir() {
+        return Ok(out);
+    }
+    let mut stack = vec![(start, 0usize)];
+    while let Some((dir, level)) = stack.pop() {
+        let entries = match std::fs::read_dir(root.join(&dir)) {
+            Ok(e) => e,
+            Err(e) if level == 0 => return Err(e),
+            Err(_) => continue,
+        };
+        for entry in entries {
+            let entry = entry?;
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if name == ".git" || name == ".shockwave" {
+                continue;
+            }
+            let rel = if dir.is_empty() { name } else { format!("{dir}/{name}") };
+            if level + 1 <= depth || unbounded {
+                if glob.is_match(&rel) && (level + 1 == depth || unbounded) {
+                    out.push(rel.clone());
+                }
+                if level + 1 < depth || unbounded {
+                    stack.push((rel, level + 1));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_in(dir: &Path, text: &str) -> Result<Workspace, Vec<Diagnostic>> {
+        parse(text, Path::new("pipeline.toml"), dir)
+    }
+
+    fn tree(dirs: &[&str]) -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        for d in dirs {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn members_name_services_after_folders() {
+        let t = tree(&["services/a", "services/b", "libs/c", "libs/c/nested"]);
+        let ws = parse_in(t.path(), "[workspace]\nmembers = [\"services/*\", \"libs/*\"]\n").unwrap();
+        let names: Vec<_> = ws.service_names().collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(ws.services[2].root, "libs/c");
+    }
+
+    #[test]
+    fn reports_every_error_at_once() {
+        let t = tree(&["services/a"]);
+        let text = "[workspace]\nmembers = [\"services/*\"]\nignore = [\"[\"]\n[services.a]\ndeps = [\"nope\"]\n[services.z]\nroot = \"../outside\"\n";
+        let errs = parse_in(t.path(), text).unwrap_err();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(errs[0].message.contains("invalid glob `[`"));
+        assert!(errs.iter().any(|e| e.message.contains("outside the repository")));
+        assert!(errs.iter().any(|e| e.message.contains("`nope`, which is not a service")));
+    }
+
+    #[test]
+    fn cycle_is_named() {
+        let t = tree(&["a", "b", "c"]);
+        let text = "[services.a]\nroot=\"a\"\ndeps=[\"b\"]\n[services.b]\nroot=\"b\"\ndeps=[\"c\"]\n[services.c]\nroot=\"c\"\ndeps=[\"a\"]\n";
+        let errs = parse_in(t.path(), text).unwrap_err();
+        assert!(errs[0].message.contains("a → b → c → a"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn service_override_merges_field_by_field() {
+        let t = tree(&["s"]);
+        let text = "[targets.build]\ncommand=\"make\"\noutputs=[\"bin/**\"]\nenv=[\"B\",\"A\"]\n[services.s]\nroot=\"s\"\n[services.s.targets.build]\ncommand=\"other\"\n";
+        let ws = parse_in(t.path(), text).unwrap();
+        let b = &ws.services[0].targets["build"];
+        assert_eq!(b.command, "other");
+        assert_eq!(b.outputs.patterns, ["bin/**"]);
+        assert_eq!(b.env, ["A", "B"]);
+        assert_eq!(b.inputs.patterns, ["**"]);
+    }
+
+    #[test]
+    fn normalize_rel_rejects_escapes() {
+        assert_eq!(normalize_rel("./a/b/").as_deref(), Some("a/b"));
+        assert_eq!(normalize_rel("a/../b").as_deref(), Some("b"));
+        assert_eq!(normalize_rel("../b"), None);
+        assert_eq!(normalize_rel("/abs"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! Diagnostics that point into a text file: what was wrong, where (file:line:col with the line and a
+//! caret underneath), and what to do. Used for `pipeline.toml` errors; rendering is plain text so the
+//! CLI can print it unchanged to stderr and tests can compare it verbatim.
+
+use std::fmt::{self, Write as _};
+use std::ops::Range;
+
+/// One problem found in a source file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Option<Range<usize>>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span: None,
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, span: Range<usize>) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn at_opt(mut self, span: Option<Range<usize>>) -> Self {
+        self.span = span;
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = floor_char_boundary(source, offset.min(source.len()));
+    let before = &source[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = source[line_start..offset].chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Renders diagnostics against `source`, named `file` in the output.
+pub struct Rendered<'a> {
+    pub file: &'a str,
+    pub source: &'a str,
+    pub diagnostics: &'a [Diagnostic],
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                f.write_char('\n')?;
+            }
+            writeln!(f, "error: {}", d.message)?;
+            match &d.span {
+                Some(span) => {
+                    let (line, col) = line_col(self.source, span.start);
+                    let gutter = line.to_string().len();
+                    writeln!(f, "{:gutter$}--> {}:{}:{}", "", self.file, line, col)?;
+                    let text = self.source.lines().nth(line - 1).unwrap_or("");
+                    writeln!(f, "{:gutter$} |", "")?;
+                    writeln!(f, "{line} | {text}")?;
+                    let start = span.start.min(self.source.len());
+                    let end = span.end.clamp(start, self.source.len());
+                    let end_in_line = self.source[start..end]
+                        .find('\n')
+                        .map_or(end, |n| start + n);
+                    let width = self.source[floor_char_boundary(self.source, start)
+                        ..floor_char_boundary(self.source, end_in_line)]
+                        .chars()
+                        .count()
+                        .max(1);
+                    writeln!(
+                        f,
+                        "{:gutter$} | {:pad$}{}",
+                        "",
+                        "",
+                        "^".repeat(width),
+                        pad = col - 1
+                    )?;
+                    if let Some(help) = &d.help {
+                        writeln!(f, "{:gutter$} = help: {help}", "")?;
+                    }
+                }
+                None => {
+                    writeln!(f, "  --> {}", self.file)?;
+                    if let Some(help) = &d.help {
+                        writeln!(f, "   = help: {help}")?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The closest of `candidates` to `name`, if it is close enough to be a plausible typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(name, c);
+        if d <= (name.len().max(3) / 3).max(1) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let s = "a = 1\nbb = [\"x\"]\n";
+        assert_eq!(line_col(s, 0), (1, 1));
+        assert_eq!(line_col(s, 6), (2, 1));
+        assert_eq!(line_col(s, 12), (2, 7));
+    }
+
+    #[test]
+    fn renders_caret_under_span() {
+        let src = "[workspace]\nmembers = [\"x\"]\nbogus = 1\n";
+        let d = [Diagnostic::new("unknown key `bogus`")
+            .at(28..33)
+            .help("remove it")];
+        let out = Rendered {
+            file: "pipeline.toml",
+            source: src,
+            diagnostics: &d,
+        }
+        .to_string();
+        assert!(out.contains("--> pipeline.toml:3:1"), "{out}");
+        assert!(out.contains("3 | bogus = 1\n  | ^^^^^\n"), "{out}");
+        assert!(out.contains("= help: remove it"), "{out}");
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = ["auth-lib", "db-lib", "user-service"];
+        assert_eq!(suggest("auth-lb", names), Some("auth-lib"));
+        assert_eq!(suggest("payments", names), None);
+    }
+}

@@ -1,0 +1,159 @@
+//! Who owns a path: `ignore` first, then `global_inputs`, then the service with the deepest `root`
+//! containing the path plus every service whose `paths` globs match it. Root lookup walks the path's
+//! ancestors through a hash map, so it costs a few lookups per path however many services exist.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use globset::{Candidate, GlobSet, GlobSetBuilder};
+
+use crate::config::{compile_glob, ServiceId, Workspace};
+
+/// What a changed path means for the workspace.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PathClass {
+    /// Matched `ignore`: affects nothing.
+    Ignored,
+    /// Matched `global_inputs`: affects every service.
+    Global,
+    /// Owned by these services (at least one).
+    Owned,
+    /// No service owns it.
+    Unowned,
+}
+
+pub struct Ownership<'w> {
+    ws: &'w Workspace,
+    /// Service roots (workspace-relative, no trailing slash) to the services rooted there.
+    roots: HashMap<&'w [u8], Vec<ServiceId>>,
+    paths: GlobSet,
+    /// Pattern index in `paths` → the service that declared it.
+    path_owner: Vec<ServiceId>,
+}
+
+impl<'w> Ownership<'w> {
+    pub fn new(ws: &'w Workspace) -> Self {
+        let mut roots: HashMap<&[u8], Vec<ServiceId>> = HashMap::with_capacity(ws.services.len());
+        let mut builder = GlobSetBuilder::new();
+        let mut path_owner = Vec::new();
+        for (id, s) in ws.services.iter().enumerate() {
+            roots.entry(s.root.as_bytes()).or_default().push(id);
+            for p in &s.paths {
+                // Patterns were validated when the config was loaded.
+                if let Ok(g) = compile_glob(p) {
+                    builder.add(g);
+                    path_owner.push(id);
+                }
+            }
+        }
+        let paths = builder.build().unwrap_or_else(|_| GlobSet::empty());
+        Ownership {
+            ws,
+            roots,
+            paths,
+            path_owner,
+        }
+    }
+
+    /// Classifies a workspace-relative path and, for [`PathClass::Owned`], appends its owners to
+    /// `owners` (cleared first; sorted, no duplicates).
+    pub fn classify(&self, path: &[u8], owners: &mut Vec<ServiceId>, scratch: &mut Vec<usize>) -> PathClass {
+        owners.clear();
+        let candidate = Candidate::new(Path::new(OsStr::from_bytes(path)));
+        if self.ws.ignore.set.is_match_candidate(&candidate) {
+            return PathClass::Ignored;
+        }
+        if self.ws.global_inputs.set.is_match_candidate(&candidate) {
+            return PathClass::Global;
+        }
+        self.root_owners(path, owners);
+        if !self.path_owner.is_empty() {
+            self.paths.matches_candidate_into(&candidate, scratch);
+            owners.extend(scratch.iter().map(|&i| self.path_owner[i]));
+            owners.sort_unstable();
+            owners.dedup();
+        }
+        if owners.is_empty() {
+            PathClass::Unowned
+        } else {
+            PathClass::Owned
+        }
+    }
+
+    /// The services whose root is the deepest directory containing `path`.
+    pub fn root_owners(&self, path: &[u8], owners: &mut Vec<ServiceId>) {
+        let mut end = path.len();
+        while let Some(slash) = path[..end].iter().rposition(|&b| b == b'/') {
+            if let Some(ids) = self.roots.get(&path[..slash]) {
+                owners.extend_from_slice(ids);
+                return;
+            }
+            end = slash;
+        }
+        if let Some(ids) = self.roots.get(&b""[..]) {
+            owners.extend_from_slice(ids);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    fn ws(dirs: &[&str], text: &str) -> (tempfile::TempDir, Workspace) {
+        let t = tempfile::tempdir().unwrap();
+        for d in dirs {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        let w = parse(text, Path::new("pipeline.toml"), t.path()).unwrap();
+        (t, w)
+    }
+
+    fn owners_of(o: &Ownership, path: &str) -> (PathClass, Vec<String>) {
+        let mut v = Vec::new();
+        let c = o.classify(path.as_bytes(), &mut v, &mut Vec::new());
+        (c, v.iter().map(|&i| o.ws.services[i].name.clone()).collect())
+    }
+
+    #[test]
+    fn deepest_root_wins_and_paths_add_owners() {
+        let (_t, w) = ws(
+            &["apps/web", "apps/web/admin", "proto"],
+            r#"
+[workspace]
+ignore = ["**/*.md"]
+global_inputs = ["ci/**"]
+[services.web]
+root = "apps/web"
+[services.admin]
+root = "apps/web/admin"
+paths = ["proto/**"]
+[services.api]
+root = "apps/api-not-prefix"
+"#
+            .replace("apps/api-not-prefix", "proto")
+            .as_str(),
+        );
+        let o = Ownership::new(&w);
+        assert_eq!(owners_of(&o, "apps/web/main.go"), (PathClass::Owned, vec!["web".into()]));
+        assert_eq!(owners_of(&o, "apps/web/admin/x/y.go"), (PathClass::Owned, vec!["admin".into()]));
+        assert_eq!(owners_of(&o, "apps/webby/x.go").0, PathClass::Unowned);
+        assert_eq!(
+            owners_of(&o, "proto/a.proto"),
+            (PathClass::Owned, vec!["admin".into(), "api".into()])
+        );
+        assert_eq!(owners_of(&o, "apps/web/README.md").0, PathClass::Ignored);
+        assert_eq!(owners_of(&o, "ci/build.sh").0, PathClass::Global);
+    }
+
+    #[test]
+    fn root_service_owns_leftovers() {
+        let (_t, w) = ws(&["svc"], "[services.all]\nroot = \".\"\n[services.svc]\nroot = \"svc\"\n");
+        let o = Ownership::new(&w);
+        assert_eq!(owners_of(&o, "top.txt").1, ["all"]);
+        assert_eq!(owners_of(&o, "svc/a").1, ["svc"]);
+    }
+}

@@ -1,0 +1,268 @@
+//! Renders an affected set: `text` (people), `json` (schema 1), `names` and `github` outputs, and the
+//! full `--explain` reasoning for one service.
+
+use std::fmt::Write as _;
+
+use bstr::ByteSlice;
+use serde_json::{json, Value};
+
+use super::style::Style;
+use crate::affected::{Affected, Dependents, Reason};
+use crate::config::{ServiceId, Workspace};
+use crate::scm::Changes;
+
+/// Everything a reporter needs about one `affected` computation.
+pub struct AffectedView<'a> {
+    pub ws: &'a Workspace,
+    pub changes: &'a Changes,
+    pub affected: &'a Affected,
+    pub dependents: Dependents,
+}
+
+/// How many files per service the text output lists before summarising.
+const TEXT_FILES_PER_SERVICE: usize = 5;
+
+impl AffectedView<'_> {
+    fn name(&self, id: ServiceId) -> &str {
+        &self.ws.services[id].name
+    }
+
+    /// `user-service ← auth-lib ← proto`
+    pub fn chain(&self, id: ServiceId, via: &[ServiceId]) -> String {
+        std::iter::once(id)
+            .chain(via.iter().copied())
+            .map(|i| self.name(i))
+            .collect::<Vec<_>>()
+            .join(" ← ")
+    }
+
+    fn range_line(&self) -> String {
+        let c = self.changes;
+        let n = c.files.len();
+        let files = format!("{n} changed file{}", if n == 1 { "" } else { "s" });
+        let mut what = match (&c.base, c.merge_base) {
+            (Some(base), Some(mb)) if c.base_id == Some(mb) => {
+                format!("{base} ({}) → {}", short(mb), c.head)
+            }
+            (Some(base), Some(mb)) => format!("merge base {} of {base} and {} → {}", short(mb), c.head, c.head),
+            (Some(base), None) => format!("{base} → {} (base unavailable)", c.head),
+            (None, _) => "HEAD".to_string(),
+        };
+        if c.uncommitted {
+            what.push_str(" + uncommitted changes");
+        }
+        format!("{files} ({what})")
+    }
+
+    pub fn text(&self, style: Style) -> String {
+        let total = self.ws.services.len();
+        let count = self.affected.count();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} of {total} service{} affected — {}",
+            style.bold(&count.to_string()),
+            if total == 1 { "" } else { "s" },
+            self.range_line()
+        );
+        for id in self.affected.ids() {
+            let _ = writeln!(out, "\n{}", style.bold(self.name(id)));
+            let reasons = &self.affected.reasons[id];
+            let files: Vec<&Reason> = reasons.iter().filter(|r| matches!(r, Reason::File { .. })).collect();
+            for r in files.iter().take(TEXT_FILES_PER_SERVICE) {
+                let _ = writeln!(out, "  {}", self.reason_text(id, r, style));
+            }
+            if files.len() > TEXT_FILES_PER_SERVICE {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    style.dim(&format!(
+                        "… and {} more changed files (shockwave affected --explain {})",
+                        files.len() - TEXT_FILES_PER_SERVICE,
+                        self.name(id)
+                    ))
+                );
+            }
+            let mut globals = 0;
+            for r in reasons.iter().filter(|r| !matches!(r, Reason::File { .. })) {
+                if matches!(r, Reason::Global { .. } | Reason::Unowned { .. }) {
+                    globals += 1;
+                    if globals > TEXT_FILES_PER_SERVICE {
+                        continue;
+                    }
+                }
+                let _ = writeln!(out, "  {}", self.reason_text(id, r, style));
+            }
+        }
+        if !self.affected.unowned_files.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{} (changed, but no service owns them; unowned = {:?}):",
+                style.yellow("unowned files"),
+                self.ws.unowned
+            );
+            for p in &self.affected.unowned_files {
+                let _ = writeln!(out, "  {}", p.to_str_lossy());
+            }
+        }
+        if count == 0 {
+            let _ = writeln!(out, "\nnothing to do: no service owns a changed file");
+        }
+        out
+    }
+
+    fn reason_text(&self, id: ServiceId, r: &Reason, style: Style) -> String {
+        match r {
+            Reason::File { path } => format!("{}  {}", style.green("changed   "), path.to_str_lossy()),
+            Reason::Dependency { via } => format!("{}  {}", style.cyan("dependency"), self.chain(id, via)),
+            Reason::Global { path } => format!("{}  {} (global input)", style.yellow("global    "), path.to_str_lossy()),
+            Reason::Unowned { path } => format!("{}  {} (unowned = \"all\")", style.yellow("unowned   "), path.to_str_lossy()),
+            Reason::MissingBase { detail } => format!("{}  {detail}", style.red("no base   ")),
+        }
+    }
+
+    pub fn reason_json(&self, r: &Reason) -> Value {
+        match r {
+            Reason::File { path } => json!({"kind": "file", "path": path.to_str_lossy()}),
+            Reason::Dependency { via } => {
+                json!({"kind": "dependency", "via": via.iter().map(|&i| self.name(i)).collect::<Vec<_>>()})
+            }
+            Reason::Global { path } => json!({"kind": "global", "path": path.to_str_lossy()}),
+            Reason::Unowned { path } => json!({"kind": "unowned", "path": path.to_str_lossy()}),
+            Reason::MissingBase { detail } => json!({"kind": "missing_base", "detail": detail}),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        let c = self.changes;
+        let changed: Vec<Value> = c
+            .files
+            .iter()
+            .map(|f| {
+                let mut v = json!({"path": f.path.to_str_lossy(), "status": f.status});
+                if let Some(old) = &f.old_path {
+                    v["old_path"] = json!(old.to_str_lossy());
+                }
+                v
+            })
+            .collect();
+        let affected: Vec<Value> = self
+            .affected
+            .ids()
+            .map(|id| {
+                json!({
+                    "name": self.name(id),
+                    "root": self.ws.services[id].root,
+                    "reasons": self.affected.reasons[id].iter().map(|r| self.reason_json(r)).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let unaffected: Vec<&str> = (0..self.ws.services.len())
+            .filter(|&i| !self.affected.is_affected(i))
+            .map(|i| self.name(i))
+            .collect();
+        json!({
+            "schema": 1,
+            "base": c.base,
+            "head": c.head,
+            "merge_base": c.merge_base.map(|m| m.to_string()),
+            "uncommitted": c.uncommitted,
+            "changed_files": changed,
+            "affected": affected,
+            "unaffected": unaffected,
+            "unowned_files": self.affected.unowned_files.iter().map(|p| p.to_str_lossy()).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn names(&self) -> String {
+        let mut out = String::new();
+        for id in self.affected.ids() {
+            out.push_str(self.name(id));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// `affected=`, `matrix=` and `any=` lines in GitHub's output-file syntax.
+    pub fn github(&self) -> String {
+        let names: Vec<&str> = self.affected.ids().map(|i| self.name(i)).collect();
+        let include: Vec<Value> = names.iter().map(|n| json!({"service": n})).collect();
+        format!(
+            "affected={}\nmatrix={}\nany={}\n",
+            json!(names),
+            json!({"include": include}),
+            !names.is_empty()
+        )
+    }
+
+    /// Everything known about why `id` is or is not affected.
+    pub fn explain(&self, id: ServiceId, style: Style) -> String {
+        let s = &self.ws.services[id];
+        let mut out = String::new();
+        let affected = self.affected.is_affected(id);
+        let _ = writeln!(
+            out,
+            "{} is {}",
+            style.bold(&s.name),
+            if affected { style.green("affected") } else { style.dim("not affected") }
+        );
+        let _ = writeln!(out, "  root:  {}", if s.root.is_empty() { "." } else { &s.root });
+        if !s.paths.is_empty() {
+            let _ = writeln!(out, "  paths: {}", s.paths.join(", "));
+        }
+        let deps: Vec<&str> = s.deps.iter().map(|&d| self.name(d)).collect();
+        let _ = writeln!(out, "  deps:  {}", if deps.is_empty() { "(none)".to_string() } else { deps.join(", ") });
+        let _ = writeln!(out, "  range: {}", self.range_line());
+        let reasons = &self.affected.reasons[id];
+        if affected {
+            let _ = writeln!(out, "\nreasons ({}):", reasons.len());
+            for r in reasons {
+                let mut line = self.reason_text(id, r, style);
+                if let Reason::Dependency { via } = r {
+                    if let Some(&origin) = via.last() {
+                        let files: Vec<String> = self.affected.reasons[origin]
+                            .iter()
+                            .filter_map(|r| match r {
+                                Reason::File { path } | Reason::Global { path } | Reason::Unowned { path } => {
+                                    Some(path.to_str_lossy().into_owned())
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        if !files.is_empty() {
+                            let shown: Vec<&str> = files.iter().take(3).map(String::as_str).collect();
+                            let more = if files.len() > 3 { format!(" and {} more", files.len() - 3) } else { String::new() };
+                            let _ = write!(line, "\n                {} changed {}{more}", self.name(origin), shown.join(", "));
+                        }
+                    }
+                }
+                let _ = writeln!(out, "  {line}");
+            }
+        } else {
+            let n = self.changes.files.len();
+            let _ = writeln!(
+                out,
+                "\nnone of the {n} changed file{} is under its root{} (after `ignore`), and no global input changed",
+                if n == 1 { "" } else { "s" },
+                if s.paths.is_empty() { "" } else { " or matches its paths" }
+            );
+            match self.dependents {
+                Dependents::None => {
+                    let _ = writeln!(out, "dependencies are not considered (--dependents none)");
+                }
+                _ if deps.is_empty() => {}
+                Dependents::Direct => {
+                    let _ = writeln!(out, "none of its dependencies ({}) owns a changed file (--dependents direct)", deps.join(", "));
+                }
+                Dependents::Transitive => {
+                    let _ = writeln!(out, "none of its dependencies ({}) is affected, directly or transitively", deps.join(", "));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn short(id: gix::ObjectId) -> String {
+    id.to_hex_with_len(7).to_string()
+}

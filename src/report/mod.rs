@@ -1,0 +1,6 @@
+//! Reporters: turn engine results into text for people, JSON for programs, GitHub outputs for
+//! workflows and Markdown for pull requests. Reporters only read; a new format touches no engine code.
+
+pub mod affected;
+pub mod graph;
+pub mod style;

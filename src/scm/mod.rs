@@ -1,0 +1,473 @@
+//! Change detection with gix: which paths differ between two commits (by default from their merge
+//! base, as a pull request shows), plus, on request, what is staged, unstaged or untracked in the
+//! worktree. Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git`.
+
+mod index;
+
+pub use index::{FileId, RepoIndex};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bstr::{BStr, BString, ByteSlice};
+use gix::ObjectId;
+
+/// How a path changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    Added,
+    Deleted,
+    /// Content, exec bit or submodule commit changed.
+    Modified,
+    /// Moved (same content). Both the old and the new path count as changed.
+    Renamed,
+    /// File ↔ symlink ↔ submodule.
+    TypeChanged,
+}
+
+impl FileStatus {
+    pub fn letter(self) -> char {
+        match self {
+            FileStatus::Added => 'A',
+            FileStatus::Deleted => 'D',
+            FileStatus::Modified => 'M',
+            FileStatus::Renamed => 'R',
+            FileStatus::TypeChanged => 'T',
+        }
+    }
+}
+
+/// One changed path, repository-relative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedFile {
+    pub path: BString,
+    pub status: FileStatus,
+    /// For renames: where it came from.
+    pub old_path: Option<BString>,
+}
+
+/// What to compare.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeQuery {
+    /// Base revision; `None` means no committed range (only `--uncommitted`).
+    pub base: Option<String>,
+    /// Head revision, `HEAD` when `None`.
+    pub head: Option<String>,
+    /// Compare `base..head` trees as they are instead of `merge-base(base, head)..head`.
+    pub exact_base: bool,
+    /// Add staged, unstaged and untracked (not ignored) files.
+    pub uncommitted: bool,
+}
+
+/// The changes found for a query.
+#[derive(Debug, Clone)]
+pub struct Changes {
+    pub base: Option<String>,
+    pub head: String,
+    pub base_id: Option<ObjectId>,
+    pub head_id: Option<ObjectId>,
+    /// The commit the head was compared with (the merge base, or the base itself with `exact_base`).
+    pub merge_base: Option<ObjectId>,
+    /// Sorted by path, one entry per path (a rename is one entry carrying `old_path`).
+    pub files: Vec<ChangedFile>,
+    pub uncommitted: bool,
+}
+
+impl Changes {
+    /// Every changed path, the old side of renames included.
+    pub fn paths(&self) -> impl Iterator<Item = &BStr> {
+        self.files
+            .iter()
+            .flat_map(|f| std::iter::once(f.path.as_bstr()).chain(f.old_path.as_ref().map(|p| p.as_bstr())))
+    }
+}
+
+/// Git problems; all exit with code 3.
+#[derive(Debug, thiserror::Error)]
+pub enum ScmError {
+    #[error("{path} is not inside a git repository ({detail}); run shockwave inside a git checkout or pass --config for one")]
+    NotARepository { path: PathBuf, detail: String },
+    #[error("revision `{rev}` does not exist in this repository; check the name, or fetch it first (e.g. `git fetch origin {rev_short}`)")]
+    UnknownRevision {
+        rev: String,
+        rev_short: String,
+        detail: String,
+    },
+    #[error("base `{rev}` is not in this clone (shallow clone with {depth}): fetch full history (`fetch-depth: 0` in actions/checkout) or run `git fetch --deepen=200`, or pass --on-missing-base all to treat every service as affected")]
+    MissingBase { rev: String, depth: String },
+    #[error("`{base}` and `{head}` have no common ancestor; pass --exact-base to compare their trees directly")]
+    NoMergeBase { base: String, head: String },
+    #[error("HEAD does not point to a commit yet (empty repository); commit something first or use --uncommitted alone")]
+    UnbornHead,
+    #[error("failed to {action}: {detail}")]
+    Git { action: String, detail: String },
+}
+
+impl ScmError {
+    fn git(action: impl Into<String>, e: impl std::fmt::Display) -> Self {
+        ScmError::Git {
+            action: action.into(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// True when the failure is "the base is not available here", which `--on-missing-base all`
+    /// turns into "everything is affected".
+    pub fn is_missing_base(&self) -> bool {
+        matches!(self, ScmError::MissingBase { .. })
+    }
+}
+
+/// An open repository.
+pub struct Repo {
+    pub(crate) repo: gix::Repository,
+    workdir: PathBuf,
+}
+
+impl Repo {
+    /// Finds the repository containing `path`.
+    pub fn discover(path: &Path) -> Result<Repo, ScmError> {
+        let repo = gix::discover(path).map_err(|e| ScmError::NotARepository {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let workdir = repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| ScmError::NotARepository {
+                path: path.to_path_buf(),
+                detail: "it is a bare repository without a worktree".into(),
+            })?;
+        let workdir = std::fs::canonicalize(&workdir).unwrap_or(workdir);
+        Ok(Repo { repo, workdir })
+    }
+
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow().unwrap_or(false)
+    }
+
+    /// Resolves a revision to a commit id. `is_base` selects the "missing base" wording in shallow clones.
+    fn resolve(&self, rev: &str, is_base: bool) -> Result<ObjectId, ScmError> {
+        let unknown = |detail: String| {
+            if is_base && self.is_shallow() {
+                ScmError::MissingBase {
+                    rev: rev.to_string(),
+                    depth: self.depth_description(),
+                }
+            } else {
+                ScmError::UnknownRevision {
+                    rev: rev.to_string(),
+                    rev_short: rev.strip_prefix("origin/").unwrap_or(rev).to_string(),
+                    detail,
+                }
+            }
+        };
+        let id = self
+            .repo
+            .rev_parse_single(rev.as_bytes().as_bstr())
+            .map_err(|e| unknown(e.to_string()))?;
+        let object = id.object().map_err(|e| unknown(e.to_string()))?;
+        let commit = object
+            .peel_to_commit()
+            .map_err(|e| ScmError::git(format!("read `{rev}` as a commit"), e))?;
+        Ok(commit.id)
+    }
+
+    fn depth_description(&self) -> String {
+        match self.repo.shallow_commits() {
+            Ok(Some(c)) if c.len() == 1 => "1 boundary commit".to_string(),
+            Ok(Some(c)) => format!("{} boundary commits", c.len()),
+            _ => "a history boundary".to_string(),
+        }
+    }
+
+    fn tree_of(&self, commit: ObjectId) -> Result<gix::Tree<'_>, ScmError> {
+        let c = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| ScmError::git(format!("read commit {commit}"), e))?;
+        c.tree()
+            .map_err(|e| ScmError::git(format!("read the tree of commit {commit}"), e))
+    }
+
+    /// The head commit id, or an error naming the revision.
+    pub fn head_id(&self, head: Option<&str>) -> Result<ObjectId, ScmError> {
+        match head {
+            Some(h) => self.resolve(h, false),
+            None => match self.repo.head_id() {
+                Ok(id) => Ok(id.detach()),
+                Err(_) => Err(ScmError::UnbornHead),
+            },
+        }
+    }
+
+    /// Computes the changed files for `query`.
+    pub fn changes(&self, query: &ChangeQuery) -> Result<Changes, ScmError> {
+        let head_name = query.head.clone().unwrap_or_else(|| "HEAD".to_string());
+        let mut out = Changes {
+            base: query.base.clone(),
+            head: head_name.clone(),
+            base_id: None,
+            head_id: None,
+            merge_base: None,
+            files: Vec::new(),
+            uncommitted: query.uncommitted,
+        };
+        if let Some(base) = &query.base {
+            let head_id = self.head_id(query.head.as_deref())?;
+            let base_id = self.resolve(base, true)?;
+            out.head_id = Some(head_id);
+            out.base_id = Some(base_id);
+            let from = if query.exact_base {
+                base_id
+            } else {
+                self.merge_base(base, base_id, &head_name, head_id)?
+            };
+            out.merge_base = Some(from);
+            let old = self.tree_of(from).map_err(|e| self.missing_if_shallow(base, e))?;
+            let new = self.tree_of(head_id)?;
+            out.files = self.diff_trees(&old, &new)?;
+        } else if query.head.is_some() {
+            // A head without a base is meaningless for a diff; the CLI prevents it, but be exact.
+            out.head_id = Some(self.head_id(query.head.as_deref())?);
+        }
+        if query.uncommitted {
+            let worktree = self.worktree_changes()?;
+            out.files = merge_changes(std::mem::take(&mut out.files), worktree);
+        }
+        Ok(out)
+    }
+
+    fn missing_if_shallow(&self, base: &str, e: ScmError) -> ScmError {
+        if self.is_shallow() {
+            ScmError::MissingBase {
+                rev: base.to_string(),
+                depth: self.depth_description(),
+            }
+        } else {
+            e
+        }
+    }
+
+    fn merge_base(&self, base: &str, base_id: ObjectId, head: &str, head_id: ObjectId) -> Result<ObjectId, ScmError> {
+        if base_id == head_id {
+            return Ok(base_id);
+        }
+        match self.repo.merge_base(base_id, head_id) {
+            Ok(Some(id)) => Ok(id.detach()),
+            // In a shallow clone the boundary commits look parentless, so "no merge base" may only
+            // mean "not fetched": never guess.
+            Ok(None) if self.is_shallow() => Err(ScmError::MissingBase {
+                rev: base.to_string(),
+                depth: self.depth_description(),
+            }),
+            Ok(None) => Err(ScmError::NoMergeBase {
+                base: base.to_string(),
+                head: head.to_string(),
+            }),
+            Err(e) if self.is_shallow() || e.is_not_found() => {
+                let _ = e;
+                Err(ScmError::MissingBase {
+                    rev: base.to_string(),
+                    depth: self.depth_description(),
+                })
+            }
+            Err(e) => Err(ScmError::git(format!("compute the merge base of `{base}` and `{head}`"), e)),
+        }
+    }
+
+    /// Diffs two trees without reading any blob: changed paths, with exact-content renames paired
+    /// from deletions and additions of the same object id.
+    fn diff_trees(&self, old: &gix::Tree<'_>, new: &gix::Tree<'_>) -> Result<Vec<ChangedFile>, ScmError> {
+        use gix::diff::tree::recorder::Change;
+        use gix::objs::tree::EntryKind;
+        let mut recorder = gix::diff::tree::Recorder::default();
+        let mut state = gix::diff::tree::State::default();
+        let kind = self.repo.object_hash();
+        gix::diff::tree(
+            gix::objs::TreeRefIter::from_bytes(&old.data, kind),
+            gix::objs::TreeRefIter::from_bytes(&new.data, kind),
+            &mut state,
+            &self.repo.objects,
+            &mut recorder,
+        )
+        .map_err(|e| ScmError::git("diff the two trees", e))?;
+
+        let empty_blob = ObjectId::empty_blob(kind);
+        let mut files: Vec<ChangedFile> = Vec::with_capacity(recorder.records.len());
+        // Deleted and added blobs by id, for exact rename pairing.
+        let mut deleted: HashMap<ObjectId, Vec<usize>> = HashMap::new();
+        let mut added: Vec<(usize, ObjectId)> = Vec::new();
+        for change in recorder.records {
+            match change {
+                Change::Addition {
+                    entry_mode, oid, path, ..
+                } => {
+                    if entry_mode.is_tree() {
+                        continue;
+                    }
+                    if entry_mode.kind() != EntryKind::Commit && oid != empty_blob {
+                        added.push((files.len(), oid));
+                    }
+                    files.push(ChangedFile {
+                        path,
+                        status: FileStatus::Added,
+                        old_path: None,
+                    });
+                }
+                Change::Deletion {
+                    entry_mode, oid, path, ..
+                } => {
+                    if entry_mode.is_tree() {
+                        continue;
+                    }
+                    if entry_mode.kind() != EntryKind::Commit && oid != empty_blob {
+                        deleted.entry(oid).or_default().push(files.len());
+                    }
+                    files.push(ChangedFile {
+                        path,
+                        status: FileStatus::Deleted,
+                        old_path: None,
+                    });
+                }
+                Change::Modification {
+                    previous_entry_mode,
+                    entry_mode,
+                    path,
+                    ..
+                } => {
+                    let status = match (previous_entry_mode.is_tree(), entry_mode.is_tree()) {
+                        (true, true) => continue,
+                        // A directory replaced by a file: the directory's files are reported as
+                        // deletions on their own; the new file is an addition.
+                        (true, false) => FileStatus::Added,
+                        (false, true) => FileStatus::Deleted,
+                        (false, false) => {
+                            if previous_entry_mode.kind() == entry_mode.kind()
+                                || is_blob_kind(previous_entry_mode.kind()) && is_blob_kind(entry_mode.kind())
+                            {
+                                FileStatus::Modified
+                            } else {
+                                FileStatus::TypeChanged
+                            }
+                        }
+                    };
+                    files.push(ChangedFile {
+                        path,
+                        status,
+                        old_path: None,
+                    });
+                }
+            }
+        }
+        // Pair renames: an added path whose content was deleted elsewhere becomes a rename; the
+        // deletion entry is dropped (its path lives on as `old_path`).
+        let mut consumed = vec![false; files.len()];
+        for (add_idx, oid) in added {
+            if let Some(candidates) = deleted.get_mut(&oid) {
+                if let Some(del_idx) = candidates.pop() {
+                    consumed[del_idx] = true;
+                    let old = std::mem::take(&mut files[del_idx].path);
+                    files[add_idx].status = FileStatus::Renamed;
+                    files[add_idx].old_path = Some(old);
+                }
+            }
+        }
+        let mut out: Vec<ChangedFile> = files
+            .into_iter()
+            .zip(consumed)
+            .filter_map(|(f, gone)| (!gone).then_some(f))
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Staged, unstaged and untracked-not-ignored files, relative to `HEAD`.
+    fn worktree_changes(&self) -> Result<Vec<ChangedFile>, ScmError> {
+        use gix::status::index_worktree::iter::Summary;
+        let status = self
+            .repo
+            .status(gix::progress::Discard)
+            .map_err(|e| ScmError::git("start a status of the worktree", e))?
+            .untracked_files(gix::status::UntrackedFiles::Files)
+            .index_worktree_rewrites(None)
+            .tree_index_track_renames(gix::status::tree_index::TrackRenames::Disabled);
+        let iter = status
+            .into_iter(Vec::<BString>::new())
+            .map_err(|e| ScmError::git("read the worktree status", e))?;
+        let mut by_path: HashMap<BString, FileStatus> = HashMap::new();
+        for item in iter {
+            let item = item.map_err(|e| ScmError::git("read the worktree status", e))?;
+            match item {
+                gix::status::Item::TreeIndex(change) => {
+                    use gix::diff::index::ChangeRef;
+                    let status = match &change {
+                        ChangeRef::Addition { .. } => FileStatus::Added,
+                        ChangeRef::Deletion { .. } => FileStatus::Deleted,
+                        ChangeRef::Modification { .. } => FileStatus::Modified,
+                        ChangeRef::Rewrite { .. } => FileStatus::Added,
+                    };
+                    if let ChangeRef::Rewrite { source_location, .. } = &change {
+                        by_path.entry(source_location.as_ref().to_owned()).or_insert(FileStatus::Deleted);
+                    }
+                    by_path.entry(change.location().to_owned()).or_insert(status);
+                }
+                gix::status::Item::IndexWorktree(item) => {
+                    let Some(summary) = item.summary() else {
+                        continue;
+                    };
+                    let status = match summary {
+                        Summary::Removed => FileStatus::Deleted,
+                        Summary::Added | Summary::IntentToAdd | Summary::Copied => FileStatus::Added,
+                        Summary::TypeChange => FileStatus::TypeChanged,
+                        Summary::Renamed | Summary::Modified | Summary::Conflict => FileStatus::Modified,
+                    };
+                    // A directory entry of an untracked, collapsed folder never appears because
+                    // untracked files are listed one by one.
+                    let path = item.rela_path().to_owned();
+                    by_path
+                        .entry(path)
+                        .and_modify(|s| {
+                            if *s != FileStatus::Added {
+                                *s = status
+                            }
+                        })
+                        .or_insert(status);
+                }
+            }
+        }
+        let mut out: Vec<ChangedFile> = by_path
+            .into_iter()
+            .map(|(path, status)| ChangedFile {
+                path,
+                status,
+                old_path: None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+}
+
+fn is_blob_kind(kind: gix::objs::tree::EntryKind) -> bool {
+    use gix::objs::tree::EntryKind;
+    matches!(kind, EntryKind::Blob | EntryKind::BlobExecutable)
+}
+
+/// Union of committed and worktree changes, one entry per path (the committed entry wins; a
+/// worktree change to a renamed file keeps the rename).
+fn merge_changes(committed: Vec<ChangedFile>, worktree: Vec<ChangedFile>) -> Vec<ChangedFile> {
+    if committed.is_empty() {
+        return worktree;
+    }
+    let mut out = committed;
+    let known: std::collections::HashSet<BString> = out.iter().map(|f| f.path.clone()).collect();
+    out.extend(worktree.into_iter().filter(|f| !known.contains(&f.path)));
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
