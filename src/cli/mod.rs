@@ -4,6 +4,7 @@
 
 mod args;
 mod error;
+mod logging;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub fn main() -> i32 {
             return code as i32;
         }
     };
-    init_tracing(cli.global.verbose, cli.global.quiet);
+    logging::init(cli.global.verbose, cli.global.quiet, stderr_style().color);
     match run(cli) {
         Ok(code) => code as i32,
         Err(e) => {
@@ -41,24 +42,6 @@ pub fn main() -> i32 {
             e.exit_code() as i32
         }
     }
-}
-
-fn init_tracing(verbose: u8, quiet: bool) {
-    let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "debug",
-        (false, _) => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("shockwave={default},{}", if verbose > 1 { "debug" } else { "warn" })));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        .with_ansi(stderr_style().color)
-        .try_init();
 }
 
 fn color_allowed() -> bool {

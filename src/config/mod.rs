@@ -35,6 +35,16 @@ pub enum UnownedPolicy {
     Ignore,
 }
 
+impl UnownedPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnownedPolicy::Warn => "warn",
+            UnownedPolicy::All => "all",
+            UnownedPolicy::Ignore => "ignore",
+        }
+    }
+}
+
 /// A compiled list of globs plus the patterns it came from (for explanations and hashing).
 #[derive(Debug, Clone)]
 pub struct Globs {

@@ -46,9 +46,9 @@ impl AffectedView<'_> {
             }
             (Some(base), Some(mb)) => format!("merge base {} of {base} and {} → {}", short(mb), c.head, c.head),
             (Some(base), None) => format!("{base} → {} (base unavailable)", c.head),
-            (None, _) => "HEAD".to_string(),
+            (None, _) => "worktree against HEAD".to_string(),
         };
-        if c.uncommitted {
+        if c.uncommitted && c.base.is_some() {
             what.push_str(" + uncommitted changes");
         }
         format!("{files} ({what})")
@@ -83,8 +83,16 @@ impl AffectedView<'_> {
                     ))
                 );
             }
+            // A service that owns a change is listed with its own reasons; the chains through its
+            // dependencies are then only counted (JSON and --explain list them all).
+            let has_direct = reasons.iter().any(|r| !matches!(r, Reason::Dependency { .. }));
+            let via_deps = reasons.iter().filter(|r| matches!(r, Reason::Dependency { .. })).count();
             let mut globals = 0;
-            for r in reasons.iter().filter(|r| !matches!(r, Reason::File { .. })) {
+            for r in reasons
+                .iter()
+                .filter(|r| !matches!(r, Reason::File { .. }))
+                .filter(|r| !(has_direct && matches!(r, Reason::Dependency { .. })))
+            {
                 if matches!(r, Reason::Global { .. } | Reason::Unowned { .. }) {
                     globals += 1;
                     if globals > TEXT_FILES_PER_SERVICE {
@@ -93,13 +101,23 @@ impl AffectedView<'_> {
                 }
                 let _ = writeln!(out, "  {}", self.reason_text(id, r, style));
             }
+            if has_direct && via_deps > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    style.dim(&format!(
+                        "(also reached through {via_deps} affected dependenc{})",
+                        if via_deps == 1 { "y" } else { "ies" }
+                    ))
+                );
+            }
         }
         if !self.affected.unowned_files.is_empty() {
             let _ = writeln!(
                 out,
-                "\n{} (changed, but no service owns them; unowned = {:?}):",
+                "\n{} (changed, but no service owns them; unowned = \"{}\"):",
                 style.yellow("unowned files"),
-                self.ws.unowned
+                self.ws.unowned.as_str()
             );
             for p in &self.affected.unowned_files {
                 let _ = writeln!(out, "  {}", p.to_str_lossy());
