@@ -5,10 +5,14 @@
 //! terminal, clap and exit codes.
 
 pub mod affected;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod exec;
 pub mod graph;
+pub mod hash;
 pub mod ownership;
 pub mod report;
 pub mod scm;
+pub mod tasks;

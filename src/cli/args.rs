@@ -40,6 +40,114 @@ pub enum Command {
     Graph(GraphArgs),
     /// Validate pipeline.toml and print a one-line summary
     Check,
+    /// Run targets of the affected (or selected) services, in parallel, skipping cached work
+    Run(RunArgs),
+    /// Print each task's hash, or explain the difference between two hash listings
+    Hash(HashArgs),
+    /// Inspect or trim the local cache
+    Cache(CacheArgs),
+    /// Render a run summary (run --summary FILE) as Markdown for a pull request
+    Report(ReportArgs),
+}
+
+/// Which services' tasks to include.
+#[derive(Debug, Args, Clone)]
+pub struct SelectArgs {
+    /// The services affected by the change (default when a base is known)
+    #[arg(long, conflicts_with_all = ["all", "service"])]
+    pub affected: bool,
+    /// Every service
+    #[arg(long, conflicts_with = "service")]
+    pub all: bool,
+    /// These services (repeatable, or several names after one flag)
+    #[arg(long, value_name = "NAME", num_args = 1.., action = clap::ArgAction::Append)]
+    pub service: Vec<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRunFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Targets to run, e.g. `build test`
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Parallel tasks (default: number of cores)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep running what does not depend on a failed task
+    #[arg(long = "continue")]
+    pub keep_going: bool,
+    /// Print the plan (hashes, cache status) without running anything; `--dry-run=json` for JSON
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
+    pub dry_run: Option<DryRunFormat>,
+    /// Neither read nor write the cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Write the run summary JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Stream output as it happens, each line prefixed with `service:target`
+    #[arg(long)]
+    pub stream: bool,
+    /// Cache directory (default: .shockwave/cache under the repository root)
+    #[arg(long, env = "SHOCKWAVE_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// Targets to hash
+    #[arg(value_name = "TARGET", required_unless_present = "diff")]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// List every input of every task
+    #[arg(long, conflicts_with = "json")]
+    pub explain: bool,
+    /// Machine-readable output (the input of --diff)
+    #[arg(long)]
+    pub json: bool,
+    /// Compare two `hash --json` outputs or run summaries and say which inputs differ
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["targets", "explain", "json"])]
+    pub diff: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+    /// Cache directory (default: .shockwave/cache under the repository root)
+    #[arg(long, env = "SHOCKWAVE_CACHE_DIR", value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Number of entries, size and the time they can save
+    Stats,
+    /// Remove every entry
+    Clean,
+    /// Remove least recently used entries until the cache fits in SIZE
+    Prune {
+        /// e.g. 500M, 2G (binary units)
+        #[arg(long, value_name = "SIZE")]
+        max_size: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A summary written by `run --summary FILE`
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Which commits (and worktree changes) to compare.

@@ -4,7 +4,9 @@
 
 mod args;
 mod error;
+mod hash_diff;
 mod logging;
+mod run;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -69,6 +71,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Check => cmd_check(&cwd, cli.global.config.as_deref()),
         Command::Affected(a) => cmd_affected(&cwd, cli.global.config.as_deref(), a),
         Command::Graph(g) => cmd_graph(&cwd, cli.global.config.as_deref(), g),
+        Command::Run(r) => run::cmd_run(&cwd, cli.global.config.as_deref(), r),
+        Command::Hash(h) => run::cmd_hash(&cwd, cli.global.config.as_deref(), h),
+        Command::Cache(c) => run::cmd_cache(&cwd, cli.global.config.as_deref(), c),
+        Command::Report(r) => run::cmd_report(r),
     }
 }
 

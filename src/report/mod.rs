@@ -4,3 +4,6 @@
 pub mod affected;
 pub mod graph;
 pub mod style;
+pub mod markdown;
+pub mod run;
+pub mod summary;

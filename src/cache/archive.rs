@@ -1,0 +1,274 @@
+//! Output archives: tar (via the `tar` crate) compressed with zstd. Creation collects the files under
+//! a service root that match the output globs; restoring first checks every member — relative
+//! path, no `..`, no absolute path, symlinks that stay inside the root, only files, directories and
+//! symlinks — and only then writes anything, each file through a temporary name and a rename.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::Globs;
+
+pub enum CheckError {
+    Unsafe(String),
+    Corrupt(String),
+}
+
+pub enum Member {
+    File { path: PathBuf, mode: u32, data: Vec<u8> },
+    Symlink { path: PathBuf, target: PathBuf },
+    Dir { path: PathBuf },
+}
+
+/// Archives the files under `root` matching `outputs`. Returns the compressed bytes and file count.
+pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut files = Vec::new();
+    if !outputs.is_empty() {
+        let mut starts: Vec<String> = outputs
+            .patterns
+            .iter()
+            .map(|p| {
+                let p = p.strip_prefix("./").unwrap_or(p);
+                let meta = p.find(['*', '?', '[', '{', '\\']).unwrap_or(p.len());
+                p[..meta].rfind('/').map_or(String::new(), |i| p[..i].to_string())
+            })
+            .collect();
+        starts.sort();
+        starts.dedup();
+        let mut seen = std::collections::BTreeSet::new();
+        for start in starts {
+            walk(root, &start, outputs, &mut seen)?;
+        }
+        files.extend(seen);
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    for rel in &files {
+        let full = root.join(rel);
+        let meta = std::fs::symlink_metadata(&full)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&full)?;
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            header.set_mode(0o777);
+            builder.append_link(&mut header, rel, &target)?;
+        } else {
+            let data = std::fs::read(&full)?;
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(data.len() as u64);
+            header.set_mode(meta.permissions().mode() & 0o777);
+            builder.append_data(&mut header, rel, data.as_slice())?;
+        }
+    }
+    let tar_bytes = builder.into_inner()?;
+    let compressed = zstd::encode_all(tar_bytes.as_slice(), 3)?;
+    Ok((compressed, files.len() as u64))
+}
+
+fn walk(root: &Path, rel_dir: &str, outputs: &Globs, out: &mut std::collections::BTreeSet<String>) -> std::io::Result<()> {
+    let dir = if rel_dir.is_empty() { root.to_path_buf() } else { root.join(rel_dir) };
+    let read = match std::fs::read_dir(&dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            if outputs.set.is_match(rel_dir) {
+                out.insert(rel_dir.to_string());
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    for entry in read {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if rel_dir.is_empty() && (name == ".git" || name == ".shockwave") {
+            continue;
+        }
+        let rel = if rel_dir.is_empty() { name } else { format!("{rel_dir}/{name}") };
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            walk(root, &rel, outputs, out)?;
+        } else if outputs.set.is_match(&rel) {
+            out.insert(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Decompresses and checks every member. Nothing is written.
+pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
+    let tar_bytes = zstd::decode_all(compressed).map_err(|e| CheckError::Corrupt(format!("zstd: {e}")))?;
+    let mut archive = tar::Archive::new(tar_bytes.as_slice());
+    let mut members = Vec::new();
+    let entries = archive.entries().map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
+        let raw = entry.path().map_err(|e| CheckError::Corrupt(format!("tar path: {e}")))?.into_owned();
+        let path = safe_relative(&raw).ok_or_else(|| CheckError::Unsafe(format!("member `{}` is absolute or leaves the service root", raw.display())))?;
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
+                let mut data = Vec::with_capacity(entry.size() as usize);
+                entry.read_to_end(&mut data).map_err(|e| CheckError::Corrupt(format!("tar data: {e}")))?;
+                members.push(Member::File { path, mode, data });
+            }
+            tar::EntryType::Directory => members.push(Member::Dir { path }),
+            tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| CheckError::Corrupt(format!("tar link: {e}")))?
+                    .ok_or_else(|| CheckError::Corrupt("symlink without target".into()))?
+                    .into_owned();
+                let parent = path.parent().unwrap_or(Path::new(""));
+                if target.is_absolute() || safe_relative(&parent.join(&target)).is_none() {
+                    return Err(CheckError::Unsafe(format!(
+                        "symlink `{}` → `{}` points outside the service root",
+                        path.display(),
+                        target.display()
+                    )));
+                }
+                members.push(Member::Symlink { path, target });
+            }
+            other => {
+                return Err(CheckError::Unsafe(format!(
+                    "member `{}` has unsupported type {other:?} (only files, directories and symlinks are restored)",
+                    path.display()
+                )))
+            }
+        }
+    }
+    Ok(members)
+}
+
+/// Lexically normalises a relative path; `None` if it is absolute or climbs above its start.
+fn safe_relative(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// Writes checked members under `root`. Existing files are replaced atomically.
+pub fn extract(_compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io::Result<()> {
+    for m in members {
+        match m {
+            Member::Dir { path } => std::fs::create_dir_all(root.join(path))?,
+            Member::File { path, mode, data } => {
+                let dest = root.join(&path);
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let tmp = dest.with_file_name(format!(
+                    ".{}.shockwave-tmp",
+                    dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ));
+                std::fs::write(&tmp, &data)?;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+                if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
+                    std::fs::remove_dir_all(&dest)?;
+                }
+                std::fs::rename(&tmp, &dest)?;
+            }
+            Member::Symlink { path, target } => {
+                let dest = root.join(&path);
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                match std::fs::symlink_metadata(&dest) {
+                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(&dest)?,
+                    Ok(_) => std::fs::remove_file(&dest)?,
+                    Err(_) => {}
+                }
+                std::os::unix::fs::symlink(&target, &dest)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_zst(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        build(&mut b);
+        zstd::encode_all(b.into_inner().unwrap().as_slice(), 1).unwrap()
+    }
+
+    fn raw_header(path: &str, kind: tar::EntryType, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_old();
+        // Write the name bytes directly: the builder's own checks would reject `..`.
+        h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        h
+    }
+
+    #[test]
+    fn refuses_parent_and_absolute_paths() {
+        for bad in ["../evil", "a/../../evil", "/etc/evil"] {
+            let a = tar_zst(|b| {
+                let h = raw_header(bad, tar::EntryType::Regular, 1);
+                b.append(&h, &b"x"[..]).unwrap();
+            });
+            assert!(matches!(check(&a), Err(CheckError::Unsafe(_))), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn refuses_escaping_symlinks_but_keeps_inner_ones() {
+        let bad = tar_zst(|b| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, "bin/link", "../../outside").unwrap();
+        });
+        assert!(matches!(check(&bad), Err(CheckError::Unsafe(_))));
+        let good = tar_zst(|b| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, "bin/link", "../lib/x").unwrap();
+        });
+        assert!(check(&good).is_ok());
+    }
+
+    #[test]
+    fn round_trip_keeps_modes_and_links() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("bin/sub")).unwrap();
+        std::fs::write(src.path().join("bin/app"), b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(src.path().join("bin/app"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(src.path().join("bin/sub/data"), b"d").unwrap();
+        std::os::unix::fs::symlink("app", src.path().join("bin/latest")).unwrap();
+        std::fs::write(src.path().join("main.go"), b"not an output").unwrap();
+        let globs = Globs::new(vec!["bin/**".into()]).unwrap();
+        let (archive, n) = create(src.path(), &globs).unwrap();
+        assert_eq!(n, 3);
+        let dst = tempfile::tempdir().unwrap();
+        extract(&archive, dst.path(), check(&archive).ok().unwrap()).unwrap();
+        let mode = std::fs::metadata(dst.path().join("bin/app")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert_eq!(std::fs::read_link(dst.path().join("bin/latest")).unwrap(), Path::new("app"));
+        assert!(!dst.path().join("main.go").exists());
+    }
+}

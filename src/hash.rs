@@ -1,0 +1,377 @@
+//! Task hashing. A task's hash is blake3 over a typed, versioned fingerprint with sorted contents:
+//! service, target, command, root, declared outputs, every input file's workspace-relative path and
+//! git content id, declared env names and values, the global-inputs hash and the hashes of the tasks
+//! it needs. Nothing machine-specific (absolute paths, timestamps, map iteration order) enters it, so
+//! the same tree hashes the same in any clone. File lists are gathered per service in parallel.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use bstr::{BStr, BString, ByteSlice};
+use gix::ObjectId;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use crate::config::{Globs, ServiceId, Workspace};
+use crate::ownership::Ownership;
+use crate::scm::RepoIndex;
+use crate::tasks::TaskGraph;
+
+/// Bump to invalidate every cache entry when the fingerprint's meaning changes.
+pub const FINGERPRINT_VERSION: u32 = 1;
+
+/// Everything that went into one task's hash.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    pub version: u32,
+    pub service: String,
+    pub target: String,
+    pub command: String,
+    pub root: String,
+    pub outputs: Vec<String>,
+    /// Workspace-relative path and content id, sorted by path.
+    pub files: Vec<(BString, ObjectId)>,
+    /// Declared variables and their values (`None`: unset), sorted by name.
+    pub env: Vec<(String, Option<String>)>,
+    pub global: blake3::Hash,
+    /// Label (`service:target`) and hash of every needed task, sorted by label.
+    pub needs: Vec<(String, blake3::Hash)>,
+}
+
+fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+impl Fingerprint {
+    pub fn hash(&self) -> blake3::Hash {
+        let mut h = blake3::Hasher::new();
+        h.update(b"shockwave-task\0");
+        h.update(&self.version.to_le_bytes());
+        field(&mut h, self.service.as_bytes());
+        field(&mut h, self.target.as_bytes());
+        field(&mut h, self.command.as_bytes());
+        field(&mut h, self.root.as_bytes());
+        h.update(&(self.outputs.len() as u64).to_le_bytes());
+        for o in &self.outputs {
+            field(&mut h, o.as_bytes());
+        }
+        h.update(&(self.files.len() as u64).to_le_bytes());
+        for (path, id) in &self.files {
+            field(&mut h, path);
+            field(&mut h, id.as_bytes());
+        }
+        h.update(&(self.env.len() as u64).to_le_bytes());
+        for (name, value) in &self.env {
+            field(&mut h, name.as_bytes());
+            match value {
+                Some(v) => {
+                    h.update(&[1]);
+                    field(&mut h, v.as_bytes());
+                }
+                None => {
+                    h.update(&[0]);
+                }
+            }
+        }
+        h.update(self.global.as_bytes());
+        h.update(&(self.needs.len() as u64).to_le_bytes());
+        for (label, hash) in &self.needs {
+            field(&mut h, label.as_bytes());
+            h.update(hash.as_bytes());
+        }
+        h.finalize()
+    }
+
+    /// The fingerprint as JSON (the format `hash --json` and run summaries carry).
+    pub fn to_json(&self) -> Value {
+        let files: serde_json::Map<String, Value> = self
+            .files
+            .iter()
+            .map(|(p, id)| (p.to_str_lossy().into_owned(), json!(id.to_string())))
+            .collect();
+        let env: serde_json::Map<String, Value> = self.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let needs: serde_json::Map<String, Value> =
+            self.needs.iter().map(|(k, v)| (k.clone(), json!(v.to_hex().to_string()))).collect();
+        json!({
+            "version": self.version,
+            "command": self.command,
+            "root": self.root,
+            "outputs": self.outputs,
+            "env": env,
+            "global": self.global.to_hex().to_string(),
+            "needs": needs,
+            "files": files,
+        })
+    }
+}
+
+/// Hashes of every task in a graph, in the graph's order.
+pub struct TaskHashes {
+    pub fingerprints: Vec<Fingerprint>,
+    pub hashes: Vec<blake3::Hash>,
+    /// The files behind the global-inputs hash.
+    pub global_files: Vec<(BString, ObjectId)>,
+    pub global: blake3::Hash,
+}
+
+/// Hashes every task in `graph`. `env` looks up variable values (the process environment in the CLI).
+pub fn hash_tasks(
+    ws: &Workspace,
+    prefix: &str,
+    index: &RepoIndex,
+    graph: &TaskGraph,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> TaskHashes {
+    let global_files = matching_files(index, prefix, &ws.global_inputs);
+    let global = {
+        let mut h = blake3::Hasher::new();
+        h.update(b"shockwave-global\0");
+        for p in &ws.global_inputs.patterns {
+            field(&mut h, p.as_bytes());
+        }
+        for (p, id) in &global_files {
+            field(&mut h, p);
+            field(&mut h, id.as_bytes());
+        }
+        h.finalize()
+    };
+
+    // Files per service, gathered once per service however many of its targets run.
+    let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
+    services.sort_unstable();
+    services.dedup();
+    let ownership = Ownership::new(ws);
+    let nested = nested_roots(ws);
+    let files_of: HashMap<ServiceId, Vec<(BString, ObjectId)>> = services
+        .par_iter()
+        .map(|&s| (s, service_files(ws, prefix, index, &ownership, s, nested[s])))
+        .collect();
+
+    // Per-task file selection is independent work; the needs' hashes are chained afterwards in
+    // topological order, which is cheap.
+    let partial: Vec<Fingerprint> = graph
+        .tasks
+        .par_iter()
+        .map(|t| {
+            let svc = &ws.services[t.service];
+            let all = &files_of[&t.service];
+            let files = select_inputs(svc.root.as_str(), all, &t.def.inputs, &t.def.outputs);
+            Fingerprint {
+                version: FINGERPRINT_VERSION,
+                service: svc.name.clone(),
+                target: t.target.to_string(),
+                command: t.def.command.clone(),
+                root: svc.root.clone(),
+                outputs: t.def.outputs.patterns.clone(),
+                files,
+                env: t.def.env.iter().map(|k| (k.clone(), env(k))).collect(),
+                global,
+                needs: Vec::new(),
+            }
+        })
+        .collect();
+    let mut fingerprints = partial;
+    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
+    for (i, t) in graph.tasks.iter().enumerate() {
+        let mut needs: Vec<(String, blake3::Hash)> = t
+            .needs
+            .iter()
+            .map(|&n| (graph.tasks[n].label(ws), hashes[n]))
+            .collect();
+        needs.sort_by(|a, b| a.0.cmp(&b.0));
+        fingerprints[i].needs = needs;
+        hashes.push(fingerprints[i].hash());
+    }
+    TaskHashes {
+        fingerprints,
+        hashes,
+        global_files,
+        global,
+    }
+}
+
+/// For each service: does another service's root lie inside its root?
+fn nested_roots(ws: &Workspace) -> Vec<bool> {
+    let mut roots: Vec<(&str, ServiceId)> = ws.services.iter().enumerate().map(|(i, s)| (s.root.as_str(), i)).collect();
+    roots.sort();
+    let mut out = vec![false; ws.services.len()];
+    for (i, &(root, id)) in roots.iter().enumerate() {
+        out[id] = roots[i + 1..].iter().any(|(other, _)| {
+            root.is_empty() && !other.is_empty() || other.len() > root.len() && other.starts_with(root) && other.as_bytes()[root.len()] == b'/'
+        });
+    }
+    out
+}
+
+/// Repo-relative directory prefix (with trailing `/`, or empty) for a workspace-relative dir.
+fn repo_dir(prefix: &str, dir: &str) -> String {
+    match (prefix.is_empty(), dir.is_empty()) {
+        (true, true) => String::new(),
+        (true, false) => format!("{dir}/"),
+        (false, true) => format!("{prefix}/"),
+        (false, false) => format!("{prefix}/{dir}/"),
+    }
+}
+
+/// Files owned by a service: under its root (minus nested services' roots) and matching its `paths`.
+/// Paths are workspace-relative.
+fn service_files(
+    ws: &Workspace,
+    prefix: &str,
+    index: &RepoIndex,
+    ownership: &Ownership,
+    id: ServiceId,
+    has_nested: bool,
+) -> Vec<(BString, ObjectId)> {
+    let svc = &ws.services[id];
+    let strip = if prefix.is_empty() { 0 } else { prefix.len() + 1 };
+    let mut out = Vec::new();
+    let mut owners = Vec::new();
+    index.for_each_under(repo_dir(prefix, &svc.root).as_bytes(), |path, oid| {
+        let rel = &path[strip..];
+        if has_nested {
+            owners.clear();
+            ownership.root_owners(rel, &mut owners);
+            if !owners.contains(&id) {
+                return;
+            }
+        }
+        out.push((BString::from(rel), oid.to_owned()));
+    });
+    if !svc.paths.is_empty() {
+        if let Ok(globs) = Globs::new(svc.paths.clone()) {
+            for (p, oid) in matching_files(index, prefix, &globs) {
+                out.push((p, oid));
+            }
+            out.sort();
+            out.dedup_by(|a, b| a.0 == b.0);
+        }
+    }
+    out
+}
+
+/// Files (workspace-relative) matching workspace-relative `globs`, reading only the parts of the
+/// index below each pattern's literal directory prefix.
+pub fn matching_files(index: &RepoIndex, prefix: &str, globs: &Globs) -> Vec<(BString, ObjectId)> {
+    if globs.is_empty() {
+        return Vec::new();
+    }
+    let mut dirs: Vec<String> = globs.patterns.iter().map(|p| literal_dir(p).to_string()).collect();
+    dirs.sort();
+    // Scanning "a/" covers "a/b/"; drop the covered prefixes.
+    let mut scan: Vec<String> = Vec::new();
+    for d in dirs {
+        let dir = repo_dir(prefix, &d);
+        if !scan.iter().any(|s| dir.starts_with(s.as_str())) {
+            scan.push(dir);
+        }
+    }
+    let strip = if prefix.is_empty() { 0 } else { prefix.len() + 1 };
+    let mut out = Vec::new();
+    for dir in scan {
+        index.for_each_under(dir.as_bytes(), |path, oid| {
+            let rel = &path[strip..];
+            if globs.set.is_match(Path::new(OsStr::from_bytes(rel))) {
+                out.push((BString::from(rel), oid.to_owned()));
+            }
+        });
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+/// The directory part of a pattern before its first glob character: `ci/**` → `ci`, `go.work` → ``.
+fn literal_dir(pattern: &str) -> &str {
+    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+    let meta = pattern.find(['*', '?', '[', '{', '\\']).unwrap_or(pattern.len());
+    match pattern[..meta].rfind('/') {
+        Some(slash) => &pattern[..slash],
+        None => "",
+    }
+}
+
+/// The service files a task reads: matching its inputs (relative to the root), not its own outputs.
+fn select_inputs(root: &str, files: &[(BString, ObjectId)], inputs: &Globs, outputs: &Globs) -> Vec<(BString, ObjectId)> {
+    let all_inputs = inputs.patterns.len() == 1 && inputs.patterns[0] == "**";
+    let strip = if root.is_empty() { 0 } else { root.len() + 1 };
+    files
+        .iter()
+        .filter(|(path, _)| {
+            // Files outside the root come from `paths` and are always inputs.
+            let Some(rel) = under_root(path.as_bstr(), root, strip) else {
+                return true;
+            };
+            let rel = Path::new(OsStr::from_bytes(rel));
+            (all_inputs || inputs.set.is_match(rel)) && (outputs.is_empty() || !outputs.set.is_match(rel))
+        })
+        .cloned()
+        .collect()
+}
+
+fn under_root<'p>(path: &'p BStr, root: &str, strip: usize) -> Option<&'p [u8]> {
+    if root.is_empty() {
+        return Some(path);
+    }
+    (path.len() > strip && path.starts_with(root.as_bytes()) && path[root.len()] == b'/').then(|| &path.as_bytes()[strip..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp() -> Fingerprint {
+        Fingerprint {
+            version: FINGERPRINT_VERSION,
+            service: "api".into(),
+            target: "build".into(),
+            command: "make".into(),
+            root: "services/api".into(),
+            outputs: vec!["bin/**".into()],
+            files: vec![("services/api/main.go".into(), ObjectId::empty_blob(gix::hash::Kind::Sha1))],
+            env: vec![("GOFLAGS".into(), Some("-v".into()))],
+            global: blake3::hash(b"g"),
+            needs: vec![],
+        }
+    }
+
+    #[test]
+    fn every_field_changes_the_hash() {
+        let base = fp().hash();
+        let mut f = fp();
+        f.command.push(' ');
+        assert_ne!(f.hash(), base);
+        let mut f = fp();
+        f.env[0].1 = None;
+        assert_ne!(f.hash(), base);
+        let mut f = fp();
+        f.files[0].0 = "services/api/main2.go".into();
+        assert_ne!(f.hash(), base);
+        let mut f = fp();
+        f.needs.push(("lib:build".into(), blake3::hash(b"x")));
+        assert_ne!(f.hash(), base);
+        assert_eq!(fp().hash(), base, "the hash is a pure function of the fingerprint");
+    }
+
+    #[test]
+    fn length_prefixes_keep_fields_apart() {
+        let mut a = fp();
+        a.service = "ab".into();
+        a.target = "c".into();
+        let mut b = fp();
+        b.service = "a".into();
+        b.target = "bc".into();
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn literal_dir_stops_at_glob() {
+        assert_eq!(literal_dir("ci/**"), "ci");
+        assert_eq!(literal_dir("go.work"), "");
+        assert_eq!(literal_dir("proto/user/*.proto"), "proto/user");
+        assert_eq!(literal_dir("**/*.md"), "");
+    }
+}

@@ -1,0 +1,140 @@
+//! Markdown for a pull-request comment, rendered from a run summary: a headline with the cache rate
+//! and time saved, failed tasks first with the tail of their logs, a table per service and target,
+//! and why each service was in the run.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::summary::{human_duration, Summary, TaskSummary};
+
+pub fn render(s: &Summary) -> String {
+    let t = &s.totals;
+    let mut out = String::new();
+    let _ = writeln!(out, "## shockwave: {}", s.targets.join(", "));
+    let _ = writeln!(out);
+    let pct = if t.tasks == 0 { 0 } else { (t.cached * 100 + t.tasks / 2) / t.tasks };
+    let _ = write!(
+        out,
+        "**{} of {} task{} from cache ({pct}%), {} saved**",
+        t.cached,
+        t.tasks,
+        if t.tasks == 1 { "" } else { "s" },
+        human_duration(t.saved_ms)
+    );
+    let _ = writeln!(
+        out,
+        " · {} ran · {} failed · {} skipped · took {}{}",
+        t.success,
+        t.failed,
+        t.skipped,
+        human_duration(s.duration_ms),
+        if s.interrupted { " · **interrupted**" } else { "" }
+    );
+    let range = match (&s.base, &s.merge_base) {
+        (Some(b), Some(mb)) => format!("changes from `{b}` (merge base `{}`) to `{}`", &mb[..mb.len().min(7)], s.head.as_deref().unwrap_or("HEAD")),
+        (Some(b), None) => format!("changes from `{b}`"),
+        _ => format!("selection: {}", s.selection),
+    };
+    let _ = writeln!(out, "\n{range}\n");
+
+    let failed: Vec<&TaskSummary> = s.tasks.iter().filter(|t| t.status == "failed").collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "### ❌ Failed\n");
+        for f in failed {
+            let code = f.exit_code.map_or("killed".to_string(), |c| format!("exit {c}"));
+            let _ = writeln!(out, "#### `{}` ({code}, {})\n", f.task, human_duration(f.duration_ms));
+            if let Some(log) = f.log_tail.as_deref().filter(|l| !l.is_empty()) {
+                let _ = writeln!(out, "<details open><summary>last lines of the log</summary>\n\n```\n{}\n```\n</details>\n", log.replace("```", "`​``"));
+            }
+        }
+    }
+
+    let _ = writeln!(out, "### Tasks\n");
+    let _ = writeln!(out, "| Service | Target | Status | Duration | Saved |");
+    let _ = writeln!(out, "|---|---|---|---:|---:|");
+    let mut rows: Vec<&TaskSummary> = s.tasks.iter().collect();
+    rows.sort_by_key(|t| (status_rank(&t.status), t.service.clone(), t.target.clone()));
+    for r in rows {
+        let saved = if r.saved_ms > 0 { human_duration(r.saved_ms) } else { String::new() };
+        let mut status = status_label(&r.status).to_string();
+        if let Some(b) = &r.skipped_because {
+            let _ = write!(status, " (`{b}` failed)");
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {status} | {} | {saved} |",
+            md(&r.service),
+            md(&r.target),
+            if r.status == "skipped" { String::new() } else { human_duration(r.duration_ms) }
+        );
+    }
+
+    let _ = writeln!(out, "\n### Why these services\n");
+    let mut seen = std::collections::BTreeMap::new();
+    for task in &s.tasks {
+        seen.entry(task.service.clone()).or_insert_with(|| (task.reasons.clone(), task.needed_by.clone()));
+    }
+    for (service, (reasons, needed_by)) in seen {
+        let why = if reasons.is_empty() {
+            match needed_by {
+                Some(n) => format!("not affected; needed by `{n}`"),
+                None => "not affected".to_string(),
+            }
+        } else {
+            reasons_text(&service, &reasons)
+        };
+        let _ = writeln!(out, "- **{}**: {why}", md(&service));
+    }
+    out
+}
+
+fn status_rank(s: &str) -> u8 {
+    match s {
+        "failed" => 0,
+        "skipped" => 1,
+        "success" => 2,
+        _ => 3,
+    }
+}
+
+fn status_label(s: &str) -> &'static str {
+    match s {
+        "success" => "✅ ran",
+        "cached-local" => "⚡ cached",
+        "failed" => "❌ failed",
+        _ => "⏭️ skipped",
+    }
+}
+
+fn md(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// One line per service: up to three reasons, then a count.
+fn reasons_text(service: &str, reasons: &[Value]) -> String {
+    const SHOWN: usize = 3;
+    let mut parts = Vec::new();
+    for r in reasons.iter().take(SHOWN) {
+        let kind = r["kind"].as_str().unwrap_or("");
+        let part = match kind {
+            "file" => format!("changed `{}`", r["path"].as_str().unwrap_or("?")),
+            "global" => format!("global input `{}` changed", r["path"].as_str().unwrap_or("?")),
+            "unowned" => format!("unowned `{}` changed", r["path"].as_str().unwrap_or("?")),
+            "dependency" => {
+                let chain: Vec<&str> = std::iter::once(service)
+                    .chain(r["via"].as_array().into_iter().flatten().filter_map(Value::as_str))
+                    .collect();
+                format!("dependency {}", chain.join(" ← "))
+            }
+            "missing_base" => "base not available, everything assumed changed".to_string(),
+            "selected" => format!("selected by `{}`", r["by"].as_str().unwrap_or("?")),
+            other => other.to_string(),
+        };
+        parts.push(part);
+    }
+    if reasons.len() > SHOWN {
+        parts.push(format!("and {} more", reasons.len() - SHOWN));
+    }
+    parts.join("; ")
+}

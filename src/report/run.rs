@@ -1,0 +1,187 @@
+//! The human run reporter: each task's output as one block when it finishes (a `::group::` under
+//! GitHub Actions), or streamed with a `service:target` prefix; a progress line on a terminal; and a
+//! closing summary with the logs of failed tasks.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::style::Style;
+use super::summary::{human_duration, tail};
+use crate::exec::{RunEvent, TaskResult, TaskStatus};
+
+pub struct HumanReporter {
+    pub labels: Vec<String>,
+    pub style: Style,
+    pub github: bool,
+    pub stream: bool,
+    /// Draw a progress line on stderr (a terminal).
+    pub progress: bool,
+    done: usize,
+    running: usize,
+    progress_drawn: bool,
+    warnings: Vec<String>,
+}
+
+/// Lines of a failed task's log shown again at the end.
+const FAILED_TAIL: usize = 40;
+
+impl HumanReporter {
+    pub fn new(labels: Vec<String>, style: Style, github: bool, stream: bool, progress: bool) -> Self {
+        HumanReporter {
+            labels,
+            style,
+            github,
+            stream,
+            progress,
+            done: 0,
+            running: 0,
+            progress_drawn: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn clear_progress(&mut self) {
+        if self.progress_drawn {
+            eprint!("\r\x1b[2K");
+            self.progress_drawn = false;
+        }
+    }
+
+    fn draw_progress(&mut self) {
+        if self.progress {
+            eprint!(
+                "\r\x1b[2K{} {}/{} done, {} running",
+                self.style.dim("shockwave"),
+                self.done,
+                self.labels.len(),
+                self.running
+            );
+            let _ = std::io::stderr().flush();
+            self.progress_drawn = true;
+        }
+    }
+
+    fn status_text(&self, r: &TaskResult) -> String {
+        let d = human_duration(r.duration.as_millis() as u64);
+        match &r.status {
+            TaskStatus::Success => self.style.green(&format!("ran in {d}")),
+            TaskStatus::CachedLocal => self.style.cyan(&format!(
+                "cached, replaying log (saved {})",
+                human_duration(r.saved.as_millis() as u64)
+            )),
+            TaskStatus::Failed { exit_code: Some(c) } => self.style.red(&format!("failed with exit code {c} after {d}")),
+            TaskStatus::Failed { exit_code: None } => self.style.red(&format!("failed (killed or not started) after {d}")),
+            TaskStatus::Skipped => self.style.dim("skipped"),
+        }
+    }
+
+    pub fn on_event(&mut self, e: &RunEvent) {
+        let mut out = std::io::stdout().lock();
+        match e {
+            RunEvent::Started { .. } => {
+                self.running += 1;
+                self.draw_progress();
+            }
+            RunEvent::Output { task, line } => {
+                self.clear_progress();
+                let _ = write!(out, "{} ", self.style.dim(&format!("{} |", self.labels[*task])));
+                let _ = out.write_all(line);
+                if !line.ends_with(b"\n") {
+                    let _ = out.write_all(b"\n");
+                }
+                let _ = out.flush();
+                self.draw_progress();
+            }
+            RunEvent::Finished { task, result } => {
+                self.running = self.running.saturating_sub(1);
+                self.done += 1;
+                self.clear_progress();
+                let label = &self.labels[*task];
+                let status = self.status_text(result);
+                if self.stream && result.status != TaskStatus::CachedLocal {
+                    let _ = writeln!(out, "{} {status}", self.style.bold(&format!("{label}:")));
+                } else if self.github {
+                    let _ = writeln!(out, "::group::{label} ({})", strip_ansi(&status));
+                    let _ = out.write_all(&result.log);
+                    if !result.log.is_empty() && !result.log.ends_with(b"\n") {
+                        let _ = out.write_all(b"\n");
+                    }
+                    let _ = writeln!(out, "::endgroup::");
+                    if matches!(result.status, TaskStatus::Failed { .. }) {
+                        let _ = writeln!(out, "::error title={label} failed::{}", strip_ansi(&status));
+                    }
+                } else {
+                    let _ = writeln!(out, "{} {status}", self.style.bold(&format!("==> {label}")));
+                    let _ = out.write_all(&result.log);
+                    if !result.log.is_empty() && !result.log.ends_with(b"\n") {
+                        let _ = out.write_all(b"\n");
+                    }
+                }
+                let _ = out.flush();
+                self.draw_progress();
+            }
+            RunEvent::CacheWarning { task, message } => {
+                self.clear_progress();
+                let msg = format!("{}: {message}", self.labels[*task]);
+                tracing::warn!("{msg}");
+                self.warnings.push(msg);
+                self.draw_progress();
+            }
+            RunEvent::Stopping { why } => {
+                self.clear_progress();
+                tracing::warn!("{why}");
+                self.draw_progress();
+            }
+        }
+    }
+
+    /// The closing lines: totals, then failed tasks with the end of their logs.
+    pub fn finish(&mut self, results: &[TaskResult], took: Duration, interrupted: bool) {
+        self.clear_progress();
+        let mut out = std::io::stdout().lock();
+        let count = |f: &dyn Fn(&TaskStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
+        let ran = count(&|s| *s == TaskStatus::Success);
+        let cached = count(&|s| *s == TaskStatus::CachedLocal);
+        let failed = count(&|s| matches!(s, TaskStatus::Failed { .. }));
+        let skipped = count(&|s| *s == TaskStatus::Skipped);
+        let saved: u64 = results.iter().map(|r| r.saved.as_millis() as u64).sum();
+        let total = results.len();
+        let pct = if total == 0 { 0 } else { (cached * 100 + total / 2) / total };
+        let _ = writeln!(
+            out,
+            "\n{} {total} task{}: {ran} ran, {cached} from cache ({pct}%), {failed} failed, {skipped} skipped — {} saved, took {}{}",
+            if failed > 0 || interrupted { self.style.red("✗") } else { self.style.green("✓") },
+            if total == 1 { "" } else { "s" },
+            human_duration(saved),
+            human_duration(took.as_millis() as u64),
+            if interrupted { " (interrupted)" } else { "" }
+        );
+        for (i, r) in results.iter().enumerate() {
+            if let TaskStatus::Failed { exit_code } = &r.status {
+                let code = exit_code.map_or("killed".to_string(), |c| format!("exit code {c}"));
+                let _ = writeln!(out, "\n{} {} ({code}); last lines of its log:", self.style.red("failed:"), self.labels[i]);
+                let t = tail(&r.log, FAILED_TAIL);
+                for line in t.lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+        }
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c2 in chars.by_ref() {
+                if c2 == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,267 @@
+//! The task graph: a task is (service, target). Requested tasks pull in what their `needs` name —
+//! `"build"` within the service, `"^build"` in every dependency — even for services that are not
+//! affected. A target a service does not define is passed through: its needs are carried on to the
+//! tasks that do exist. The graph is checked for cycles once and then only read.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::{Need, ServiceId, Target, Workspace};
+
+/// Index of a task in [`TaskGraph::tasks`].
+pub type TaskIdx = usize;
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub service: ServiceId,
+    pub target: Arc<str>,
+    pub def: Arc<Target>,
+    /// Tasks that must succeed first, sorted, no duplicates.
+    pub needs: Vec<TaskIdx>,
+    /// Asked for on the command line (as opposed to pulled in by `needs`).
+    pub requested: bool,
+}
+
+impl Task {
+    /// `service:target`
+    pub fn label(&self, ws: &Workspace) -> String {
+        format!("{}:{}", ws.services[self.service].name, self.target)
+    }
+}
+
+/// An acyclic set of tasks in topological order: every task comes after everything it needs.
+#[derive(Debug, Default)]
+pub struct TaskGraph {
+    pub tasks: Vec<Task>,
+    /// `dependents[i]`: tasks that need task `i`.
+    pub dependents: Vec<Vec<TaskIdx>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("task cycle: {0}; change the targets' `needs` so that no task needs itself")]
+    Cycle(String),
+    #[error("no target named `{name}`; {hint}defined targets: {known}")]
+    UnknownTarget { name: String, hint: String, known: String },
+}
+
+impl TaskGraph {
+    /// Expands `targets` of `services` (ids) with everything they need.
+    pub fn build(ws: &Workspace, services: &[ServiceId], targets: &[String]) -> Result<TaskGraph, TaskError> {
+        for t in targets {
+            if !ws.target_names.contains(t) {
+                let hint = crate::diagnostic::suggest(t, ws.target_names.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                return Err(TaskError::UnknownTarget {
+                    name: t.clone(),
+                    hint,
+                    known: ws.target_names.iter().cloned().collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        let mut b = Builder {
+            ws,
+            index: HashMap::new(),
+            nodes: Vec::new(),
+            passthrough: HashMap::new(),
+            stack: Vec::new(),
+        };
+        for &s in services {
+            for t in targets {
+                for idx in b.resolve(s, t)? {
+                    b.nodes[idx].requested = true;
+                }
+            }
+        }
+        Ok(b.finish())
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+struct Builder<'w> {
+    ws: &'w Workspace,
+    index: HashMap<(ServiceId, Arc<str>), TaskIdx>,
+    nodes: Vec<Task>,
+    /// Resolved pass-through (service, target) pairs: the real tasks they stand for.
+    passthrough: HashMap<(ServiceId, String), Vec<TaskIdx>>,
+    /// The (service, target) pairs being resolved, for cycle reports.
+    stack: Vec<(ServiceId, String)>,
+}
+
+impl Builder<'_> {
+    /// The real tasks that (service, target) stands for: itself if defined, otherwise what its
+    /// needs resolve to.
+    fn resolve(&mut self, service: ServiceId, target: &str) -> Result<Vec<TaskIdx>, TaskError> {
+        let key = (service, target.to_string());
+        if let Some(pos) = self.stack.iter().position(|k| *k == key) {
+            let mut chain: Vec<String> = self.stack[pos..]
+                .iter()
+                .map(|(s, t)| format!("{}:{t}", self.ws.services[*s].name))
+                .collect();
+            chain.push(format!("{}:{target}", self.ws.services[service].name));
+            return Err(TaskError::Cycle(chain.join(" → ")));
+        }
+        let svc = &self.ws.services[service];
+        if let Some(def) = svc.targets.get(target) {
+            let name: Arc<str> = Arc::from(target);
+            if let Some(&idx) = self.index.get(&(service, name.clone())) {
+                return Ok(vec![idx]);
+            }
+            let def = def.clone();
+            self.stack.push(key);
+            let needs = self.resolve_needs(service, &def.needs)?;
+            self.stack.pop();
+            let idx = self.nodes.len();
+            self.nodes.push(Task {
+                service,
+                target: name.clone(),
+                def,
+                needs,
+                requested: false,
+            });
+            self.index.insert((service, name), idx);
+            return Ok(vec![idx]);
+        }
+        if let Some(found) = self.passthrough.get(&key) {
+            return Ok(found.clone());
+        }
+        // Not defined here: carry the needs through. The default definition's needs apply if there
+        // is one; otherwise the same target in every dependency.
+        let needs: Vec<Need> = self
+            .ws
+            .services
+            .iter()
+            .find_map(|s| s.targets.get(target).map(|t| t.needs.clone()))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| vec![Need::Deps(target.to_string())]);
+        self.stack.push(key.clone());
+        let found = self.resolve_needs(service, &needs)?;
+        self.stack.pop();
+        self.passthrough.insert(key, found.clone());
+        Ok(found)
+    }
+
+    fn resolve_needs(&mut self, service: ServiceId, needs: &[Need]) -> Result<Vec<TaskIdx>, TaskError> {
+        let mut out = Vec::new();
+        for need in needs {
+            match need {
+                Need::Own(t) => out.extend(self.resolve(service, t)?),
+                Need::Deps(t) => {
+                    let deps = self.ws.services[service].deps.clone();
+                    for d in deps {
+                        out.extend(self.resolve(d, t)?);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Nodes were pushed after their needs, so the order is already topological.
+    fn finish(self) -> TaskGraph {
+        let mut dependents = vec![Vec::new(); self.nodes.len()];
+        for (i, t) in self.nodes.iter().enumerate() {
+            for &n in &t.needs {
+                dependents[n].push(i);
+            }
+        }
+        TaskGraph {
+            tasks: self.nodes,
+            dependents,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+    use std::path::Path;
+
+    fn ws(text: &str, dirs: &[&str]) -> (tempfile::TempDir, Workspace) {
+        let t = tempfile::tempdir().unwrap();
+        for d in dirs {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        let w = parse(text, Path::new("pipeline.toml"), t.path()).unwrap();
+        (t, w)
+    }
+
+    fn labels(ws: &Workspace, g: &TaskGraph) -> Vec<String> {
+        g.tasks.iter().map(|t| t.label(ws)).collect()
+    }
+
+    const BASE: &str = r#"
+[workspace]
+members = ["s/*"]
+[targets.build]
+command = "b"
+needs = ["^build"]
+[targets.test]
+command = "t"
+needs = ["build"]
+[services.app]
+deps = ["lib"]
+[services.lib]
+deps = ["core"]
+"#;
+
+    #[test]
+    fn needs_expand_within_and_across_services() {
+        let (_t, w) = ws(BASE, &["s/app", "s/lib", "s/core"]);
+        let app = w.service_id("app").unwrap();
+        let g = TaskGraph::build(&w, &[app], &["test".into()]).unwrap();
+        assert_eq!(labels(&w, &g), ["core:build", "lib:build", "app:build", "app:test"]);
+        assert!(g.tasks[3].requested && !g.tasks[0].requested);
+        assert_eq!(g.tasks[3].needs, [2]);
+        assert_eq!(g.tasks[2].needs, [1]);
+    }
+
+    #[test]
+    fn undefined_target_passes_needs_through() {
+        let text = r#"
+[workspace]
+members = ["s/*"]
+[services.app]
+deps = ["lib"]
+[services.app.targets.build]
+command = "b"
+needs = ["^build"]
+[services.lib]
+deps = ["core"]
+[services.core.targets.build]
+command = "c"
+"#;
+        let (_t, w) = ws(text, &["s/app", "s/lib", "s/core"]);
+        let app = w.service_id("app").unwrap();
+        let g = TaskGraph::build(&w, &[app], &["build".into()]).unwrap();
+        // lib defines no build, so app:build needs core:build directly.
+        assert_eq!(labels(&w, &g), ["core:build", "app:build"]);
+        assert_eq!(g.tasks[1].needs, [0]);
+    }
+
+    #[test]
+    fn cycle_is_reported_with_its_path() {
+        let text = "[workspace]\nmembers=[\"s/*\"]\n[targets.a]\ncommand=\"x\"\nneeds=[\"b\"]\n[targets.b]\ncommand=\"y\"\nneeds=[\"a\"]\n";
+        let (_t, w) = ws(text, &["s/one"]);
+        let err = TaskGraph::build(&w, &[0], &["a".into()]).unwrap_err();
+        assert_eq!(err.to_string().split(';').next().unwrap(), "task cycle: one:a → one:b → one:a");
+    }
+
+    #[test]
+    fn unknown_target_suggests() {
+        let (_t, w) = ws(BASE, &["s/app", "s/lib", "s/core"]);
+        let err = TaskGraph::build(&w, &[0], &["buidl".into()]).unwrap_err();
+        assert!(err.to_string().contains("did you mean `build`?"), "{err}");
+    }
+}
