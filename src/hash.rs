@@ -9,8 +9,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use bstr::{BStr, BString, ByteSlice};
-use gix::ObjectId;
+use bstr::{BStr, ByteSlice};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
@@ -22,17 +21,20 @@ use crate::tasks::TaskGraph;
 /// Bump to invalidate every cache entry when the fingerprint's meaning changes.
 pub const FINGERPRINT_VERSION: u32 = 1;
 
+/// One input file: workspace-relative path, content id and git mode (borrowed from the index).
+pub type FileInput<'a> = (&'a BStr, &'a gix::oid, u32);
+
 /// Everything that went into one task's hash.
 #[derive(Debug, Clone)]
-pub struct Fingerprint {
+pub struct Fingerprint<'a> {
     pub version: u32,
     pub service: String,
     pub target: String,
     pub command: String,
     pub root: String,
     pub outputs: Vec<String>,
-    /// Workspace-relative path and content id, sorted by path.
-    pub files: Vec<(BString, ObjectId)>,
+    /// Sorted by path.
+    pub files: Vec<FileInput<'a>>,
     /// Declared variables and their values (`None`: unset), sorted by name.
     pub env: Vec<(String, Option<String>)>,
     pub global: blake3::Hash,
@@ -45,7 +47,7 @@ fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
     h.update(bytes);
 }
 
-impl Fingerprint {
+impl Fingerprint<'_> {
     pub fn hash(&self) -> blake3::Hash {
         let mut h = blake3::Hasher::new();
         h.update(b"shockwave-task\0");
@@ -59,9 +61,10 @@ impl Fingerprint {
             field(&mut h, o.as_bytes());
         }
         h.update(&(self.files.len() as u64).to_le_bytes());
-        for (path, id) in &self.files {
+        for (path, id, mode) in &self.files {
             field(&mut h, path);
             field(&mut h, id.as_bytes());
+            h.update(&mode.to_le_bytes());
         }
         h.update(&(self.env.len() as u64).to_le_bytes());
         for (name, value) in &self.env {
@@ -90,11 +93,23 @@ impl Fingerprint {
         let files: serde_json::Map<String, Value> = self
             .files
             .iter()
-            .map(|(p, id)| (p.to_str_lossy().into_owned(), json!(id.to_string())))
+            .map(|(p, id, mode)| {
+                (
+                    p.to_str_lossy().into_owned(),
+                    json!(format!("{mode:o} {id}")),
+                )
+            })
             .collect();
-        let env: serde_json::Map<String, Value> = self.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-        let needs: serde_json::Map<String, Value> =
-            self.needs.iter().map(|(k, v)| (k.clone(), json!(v.to_hex().to_string()))).collect();
+        let env: serde_json::Map<String, Value> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let needs: serde_json::Map<String, Value> = self
+            .needs
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v.to_hex().to_string())))
+            .collect();
         json!({
             "version": self.version,
             "command": self.command,
@@ -109,22 +124,22 @@ impl Fingerprint {
 }
 
 /// Hashes of every task in a graph, in the graph's order.
-pub struct TaskHashes {
-    pub fingerprints: Vec<Fingerprint>,
+pub struct TaskHashes<'a> {
+    pub fingerprints: Vec<Fingerprint<'a>>,
     pub hashes: Vec<blake3::Hash>,
     /// The files behind the global-inputs hash.
-    pub global_files: Vec<(BString, ObjectId)>,
+    pub global_files: Vec<FileInput<'a>>,
     pub global: blake3::Hash,
 }
 
 /// Hashes every task in `graph`. `env` looks up variable values (the process environment in the CLI).
-pub fn hash_tasks(
+pub fn hash_tasks<'a>(
     ws: &Workspace,
     prefix: &str,
-    index: &RepoIndex,
+    index: &'a RepoIndex,
     graph: &TaskGraph,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> TaskHashes {
+) -> TaskHashes<'a> {
     let global_files = matching_files(index, prefix, &ws.global_inputs);
     let global = {
         let mut h = blake3::Hasher::new();
@@ -132,9 +147,10 @@ pub fn hash_tasks(
         for p in &ws.global_inputs.patterns {
             field(&mut h, p.as_bytes());
         }
-        for (p, id) in &global_files {
+        for (p, id, mode) in &global_files {
             field(&mut h, p);
             field(&mut h, id.as_bytes());
+            h.update(&mode.to_le_bytes());
         }
         h.finalize()
     };
@@ -145,14 +161,19 @@ pub fn hash_tasks(
     services.dedup();
     let ownership = Ownership::new(ws);
     let nested = nested_roots(ws);
-    let files_of: HashMap<ServiceId, Vec<(BString, ObjectId)>> = services
+    let files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = services
         .par_iter()
-        .map(|&s| (s, service_files(ws, prefix, index, &ownership, s, nested[s])))
+        .map(|&s| {
+            (
+                s,
+                service_files(ws, prefix, index, &ownership, s, nested[s]),
+            )
+        })
         .collect();
 
     // Per-task file selection is independent work; the needs' hashes are chained afterwards in
     // topological order, which is cheap.
-    let partial: Vec<Fingerprint> = graph
+    let partial: Vec<Fingerprint<'a>> = graph
         .tasks
         .par_iter()
         .map(|t| {
@@ -195,12 +216,20 @@ pub fn hash_tasks(
 
 /// For each service: does another service's root lie inside its root?
 fn nested_roots(ws: &Workspace) -> Vec<bool> {
-    let mut roots: Vec<(&str, ServiceId)> = ws.services.iter().enumerate().map(|(i, s)| (s.root.as_str(), i)).collect();
+    let mut roots: Vec<(&str, ServiceId)> = ws
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.root.as_str(), i))
+        .collect();
     roots.sort();
     let mut out = vec![false; ws.services.len()];
     for (i, &(root, id)) in roots.iter().enumerate() {
         out[id] = roots[i + 1..].iter().any(|(other, _)| {
-            root.is_empty() && !other.is_empty() || other.len() > root.len() && other.starts_with(root) && other.as_bytes()[root.len()] == b'/'
+            root.is_empty() && !other.is_empty()
+                || other.len() > root.len()
+                    && other.starts_with(root)
+                    && other.as_bytes()[root.len()] == b'/'
         });
     }
     out
@@ -218,20 +247,24 @@ fn repo_dir(prefix: &str, dir: &str) -> String {
 
 /// Files owned by a service: under its root (minus nested services' roots) and matching its `paths`.
 /// Paths are workspace-relative.
-fn service_files(
+fn service_files<'a>(
     ws: &Workspace,
     prefix: &str,
-    index: &RepoIndex,
+    index: &'a RepoIndex,
     ownership: &Ownership,
     id: ServiceId,
     has_nested: bool,
-) -> Vec<(BString, ObjectId)> {
+) -> Vec<FileInput<'a>> {
     let svc = &ws.services[id];
-    let strip = if prefix.is_empty() { 0 } else { prefix.len() + 1 };
+    let strip = if prefix.is_empty() {
+        0
+    } else {
+        prefix.len() + 1
+    };
     let mut out = Vec::new();
     let mut owners = Vec::new();
-    index.for_each_under(repo_dir(prefix, &svc.root).as_bytes(), |path, oid| {
-        let rel = &path[strip..];
+    index.for_each_under(repo_dir(prefix, &svc.root).as_bytes(), |path, oid, mode| {
+        let rel = path[strip..].as_bstr();
         if has_nested {
             owners.clear();
             ownership.root_owners(rel, &mut owners);
@@ -239,14 +272,12 @@ fn service_files(
                 return;
             }
         }
-        out.push((BString::from(rel), oid.to_owned()));
+        out.push((rel, oid, mode));
     });
     if !svc.paths.is_empty() {
         if let Ok(globs) = Globs::new(svc.paths.clone()) {
-            for (p, oid) in matching_files(index, prefix, &globs) {
-                out.push((p, oid));
-            }
-            out.sort();
+            out.extend(matching_files(index, prefix, &globs));
+            out.sort_by(|a, b| a.0.cmp(b.0));
             out.dedup_by(|a, b| a.0 == b.0);
         }
     }
@@ -255,11 +286,15 @@ fn service_files(
 
 /// Files (workspace-relative) matching workspace-relative `globs`, reading only the parts of the
 /// index below each pattern's literal directory prefix.
-pub fn matching_files(index: &RepoIndex, prefix: &str, globs: &Globs) -> Vec<(BString, ObjectId)> {
+pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> Vec<FileInput<'a>> {
     if globs.is_empty() {
         return Vec::new();
     }
-    let mut dirs: Vec<String> = globs.patterns.iter().map(|p| literal_dir(p).to_string()).collect();
+    let mut dirs: Vec<String> = globs
+        .patterns
+        .iter()
+        .map(|p| literal_dir(p).to_string())
+        .collect();
     dirs.sort();
     // Scanning "a/" covers "a/b/"; drop the covered prefixes.
     let mut scan: Vec<String> = Vec::new();
@@ -269,17 +304,21 @@ pub fn matching_files(index: &RepoIndex, prefix: &str, globs: &Globs) -> Vec<(BS
             scan.push(dir);
         }
     }
-    let strip = if prefix.is_empty() { 0 } else { prefix.len() + 1 };
+    let strip = if prefix.is_empty() {
+        0
+    } else {
+        prefix.len() + 1
+    };
     let mut out = Vec::new();
     for dir in scan {
-        index.for_each_under(dir.as_bytes(), |path, oid| {
-            let rel = &path[strip..];
+        index.for_each_under(dir.as_bytes(), |path, oid, mode| {
+            let rel = path[strip..].as_bstr();
             if globs.set.is_match(Path::new(OsStr::from_bytes(rel))) {
-                out.push((BString::from(rel), oid.to_owned()));
+                out.push((rel, oid, mode));
             }
         });
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(b.0));
     out.dedup_by(|a, b| a.0 == b.0);
     out
 }
@@ -287,7 +326,9 @@ pub fn matching_files(index: &RepoIndex, prefix: &str, globs: &Globs) -> Vec<(BS
 /// The directory part of a pattern before its first glob character: `ci/**` → `ci`, `go.work` → ``.
 fn literal_dir(pattern: &str) -> &str {
     let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
-    let meta = pattern.find(['*', '?', '[', '{', '\\']).unwrap_or(pattern.len());
+    let meta = pattern
+        .find(['*', '?', '[', '{', '\\'])
+        .unwrap_or(pattern.len());
     match pattern[..meta].rfind('/') {
         Some(slash) => &pattern[..slash],
         None => "",
@@ -295,18 +336,24 @@ fn literal_dir(pattern: &str) -> &str {
 }
 
 /// The service files a task reads: matching its inputs (relative to the root), not its own outputs.
-fn select_inputs(root: &str, files: &[(BString, ObjectId)], inputs: &Globs, outputs: &Globs) -> Vec<(BString, ObjectId)> {
+fn select_inputs<'a>(
+    root: &str,
+    files: &[FileInput<'a>],
+    inputs: &Globs,
+    outputs: &Globs,
+) -> Vec<FileInput<'a>> {
     let all_inputs = inputs.patterns.len() == 1 && inputs.patterns[0] == "**";
     let strip = if root.is_empty() { 0 } else { root.len() + 1 };
     files
         .iter()
-        .filter(|(path, _)| {
+        .filter(|(path, _, _)| {
             // Files outside the root come from `paths` and are always inputs.
-            let Some(rel) = under_root(path.as_bstr(), root, strip) else {
+            let Some(rel) = under_root(path, root, strip) else {
                 return true;
             };
             let rel = Path::new(OsStr::from_bytes(rel));
-            (all_inputs || inputs.set.is_match(rel)) && (outputs.is_empty() || !outputs.set.is_match(rel))
+            (all_inputs || inputs.set.is_match(rel))
+                && (outputs.is_empty() || !outputs.set.is_match(rel))
         })
         .cloned()
         .collect()
@@ -316,14 +363,19 @@ fn under_root<'p>(path: &'p BStr, root: &str, strip: usize) -> Option<&'p [u8]> 
     if root.is_empty() {
         return Some(path);
     }
-    (path.len() > strip && path.starts_with(root.as_bytes()) && path[root.len()] == b'/').then(|| &path.as_bytes()[strip..])
+    (path.len() > strip && path.starts_with(root.as_bytes()) && path[root.len()] == b'/')
+        .then(|| &path.as_bytes()[strip..])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gix::ObjectId;
 
-    fn fp() -> Fingerprint {
+    static EMPTY: std::sync::LazyLock<ObjectId> =
+        std::sync::LazyLock::new(|| ObjectId::empty_blob(gix::hash::Kind::Sha1));
+
+    fn fp() -> Fingerprint<'static> {
         Fingerprint {
             version: FINGERPRINT_VERSION,
             service: "api".into(),
@@ -331,7 +383,7 @@ mod tests {
             command: "make".into(),
             root: "services/api".into(),
             outputs: vec!["bin/**".into()],
-            files: vec![("services/api/main.go".into(), ObjectId::empty_blob(gix::hash::Kind::Sha1))],
+            files: vec![(b"services/api/main.go".as_bstr(), EMPTY.as_ref(), 0o100644)],
             env: vec![("GOFLAGS".into(), Some("-v".into()))],
             global: blake3::hash(b"g"),
             needs: vec![],
@@ -348,12 +400,19 @@ mod tests {
         f.env[0].1 = None;
         assert_ne!(f.hash(), base);
         let mut f = fp();
-        f.files[0].0 = "services/api/main2.go".into();
+        f.files[0].0 = b"services/api/main2.go".as_bstr();
+        assert_ne!(f.hash(), base);
+        let mut f = fp();
+        f.files[0].2 = 0o100755;
         assert_ne!(f.hash(), base);
         let mut f = fp();
         f.needs.push(("lib:build".into(), blake3::hash(b"x")));
         assert_ne!(f.hash(), base);
-        assert_eq!(fp().hash(), base, "the hash is a pure function of the fingerprint");
+        assert_eq!(
+            fp().hash(),
+            base,
+            "the hash is a pure function of the fingerprint"
+        );
     }
 
     #[test]

@@ -59,7 +59,12 @@ impl<'w> Ownership<'w> {
 
     /// Classifies a workspace-relative path and, for [`PathClass::Owned`], appends its owners to
     /// `owners` (cleared first; sorted, no duplicates).
-    pub fn classify(&self, path: &[u8], owners: &mut Vec<ServiceId>, scratch: &mut Vec<usize>) -> PathClass {
+    pub fn classify(
+        &self,
+        path: &[u8],
+        owners: &mut Vec<ServiceId>,
+        scratch: &mut Vec<usize>,
+    ) -> PathClass {
         owners.clear();
         let candidate = Candidate::new(Path::new(OsStr::from_bytes(path)));
         if self.ws.ignore.set.is_match_candidate(&candidate) {
@@ -84,6 +89,12 @@ impl<'w> Ownership<'w> {
 
     /// The services whose root is the deepest directory containing `path`.
     pub fn root_owners(&self, path: &[u8], owners: &mut Vec<ServiceId>) {
+        // A changed path equal to a root is the service itself: a submodule checked out as the
+        // service's folder (its pointer moved), or the folder replaced by a file.
+        if let Some(ids) = self.roots.get(path) {
+            owners.extend_from_slice(ids);
+            return;
+        }
         let mut end = path.len();
         while let Some(slash) = path[..end].iter().rposition(|&b| b == b'/') {
             if let Some(ids) = self.roots.get(&path[..slash]) {
@@ -115,7 +126,10 @@ mod tests {
     fn owners_of(o: &Ownership, path: &str) -> (PathClass, Vec<String>) {
         let mut v = Vec::new();
         let c = o.classify(path.as_bytes(), &mut v, &mut Vec::new());
-        (c, v.iter().map(|&i| o.ws.services[i].name.clone()).collect())
+        (
+            c,
+            v.iter().map(|&i| o.ws.services[i].name.clone()).collect(),
+        )
     }
 
     #[test]
@@ -138,8 +152,14 @@ root = "apps/api-not-prefix"
             .as_str(),
         );
         let o = Ownership::new(&w);
-        assert_eq!(owners_of(&o, "apps/web/main.go"), (PathClass::Owned, vec!["web".into()]));
-        assert_eq!(owners_of(&o, "apps/web/admin/x/y.go"), (PathClass::Owned, vec!["admin".into()]));
+        assert_eq!(
+            owners_of(&o, "apps/web/main.go"),
+            (PathClass::Owned, vec!["web".into()])
+        );
+        assert_eq!(
+            owners_of(&o, "apps/web/admin/x/y.go"),
+            (PathClass::Owned, vec!["admin".into()])
+        );
         assert_eq!(owners_of(&o, "apps/webby/x.go").0, PathClass::Unowned);
         assert_eq!(
             owners_of(&o, "proto/a.proto"),
@@ -150,8 +170,23 @@ root = "apps/api-not-prefix"
     }
 
     #[test]
+    fn a_path_equal_to_a_root_belongs_to_that_service() {
+        let (_t, w) = ws(&["libs/pay"], "[services.pay]\nroot = \"libs/pay\"\n");
+        let o = Ownership::new(&w);
+        assert_eq!(
+            owners_of(&o, "libs/pay"),
+            (PathClass::Owned, vec!["pay".into()])
+        );
+        assert_eq!(owners_of(&o, "libs/payments").0, PathClass::Unowned);
+        assert_eq!(owners_of(&o, "libs").0, PathClass::Unowned);
+    }
+
+    #[test]
     fn root_service_owns_leftovers() {
-        let (_t, w) = ws(&["svc"], "[services.all]\nroot = \".\"\n[services.svc]\nroot = \"svc\"\n");
+        let (_t, w) = ws(
+            &["svc"],
+            "[services.all]\nroot = \".\"\n[services.svc]\nroot = \"svc\"\n",
+        );
         let o = Ownership::new(&w);
         assert_eq!(owners_of(&o, "top.txt").1, ["all"]);
         assert_eq!(owners_of(&o, "svc/a").1, ["svc"]);

@@ -243,6 +243,7 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diag
         root,
         errors: Vec::new(),
         glob_cache: HashMap::new(),
+        missing_command: BTreeMap::new(),
     }
     .run(raw, path)
 }
@@ -251,6 +252,8 @@ struct Validator<'a> {
     root: &'a Path,
     errors: Vec<Diagnostic>,
     glob_cache: HashMap<Vec<String>, Arc<Globs>>,
+    /// Default targets without a command → their key's span and the services that inherit them.
+    missing_command: BTreeMap<String, (Range<usize>, Vec<String>)>,
 }
 
 /// A service as collected from `members` and `[services.*]`, before ids exist.
@@ -272,14 +275,23 @@ impl Validator<'_> {
         // Services found by `members`, named after their folder.
         let mut drafts: BTreeMap<String, Draft> = BTreeMap::new();
         for member in &ws.members {
-            let pattern = member.get_ref();
+            let written = member.get_ref();
+            // A members pattern names directories: a trailing `/` is the directory itself here,
+            // not "everything below it" as in the other globs (`services/*/` is `services/*`).
+            let pattern = match written.trim_end_matches('/') {
+                "" => written.as_str(),
+                trimmed => trimmed,
+            };
             let glob = match compile_glob(pattern) {
                 Ok(g) => g.compile_matcher(),
                 Err(e) => {
                     self.errors.push(
-                        Diagnostic::new(format!("invalid glob `{pattern}` in members: {}", kind_of(&e)))
-                            .at(member.span())
-                            .help("fix the pattern; `*` matches one folder level, `**` any number"),
+                        Diagnostic::new(format!(
+                            "invalid glob `{pattern}` in members: {}",
+                            kind_of(&e)
+                        ))
+                        .at(member.span())
+                        .help("fix the pattern; `*` matches one folder level, `**` any number"),
                     );
                     continue;
                 }
@@ -288,8 +300,10 @@ impl Validator<'_> {
                 Ok(found) => found,
                 Err(e) => {
                     self.errors.push(
-                        Diagnostic::new(format!("failed to list directories for members pattern `{pattern}`: {e}"))
-                            .at(member.span()),
+                        Diagnostic::new(format!(
+                            "failed to list directories for members pattern `{pattern}`: {e}"
+                        ))
+                        .at(member.span()),
                     );
                     continue;
                 }
@@ -330,11 +344,14 @@ impl Validator<'_> {
             let paths = svc
                 .paths
                 .iter()
-                .filter_map(|p| self.check_glob(p, "paths").then(|| normalize_pattern(p.get_ref())))
+                .filter(|p| self.check_glob(p, "paths"))
+                .map(|p| normalize_pattern(p.get_ref()))
                 .collect();
             match drafts.get_mut(&name) {
                 Some(existing) => {
-                    if let (Some(root), Some(span)) = (&explicit_root, svc.root.as_ref().map(|r| r.span())) {
+                    if let (Some(root), Some(span)) =
+                        (&explicit_root, svc.root.as_ref().map(|r| r.span()))
+                    {
                         if *root != existing.root && existing.name_span.is_none() {
                             self.errors.push(
                                 Diagnostic::new(format!(
@@ -383,7 +400,8 @@ impl Validator<'_> {
         let names: Vec<String> = drafts.keys().cloned().collect();
         let id_of = |n: &str| names.binary_search_by(|x| x.as_str().cmp(n)).ok();
 
-        let mut target_names: BTreeSet<String> = raw.targets.keys().map(|k| k.get_ref().clone()).collect();
+        let mut target_names: BTreeSet<String> =
+            raw.targets.keys().map(|k| k.get_ref().clone()).collect();
         for d in drafts.values() {
             target_names.extend(d.targets.keys().map(|k| k.get_ref().clone()));
         }
@@ -425,7 +443,7 @@ impl Validator<'_> {
             }
             deps.sort_unstable();
             deps.dedup();
-            let targets = self.merge_targets(&name, &raw.targets, &d.targets, &target_names, d.name_span.clone());
+            let targets = self.merge_targets(&name, &raw.targets, &d.targets, &target_names);
             services.push(Service {
                 name,
                 root: d.root,
@@ -435,24 +453,47 @@ impl Validator<'_> {
             });
         }
 
-        if !self.errors.is_empty() {
-            return Err(self.errors);
+        // One error per default target without a command, not one per service that inherits it.
+        for (target, (span, users)) in std::mem::take(&mut self.missing_command) {
+            let who = match users.as_slice() {
+                [one] => format!("service `{one}` does not set one"),
+                many => format!(
+                    "services {} do not set one",
+                    many.iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.errors.push(
+                Diagnostic::new(format!("[targets.{target}] has no command, and {who}"))
+                    .at(span)
+                    .help(format!(
+                        "add command = \"...\" to [targets.{target}], or to [services.NAME.targets.{target}] of each service"
+                    )),
+            );
         }
+
+        // The services only hold dependencies on known services, so a cycle can be found (and
+        // reported together with the other problems) even when some `deps` entries were invalid.
         let graph = match ServiceGraph::build(&services) {
-            Ok(g) => g,
+            Ok(g) => Some(g),
             Err(cycle) => {
                 let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
                 let span = cycle
                     .windows(2)
                     .next()
                     .and_then(|w| dep_spans.get(&(w[0], w[1])).cloned());
-                return Err(vec![Diagnostic::new(format!(
-                    "dependency cycle: {}",
-                    chain.join(" → ")
-                ))
-                .at_opt(span)
-                .help("services must form a DAG; remove one of the `deps` entries in this cycle")]);
+                self.errors.push(
+                    Diagnostic::new(format!("dependency cycle: {}", chain.join(" → ")))
+                        .at_opt(span)
+                        .help("services must form a DAG; remove one of the `deps` entries in this cycle"),
+                );
+                None
             }
+        };
+        let Some(graph) = graph.filter(|_| self.errors.is_empty()) else {
+            return Err(self.errors);
         };
         Ok(Workspace {
             config_path: path.to_path_buf(),
@@ -516,7 +557,12 @@ impl Validator<'_> {
         Globs::new(ok).unwrap_or_else(|_| Globs::empty())
     }
 
-    fn shared_globs(&mut self, patterns: Option<&Vec<SpannedStr>>, default: &[&str], field: &str) -> Arc<Globs> {
+    fn shared_globs(
+        &mut self,
+        patterns: Option<&Vec<SpannedStr>>,
+        default: &[&str],
+        field: &str,
+    ) -> Arc<Globs> {
         let list: Vec<String> = match patterns {
             Some(ps) => ps
                 .iter()
@@ -537,14 +583,18 @@ impl Validator<'_> {
         for need in t.needs.iter().flatten() {
             let name = need.get_ref().strip_prefix('^').unwrap_or(need.get_ref());
             if !known.contains(name) {
-                let mut help = String::from("define that target under [targets.NAME] or fix the name");
+                let mut help =
+                    String::from("define that target under [targets.NAME] or fix the name");
                 if let Some(s) = suggest(name, known.iter().map(String::as_str)) {
                     help = format!("did you mean `{s}`? Otherwise {help}");
                 }
                 self.errors.push(
-                    Diagnostic::new(format!("{context} needs `{}`, which is not a target", need.get_ref()))
-                        .at(need.span())
-                        .help(help),
+                    Diagnostic::new(format!(
+                        "{context} needs `{}`, which is not a target",
+                        need.get_ref()
+                    ))
+                    .at(need.span())
+                    .help(help),
                 );
             }
         }
@@ -556,28 +606,46 @@ impl Validator<'_> {
         defaults: &BTreeMap<SpannedStr, RawTarget>,
         overrides: &BTreeMap<SpannedStr, RawTarget>,
         known: &BTreeSet<String>,
-        name_span: Option<Range<usize>>,
     ) -> BTreeMap<String, Arc<Target>> {
         let mut out = BTreeMap::new();
-        let names: BTreeSet<&String> = defaults.keys().chain(overrides.keys()).map(|k| k.get_ref()).collect();
+        let names: BTreeSet<&String> = defaults
+            .keys()
+            .chain(overrides.keys())
+            .map(|k| k.get_ref())
+            .collect();
         for name in names {
-            let base = defaults.iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v);
+            let base = defaults
+                .iter()
+                .find(|(k, _)| k.get_ref() == name)
+                .map(|(_, v)| v);
             let over = overrides.iter().find(|(k, _)| k.get_ref() == name);
             if let Some((_, o)) = over {
                 self.check_target_needs(o, known, &format!("[services.{service}.targets.{name}]"));
             }
             let over_span = over.map(|(k, _)| k.span());
             let over = over.map(|(_, v)| v);
-            let pick = |f: fn(&RawTarget) -> Option<&Vec<SpannedStr>>| over.and_then(f).or_else(|| base.and_then(f));
+            let pick = |f: fn(&RawTarget) -> Option<&Vec<SpannedStr>>| {
+                over.and_then(f).or_else(|| base.and_then(f))
+            };
             let command = over
                 .and_then(|o| o.command.clone())
                 .or_else(|| base.and_then(|b| b.command.clone()));
             let Some(command) = command else {
-                self.errors.push(
-                    Diagnostic::new(format!("target `{name}` of service `{service}` has no command"))
-                        .at_opt(over_span.or_else(|| name_span.clone()))
-                        .help(format!("add command = \"...\" to [targets.{name}] or [services.{service}.targets.{name}]")),
-                );
+                match (over_span, defaults.keys().find(|k| k.get_ref() == name)) {
+                    (Some(span), _) => self.errors.push(
+                        Diagnostic::new(format!("target `{name}` of service `{service}` has no command"))
+                            .at(span)
+                            .help(format!("add command = \"...\" to [targets.{name}] or [services.{service}.targets.{name}]")),
+                    ),
+                    // Inherited as is from a default without a command: reported once per target.
+                    (None, Some(key)) => self
+                        .missing_command
+                        .entry(name.clone())
+                        .or_insert_with(|| (key.span(), Vec::new()))
+                        .1
+                        .push(service.to_string()),
+                    (None, None) => {}
+                }
                 continue;
             };
             let needs = pick(|t| t.needs.as_ref())
@@ -642,7 +710,11 @@ pub fn normalize_rel(path: &str) -> Option<String> {
 
 /// Lists the directories under `root` that match a members pattern. Only the part of the tree the
 /// pattern can reach is read: `services/*` reads one directory.
-fn expand_members(root: &Path, pattern: &str, glob: &globset::GlobMatcher) -> std::io::Result<Vec<String>> {
+fn expand_members(
+    root: &Path,
+    pattern: &str,
+    glob: &globset::GlobMatcher,
+) -> std::io::Result<Vec<String>> {
     let pattern = normalize_pattern(pattern);
     let pattern = pattern.trim_end_matches("/**");
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
@@ -684,8 +756,12 @@ fn expand_members(root: &Path, pattern: &str, glob: &globset::GlobMatcher) -> st
             if name == ".git" || name == ".shockwave" {
                 continue;
             }
-            let rel = if dir.is_empty() { name } else { format!("{dir}/{name}") };
-            if level + 1 <= depth || unbounded {
+            let rel = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
+            if level < depth || unbounded {
                 if glob.is_match(&rel) && (level + 1 == depth || unbounded) {
                     out.push(rel.clone());
                 }
@@ -719,7 +795,11 @@ mod tests {
     #[test]
     fn members_name_services_after_folders() {
         let t = tree(&["services/a", "services/b", "libs/c", "libs/c/nested"]);
-        let ws = parse_in(t.path(), "[workspace]\nmembers = [\"services/*\", \"libs/*\"]\n").unwrap();
+        let ws = parse_in(
+            t.path(),
+            "[workspace]\nmembers = [\"services/*\", \"libs/*\"]\n",
+        )
+        .unwrap();
         let names: Vec<_> = ws.service_names().collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(ws.services[2].root, "libs/c");
@@ -732,8 +812,12 @@ mod tests {
         let errs = parse_in(t.path(), text).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(errs[0].message.contains("invalid glob `[`"));
-        assert!(errs.iter().any(|e| e.message.contains("outside the repository")));
-        assert!(errs.iter().any(|e| e.message.contains("`nope`, which is not a service")));
+        assert!(errs
+            .iter()
+            .any(|e| e.message.contains("outside the repository")));
+        assert!(errs
+            .iter()
+            .any(|e| e.message.contains("`nope`, which is not a service")));
     }
 
     #[test]
@@ -741,7 +825,11 @@ mod tests {
         let t = tree(&["a", "b", "c"]);
         let text = "[services.a]\nroot=\"a\"\ndeps=[\"b\"]\n[services.b]\nroot=\"b\"\ndeps=[\"c\"]\n[services.c]\nroot=\"c\"\ndeps=[\"a\"]\n";
         let errs = parse_in(t.path(), text).unwrap_err();
-        assert!(errs[0].message.contains("a → b → c → a"), "{}", errs[0].message);
+        assert!(
+            errs[0].message.contains("a → b → c → a"),
+            "{}",
+            errs[0].message
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::style::Style;
 use crate::affected::{Affected, Dependents, Reason};
-use crate::config::{ServiceId, Workspace};
+use crate::config::{ServiceId, UnownedPolicy, Workspace};
 use crate::scm::Changes;
 
 /// Everything a reporter needs about one `affected` computation.
@@ -44,7 +44,12 @@ impl AffectedView<'_> {
             (Some(base), Some(mb)) if c.base_id == Some(mb) => {
                 format!("{base} ({}) → {}", short(mb), c.head)
             }
-            (Some(base), Some(mb)) => format!("merge base {} of {base} and {} → {}", short(mb), c.head, c.head),
+            (Some(base), Some(mb)) => format!(
+                "merge base {} of {base} and {} → {}",
+                short(mb),
+                c.head,
+                c.head
+            ),
             (Some(base), None) => format!("{base} → {} (base unavailable)", c.head),
             (None, _) => "worktree against HEAD".to_string(),
         };
@@ -68,7 +73,10 @@ impl AffectedView<'_> {
         for id in self.affected.ids() {
             let _ = writeln!(out, "\n{}", style.bold(self.name(id)));
             let reasons = &self.affected.reasons[id];
-            let files: Vec<&Reason> = reasons.iter().filter(|r| matches!(r, Reason::File { .. })).collect();
+            let files: Vec<&Reason> = reasons
+                .iter()
+                .filter(|r| matches!(r, Reason::File { .. }))
+                .collect();
             for r in files.iter().take(TEXT_FILES_PER_SERVICE) {
                 let _ = writeln!(out, "  {}", self.reason_text(id, r, style));
             }
@@ -85,8 +93,13 @@ impl AffectedView<'_> {
             }
             // A service that owns a change is listed with its own reasons; the chains through its
             // dependencies are then only counted (JSON and --explain list them all).
-            let has_direct = reasons.iter().any(|r| !matches!(r, Reason::Dependency { .. }));
-            let via_deps = reasons.iter().filter(|r| matches!(r, Reason::Dependency { .. })).count();
+            let has_direct = reasons
+                .iter()
+                .any(|r| !matches!(r, Reason::Dependency { .. }));
+            let via_deps = reasons
+                .iter()
+                .filter(|r| matches!(r, Reason::Dependency { .. }))
+                .count();
             let mut globals = 0;
             for r in reasons
                 .iter()
@@ -112,7 +125,8 @@ impl AffectedView<'_> {
                 );
             }
         }
-        if !self.affected.unowned_files.is_empty() {
+        // `unowned = "ignore"` means "say nothing"; the JSON still lists them for tools.
+        if !self.affected.unowned_files.is_empty() && self.ws.unowned != UnownedPolicy::Ignore {
             let _ = writeln!(
                 out,
                 "\n{} (changed, but no service owns them; unowned = \"{}\"):",
@@ -131,10 +145,22 @@ impl AffectedView<'_> {
 
     fn reason_text(&self, id: ServiceId, r: &Reason, style: Style) -> String {
         match r {
-            Reason::File { path } => format!("{}  {}", style.green("changed   "), path.to_str_lossy()),
-            Reason::Dependency { via } => format!("{}  {}", style.cyan("dependency"), self.chain(id, via)),
-            Reason::Global { path } => format!("{}  {} (global input)", style.yellow("global    "), path.to_str_lossy()),
-            Reason::Unowned { path } => format!("{}  {} (unowned = \"all\")", style.yellow("unowned   "), path.to_str_lossy()),
+            Reason::File { path } => {
+                format!("{}  {}", style.green("changed   "), path.to_str_lossy())
+            }
+            Reason::Dependency { via } => {
+                format!("{}  {}", style.cyan("dependency"), self.chain(id, via))
+            }
+            Reason::Global { path } => format!(
+                "{}  {} (global input)",
+                style.yellow("global    "),
+                path.to_str_lossy()
+            ),
+            Reason::Unowned { path } => format!(
+                "{}  {} (unowned = \"all\")",
+                style.yellow("unowned   "),
+                path.to_str_lossy()
+            ),
             Reason::MissingBase { detail } => format!("{}  {detail}", style.red("no base   ")),
         }
     }
@@ -222,14 +248,30 @@ impl AffectedView<'_> {
             out,
             "{} is {}",
             style.bold(&s.name),
-            if affected { style.green("affected") } else { style.dim("not affected") }
+            if affected {
+                style.green("affected")
+            } else {
+                style.dim("not affected")
+            }
         );
-        let _ = writeln!(out, "  root:  {}", if s.root.is_empty() { "." } else { &s.root });
+        let _ = writeln!(
+            out,
+            "  root:  {}",
+            if s.root.is_empty() { "." } else { &s.root }
+        );
         if !s.paths.is_empty() {
             let _ = writeln!(out, "  paths: {}", s.paths.join(", "));
         }
         let deps: Vec<&str> = s.deps.iter().map(|&d| self.name(d)).collect();
-        let _ = writeln!(out, "  deps:  {}", if deps.is_empty() { "(none)".to_string() } else { deps.join(", ") });
+        let _ = writeln!(
+            out,
+            "  deps:  {}",
+            if deps.is_empty() {
+                "(none)".to_string()
+            } else {
+                deps.join(", ")
+            }
+        );
         let _ = writeln!(out, "  range: {}", self.range_line());
         let reasons = &self.affected.reasons[id];
         if affected {
@@ -241,16 +283,28 @@ impl AffectedView<'_> {
                         let files: Vec<String> = self.affected.reasons[origin]
                             .iter()
                             .filter_map(|r| match r {
-                                Reason::File { path } | Reason::Global { path } | Reason::Unowned { path } => {
+                                Reason::File { path }
+                                | Reason::Global { path }
+                                | Reason::Unowned { path } => {
                                     Some(path.to_str_lossy().into_owned())
                                 }
                                 _ => None,
                             })
                             .collect();
                         if !files.is_empty() {
-                            let shown: Vec<&str> = files.iter().take(3).map(String::as_str).collect();
-                            let more = if files.len() > 3 { format!(" and {} more", files.len() - 3) } else { String::new() };
-                            let _ = write!(line, "\n                {} changed {}{more}", self.name(origin), shown.join(", "));
+                            let shown: Vec<&str> =
+                                files.iter().take(3).map(String::as_str).collect();
+                            let more = if files.len() > 3 {
+                                format!(" and {} more", files.len() - 3)
+                            } else {
+                                String::new()
+                            };
+                            let _ = write!(
+                                line,
+                                "\n                {} changed {}{more}",
+                                self.name(origin),
+                                shown.join(", ")
+                            );
                         }
                     }
                 }
@@ -270,10 +324,18 @@ impl AffectedView<'_> {
                 }
                 _ if deps.is_empty() => {}
                 Dependents::Direct => {
-                    let _ = writeln!(out, "none of its dependencies ({}) owns a changed file (--dependents direct)", deps.join(", "));
+                    let _ = writeln!(
+                        out,
+                        "none of its dependencies ({}) owns a changed file (--dependents direct)",
+                        deps.join(", ")
+                    );
                 }
                 Dependents::Transitive => {
-                    let _ = writeln!(out, "none of its dependencies ({}) is affected, directly or transitively", deps.join(", "));
+                    let _ = writeln!(
+                        out,
+                        "none of its dependencies ({}) is affected, directly or transitively",
+                        deps.join(", ")
+                    );
                 }
             }
         }

@@ -17,66 +17,62 @@ pub type FileId = ObjectId;
 
 pub struct RepoIndex {
     index: gix::worktree::Index,
-    /// Tracked paths whose worktree content differs from the index: `Some(id)` from disk, `None` deleted.
-    dirty: HashMap<BString, Option<FileId>>,
-    /// Untracked, not ignored files with their ids from disk, sorted by path.
-    untracked: Vec<(BString, FileId)>,
+    /// Tracked paths whose worktree content differs from the index: `Some` from disk, `None` deleted.
+    dirty: HashMap<BString, Option<(FileId, u32)>>,
+    /// Untracked, not ignored files with their ids and modes from disk, sorted by path.
+    untracked: Vec<(BString, FileId, u32)>,
 }
 
 impl RepoIndex {
-    /// Reads the index and the worktree status, then hashes the dirty and untracked files in parallel.
+    /// Reads the index, scans the worktree against it, and hashes the files whose stat data no
+    /// longer vouches for the index (and the untracked ones) in parallel.
     pub fn load(repo: &Repo) -> Result<RepoIndex, ScmError> {
-        let git = |action: &str, e: &dyn std::fmt::Display| ScmError::Git {
-            action: action.to_string(),
+        let index = repo.repo.index_or_empty().map_err(|e| ScmError::Git {
+            action: "read the git index".into(),
             detail: e.to_string(),
-        };
-        let index = repo
-            .repo
-            .index_or_empty()
-            .map_err(|e| git("read the git index", &e))?;
-        let status = repo
-            .repo
-            .status(gix::progress::Discard)
-            .map_err(|e| git("start a worktree status", &e))?
-            .untracked_files(gix::status::UntrackedFiles::Files)
-            .index_worktree_rewrites(None)
-            .index(gix::worktree::IndexPersistedOrInMemory::Persisted(index.clone()));
-        let iter = status
-            .into_index_worktree_iter(Vec::<BString>::new())
-            .map_err(|e| git("read the worktree status", &e))?;
-        let mut deleted = Vec::new();
-        let mut to_hash: Vec<(BString, bool)> = Vec::new();
-        for item in iter {
-            let item = item.map_err(|e| git("read the worktree status", &e))?;
-            use gix::status::index_worktree::iter::Summary;
-            let Some(summary) = item.summary() else {
-                continue;
-            };
-            let path = item.rela_path().to_owned();
-            match summary {
-                Summary::Removed => deleted.push(path),
-                Summary::Added => to_hash.push((path, false)),
-                _ => to_hash.push((path, true)),
+        })?;
+        tracing::debug!("read the index ({} entries)", index.entries().len());
+        let scan = super::worktree::scan(&repo.repo, repo.workdir(), &index).map_err(|e| {
+            ScmError::Git {
+                action: "scan the worktree".into(),
+                detail: e,
             }
-        }
-        let workdir = repo.workdir().to_path_buf();
+        })?;
+        tracing::debug!(
+            "scanned the worktree: {} to hash, {} deleted, {} untracked",
+            scan.suspect.len(),
+            scan.deleted.len(),
+            scan.untracked.len()
+        );
+        let workdir = repo.workdir();
         let kind = repo.repo.object_hash();
-        let hashed: Vec<(BString, bool, Option<FileId>)> = to_hash
-            .into_par_iter()
-            .map(|(path, tracked)| {
-                let id = hash_worktree_file(&workdir, path.as_bstr(), kind);
-                (path, tracked, id)
+        let entries = index.entries();
+        let suspects: Vec<(BString, Option<(FileId, u32)>)> = scan
+            .suspect
+            .par_iter()
+            .filter_map(|&i| {
+                let e = &entries[i];
+                let path = e.path(&index);
+                let found = hash_worktree_file(workdir, path, kind);
+                // Same content and mode after all (touched, or racy but clean): the index stands.
+                if found.is_some_and(|(id, mode)| id == e.id && mode == e.mode.bits()) {
+                    None
+                } else {
+                    Some((path.to_owned(), found))
+                }
             })
             .collect();
-        let mut dirty: HashMap<BString, Option<FileId>> = deleted.into_iter().map(|p| (p, None)).collect();
-        let mut untracked = Vec::new();
-        for (path, tracked, id) in hashed {
-            if tracked {
-                dirty.insert(path, id);
-            } else if let Some(id) = id {
-                untracked.push((path, id));
-            }
+        let mut dirty: HashMap<BString, Option<(FileId, u32)>> = suspects.into_iter().collect();
+        for &i in &scan.deleted {
+            dirty.insert(entries[i].path(&index).to_owned(), None);
         }
+        let mut untracked: Vec<(BString, FileId, u32)> = scan
+            .untracked
+            .into_par_iter()
+            .filter_map(|p| {
+                hash_worktree_file(workdir, p.as_bstr(), kind).map(|(id, mode)| (p, id, mode))
+            })
+            .collect();
         untracked.sort();
         Ok(RepoIndex {
             index,
@@ -85,9 +81,14 @@ impl RepoIndex {
         })
     }
 
-    /// Calls `f` for every present file whose repo-relative path starts with `prefix` (a directory
-    /// with a trailing `/`, or empty for all), in path order for tracked files, then untracked ones.
-    pub fn for_each_under(&self, prefix: &[u8], mut f: impl FnMut(&BStr, &gix::oid)) {
+    /// Calls `f(path, id, mode)` for every present file whose repo-relative path starts with
+    /// `prefix` (a directory with a trailing `/`, or empty for all): tracked files in path order,
+    /// then untracked ones.
+    pub fn for_each_under<'s>(
+        &'s self,
+        prefix: &[u8],
+        mut f: impl FnMut(&'s BStr, &'s gix::oid, u32),
+    ) {
         let entries = self.index.entries();
         let start = entries.partition_point(|e| e.path(&self.index).as_bytes() < prefix);
         let mut last: Option<&BStr> = None;
@@ -101,18 +102,24 @@ impl RepoIndex {
                 continue;
             }
             last = Some(path);
+            if self.dirty.is_empty() {
+                f(path, &e.id, e.mode.bits());
+                continue;
+            }
             match self.dirty.get(path) {
-                Some(Some(id)) => f(path, id),
+                Some(Some((id, mode))) => f(path, id, *mode),
                 Some(None) => {}
-                None => f(path, &e.id),
+                None => f(path, &e.id, e.mode.bits()),
             }
         }
-        let ustart = self.untracked.partition_point(|(p, _)| p.as_bytes() < prefix);
-        for (p, id) in &self.untracked[ustart..] {
+        let ustart = self
+            .untracked
+            .partition_point(|(p, _, _)| p.as_bytes() < prefix);
+        for (p, id, mode) in &self.untracked[ustart..] {
             if !p.starts_with(prefix) {
                 break;
             }
-            f(p.as_bstr(), id);
+            f(p.as_bstr(), id, *mode);
         }
     }
 
@@ -122,10 +129,22 @@ impl RepoIndex {
     }
 }
 
-/// The git blob id of a worktree file (symlinks hash their target, like git). `None` if unreadable.
-fn hash_worktree_file(workdir: &std::path::Path, rela: &BStr, kind: gix::hash::Kind) -> Option<FileId> {
+/// The git blob id and mode of a worktree file (symlinks hash their target, like git). `None` if
+/// it is unreadable or not a file.
+fn hash_worktree_file(
+    workdir: &std::path::Path,
+    rela: &BStr,
+    kind: gix::hash::Kind,
+) -> Option<(FileId, u32)> {
     let path = workdir.join(std::ffi::OsStr::from_bytes(rela));
     let meta = std::fs::symlink_metadata(&path).ok()?;
+    let mode = if meta.file_type().is_symlink() {
+        0o120000
+    } else if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0 {
+        0o100755
+    } else {
+        0o100644
+    };
     let data = if meta.file_type().is_symlink() {
         let target = std::fs::read_link(&path).ok()?;
         target.as_os_str().as_bytes().to_vec()
@@ -134,5 +153,7 @@ fn hash_worktree_file(workdir: &std::path::Path, rela: &BStr, kind: gix::hash::K
     } else {
         return None;
     };
-    gix::objs::compute_hash(kind, gix::objs::Kind::Blob, &data).ok()
+    gix::objs::compute_hash(kind, gix::objs::Kind::Blob, &data)
+        .ok()
+        .map(|id| (id, mode))
 }

@@ -3,6 +3,7 @@
 //! worktree. Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git`.
 
 mod index;
+mod worktree;
 
 pub use index::{FileId, RepoIndex};
 
@@ -77,9 +78,9 @@ pub struct Changes {
 impl Changes {
     /// Every changed path, the old side of renames included.
     pub fn paths(&self) -> impl Iterator<Item = &BStr> {
-        self.files
-            .iter()
-            .flat_map(|f| std::iter::once(f.path.as_bstr()).chain(f.old_path.as_ref().map(|p| p.as_bstr())))
+        self.files.iter().flat_map(|f| {
+            std::iter::once(f.path.as_bstr()).chain(f.old_path.as_ref().map(|p| p.as_bstr()))
+        })
     }
 }
 
@@ -132,13 +133,13 @@ impl Repo {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
-        let workdir = repo
-            .workdir()
-            .map(Path::to_path_buf)
-            .ok_or_else(|| ScmError::NotARepository {
-                path: path.to_path_buf(),
-                detail: "it is a bare repository without a worktree".into(),
-            })?;
+        let workdir =
+            repo.workdir()
+                .map(Path::to_path_buf)
+                .ok_or_else(|| ScmError::NotARepository {
+                    path: path.to_path_buf(),
+                    detail: "it is a bare repository without a worktree".into(),
+                })?;
         let workdir = std::fs::canonicalize(&workdir).unwrap_or(workdir);
         Ok(Repo { repo, workdir })
     }
@@ -229,7 +230,9 @@ impl Repo {
                 self.merge_base(base, base_id, &head_name, head_id)?
             };
             out.merge_base = Some(from);
-            let old = self.tree_of(from).map_err(|e| self.missing_if_shallow(base, e))?;
+            let old = self
+                .tree_of(from)
+                .map_err(|e| self.missing_if_shallow(base, e))?;
             let new = self.tree_of(head_id)?;
             out.files = self.diff_trees(&old, &new)?;
         } else if query.head.is_some() {
@@ -254,7 +257,13 @@ impl Repo {
         }
     }
 
-    fn merge_base(&self, base: &str, base_id: ObjectId, head: &str, head_id: ObjectId) -> Result<ObjectId, ScmError> {
+    fn merge_base(
+        &self,
+        base: &str,
+        base_id: ObjectId,
+        head: &str,
+        head_id: ObjectId,
+    ) -> Result<ObjectId, ScmError> {
         if base_id == head_id {
             return Ok(base_id);
         }
@@ -277,13 +286,20 @@ impl Repo {
                     depth: self.depth_description(),
                 })
             }
-            Err(e) => Err(ScmError::git(format!("compute the merge base of `{base}` and `{head}`"), e)),
+            Err(e) => Err(ScmError::git(
+                format!("compute the merge base of `{base}` and `{head}`"),
+                e,
+            )),
         }
     }
 
     /// Diffs two trees without reading any blob: changed paths, with exact-content renames paired
     /// from deletions and additions of the same object id.
-    fn diff_trees(&self, old: &gix::Tree<'_>, new: &gix::Tree<'_>) -> Result<Vec<ChangedFile>, ScmError> {
+    fn diff_trees(
+        &self,
+        old: &gix::Tree<'_>,
+        new: &gix::Tree<'_>,
+    ) -> Result<Vec<ChangedFile>, ScmError> {
         use gix::diff::tree::recorder::Change;
         use gix::objs::tree::EntryKind;
         let mut recorder = gix::diff::tree::Recorder::default();
@@ -306,7 +322,10 @@ impl Repo {
         for change in recorder.records {
             match change {
                 Change::Addition {
-                    entry_mode, oid, path, ..
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
                 } => {
                     if entry_mode.is_tree() {
                         continue;
@@ -321,7 +340,10 @@ impl Repo {
                     });
                 }
                 Change::Deletion {
-                    entry_mode, oid, path, ..
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
                 } => {
                     if entry_mode.is_tree() {
                         continue;
@@ -349,7 +371,8 @@ impl Repo {
                         (false, true) => FileStatus::Deleted,
                         (false, false) => {
                             if previous_entry_mode.kind() == entry_mode.kind()
-                                || is_blob_kind(previous_entry_mode.kind()) && is_blob_kind(entry_mode.kind())
+                                || is_blob_kind(previous_entry_mode.kind())
+                                    && is_blob_kind(entry_mode.kind())
                             {
                                 FileStatus::Modified
                             } else {
@@ -412,10 +435,17 @@ impl Repo {
                         ChangeRef::Modification { .. } => FileStatus::Modified,
                         ChangeRef::Rewrite { .. } => FileStatus::Added,
                     };
-                    if let ChangeRef::Rewrite { source_location, .. } = &change {
-                        by_path.entry(source_location.as_ref().to_owned()).or_insert(FileStatus::Deleted);
+                    if let ChangeRef::Rewrite {
+                        source_location, ..
+                    } = &change
+                    {
+                        by_path
+                            .entry(source_location.as_ref().to_owned())
+                            .or_insert(FileStatus::Deleted);
                     }
-                    by_path.entry(change.location().to_owned()).or_insert(status);
+                    by_path
+                        .entry(change.location().to_owned())
+                        .or_insert(status);
                 }
                 gix::status::Item::IndexWorktree(item) => {
                     let Some(summary) = item.summary() else {
@@ -423,9 +453,13 @@ impl Repo {
                     };
                     let status = match summary {
                         Summary::Removed => FileStatus::Deleted,
-                        Summary::Added | Summary::IntentToAdd | Summary::Copied => FileStatus::Added,
+                        Summary::Added | Summary::IntentToAdd | Summary::Copied => {
+                            FileStatus::Added
+                        }
                         Summary::TypeChange => FileStatus::TypeChanged,
-                        Summary::Renamed | Summary::Modified | Summary::Conflict => FileStatus::Modified,
+                        Summary::Renamed | Summary::Modified | Summary::Conflict => {
+                            FileStatus::Modified
+                        }
                     };
                     // A directory entry of an untracked, collapsed folder never appears because
                     // untracked files are listed one by one.

@@ -1,0 +1,414 @@
+//! A fast worktree scan against the index: which tracked files may differ from what the index
+//! records, which are gone, and which untracked files are not ignored. Directories that hold tracked
+//! files are read in parallel, and each file is stat'ed relative to its open directory (no repeated
+//! path walks in the kernel). A tracked file whose stat data differs from the index, or whose index
+//! entry is racy (modified at or after the index was written), is reported as a candidate to hash.
+//! Untracked entries are rare, so their ignore checks (gix's exclude stack) run afterwards, serially.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use bstr::{BStr, BString, ByteSlice};
+use gix::index::entry::{Flags, Mode};
+use rayon::prelude::*;
+
+/// The outcome of a scan, in index entry numbers and repo-relative paths.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Tracked entries whose content must be read to know their id (changed stat data or racy).
+    pub suspect: Vec<usize>,
+    /// Tracked entries missing from the worktree.
+    pub deleted: Vec<usize>,
+    /// Untracked, not ignored files.
+    pub untracked: Vec<BString>,
+}
+
+/// An untracked entry seen while scanning, before the ignore check.
+enum Candidate {
+    File(BString),
+    Dir(BString),
+}
+
+pub fn scan(
+    repo: &gix::Repository,
+    workdir: &Path,
+    index: &gix::index::State,
+) -> Result<Scan, String> {
+    let entries = index.entries();
+    let stamp = index.timestamp();
+    let (stamp_secs, stamp_nsecs) = (stamp.unix_seconds(), stamp.nanoseconds());
+
+    // Directory → the tracked file entries directly inside it. Every ancestor of such a directory
+    // is present too (possibly with no files), so the scan reaches every tracked directory.
+    let mut dirs: HashMap<&[u8], Vec<(&[u8], usize)>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.stage_raw() != 0 && i > 0 && entries[i - 1].path(index) == e.path(index) {
+            continue;
+        }
+        let path = e.path(index).as_bytes();
+        let (dir, name) = match path.rfind_byte(b'/') {
+            Some(s) => (&path[..s], &path[s + 1..]),
+            None => (&path[..0], path),
+        };
+        match dirs.get_mut(dir) {
+            Some(v) => v.push((name, i)),
+            None => {
+                dirs.insert(dir, vec![(name, i)]);
+                let mut d = dir;
+                while !d.is_empty() {
+                    d = d.rfind_byte(b'/').map_or(&d[..0], |s| &d[..s]);
+                    if dirs.contains_key(d) {
+                        break;
+                    }
+                    dirs.insert(d, Vec::new());
+                }
+            }
+        }
+    }
+    dirs.entry(&b""[..]).or_default();
+
+    tracing::debug!("worktree scan: {} tracked directories", dirs.len());
+    let ctx = Ctx {
+        index,
+        dirs: &dirs,
+        stamp: (stamp_secs, stamp_nsecs),
+    };
+    let root = std::ffi::CString::new(workdir.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: a valid NUL-terminated path; the returned descriptor is owned by `Dir` below.
+    let fd = unsafe {
+        libc::open(
+            root.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(format!(
+            "failed to open {}: {}",
+            workdir.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    let (mut out, candidates) = ctx.scan_dir(fd, b"");
+    out.suspect.sort_unstable();
+    out.deleted.sort_unstable();
+    if !candidates.is_empty() {
+        out.untracked = untracked_not_ignored(repo, workdir, index, candidates)?;
+    }
+    Ok(out)
+}
+
+struct Ctx<'a> {
+    index: &'a gix::index::State,
+    /// Directory → (file name, index entry) of the tracked files directly inside, sorted by name.
+    dirs: &'a HashMap<&'a [u8], Vec<(&'a [u8], usize)>>,
+    stamp: (i64, u32),
+}
+
+/// An open directory stream; closes its descriptor on drop.
+struct Dir(*mut libc::DIR);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from a successful fdopendir and is closed exactly once.
+        unsafe {
+            libc::closedir(self.0);
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Scans the tracked directory `dir` (open as `fd`, which this call owns) and, in parallel,
+    /// every tracked directory below it. Each name is looked up relative to its open directory.
+    fn scan_dir(&self, fd: libc::c_int, dir: &[u8]) -> (Scan, Vec<Candidate>) {
+        let entries = self.index.entries();
+        let files: &[(&[u8], usize)] = self.dirs.get(dir).map_or(&[], |v| v.as_slice());
+        let mut scan = Scan::default();
+        let mut candidates = Vec::new();
+        // SAFETY: `fd` is an open directory descriptor owned by us; fdopendir takes it over.
+        let dirp = unsafe { libc::fdopendir(fd) };
+        if dirp.is_null() {
+            // SAFETY: fdopendir failed, so the descriptor is still ours to close.
+            unsafe { libc::close(fd) };
+            scan.deleted.extend(
+                files
+                    .iter()
+                    .map(|f| f.1)
+                    .filter(|&i| !entries[i].flags.contains(Flags::SKIP_WORKTREE)),
+            );
+            return (scan, candidates);
+        }
+        let dirp = Dir(dirp);
+        // SAFETY: `dirp` is a valid open stream for the lifetime of this function.
+        let dfd = unsafe { libc::dirfd(dirp.0) };
+        let join = |name: &[u8]| -> BString {
+            let mut p = BString::from(dir);
+            if !dir.is_empty() {
+                p.push(b'/');
+            }
+            p.extend_from_slice(name);
+            p
+        };
+        let mut seen = vec![false; files.len()];
+        let mut subdirs: Vec<BString> = Vec::new();
+        loop {
+            // SAFETY: readdir on a valid stream; the entry is only read before the next call.
+            let ent = unsafe { libc::readdir(dirp.0) };
+            if ent.is_null() {
+                break;
+            }
+            // SAFETY: d_name is a NUL-terminated name inside the entry returned above.
+            let cname = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
+            let name = cname.to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            // SAFETY: as above; d_type is a plain byte.
+            let mut dtype = unsafe { (*ent).d_type };
+            let mut st: Option<libc::stat> = None;
+            if dtype == libc::DT_UNKNOWN {
+                st = fstatat(dfd, cname);
+                dtype = st
+                    .as_ref()
+                    .map_or(libc::DT_UNKNOWN, |s| match s.st_mode & libc::S_IFMT {
+                        libc::S_IFDIR => libc::DT_DIR,
+                        libc::S_IFLNK => libc::DT_LNK,
+                        _ => libc::DT_REG,
+                    });
+            }
+            let is_dir = dtype == libc::DT_DIR;
+            match files.binary_search_by(|f| f.0.cmp(name)) {
+                Ok(k) => {
+                    seen[k] = true;
+                    let i = files[k].1;
+                    let e = &entries[i];
+                    if e.mode.is_submodule()
+                        || e.flags
+                            .intersects(Flags::ASSUME_VALID | Flags::SKIP_WORKTREE)
+                    {
+                        continue;
+                    }
+                    if is_dir {
+                        // A tracked file replaced by a directory.
+                        scan.deleted.push(i);
+                        let path = join(name);
+                        if self.dirs.contains_key(path.as_slice()) {
+                            subdirs.push(path);
+                        } else {
+                            candidates.push(Candidate::Dir(path));
+                        }
+                        continue;
+                    }
+                    match st.or_else(|| fstatat(dfd, cname)) {
+                        Some(st) if stat_matches(e, &st, self.stamp) => {}
+                        Some(_) => scan.suspect.push(i),
+                        None => scan.deleted.push(i),
+                    }
+                }
+                Err(_) if is_dir => {
+                    if name == b".git" {
+                        continue;
+                    }
+                    let path = join(name);
+                    if self.dirs.contains_key(path.as_slice()) {
+                        subdirs.push(path);
+                    } else {
+                        candidates.push(Candidate::Dir(path));
+                    }
+                }
+                Err(_) => candidates.push(Candidate::File(join(name))),
+            }
+        }
+        for (k, &(_, i)) in files.iter().enumerate() {
+            if !seen[k]
+                && !entries[i].flags.contains(Flags::SKIP_WORKTREE)
+                && !entries[i].mode.is_submodule()
+            {
+                scan.deleted.push(i);
+            }
+        }
+        // Tracked subdirectories: opened relative to this one, scanned in parallel.
+        let parts: Vec<(Scan, Vec<Candidate>)> = subdirs
+            .par_iter()
+            .map(|sub| {
+                let name = &sub[sub.rfind_byte(b'/').map_or(0, |s| s + 1)..];
+                let cname = std::ffi::CString::new(name.to_vec()).unwrap_or_default();
+                // SAFETY: `dfd` stays open until every child has finished (par_iter joins here).
+                let child = unsafe {
+                    libc::openat(
+                        dfd,
+                        cname.as_ptr(),
+                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                    )
+                };
+                if child < 0 {
+                    let mut s = Scan::default();
+                    self.all_deleted_below(sub, &mut s);
+                    return (s, Vec::new());
+                }
+                self.scan_dir(child, sub)
+            })
+            .collect();
+        for (s, c) in parts {
+            scan.suspect.extend(s.suspect);
+            scan.deleted.extend(s.deleted);
+            candidates.extend(c);
+        }
+        (scan, candidates)
+    }
+
+    /// Marks every tracked file below `dir` as deleted (the directory could not be opened).
+    fn all_deleted_below(&self, dir: &[u8], scan: &mut Scan) {
+        let entries = self.index.entries();
+        for (d, files) in self.dirs.iter() {
+            if *d == dir || d.starts_with(dir) && d.get(dir.len()) == Some(&b'/') {
+                scan.deleted.extend(files.iter().map(|f| f.1).filter(|&i| {
+                    !entries[i].flags.contains(Flags::SKIP_WORKTREE)
+                        && !entries[i].mode.is_submodule()
+                }));
+            }
+        }
+    }
+}
+
+fn fstatat(dfd: libc::c_int, name: &std::ffi::CStr) -> Option<libc::stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: valid directory fd, NUL-terminated name, and a buffer of the right type.
+    let rc = unsafe {
+        libc::fstatat(
+            dfd,
+            name.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    // SAFETY: fstatat filled the buffer when it returned 0.
+    (rc == 0).then(|| unsafe { st.assume_init() })
+}
+
+/// Whether the worktree file still matches what the index recorded, by stat data alone. A racy
+/// entry never matches: its content must be read.
+fn stat_matches(e: &gix::index::Entry, st: &libc::stat, stamp: (i64, u32)) -> bool {
+    if e.flags.contains(Flags::INTENT_TO_ADD) {
+        return false;
+    }
+    let s = &e.stat;
+    let racy = match stamp.0.cmp(&i64::from(s.mtime.secs)) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Equal => stamp.1 <= s.mtime.nsecs,
+        std::cmp::Ordering::Greater => false,
+    };
+    if racy {
+        return false;
+    }
+    let kind = st.st_mode & libc::S_IFMT;
+    let exec = st.st_mode & 0o100 != 0;
+    let mode_ok = if e.mode == Mode::SYMLINK {
+        kind == libc::S_IFLNK
+    } else if e.mode == Mode::FILE_EXECUTABLE {
+        kind == libc::S_IFREG && exec
+    } else {
+        kind == libc::S_IFREG && !exec
+    };
+    // Nanoseconds are compared only when the index recorded them.
+    let nsec_ok = |idx: u32, disk: i64| idx == 0 || i64::from(idx) == disk;
+    mode_ok
+        && i64::from(s.mtime.secs) == st.st_mtime
+        && nsec_ok(s.mtime.nsecs, st.st_mtime_nsec)
+        && i64::from(s.ctime.secs) == st.st_ctime
+        && nsec_ok(s.ctime.nsecs, st.st_ctime_nsec)
+        && s.size == st.st_size as u32
+        && s.ino == st.st_ino as u32
+}
+
+/// Applies `.gitignore` rules (and `info/exclude`, `core.excludesFile`) to the untracked entries,
+/// descending into untracked directories that are not ignored.
+fn untracked_not_ignored(
+    repo: &gix::Repository,
+    workdir: &Path,
+    index: &gix::index::State,
+    candidates: Vec<Candidate>,
+) -> Result<Vec<BString>, String> {
+    let mut stack = repo
+        .excludes(
+            index,
+            None,
+            gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped,
+        )
+        .map_err(|e| format!("failed to read .gitignore files: {e}"))?;
+    let mut dir_ignored: HashMap<BString, bool> = HashMap::new();
+    let mut out = Vec::new();
+    let mut pending: Vec<Candidate> = candidates;
+    while let Some(c) = pending.pop() {
+        match c {
+            Candidate::File(p) => {
+                if !ancestors_ignored(p.as_bstr(), &mut stack, &mut dir_ignored)
+                    && !excluded(p.as_bstr(), false, &mut stack)
+                {
+                    out.push(p);
+                }
+            }
+            Candidate::Dir(p) => {
+                if ancestors_ignored(p.as_bstr(), &mut stack, &mut dir_ignored)
+                    || excluded(p.as_bstr(), true, &mut stack)
+                {
+                    continue;
+                }
+                let full = workdir.join(OsStr::from_bytes(&p));
+                // A nested repository is not part of this one.
+                if full.join(".git").exists() {
+                    continue;
+                }
+                let Ok(read) = std::fs::read_dir(&full) else {
+                    continue;
+                };
+                for de in read.flatten() {
+                    let mut child = p.clone();
+                    child.push(b'/');
+                    child.extend_from_slice(de.file_name().as_bytes());
+                    if de.file_type().is_ok_and(|t| t.is_dir()) {
+                        pending.push(Candidate::Dir(child));
+                    } else {
+                        pending.push(Candidate::File(child));
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn excluded(path: &BStr, is_dir: bool, stack: &mut gix::AttributeStack<'_>) -> bool {
+    let mode = if is_dir { Mode::DIR } else { Mode::FILE };
+    stack
+        .at_entry(path, Some(mode))
+        .map(|p| p.is_excluded())
+        .unwrap_or(false)
+}
+
+/// Whether any ancestor directory of `path` is ignored (which ignores everything below it).
+fn ancestors_ignored(
+    path: &BStr,
+    stack: &mut gix::AttributeStack<'_>,
+    cache: &mut HashMap<BString, bool>,
+) -> bool {
+    let mut end = 0;
+    while let Some(pos) = path[end..].find_byte(b'/') {
+        let d: &BStr = path[..end + pos].as_bstr();
+        let ignored = match cache.get(d) {
+            Some(&v) => v,
+            None => {
+                let v = excluded(d, true, stack);
+                cache.insert(d.to_owned(), v);
+                v
+            }
+        };
+        if ignored {
+            return true;
+        }
+        end += pos + 1;
+    }
+    false
+}

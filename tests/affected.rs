@@ -1,0 +1,1403 @@
+//! `shockwave affected` against real repositories: which changes are seen (ranges, merge bases,
+//! the worktree, renames, deletions, modes, symlinks, submodules, odd file names, merges), who owns
+//! them (roots, `paths`, `ignore`, `global_inputs`, `unowned`), and how far they spread (`--dependents`).
+
+mod common;
+
+use common::{names, AffectedJson, OutputExt, TestRepo};
+use serde_json::json;
+
+/// Three services, no dependencies: every affected service owns a change itself.
+const FLAT: &str = "\
+[workspace]
+members = [\"services/*\", \"libs/*\"]
+";
+
+fn flat_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(FLAT)
+        .write("services/api/main.go", "package api\n")
+        .write(
+            "services/api/handler.go",
+            "package api\n\nfunc Handle() {}\n",
+        )
+        .write("services/web/main.go", "package web\n")
+        .write("libs/log/log.go", "package log\n");
+    repo.commit("init");
+    repo
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ranges
+
+/// main and feature diverge from `init`: main changes `api` afterwards, feature changes `web`.
+fn diverged() -> (TestRepo, String) {
+    let repo = flat_repo();
+    let init = repo.rev("HEAD");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("services/web/main.go", "package web // feature\n");
+    repo.commit("feature: web");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("services/api/main.go", "package api // main moved on\n");
+    repo.commit("main: api");
+    repo.git(&["checkout", "-q", "feature"]);
+    (repo, init)
+}
+
+#[test]
+fn merge_base_is_the_default_comparison() {
+    let (repo, init) = diverged();
+    let json = repo.affected_json(&["--base", "main"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+    assert_eq!(json.unaffected_names(), names(&["api", "log"]));
+    assert_eq!(json["base"], "main");
+    assert_eq!(json["head"], "HEAD");
+    assert_eq!(json["merge_base"], init.as_str());
+    assert_eq!(
+        json.changed(),
+        [("services/web/main.go".into(), "modified".into(), None)]
+    );
+}
+
+#[test]
+fn exact_base_compares_the_two_trees() {
+    let (repo, _) = diverged();
+    let json = repo.affected_json(&["--base", "main", "--exact-base"]);
+    assert_eq!(json.affected_names(), names(&["api", "web"]));
+    assert_eq!(json["merge_base"], repo.rev("main").as_str());
+    assert_eq!(
+        json.changed_paths(),
+        [
+            "services/api/main.go".to_string(),
+            "services/web/main.go".to_string()
+        ]
+        .into()
+    );
+}
+
+#[test]
+fn head_can_be_another_branch() {
+    let (repo, init) = diverged();
+    repo.git(&["checkout", "-q", "main"]);
+    let json = repo.affected_json(&["--base", "main", "--head", "feature"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+    assert_eq!(json["head"], "feature");
+    assert_eq!(json["merge_base"], init.as_str());
+    // And the other way round: what main gained since feature branched off.
+    let json = repo.affected_json(&["--base", "feature", "--head", "main"]);
+    assert_eq!(json.affected_names(), names(&["api"]));
+}
+
+#[test]
+fn any_revspec_works() {
+    let (repo, init) = diverged();
+    let short = &init[..10];
+    let json = repo.affected_json(&["--base", short, "--head", "feature"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+    let json = repo.affected_json(&["--base", "main~1", "--head", "main^{commit}"]);
+    assert_eq!(json.affected_names(), names(&["api"]));
+    repo.git(&["tag", "-a", "-m", "release 1", "v1", &init]);
+    let json = repo.affected_json(&["--base", "v1"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+}
+
+#[test]
+fn default_base_is_used_when_no_base_is_given() {
+    let (repo, init) = diverged();
+    repo.config(&format!("{FLAT}default_base = \"main\"\n"));
+    let json = repo.affected_json(&[]);
+    assert_eq!(json["base"], "main");
+    assert_eq!(json["merge_base"], init.as_str());
+    assert_eq!(json.affected_names(), names(&["web"]));
+    // --base overrides it.
+    let json = repo.affected_json(&["--base", "HEAD"]);
+    assert_eq!(json["base"], "HEAD");
+    assert!(json.affected_names().is_empty());
+}
+
+#[test]
+fn same_base_and_head_is_no_change() {
+    let repo = flat_repo();
+    let out = repo.run(&["affected", "--base", "HEAD"]);
+    out.success();
+    let short = &repo.rev("HEAD")[..7];
+    assert_eq!(
+        out.stdout_str(),
+        format!("0 of 3 services affected — 0 changed files (HEAD ({short}) → HEAD)\n\nnothing to do: no service owns a changed file\n")
+    );
+    assert_eq!(out.stderr_str(), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worktree
+
+#[test]
+fn uncommitted_counts_staged_unstaged_and_untracked_but_not_ignored() {
+    let repo = flat_repo();
+    repo.write(".gitignore", "*.log\nbuild/\n");
+    repo.commit("ignore logs");
+    repo.write("services/api/new.go", "package api\n");
+    repo.git(&["add", "services/api/new.go"]); // staged
+    repo.write("services/web/main.go", "package web // edited\n"); // unstaged
+    repo.write("libs/log/extra.go", "package log\n"); // untracked
+    repo.write("services/web/debug.log", "noise\n"); // ignored
+    repo.write("services/web/build/out.bin", "noise\n"); // ignored directory
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(
+        json.changed(),
+        [
+            ("libs/log/extra.go".into(), "added".into(), None),
+            ("services/api/new.go".into(), "added".into(), None),
+            ("services/web/main.go".into(), "modified".into(), None),
+        ]
+    );
+    assert_eq!(json.affected_names(), names(&["api", "log", "web"]));
+    assert_eq!(json["base"], serde_json::Value::Null);
+    assert_eq!(json["merge_base"], serde_json::Value::Null);
+    assert_eq!(json["uncommitted"], true);
+}
+
+#[test]
+fn uncommitted_lists_files_in_untracked_directories_one_by_one() {
+    let repo = flat_repo();
+    repo.write("services/api/newpkg/a.go", "1\n")
+        .write("services/api/newpkg/deeper/b.go", "1\n")
+        .write("libs/newlib/x.go", "1\n");
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(
+        json.changed_paths(),
+        [
+            "libs/newlib/x.go",
+            "services/api/newpkg/a.go",
+            "services/api/newpkg/deeper/b.go"
+        ]
+        .map(String::from)
+        .into()
+    );
+    // `libs/newlib` is a new member folder: a service of its own, already.
+    assert_eq!(json.affected_names(), names(&["api", "newlib"]));
+}
+
+#[test]
+fn uncommitted_respects_every_kind_of_ignore_rule() {
+    let repo = flat_repo();
+    repo.write(".gitignore", "*.log\n")
+        .write("services/web/.gitignore", "dist/\n")
+        .write("services/api/generated.log", "tracked although ignored\n");
+    repo.git(&["add", "-f", "services/api/generated.log"]);
+    repo.commit("ignore rules");
+    std::fs::write(repo.path().join(".git/info/exclude"), "*.tmp\n").unwrap();
+    repo.write("services/api/x.log", "ignored by .gitignore\n")
+        .write(
+            "services/web/dist/bundle.js",
+            "ignored by a nested .gitignore\n",
+        )
+        .write("libs/log/scratch.tmp", "ignored by info/exclude\n")
+        .write(
+            "services/api/generated.log",
+            "a tracked file counts even if it matches .gitignore\n",
+        );
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(
+        json.changed(),
+        [("services/api/generated.log".into(), "modified".into(), None)]
+    );
+    assert_eq!(json.affected_names(), names(&["api"]));
+}
+
+#[test]
+fn uncommitted_from_a_subdirectory_sees_the_whole_repository() {
+    let repo = flat_repo();
+    repo.write("libs/log/log.go", "package log // edit\n");
+    let out = repo.run_in(
+        "services/api",
+        &["affected", "--uncommitted", "--format", "names"],
+    );
+    out.success();
+    assert_eq!(out.stdout_str(), "log\n");
+}
+
+#[test]
+fn uncommitted_intent_to_add() {
+    let repo = flat_repo();
+    repo.write("services/web/later.go", "1\n");
+    repo.git(&["add", "-N", "services/web/later.go"]);
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(
+        json.changed(),
+        [("services/web/later.go".into(), "added".into(), None)]
+    );
+}
+
+#[test]
+fn uncommitted_same_size_edit_right_after_commit() {
+    // The index's stat data cannot tell these apart (same size, same second): the content must.
+    for round in 0..5 {
+        let repo = flat_repo();
+        repo.write("services/web/main.go", "package wXb\n");
+        let json = repo.affected_json(&["--uncommitted"]);
+        assert_eq!(json.affected_names(), names(&["web"]), "round {round}");
+    }
+}
+
+#[test]
+fn uncommitted_in_a_linked_worktree() {
+    let repo = flat_repo();
+    let other = tempfile::tempdir().unwrap();
+    let wt = other.path().join("wt");
+    repo.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
+    std::fs::write(
+        wt.join("services/web/main.go"),
+        "package web // in the worktree\n",
+    )
+    .unwrap();
+    let out = repo
+        .command(&["affected", "--uncommitted", "--format", "names"])
+        .current_dir(&wt)
+        .output()
+        .unwrap();
+    out.success();
+    assert_eq!(out.stdout_str(), "web\n");
+    // The main worktree is unaffected by it.
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert!(json.changed().is_empty(), "{json:#}");
+    // A commit in the linked worktree, compared with main from there.
+    let status = repo
+        .git_cmd(&["commit", "-q", "-am", "side"])
+        .current_dir(&wt)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = repo
+        .command(&["affected", "--base", "main", "--format", "names"])
+        .current_dir(&wt)
+        .output()
+        .unwrap();
+    out.success();
+    assert_eq!(out.stdout_str(), "web\n");
+}
+
+#[test]
+fn uncommitted_deletions_staged_and_unstaged() {
+    let repo = flat_repo();
+    repo.write("services/web/keep.go", "package web\n");
+    repo.commit("keep web's folder alive");
+    repo.remove("services/api/handler.go"); // unstaged deletion
+    repo.git(&["rm", "-q", "services/web/main.go"]); // staged deletion
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(
+        json.changed(),
+        [
+            ("services/api/handler.go".into(), "deleted".into(), None),
+            ("services/web/main.go".into(), "deleted".into(), None),
+        ]
+    );
+    assert_eq!(json.affected_names(), names(&["api", "web"]));
+}
+
+#[test]
+fn uncommitted_staged_then_reverted_in_the_worktree_still_counts() {
+    // The index differs from HEAD even though the worktree matches it again.
+    let repo = flat_repo();
+    repo.write("services/api/main.go", "package api // staged\n");
+    repo.git(&["add", "services/api/main.go"]);
+    repo.write("services/api/main.go", "package api\n");
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(json.affected_names(), names(&["api"]));
+}
+
+#[test]
+fn uncommitted_with_a_clean_worktree_is_empty() {
+    let repo = flat_repo();
+    let out = repo.run(&["affected", "--uncommitted"]);
+    out.success();
+    assert_eq!(
+        out.stdout_str(),
+        "0 of 3 services affected — 0 changed files (worktree against HEAD)\n\nnothing to do: no service owns a changed file\n"
+    );
+}
+
+#[test]
+fn uncommitted_adds_to_a_committed_range() {
+    let repo = flat_repo();
+    repo.write("services/api/main.go", "package api // committed\n");
+    repo.commit("api");
+    repo.write("libs/log/log.go", "package log // dirty\n");
+    let json = repo.affected_json(&["--base", "HEAD~1", "--uncommitted"]);
+    assert_eq!(json.affected_names(), names(&["api", "log"]));
+    assert_eq!(json["base"], "HEAD~1");
+    assert_eq!(json["uncommitted"], true);
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--uncommitted"]);
+    let first = out.lines()[0].clone();
+    assert!(first.ends_with(" + uncommitted changes)"), "{first}");
+    // Without --uncommitted the dirty file is not part of the range.
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["api"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kinds of change
+
+#[test]
+fn rename_across_services_affects_both() {
+    let repo = flat_repo();
+    repo.git(&["mv", "services/api/handler.go", "services/web/handler.go"]);
+    repo.commit("move handler to web");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [(
+            "services/web/handler.go".into(),
+            "renamed".into(),
+            Some("services/api/handler.go".into())
+        )]
+    );
+    assert_eq!(json.affected_names(), names(&["api", "web"]));
+    assert_eq!(
+        json.reasons("api"),
+        [json!({"kind": "file", "path": "services/api/handler.go"})]
+    );
+    assert_eq!(
+        json.reasons("web"),
+        [json!({"kind": "file", "path": "services/web/handler.go"})]
+    );
+}
+
+#[test]
+fn rename_out_of_every_service_affects_the_old_owner() {
+    let repo = flat_repo();
+    repo.rename("services/api/handler.go", "attic/handler.go");
+    repo.commit("retire handler");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.status_of("attic/handler.go"), "renamed");
+    assert_eq!(json.affected_names(), names(&["api"]));
+    assert_eq!(json.unowned_files(), ["attic/handler.go"]);
+}
+
+#[test]
+fn rename_with_edits_is_a_deletion_and_an_addition() {
+    // Only exact-content renames are paired; both sides count either way.
+    let repo = flat_repo();
+    repo.remove("services/api/handler.go");
+    repo.write(
+        "services/web/handler.go",
+        "package web\n\nfunc Handle() {}\n",
+    );
+    repo.commit("move and edit");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [
+            ("services/api/handler.go".into(), "deleted".into(), None),
+            ("services/web/handler.go".into(), "added".into(), None),
+        ]
+    );
+    assert_eq!(json.affected_names(), names(&["api", "web"]));
+}
+
+#[test]
+fn deletion_affects_the_owner() {
+    let repo = flat_repo();
+    repo.remove("services/api/handler.go");
+    repo.commit("drop handler");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [("services/api/handler.go".into(), "deleted".into(), None)]
+    );
+    assert_eq!(json.affected_names(), names(&["api"]));
+}
+
+#[test]
+fn deleting_a_whole_member_service_leaves_its_files_unowned() {
+    // The config is read from the worktree, where the folder (and so the member service) is gone.
+    let repo = flat_repo();
+    repo.remove("services/web");
+    repo.commit("retire web");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "json"]);
+    out.success();
+    let json = out.json();
+    assert_eq!(
+        json.changed(),
+        [("services/web/main.go".into(), "deleted".into(), None)]
+    );
+    assert!(json.affected_names().is_empty());
+    assert_eq!(json.unaffected_names(), names(&["api", "log"]));
+    assert_eq!(json.unowned_files(), ["services/web/main.go"]);
+    assert!(
+        out.stderr_str()
+            .starts_with("warning: 1 changed file is owned by no service"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn exec_bit_change_is_a_modification() {
+    let repo = flat_repo();
+    repo.write("services/web/deploy.sh", "#!/bin/sh\n");
+    repo.commit("deploy script");
+    repo.chmod_exec("services/web/deploy.sh", true);
+    repo.commit("make it executable");
+    assert_eq!(
+        repo.git(&["diff", "--name-status", "HEAD~1"]),
+        "M\tservices/web/deploy.sh"
+    );
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [("services/web/deploy.sh".into(), "modified".into(), None)]
+    );
+    assert_eq!(json.affected_names(), names(&["web"]));
+    // The worktree flow sees it too.
+    repo.chmod_exec("services/web/deploy.sh", false);
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(
+        json.changed(),
+        [("services/web/deploy.sh".into(), "modified".into(), None)]
+    );
+}
+
+#[test]
+fn file_replaced_by_a_symlink_is_a_type_change() {
+    let repo = flat_repo();
+    repo.remove("services/web/main.go");
+    repo.symlink("../api/main.go", "services/web/main.go");
+    repo.commit("share main");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [("services/web/main.go".into(), "type_changed".into(), None)]
+    );
+    assert_eq!(json.affected_names(), names(&["web"]));
+    // And back: symlink → file.
+    repo.remove("services/web/main.go");
+    repo.write("services/web/main.go", "package web\n");
+    repo.commit("unshare");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.status_of("services/web/main.go"), "type_changed");
+}
+
+#[test]
+fn symlink_target_change_is_a_modification() {
+    let repo = flat_repo();
+    repo.symlink("main.go", "services/web/current.go");
+    repo.commit("link");
+    repo.remove("services/web/current.go");
+    repo.symlink("../api/main.go", "services/web/current.go");
+    repo.commit("relink");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [("services/web/current.go".into(), "modified".into(), None)]
+    );
+    // The link's owner is affected, not the owner of what it points to.
+    assert_eq!(json.affected_names(), names(&["web"]));
+}
+
+#[test]
+fn directory_replaced_by_a_file() {
+    let repo = flat_repo();
+    repo.write("services/api/conf/a.yaml", "a: 1\n")
+        .write("services/api/conf/b.yaml", "b: 1\n");
+    repo.commit("conf dir");
+    repo.remove("services/api/conf");
+    repo.write("services/api/conf", "a: 1\nb: 1\n");
+    repo.commit("conf file");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [
+            ("services/api/conf".into(), "added".into(), None),
+            ("services/api/conf/a.yaml".into(), "deleted".into(), None),
+            ("services/api/conf/b.yaml".into(), "deleted".into(), None),
+        ]
+    );
+    assert_eq!(json.affected_names(), names(&["api"]));
+}
+
+/// A second repository to use as a submodule.
+fn submodule_source() -> TestRepo {
+    let sub = TestRepo::new();
+    sub.write("lib.c", "int x;\n");
+    sub.commit("sub 1");
+    sub
+}
+
+#[test]
+fn submodule_pointer_change_counts_its_path() {
+    let sub = submodule_source();
+    let repo = flat_repo();
+    let url = sub.path().display().to_string();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "services/web/vendor/lib",
+    ]);
+    repo.commit("add submodule");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [
+            (".gitmodules".into(), "added".into(), None),
+            ("services/web/vendor/lib".into(), "added".into(), None),
+        ]
+    );
+    assert_eq!(json.affected_names(), names(&["web"]));
+    assert_eq!(json.unowned_files(), [".gitmodules"]);
+
+    // Move the submodule to a new commit: only the gitlink changes.
+    sub.write("lib.c", "int x = 2;\n");
+    let new_sub_head = sub.commit("sub 2");
+    let inside = repo.abs("services/web/vendor/lib");
+    let status = repo
+        .git_cmd(&["-c", "protocol.file.allow=always", "fetch", "-q", "origin"])
+        .current_dir(&inside)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = repo
+        .git_cmd(&["checkout", "-q", &new_sub_head])
+        .current_dir(&inside)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The worktree flow sees the new pointer before it is committed...
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(
+        json.changed(),
+        [("services/web/vendor/lib".into(), "modified".into(), None)]
+    );
+    assert_eq!(json.affected_names(), names(&["web"]));
+    // ...and the range after.
+    repo.commit("bump submodule");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [("services/web/vendor/lib".into(), "modified".into(), None)]
+    );
+    assert_eq!(json.affected_names(), names(&["web"]));
+}
+
+#[test]
+fn service_that_is_a_submodule_is_affected_by_its_pointer() {
+    // A member folder that is itself a submodule: moving the pointer changes the service.
+    let sub = submodule_source();
+    let repo = flat_repo();
+    let url = sub.path().display().to_string();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "services/payments",
+    ]);
+    repo.commit("add payments as a submodule");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.status_of("services/payments"), "added");
+    assert_eq!(json.affected_names(), names(&["payments"]));
+    assert_eq!(
+        json.reasons("payments"),
+        [json!({"kind": "file", "path": "services/payments"})]
+    );
+    assert_eq!(json.unowned_files(), [".gitmodules"]);
+}
+
+#[test]
+fn non_utf8_file_names_are_printed_lossily() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let repo = flat_repo();
+    let name = OsStr::from_bytes(b"services/api/caf\xe9.go");
+    repo.write(name, "package api\n");
+    repo.commit("latin-1 name");
+    assert_eq!(
+        repo.git_bytes(&["diff", "-z", "--name-only", "HEAD~1"]),
+        b"services/api/caf\xe9.go\0"
+    );
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed(),
+        [("services/api/caf\u{FFFD}.go".into(), "added".into(), None)]
+    );
+    assert_eq!(json.affected_names(), names(&["api"]));
+    for format in ["text", "names", "github"] {
+        let out = repo.run(&["affected", "--base", "HEAD~1", "--format", format]);
+        out.success();
+        assert_eq!(out.stderr_str(), "", "{format}");
+    }
+    let text = repo.run(&["affected", "--base", "HEAD~1"]).stdout_str();
+    assert!(
+        text.contains("  changed     services/api/caf\u{FFFD}.go\n"),
+        "{text}"
+    );
+
+    // Untracked, renamed and deleted under a non-UTF-8 name, and a non-UTF-8 directory.
+    repo.write(
+        OsStr::from_bytes(b"services/web/\xff\xfe/x.go"),
+        "package web\n",
+    );
+    repo.rename(name, OsStr::from_bytes(b"libs/log/caf\xe9.go"));
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(json.affected_names(), names(&["api", "log", "web"]));
+    repo.commit("more odd names");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["api", "log", "web"]));
+    assert_eq!(json.status_of("libs/log/caf\u{FFFD}.go"), "renamed");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--explain", "web"]);
+    out.success();
+    assert!(
+        out.stdout_str().contains("\u{FFFD}\u{FFFD}/x.go"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+#[test]
+fn unicode_and_special_characters_in_names() {
+    let repo = flat_repo();
+    for name in [
+        "services/api/ünïcödé.go",
+        "services/api/with space.go",
+        "services/api/quote\"d.go",
+        "services/api/tab\tname.go",
+    ] {
+        repo.write(name, "package api\n");
+    }
+    repo.commit("odd names");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.changed_paths(),
+        [
+            "services/api/quote\"d.go",
+            "services/api/tab\tname.go",
+            "services/api/with space.go",
+            "services/api/ünïcödé.go",
+        ]
+        .map(String::from)
+        .into()
+    );
+}
+
+#[test]
+fn partial_clone_without_blobs_works() {
+    // actions/checkout with `filter: blob:none`: trees are there, blobs are fetched on demand, and
+    // change detection never needs a blob.
+    let origin = flat_repo();
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    origin.write("services/web/main.go", "package web // 2\n");
+    origin.commit("web");
+    let clone = TestRepo::clone_from(&origin, &["--filter=blob:none", "--no-checkout"]);
+    clone.git(&["checkout", "-q", "main"]);
+    let json = clone.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+}
+
+#[test]
+fn treeless_clone_is_a_git_error_not_a_wrong_answer() {
+    // With `filter: tree:0` the base commit's tree is not in the clone; gix does not fetch it.
+    let origin = flat_repo();
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    origin.write("services/web/main.go", "package web // 2\n");
+    origin.commit("web");
+    let clone = TestRepo::clone_from(&origin, &["--filter=tree:0"]);
+    let out = clone.run(&["affected", "--base", "HEAD~1"]);
+    out.expect_code(3);
+    assert_eq!(out.stdout_str(), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merges
+
+/// main: init → api change → merge of feature (which changed web).
+fn merged() -> TestRepo {
+    let repo = flat_repo();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("services/web/main.go", "package web // feature\n");
+    repo.commit("feature: web");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("services/api/main.go", "package api // main\n");
+    repo.commit("main: api");
+    repo.merge("feature", "Merge feature");
+    repo
+}
+
+#[test]
+fn merge_commit_against_its_first_parent_shows_what_the_merge_brought_in() {
+    // What CI on main sees for a push of a merge: head is the merge, base its first parent.
+    let repo = merged();
+    assert_eq!(
+        repo.git(&["rev-list", "--parents", "-n1", "HEAD"])
+            .split(' ')
+            .count(),
+        3
+    );
+    let json = repo.affected_json(&["--base", "HEAD~1", "--head", "HEAD"]);
+    assert_eq!(json["merge_base"], repo.rev("HEAD~1").as_str());
+    assert_eq!(json.affected_names(), names(&["web"]));
+    // Against the second parent: what main had that feature did not.
+    let json = repo.affected_json(&["--base", "HEAD^2"]);
+    assert_eq!(json.affected_names(), names(&["api"]));
+    // Against the fork point: both sides.
+    let json = repo.affected_json(&["--base", "HEAD~2"]);
+    assert_eq!(json.affected_names(), names(&["api", "web"]));
+}
+
+#[test]
+fn branch_that_merged_main_in_shows_only_its_own_changes() {
+    // A pull request kept up to date by merging main into it.
+    let repo = flat_repo();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("services/web/main.go", "package web // feature\n");
+    repo.commit("feature: web");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("services/api/main.go", "package api // main\n");
+    repo.commit("main: api");
+    repo.git(&["checkout", "-q", "feature"]);
+    repo.merge("main", "Merge main into feature");
+    let json = repo.affected_json(&["--base", "main"]);
+    assert_eq!(json["merge_base"], repo.rev("main").as_str());
+    assert_eq!(json.affected_names(), names(&["web"]));
+    // main moves on after that: still only the branch's own change.
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("libs/log/log.go", "package log // later\n");
+    repo.commit("main: log");
+    repo.git(&["checkout", "-q", "feature"]);
+    let json = repo.affected_json(&["--base", "main"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+    let json = repo.affected_json(&["--base", "main", "--exact-base"]);
+    assert_eq!(json.affected_names(), names(&["log", "web"]));
+}
+
+#[test]
+fn criss_cross_merge_uses_a_merge_base_git_would_use() {
+    // Two merge bases: either is a valid answer, but it must be one of them.
+    let repo = flat_repo();
+    repo.git(&["checkout", "-q", "-b", "b1"]);
+    repo.write("services/api/a.go", "1\n");
+    repo.commit("b1 1");
+    repo.git(&["checkout", "-q", "-b", "b2", "main"]);
+    repo.write("services/web/a.go", "1\n");
+    repo.commit("b2 1");
+    repo.git(&["checkout", "-q", "b1"]);
+    repo.merge("b2~0", "merge b2 into b1");
+    repo.git(&["checkout", "-q", "b2"]);
+    repo.merge("b1~1", "merge b1~1 into b2");
+    repo.git(&["checkout", "-q", "b1"]);
+    repo.write("libs/log/a.go", "1\n");
+    repo.commit("b1 2");
+    let all = repo.git(&["merge-base", "--all", "b1", "b2"]);
+    assert_eq!(all.lines().count(), 2, "criss-cross expected: {all}");
+    let json = repo.affected_json(&["--base", "b2", "--head", "b1"]);
+    let mb = json["merge_base"].as_str().unwrap().to_string();
+    assert!(all.lines().any(|l| l == mb), "{mb} not in {all}");
+    let expected = repo.git(&["diff", "--name-only", "--no-renames", &mb, "b1"]);
+    let expected: std::collections::BTreeSet<String> = expected.lines().map(String::from).collect();
+    assert_eq!(json.changed_paths(), expected);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the config lives
+
+#[test]
+fn runs_from_a_subdirectory() {
+    let repo = flat_repo();
+    repo.write("services/api/main.go", "package api // edit\n");
+    repo.commit("edit");
+    let out = repo.run_in(
+        "services/api",
+        &["affected", "--base", "HEAD~1", "--format", "names"],
+    );
+    out.success();
+    assert_eq!(out.stdout_str(), "api\n");
+}
+
+#[test]
+fn workspace_in_a_subdirectory_of_the_repository() {
+    let repo = TestRepo::new();
+    repo.write(
+        "mono/pipeline.toml",
+        "[workspace]\nmembers = [\"services/*\"]\n",
+    )
+    .write("mono/services/api/main.go", "package api\n")
+    .write("mono/services/web/main.go", "package web\n")
+    .write("other/services/api/main.go", "not ours\n");
+    repo.commit("init");
+    repo.write("mono/services/api/main.go", "package api // edit\n")
+        .write("other/services/api/main.go", "still not ours\n")
+        .write("README", "top level\n");
+    repo.commit("edit");
+    let out = repo.run_in(
+        "mono",
+        &["affected", "--base", "HEAD~1", "--format", "json"],
+    );
+    out.success();
+    let json = out.json();
+    assert_eq!(json.affected_names(), names(&["api"]));
+    // Paths outside the workspace are listed as changed but belong to no one and warn no one.
+    assert!(json.unowned_files().is_empty(), "{json:#}");
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(
+        json.reasons("api"),
+        [json!({"kind": "file", "path": "services/api/main.go"})]
+    );
+    // The same through --config from the repository root.
+    let json = repo.affected_json(&["--config", "mono/pipeline.toml", "--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["api"]));
+}
+
+/// `(name, root)` of every service, as `graph --format json` lists them.
+fn services(repo: &TestRepo) -> Vec<(String, String)> {
+    let json = repo.run(&["graph", "--format", "json"]).success().json();
+    json["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["root"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn members_patterns_name_service_folders() {
+    let repo = TestRepo::new();
+    for d in [
+        "services/api",
+        "services/web/src",
+        "apps/shop/services/cart",
+        "apps/shop/services/pay",
+        "tools/lint",
+    ] {
+        repo.write(format!("{d}/x"), "1\n");
+    }
+    repo.write("services/not-a-dir", "1\n");
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, r)| (n.to_string(), r.to_string()))
+            .collect()
+    };
+    for (members, expected) in [
+        (
+            "\"services/*\"",
+            pairs(&[("api", "services/api"), ("web", "services/web")]),
+        ),
+        // A trailing slash names the same folders.
+        (
+            "\"services/*/\"",
+            pairs(&[("api", "services/api"), ("web", "services/web")]),
+        ),
+        (
+            "\"./services/*\"",
+            pairs(&[("api", "services/api"), ("web", "services/web")]),
+        ),
+        (
+            "\"apps/*/services/*\", \"tools/lint\"",
+            pairs(&[
+                ("cart", "apps/shop/services/cart"),
+                ("lint", "tools/lint"),
+                ("pay", "apps/shop/services/pay"),
+            ]),
+        ),
+        ("\"services/{api,nope}\"", pairs(&[("api", "services/api")])),
+    ] {
+        repo.config(&format!("[workspace]\nmembers = [{members}]\n"));
+        assert_eq!(services(&repo), expected, "members = [{members}]");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ownership
+
+#[test]
+fn deepest_root_wins() {
+    let repo = TestRepo::new();
+    repo.config(
+        "\
+[services.web]
+root = \"apps/web\"
+[services.admin]
+root = \"apps/web/admin\"
+[services.webby]
+root = \"apps/webby\"
+",
+    )
+    .write("apps/web/main.ts", "1\n")
+    .write("apps/web/admin/main.ts", "1\n")
+    .write("apps/webby/main.ts", "1\n");
+    repo.commit("init");
+    repo.write("apps/web/admin/deep/er/x.ts", "1\n");
+    repo.commit("admin");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["admin"]));
+    repo.write("apps/web/administrator.ts", "1\n");
+    repo.commit("web, not admin: a name prefix is not a directory");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+    repo.write("apps/webby/x.ts", "2\n");
+    repo.commit("webby");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["webby"]));
+}
+
+#[test]
+fn root_service_owns_what_no_deeper_service_owns() {
+    let repo = TestRepo::new();
+    repo.config("[services.everything]\nroot = \".\"\n[services.api]\nroot = \"api\"\n")
+        .write("api/main.go", "1\n")
+        .write("Makefile", "all:\n");
+    repo.commit("init");
+    repo.write("Makefile", "all: build\n")
+        .write("api/main.go", "2\n");
+    repo.commit("both");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["api", "everything"]));
+    assert_eq!(
+        json.reasons("everything"),
+        [json!({"kind": "file", "path": "Makefile"})]
+    );
+    assert_eq!(
+        json.reasons("api"),
+        [json!({"kind": "file", "path": "api/main.go"})]
+    );
+}
+
+#[test]
+fn services_sharing_a_root_both_own_its_files() {
+    let repo = flat_repo();
+    repo.config(&format!(
+        "{FLAT}[services.\"@shop/web-docs\"]\nroot = \"services/web\"\n"
+    ));
+    repo.commit("second service on web's folder");
+    repo.write("services/web/main.go", "package web // edit\n");
+    repo.commit("web");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["@shop/web-docs", "web"]));
+}
+
+#[test]
+fn paths_globs_add_owners() {
+    let repo = TestRepo::new();
+    repo.config(
+        "\
+[workspace]
+members = [\"services/*\"]
+[services.user]
+paths = [\"proto/user/**\"]
+[services.gateway]
+paths = [\"proto/**/*.proto\", \"openapi.yaml\"]
+",
+    )
+    .write("services/user/main.go", "1\n")
+    .write("services/gateway/main.go", "1\n")
+    .write("services/billing/main.go", "1\n")
+    .write("proto/user/user.proto", "1\n")
+    .write("proto/user/README.txt", "1\n")
+    .write("openapi.yaml", "1\n");
+    repo.commit("init");
+    repo.write("proto/user/user.proto", "2\n");
+    repo.commit("proto");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["gateway", "user"]));
+    repo.write("proto/user/README.txt", "2\n");
+    repo.commit("not a .proto");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["user"]));
+    repo.write("openapi.yaml", "2\n");
+    repo.commit("spec");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["gateway"]));
+    // A root owner and a `paths` owner at once.
+    repo.config(
+        "\
+[workspace]
+members = [\"services/*\"]
+[services.gateway]
+paths = [\"services/user/api/**\"]
+",
+    );
+    repo.write("services/user/api/v1.go", "1\n");
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(json.affected_names(), names(&["gateway", "user"]));
+}
+
+#[test]
+fn ignore_is_applied_first() {
+    let repo = TestRepo::new();
+    repo.config(
+        "\
+[workspace]
+members = [\"services/*\"]
+ignore = [\"**/*.md\", \"docs/\"]
+global_inputs = [\"ci/**\"]
+[services.api]
+paths = [\"docs/api/**\"]
+",
+    )
+    .write("services/api/main.go", "1\n")
+    .write("services/web/main.go", "1\n");
+    repo.commit("init");
+    repo.write("services/api/README.md", "docs\n")
+        .write("ci/README.md", "global, but ignored\n")
+        .write("docs/api/guide.txt", "owned by paths, but ignored\n");
+    repo.commit("docs only");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "json"]);
+    out.success();
+    let json = out.json();
+    assert!(json.affected_names().is_empty(), "{json:#}");
+    assert!(json.unowned_files().is_empty());
+    assert_eq!(
+        json.changed().len(),
+        3,
+        "ignored files are still listed as changed"
+    );
+    assert_eq!(out.stderr_str(), "");
+}
+
+#[test]
+fn global_inputs_affect_every_service() {
+    let repo = TestRepo::new();
+    repo.config(
+        "\
+[workspace]
+members = [\"services/*\"]
+global_inputs = [\"go.work\", \"ci/**\"]
+",
+    )
+    .write("services/api/main.go", "1\n")
+    .write("services/web/main.go", "1\n")
+    .write("go.work", "go 1.22\n")
+    .write("ci/build.sh", "echo\n");
+    repo.commit("init");
+    repo.write("ci/build.sh", "echo build\n")
+        .write("services/api/main.go", "2\n");
+    repo.commit("ci");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["api", "web"]));
+    assert_eq!(
+        json.reasons("api"),
+        [
+            json!({"kind": "file", "path": "services/api/main.go"}),
+            json!({"kind": "global", "path": "ci/build.sh"})
+        ]
+    );
+    assert_eq!(
+        json.reasons("web"),
+        [json!({"kind": "global", "path": "ci/build.sh"})]
+    );
+    let text = repo.run(&["affected", "--base", "HEAD~1"]).stdout_str();
+    assert!(
+        text.contains("\nweb\n  global      ci/build.sh (global input)\n"),
+        "{text}"
+    );
+}
+
+/// A repository where `tools/fmt.sh` (owned by nobody) changes, under the given `unowned` policy.
+fn unowned_change(policy: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\nunowned = \"{policy}\"\n"
+    ))
+    .write("services/api/main.go", "1\n")
+    .write("services/web/main.go", "1\n")
+    .write("tools/fmt.sh", "1\n");
+    repo.commit("init");
+    repo.write("tools/fmt.sh", "2\n")
+        .write("tools/lint.sh", "1\n");
+    repo.commit("tools");
+    repo
+}
+
+#[test]
+fn unowned_warn_reports_and_affects_nothing() {
+    let repo = unowned_change("warn");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "json"]);
+    out.success();
+    assert_eq!(
+        out.stderr_str(),
+        "warning: 2 changed files are owned by no service (first: tools/fmt.sh); add them to a service's `paths`, to `ignore`, or set unowned = \"ignore\"\n"
+    );
+    let json = out.json();
+    assert!(json.affected_names().is_empty());
+    assert_eq!(json.unowned_files(), ["tools/fmt.sh", "tools/lint.sh"]);
+    let text = repo.run(&["affected", "--base", "HEAD~1"]).stdout_str();
+    assert!(
+        text.contains("\nunowned files (changed, but no service owns them; unowned = \"warn\"):\n  tools/fmt.sh\n  tools/lint.sh\n"),
+        "{text}"
+    );
+    // Warnings go away with -q; the data does not.
+    let out = repo.run(&["-q", "affected", "--base", "HEAD~1", "--format", "json"]);
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(
+        out.json().unowned_files(),
+        ["tools/fmt.sh", "tools/lint.sh"]
+    );
+}
+
+#[test]
+fn unowned_warn_is_the_default() {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\"services/*\"]\n")
+        .write("services/api/main.go", "1\n");
+    repo.commit("init");
+    repo.write("Makefile", "all:\n");
+    repo.commit("make");
+    let out = repo.run(&["affected", "--base", "HEAD~1"]);
+    out.success();
+    assert!(
+        out.stderr_str()
+            .starts_with("warning: 1 changed file is owned by no service (first: Makefile)"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn unowned_all_affects_every_service() {
+    let repo = unowned_change("all");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "json"]);
+    out.success();
+    assert_eq!(out.stderr_str(), "");
+    let json = out.json();
+    assert_eq!(json.affected_names(), names(&["api", "web"]));
+    for service in ["api", "web"] {
+        assert_eq!(
+            json.reasons(service),
+            [
+                json!({"kind": "unowned", "path": "tools/fmt.sh"}),
+                json!({"kind": "unowned", "path": "tools/lint.sh"})
+            ]
+        );
+    }
+    assert_eq!(json.unowned_files(), ["tools/fmt.sh", "tools/lint.sh"]);
+}
+
+#[test]
+fn unowned_ignore_says_nothing() {
+    let repo = unowned_change("ignore");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "json"]);
+    out.success();
+    assert_eq!(out.stderr_str(), "");
+    let json = out.json();
+    assert!(json.affected_names().is_empty());
+    // The JSON still records them: it is data for tools, not a warning.
+    assert_eq!(json.unowned_files(), ["tools/fmt.sh", "tools/lint.sh"]);
+    let out = repo.run(&["affected", "--base", "HEAD~1"]);
+    out.success();
+    let short = &repo.rev("HEAD~1")[..7];
+    assert_eq!(
+        out.stdout_str(),
+        format!("0 of 2 services affected — 2 changed files (HEAD~1 ({short}) → HEAD)\n\nnothing to do: no service owns a changed file\n")
+    );
+    assert_eq!(out.stderr_str(), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dependents
+
+/// `log` ← `auth` ← `api` (api depends on auth, auth on log), plus `web` depending on `auth` and an
+/// unrelated `billing`.
+fn chain() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(
+        "\
+[workspace]
+members = [\"services/*\", \"libs/*\"]
+[services.auth]
+deps = [\"log\"]
+[services.api]
+deps = [\"auth\"]
+[services.web]
+deps = [\"auth\", \"log\"]
+",
+    );
+    for d in [
+        "libs/log",
+        "libs/auth",
+        "services/api",
+        "services/web",
+        "services/billing",
+    ] {
+        repo.write(format!("{d}/main.go"), "1\n");
+    }
+    repo.commit("init");
+    repo.write("libs/log/main.go", "2\n");
+    repo.commit("log");
+    repo
+}
+
+#[test]
+fn dependents_none_direct_transitive() {
+    let repo = chain();
+    let none = repo.affected_json(&["--base", "HEAD~1", "--dependents", "none"]);
+    assert_eq!(none.affected_names(), names(&["log"]));
+    let direct = repo.affected_json(&["--base", "HEAD~1", "--dependents", "direct"]);
+    assert_eq!(direct.affected_names(), names(&["auth", "log", "web"]));
+    assert_eq!(
+        direct.reasons("auth"),
+        [json!({"kind": "dependency", "via": ["log"]})]
+    );
+    let transitive = repo.affected_json(&["--base", "HEAD~1", "--dependents", "transitive"]);
+    assert_eq!(
+        transitive.affected_names(),
+        names(&["api", "auth", "log", "web"])
+    );
+    assert_eq!(transitive.unaffected_names(), names(&["billing"]));
+    // Transitive is the default.
+    assert_eq!(repo.affected_json(&["--base", "HEAD~1"]), transitive);
+}
+
+#[test]
+fn dependency_reasons_carry_the_chain() {
+    let repo = chain();
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.reasons("log"),
+        [json!({"kind": "file", "path": "libs/log/main.go"})]
+    );
+    assert_eq!(
+        json.reasons("auth"),
+        [json!({"kind": "dependency", "via": ["log"]})]
+    );
+    assert_eq!(
+        json.reasons("api"),
+        [json!({"kind": "dependency", "via": ["auth", "log"]})]
+    );
+    // web reaches log directly and through auth: both, shortest first.
+    assert_eq!(
+        json.reasons("web"),
+        [
+            json!({"kind": "dependency", "via": ["log"]}),
+            json!({"kind": "dependency", "via": ["auth", "log"]})
+        ]
+    );
+}
+
+#[test]
+fn dependency_chain_in_text_output() {
+    let repo = chain();
+    let out = repo.run(&["affected", "--base", "HEAD~1"]);
+    out.success();
+    let short = &repo.rev("HEAD~1")[..7];
+    assert_eq!(
+        out.stdout_str(),
+        format!(
+            "\
+4 of 5 services affected — 1 changed file (HEAD~1 ({short}) → HEAD)
+
+api
+  dependency  api ← auth ← log
+
+auth
+  dependency  auth ← log
+
+log
+  changed     libs/log/main.go
+
+web
+  dependency  web ← log
+  dependency  web ← auth ← log
+"
+        )
+    );
+}
+
+#[test]
+fn a_changed_dependent_lists_its_own_reasons_first() {
+    let repo = chain();
+    repo.write("services/api/main.go", "2\n");
+    repo.commit("api too");
+    let json = repo.affected_json(&["--base", "HEAD~2"]);
+    assert_eq!(
+        json.reasons("api"),
+        [
+            json!({"kind": "file", "path": "services/api/main.go"}),
+            json!({"kind": "dependency", "via": ["auth", "log"]})
+        ]
+    );
+    let text = repo.run(&["affected", "--base", "HEAD~2"]).stdout_str();
+    assert!(
+        text.contains("\napi\n  changed     services/api/main.go\n  (also reached through 1 affected dependency)\n"),
+        "{text}"
+    );
+    // With --dependents none only the direct owners remain.
+    let json = repo.affected_json(&["--base", "HEAD~2", "--dependents", "none"]);
+    assert_eq!(json.affected_names(), names(&["api", "log"]));
+    assert_eq!(
+        json.reasons("api"),
+        [json!({"kind": "file", "path": "services/api/main.go"})]
+    );
+}
+
+#[test]
+fn dependents_direct_stops_after_one_hop() {
+    let repo = chain();
+    repo.write("libs/auth/main.go", "2\n");
+    repo.commit("auth");
+    // Only auth changed in this commit: api and web depend on it directly; log is upstream.
+    let json = repo.affected_json(&["--base", "HEAD~1", "--dependents", "direct"]);
+    assert_eq!(json.affected_names(), names(&["api", "auth", "web"]));
+    assert_eq!(
+        json.reasons("web"),
+        [json!({"kind": "dependency", "via": ["auth"]})]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sample monorepo in fixtures/
+
+#[test]
+fn sample_monorepo_proto_change_reaches_its_consumers() {
+    let repo = TestRepo::from_fixture();
+    repo.write(
+        "fixtures/proto/order/order.proto",
+        format!(
+            "{}\n// new field\n",
+            repo.read("fixtures/proto/order/order.proto")
+        ),
+    );
+    repo.commit("order proto");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.affected_names(),
+        names(&["api-gateway", "notification-service", "order-service"])
+    );
+    assert_eq!(
+        json.reasons("notification-service"),
+        [json!({"kind": "file", "path": "fixtures/proto/order/order.proto"})]
+    );
+}
+
+#[test]
+fn sample_monorepo_library_change_spreads_to_dependents() {
+    let repo = TestRepo::from_fixture();
+    repo.write(
+        "fixtures/libs/log-lib/log.go",
+        format!("{}\n// tweak\n", repo.read("fixtures/libs/log-lib/log.go")),
+    );
+    repo.write("fixtures/libs/log-lib/README.md", "docs are ignored\n");
+    repo.commit("log-lib");
+    // default_base is HEAD~1 in the sample.
+    let json = repo.affected_json(&[]);
+    assert_eq!(json.unaffected_names(), names(&["money-lib"]));
+    assert_eq!(
+        json.reasons("payment-service"),
+        [json!({"kind": "dependency", "via": ["auth-lib", "log-lib"]})]
+    );
+    // A global input affects all ten.
+    repo.write(
+        "fixtures/go.work",
+        format!("{}\n", repo.read("fixtures/go.work")),
+    );
+    repo.commit("go.work");
+    assert_eq!(repo.affected_json(&[]).affected_names().len(), 10);
+}
