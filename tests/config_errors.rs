@@ -47,7 +47,7 @@ error: unknown field `bogus`, expected one of `members`, `default_base`, `global
   | ^^^^^
   = help: remove the key or fix its spelling; see the README's pipeline.toml reference
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -65,7 +65,7 @@ error: unknown field `depz`, expected one of `root`, `deps`, `paths`, `targets`
   | ^^^^
   = help: remove the key or fix its spelling; see the README's pipeline.toml reference
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -83,7 +83,7 @@ error: unknown field `comand`, expected one of `command`, `needs`, `inputs`, `ou
   | ^^^^^^
   = help: remove the key or fix its spelling; see the README's pipeline.toml reference
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -101,7 +101,7 @@ error: invalid type: string \"services/*\", expected a sequence
   |           ^^^^^^^^^^^^
   = help: fix the TOML syntax or value type at this position
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -119,7 +119,7 @@ error: duplicate key
   |  ^^^^^^^^^
   = help: fix the TOML syntax or value type at this position
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -137,7 +137,7 @@ error: unclosed array, expected `]`
   |            ^
   = help: fix the TOML syntax or value type at this position
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -155,7 +155,7 @@ error: unknown variant `sometimes`, expected one of `warn`, `all`, `ignore`
   |           ^^^^^^^^^^^
   = help: fix the TOML syntax or value type at this position
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -173,7 +173,7 @@ error: service `user-service` depends on `auht-lib`, which is not a service
   |         ^^^^^^^^^^
   = help: did you mean `auth-lib`? Otherwise declare that service or fix the name
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -191,7 +191,7 @@ error: service `a` depends on itself
   |         ^^^
   = help: remove it from `deps`
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -209,7 +209,7 @@ error: dependency cycle: a → b → c → a
   |         ^^^
   = help: services must form a DAG; remove one of the `deps` entries in this cycle
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -243,7 +243,7 @@ fn invalid_glob_in_each_field() {
             "--> pipeline.toml:12:11",
             "error: invalid glob `bin/[` in outputs: unclosed character class; missing ']'",
             "--> pipeline.toml:13:12",
-            "error: [REPO]/pipeline.toml has 6 errors",
+            "error: pipeline.toml has 6 errors",
         ]
     );
 }
@@ -261,7 +261,7 @@ error: root `../x` is outside the repository
   |        ^^^^^^
   = help: use a path relative to the directory holding pipeline.toml, without `..` above it
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -279,7 +279,7 @@ error: root `/etc` is outside the repository
   |        ^^^^^^
   = help: use a path relative to the directory holding pipeline.toml, without `..` above it
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -297,7 +297,7 @@ error: root `services/x` does not exist or is not a directory
   |        ^^^^^^^^^^^^
   = help: create the directory or fix the path (it is relative to the directory holding pipeline.toml)
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -315,7 +315,7 @@ error: service `b` has no `root` and no folder matched by `members` is named `b`
   |           ^
   = help: add root = \"path/to/b\" to [services.b]
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -333,7 +333,7 @@ error: two services are named `auth`: `services/auth` and `libs/auth` (a member 
   |                          ^^^^^^^^
   = help: rename one folder, or declare one explicitly as [services.<other-name>] with root = \"libs/auth\" and narrow the members globs
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -351,7 +351,7 @@ error: two services are named `auth`: root `other/auth` here and member folder `
   |        ^^^^^^^^^^^^
   = help: give this service another name, or drop `root` to configure the member service
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -369,7 +369,7 @@ error: [targets.test] needs `^biuld`, which is not a target
   |          ^^^^^^^^
   = help: did you mean `build`? Otherwise define that target under [targets.NAME] or fix the name
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -387,7 +387,7 @@ error: [services.a.targets.build] needs `lint`, which is not a target
   |          ^^^^^^
   = help: define that target under [targets.NAME] or fix the name
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -405,7 +405,7 @@ error: [targets.test] has no command, and services `a`, `b` do not set one
   |          ^^^^
   = help: add command = \"...\" to [targets.test], or to [services.NAME.targets.test] of each service
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -423,7 +423,7 @@ error: target `lint` of service `a` has no command
   |                     ^^^^
   = help: add command = \"...\" to [targets.lint] or [services.a.targets.lint]
 
-error: [REPO]/pipeline.toml has 1 error
+error: pipeline.toml has 1 error
 ",
     );
 }
@@ -481,7 +481,7 @@ error: dependency cycle: a → b → a
   |         ^^^
   = help: services must form a DAG; remove one of the `deps` entries in this cycle
 
-error: [REPO]/pipeline.toml has 4 errors
+error: pipeline.toml has 4 errors
 ",
     );
 }
@@ -497,6 +497,19 @@ fn config_errors_come_before_git_errors() {
         out.stderr_str().starts_with("error: unknown field `bogus`"),
         "{}",
         out.stderr_str()
+    );
+}
+
+#[test]
+fn check_counts_in_the_singular() {
+    let repo = TestRepo::new();
+    repo.write("only/main.go", "package main\n");
+    repo.config("[services.only]\nroot = \"only\"\n[targets.build]\ncommand = \"make\"\n");
+    let out = repo.run(&["check"]);
+    out.success();
+    assert_eq!(
+        out.stdout_str(),
+        "pipeline.toml: ok — 1 service, 0 dependency edges, 1 target (build), 1 task\n"
     );
 }
 

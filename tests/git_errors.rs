@@ -50,7 +50,7 @@ fn unknown_base_revision_is_named() {
     out.expect_code(3);
     assert_eq!(
         out.stderr_str(),
-        "error: revision `nope` does not exist in this repository; check the name, or fetch it first (e.g. `git fetch origin nope`)\n"
+        "error: revision `nope` does not exist in this repository; check the name, or fetch it first (`git fetch origin nope`)\n"
     );
     assert_eq!(out.stdout_str(), "");
 }
@@ -62,7 +62,7 @@ fn unknown_remote_base_suggests_fetching_the_branch() {
     out.expect_code(3);
     assert_eq!(
         out.stderr_str(),
-        "error: revision `origin/release` does not exist in this repository; check the name, or fetch it first (e.g. `git fetch origin release`)\n"
+        "error: revision `origin/release` does not exist in this repository; check the name, or fetch it first (`git fetch origin release`)\n"
     );
 }
 
@@ -98,8 +98,26 @@ fn base_beyond_the_root_commit() {
     let repo = history();
     let out = repo.run(&["affected", "--base", "HEAD~20"]);
     out.expect_code(3);
+    assert_eq!(
+        out.stderr_str(),
+        "error: revision `HEAD~20` does not exist in this repository; check the name, and that the history it refers to is in this clone\n"
+    );
+}
+
+#[test]
+fn uncommitted_with_head_is_refused() {
+    let repo = history();
+    let out = repo.run(&[
+        "affected",
+        "--base",
+        "HEAD~1",
+        "--head",
+        "HEAD",
+        "--uncommitted",
+    ]);
+    out.expect_code(2);
     assert!(
-        out.stderr_str().contains("`HEAD~20`"),
+        out.stderr_str().contains("cannot be combined with --head"),
         "{}",
         out.stderr_str()
     );
@@ -341,6 +359,6 @@ fn missing_base_in_a_full_clone_is_an_unknown_revision() {
     out.expect_code(3);
     assert_eq!(
         out.stderr_str(),
-        "error: revision `origin/old` does not exist in this repository; check the name, or fetch it first (e.g. `git fetch origin old`)\n"
+        "error: revision `origin/old` does not exist in this repository; check the name, or fetch it first (`git fetch origin old`)\n"
     );
 }

@@ -28,7 +28,10 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error("failed to {action}: {source}")]
-    Io { action: String, source: std::io::Error },
+    Io {
+        action: String,
+        source: std::io::Error,
+    },
 }
 
 impl CliError {
@@ -56,7 +59,12 @@ impl CliError {
                     diagnostics,
                 }
                 .to_string();
-                format!("{body}\n{}: {self}", style.red("error"))
+                let n = diagnostics.len();
+                format!(
+                    "{body}\n{}: {file} has {n} error{}",
+                    style.red("error"),
+                    if n == 1 { "" } else { "s" }
+                )
             }
             other => format!("{}: {other}", style.red("error")),
         }

@@ -15,7 +15,10 @@ use clap::Parser;
 use tracing::warn;
 
 pub use args::Cli;
-use args::{AffectedArgs, AffectedFormat, Command, DependentsArg, GraphArgs, GraphFormat, OnMissingBase, RangeArgs};
+use args::{
+    AffectedArgs, AffectedFormat, Command, DependentsArg, GraphArgs, GraphFormat, OnMissingBase,
+    RangeArgs,
+};
 pub use error::{CliError, ExitCode};
 
 use crate::affected::{self, Affected, Dependents, Reason};
@@ -30,7 +33,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { ExitCode::Usage } else { ExitCode::Success };
+            let code = if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
             let _ = e.print();
             return code as i32;
         }
@@ -47,7 +54,8 @@ pub fn main() -> i32 {
 }
 
 fn color_allowed() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
 pub(crate) fn stdout_style() -> Style {
@@ -130,8 +138,15 @@ pub(crate) struct AffectedResult {
 }
 
 pub(crate) fn change_query(ctx: &Context, range: &RangeArgs) -> Result<ChangeQuery, CliError> {
+    if range.head.is_some() && range.uncommitted {
+        return Err(CliError::Usage(
+            "--uncommitted compares the worktree with HEAD, so it cannot be combined with --head; drop one of them".into(),
+        ));
+    }
     if range.head.is_some() && range.base.is_none() && ctx.ws.default_base.is_none() {
-        return Err(CliError::Usage("--head needs a base: pass --base REV or set workspace.default_base".into()));
+        return Err(CliError::Usage(
+            "--head needs a base: pass --base REV or set workspace.default_base".into(),
+        ));
     }
     let base = match (&range.base, range.uncommitted) {
         (Some(b), _) => Some(b.clone()),
@@ -153,7 +168,10 @@ pub(crate) fn change_query(ctx: &Context, range: &RangeArgs) -> Result<ChangeQue
     })
 }
 
-pub(crate) fn compute_affected(ctx: &Context, range: &RangeArgs) -> Result<AffectedResult, CliError> {
+pub(crate) fn compute_affected(
+    ctx: &Context,
+    range: &RangeArgs,
+) -> Result<AffectedResult, CliError> {
     let query = change_query(ctx, range)?;
     let dependents = match range.dependents {
         DependentsArg::None => Dependents::None,
@@ -187,7 +205,8 @@ pub(crate) fn compute_affected(ctx: &Context, range: &RangeArgs) -> Result<Affec
     let affected = affected::compute(&ctx.ws, &ctx.prefix, changes.paths(), dependents);
     if ctx.ws.unowned == config::UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
         let n = affected.unowned_files.len();
-        let first = bstr::ByteSlice::to_str_lossy(affected.unowned_files[0].as_slice()).into_owned();
+        let first =
+            bstr::ByteSlice::to_str_lossy(affected.unowned_files[0].as_slice()).into_owned();
         warn!(
             "{n} changed file{} owned by no service (first: {first}); add them to a service's `paths`, to `ignore`, or set unowned = \"ignore\"",
             if n == 1 { " is" } else { "s are" }
@@ -212,14 +231,26 @@ fn cmd_check(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
     let ws = load_workspace(cwd, config)?;
     let edges: usize = ws.services.iter().map(|s| s.deps.len()).sum();
     let tasks: usize = ws.services.iter().map(|s| s.targets.len()).sum();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let names = ws
+        .target_names
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     println!(
-        "{}: ok — {} services, {} dependency edges, {} targets ({}), {} tasks",
+        "{}: ok — {}, {}, {}{}, {}",
         display_path(cwd, &ws.config_path),
-        ws.services.len(),
-        edges,
-        ws.target_names.len(),
-        ws.target_names.iter().cloned().collect::<Vec<_>>().join(", "),
-        tasks
+        plural(ws.services.len(), "service", "services"),
+        plural(edges, "dependency edge", "dependency edges"),
+        plural(ws.target_names.len(), "target", "targets"),
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({names})")
+        },
+        plural(tasks, "task", "tasks")
     );
     Ok(ExitCode::Success)
 }
@@ -252,7 +283,11 @@ fn cmd_affected(cwd: &Path, config: Option<&Path>, a: AffectedArgs) -> Result<Ex
                         format!(
                             "wrote affected, matrix and any ({} service{}) to $GITHUB_OUTPUT\n",
                             result.affected.count(),
-                            if result.affected.count() == 1 { "" } else { "s" }
+                            if result.affected.count() == 1 {
+                                ""
+                            } else {
+                                "s"
+                            }
                         )
                     }
                     None => lines,
@@ -268,7 +303,9 @@ fn cmd_graph(cwd: &Path, config: Option<&Path>, g: GraphArgs) -> Result<ExitCode
     let (ws, affected) = if g.affected {
         let ctx = load_context(cwd, config)?;
         let r = compute_affected(&ctx, &g.range)?;
-        let set: Vec<bool> = (0..ctx.ws.services.len()).map(|i| r.affected.is_affected(i)).collect();
+        let set: Vec<bool> = (0..ctx.ws.services.len())
+            .map(|i| r.affected.is_affected(i))
+            .collect();
         (ctx.ws, Some(set))
     } else {
         (load_workspace(cwd, config)?, None)

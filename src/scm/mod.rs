@@ -89,10 +89,10 @@ impl Changes {
 pub enum ScmError {
     #[error("{path} is not inside a git repository ({detail}); run shockwave inside a git checkout or pass --config for one")]
     NotARepository { path: PathBuf, detail: String },
-    #[error("revision `{rev}` does not exist in this repository; check the name, or fetch it first (e.g. `git fetch origin {rev_short}`)")]
+    #[error("revision `{rev}` does not exist in this repository; {hint}")]
     UnknownRevision {
         rev: String,
-        rev_short: String,
+        hint: String,
         detail: String,
     },
     #[error("base `{rev}` is not in this clone (shallow clone with {depth}): fetch full history (`fetch-depth: 0` in actions/checkout) or run `git fetch --deepen=200`, or pass --on-missing-base all to treat every service as affected")]
@@ -163,7 +163,7 @@ impl Repo {
             } else {
                 ScmError::UnknownRevision {
                     rev: rev.to_string(),
-                    rev_short: rev.strip_prefix("origin/").unwrap_or(rev).to_string(),
+                    hint: fetch_hint(rev),
                     detail,
                 }
             }
@@ -485,6 +485,18 @@ impl Repo {
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
+    }
+}
+
+/// What to do about a revision that does not resolve: fetch it if it looks like a branch name.
+fn fetch_hint(rev: &str) -> String {
+    let plain = !rev.is_empty() && !rev.contains(['~', '^', '@', ':', ' ']);
+    match rev.strip_prefix("origin/") {
+        Some(branch) if plain => {
+            format!("check the name, or fetch it first (`git fetch origin {branch}`)")
+        }
+        _ if plain => format!("check the name, or fetch it first (`git fetch origin {rev}`)"),
+        _ => "check the name, and that the history it refers to is in this clone".to_string(),
     }
 }
 
