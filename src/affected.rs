@@ -116,7 +116,9 @@ pub fn compute<'p>(
             PathClass::Unowned => unowned_files.push(rel.to_owned()),
             PathClass::Owned => {
                 for &id in &owners {
-                    direct[id].push(Reason::File { path: rel.to_owned() });
+                    direct[id].push(Reason::File {
+                        path: rel.to_owned(),
+                    });
                 }
             }
         }
@@ -133,7 +135,11 @@ pub fn compute<'p>(
             .map(|p| Reason::Global { path: p.clone() })
             .chain(
                 (ws.unowned == UnownedPolicy::All)
-                    .then(|| unowned_files.iter().map(|p| Reason::Unowned { path: p.clone() }))
+                    .then(|| {
+                        unowned_files
+                            .iter()
+                            .map(|p| Reason::Unowned { path: p.clone() })
+                    })
                     .into_iter()
                     .flatten(),
             )
@@ -155,14 +161,20 @@ pub fn compute<'p>(
 
 fn reason_path(r: &Reason) -> &[u8] {
     match r {
-        Reason::File { path } | Reason::Global { path } | Reason::Unowned { path } => path.as_bytes(),
+        Reason::File { path } | Reason::Global { path } | Reason::Unowned { path } => {
+            path.as_bytes()
+        }
         _ => b"",
     }
 }
 
 /// Adds dependency reasons in topological order: a service is reached through each affected direct
 /// dependency, and each such reason carries the shortest chain down to a directly changed service.
-fn propagate(ws: &Workspace, mut reasons: Vec<Vec<Reason>>, dependents: Dependents) -> Vec<Vec<Reason>> {
+fn propagate(
+    ws: &Workspace,
+    mut reasons: Vec<Vec<Reason>>,
+    dependents: Dependents,
+) -> Vec<Vec<Reason>> {
     let n = ws.services.len();
     if dependents == Dependents::None {
         return reasons;
@@ -183,7 +195,11 @@ fn propagate(ws: &Workspace, mut reasons: Vec<Vec<Reason>>, dependents: Dependen
             if !reached {
                 continue;
             }
-            let d = if is_direct[dep] { 0 } else { dist[dep].unwrap_or(0) };
+            let d = if is_direct[dep] {
+                0
+            } else {
+                dist[dep].unwrap_or(0)
+            };
             if best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, dep));
             }
@@ -211,7 +227,10 @@ fn propagate(ws: &Workspace, mut reasons: Vec<Vec<Reason>>, dependents: Dependen
         }
         if let Some(r) = reasons.get_mut(id) {
             // Shortest chains first among the dependency reasons, after the direct ones.
-            let split = r.iter().position(|x| matches!(x, Reason::Dependency { .. })).unwrap_or(r.len());
+            let split = r
+                .iter()
+                .position(|x| matches!(x, Reason::Dependency { .. }))
+                .unwrap_or(r.len());
             r[split..].sort_by_key(|x| match x {
                 Reason::Dependency { via } => via.len(),
                 _ => 0,
@@ -264,7 +283,9 @@ paths = ["proto/**"]
         assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
         let user = ws.service_id("user").unwrap();
         let via: Vec<&str> = match &a.reasons[user][0] {
-            Reason::Dependency { via } => via.iter().map(|&i| ws.services[i].name.as_str()).collect(),
+            Reason::Dependency { via } => {
+                via.iter().map(|&i| ws.services[i].name.as_str()).collect()
+            }
             r => panic!("unexpected {r:?}"),
         };
         assert_eq!(via, ["auth", "log"]);
@@ -273,7 +294,10 @@ paths = ["proto/**"]
     #[test]
     fn dependents_modes_limit_spread() {
         let (_t, ws) = shop();
-        assert_eq!(names(&ws, &run(&ws, &["l/log/x"], Dependents::None)), ["log"]);
+        assert_eq!(
+            names(&ws, &run(&ws, &["l/log/x"], Dependents::None)),
+            ["log"]
+        );
         assert_eq!(
             names(&ws, &run(&ws, &["l/log/x"], Dependents::Direct)),
             ["auth", "log", "order"]
@@ -297,7 +321,10 @@ paths = ["proto/**"]
 
     #[test]
     fn workspace_prefix_is_stripped() {
-        assert_eq!(workspace_relative("ws", b"ws/a".as_bstr()), Some(b"a".as_bstr()));
+        assert_eq!(
+            workspace_relative("ws", b"ws/a".as_bstr()),
+            Some(b"a".as_bstr())
+        );
         assert_eq!(workspace_relative("ws", b"wsx/a".as_bstr()), None);
         assert_eq!(workspace_relative("", b"a".as_bstr()), Some(b"a".as_bstr()));
     }

@@ -179,7 +179,7 @@ pub fn hash_tasks<'a>(
         .map(|t| {
             let svc = &ws.services[t.service];
             let all = &files_of[&t.service];
-            let files = select_inputs(svc.root.as_str(), all, &t.def.inputs, &t.def.outputs);
+            let files = select_inputs(svc.root.as_str(), all, &t.def.inputs, &svc.outputs);
             Fingerprint {
                 version: FINGERPRINT_VERSION,
                 service: svc.name.clone(),
@@ -335,7 +335,8 @@ fn literal_dir(pattern: &str) -> &str {
     }
 }
 
-/// The service files a task reads: matching its inputs (relative to the root), not its own outputs.
+/// The service files a task reads: matching its inputs (relative to the root), and not the outputs
+/// of any of the service's targets (those are products; what produced them is in the needs' hashes).
 fn select_inputs<'a>(
     root: &str,
     files: &[FileInput<'a>],

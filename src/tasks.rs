@@ -42,21 +42,35 @@ pub enum TaskError {
     #[error("task cycle: {0}; change the targets' `needs` so that no task needs itself")]
     Cycle(String),
     #[error("no target named `{name}`; {hint}defined targets: {known}")]
-    UnknownTarget { name: String, hint: String, known: String },
+    UnknownTarget {
+        name: String,
+        hint: String,
+        known: String,
+    },
 }
 
 impl TaskGraph {
     /// Expands `targets` of `services` (ids) with everything they need.
-    pub fn build(ws: &Workspace, services: &[ServiceId], targets: &[String]) -> Result<TaskGraph, TaskError> {
+    pub fn build(
+        ws: &Workspace,
+        services: &[ServiceId],
+        targets: &[String],
+    ) -> Result<TaskGraph, TaskError> {
         for t in targets {
             if !ws.target_names.contains(t) {
-                let hint = crate::diagnostic::suggest(t, ws.target_names.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`? "))
-                    .unwrap_or_default();
+                let hint =
+                    crate::diagnostic::suggest(t, ws.target_names.iter().map(String::as_str))
+                        .map(|s| format!("did you mean `{s}`? "))
+                        .unwrap_or_default();
                 return Err(TaskError::UnknownTarget {
                     name: t.clone(),
                     hint,
-                    known: ws.target_names.iter().cloned().collect::<Vec<_>>().join(", "),
+                    known: ws
+                        .target_names
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         }
@@ -133,15 +147,10 @@ impl Builder<'_> {
         if let Some(found) = self.passthrough.get(&key) {
             return Ok(found.clone());
         }
-        // Not defined here: carry the needs through. The default definition's needs apply if there
-        // is one; otherwise the same target in every dependency.
-        let needs: Vec<Need> = self
-            .ws
-            .services
-            .iter()
-            .find_map(|s| s.targets.get(target).map(|t| t.needs.clone()))
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| vec![Need::Deps(target.to_string())]);
+        // Not defined here: carry the request through to the same target in every dependency.
+        // (A `[targets.NAME]` default would have defined it here; another service's own `needs`
+        // say nothing about this one.)
+        let needs = vec![Need::Deps(target.to_string())];
         self.stack.push(key.clone());
         let found = self.resolve_needs(service, &needs)?;
         self.stack.pop();
@@ -149,7 +158,11 @@ impl Builder<'_> {
         Ok(found)
     }
 
-    fn resolve_needs(&mut self, service: ServiceId, needs: &[Need]) -> Result<Vec<TaskIdx>, TaskError> {
+    fn resolve_needs(
+        &mut self,
+        service: ServiceId,
+        needs: &[Need],
+    ) -> Result<Vec<TaskIdx>, TaskError> {
         let mut out = Vec::new();
         for need in needs {
             match need {
@@ -221,7 +234,10 @@ deps = ["core"]
         let (_t, w) = ws(BASE, &["s/app", "s/lib", "s/core"]);
         let app = w.service_id("app").unwrap();
         let g = TaskGraph::build(&w, &[app], &["test".into()]).unwrap();
-        assert_eq!(labels(&w, &g), ["core:build", "lib:build", "app:build", "app:test"]);
+        assert_eq!(
+            labels(&w, &g),
+            ["core:build", "lib:build", "app:build", "app:test"]
+        );
         assert!(g.tasks[3].requested && !g.tasks[0].requested);
         assert_eq!(g.tasks[3].needs, [2]);
         assert_eq!(g.tasks[2].needs, [1]);
@@ -251,11 +267,41 @@ command = "c"
     }
 
     #[test]
+    fn pass_through_ignores_other_services_needs() {
+        // `acore` sorts first and its build needs its own `gen`; that must not be carried to
+        // `lib`, which defines no build: app:build needs acore:build (which needs acore:gen).
+        let text = r#"
+[workspace]
+members = ["s/*"]
+[services.app]
+deps = ["lib"]
+[services.app.targets.build]
+command = "b"
+needs = ["^build"]
+[services.lib]
+deps = ["acore"]
+[services.acore.targets.build]
+command = "c"
+needs = ["gen"]
+[services.acore.targets.gen]
+command = "g"
+"#;
+        let (_t, w) = ws(text, &["s/app", "s/lib", "s/acore"]);
+        let app = w.service_id("app").unwrap();
+        let g = TaskGraph::build(&w, &[app], &["build".into()]).unwrap();
+        assert_eq!(labels(&w, &g), ["acore:gen", "acore:build", "app:build"]);
+        assert_eq!(g.tasks[2].needs, [1]);
+    }
+
+    #[test]
     fn cycle_is_reported_with_its_path() {
         let text = "[workspace]\nmembers=[\"s/*\"]\n[targets.a]\ncommand=\"x\"\nneeds=[\"b\"]\n[targets.b]\ncommand=\"y\"\nneeds=[\"a\"]\n";
         let (_t, w) = ws(text, &["s/one"]);
         let err = TaskGraph::build(&w, &[0], &["a".into()]).unwrap_err();
-        assert_eq!(err.to_string().split(';').next().unwrap(), "task cycle: one:a → one:b → one:a");
+        assert_eq!(
+            err.to_string().split(';').next().unwrap(),
+            "task cycle: one:a → one:b → one:a"
+        );
     }
 
     #[test]

@@ -15,9 +15,18 @@ pub enum CheckError {
 }
 
 pub enum Member {
-    File { path: PathBuf, mode: u32, data: Vec<u8> },
-    Symlink { path: PathBuf, target: PathBuf },
-    Dir { path: PathBuf },
+    File {
+        path: PathBuf,
+        mode: u32,
+        data: Vec<u8>,
+    },
+    Symlink {
+        path: PathBuf,
+        target: PathBuf,
+    },
+    Dir {
+        path: PathBuf,
+    },
 }
 
 /// Archives the files under `root` matching `outputs`. Returns the compressed bytes and file count.
@@ -30,7 +39,9 @@ pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
             .map(|p| {
                 let p = p.strip_prefix("./").unwrap_or(p);
                 let meta = p.find(['*', '?', '[', '{', '\\']).unwrap_or(p.len());
-                p[..meta].rfind('/').map_or(String::new(), |i| p[..i].to_string())
+                p[..meta]
+                    .rfind('/')
+                    .map_or(String::new(), |i| p[..i].to_string())
             })
             .collect();
         starts.sort();
@@ -69,8 +80,17 @@ pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
     Ok((compressed, files.len() as u64))
 }
 
-fn walk(root: &Path, rel_dir: &str, outputs: &Globs, out: &mut std::collections::BTreeSet<String>) -> std::io::Result<()> {
-    let dir = if rel_dir.is_empty() { root.to_path_buf() } else { root.join(rel_dir) };
+fn walk(
+    root: &Path,
+    rel_dir: &str,
+    outputs: &Globs,
+    out: &mut std::collections::BTreeSet<String>,
+) -> std::io::Result<()> {
+    let dir = if rel_dir.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel_dir)
+    };
     let read = match std::fs::read_dir(&dir) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -90,7 +110,11 @@ fn walk(root: &Path, rel_dir: &str, outputs: &Globs, out: &mut std::collections:
         if rel_dir.is_empty() && (name == ".git" || name == ".shockwave") {
             continue;
         }
-        let rel = if rel_dir.is_empty() { name } else { format!("{rel_dir}/{name}") };
+        let rel = if rel_dir.is_empty() {
+            name
+        } else {
+            format!("{rel_dir}/{name}")
+        };
         let ft = entry.file_type()?;
         if ft.is_dir() {
             walk(root, &rel, outputs, out)?;
@@ -103,14 +127,25 @@ fn walk(root: &Path, rel_dir: &str, outputs: &Globs, out: &mut std::collections:
 
 /// Decompresses and checks every member. Nothing is written.
 pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
-    let tar_bytes = zstd::decode_all(compressed).map_err(|e| CheckError::Corrupt(format!("zstd: {e}")))?;
+    let tar_bytes =
+        zstd::decode_all(compressed).map_err(|e| CheckError::Corrupt(format!("zstd: {e}")))?;
     let mut archive = tar::Archive::new(tar_bytes.as_slice());
     let mut members = Vec::new();
-    let entries = archive.entries().map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
+    let entries = archive
+        .entries()
+        .map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
-        let raw = entry.path().map_err(|e| CheckError::Corrupt(format!("tar path: {e}")))?.into_owned();
-        let path = safe_relative(&raw).ok_or_else(|| CheckError::Unsafe(format!("member `{}` is absolute or leaves the service root", raw.display())))?;
+        let raw = entry
+            .path()
+            .map_err(|e| CheckError::Corrupt(format!("tar path: {e}")))?
+            .into_owned();
+        let path = safe_relative(&raw).ok_or_else(|| {
+            CheckError::Unsafe(format!(
+                "member `{}` is absolute or leaves the service root",
+                raw.display()
+            ))
+        })?;
         match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
@@ -125,6 +160,22 @@ pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
                     .map_err(|e| CheckError::Corrupt(format!("tar link: {e}")))?
                     .ok_or_else(|| CheckError::Corrupt("symlink without target".into()))?
                     .into_owned();
+                // Lexical normalisation is only sound while no component is a symlink: `a/..` is not
+                // the directory holding `a` when `a` is a link. Only leading `..` are accepted.
+                let mut named = false;
+                for c in target.components() {
+                    match c {
+                        Component::Normal(_) => named = true,
+                        Component::ParentDir if named => {
+                            return Err(CheckError::Unsafe(format!(
+                                "symlink `{}` → `{}` has `..` after a name, which could climb through another symlink",
+                                path.display(),
+                                target.display()
+                            )))
+                        }
+                        _ => {}
+                    }
+                }
                 let parent = path.parent().unwrap_or(Path::new(""));
                 if target.is_absolute() || safe_relative(&parent.join(&target)).is_none() {
                     return Err(CheckError::Unsafe(format!(
@@ -140,6 +191,31 @@ pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
                     "member `{}` has unsupported type {other:?} (only files, directories and symlinks are restored)",
                     path.display()
                 )))
+            }
+        }
+    }
+    // A member below an archived symlink would be written through that link, wherever it points
+    // (`d/l` → `..`, then `d/l/m` → `../..` is the root's parent, not `d`).
+    let links: std::collections::HashSet<&Path> = members
+        .iter()
+        .filter_map(|m| match m {
+            Member::Symlink { path, .. } => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    if !links.is_empty() {
+        for m in &members {
+            let path = match m {
+                Member::File { path, .. } | Member::Symlink { path, .. } | Member::Dir { path } => {
+                    path
+                }
+            };
+            if let Some(link) = path.ancestors().skip(1).find(|a| links.contains(a)) {
+                return Err(CheckError::Unsafe(format!(
+                    "member `{}` lies under the symlink `{}` in the same archive",
+                    path.display(),
+                    link.display()
+                )));
             }
         }
     }
@@ -166,6 +242,28 @@ fn safe_relative(p: &Path) -> Option<PathBuf> {
 
 /// Writes checked members under `root`. Existing files are replaced atomically.
 pub fn extract(_compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io::Result<()> {
+    // A symlink already in the worktree (say a committed `bin -> /elsewhere`) would carry writes
+    // out of the service root: refuse before writing anything.
+    for m in &members {
+        let path = match m {
+            Member::Dir { path } | Member::File { path, .. } | Member::Symlink { path, .. } => path,
+        };
+        let mut at = root.to_path_buf();
+        let mut parts = path.components().peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                break;
+            }
+            at.push(part);
+            if std::fs::symlink_metadata(&at).is_ok_and(|meta| meta.file_type().is_symlink()) {
+                return Err(std::io::Error::other(format!(
+                    "refusing to restore `{}` through the symlink `{}` in the service root",
+                    path.display(),
+                    at.display()
+                )));
+            }
+        }
+    }
     for m in members {
         match m {
             Member::Dir { path } => std::fs::create_dir_all(root.join(path))?,
@@ -176,7 +274,9 @@ pub fn extract(_compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io
                 }
                 let tmp = dest.with_file_name(format!(
                     ".{}.shockwave-tmp",
-                    dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                    dest.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
                 ));
                 std::fs::write(&tmp, &data)?;
                 std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
@@ -230,7 +330,10 @@ mod tests {
                 let h = raw_header(bad, tar::EntryType::Regular, 1);
                 b.append(&h, &b"x"[..]).unwrap();
             });
-            assert!(matches!(check(&a), Err(CheckError::Unsafe(_))), "{bad} accepted");
+            assert!(
+                matches!(check(&a), Err(CheckError::Unsafe(_))),
+                "{bad} accepted"
+            );
         }
     }
 
@@ -253,11 +356,42 @@ mod tests {
     }
 
     #[test]
+    fn refuses_members_below_an_archived_symlink() {
+        // `d/e/l` → `..` is `d`; `d/e/l/m` → `../..` reads as `d` but really is the root's parent.
+        let bad = tar_zst(|b| {
+            for (path, target) in [("d/e/l", ".."), ("d/e/l/m", "../..")] {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                b.append_link(&mut h, path, target).unwrap();
+            }
+        });
+        assert!(
+            matches!(check(&bad), Err(CheckError::Unsafe(w)) if w.contains("under the symlink `d/e/l`"))
+        );
+    }
+
+    #[test]
+    fn refuses_symlink_targets_with_dotdot_after_a_name() {
+        let bad = tar_zst(|b| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, "e", "d/l/../..").unwrap();
+        });
+        assert!(matches!(check(&bad), Err(CheckError::Unsafe(_))));
+    }
+
+    #[test]
     fn round_trip_keeps_modes_and_links() {
         let src = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(src.path().join("bin/sub")).unwrap();
         std::fs::write(src.path().join("bin/app"), b"#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(src.path().join("bin/app"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            src.path().join("bin/app"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
         std::fs::write(src.path().join("bin/sub/data"), b"d").unwrap();
         std::os::unix::fs::symlink("app", src.path().join("bin/latest")).unwrap();
         std::fs::write(src.path().join("main.go"), b"not an output").unwrap();
@@ -266,9 +400,15 @@ mod tests {
         assert_eq!(n, 3);
         let dst = tempfile::tempdir().unwrap();
         extract(&archive, dst.path(), check(&archive).ok().unwrap()).unwrap();
-        let mode = std::fs::metadata(dst.path().join("bin/app")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dst.path().join("bin/app"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o755);
-        assert_eq!(std::fs::read_link(dst.path().join("bin/latest")).unwrap(), Path::new("app"));
+        assert_eq!(
+            std::fs::read_link(dst.path().join("bin/latest")).unwrap(),
+            Path::new("app")
+        );
         assert!(!dst.path().join("main.go").exists());
     }
 }

@@ -108,7 +108,8 @@ impl LocalCache {
     /// Whether an entry that looks complete exists (metadata readable). Used by `--dry-run`, which
     /// must not read archives; `restore` verifies fully.
     pub fn contains(&self, hash: &str) -> bool {
-        self.read_meta(hash).is_ok_and(|m| m.version == ENTRY_VERSION && m.hash == hash)
+        self.read_meta(hash)
+            .is_ok_and(|m| m.version == ENTRY_VERSION && m.hash == hash)
     }
 
     fn read_meta(&self, hash: &str) -> Result<Meta, String> {
@@ -134,13 +135,22 @@ impl LocalCache {
         };
         let meta = self.read_meta(hash).map_err(corrupt)?;
         if meta.version != ENTRY_VERSION || meta.hash != hash {
-            return Err(corrupt(format!("metadata is for {} version {}", meta.hash, meta.version)));
+            return Err(corrupt(format!(
+                "metadata is for {} version {}",
+                meta.hash, meta.version
+            )));
         }
-        let archive = std::fs::read(entry.join(ARCHIVE)).map_err(|e| corrupt(format!("archive unreadable: {e}")))?;
-        if archive.len() as u64 != meta.archive_bytes || blake3::hash(&archive).to_hex().as_str() != meta.archive_blake3 {
-            return Err(corrupt("archive digest mismatch (truncated or modified)".into()));
+        let archive = std::fs::read(entry.join(ARCHIVE))
+            .map_err(|e| corrupt(format!("archive unreadable: {e}")))?;
+        if archive.len() as u64 != meta.archive_bytes
+            || blake3::hash(&archive).to_hex().as_str() != meta.archive_blake3
+        {
+            return Err(corrupt(
+                "archive digest mismatch (truncated or modified)".into(),
+            ));
         }
-        let log = std::fs::read(entry.join(LOG)).map_err(|e| corrupt(format!("log unreadable: {e}")))?;
+        let log =
+            std::fs::read(entry.join(LOG)).map_err(|e| corrupt(format!("log unreadable: {e}")))?;
         if blake3::hash(&log).to_hex().as_str() != meta.log_blake3 {
             return Err(corrupt("log digest mismatch".into()));
         }
@@ -180,11 +190,17 @@ impl LocalCache {
         if final_dir.join(META).exists() {
             return Ok(());
         }
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let tmp = self.dir.join(format!(".tmp-{hash}-{}-{nanos}", std::process::id()));
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let tmp = self
+            .dir
+            .join(format!(".tmp-{hash}-{}-{nanos}", std::process::id()));
         let result = (|| {
             std::fs::create_dir_all(&tmp).map_err(io("create a temporary cache entry", &tmp))?;
-            let (archive, files) = archive::create(root, outputs).map_err(io("archive the task's outputs", root))?;
+            let (archive, files) =
+                archive::create(root, outputs).map_err(io("archive the task's outputs", root))?;
             write_synced(&tmp.join(ARCHIVE), &archive)?;
             write_synced(&tmp.join(LOG), log)?;
             let meta = Meta {
@@ -197,7 +213,10 @@ impl LocalCache {
                 archive_bytes: archive.len() as u64,
                 log_blake3: blake3::hash(log).to_hex().to_string(),
                 files,
-                created_unix: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
+                created_unix: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs(),
             };
             let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
             write_synced(&tmp.join(META), &json)?;
@@ -230,10 +249,17 @@ impl LocalCache {
                 continue;
             }
             let meta_path = path.join(META);
-            let used = std::fs::metadata(&meta_path).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH);
+            let used = std::fs::metadata(&meta_path)
+                .and_then(|m| m.modified())
+                .unwrap_or(UNIX_EPOCH);
             let saved = self.read_meta(&name).map(|m| m.duration_ms).unwrap_or(0);
             let bytes: u64 = std::fs::read_dir(&path)
-                .map(|r| r.flatten().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum())
+                .map(|r| {
+                    r.flatten()
+                        .filter_map(|f| f.metadata().ok())
+                        .map(|m| m.len())
+                        .sum()
+                })
                 .unwrap_or(0);
             out.push((path, bytes, used, saved));
         }
@@ -254,12 +280,19 @@ impl LocalCache {
     pub fn clean(&self) -> Result<Stats, CacheError> {
         let before = self.stats();
         if self.dir.exists() {
-            for e in std::fs::read_dir(&self.dir).map_err(io("list the cache directory", &self.dir))?.flatten() {
+            for e in std::fs::read_dir(&self.dir)
+                .map_err(io("list the cache directory", &self.dir))?
+                .flatten()
+            {
                 if e.file_name() == ".gitignore" {
                     continue;
                 }
                 let p = e.path();
-                let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+                let r = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
                 r.map_err(io("remove a cache entry", &p))?;
             }
         }

@@ -3,18 +3,24 @@
 
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size `{s}`: expected a number with an optional unit, like 500M or 2G"))?;
+    let value: f64 = num.parse().map_err(|_| {
+        format!("invalid size `{s}`: expected a number with an optional unit, like 500M or 2G")
+    })?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
-        other => return Err(format!("invalid size unit `{other}` in `{s}`: use K, M, G or T")),
+        other => {
+            return Err(format!(
+                "invalid size unit `{other}` in `{s}`: use K, M, G or T"
+            ))
+        }
     };
     Ok((value * mult as f64) as u64)
 }

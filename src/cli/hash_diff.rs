@@ -14,7 +14,8 @@ struct Listing {
 }
 
 fn load(path: &Path) -> Result<Listing, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
     let bad = |why: &str| {
         CliError::Usage(format!(
             "{} is not a `shockwave hash --json` output or run summary: {why}",
@@ -22,12 +23,24 @@ fn load(path: &Path) -> Result<Listing, CliError> {
         ))
     };
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
-    let tasks = v.get("tasks").and_then(Value::as_array).ok_or_else(|| bad("no `tasks` list"))?;
+    let tasks = v
+        .get("tasks")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("no `tasks` list"))?;
     let mut out = BTreeMap::new();
     for t in tasks {
-        let label = t.get("task").and_then(Value::as_str).ok_or_else(|| bad("a task without `task`"))?;
+        let label = t
+            .get("task")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("a task without `task`"))?;
         let hash = t.get("hash").and_then(Value::as_str).unwrap_or_default();
-        out.insert(label.to_string(), (hash.to_string(), t.get("fingerprint").cloned().unwrap_or(Value::Null)));
+        out.insert(
+            label.to_string(),
+            (
+                hash.to_string(),
+                t.get("fingerprint").cloned().unwrap_or(Value::Null),
+            ),
+        );
     }
     Ok(Listing { tasks: out })
 }
@@ -48,7 +61,10 @@ pub fn diff_files(a: &Path, b: &Path) -> Result<String, CliError> {
         let _ = writeln!(out, "{label}: {} → {}", short(ha), short(hb));
         let lines = diff_fingerprints(fa, fb);
         if lines.is_empty() {
-            let _ = writeln!(out, "  (no fingerprint recorded; cannot say which input differs)");
+            let _ = writeln!(
+                out,
+                "  (no fingerprint recorded; cannot say which input differs)"
+            );
         }
         for l in lines {
             let _ = writeln!(out, "  {l}");
@@ -57,7 +73,11 @@ pub fn diff_files(a: &Path, b: &Path) -> Result<String, CliError> {
     for label in b.tasks.keys().filter(|l| !a.tasks.contains_key(*l)) {
         let _ = writeln!(out, "{label}: only in B");
     }
-    let _ = writeln!(out, "{same} task{} with identical hashes", if same == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "{same} task{} with identical hashes",
+        if same == 1 { "" } else { "s" }
+    );
     Ok(out)
 }
 
@@ -81,7 +101,12 @@ fn diff_fingerprints(a: &Value, b: &Value) -> Vec<String> {
         }
     }
     let empty = Map::new();
-    let map = |v: &Value, k: &str| v.get(k).and_then(Value::as_object).cloned().unwrap_or_else(|| empty.clone());
+    let map = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_else(|| empty.clone())
+    };
     let (ea, eb) = (map(a, "env"), map(b, "env"));
     for (k, va, vb) in changed_keys(&ea, &eb) {
         lines.push(format!("env {k}: {} → {}", show(va), show(vb)));
@@ -92,7 +117,9 @@ fn diff_fingerprints(a: &Value, b: &Value) -> Vec<String> {
     let (na, nb) = (map(a, "needs"), map(b, "needs"));
     for (k, va, vb) in changed_keys(&na, &nb) {
         match (va, vb) {
-            (Some(_), Some(_)) => lines.push(format!("needed task {k} changed hash (see its own entry)")),
+            (Some(_), Some(_)) => {
+                lines.push(format!("needed task {k} changed hash (see its own entry)"))
+            }
             (None, Some(_)) => lines.push(format!("now needs {k}")),
             (Some(_), None) => lines.push(format!("no longer needs {k}")),
             (None, None) => {}
@@ -101,7 +128,7 @@ fn diff_fingerprints(a: &Value, b: &Value) -> Vec<String> {
     let (fa, fb) = (map(a, "files"), map(b, "files"));
     for (k, va, vb) in changed_keys(&fa, &fb) {
         match (va, vb) {
-            (Some(x), Some(y)) => lines.push(format!("file changed: {k} ({} → {})", short7(x), short7(y))),
+            (Some(x), Some(y)) => lines.push(format!("file changed: {k} ({})", file_change(x, y))),
             (None, Some(_)) => lines.push(format!("file added: {k}")),
             (Some(_), None) => lines.push(format!("file removed: {k}")),
             (None, None) => {}
@@ -110,8 +137,23 @@ fn diff_fingerprints(a: &Value, b: &Value) -> Vec<String> {
     lines
 }
 
-fn short7(v: &Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), |s| s[..s.len().min(7)].to_string())
+/// A file entry is `"<mode> <content id>"` (older listings: just the id). Shows the short ids, and
+/// the modes too when they differ (an exec-bit change).
+fn file_change(a: &Value, b: &Value) -> String {
+    let split = |v: &Value| -> (String, String) {
+        let s = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        match s.split_once(' ') {
+            Some((mode, id)) => (mode.to_string(), id.to_string()),
+            None => (String::new(), s),
+        }
+    };
+    let ((ma, ia), (mb, ib)) = (split(a), split(b));
+    let short7 = |id: &str| id[..id.len().min(7)].to_string();
+    if ma == mb {
+        format!("{} → {}", short7(&ia), short7(&ib))
+    } else {
+        format!("{ma} {} → {mb} {}", short7(&ia), short7(&ib))
+    }
 }
 
 fn show(v: Option<&Value>) -> String {
@@ -122,7 +164,10 @@ fn show(v: Option<&Value>) -> String {
     }
 }
 
-fn changed_keys<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<(&'a String, Option<&'a Value>, Option<&'a Value>)> {
+fn changed_keys<'a>(
+    a: &'a Map<String, Value>,
+    b: &'a Map<String, Value>,
+) -> Vec<(&'a String, Option<&'a Value>, Option<&'a Value>)> {
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();

@@ -8,8 +8,13 @@ use std::sync::Arc;
 use bstr::ByteSlice;
 use serde_json::{json, Value};
 
-use super::args::{CacheAction, CacheArgs, DryRunFormat, HashArgs, ReportArgs, RunArgs, SelectArgs};
-use super::{compute_affected, load_context, stdout_style, write_stdout, AffectedResult, CliError, Context, ExitCode};
+use super::args::{
+    CacheAction, CacheArgs, DryRunFormat, HashArgs, ReportArgs, RunArgs, SelectArgs,
+};
+use super::{
+    compute_affected, load_context, stdout_style, write_stdout, AffectedResult, CliError, Context,
+    ExitCode,
+};
 use crate::cache::{format_size, parse_size, LocalCache};
 use crate::exec::{self, RunOptions, TaskSpec, TaskStatus};
 use crate::hash::{hash_tasks, TaskHashes};
@@ -72,10 +77,15 @@ fn service_reasons(ctx: &Context, sel: &Selection, service: usize) -> Vec<Value>
                 affected: &r.affected,
                 dependents: r.dependents,
             };
-            r.affected.reasons[service].iter().map(|x| view.reason_json(x)).collect()
+            r.affected.reasons[service]
+                .iter()
+                .map(|x| view.reason_json(x))
+                .collect()
         }
         None if sel.services.binary_search(&service).is_ok() => {
-            vec![json!({"kind": "selected", "by": if sel.how == "all" { "--all" } else { "--service" }})]
+            vec![
+                json!({"kind": "selected", "by": if sel.how == "all" { "--all" } else { "--service" }}),
+            ]
         }
         None => Vec::new(),
     }
@@ -85,24 +95,49 @@ struct Prepared {
     ctx: Context,
     selection: Selection,
     graph: TaskGraph,
-    hashes: TaskHashes,
+    index: RepoIndex,
     labels: Vec<String>,
 }
 
-fn prepare(cwd: &Path, config: Option<&Path>, targets: &[String], s: &SelectArgs) -> Result<Prepared, CliError> {
+impl Prepared {
+    fn hashes(&self) -> TaskHashes<'_> {
+        let t0 = std::time::Instant::now();
+        let env = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
+        let hashes = hash_tasks(
+            &self.ctx.ws,
+            &self.ctx.prefix,
+            &self.index,
+            &self.graph,
+            &env,
+        );
+        tracing::debug!("hashed {} tasks in {:?}", self.graph.len(), t0.elapsed());
+        hashes
+    }
+}
+
+fn prepare(
+    cwd: &Path,
+    config: Option<&Path>,
+    targets: &[String],
+    s: &SelectArgs,
+) -> Result<Prepared, CliError> {
     let ctx = load_context(cwd, config)?;
     let selection = select(&ctx, s)?;
-    let graph = TaskGraph::build(&ctx.ws, &selection.services, targets).map_err(|e| CliError::Usage(e.to_string()))?;
+    let graph = TaskGraph::build(&ctx.ws, &selection.services, targets)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let t0 = std::time::Instant::now();
     let index = RepoIndex::load(&ctx.repo)?;
-    tracing::debug!("{} files hashed from disk (modified or untracked)", index.hashed_from_disk());
-    let env = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
-    let hashes = hash_tasks(&ctx.ws, &ctx.prefix, &index, &graph, &env);
+    tracing::debug!(
+        "read the index and worktree status in {:?}; {} files hashed from disk (modified or untracked)",
+        t0.elapsed(),
+        index.hashed_from_disk()
+    );
     let labels = graph.tasks.iter().map(|t| t.label(&ctx.ws)).collect();
     Ok(Prepared {
         ctx,
         selection,
         graph,
-        hashes,
+        index,
         labels,
     })
 }
@@ -136,17 +171,29 @@ fn cache_dir(ctx_workdir: &Path, cwd: &Path, flag: Option<&Path>) -> PathBuf {
 
 pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<ExitCode, CliError> {
     if a.jobs == Some(0) {
-        return Err(CliError::Usage("-j 0: the number of parallel tasks must be at least 1".into()));
+        return Err(CliError::Usage(
+            "-j 0: the number of parallel tasks must be at least 1".into(),
+        ));
+    }
+    // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130.
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, interrupt.clone());
     }
     let p = prepare(cwd, config, &a.targets, &a.select)?;
-    let cache = Arc::new(LocalCache::new(cache_dir(p.ctx.repo.workdir(), cwd, a.cache_dir.as_deref())));
+    let hashes = p.hashes();
+    let cache = Arc::new(LocalCache::new(cache_dir(
+        p.ctx.repo.workdir(),
+        cwd,
+        a.cache_dir.as_deref(),
+    )));
     let cache_state = |i: usize| -> &'static str {
         let t = &p.graph.tasks[i];
         if !t.def.cache {
             "disabled"
         } else if a.no_cache {
             "off"
-        } else if cache.contains(&p.hashes.hashes[i].to_hex()) {
+        } else if cache.contains(&hashes.hashes[i].to_hex()) {
             "hit"
         } else {
             "miss"
@@ -168,7 +215,7 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
                             "task": p.labels[i],
                             "service": p.ctx.ws.services[t.service].name,
                             "target": &*t.target,
-                            "hash": p.hashes.hashes[i].to_hex().to_string(),
+                            "hash": hashes.hashes[i].to_hex().to_string(),
                             "cache": states[i],
                             "command": t.def.command,
                             "needs": t.needs.iter().map(|&n| &p.labels[n]).collect::<Vec<_>>(),
@@ -178,7 +225,10 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
                         })
                     })
                     .collect();
-                format!("{:#}\n", json!({"schema": 1, "targets": a.targets, "selection": p.selection.how, "tasks": tasks}))
+                format!(
+                    "{:#}\n",
+                    json!({"schema": 1, "targets": a.targets, "selection": p.selection.how, "tasks": tasks})
+                )
             }
             DryRunFormat::Text => {
                 let width = p.labels.iter().map(|l| l.len()).max().unwrap_or(0);
@@ -188,11 +238,15 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
                     p.graph.len(),
                     if p.graph.len() == 1 { "" } else { "s" },
                     p.selection.services.len(),
-                    if p.selection.services.len() == 1 { "" } else { "s" },
+                    if p.selection.services.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
                     p.selection.how
                 );
                 for (i, label) in p.labels.iter().enumerate() {
-                    let hash = p.hashes.hashes[i].to_hex();
+                    let hash = hashes.hashes[i].to_hex();
                     let state = match states[i] {
                         "hit" => "cache hit",
                         "miss" => "will run",
@@ -203,7 +257,10 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
                         Some(by) => format!("  (needed by {by})"),
                         None => String::new(),
                     };
-                    out.push_str(&format!("  {label:width$}  {}  {state}{why}\n", &hash[..16]));
+                    out.push_str(&format!(
+                        "  {label:width$}  {}  {state}{why}\n",
+                        &hash[..16]
+                    ));
                 }
                 out
             }
@@ -212,10 +269,6 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
         return Ok(ExitCode::Success);
     }
 
-    let interrupt = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register(sig, interrupt.clone());
-    }
     let specs: Vec<TaskSpec> = p
         .graph
         .tasks
@@ -223,7 +276,7 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
         .enumerate()
         .map(|(i, t)| {
             let svc = &p.ctx.ws.services[t.service];
-            let hash = p.hashes.hashes[i].to_hex().to_string();
+            let hash = hashes.hashes[i].to_hex().to_string();
             TaskSpec {
                 label: p.labels[i].clone(),
                 command: t.def.command.clone(),
@@ -251,10 +304,13 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
             }
         })
         .collect();
-    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     let progress = !github && super::stderr_style().color;
-    let mut reporter = HumanReporter::new(p.labels.clone(), stdout_style(), github, a.stream, progress);
+    let mut reporter =
+        HumanReporter::new(p.labels.clone(), stdout_style(), github, a.stream, progress);
     let opts = RunOptions {
         jobs,
         keep_going: a.keep_going,
@@ -286,7 +342,7 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
                 service: p.ctx.ws.services[t.service].name.clone(),
                 target: t.target.to_string(),
                 status: r.status.as_str().to_string(),
-                hash: p.hashes.hashes[i].to_hex().to_string(),
+                hash: hashes.hashes[i].to_hex().to_string(),
                 duration_ms: r.duration.as_millis() as u64,
                 saved_ms: r.saved.as_millis() as u64,
                 exit_code: match r.status {
@@ -300,7 +356,7 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
                 reasons: service_reasons(&p.ctx, &p.selection, t.service),
                 needed_by: needed[i].clone(),
                 log_tail: matches!(r.status, TaskStatus::Failed { .. }).then(|| tail(&r.log, 30)),
-                fingerprint: p.hashes.fingerprints[i].to_json(),
+                fingerprint: hashes.fingerprints[i].to_json(),
             }
         })
         .collect();
@@ -339,13 +395,18 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
     Ok(ExitCode::Success)
 }
 
-pub(super) fn cmd_hash(cwd: &Path, config: Option<&Path>, a: HashArgs) -> Result<ExitCode, CliError> {
+pub(super) fn cmd_hash(
+    cwd: &Path,
+    config: Option<&Path>,
+    a: HashArgs,
+) -> Result<ExitCode, CliError> {
     if let Some(files) = &a.diff {
         let out = super::hash_diff::diff_files(&files[0], &files[1])?;
         write_stdout(&out)?;
         return Ok(ExitCode::Success);
     }
     let p = prepare(cwd, config, &a.targets, &a.select)?;
+    let hashes = p.hashes();
     let out = if a.json {
         let tasks: Vec<Value> = p
             .graph
@@ -357,34 +418,52 @@ pub(super) fn cmd_hash(cwd: &Path, config: Option<&Path>, a: HashArgs) -> Result
                     "task": p.labels[i],
                     "service": p.ctx.ws.services[t.service].name,
                     "target": &*t.target,
-                    "hash": p.hashes.hashes[i].to_hex().to_string(),
-                    "fingerprint": p.hashes.fingerprints[i].to_json(),
+                    "hash": hashes.hashes[i].to_hex().to_string(),
+                    "fingerprint": hashes.fingerprints[i].to_json(),
                 })
             })
             .collect();
-        format!("{:#}\n", json!({"schema": 1, "global_files": p.hashes.global_files.iter().map(|(f, id)| json!([f.to_str_lossy(), id.to_string()])).collect::<Vec<_>>(), "tasks": tasks}))
+        format!(
+            "{:#}\n",
+            json!({"schema": 1, "global_files": hashes.global_files.iter().map(|(f, id, m)| json!([f.to_str_lossy(), format!("{m:o} {id}")])).collect::<Vec<_>>(), "tasks": tasks})
+        )
     } else {
         let width = p.labels.iter().map(|l| l.len()).max().unwrap_or(0);
         let mut out = String::new();
         for (i, label) in p.labels.iter().enumerate() {
-            out.push_str(&format!("{label:width$}  {}\n", p.hashes.hashes[i].to_hex()));
+            out.push_str(&format!("{label:width$}  {}\n", hashes.hashes[i].to_hex()));
             if a.explain {
-                let f = &p.hashes.fingerprints[i];
+                let f = &hashes.fingerprints[i];
                 out.push_str(&format!("  command   {}\n", f.command));
-                out.push_str(&format!("  root      {}\n", if f.root.is_empty() { "." } else { &f.root }));
+                out.push_str(&format!(
+                    "  root      {}\n",
+                    if f.root.is_empty() { "." } else { &f.root }
+                ));
                 if !f.outputs.is_empty() {
                     out.push_str(&format!("  outputs   {}\n", f.outputs.join(", ")));
                 }
                 for (k, v) in &f.env {
-                    out.push_str(&format!("  env       {k}={}\n", v.as_deref().map_or("(unset)".to_string(), |v| format!("{v:?}"))));
+                    out.push_str(&format!(
+                        "  env       {k}={}\n",
+                        v.as_deref()
+                            .map_or("(unset)".to_string(), |v| format!("{v:?}"))
+                    ));
                 }
-                out.push_str(&format!("  global    {} ({} files)\n", &f.global.to_hex()[..16], p.hashes.global_files.len()));
+                out.push_str(&format!(
+                    "  global    {} ({} files)\n",
+                    &f.global.to_hex()[..16],
+                    hashes.global_files.len()
+                ));
                 for (l, h) in &f.needs {
                     out.push_str(&format!("  needs     {l} {}\n", &h.to_hex()[..16]));
                 }
                 out.push_str(&format!("  files     {}\n", f.files.len()));
-                for (path, id) in &f.files {
-                    out.push_str(&format!("    {} {}\n", id.to_hex_with_len(12), path.to_str_lossy()));
+                for (path, id, mode) in &f.files {
+                    out.push_str(&format!(
+                        "    {mode:o} {} {}\n",
+                        id.to_hex_with_len(12),
+                        path.to_str_lossy()
+                    ));
                 }
             }
         }
@@ -394,7 +473,11 @@ pub(super) fn cmd_hash(cwd: &Path, config: Option<&Path>, a: HashArgs) -> Result
     Ok(ExitCode::Success)
 }
 
-pub(super) fn cmd_cache(cwd: &Path, config: Option<&Path>, a: CacheArgs) -> Result<ExitCode, CliError> {
+pub(super) fn cmd_cache(
+    cwd: &Path,
+    config: Option<&Path>,
+    a: CacheArgs,
+) -> Result<ExitCode, CliError> {
     let dir = match &a.cache_dir {
         Some(d) => cache_dir(Path::new("/"), cwd, Some(d)),
         None => {
@@ -417,11 +500,19 @@ pub(super) fn cmd_cache(cwd: &Path, config: Option<&Path>, a: CacheArgs) -> Resu
         }
         CacheAction::Clean => {
             let s = cache.clean().map_err(|e| CliError::Usage(e.to_string()))?;
-            format!("removed {} entr{} ({})\n", s.entries, if s.entries == 1 { "y" } else { "ies" }, format_size(s.bytes))
+            format!(
+                "removed {} entr{} ({})\n",
+                s.entries,
+                if s.entries == 1 { "y" } else { "ies" },
+                format_size(s.bytes)
+            )
         }
         CacheAction::Prune { max_size } => {
-            let max = parse_size(&max_size).map_err(|e| CliError::Usage(format!("--max-size: {e}")))?;
-            let (removed, left) = cache.prune(max).map_err(|e| CliError::Usage(e.to_string()))?;
+            let max =
+                parse_size(&max_size).map_err(|e| CliError::Usage(format!("--max-size: {e}")))?;
+            let (removed, left) = cache
+                .prune(max)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             format!(
                 "removed {} least recently used entr{} ({}); {} entr{} left ({}, limit {})\n",
                 removed.entries,
@@ -439,7 +530,8 @@ pub(super) fn cmd_cache(cwd: &Path, config: Option<&Path>, a: CacheArgs) -> Resu
 }
 
 pub(super) fn read_summary(path: &Path) -> Result<Summary, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
     let summary: Summary = serde_json::from_str(&text).map_err(|e| {
         CliError::Usage(format!(
             "{} is not a shockwave run summary ({e}); write one with `shockwave run ... --summary FILE`",

@@ -137,6 +137,8 @@ pub struct Service {
     /// Extra workspace-relative globs whose files belong to this service.
     pub paths: Vec<String>,
     pub targets: BTreeMap<String, Arc<Target>>,
+    /// Every target's `outputs`, together: products of the service, never inputs of its tasks.
+    pub outputs: Arc<Globs>,
 }
 
 /// The validated, frozen configuration.
@@ -444,12 +446,20 @@ impl Validator<'_> {
             deps.sort_unstable();
             deps.dedup();
             let targets = self.merge_targets(&name, &raw.targets, &d.targets, &target_names);
+            let mut outputs: Vec<String> = targets
+                .values()
+                .flat_map(|t| t.outputs.patterns.iter().cloned())
+                .collect();
+            outputs.sort();
+            outputs.dedup();
+            let outputs = self.globs_for(outputs);
             services.push(Service {
                 name,
                 root: d.root,
                 deps,
                 paths: d.paths,
                 targets,
+                outputs,
             });
         }
 
@@ -571,6 +581,12 @@ impl Validator<'_> {
                 .collect(),
             None => default.iter().map(|s| s.to_string()).collect(),
         };
+        self.globs_for(list)
+    }
+
+    /// Compiled globs for a list of already validated patterns, shared between equal lists (with
+    /// thousands of services, most lists are the same few).
+    fn globs_for(&mut self, list: Vec<String>) -> Arc<Globs> {
         if let Some(g) = self.glob_cache.get(&list) {
             return g.clone();
         }

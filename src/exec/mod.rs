@@ -24,7 +24,9 @@ pub enum TaskStatus {
     /// Outputs restored and log replayed from the local cache.
     CachedLocal,
     /// Non-zero exit, killed by a signal (`exit_code: None`), or could not start.
-    Failed { exit_code: Option<i32> },
+    Failed {
+        exit_code: Option<i32>,
+    },
     /// Not run: something it needs failed, the run stopped early, or it was interrupted.
     Skipped,
 }
@@ -47,14 +49,27 @@ impl TaskStatus {
 /// Everything the reporter hears about a run.
 #[derive(Debug)]
 pub enum RunEvent {
-    Started { task: TaskIdx },
+    Started {
+        task: TaskIdx,
+    },
     /// One line of output, only under `stream`.
-    Output { task: TaskIdx, line: Vec<u8> },
-    Finished { task: TaskIdx, result: TaskResult },
+    Output {
+        task: TaskIdx,
+        line: Vec<u8>,
+    },
+    Finished {
+        task: TaskIdx,
+        result: TaskResult,
+    },
     /// A cache problem: reported, never fatal.
-    CacheWarning { task: TaskIdx, message: String },
+    CacheWarning {
+        task: TaskIdx,
+        message: String,
+    },
     /// The run stops starting tasks (failure without `--continue`, or an interrupt).
-    Stopping { why: String },
+    Stopping {
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -117,7 +132,8 @@ pub fn execute(
     let specs: Vec<Arc<TaskSpec>> = specs.into_iter().map(Arc::new).collect();
     let mut remaining: Vec<usize> = graph.tasks.iter().map(|t| t.needs.len()).collect();
     let mut results: Vec<Option<TaskResult>> = vec![None; n];
-    let mut ready: std::collections::VecDeque<TaskIdx> = (0..n).filter(|&i| remaining[i] == 0).collect();
+    let mut ready: std::collections::VecDeque<TaskIdx> =
+        (0..n).filter(|&i| remaining[i] == 0).collect();
     let mut blocked = vec![false; n];
     let mut running = 0usize;
     let mut stop = false;
@@ -140,7 +156,15 @@ pub fn execute(
         workers.push(std::thread::spawn(move || loop {
             let next = job_rx.lock().map(|rx| rx.recv());
             let Ok(Ok(idx)) = next else { break };
-            let result = run_one(idx, &specs[idx], cache.as_deref(), &pgroups, &interrupt, stream, &msg_tx);
+            let result = run_one(
+                idx,
+                &specs[idx],
+                cache.as_deref(),
+                &pgroups,
+                &interrupt,
+                stream,
+                &msg_tx,
+            );
             if msg_tx.send(Msg::Done(idx, result)).is_err() {
                 break;
             }
@@ -211,7 +235,10 @@ pub fn execute(
                     if !opts.keep_going && !stop {
                         stop = true;
                         on_event(&RunEvent::Stopping {
-                            why: format!("{} failed: not starting more tasks (use --continue to keep going)", specs[idx].label),
+                            why: format!(
+                                "{} failed: not starting more tasks (use --continue to keep going)",
+                                specs[idx].label
+                            ),
                         });
                     }
                 }
@@ -224,7 +251,10 @@ pub fn execute(
     for w in workers {
         let _ = w.join();
     }
-    let results = results.into_iter().map(|r| r.unwrap_or_else(|| skipped(None))).collect();
+    let results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| skipped(None)))
+        .collect();
     RunOutcome {
         results,
         interrupted,
@@ -303,7 +333,14 @@ fn run_one(
     };
     if status == TaskStatus::Success && spec.cacheable {
         if let Some(cache) = cache {
-            if let Err(e) = cache.store(&spec.hash, &spec.label, &spec.cwd, &spec.outputs, &log, duration) {
+            if let Err(e) = cache.store(
+                &spec.hash,
+                &spec.label,
+                &spec.cwd,
+                &spec.outputs,
+                &log,
+                duration,
+            ) {
                 let _ = tx.send(Msg::Event(RunEvent::CacheWarning {
                     task: idx,
                     message: format!("could not save to the cache: {e}"),
@@ -329,6 +366,8 @@ fn run_command(
     tx: &mpsc::Sender<Msg>,
 ) -> (TaskStatus, Vec<u8>) {
     let fail = |msg: String| (TaskStatus::Failed { exit_code: None }, msg.into_bytes());
+    // std's pipe is close-on-exec on both ends, so commands other workers start meanwhile never
+    // inherit a write end (which would hold off end-of-file here).
     let (reader, writer) = match std::io::pipe() {
         Ok(p) => p,
         Err(e) => return fail(format!("shockwave: failed to create a pipe: {e}\n")),
@@ -348,7 +387,13 @@ fn run_command(
         .process_group(0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return fail(format!("shockwave: failed to start `sh -c {}` in {}: {e}\n", spec.command, spec.cwd.display())),
+        Err(e) => {
+            return fail(format!(
+                "shockwave: failed to start `sh -c {}` in {}: {e}\n",
+                spec.command,
+                spec.cwd.display()
+            ))
+        }
     };
     // The command holds the pipe's write ends; drop it so the reader sees end-of-file.
     drop(cmd);
@@ -364,7 +409,10 @@ fn run_command(
             Ok(0) => break,
             Ok(_) => {
                 if stream {
-                    let _ = tx.send(Msg::Event(RunEvent::Output { task: idx, line: line.clone() }));
+                    let _ = tx.send(Msg::Event(RunEvent::Output {
+                        task: idx,
+                        line: line.clone(),
+                    }));
                 }
                 log.extend_from_slice(&line);
             }
@@ -379,12 +427,21 @@ fn run_command(
         Ok(s) if s.success() => (TaskStatus::Success, log),
         Ok(s) => {
             if let Some(sig) = s.signal() {
-                log.extend_from_slice(format!("shockwave: command killed by signal {sig}\n").as_bytes());
+                log.extend_from_slice(
+                    format!("shockwave: command killed by signal {sig}\n").as_bytes(),
+                );
             }
-            (TaskStatus::Failed { exit_code: s.code() }, log)
+            (
+                TaskStatus::Failed {
+                    exit_code: s.code(),
+                },
+                log,
+            )
         }
         Err(e) => {
-            log.extend_from_slice(format!("shockwave: failed to wait for the command: {e}\n").as_bytes());
+            log.extend_from_slice(
+                format!("shockwave: failed to wait for the command: {e}\n").as_bytes(),
+            );
             (TaskStatus::Failed { exit_code: None }, log)
         }
     }

@@ -37,7 +37,11 @@ impl GraphView<'_> {
         let mut out = String::from("digraph services {\n  rankdir=LR;\n  node [shape=box];\n");
         for (id, s) in self.ws.services.iter().enumerate() {
             if self.shown(id) {
-                let attrs = if self.is_affected(id) { " [style=filled, fillcolor=\"#ffd7a8\"]" } else { "" };
+                let attrs = if self.is_affected(id) {
+                    " [style=filled, fillcolor=\"#ffd7a8\"]"
+                } else {
+                    ""
+                };
                 out.push_str(&format!("  {}{attrs};\n", quote(&s.name)));
             }
         }

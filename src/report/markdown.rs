@@ -13,7 +13,9 @@ pub fn render(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## shockwave: {}", s.targets.join(", "));
     let _ = writeln!(out);
-    let pct = if t.tasks == 0 { 0 } else { (t.cached * 100 + t.tasks / 2) / t.tasks };
+    let pct = (t.cached * 100 + t.tasks / 2)
+        .checked_div(t.tasks)
+        .unwrap_or(0);
     let _ = write!(
         out,
         "**{} of {} task{} from cache ({pct}%), {} saved**",
@@ -29,10 +31,18 @@ pub fn render(s: &Summary) -> String {
         t.failed,
         t.skipped,
         human_duration(s.duration_ms),
-        if s.interrupted { " · **interrupted**" } else { "" }
+        if s.interrupted {
+            " · **interrupted**"
+        } else {
+            ""
+        }
     );
     let range = match (&s.base, &s.merge_base) {
-        (Some(b), Some(mb)) => format!("changes from `{b}` (merge base `{}`) to `{}`", &mb[..mb.len().min(7)], s.head.as_deref().unwrap_or("HEAD")),
+        (Some(b), Some(mb)) => format!(
+            "changes from `{b}` (merge base `{}`) to `{}`",
+            &mb[..mb.len().min(7)],
+            s.head.as_deref().unwrap_or("HEAD")
+        ),
         (Some(b), None) => format!("changes from `{b}`"),
         _ => format!("selection: {}", s.selection),
     };
@@ -42,10 +52,17 @@ pub fn render(s: &Summary) -> String {
     if !failed.is_empty() {
         let _ = writeln!(out, "### ❌ Failed\n");
         for f in failed {
-            let code = f.exit_code.map_or("killed".to_string(), |c| format!("exit {c}"));
-            let _ = writeln!(out, "#### `{}` ({code}, {})\n", f.task, human_duration(f.duration_ms));
+            let code = f
+                .exit_code
+                .map_or("killed".to_string(), |c| format!("exit {c}"));
+            let _ = writeln!(
+                out,
+                "#### `{}` ({code}, {})\n",
+                f.task,
+                human_duration(f.duration_ms)
+            );
             if let Some(log) = f.log_tail.as_deref().filter(|l| !l.is_empty()) {
-                let _ = writeln!(out, "<details open><summary>last lines of the log</summary>\n\n```\n{}\n```\n</details>\n", log.replace("```", "`​``"));
+                let _ = writeln!(out, "<details open><summary>last lines of the log</summary>\n\n```\n{}\n```\n</details>\n", log.replace("```", "`\u{200B}``"));
             }
         }
     }
@@ -56,7 +73,11 @@ pub fn render(s: &Summary) -> String {
     let mut rows: Vec<&TaskSummary> = s.tasks.iter().collect();
     rows.sort_by_key(|t| (status_rank(&t.status), t.service.clone(), t.target.clone()));
     for r in rows {
-        let saved = if r.saved_ms > 0 { human_duration(r.saved_ms) } else { String::new() };
+        let saved = if r.saved_ms > 0 {
+            human_duration(r.saved_ms)
+        } else {
+            String::new()
+        };
         let mut status = status_label(&r.status).to_string();
         if let Some(b) = &r.skipped_because {
             let _ = write!(status, " (`{b}` failed)");
@@ -66,14 +87,19 @@ pub fn render(s: &Summary) -> String {
             "| {} | {} | {status} | {} | {saved} |",
             md(&r.service),
             md(&r.target),
-            if r.status == "skipped" { String::new() } else { human_duration(r.duration_ms) }
+            if r.status == "skipped" {
+                String::new()
+            } else {
+                human_duration(r.duration_ms)
+            }
         );
     }
 
     let _ = writeln!(out, "\n### Why these services\n");
     let mut seen = std::collections::BTreeMap::new();
     for task in &s.tasks {
-        seen.entry(task.service.clone()).or_insert_with(|| (task.reasons.clone(), task.needed_by.clone()));
+        seen.entry(task.service.clone())
+            .or_insert_with(|| (task.reasons.clone(), task.needed_by.clone()));
     }
     for (service, (reasons, needed_by)) in seen {
         let why = if reasons.is_empty() {
@@ -119,11 +145,20 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
         let kind = r["kind"].as_str().unwrap_or("");
         let part = match kind {
             "file" => format!("changed `{}`", r["path"].as_str().unwrap_or("?")),
-            "global" => format!("global input `{}` changed", r["path"].as_str().unwrap_or("?")),
+            "global" => format!(
+                "global input `{}` changed",
+                r["path"].as_str().unwrap_or("?")
+            ),
             "unowned" => format!("unowned `{}` changed", r["path"].as_str().unwrap_or("?")),
             "dependency" => {
                 let chain: Vec<&str> = std::iter::once(service)
-                    .chain(r["via"].as_array().into_iter().flatten().filter_map(Value::as_str))
+                    .chain(
+                        r["via"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str),
+                    )
                     .collect();
                 format!("dependency {}", chain.join(" ← "))
             }

@@ -3,7 +3,7 @@
 
 pub mod affected;
 pub mod graph;
-pub mod style;
 pub mod markdown;
 pub mod run;
+pub mod style;
 pub mod summary;

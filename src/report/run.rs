@@ -26,7 +26,13 @@ pub struct HumanReporter {
 const FAILED_TAIL: usize = 40;
 
 impl HumanReporter {
-    pub fn new(labels: Vec<String>, style: Style, github: bool, stream: bool, progress: bool) -> Self {
+    pub fn new(
+        labels: Vec<String>,
+        style: Style,
+        github: bool,
+        stream: bool,
+        progress: bool,
+    ) -> Self {
         HumanReporter {
             labels,
             style,
@@ -69,8 +75,12 @@ impl HumanReporter {
                 "cached, replaying log (saved {})",
                 human_duration(r.saved.as_millis() as u64)
             )),
-            TaskStatus::Failed { exit_code: Some(c) } => self.style.red(&format!("failed with exit code {c} after {d}")),
-            TaskStatus::Failed { exit_code: None } => self.style.red(&format!("failed (killed or not started) after {d}")),
+            TaskStatus::Failed { exit_code: Some(c) } => self
+                .style
+                .red(&format!("failed with exit code {c} after {d}")),
+            TaskStatus::Failed { exit_code: None } => self
+                .style
+                .red(&format!("failed (killed or not started) after {d}")),
             TaskStatus::Skipped => self.style.dim("skipped"),
         }
     }
@@ -84,7 +94,11 @@ impl HumanReporter {
             }
             RunEvent::Output { task, line } => {
                 self.clear_progress();
-                let _ = write!(out, "{} ", self.style.dim(&format!("{} |", self.labels[*task])));
+                let _ = write!(
+                    out,
+                    "{} ",
+                    self.style.dim(&format!("{} |", self.labels[*task]))
+                );
                 let _ = out.write_all(line);
                 if !line.ends_with(b"\n") {
                     let _ = out.write_all(b"\n");
@@ -98,8 +112,19 @@ impl HumanReporter {
                 self.clear_progress();
                 let label = &self.labels[*task];
                 let status = self.status_text(result);
-                if self.stream && result.status != TaskStatus::CachedLocal {
+                if self.stream {
                     let _ = writeln!(out, "{} {status}", self.style.bold(&format!("{label}:")));
+                    // A hit's log is replayed here; a run's was streamed as it came.
+                    if result.status == TaskStatus::CachedLocal {
+                        let prefix = self.style.dim(&format!("{label} |"));
+                        for line in result.log.split_inclusive(|&b| b == b'\n') {
+                            let _ = write!(out, "{prefix} ");
+                            let _ = out.write_all(line);
+                            if !line.ends_with(b"\n") {
+                                let _ = out.write_all(b"\n");
+                            }
+                        }
+                    }
                 } else if self.github {
                     let _ = writeln!(out, "::group::{label} ({})", strip_ansi(&status));
                     let _ = out.write_all(&result.log);
@@ -108,7 +133,8 @@ impl HumanReporter {
                     }
                     let _ = writeln!(out, "::endgroup::");
                     if matches!(result.status, TaskStatus::Failed { .. }) {
-                        let _ = writeln!(out, "::error title={label} failed::{}", strip_ansi(&status));
+                        let _ =
+                            writeln!(out, "::error title={label} failed::{}", strip_ansi(&status));
                     }
                 } else {
                     let _ = writeln!(out, "{} {status}", self.style.bold(&format!("==> {label}")));
@@ -139,14 +165,15 @@ impl HumanReporter {
     pub fn finish(&mut self, results: &[TaskResult], took: Duration, interrupted: bool) {
         self.clear_progress();
         let mut out = std::io::stdout().lock();
-        let count = |f: &dyn Fn(&TaskStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
+        let count =
+            |f: &dyn Fn(&TaskStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
         let ran = count(&|s| *s == TaskStatus::Success);
         let cached = count(&|s| *s == TaskStatus::CachedLocal);
         let failed = count(&|s| matches!(s, TaskStatus::Failed { .. }));
         let skipped = count(&|s| *s == TaskStatus::Skipped);
         let saved: u64 = results.iter().map(|r| r.saved.as_millis() as u64).sum();
         let total = results.len();
-        let pct = if total == 0 { 0 } else { (cached * 100 + total / 2) / total };
+        let pct = (cached * 100 + total / 2).checked_div(total).unwrap_or(0);
         let _ = writeln!(
             out,
             "\n{} {total} task{}: {ran} ran, {cached} from cache ({pct}%), {failed} failed, {skipped} skipped — {} saved, took {}{}",
@@ -159,7 +186,12 @@ impl HumanReporter {
         for (i, r) in results.iter().enumerate() {
             if let TaskStatus::Failed { exit_code } = &r.status {
                 let code = exit_code.map_or("killed".to_string(), |c| format!("exit code {c}"));
-                let _ = writeln!(out, "\n{} {} ({code}); last lines of its log:", self.style.red("failed:"), self.labels[i]);
+                let _ = writeln!(
+                    out,
+                    "\n{} {} ({code}); last lines of its log:",
+                    self.style.red("failed:"),
+                    self.labels[i]
+                );
                 let t = tail(&r.log, FAILED_TAIL);
                 for line in t.lines() {
                     let _ = writeln!(out, "  {line}");

@@ -207,7 +207,9 @@ impl Ctx<'_> {
                     }
                 }
                 Err(_) if is_dir => {
-                    if name == b".git" {
+                    // Git's own directory, and shockwave's (its cache ignores itself, but listing
+                    // thousands of entries only to ignore them would cost every run).
+                    if name == b".git" || dir.is_empty() && name == b".shockwave" {
                         continue;
                     }
                     let path = join(name);
