@@ -9,6 +9,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use globset::Candidate;
+
 use bstr::{BStr, ByteSlice};
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -290,18 +292,28 @@ pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> 
     if globs.is_empty() {
         return Vec::new();
     }
-    let mut dirs: Vec<String> = globs
+    // A pattern without glob characters names one path: scan just that; otherwise scan below
+    // its literal directory.
+    let mut prefixes: Vec<String> = globs
         .patterns
         .iter()
-        .map(|p| literal_dir(p).to_string())
+        .map(|p| {
+            let p = p.strip_prefix("./").unwrap_or(p);
+            if p.contains(['*', '?', '[', '{', '\\']) {
+                repo_dir(prefix, literal_dir(p))
+            } else if prefix.is_empty() {
+                p.to_string()
+            } else {
+                format!("{prefix}/{p}")
+            }
+        })
         .collect();
-    dirs.sort();
+    prefixes.sort();
     // Scanning "a/" covers "a/b/"; drop the covered prefixes.
     let mut scan: Vec<String> = Vec::new();
-    for d in dirs {
-        let dir = repo_dir(prefix, &d);
-        if !scan.iter().any(|s| dir.starts_with(s.as_str())) {
-            scan.push(dir);
+    for d in prefixes {
+        if !scan.iter().any(|s| d.starts_with(s.as_str())) {
+            scan.push(d);
         }
     }
     let strip = if prefix.is_empty() {
@@ -352,9 +364,13 @@ fn select_inputs<'a>(
             let Some(rel) = under_root(path, root, strip) else {
                 return true;
             };
-            let rel = Path::new(OsStr::from_bytes(rel));
-            (all_inputs || inputs.set.is_match(rel))
-                && (outputs.is_empty() || !outputs.set.is_match(rel))
+            if all_inputs && outputs.is_empty() {
+                return true;
+            }
+            // One candidate (path split into basename and extension) serves both glob sets.
+            let c = Candidate::new(Path::new(OsStr::from_bytes(rel)));
+            (all_inputs || inputs.set.is_match_candidate(&c))
+                && (outputs.is_empty() || !outputs.set.is_match_candidate(&c))
         })
         .cloned()
         .collect()

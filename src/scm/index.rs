@@ -16,7 +16,7 @@ use super::{Repo, ScmError};
 pub type FileId = ObjectId;
 
 pub struct RepoIndex {
-    index: gix::worktree::Index,
+    index: gix::index::File,
     /// Tracked paths whose worktree content differs from the index: `Some` from disk, `None` deleted.
     dirty: HashMap<BString, Option<(FileId, u32)>>,
     /// Untracked, not ignored files with their ids and modes from disk, sorted by path.
@@ -27,11 +27,13 @@ impl RepoIndex {
     /// Reads the index, scans the worktree against it, and hashes the files whose stat data no
     /// longer vouches for the index (and the untracked ones) in parallel.
     pub fn load(repo: &Repo) -> Result<RepoIndex, ScmError> {
-        let index = repo.repo.index_or_empty().map_err(|e| ScmError::Git {
-            action: "read the git index".into(),
-            detail: e.to_string(),
-        })?;
-        tracing::debug!("read the index ({} entries)", index.entries().len());
+        let t0 = std::time::Instant::now();
+        let index = read_index(repo)?;
+        tracing::debug!(
+            "read the index ({} entries) in {:?}",
+            index.entries().len(),
+            t0.elapsed()
+        );
         let scan = super::worktree::scan(&repo.repo, repo.workdir(), &index).map_err(|e| {
             ScmError::Git {
                 action: "scan the worktree".into(),
@@ -126,6 +128,24 @@ impl RepoIndex {
     /// Number of files whose id had to be computed from disk.
     pub fn hashed_from_disk(&self) -> usize {
         self.dirty.values().filter(|v| v.is_some()).count() + self.untracked.len()
+    }
+}
+
+/// Reads the index without verifying its trailing checksum (git's `index.skipHash` trade): a
+/// corrupt index fails to decode anyway, and the checksum costs a SHA-1 over every byte.
+fn read_index(repo: &Repo) -> Result<gix::index::File, ScmError> {
+    let path = repo.repo.index_path();
+    let kind = repo.repo.object_hash();
+    match gix::index::File::at(&path, kind, true, Default::default()) {
+        Ok(f) => Ok(f),
+        Err(_) if !path.exists() => Ok(gix::index::File::from_state(
+            gix::index::State::new(kind),
+            path,
+        )),
+        Err(e) => Err(ScmError::Git {
+            action: format!("read the git index at {}", path.display()),
+            detail: e.to_string(),
+        }),
     }
 }
 

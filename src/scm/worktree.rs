@@ -13,6 +13,7 @@ use std::path::Path;
 use bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 /// The outcome of a scan, in index entry numbers and repo-relative paths.
 #[derive(Debug, Default)]
@@ -42,7 +43,7 @@ pub fn scan(
 
     // Directory → the tracked file entries directly inside it. Every ancestor of such a directory
     // is present too (possibly with no files), so the scan reaches every tracked directory.
-    let mut dirs: HashMap<&[u8], Vec<(&[u8], usize)>> = HashMap::new();
+    let mut dirs: FxHashMap<&[u8], Vec<(&[u8], usize)>> = FxHashMap::default();
     for (i, e) in entries.iter().enumerate() {
         if e.stage_raw() != 0 && i > 0 && entries[i - 1].path(index) == e.path(index) {
             continue;
@@ -102,7 +103,7 @@ pub fn scan(
 struct Ctx<'a> {
     index: &'a gix::index::State,
     /// Directory → (file name, index entry) of the tracked files directly inside, sorted by name.
-    dirs: &'a HashMap<&'a [u8], Vec<(&'a [u8], usize)>>,
+    dirs: &'a FxHashMap<&'a [u8], Vec<(&'a [u8], usize)>>,
     stamp: (i64, u32),
 }
 
