@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::config::{Globs, ServiceId, Workspace};
 use crate::ownership::Ownership;
-use crate::scm::RepoIndex;
+use crate::scm::{RepoIndex, Scope};
 use crate::tasks::TaskGraph;
 
 /// Bump to invalidate every cache entry when the fingerprint's meaning changes.
@@ -292,30 +292,7 @@ pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> 
     if globs.is_empty() {
         return Vec::new();
     }
-    // A pattern without glob characters names one path: scan just that; otherwise scan below
-    // its literal directory.
-    let mut prefixes: Vec<String> = globs
-        .patterns
-        .iter()
-        .map(|p| {
-            let p = p.strip_prefix("./").unwrap_or(p);
-            if p.contains(['*', '?', '[', '{', '\\']) {
-                repo_dir(prefix, literal_dir(p))
-            } else if prefix.is_empty() {
-                p.to_string()
-            } else {
-                format!("{prefix}/{p}")
-            }
-        })
-        .collect();
-    prefixes.sort();
-    // Scanning "a/" covers "a/b/"; drop the covered prefixes.
-    let mut scan: Vec<String> = Vec::new();
-    for d in prefixes {
-        if !scan.iter().any(|s| d.starts_with(s.as_str())) {
-            scan.push(d);
-        }
-    }
+    let scan = scan_prefixes(prefix, &globs.patterns);
     let strip = if prefix.is_empty() {
         0
     } else {
@@ -333,6 +310,57 @@ pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> 
     out.sort_by(|a, b| a.0.cmp(b.0));
     out.dedup_by(|a, b| a.0 == b.0);
     out
+}
+
+/// Repo-relative prefixes below which every match of workspace-relative `patterns` lies: a pattern
+/// without glob characters names one path; otherwise its literal directory. Covered prefixes
+/// are dropped ("a/" covers "a/b/").
+fn scan_prefixes(prefix: &str, patterns: &[String]) -> Vec<String> {
+    let mut prefixes: Vec<String> = patterns
+        .iter()
+        .map(|p| {
+            let p = p.strip_prefix("./").unwrap_or(p);
+            if p.contains(['*', '?', '[', '{', '\\']) {
+                repo_dir(prefix, literal_dir(p))
+            } else if prefix.is_empty() {
+                p.to_string()
+            } else {
+                format!("{prefix}/{p}")
+            }
+        })
+        .collect();
+    prefixes.sort();
+    let mut scan: Vec<String> = Vec::new();
+    for d in prefixes {
+        if !scan.iter().any(|s| d.starts_with(s.as_str())) {
+            scan.push(d);
+        }
+    }
+    scan
+}
+
+/// The part of the worktree whose files can enter the hashes of `graph`'s tasks: the roots of
+/// their services, those services' `paths` and the global inputs.
+pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
+    let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
+    services.sort_unstable();
+    services.dedup();
+    let mut prefixes: Vec<Vec<u8>> = Vec::with_capacity(services.len() + 4);
+    for &s in &services {
+        let svc = &ws.services[s];
+        prefixes.push(repo_dir(prefix, &svc.root).into_bytes());
+        prefixes.extend(
+            scan_prefixes(prefix, &svc.paths)
+                .into_iter()
+                .map(String::into_bytes),
+        );
+    }
+    prefixes.extend(
+        scan_prefixes(prefix, &ws.global_inputs.patterns)
+            .into_iter()
+            .map(String::into_bytes),
+    );
+    Scope::new(prefixes)
 }
 
 /// The directory part of a pattern before its first glob character: `ci/**` → `ci`, `go.work` → ``.

@@ -126,7 +126,10 @@ fn prepare(
     let graph = TaskGraph::build(&ctx.ws, &selection.services, targets)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let t0 = std::time::Instant::now();
-    let index = RepoIndex::load(&ctx.repo)?;
+    let index = RepoIndex::load(
+        &ctx.repo,
+        &crate::hash::input_scope(&ctx.ws, &ctx.prefix, &graph),
+    )?;
     tracing::debug!(
         "read the index and worktree status in {:?}; {} files hashed from disk (modified or untracked)",
         t0.elapsed(),

@@ -10,6 +10,7 @@ use bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 use rayon::prelude::*;
 
+use super::worktree::Scope;
 use super::{Repo, ScmError};
 
 /// A file's content id (a git blob id, or a commit id for a submodule).
@@ -26,7 +27,9 @@ pub struct RepoIndex {
 impl RepoIndex {
     /// Reads the index, scans the worktree against it, and hashes the files whose stat data no
     /// longer vouches for the index (and the untracked ones) in parallel.
-    pub fn load(repo: &Repo) -> Result<RepoIndex, ScmError> {
+    /// Only files under `scope` are checked against the worktree; [`Self::for_each_under`] must
+    /// only be asked about paths inside it.
+    pub fn load(repo: &Repo, scope: &Scope) -> Result<RepoIndex, ScmError> {
         let t0 = std::time::Instant::now();
         let index = read_index(repo)?;
         tracing::debug!(
@@ -34,12 +37,13 @@ impl RepoIndex {
             index.entries().len(),
             t0.elapsed()
         );
-        let scan = super::worktree::scan(&repo.repo, repo.workdir(), &index).map_err(|e| {
-            ScmError::Git {
-                action: "scan the worktree".into(),
-                detail: e,
-            }
-        })?;
+        let scan =
+            super::worktree::scan(&repo.repo, repo.workdir(), &index, scope).map_err(|e| {
+                ScmError::Git {
+                    action: "scan the worktree".into(),
+                    detail: e,
+                }
+            })?;
         tracing::debug!(
             "scanned the worktree: {} to hash, {} deleted, {} untracked",
             scan.suspect.len(),

@@ -6,6 +6,7 @@ mod index;
 mod worktree;
 
 pub use index::{FileId, RepoIndex};
+pub use worktree::Scope;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

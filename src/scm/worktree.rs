@@ -26,6 +26,72 @@ pub struct Scan {
     pub untracked: Vec<BString>,
 }
 
+/// The part of the worktree a scan covers: repo-relative path prefixes (a directory with a trailing
+/// `/`, or an exact file path). Tasks only ever read files below their services' roots, their
+/// `paths` and the global inputs, so only those need their stat data checked.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Sorted; none is a prefix of another. Empty string: everything.
+    prefixes: Vec<Vec<u8>>,
+}
+
+impl Scope {
+    pub fn everything() -> Scope {
+        Scope {
+            prefixes: vec![Vec::new()],
+        }
+    }
+
+    pub fn new(mut prefixes: Vec<Vec<u8>>) -> Scope {
+        prefixes.sort();
+        let mut kept: Vec<Vec<u8>> = Vec::with_capacity(prefixes.len());
+        for p in prefixes {
+            // Sorted order puts "a/" right before everything it covers.
+            if kept.last().is_some_and(|k| p.starts_with(k)) {
+                continue;
+            }
+            kept.push(p);
+        }
+        Scope { prefixes: kept }
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.prefixes.first().is_some_and(|p| p.is_empty())
+    }
+
+    /// Whether some prefix of the scope is a prefix of `path`. Because no prefix covers another,
+    /// the only candidate is the greatest prefix not above `path`.
+    pub fn contains(&self, path: &[u8]) -> bool {
+        let i = self.prefixes.partition_point(|p| p.as_slice() <= path);
+        i > 0 && path.starts_with(&self.prefixes[i - 1])
+    }
+
+    /// Whether everything below directory `dir` is in scope.
+    fn contains_dir(&self, dir: &[u8]) -> bool {
+        if dir.is_empty() {
+            return self.is_everything();
+        }
+        let mut d = Vec::with_capacity(dir.len() + 1);
+        d.extend_from_slice(dir);
+        d.push(b'/');
+        self.contains(&d)
+    }
+
+    /// Whether some of the scope lies below directory `dir`.
+    fn reaches_into(&self, dir: &[u8]) -> bool {
+        if dir.is_empty() {
+            return !self.prefixes.is_empty();
+        }
+        let mut d = Vec::with_capacity(dir.len() + 1);
+        d.extend_from_slice(dir);
+        d.push(b'/');
+        let i = self
+            .prefixes
+            .partition_point(|p| p.as_slice() < d.as_slice());
+        self.prefixes.get(i).is_some_and(|p| p.starts_with(&d))
+    }
+}
+
 /// An untracked entry seen while scanning, before the ignore check.
 enum Candidate {
     File(BString),
@@ -36,6 +102,7 @@ pub fn scan(
     repo: &gix::Repository,
     workdir: &Path,
     index: &gix::index::State,
+    scope: &Scope,
 ) -> Result<Scan, String> {
     let entries = index.entries();
     let stamp = index.timestamp();
@@ -72,6 +139,7 @@ pub fn scan(
 
     tracing::debug!("worktree scan: {} tracked directories", dirs.len());
     let ctx = Ctx {
+        scope,
         index,
         dirs: &dirs,
         stamp: (stamp_secs, stamp_nsecs),
@@ -91,7 +159,7 @@ pub fn scan(
             std::io::Error::last_os_error()
         ));
     }
-    let (mut out, candidates) = ctx.scan_dir(fd, b"");
+    let (mut out, candidates) = ctx.scan_dir(fd, b"", scope.is_everything());
     out.suspect.sort_unstable();
     out.deleted.sort_unstable();
     if !candidates.is_empty() {
@@ -101,6 +169,7 @@ pub fn scan(
 }
 
 struct Ctx<'a> {
+    scope: &'a Scope,
     index: &'a gix::index::State,
     /// Directory → (file name, index entry) of the tracked files directly inside, sorted by name.
     dirs: &'a FxHashMap<&'a [u8], Vec<(&'a [u8], usize)>>,
@@ -122,7 +191,8 @@ impl Drop for Dir {
 impl Ctx<'_> {
     /// Scans the tracked directory `dir` (open as `fd`, which this call owns) and, in parallel,
     /// every tracked directory below it. Each name is looked up relative to its open directory.
-    fn scan_dir(&self, fd: libc::c_int, dir: &[u8]) -> (Scan, Vec<Candidate>) {
+    /// `inside`: the whole directory is in scope (otherwise it only leads to parts that are).
+    fn scan_dir(&self, fd: libc::c_int, dir: &[u8], inside: bool) -> (Scan, Vec<Candidate>) {
         let entries = self.index.entries();
         let files: &[(&[u8], usize)] = self.dirs.get(dir).map_or(&[], |v| v.as_slice());
         let mut scan = Scan::default();
@@ -132,12 +202,10 @@ impl Ctx<'_> {
         if dirp.is_null() {
             // SAFETY: fdopendir failed, so the descriptor is still ours to close.
             unsafe { libc::close(fd) };
-            scan.deleted.extend(
-                files
-                    .iter()
-                    .map(|f| f.1)
-                    .filter(|&i| !entries[i].flags.contains(Flags::SKIP_WORKTREE)),
-            );
+            scan.deleted.extend(files.iter().map(|f| f.1).filter(|&i| {
+                !entries[i].flags.contains(Flags::SKIP_WORKTREE)
+                    && (inside || self.scope.contains(entries[i].path(self.index)))
+            }));
             return (scan, candidates);
         }
         let dirp = Dir(dirp);
@@ -182,6 +250,9 @@ impl Ctx<'_> {
             match files.binary_search_by(|f| f.0.cmp(name)) {
                 Ok(k) => {
                     seen[k] = true;
+                    if !inside && !self.scope.contains(&join(name)) {
+                        continue;
+                    }
                     let i = files[k].1;
                     let e = &entries[i];
                     if e.mode.is_submodule()
@@ -214,19 +285,29 @@ impl Ctx<'_> {
                         continue;
                     }
                     let path = join(name);
+                    if !inside && !self.scope.contains_dir(&path) && !self.scope.reaches_into(&path)
+                    {
+                        continue;
+                    }
                     if self.dirs.contains_key(path.as_slice()) {
                         subdirs.push(path);
                     } else {
                         candidates.push(Candidate::Dir(path));
                     }
                 }
-                Err(_) => candidates.push(Candidate::File(join(name))),
+                Err(_) => {
+                    let path = join(name);
+                    if inside || self.scope.contains(&path) {
+                        candidates.push(Candidate::File(path));
+                    }
+                }
             }
         }
-        for (k, &(_, i)) in files.iter().enumerate() {
+        for (k, &(name, i)) in files.iter().enumerate() {
             if !seen[k]
                 && !entries[i].flags.contains(Flags::SKIP_WORKTREE)
                 && !entries[i].mode.is_submodule()
+                && (inside || self.scope.contains(&join(name)))
             {
                 scan.deleted.push(i);
             }
@@ -250,7 +331,7 @@ impl Ctx<'_> {
                     self.all_deleted_below(sub, &mut s);
                     return (s, Vec::new());
                 }
-                self.scan_dir(child, sub)
+                self.scan_dir(child, sub, inside || self.scope.contains_dir(sub))
             })
             .collect();
         for (s, c) in parts {
@@ -269,6 +350,7 @@ impl Ctx<'_> {
                 scan.deleted.extend(files.iter().map(|f| f.1).filter(|&i| {
                     !entries[i].flags.contains(Flags::SKIP_WORKTREE)
                         && !entries[i].mode.is_submodule()
+                        && self.scope.contains(entries[i].path(self.index))
                 }));
             }
         }
@@ -414,4 +496,31 @@ fn ancestors_ignored(
         end += pos + 1;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scope;
+
+    fn scope(p: &[&str]) -> Scope {
+        Scope::new(p.iter().map(|s| s.as_bytes().to_vec()).collect())
+    }
+
+    #[test]
+    fn covered_prefixes_collapse() {
+        let s = scope(&["a/b/", "a/", "c/x.txt", "c/y/"]);
+        assert_eq!(s.prefixes.len(), 3);
+        assert!(s.contains(b"a/b/c.go") && s.contains(b"a/z") && s.contains(b"c/x.txt"));
+        assert!(!s.contains(b"ab/x") && !s.contains(b"c/z.txt") && !s.contains(b"b"));
+    }
+
+    #[test]
+    fn directories_inside_and_on_the_way() {
+        let s = scope(&["services/api/", "go.work"]);
+        assert!(s.contains_dir(b"services/api") && s.contains_dir(b"services/api/cmd"));
+        assert!(!s.contains_dir(b"services") && s.reaches_into(b"services"));
+        assert!(!s.reaches_into(b"services/web") && !s.contains_dir(b"services/apis"));
+        assert!(s.reaches_into(b"") && !s.contains_dir(b""));
+        assert!(Scope::everything().contains_dir(b"") && Scope::everything().contains(b"x"));
+    }
 }
