@@ -38,7 +38,8 @@ pub struct Fingerprint<'a> {
     /// Sorted by path.
     pub files: Vec<FileInput<'a>>,
     /// Declared variables and their values (`None`: unset), sorted by name.
-    pub env: Vec<(String, Option<String>)>,
+    /// Values are raw bytes: two different non-UTF-8 values must not hash alike.
+    pub env: Vec<(String, Option<Vec<u8>>)>,
     pub global: blake3::Hash,
     /// Label (`service:target`) and hash of every needed task, sorted by label.
     pub needs: Vec<(String, blake3::Hash)>,
@@ -105,7 +106,10 @@ impl Fingerprint<'_> {
         let env: serde_json::Map<String, Value> = self
             .env
             .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
+            .map(|(k, v)| {
+                let v = v.as_deref().map(String::from_utf8_lossy);
+                (k.clone(), json!(v))
+            })
             .collect();
         let needs: serde_json::Map<String, Value> = self
             .needs
@@ -140,7 +144,7 @@ pub fn hash_tasks<'a>(
     prefix: &str,
     index: &'a RepoIndex,
     graph: &TaskGraph,
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    env: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> TaskHashes<'a> {
     let global_files = matching_files(index, prefix, &ws.global_inputs);
     let global = {
@@ -218,23 +222,20 @@ pub fn hash_tasks<'a>(
 
 /// For each service: does another service's root lie inside its root?
 fn nested_roots(ws: &Workspace) -> Vec<bool> {
-    let mut roots: Vec<(&str, ServiceId)> = ws
-        .services
+    let mut roots: Vec<&str> = ws.services.iter().map(|s| s.root.as_str()).collect();
+    roots.sort_unstable();
+    ws.services
         .iter()
-        .enumerate()
-        .map(|(i, s)| (s.root.as_str(), i))
-        .collect();
-    roots.sort();
-    let mut out = vec![false; ws.services.len()];
-    for (i, &(root, id)) in roots.iter().enumerate() {
-        out[id] = roots[i + 1..].iter().any(|(other, _)| {
-            root.is_empty() && !other.is_empty()
-                || other.len() > root.len()
-                    && other.starts_with(root)
-                    && other.as_bytes()[root.len()] == b'/'
-        });
-    }
-    out
+        .map(|s| {
+            if s.root.is_empty() {
+                return roots.iter().any(|r| !r.is_empty());
+            }
+            // The first root sorting after `root/` is below it if there is any.
+            let below = format!("{}/", s.root);
+            let i = roots.partition_point(|r| *r < below.as_str());
+            roots.get(i).is_some_and(|r| r.starts_with(&below))
+        })
+        .collect()
 }
 
 /// Repo-relative directory prefix (with trailing `/`, or empty) for a workspace-relative dir.
@@ -277,12 +278,12 @@ fn service_files<'a>(
         out.push((rel, oid, mode));
     });
     if !svc.paths.is_empty() {
-        if let Ok(globs) = Globs::new(svc.paths.clone()) {
-            out.extend(matching_files(index, prefix, &globs));
-            out.sort_by(|a, b| a.0.cmp(b.0));
-            out.dedup_by(|a, b| a.0 == b.0);
-        }
+        out.extend(matching_files(index, prefix, &svc.path_globs));
     }
+    // Tracked files come in path order, then untracked ones: the fingerprint needs one order,
+    // or `git add` alone would change the hash. (A stable sort merges the sorted runs cheaply.)
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
     out
 }
 
@@ -429,7 +430,7 @@ mod tests {
             root: "services/api".into(),
             outputs: vec!["bin/**".into()],
             files: vec![(b"services/api/main.go".as_bstr(), EMPTY.as_ref(), 0o100644)],
-            env: vec![("GOFLAGS".into(), Some("-v".into()))],
+            env: vec![("GOFLAGS".into(), Some(b"-v".to_vec()))],
             global: blake3::hash(b"g"),
             needs: vec![],
         }

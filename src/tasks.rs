@@ -81,10 +81,15 @@ impl TaskGraph {
             passthrough: HashMap::new(),
             stack: Vec::new(),
         };
+        // A requested target the service does not define is skipped outright: passing it through
+        // to the dependencies would run (say) their `deploy` although nobody selected them.
+        // Pass-through applies to `needs` only.
         for &s in services {
             for t in targets {
-                for idx in b.resolve(s, t)? {
-                    b.nodes[idx].requested = true;
+                if ws.services[s].targets.contains_key(t.as_str()) {
+                    for idx in b.resolve(s, t)? {
+                        b.nodes[idx].requested = true;
+                    }
                 }
             }
         }
@@ -291,6 +296,22 @@ command = "g"
         let g = TaskGraph::build(&w, &[app], &["build".into()]).unwrap();
         assert_eq!(labels(&w, &g), ["acore:gen", "acore:build", "app:build"]);
         assert_eq!(g.tasks[2].needs, [1]);
+    }
+
+    #[test]
+    fn a_requested_target_a_service_lacks_is_skipped() {
+        let text = r#"
+[workspace]
+members = ["s/*"]
+[services.web]
+deps = ["ui"]
+[services.ui.targets.deploy]
+command = "d"
+"#;
+        let (_t, w) = ws(text, &["s/web", "s/ui"]);
+        let web = w.service_id("web").unwrap();
+        let g = TaskGraph::build(&w, &[web], &["deploy".into()]).unwrap();
+        assert!(g.is_empty(), "{:?}", labels(&w, &g));
     }
 
     #[test]

@@ -1536,3 +1536,155 @@ fn cache_dir_flag_and_env_move_the_cache() {
     // The cache writes its own .gitignore, so it never shows up as untracked.
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the worktree scan must notice (regressions found in review).
+
+/// One service `api` with a nested directory, `build` over every file.
+fn nested() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\"svc/*\"]\n[targets.build]\ncommand = \"true\"\n")
+        .write("svc/api/main.txt", "main\n")
+        .write("svc/api/pkg/p.txt", "p\n")
+        .write("svc/api/pkg/deep/d.txt", "d\n");
+    repo.commit("init");
+    repo
+}
+
+#[test]
+fn deleting_a_tracked_directory_changes_the_hash() {
+    let repo = nested();
+    let before = repo.task_hashes(&["build"])["api:build"].clone();
+    repo.remove("svc/api/pkg");
+    let after = repo.task_hashes(&["build"])["api:build"].clone();
+    assert_ne!(before, after, "a deleted directory must change the inputs");
+    let explain = repo.run(&["hash", "build", "--all", "--explain"]);
+    let text = explain.success().stdout_str();
+    assert!(
+        text.contains("svc/api/main.txt") && !text.contains("pkg/"),
+        "{text}"
+    );
+    // The directory replaced by a file of the same name is a change too.
+    repo.write("svc/api/pkg", "now a file\n");
+    let replaced = repo.task_hashes(&["build"])["api:build"].clone();
+    assert_ne!(replaced, before);
+    assert_ne!(replaced, after);
+}
+
+#[test]
+fn staging_a_new_file_does_not_change_the_hash() {
+    let repo = nested();
+    repo.write("svc/api/a_new.txt", "new\n");
+    let untracked = repo.task_hashes(&["build"])["api:build"].clone();
+    repo.git(&["add", "svc/api/a_new.txt"]);
+    let staged = repo.task_hashes(&["build"])["api:build"].clone();
+    assert_eq!(
+        untracked, staged,
+        "the same content must hash the same, tracked or not"
+    );
+}
+
+#[test]
+fn exec_bit_counts_unless_core_filemode_is_false() {
+    let repo = nested();
+    let before = repo.task_hashes(&["build"])["api:build"].clone();
+    repo.chmod_exec("svc/api/main.txt", true);
+    let with_mode = repo.task_hashes(&["build"])["api:build"].clone();
+    assert_ne!(before, with_mode);
+    repo.git(&["config", "core.fileMode", "false"]);
+    let ignored = repo.task_hashes(&["build"])["api:build"].clone();
+    assert_eq!(
+        before, ignored,
+        "git ignores the exec bit here, so must the hash"
+    );
+}
+
+#[test]
+fn a_submodule_checked_out_at_another_commit_changes_the_hash() {
+    let sub = TestRepo::new();
+    sub.write("lib.c", "int x = 1;\n");
+    sub.commit("sub 1");
+    sub.write("lib.c", "int x = 2;\n");
+    sub.commit("sub 2");
+    let repo = nested();
+    let url = sub.path().display().to_string();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "svc/api/vendor",
+    ]);
+    repo.commit("add submodule");
+    let before = repo.task_hashes(&["build"])["api:build"].clone();
+    let inside = repo.abs("svc/api/vendor");
+    let checkout = |rev: &str| {
+        let out = repo
+            .git_cmd(&["checkout", "-q", rev])
+            .current_dir(&inside)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    checkout("HEAD~1");
+    let moved = repo.task_hashes(&["build"])["api:build"].clone();
+    assert_ne!(
+        before, moved,
+        "the submodule's checked-out commit is an input"
+    );
+    checkout("-");
+    assert_eq!(repo.task_hashes(&["build"])["api:build"], before);
+}
+
+#[test]
+fn non_ascii_text_in_user_json_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(&a, r#"{"tasks":[{"task":"x:build","hash":"aaaaaaaaaaaaaaaéé","fingerprint":{"files":{"f":"100644 ééééééééé"}}}]}"#).unwrap();
+    std::fs::write(&b, r#"{"tasks":[{"task":"x:build","hash":"bbbbbbbbbbbbbbbbb","fingerprint":{"files":{"f":"100644 b"}}}]}"#).unwrap();
+    let out = shockwave()
+        .arg("hash")
+        .arg("--diff")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    out.success();
+    assert!(
+        out.stdout_str().contains("x:build: aaaaaaaaaaaaaaaé → "),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+#[test]
+fn a_background_process_holding_the_output_does_not_hold_the_task() {
+    let repo = TestRepo::new();
+    repo.config(
+        "[workspace]\nmembers = [\"svc/*\"]\n[targets.serve]\ncommand = \"(sleep 4; echo late) & echo started\"\ncache = false\n",
+    )
+    .write("svc/a/x", "x");
+    repo.commit("init");
+    let start = Instant::now();
+    let out = repo.run(&["run", "serve", "--all"]);
+    out.success();
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        start.elapsed()
+    );
+    let text = out.stdout_str();
+    assert!(text.contains("started"), "{text}");
+    assert!(
+        text.contains("a background process started by this command still holds it open"),
+        "{text}"
+    );
+    assert!(!text.contains("late"), "{text}");
+}

@@ -27,6 +27,9 @@ pub enum CliError {
     Scm(#[from] ScmError),
     #[error("{0}")]
     Usage(String),
+    /// An operation failed for a reason outside the user's input (exit 1).
+    #[error("{0}")]
+    Failed(String),
     #[error("failed to {action}: {source}")]
     Io {
         action: String,
@@ -39,7 +42,7 @@ impl CliError {
         match self {
             CliError::Config(_) | CliError::Usage(_) => ExitCode::Usage,
             CliError::Scm(_) => ExitCode::Git,
-            CliError::Io { .. } => ExitCode::TaskFailed,
+            CliError::Io { .. } | CliError::Failed(_) => ExitCode::TaskFailed,
         }
     }
 

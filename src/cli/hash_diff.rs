@@ -82,7 +82,7 @@ pub fn diff_files(a: &Path, b: &Path) -> Result<String, CliError> {
 }
 
 fn short(h: &str) -> &str {
-    &h[..h.len().min(16)]
+    crate::report::summary::prefix(h, 16)
 }
 
 fn str_of(v: &Value, key: &str) -> String {
@@ -148,7 +148,7 @@ fn file_change(a: &Value, b: &Value) -> String {
         }
     };
     let ((ma, ia), (mb, ib)) = (split(a), split(b));
-    let short7 = |id: &str| id[..id.len().min(7)].to_string();
+    let short7 = |id: &str| crate::report::summary::prefix(id, 7).to_string();
     if ma == mb {
         format!("{} → {}", short7(&ia), short7(&ib))
     } else {

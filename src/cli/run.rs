@@ -102,7 +102,7 @@ struct Prepared {
 impl Prepared {
     fn hashes(&self) -> TaskHashes<'_> {
         let t0 = std::time::Instant::now();
-        let env = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
+        let env = |k: &str| std::env::var_os(k).map(|v| v.into_encoded_bytes());
         let hashes = hash_tasks(
             &self.ctx.ws,
             &self.ctx.prefix,
@@ -178,9 +178,17 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
             "-j 0: the number of parallel tasks must be at least 1".into(),
         ));
     }
-    // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130.
+    // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130. A dry
+    // run starts nothing, so the default (exit at once) is right for it.
     let interrupt = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    let signals = if a.dry_run.is_none() {
+        &[signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM][..]
+    } else {
+        &[]
+    };
+    for &sig in signals {
+        // A second signal while stopping exits at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt.clone());
         let _ = signal_hook::flag::register(sig, interrupt.clone());
     }
     let p = prepare(cwd, config, &a.targets, &a.select)?;
@@ -448,8 +456,10 @@ pub(super) fn cmd_hash(
                 for (k, v) in &f.env {
                     out.push_str(&format!(
                         "  env       {k}={}\n",
-                        v.as_deref()
-                            .map_or("(unset)".to_string(), |v| format!("{v:?}"))
+                        v.as_deref().map_or("(unset)".to_string(), |v| format!(
+                            "{:?}",
+                            String::from_utf8_lossy(v)
+                        ))
                     ));
                 }
                 out.push_str(&format!(
@@ -502,7 +512,7 @@ pub(super) fn cmd_cache(
             )
         }
         CacheAction::Clean => {
-            let s = cache.clean().map_err(|e| CliError::Usage(e.to_string()))?;
+            let s = cache.clean().map_err(|e| CliError::Failed(e.to_string()))?;
             format!(
                 "removed {} entr{} ({})\n",
                 s.entries,
@@ -515,7 +525,7 @@ pub(super) fn cmd_cache(
                 parse_size(&max_size).map_err(|e| CliError::Usage(format!("--max-size: {e}")))?;
             let (removed, left) = cache
                 .prune(max)
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+                .map_err(|e| CliError::Failed(e.to_string()))?;
             format!(
                 "removed {} least recently used entr{} ({}); {} entr{} left ({}, limit {})\n",
                 removed.entries,

@@ -136,6 +136,8 @@ pub struct Service {
     pub deps: Vec<ServiceId>,
     /// Extra workspace-relative globs whose files belong to this service.
     pub paths: Vec<String>,
+    /// `paths`, compiled.
+    pub path_globs: Arc<Globs>,
     pub targets: BTreeMap<String, Arc<Target>>,
     /// Every target's `outputs`, together: products of the service, never inputs of its tasks.
     pub outputs: Arc<Globs>,
@@ -453,10 +455,12 @@ impl Validator<'_> {
             outputs.sort();
             outputs.dedup();
             let outputs = self.globs_for(outputs);
+            let path_globs = self.globs_for(d.paths.clone());
             services.push(Service {
                 name,
                 root: d.root,
                 deps,
+                path_globs,
                 paths: d.paths,
                 targets,
                 outputs,
@@ -731,8 +735,8 @@ fn expand_members(
     pattern: &str,
     glob: &globset::GlobMatcher,
 ) -> std::io::Result<Vec<String>> {
-    let pattern = normalize_pattern(pattern);
-    let pattern = pattern.trim_end_matches("/**");
+    // The caller already dropped a trailing `/`; a written `/**` stays (any depth below).
+    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
     let literal: Vec<&str> = parts
         .iter()
@@ -819,6 +823,14 @@ mod tests {
         let names: Vec<_> = ws.service_names().collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(ws.services[2].root, "libs/c");
+    }
+
+    #[test]
+    fn double_star_members_reach_any_depth() {
+        let t = tree(&["pkgs/a", "pkgs/b/c"]);
+        let ws = parse_in(t.path(), "[workspace]\nmembers = [\"pkgs/**\"]\n").unwrap();
+        let names: Vec<_> = ws.service_names().collect();
+        assert_eq!(names, ["a", "b", "c"]);
     }
 
     #[test]

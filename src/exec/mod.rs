@@ -115,6 +115,9 @@ enum Msg {
     Done(TaskIdx, TaskResult),
 }
 
+/// How long to keep reading a command's output after it exited (for the last buffered lines).
+const OUTPUT_GRACE: Duration = Duration::from_millis(300);
+
 /// Process groups of running commands, so an interrupt can kill them.
 type Running = Arc<Mutex<HashSet<i32>>>;
 
@@ -156,15 +159,26 @@ pub fn execute(
         workers.push(std::thread::spawn(move || loop {
             let next = job_rx.lock().map(|rx| rx.recv());
             let Ok(Ok(idx)) = next else { break };
-            let result = run_one(
-                idx,
-                &specs[idx],
-                cache.as_deref(),
-                &pgroups,
-                &interrupt,
-                stream,
-                &msg_tx,
-            );
+            // A bug in one task's handling must not hang the run: report it as a failure.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_one(
+                    idx,
+                    &specs[idx],
+                    cache.as_deref(),
+                    &pgroups,
+                    &interrupt,
+                    stream,
+                    &msg_tx,
+                )
+            }))
+            .unwrap_or_else(|_| TaskResult {
+                status: TaskStatus::Failed { exit_code: None },
+                duration: Duration::ZERO,
+                log: b"shockwave: internal error while running this task (see the message above)\n"
+                    .to_vec(),
+                saved: Duration::ZERO,
+                skipped_because: None,
+            });
             if msg_tx.send(Msg::Done(idx, result)).is_err() {
                 break;
             }
@@ -401,27 +415,51 @@ fn run_command(
     if let Ok(mut set) = pgroups.lock() {
         set.insert(pid);
     }
-    let mut log = Vec::new();
-    let mut reader = BufReader::new(reader);
-    loop {
-        let mut line = Vec::new();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {
-                if stream {
-                    let _ = tx.send(Msg::Event(RunEvent::Output {
-                        task: idx,
-                        line: line.clone(),
-                    }));
+    // Output is read on its own thread so that a background process that inherited the pipe
+    // (`server &`) cannot hold the task open after the command itself has exited.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let detached = Arc::new(AtomicBool::new(false));
+    let (eof_tx, eof_rx) = mpsc::channel::<()>();
+    {
+        let log = log.clone();
+        let detached = detached.clone();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(reader);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if detached.load(Ordering::SeqCst) {
+                            continue;
+                        }
+                        if stream {
+                            let _ = tx.send(Msg::Event(RunEvent::Output {
+                                task: idx,
+                                line: line.clone(),
+                            }));
+                        }
+                        if let Ok(mut l) = log.lock() {
+                            l.extend_from_slice(&line);
+                        }
+                    }
                 }
-                log.extend_from_slice(&line);
             }
-            Err(_) => break,
-        }
+            let _ = eof_tx.send(());
+        });
     }
     let status = child.wait();
     if let Ok(mut set) = pgroups.lock() {
         set.remove(&pid);
+    }
+    let lingering = eof_rx.recv_timeout(OUTPUT_GRACE).is_err();
+    detached.store(true, Ordering::SeqCst);
+    let mut log = log.lock().map(|l| l.clone()).unwrap_or_default();
+    if lingering {
+        log.extend_from_slice(
+            b"shockwave: stopped reading output: a background process started by this command still holds it open\n",
+        );
     }
     match status {
         Ok(s) if s.success() => (TaskStatus::Success, log),

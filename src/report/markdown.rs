@@ -40,7 +40,7 @@ pub fn render(s: &Summary) -> String {
     let range = match (&s.base, &s.merge_base) {
         (Some(b), Some(mb)) => format!(
             "changes from `{b}` (merge base `{}`) to `{}`",
-            &mb[..mb.len().min(7)],
+            super::summary::prefix(mb, 7),
             s.head.as_deref().unwrap_or("HEAD")
         ),
         (Some(b), None) => format!("changes from `{b}`"),

@@ -92,6 +92,11 @@ pub fn tail(log: &[u8], n: usize) -> String {
     lines[start..].join("\n")
 }
 
+/// At most `n` characters of `s` (user-supplied JSON may hold any text: never slice bytes).
+pub fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
 /// `4m 10s`, `12.3s`, `850ms`.
 pub fn human_duration(ms: u64) -> String {
     if ms < 1000 {
@@ -114,6 +119,13 @@ mod tests {
         assert_eq!(human_duration(850), "850ms");
         assert_eq!(human_duration(12_300), "12.3s");
         assert_eq!(human_duration(250_000), "4m 10s");
+    }
+
+    #[test]
+    fn prefix_respects_characters() {
+        assert_eq!(prefix("abcdef", 3), "abc");
+        assert_eq!(prefix("ab", 3), "ab");
+        assert_eq!(prefix("aéé", 2), "aé");
     }
 
     #[test]

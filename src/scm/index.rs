@@ -3,7 +3,7 @@
 //! hashed the way git hashes a blob, so identical content always yields the identical id. Files
 //! deleted from the worktree are absent. Built once per run; queried per service by path prefix.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::os::unix::ffi::OsStrExt;
 
 use bstr::{BStr, BString, ByteSlice};
@@ -19,7 +19,7 @@ pub type FileId = ObjectId;
 pub struct RepoIndex {
     index: gix::index::File,
     /// Tracked paths whose worktree content differs from the index: `Some` from disk, `None` deleted.
-    dirty: HashMap<BString, Option<(FileId, u32)>>,
+    dirty: FxHashMap<BString, Option<(FileId, u32)>>,
     /// Untracked, not ignored files with their ids and modes from disk, sorted by path.
     untracked: Vec<(BString, FileId, u32)>,
 }
@@ -37,12 +37,16 @@ impl RepoIndex {
             index.entries().len(),
             t0.elapsed()
         );
-        let scan =
-            super::worktree::scan(&repo.repo, repo.workdir(), &index, scope).map_err(|e| {
-                ScmError::Git {
-                    action: "scan the worktree".into(),
-                    detail: e,
-                }
+        // core.fileMode = false: exec bits on disk mean nothing (git ignores them too).
+        let file_mode = repo
+            .repo
+            .config_snapshot()
+            .boolean("core.fileMode")
+            .unwrap_or(true);
+        let scan = super::worktree::scan(&repo.repo, repo.workdir(), &index, scope, file_mode)
+            .map_err(|e| ScmError::Git {
+                action: "scan the worktree".into(),
+                detail: e,
             })?;
         tracing::debug!(
             "scanned the worktree: {} to hash, {} deleted, {} untracked",
@@ -59,7 +63,10 @@ impl RepoIndex {
             .filter_map(|&i| {
                 let e = &entries[i];
                 let path = e.path(&index);
-                let found = hash_worktree_file(workdir, path, kind);
+                let found =
+                    hash_worktree_file(workdir, path, kind, (!file_mode).then_some(e.mode.bits()))
+                        .map_err(|err| warn_unreadable(path, &err))
+                        .ok();
                 // Same content and mode after all (touched, or racy but clean): the index stands.
                 if found.is_some_and(|(id, mode)| id == e.id && mode == e.mode.bits()) {
                     None
@@ -68,15 +75,30 @@ impl RepoIndex {
                 }
             })
             .collect();
-        let mut dirty: HashMap<BString, Option<(FileId, u32)>> = suspects.into_iter().collect();
+        let mut dirty: FxHashMap<BString, Option<(FileId, u32)>> = suspects.into_iter().collect();
         for &i in &scan.deleted {
             dirty.insert(entries[i].path(&index).to_owned(), None);
+        }
+        // A submodule's content id is the commit checked out in it (the index's when it is not
+        // checked out).
+        for &i in &scan.submodules {
+            let e = &entries[i];
+            let path = e.path(&index);
+            if let Some(head) = submodule_head(workdir, path) {
+                if head != e.id {
+                    dirty.insert(path.to_owned(), Some((head, e.mode.bits())));
+                }
+            }
         }
         let mut untracked: Vec<(BString, FileId, u32)> = scan
             .untracked
             .into_par_iter()
             .filter_map(|p| {
-                hash_worktree_file(workdir, p.as_bstr(), kind).map(|(id, mode)| (p, id, mode))
+                let default_mode = (!file_mode).then_some(0o100644);
+                hash_worktree_file(workdir, p.as_bstr(), kind, default_mode)
+                    .map_err(|err| warn_unreadable(p.as_bstr(), &err))
+                    .ok()
+                    .map(|(id, mode)| (p, id, mode))
             })
             .collect();
         untracked.sort();
@@ -153,31 +175,48 @@ fn read_index(repo: &Repo) -> Result<gix::index::File, ScmError> {
     }
 }
 
-/// The git blob id and mode of a worktree file (symlinks hash their target, like git). `None` if
-/// it is unreadable or not a file.
+/// The git blob id and mode of a worktree file (symlinks hash their target, like git). With
+/// `core.fileMode = false`, `regular_mode` is used for regular files instead of the exec bit.
 fn hash_worktree_file(
     workdir: &std::path::Path,
     rela: &BStr,
     kind: gix::hash::Kind,
-) -> Option<(FileId, u32)> {
+    regular_mode: Option<u32>,
+) -> std::io::Result<(FileId, u32)> {
     let path = workdir.join(std::ffi::OsStr::from_bytes(rela));
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    let mode = if meta.file_type().is_symlink() {
-        0o120000
-    } else if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0 {
-        0o100755
-    } else {
-        0o100644
-    };
-    let data = if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(&path).ok()?;
-        target.as_os_str().as_bytes().to_vec()
+    let meta = std::fs::symlink_metadata(&path)?;
+    let (mode, data) = if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(&path)?;
+        (0o120000, target.as_os_str().as_bytes().to_vec())
     } else if meta.is_file() {
-        std::fs::read(&path).ok()?
+        let exec = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0;
+        let mode = match regular_mode {
+            Some(m) if m != 0o120000 => m,
+            _ if exec => 0o100755,
+            _ => 0o100644,
+        };
+        (mode, std::fs::read(&path)?)
     } else {
-        return None;
+        return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
     };
-    gix::objs::compute_hash(kind, gix::objs::Kind::Blob, &data)
-        .ok()
-        .map(|id| (id, mode))
+    let id = gix::objs::compute_hash(kind, gix::objs::Kind::Blob, &data)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok((id, mode))
+}
+
+/// Files that vanished between the scan and the read are simply gone; anything else is said.
+fn warn_unreadable(path: &BStr, err: &std::io::Error) {
+    if err.kind() != std::io::ErrorKind::NotFound {
+        tracing::warn!("cannot read `{path}` ({err}); it counts as changed");
+    }
+}
+
+/// The commit checked out in a submodule at `rela`, if it is checked out.
+fn submodule_head(workdir: &std::path::Path, rela: &BStr) -> Option<FileId> {
+    let path = workdir.join(std::ffi::OsStr::from_bytes(rela));
+    if !path.join(".git").exists() {
+        return None;
+    }
+    let repo = gix::open(&path).ok()?;
+    repo.head_id().ok().map(|id| id.detach())
 }

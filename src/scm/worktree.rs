@@ -24,6 +24,8 @@ pub struct Scan {
     pub deleted: Vec<usize>,
     /// Untracked, not ignored files.
     pub untracked: Vec<BString>,
+    /// Submodule entries in scope, whose checked-out commit must be read.
+    pub submodules: Vec<usize>,
 }
 
 /// The part of the worktree a scan covers: repo-relative path prefixes (a directory with a trailing
@@ -103,39 +105,54 @@ pub fn scan(
     workdir: &Path,
     index: &gix::index::State,
     scope: &Scope,
+    file_mode: bool,
 ) -> Result<Scan, String> {
     let entries = index.entries();
     let stamp = index.timestamp();
     let (stamp_secs, stamp_nsecs) = (stamp.unix_seconds(), stamp.nanoseconds());
 
-    // Directory → the tracked file entries directly inside it. Every ancestor of such a directory
-    // is present too (possibly with no files), so the scan reaches every tracked directory.
-    let mut dirs: FxHashMap<&[u8], Vec<(&[u8], usize)>> = FxHashMap::default();
+    // The tracked tree: per directory, its tracked files and tracked subdirectories. Every
+    // ancestor of a tracked file is present, so the scan reaches every tracked directory and
+    // notices one that disappeared.
+    let mut dirs: FxHashMap<&[u8], DirInfo<'_>> = FxHashMap::default();
+    dirs.insert(&b""[..], DirInfo::default());
     for (i, e) in entries.iter().enumerate() {
         if e.stage_raw() != 0 && i > 0 && entries[i - 1].path(index) == e.path(index) {
             continue;
         }
         let path = e.path(index).as_bytes();
-        let (dir, name) = match path.rfind_byte(b'/') {
-            Some(s) => (&path[..s], &path[s + 1..]),
-            None => (&path[..0], path),
-        };
-        match dirs.get_mut(dir) {
-            Some(v) => v.push((name, i)),
-            None => {
-                dirs.insert(dir, vec![(name, i)]);
-                let mut d = dir;
-                while !d.is_empty() {
-                    d = d.rfind_byte(b'/').map_or(&d[..0], |s| &d[..s]);
-                    if dirs.contains_key(d) {
-                        break;
-                    }
-                    dirs.insert(d, Vec::new());
-                }
+        let (dir, name) = split(path);
+        if let Some(d) = dirs.get_mut(dir) {
+            d.files.push((name, i));
+            continue;
+        }
+        dirs.insert(
+            dir,
+            DirInfo {
+                files: vec![(name, i)],
+                subdirs: Vec::new(),
+            },
+        );
+        let mut child = dir;
+        while !child.is_empty() {
+            let (parent, child_name) = split(child);
+            if let Some(p) = dirs.get_mut(parent) {
+                p.subdirs.push(child_name);
+                break;
             }
+            dirs.insert(
+                parent,
+                DirInfo {
+                    files: Vec::new(),
+                    subdirs: vec![child_name],
+                },
+            );
+            child = parent;
         }
     }
-    dirs.entry(&b""[..]).or_default();
+    for d in dirs.values_mut() {
+        d.subdirs.sort_unstable();
+    }
 
     tracing::debug!("worktree scan: {} tracked directories", dirs.len());
     let ctx = Ctx {
@@ -143,9 +160,10 @@ pub fn scan(
         index,
         dirs: &dirs,
         stamp: (stamp_secs, stamp_nsecs),
+        file_mode,
     };
     let root = std::ffi::CString::new(workdir.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
-    // SAFETY: a valid NUL-terminated path; the returned descriptor is owned by `Dir` below.
+    // SAFETY: a valid NUL-terminated path; the returned descriptor is handed to `scan_dir`.
     let fd = unsafe {
         libc::open(
             root.as_ptr(),
@@ -162,18 +180,35 @@ pub fn scan(
     let (mut out, candidates) = ctx.scan_dir(fd, b"", scope.is_everything());
     out.suspect.sort_unstable();
     out.deleted.sort_unstable();
+    out.deleted.dedup();
     if !candidates.is_empty() {
         out.untracked = untracked_not_ignored(repo, workdir, index, candidates)?;
     }
     Ok(out)
 }
 
+/// `a/b/c` → (`a/b`, `c`); `c` → (``, `c`).
+fn split(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.rfind_byte(b'/') {
+        Some(s) => (&path[..s], &path[s + 1..]),
+        None => (&path[..0], path),
+    }
+}
+
+/// What the index holds directly inside one directory, both lists sorted by name.
+#[derive(Default)]
+struct DirInfo<'a> {
+    files: Vec<(&'a [u8], usize)>,
+    subdirs: Vec<&'a [u8]>,
+}
+
 struct Ctx<'a> {
     scope: &'a Scope,
     index: &'a gix::index::State,
-    /// Directory → (file name, index entry) of the tracked files directly inside, sorted by name.
-    dirs: &'a FxHashMap<&'a [u8], Vec<(&'a [u8], usize)>>,
+    dirs: &'a FxHashMap<&'a [u8], DirInfo<'a>>,
     stamp: (i64, u32),
+    /// `core.fileMode`: whether the exec bit on disk means anything.
+    file_mode: bool,
 }
 
 /// An open directory stream; closes its descriptor on drop.
@@ -188,43 +223,62 @@ impl Drop for Dir {
     }
 }
 
+fn join(dir: &[u8], name: &[u8]) -> BString {
+    let mut p = BString::from(Vec::with_capacity(dir.len() + name.len() + 1));
+    p.extend_from_slice(dir);
+    if !dir.is_empty() {
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p
+}
+
 impl Ctx<'_> {
     /// Scans the tracked directory `dir` (open as `fd`, which this call owns) and, in parallel,
     /// every tracked directory below it. Each name is looked up relative to its open directory.
     /// `inside`: the whole directory is in scope (otherwise it only leads to parts that are).
     fn scan_dir(&self, fd: libc::c_int, dir: &[u8], inside: bool) -> (Scan, Vec<Candidate>) {
         let entries = self.index.entries();
-        let files: &[(&[u8], usize)] = self.dirs.get(dir).map_or(&[], |v| v.as_slice());
+        let info = self.dirs.get(dir);
+        let files: &[(&[u8], usize)] = info.map_or(&[], |d| d.files.as_slice());
+        let tracked_subdirs: &[&[u8]] = info.map_or(&[], |d| d.subdirs.as_slice());
         let mut scan = Scan::default();
         let mut candidates = Vec::new();
         // SAFETY: `fd` is an open directory descriptor owned by us; fdopendir takes it over.
         let dirp = unsafe { libc::fdopendir(fd) };
         if dirp.is_null() {
+            let err = std::io::Error::last_os_error();
             // SAFETY: fdopendir failed, so the descriptor is still ours to close.
             unsafe { libc::close(fd) };
-            scan.deleted.extend(files.iter().map(|f| f.1).filter(|&i| {
-                !entries[i].flags.contains(Flags::SKIP_WORKTREE)
-                    && (inside || self.scope.contains(entries[i].path(self.index)))
-            }));
+            tracing::warn!(
+                "cannot read directory `{}` ({err}); treating its tracked files as changed",
+                dir.as_bstr()
+            );
+            self.deleted_below(dir, &mut scan);
             return (scan, candidates);
         }
         let dirp = Dir(dirp);
         // SAFETY: `dirp` is a valid open stream for the lifetime of this function.
         let dfd = unsafe { libc::dirfd(dirp.0) };
-        let join = |name: &[u8]| -> BString {
-            let mut p = BString::from(dir);
-            if !dir.is_empty() {
-                p.push(b'/');
-            }
-            p.extend_from_slice(name);
-            p
-        };
         let mut seen = vec![false; files.len()];
+        let mut seen_dirs = vec![false; tracked_subdirs.len()];
         let mut subdirs: Vec<BString> = Vec::new();
         loop {
+            // readdir signals errors only through errno, so clear it first.
+            // SAFETY: writing the thread's errno is always allowed.
+            unsafe { *libc::__errno_location() = 0 };
             // SAFETY: readdir on a valid stream; the entry is only read before the next call.
             let ent = unsafe { libc::readdir(dirp.0) };
             if ent.is_null() {
+                let err = std::io::Error::last_os_error();
+                if err.raw_os_error().is_some_and(|e| e != 0) {
+                    // A partial listing would make present files look deleted: say so, and
+                    // let the unseen ones count as changed (conservative).
+                    tracing::warn!(
+                        "failed to list directory `{}` ({err}); treating unlisted tracked files as changed",
+                        dir.as_bstr()
+                    );
+                }
                 break;
             }
             // SAFETY: d_name is a NUL-terminated name inside the entry returned above.
@@ -247,33 +301,41 @@ impl Ctx<'_> {
                     });
             }
             let is_dir = dtype == libc::DT_DIR;
+            if is_dir {
+                if let Ok(k) = tracked_subdirs.binary_search(&name) {
+                    seen_dirs[k] = true;
+                    let path = join(dir, name);
+                    if inside || self.scope.contains_dir(&path) || self.scope.reaches_into(&path) {
+                        subdirs.push(path);
+                    }
+                    continue;
+                }
+            }
             match files.binary_search_by(|f| f.0.cmp(name)) {
                 Ok(k) => {
                     seen[k] = true;
-                    if !inside && !self.scope.contains(&join(name)) {
+                    if !inside && !self.scope.contains(&join(dir, name)) {
                         continue;
                     }
                     let i = files[k].1;
                     let e = &entries[i];
-                    if e.mode.is_submodule()
-                        || e.flags
-                            .intersects(Flags::ASSUME_VALID | Flags::SKIP_WORKTREE)
+                    if e.mode.is_submodule() {
+                        scan.submodules.push(i);
+                        continue;
+                    }
+                    if e.flags
+                        .intersects(Flags::ASSUME_VALID | Flags::SKIP_WORKTREE)
                     {
                         continue;
                     }
                     if is_dir {
                         // A tracked file replaced by a directory.
                         scan.deleted.push(i);
-                        let path = join(name);
-                        if self.dirs.contains_key(path.as_slice()) {
-                            subdirs.push(path);
-                        } else {
-                            candidates.push(Candidate::Dir(path));
-                        }
+                        candidates.push(Candidate::Dir(join(dir, name)));
                         continue;
                     }
                     match st.or_else(|| fstatat(dfd, cname)) {
-                        Some(st) if stat_matches(e, &st, self.stamp) => {}
+                        Some(st) if stat_matches(e, &st, self.stamp, self.file_mode) => {}
                         Some(_) => scan.suspect.push(i),
                         None => scan.deleted.push(i),
                     }
@@ -284,19 +346,13 @@ impl Ctx<'_> {
                     if name == b".git" || dir.is_empty() && name == b".shockwave" {
                         continue;
                     }
-                    let path = join(name);
-                    if !inside && !self.scope.contains_dir(&path) && !self.scope.reaches_into(&path)
-                    {
-                        continue;
-                    }
-                    if self.dirs.contains_key(path.as_slice()) {
-                        subdirs.push(path);
-                    } else {
+                    let path = join(dir, name);
+                    if inside || self.scope.contains_dir(&path) || self.scope.reaches_into(&path) {
                         candidates.push(Candidate::Dir(path));
                     }
                 }
                 Err(_) => {
-                    let path = join(name);
+                    let path = join(dir, name);
                     if inside || self.scope.contains(&path) {
                         candidates.push(Candidate::File(path));
                     }
@@ -306,17 +362,26 @@ impl Ctx<'_> {
         for (k, &(name, i)) in files.iter().enumerate() {
             if !seen[k]
                 && !entries[i].flags.contains(Flags::SKIP_WORKTREE)
-                && !entries[i].mode.is_submodule()
-                && (inside || self.scope.contains(&join(name)))
+                && (inside || self.scope.contains(&join(dir, name)))
             {
-                scan.deleted.push(i);
+                if entries[i].mode.is_submodule() {
+                    scan.submodules.push(i);
+                } else {
+                    scan.deleted.push(i);
+                }
+            }
+        }
+        // A tracked directory that is gone (or is no longer a directory): all below is deleted.
+        for (k, name) in tracked_subdirs.iter().enumerate() {
+            if !seen_dirs[k] {
+                self.deleted_below(&join(dir, name), &mut scan);
             }
         }
         // Tracked subdirectories: opened relative to this one, scanned in parallel.
         let parts: Vec<(Scan, Vec<Candidate>)> = subdirs
             .par_iter()
             .map(|sub| {
-                let name = &sub[sub.rfind_byte(b'/').map_or(0, |s| s + 1)..];
+                let (_, name) = split(sub);
                 let cname = std::ffi::CString::new(name.to_vec()).unwrap_or_default();
                 // SAFETY: `dfd` stays open until every child has finished (par_iter joins here).
                 let child = unsafe {
@@ -327,8 +392,15 @@ impl Ctx<'_> {
                     )
                 };
                 if child < 0 {
+                    let err = std::io::Error::last_os_error();
+                    if err.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(
+                            "cannot open directory `{}` ({err}); treating its tracked files as changed",
+                            sub.as_bstr()
+                        );
+                    }
                     let mut s = Scan::default();
-                    self.all_deleted_below(sub, &mut s);
+                    self.deleted_below(sub, &mut s);
                     return (s, Vec::new());
                 }
                 self.scan_dir(child, sub, inside || self.scope.contains_dir(sub))
@@ -337,22 +409,26 @@ impl Ctx<'_> {
         for (s, c) in parts {
             scan.suspect.extend(s.suspect);
             scan.deleted.extend(s.deleted);
+            scan.submodules.extend(s.submodules);
             candidates.extend(c);
         }
         (scan, candidates)
     }
 
-    /// Marks every tracked file below `dir` as deleted (the directory could not be opened).
-    fn all_deleted_below(&self, dir: &[u8], scan: &mut Scan) {
+    /// Marks every tracked file in scope at or below `dir` as deleted.
+    fn deleted_below(&self, dir: &[u8], scan: &mut Scan) {
         let entries = self.index.entries();
-        for (d, files) in self.dirs.iter() {
-            if *d == dir || d.starts_with(dir) && d.get(dir.len()) == Some(&b'/') {
-                scan.deleted.extend(files.iter().map(|f| f.1).filter(|&i| {
-                    !entries[i].flags.contains(Flags::SKIP_WORKTREE)
-                        && !entries[i].mode.is_submodule()
-                        && self.scope.contains(entries[i].path(self.index))
-                }));
-            }
+        let Some(info) = self.dirs.get(dir) else {
+            return;
+        };
+        scan.deleted
+            .extend(info.files.iter().map(|f| f.1).filter(|&i| {
+                !entries[i].flags.contains(Flags::SKIP_WORKTREE)
+                    && !entries[i].mode.is_submodule()
+                    && self.scope.contains(entries[i].path(self.index))
+            }));
+        for name in &info.subdirs {
+            self.deleted_below(&join(dir, name), scan);
         }
     }
 }
@@ -374,7 +450,12 @@ fn fstatat(dfd: libc::c_int, name: &std::ffi::CStr) -> Option<libc::stat> {
 
 /// Whether the worktree file still matches what the index recorded, by stat data alone. A racy
 /// entry never matches: its content must be read.
-fn stat_matches(e: &gix::index::Entry, st: &libc::stat, stamp: (i64, u32)) -> bool {
+fn stat_matches(
+    e: &gix::index::Entry,
+    st: &libc::stat,
+    stamp: (i64, u32),
+    file_mode: bool,
+) -> bool {
     if e.flags.contains(Flags::INTENT_TO_ADD) {
         return false;
     }
@@ -391,6 +472,9 @@ fn stat_matches(e: &gix::index::Entry, st: &libc::stat, stamp: (i64, u32)) -> bo
     let exec = st.st_mode & 0o100 != 0;
     let mode_ok = if e.mode == Mode::SYMLINK {
         kind == libc::S_IFLNK
+    } else if !file_mode {
+        // core.fileMode = false: the exec bit on disk is noise; the index's mode stands.
+        kind == libc::S_IFREG
     } else if e.mode == Mode::FILE_EXECUTABLE {
         kind == libc::S_IFREG && exec
     } else {
