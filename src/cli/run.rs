@@ -145,6 +145,24 @@ fn prepare(
     })
 }
 
+/// The fields every task listing starts with: `task`, `service`, `target`, `hash`.
+fn task_json(p: &Prepared, hashes: &TaskHashes<'_>, i: usize) -> serde_json::Map<String, Value> {
+    let t = &p.graph.tasks[i];
+    json_map(json!({
+        "task": p.labels[i],
+        "service": p.ctx.ws.services[t.service].name,
+        "target": &*t.target,
+        "hash": hashes.hashes[i].to_hex().to_string(),
+    }))
+}
+
+fn json_map(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// One requested task that (transitively) needs each task; `None` for requested ones.
 fn needed_by(p: &Prepared) -> Vec<Option<String>> {
     let mut out: Vec<Option<String>> = vec![None; p.graph.len()];
@@ -222,18 +240,16 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
                     .iter()
                     .enumerate()
                     .map(|(i, t)| {
-                        json!({
-                            "task": p.labels[i],
-                            "service": p.ctx.ws.services[t.service].name,
-                            "target": &*t.target,
-                            "hash": hashes.hashes[i].to_hex().to_string(),
+                        let mut v = task_json(&p, &hashes, i);
+                        v.extend(json_map(json!({
                             "cache": states[i],
                             "command": t.def.command,
                             "needs": t.needs.iter().map(|&n| &p.labels[n]).collect::<Vec<_>>(),
                             "requested": t.requested,
                             "needed_by": needed[i],
                             "reasons": service_reasons(&p.ctx, &p.selection, t.service),
-                        })
+                        })));
+                        Value::Object(v)
                     })
                     .collect();
                 format!(
@@ -424,14 +440,10 @@ pub(super) fn cmd_hash(
             .tasks
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                json!({
-                    "task": p.labels[i],
-                    "service": p.ctx.ws.services[t.service].name,
-                    "target": &*t.target,
-                    "hash": hashes.hashes[i].to_hex().to_string(),
-                    "fingerprint": hashes.fingerprints[i].to_json(),
-                })
+            .map(|(i, _)| {
+                let mut v = task_json(&p, &hashes, i);
+                v.insert("fingerprint".into(), hashes.fingerprints[i].to_json());
+                Value::Object(v)
             })
             .collect();
         format!(
