@@ -413,6 +413,13 @@ impl Validator<'_> {
             self.check_target_needs(t, &target_names, &format!("[targets.{}]", name.get_ref()));
         }
 
+        let defaults_without_command: Vec<String> = raw
+            .targets
+            .iter()
+            .filter(|(_, t)| t.command.is_none())
+            .map(|(k, _)| k.get_ref().clone())
+            .collect();
+        let mut shared_defaults: Option<(BTreeMap<String, Arc<Target>>, Arc<Globs>)> = None;
         let mut services = Vec::with_capacity(drafts.len());
         let mut dep_spans: HashMap<(ServiceId, ServiceId), Range<usize>> = HashMap::new();
         for (name, d) in drafts {
@@ -447,14 +454,32 @@ impl Validator<'_> {
             }
             deps.sort_unstable();
             deps.dedup();
-            let targets = self.merge_targets(&name, &raw.targets, &d.targets, &target_names);
-            let mut outputs: Vec<String> = targets
-                .values()
-                .flat_map(|t| t.outputs.patterns.iter().cloned())
-                .collect();
-            outputs.sort();
-            outputs.dedup();
-            let outputs = self.globs_for(outputs);
+            // Most services only inherit the defaults: merge (and validate) those once.
+            let (targets, outputs) = match (&shared_defaults, d.targets.is_empty()) {
+                (Some((targets, outputs)), true) => {
+                    for target in &defaults_without_command {
+                        if let Some(entry) = self.missing_command.get_mut(target) {
+                            entry.1.push(name.clone());
+                        }
+                    }
+                    (targets.clone(), outputs.clone())
+                }
+                _ => {
+                    let targets =
+                        self.merge_targets(&name, &raw.targets, &d.targets, &target_names);
+                    let mut outputs: Vec<String> = targets
+                        .values()
+                        .flat_map(|t| t.outputs.patterns.iter().cloned())
+                        .collect();
+                    outputs.sort();
+                    outputs.dedup();
+                    let outputs = self.globs_for(outputs);
+                    if d.targets.is_empty() {
+                        shared_defaults = Some((targets.clone(), outputs.clone()));
+                    }
+                    (targets, outputs)
+                }
+            };
             let path_globs = self.globs_for(d.paths.clone());
             services.push(Service {
                 name,
