@@ -126,6 +126,9 @@ pub struct Target {
     pub cache: bool,
 }
 
+/// A service's targets by name.
+pub type Targets = BTreeMap<String, Arc<Target>>;
+
 /// A service (or library): a directory of the repository and what depends on it.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -419,7 +422,7 @@ impl Validator<'_> {
             .filter(|(_, t)| t.command.is_none())
             .map(|(k, _)| k.get_ref().clone())
             .collect();
-        let mut shared_defaults: Option<(BTreeMap<String, Arc<Target>>, Arc<Globs>)> = None;
+        let mut shared_defaults: Option<(Targets, Arc<Globs>)> = None;
         let mut services = Vec::with_capacity(drafts.len());
         let mut dep_spans: HashMap<(ServiceId, ServiceId), Range<usize>> = HashMap::new();
         for (name, d) in drafts {
