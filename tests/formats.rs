@@ -137,7 +137,10 @@ fn text_output_names_the_merge_base_when_it_differs_from_the_base() {
     out.success();
     assert_eq!(
         out.lines()[0],
-        format!("1 of 5 services affected — 1 changed file (merge base {} of main and feature → feature)", &fork[..7])
+        format!(
+            "1 of 5 services affected — 1 changed file (main...feature (merge base {}))",
+            &fork[..7]
+        )
     );
 }
 

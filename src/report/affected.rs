@@ -44,12 +44,7 @@ impl AffectedView<'_> {
             (Some(base), Some(mb)) if c.base_id == Some(mb) => {
                 format!("{base} ({}) → {}", short(mb), c.head)
             }
-            (Some(base), Some(mb)) => format!(
-                "merge base {} of {base} and {} → {}",
-                short(mb),
-                c.head,
-                c.head
-            ),
+            (Some(base), Some(mb)) => format!("{base}...{} (merge base {})", c.head, short(mb)),
             (Some(base), None) => format!("{base} → {} (base unavailable)", c.head),
             (None, _) => "worktree against HEAD".to_string(),
         };
