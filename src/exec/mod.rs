@@ -132,7 +132,7 @@ pub fn execute(
 ) -> RunOutcome {
     let started = Instant::now();
     let n = graph.len();
-    let specs: Vec<Arc<TaskSpec>> = specs.into_iter().map(Arc::new).collect();
+    let specs: Arc<Vec<TaskSpec>> = Arc::new(specs);
     let mut remaining: Vec<usize> = graph.tasks.iter().map(|t| t.needs.len()).collect();
     let mut results: Vec<Option<TaskResult>> = vec![None; n];
     let mut ready: std::collections::VecDeque<TaskIdx> =
@@ -332,20 +332,11 @@ fn run_one(
     }
     let (status, log) = run_command(idx, spec, pgroups, stream, tx);
     let duration = started.elapsed();
-    let status = if interrupt.load(Ordering::SeqCst) && status == TaskStatus::Success {
-        // Finished just as the run was interrupted: keep the result, but do not trust a
-        // command that may have seen the signal with an entry in the cache.
-        return TaskResult {
-            status,
-            duration,
-            log,
-            saved: Duration::ZERO,
-            skipped_because: None,
-        };
-    } else {
-        status
-    };
-    if status == TaskStatus::Success && spec.cacheable {
+    // A command that finished just as the run was interrupted may have seen the signal: keep its
+    // result, but do not put it in the cache.
+    let store =
+        status == TaskStatus::Success && spec.cacheable && !interrupt.load(Ordering::SeqCst);
+    if store {
         if let Some(cache) = cache {
             if let Err(e) = cache.store(
                 &spec.hash,
