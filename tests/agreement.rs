@@ -684,7 +684,9 @@ fn expected_owners<'a>(
     let mut out = BTreeSet::new();
     for path in changed {
         for s in services {
-            if path.starts_with(&format!("{s}/")) {
+            // A path equal to a service root (a submodule, or a file that replaced the folder)
+            // belongs to that service too.
+            if path == s || path.starts_with(&format!("{s}/")) {
                 out.insert(s.rsplit('/').next().unwrap().to_string());
             }
         }

@@ -121,15 +121,19 @@ fn prepare(
     targets: &[String],
     s: &SelectArgs,
 ) -> Result<Prepared, CliError> {
-    let ctx = load_context(cwd, config)?;
+    let mut ctx = load_context(cwd, config)?;
     let selection = select(&ctx, s)?;
     let graph = TaskGraph::build(&ctx.ws, &selection.services, targets)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let t0 = std::time::Instant::now();
-    let index = RepoIndex::load(
-        &ctx.repo,
-        &crate::hash::input_scope(&ctx.ws, &ctx.prefix, &graph),
-    )?;
+    // `--uncommitted` already scanned the whole worktree: reuse that scan.
+    let index = match ctx.repo.take_full_index() {
+        Some(full) => full,
+        None => RepoIndex::load(
+            &ctx.repo,
+            &crate::hash::input_scope(&ctx.ws, &ctx.prefix, &graph),
+        )?,
+    };
     tracing::debug!(
         "read the index and worktree status in {:?}; {} files hashed from disk (modified or untracked)",
         t0.elapsed(),

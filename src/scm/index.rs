@@ -151,6 +151,21 @@ impl RepoIndex {
         }
     }
 
+    /// The index as read.
+    pub fn state(&self) -> &gix::index::State {
+        &self.index
+    }
+
+    /// Tracked paths whose worktree differs from the index: new id and mode, or `None` if deleted.
+    pub fn unstaged(&self) -> impl Iterator<Item = (&BStr, Option<(FileId, u32)>)> {
+        self.dirty.iter().map(|(p, v)| (p.as_bstr(), *v))
+    }
+
+    /// Untracked, not ignored files.
+    pub fn untracked_paths(&self) -> impl Iterator<Item = &BStr> {
+        self.untracked.iter().map(|(p, _, _)| p.as_bstr())
+    }
+
     /// Number of files whose id had to be computed from disk.
     pub fn hashed_from_disk(&self) -> usize {
         self.dirty.values().filter(|v| v.is_some()).count() + self.untracked.len()

@@ -125,6 +125,8 @@ impl ScmError {
 pub struct Repo {
     pub(crate) repo: gix::Repository,
     workdir: PathBuf,
+    /// A scan of the whole worktree, made once when `--uncommitted` needs it.
+    full_index: std::cell::OnceCell<RepoIndex>,
 }
 
 impl Repo {
@@ -142,7 +144,11 @@ impl Repo {
                     detail: "it is a bare repository without a worktree".into(),
                 })?;
         let workdir = std::fs::canonicalize(&workdir).unwrap_or(workdir);
-        Ok(Repo { repo, workdir })
+        Ok(Repo {
+            repo,
+            workdir,
+            full_index: std::cell::OnceCell::new(),
+        })
     }
 
     pub fn workdir(&self) -> &Path {
@@ -411,28 +417,45 @@ impl Repo {
         Ok(out)
     }
 
-    /// Staged, unstaged and untracked-not-ignored files, relative to `HEAD`.
+    /// Staged, unstaged and untracked-not-ignored files, relative to `HEAD`. Unstaged and
+    /// untracked ones come from the same worktree scan that hashing uses (kept, so a run with
+    /// `--uncommitted` walks the worktree once); staged ones from diffing `HEAD`'s tree with the
+    /// index.
     fn worktree_changes(&self) -> Result<Vec<ChangedFile>, ScmError> {
-        use gix::status::index_worktree::iter::Summary;
-        let status = self
-            .repo
-            .status(gix::progress::Discard)
-            .map_err(|e| ScmError::git("start a status of the worktree", e))?
-            .untracked_files(gix::status::UntrackedFiles::Files)
-            .index_worktree_rewrites(None)
-            .tree_index_track_renames(gix::status::tree_index::TrackRenames::Disabled);
-        let iter = status
-            .into_iter(Vec::<BString>::new())
-            .map_err(|e| ScmError::git("read the worktree status", e))?;
+        let index = match self.full_index.get() {
+            Some(i) => i,
+            None => {
+                let loaded = RepoIndex::load(self, &Scope::everything())?;
+                self.full_index.get_or_init(|| loaded)
+            }
+        };
+        let state = index.state();
         let mut by_path: HashMap<BString, FileStatus> = HashMap::new();
-        for item in iter {
-            let item = item.map_err(|e| ScmError::git("read the worktree status", e))?;
-            match item {
-                gix::status::Item::TreeIndex(change) => {
+        let head_tree = self
+            .repo
+            .head_tree_id_or_empty()
+            .map_err(|e| ScmError::git("read the tree of HEAD", e))?
+            .detach();
+        self.repo
+            .tree_index_status(
+                &head_tree,
+                state,
+                None,
+                gix::status::tree_index::TrackRenames::Disabled,
+                |change, _, _| {
                     use gix::diff::index::ChangeRef;
                     let status = match &change {
                         ChangeRef::Addition { .. } => FileStatus::Added,
                         ChangeRef::Deletion { .. } => FileStatus::Deleted,
+                        ChangeRef::Modification {
+                            previous_entry_mode,
+                            entry_mode,
+                            ..
+                        } if mode_kind(previous_entry_mode.bits())
+                            != mode_kind(entry_mode.bits()) =>
+                        {
+                            FileStatus::TypeChanged
+                        }
                         ChangeRef::Modification { .. } => FileStatus::Modified,
                         ChangeRef::Rewrite { .. } => FileStatus::Added,
                     };
@@ -447,34 +470,36 @@ impl Repo {
                     by_path
                         .entry(change.location().to_owned())
                         .or_insert(status);
-                }
-                gix::status::Item::IndexWorktree(item) => {
-                    let Some(summary) = item.summary() else {
-                        continue;
-                    };
-                    let status = match summary {
-                        Summary::Removed => FileStatus::Deleted,
-                        Summary::Added | Summary::IntentToAdd | Summary::Copied => {
-                            FileStatus::Added
-                        }
-                        Summary::TypeChange => FileStatus::TypeChanged,
-                        Summary::Renamed | Summary::Modified | Summary::Conflict => {
-                            FileStatus::Modified
-                        }
-                    };
-                    // A directory entry of an untracked, collapsed folder never appears because
-                    // untracked files are listed one by one.
-                    let path = item.rela_path().to_owned();
-                    by_path
-                        .entry(path)
-                        .and_modify(|s| {
-                            if *s != FileStatus::Added {
-                                *s = status
-                            }
-                        })
-                        .or_insert(status);
-                }
-            }
+                    Ok(std::ops::ControlFlow::Continue(()))
+                },
+            )
+            .map_err(|e| ScmError::git("compare HEAD with the index", e))?;
+        // The worktree against the index; a path staged as added stays "added".
+        for (path, now) in index.unstaged() {
+            let status = match now {
+                None => FileStatus::Deleted,
+                Some((_, mode)) => match state.entry_by_path(path) {
+                    // `git add -N`: in the index by name only, so new as far as HEAD goes.
+                    Some(e) if e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD) => {
+                        FileStatus::Added
+                    }
+                    Some(e) if mode_kind(e.mode.bits()) != mode_kind(mode) => {
+                        FileStatus::TypeChanged
+                    }
+                    _ => FileStatus::Modified,
+                },
+            };
+            by_path
+                .entry(path.to_owned())
+                .and_modify(|s| {
+                    if *s != FileStatus::Added {
+                        *s = status
+                    }
+                })
+                .or_insert(status);
+        }
+        for path in index.untracked_paths() {
+            by_path.entry(path.to_owned()).or_insert(FileStatus::Added);
         }
         let mut out: Vec<ChangedFile> = by_path
             .into_iter()
@@ -486,6 +511,11 @@ impl Repo {
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
+    }
+
+    /// The full worktree scan made for `--uncommitted`, if one was made; hashing reuses it.
+    pub fn take_full_index(&mut self) -> Option<RepoIndex> {
+        self.full_index.take()
     }
 }
 
@@ -499,6 +529,11 @@ fn fetch_hint(rev: &str) -> String {
         _ if plain => format!("check the name, or fetch it first (`git fetch origin {rev}`)"),
         _ => "check the name, and that the history it refers to is in this clone".to_string(),
     }
+}
+
+/// File, symlink or submodule: what a mode says the entry is (the exec bit aside).
+fn mode_kind(bits: u32) -> u32 {
+    bits & 0o170000
 }
 
 fn is_blob_kind(kind: gix::objs::tree::EntryKind) -> bool {
