@@ -123,7 +123,7 @@ fn same_base_and_head_is_no_change() {
     let short = &repo.rev("HEAD")[..7];
     assert_eq!(
         out.stdout_str(),
-        format!("0 of 3 services affected — 0 changed files (HEAD ({short}) → HEAD)\n\nnothing to do: no service owns a changed file\n")
+        format!("0 of 3 services affected — 0 changed files (HEAD ({short}) → HEAD)\n\nnothing to do: nothing changed\n")
     );
     assert_eq!(out.stderr_str(), "");
 }
@@ -313,7 +313,7 @@ fn uncommitted_with_a_clean_worktree_is_empty() {
     out.success();
     assert_eq!(
         out.stdout_str(),
-        "0 of 3 services affected — 0 changed files (worktree against HEAD)\n\nnothing to do: no service owns a changed file\n"
+        "0 of 3 services affected — 0 changed files (worktree against HEAD)\n\nnothing to do: nothing changed\n"
     );
 }
 
@@ -1050,6 +1050,14 @@ paths = [\"docs/api/**\"]
         .write("ci/README.md", "global, but ignored\n")
         .write("docs/api/guide.txt", "owned by paths, but ignored\n");
     repo.commit("docs only");
+    let text = repo.run(&["affected", "--base", "HEAD~1"]);
+    assert!(
+        text.success().stdout_str().ends_with(
+            "nothing to do: 3 changed paths matched `ignore`, and no service owns the rest\n"
+        ),
+        "{}",
+        text.stdout_str()
+    );
     let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "json"]);
     out.success();
     let json = out.json();

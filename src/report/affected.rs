@@ -133,7 +133,16 @@ impl AffectedView<'_> {
             }
         }
         if count == 0 {
-            let _ = writeln!(out, "\nnothing to do: no service owns a changed file");
+            let ignored = self.affected.ignored_files;
+            let why = match (self.changes.files.is_empty(), ignored) {
+                (true, _) => "nothing changed".to_string(),
+                (false, 0) => "no service owns a changed file".to_string(),
+                (false, n) => format!(
+                    "{n} changed path{} matched `ignore`, and no service owns the rest",
+                    if n == 1 { "" } else { "s" }
+                ),
+            };
+            let _ = writeln!(out, "\nnothing to do: {why}");
         }
         out
     }
