@@ -216,17 +216,21 @@ struct Ctx<'a> {
 /// directories. Owns (and closes) the descriptor.
 struct DirReader {
     fd: libc::c_int,
-    buf: [std::mem::MaybeUninit<u8>; 8192],
+    buf: DirentBuf,
     len: usize,
     pos: usize,
     done: bool,
 }
 
+/// Aligned like the `linux_dirent64` records the kernel writes into it (its `u64` fields).
+#[repr(align(8))]
+struct DirentBuf([std::mem::MaybeUninit<u8>; 8192]);
+
 impl DirReader {
     fn new(fd: libc::c_int) -> DirReader {
         DirReader {
             fd,
-            buf: [std::mem::MaybeUninit::uninit(); 8192],
+            buf: DirentBuf([std::mem::MaybeUninit::uninit(); 8192]),
             len: 0,
             pos: 0,
             done: false,
@@ -248,8 +252,8 @@ impl DirReader {
                     libc::syscall(
                         libc::SYS_getdents64,
                         self.fd,
-                        self.buf.as_mut_ptr(),
-                        self.buf.len(),
+                        self.buf.0.as_mut_ptr(),
+                        self.buf.0.len(),
                     )
                 };
                 if n < 0 {
@@ -265,7 +269,7 @@ impl DirReader {
             }
             // SAFETY: the first `len` bytes were written by getdents64 above.
             let filled: &[u8] =
-                unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) };
+                unsafe { std::slice::from_raw_parts(self.buf.0.as_ptr().cast::<u8>(), self.len) };
             let at = self.pos;
             let Some(header) = filled.get(at..at + NAME) else {
                 self.pos = self.len;
