@@ -585,3 +585,55 @@ fn restoring_through_a_symlink_in_the_worktree_is_refused() {
     assert_eq!(status(&s, "a:build"), "success");
     assert_eq!(s.task("a:build")["cache"], "miss");
 }
+
+#[test]
+fn large_outputs_round_trip_through_the_cache() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+[targets.build]
+command = "mkdir -p bin && head -c 12000000 /dev/urandom > bin/blob && cat in.txt > bin/small"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n");
+    repo.commit("init");
+    build(&repo, "a").0.success();
+    let original = std::fs::read(repo.abs("svc/a/bin/blob")).unwrap();
+    assert_eq!(original.len(), 12_000_000);
+    repo.remove("svc/a/bin");
+    let (out, s) = build(&repo, "a");
+    out.success();
+    assert_eq!(status(&s, "a:build"), "cached-local");
+    assert!(std::fs::read(repo.abs("svc/a/bin/blob")).unwrap() == original);
+    assert_eq!(repo.read("svc/a/bin/small"), "a\n");
+}
+
+#[test]
+fn restore_leaves_identical_files_alone_and_rewrites_changed_ones() {
+    let repo = repo();
+    build(&repo, "a").0.success();
+    let out = repo.abs("svc/a/bin/out");
+    // An old mtime on the identical output: a restore must not touch the file.
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "@1000000000"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let mtime = || std::fs::metadata(&out).unwrap().modified().unwrap();
+    let before = mtime();
+    let (run, s) = build(&repo, "a");
+    run.success();
+    assert_eq!(status(&s, "a:build"), "cached-local");
+    assert_eq!(mtime(), before, "an identical output was rewritten");
+    // A changed output is put back.
+    std::fs::write(&out, "tampered\n").unwrap();
+    let (run, s) = build(&repo, "a");
+    run.success();
+    assert_eq!(status(&s, "a:build"), "cached-local");
+    assert_eq!(repo.read("svc/a/bin/out"), "a\n");
+}

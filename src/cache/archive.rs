@@ -2,12 +2,16 @@
 //! a service root that match the output globs; restoring first checks every member — relative
 //! path, no `..`, no absolute path, symlinks that stay inside the root, only files, directories and
 //! symlinks — and only then writes anything, each file through a temporary name and a rename.
+//! Everything streams: an archive is never held in memory whole, so large outputs cost disk, not RAM.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::config::Globs;
+
+/// Files up to this size are compared with what is already in place before being rewritten.
+const SAME_FILE_CHECK: u64 = 1 << 20;
 
 pub enum CheckError {
     Unsafe(String),
@@ -15,22 +19,14 @@ pub enum CheckError {
 }
 
 pub enum Member {
-    File {
-        path: PathBuf,
-        mode: u32,
-        data: Vec<u8>,
-    },
-    Symlink {
-        path: PathBuf,
-        target: PathBuf,
-    },
-    Dir {
-        path: PathBuf,
-    },
+    File { path: PathBuf, mode: u32 },
+    Symlink { path: PathBuf, target: PathBuf },
+    Dir { path: PathBuf },
 }
 
-/// Archives the files under `root` matching `outputs`. Returns the compressed bytes and file count.
-pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
+/// Archives the files under `root` matching `outputs` into `out` (tar, zstd-compressed), reading
+/// each file as a stream. Returns `out` and the number of files.
+pub fn write_archive<W: Write>(root: &Path, outputs: &Globs, out: W) -> std::io::Result<(W, u64)> {
     let mut files = Vec::new();
     if !outputs.is_empty() {
         let mut starts: Vec<String> = outputs
@@ -52,7 +48,8 @@ pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
         }
         files.extend(seen);
     }
-    let mut builder = tar::Builder::new(Vec::new());
+    let encoder = zstd::Encoder::new(out, 3)?;
+    let mut builder = tar::Builder::new(encoder);
     builder.follow_symlinks(false);
     for rel in &files {
         let full = root.join(rel);
@@ -68,16 +65,23 @@ pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
             header.set_mode(0o777);
             builder.append_link(&mut header, rel, &target)?;
         } else {
-            let data = std::fs::read(&full)?;
+            let file = std::fs::File::open(&full)?;
+            let len = file.metadata()?.len();
             header.set_entry_type(tar::EntryType::Regular);
-            header.set_size(data.len() as u64);
+            header.set_size(len);
             header.set_mode(meta.permissions().mode() & 0o777);
-            builder.append_data(&mut header, rel, data.as_slice())?;
+            // `take` keeps the member exactly as long as its header says, even if the file grows.
+            builder.append_data(&mut header, rel, file.take(len))?;
         }
     }
-    let tar_bytes = builder.into_inner()?;
-    let compressed = zstd::encode_all(tar_bytes.as_slice(), 3)?;
-    Ok((compressed, files.len() as u64))
+    let encoder = builder.into_inner()?;
+    Ok((encoder.finish()?, files.len() as u64))
+}
+
+/// [`write_archive`] into memory.
+#[cfg(test)]
+pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
+    write_archive(root, outputs, Vec::new())
 }
 
 fn walk(
@@ -125,17 +129,23 @@ fn walk(
     Ok(())
 }
 
-/// Decompresses and checks every member. Nothing is written.
+/// [`check_tar`] of a compressed archive in memory.
+#[cfg(test)]
 pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
-    let tar_bytes =
+    let bytes =
         zstd::decode_all(compressed).map_err(|e| CheckError::Corrupt(format!("zstd: {e}")))?;
-    let mut archive = tar::Archive::new(tar_bytes.as_slice());
+    check_tar(bytes.as_slice())
+}
+
+/// Reads the (decompressed) tar stream and checks every member. Nothing is written.
+pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
+    let mut archive = tar::Archive::new(stream);
     let mut members = Vec::new();
     let entries = archive
         .entries()
         .map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
+        let entry = entry.map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
         let raw = entry
             .path()
             .map_err(|e| CheckError::Corrupt(format!("tar path: {e}")))?
@@ -149,9 +159,7 @@ pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
         match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
-                let mut data = Vec::with_capacity(entry.size() as usize);
-                entry.read_to_end(&mut data).map_err(|e| CheckError::Corrupt(format!("tar data: {e}")))?;
-                members.push(Member::File { path, mode, data });
+                members.push(Member::File { path, mode });
             }
             tar::EntryType::Directory => members.push(Member::Dir { path }),
             tar::EntryType::Symlink => {
@@ -240,8 +248,16 @@ fn safe_relative(p: &Path) -> Option<PathBuf> {
     (!out.as_os_str().is_empty()).then_some(out)
 }
 
-/// Writes checked members under `root`. Existing files are replaced atomically.
-pub fn extract(_compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io::Result<()> {
+/// [`extract_tar`] of a compressed archive in memory.
+#[cfg(test)]
+pub fn extract(compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io::Result<()> {
+    extract_tar(zstd::decode_all(compressed)?.as_slice(), root, members)
+}
+
+/// Writes the `members` that [`check_tar`] accepted under `root`, reading the same tar stream
+/// again. Every entry must be the checked member at its position, so an archive swapped in
+/// between cannot write anything unchecked. Existing files are replaced atomically.
+pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std::io::Result<()> {
     // A symlink already in the worktree (say a committed `bin -> /elsewhere`) would carry writes
     // out of the service root: refuse before writing anything.
     for m in &members {
@@ -264,11 +280,49 @@ pub fn extract(_compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io
             }
         }
     }
+    let mut archive = tar::Archive::new(stream);
+    let mut entries = archive.entries()?;
     for m in members {
+        let mut entry = entries
+            .next()
+            .ok_or_else(|| std::io::Error::other("the archive changed after it was checked"))??;
+        let same = match &m {
+            Member::Dir { path } | Member::File { path, .. } | Member::Symlink { path, .. } => {
+                entry
+                    .path()
+                    .ok()
+                    .and_then(|p| safe_relative(p.as_ref()))
+                    .as_deref()
+                    == Some(path.as_path())
+            }
+        };
+        if !same {
+            return Err(std::io::Error::other(
+                "the archive changed after it was checked",
+            ));
+        }
         match m {
             Member::Dir { path } => std::fs::create_dir_all(root.join(path))?,
-            Member::File { path, mode, data } => {
+            Member::File { path, mode } => {
                 let dest = root.join(&path);
+                // An identical file already in place (same size, mode and bytes) is left alone:
+                // no write, no rename, and its mtime stays, which keeps later tools quiet.
+                let mut data = None;
+                if let Ok(existing) = std::fs::symlink_metadata(&dest) {
+                    let size = entry.size();
+                    if existing.is_file()
+                        && existing.len() == size
+                        && size <= SAME_FILE_CHECK
+                        && existing.permissions().mode() & 0o777 == mode
+                    {
+                        let mut bytes = Vec::with_capacity(size as usize);
+                        entry.read_to_end(&mut bytes)?;
+                        if std::fs::read(&dest).is_ok_and(|old| old == bytes) {
+                            continue;
+                        }
+                        data = Some(bytes);
+                    }
+                }
                 if let Some(parent) = dest.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
@@ -278,7 +332,14 @@ pub fn extract(_compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default()
                 ));
-                std::fs::write(&tmp, &data)?;
+                let mut file = std::fs::File::create(&tmp)?;
+                match data {
+                    Some(bytes) => file.write_all(&bytes)?,
+                    None => {
+                        std::io::copy(&mut entry, &mut file)?;
+                    }
+                }
+                drop(file);
                 std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
                 if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
                     std::fs::remove_dir_all(&dest)?;

@@ -22,6 +22,8 @@ const ENTRY_VERSION: u32 = 1;
 const META: &str = "meta.json";
 const LOG: &str = "log";
 const ARCHIVE: &str = "outputs.tar.zst";
+/// Archives up to this size (compressed) are restored from memory; larger ones stream from disk.
+const IN_MEMORY_ARCHIVE: u64 = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -140,21 +142,13 @@ impl LocalCache {
                 meta.hash, meta.version
             )));
         }
-        let archive = std::fs::read(entry.join(ARCHIVE))
-            .map_err(|e| corrupt(format!("archive unreadable: {e}")))?;
-        if archive.len() as u64 != meta.archive_bytes
-            || blake3::hash(&archive).to_hex().as_str() != meta.archive_blake3
-        {
-            return Err(corrupt(
-                "archive digest mismatch (truncated or modified)".into(),
-            ));
-        }
+        let archive_path = entry.join(ARCHIVE);
         let log =
             std::fs::read(entry.join(LOG)).map_err(|e| corrupt(format!("log unreadable: {e}")))?;
         if blake3::hash(&log).to_hex().as_str() != meta.log_blake3 {
             return Err(corrupt("log digest mismatch".into()));
         }
-        let members = archive::check(&archive).map_err(|why| {
+        let refuse = |why: archive::CheckError| {
             let _ = std::fs::remove_dir_all(&entry);
             match why {
                 archive::CheckError::Unsafe(why) => CacheError::Unsafe {
@@ -166,8 +160,38 @@ impl LocalCache {
                     why,
                 },
             }
-        })?;
-        archive::extract(&archive, root, members).map_err(io("restore cached outputs", root))?;
+        };
+        let mismatch = "archive digest mismatch (truncated or modified)";
+        if meta.archive_bytes <= IN_MEMORY_ARCHIVE {
+            // The common case: read once, decompress once, check and extract from memory.
+            let compressed = std::fs::read(&archive_path)
+                .map_err(|e| corrupt(format!("archive unreadable: {e}")))?;
+            if compressed.len() as u64 != meta.archive_bytes
+                || blake3::hash(&compressed).to_hex().as_str() != meta.archive_blake3
+            {
+                return Err(corrupt(mismatch.into()));
+            }
+            let tar = zstd::decode_all(compressed.as_slice())
+                .map_err(|e| corrupt(format!("zstd: {e}")))?;
+            let members = archive::check_tar(tar.as_slice()).map_err(refuse)?;
+            archive::extract_tar(tar.as_slice(), root, members)
+                .map_err(io("restore cached outputs", root))?;
+        } else {
+            // Large outputs stream from disk: memory stays flat whatever their size.
+            let (digest, bytes) = digest_file(&archive_path)
+                .map_err(|e| corrupt(format!("archive unreadable: {e}")))?;
+            if bytes != meta.archive_bytes || digest != meta.archive_blake3 {
+                return Err(corrupt(mismatch.into()));
+            }
+            let open = || {
+                std::fs::File::open(&archive_path)
+                    .and_then(|f| zstd::Decoder::new(std::io::BufReader::new(f)))
+                    .map_err(|e| corrupt(format!("archive unreadable: {e}")))
+            };
+            let members = archive::check_tar(open()?).map_err(refuse)?;
+            archive::extract_tar(open()?, root, members)
+                .map_err(io("restore cached outputs", root))?;
+        }
         // Record the use for least-recently-used pruning.
         if let Ok(f) = std::fs::File::options().write(true).open(entry.join(META)) {
             let _ = f.set_modified(SystemTime::now());
@@ -199,9 +223,22 @@ impl LocalCache {
             .join(format!(".tmp-{hash}-{}-{nanos}", std::process::id()));
         let result = (|| {
             std::fs::create_dir_all(&tmp).map_err(io("create a temporary cache entry", &tmp))?;
-            let (archive, files) =
-                archive::create(root, outputs).map_err(io("archive the task's outputs", root))?;
-            write_synced(&tmp.join(ARCHIVE), &archive)?;
+            let archive_path = tmp.join(ARCHIVE);
+            let file = std::fs::File::create(&archive_path)
+                .map_err(io("write a cache file", &archive_path))?;
+            let out = HashingWriter {
+                inner: std::io::BufWriter::new(file),
+                hasher: blake3::Hasher::new(),
+                bytes: 0,
+            };
+            let (out, files) = archive::write_archive(root, outputs, out)
+                .map_err(io("archive the task's outputs", root))?;
+            let (archive_blake3, archive_bytes) = (out.hasher.finalize(), out.bytes);
+            out.inner
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_data())
+                .map_err(io("flush a cache file", &archive_path))?;
             write_synced(&tmp.join(LOG), log)?;
             let meta = Meta {
                 version: ENTRY_VERSION,
@@ -209,8 +246,8 @@ impl LocalCache {
                 task: task.to_string(),
                 exit_code: 0,
                 duration_ms: duration.as_millis() as u64,
-                archive_blake3: blake3::hash(&archive).to_hex().to_string(),
-                archive_bytes: archive.len() as u64,
+                archive_blake3: archive_blake3.to_hex().to_string(),
+                archive_bytes,
                 log_blake3: blake3::hash(log).to_hex().to_string(),
                 files,
                 created_unix: SystemTime::now()
@@ -329,6 +366,34 @@ impl LocalCache {
         }
         Ok((removed, self.stats()))
     }
+}
+
+/// Passes writes through while hashing them, so an archive's digest costs no second read.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The blake3 digest (hex) and length of a file, read as a stream.
+fn digest_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let mut file = std::fs::File::open(path)?;
+    let bytes = std::io::copy(&mut file, &mut hasher)?;
+    Ok((hasher.finalize().to_hex().to_string(), bytes))
 }
 
 fn write_synced(path: &Path, data: &[u8]) -> Result<(), CacheError> {
