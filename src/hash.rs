@@ -21,7 +21,8 @@ use crate::scm::{RepoIndex, Scope};
 use crate::tasks::TaskGraph;
 
 /// Bump to invalidate every cache entry when the fingerprint's meaning changes.
-pub const FINGERPRINT_VERSION: u32 = 1;
+/// 2: env values enter as their keyed digest ([`EnvDigest`]) rather than as raw bytes.
+pub const FINGERPRINT_VERSION: u32 = 2;
 
 /// One input file: workspace-relative path, content id and git mode (borrowed from the index).
 pub type FileInput<'a> = (&'a BStr, &'a gix::oid, u32);
@@ -37,12 +38,45 @@ pub struct Fingerprint<'a> {
     pub outputs: Vec<String>,
     /// Sorted by path.
     pub files: Vec<FileInput<'a>>,
-    /// Declared variables and their values (`None`: unset), sorted by name.
-    /// Values are raw bytes: two different non-UTF-8 values must not hash alike.
-    pub env: Vec<(String, Option<Vec<u8>>)>,
+    /// Declared variables and the digests of their values (`None`: unset), sorted by name. The
+    /// values themselves are never kept: they may be secrets, and a fingerprint is printed, logged
+    /// and stored in summaries.
+    pub env: Vec<(String, Option<EnvDigest>)>,
     pub global: blake3::Hash,
     /// Label (`service:target`) and hash of every needed task, sorted by label.
     pub needs: Vec<(String, blake3::Hash)>,
+}
+
+/// A keyed blake3 digest of one environment variable's value: what enters the task hash and the
+/// only form in which a value is ever shown or stored. Equal values give equal digests, so a
+/// summary still shows that a value changed, but the value cannot be read back from it. The key
+/// is derived from the variable's name, so the same secret under two names shows two digests.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct EnvDigest(blake3::Hash);
+
+impl EnvDigest {
+    pub fn of(name: &str, value: &[u8]) -> EnvDigest {
+        let mut h = blake3::Hasher::new_derive_key("shockwave 2026-12 env value digest v1");
+        field(&mut h, name.as_bytes());
+        field(&mut h, value);
+        EnvDigest(h.finalize())
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    /// The short form every output uses: `set, blake3:1a2b3c4d`.
+    pub fn display(&self) -> String {
+        format!("set, blake3:{}", &self.0.to_hex()[..8])
+    }
+}
+
+/// Shows only the short digest, so a `{:?}` in a log line cannot leak more than any output does.
+impl std::fmt::Debug for EnvDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display())
+    }
 }
 
 fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
@@ -75,7 +109,7 @@ impl Fingerprint<'_> {
             match value {
                 Some(v) => {
                     h.update(&[1]);
-                    field(&mut h, v.as_bytes());
+                    h.update(v.as_bytes());
                 }
                 None => {
                     h.update(&[0]);
@@ -106,10 +140,7 @@ impl Fingerprint<'_> {
         let env: serde_json::Map<String, Value> = self
             .env
             .iter()
-            .map(|(k, v)| {
-                let v = v.as_deref().map(String::from_utf8_lossy);
-                (k.clone(), json!(v))
-            })
+            .map(|(k, v)| (k.clone(), json!(v.as_ref().map(EnvDigest::display))))
             .collect();
         let needs: serde_json::Map<String, Value> = self
             .needs
@@ -194,7 +225,12 @@ pub fn hash_tasks<'a>(
                 root: svc.root.clone(),
                 outputs: t.def.outputs.patterns.clone(),
                 files,
-                env: t.def.env.iter().map(|k| (k.clone(), env(k))).collect(),
+                env: t
+                    .def
+                    .env
+                    .iter()
+                    .map(|k| (k.clone(), env(k).map(|v| EnvDigest::of(k, &v))))
+                    .collect(),
                 global,
                 needs: Vec::new(),
             }
@@ -430,7 +466,7 @@ mod tests {
             root: "services/api".into(),
             outputs: vec!["bin/**".into()],
             files: vec![(b"services/api/main.go".as_bstr(), EMPTY.as_ref(), 0o100644)],
-            env: vec![("GOFLAGS".into(), Some(b"-v".to_vec()))],
+            env: vec![("GOFLAGS".into(), Some(EnvDigest::of("GOFLAGS", b"-v")))],
             global: blake3::hash(b"g"),
             needs: vec![],
         }
@@ -470,6 +506,16 @@ mod tests {
         b.service = "a".into();
         b.target = "bc".into();
         assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn env_digest_shows_no_value_and_depends_on_name_and_value() {
+        let d = EnvDigest::of("TOKEN", b"hunter2");
+        assert!(!format!("{d:?} {}", d.display()).contains("hunter2"));
+        assert_eq!(d, EnvDigest::of("TOKEN", b"hunter2"));
+        assert_ne!(d, EnvDigest::of("TOKEN", b"hunter3"));
+        assert_ne!(d, EnvDigest::of("OTHER", b"hunter2"));
+        assert!(!format!("{:?}", fp()).contains("-v\""));
     }
 
     #[test]

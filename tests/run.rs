@@ -225,9 +225,13 @@ fn declared_env_var_reruns_its_target_and_undeclared_does_not() {
         set(&["core:build", "other:build"]),
         "a declared variable's value is an input"
     );
-    assert_eq!(
-        s.task("core:build")["fingerprint"]["env"]["CHAIN_FLAG"],
-        "2"
+    let shown = s.task("core:build")["fingerprint"]["env"]["CHAIN_FLAG"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        shown.starts_with("set, blake3:") && shown.len() == "set, blake3:".len() + 8,
+        "a value is shown as its short digest, got {shown:?}"
     );
     // Unset is a value of its own, distinct from any string.
     let s = run(&[]);
@@ -1220,7 +1224,7 @@ fn hash_diff_names_the_changed_file_and_env_var() {
     assert_eq!(
         block("core:build"),
         vec![
-            "  env CHAIN_FLAG: (unset) → \"on\"".to_string(),
+            "  env CHAIN_FLAG: (unset) → set (value hidden)".to_string(),
             format!(
                 "  file changed: svc/core/core.txt ({} → {})",
                 &old_blob[..7],
@@ -1231,7 +1235,7 @@ fn hash_diff_names_the_changed_file_and_env_var() {
     assert_eq!(
         block("lib:build"),
         vec![
-            "  env CHAIN_FLAG: (unset) → \"on\"".to_string(),
+            "  env CHAIN_FLAG: (unset) → set (value hidden)".to_string(),
             "  needed task core:build changed hash (see its own entry)".to_string(),
         ]
     );

@@ -109,7 +109,7 @@ fn diff_fingerprints(a: &Value, b: &Value) -> Vec<String> {
     };
     let (ea, eb) = (map(a, "env"), map(b, "env"));
     for (k, va, vb) in changed_keys(&ea, &eb) {
-        lines.push(format!("env {k}: {} → {}", show(va), show(vb)));
+        lines.push(env_change(k, va, vb));
     }
     if a.get("global") != b.get("global") {
         lines.push("global inputs changed (a file matching workspace.global_inputs)".to_string());
@@ -156,11 +156,19 @@ fn file_change(a: &Value, b: &Value) -> String {
     }
 }
 
-fn show(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => "(unset)".to_string(),
-        Some(Value::String(s)) => format!("{s:?}"),
-        Some(o) => o.to_string(),
+/// One line for a changed env entry. Values are never printed, whatever the summaries hold (older
+/// ones carried them in clear): only whether the variable is declared, set, and whether it changed.
+fn env_change(name: &str, a: Option<&Value>, b: Option<&Value>) -> String {
+    let state = |v: Option<&Value>| match v {
+        None => "(not declared)",
+        Some(Value::Null) => "(unset)",
+        Some(_) => "set",
+    };
+    match (a, b) {
+        (Some(x), Some(y)) if !x.is_null() && !y.is_null() => {
+            format!("env {name} changed (value hidden)")
+        }
+        _ => format!("env {name}: {} → {} (value hidden)", state(a), state(b)),
     }
 }
 

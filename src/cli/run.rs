@@ -472,10 +472,7 @@ pub(super) fn cmd_hash(
                 for (k, v) in &f.env {
                     out.push_str(&format!(
                         "  env       {k}={}\n",
-                        v.as_deref().map_or("(unset)".to_string(), |v| format!(
-                            "{:?}",
-                            String::from_utf8_lossy(v)
-                        ))
+                        v.as_ref().map_or("(unset)".to_string(), |v| v.display())
                     ));
                 }
                 out.push_str(&format!(

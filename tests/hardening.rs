@@ -1,0 +1,153 @@
+//! Regression tests for defects a hostile or careless user could hit: secrets in outputs, config
+//! errors without a position, task-graph cycles that `check` missed, lost output, hints that
+//! reproduce another range. Each test is named after what it guards.
+
+mod common;
+
+use std::path::Path;
+
+use common::{OutputExt, TestRepo};
+
+/// Two services with a declared secret variable.
+const SECRET_CONFIG: &str = r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p bin && cat *.txt > bin/out"
+outputs = ["bin/**"]
+env = ["DEPLOY_TOKEN"]
+
+[services.app]
+deps = ["core"]
+"#;
+
+const SECRET: &str = "tok-9f8e7d6c5b4a-do-not-print";
+
+fn secret_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(SECRET_CONFIG).write(".gitignore", "bin/\n");
+    for s in ["core", "app"] {
+        repo.write(format!("svc/{s}/{s}.txt"), format!("{s}\n"));
+    }
+    repo.commit("init");
+    repo
+}
+
+/// Every byte under `dir`, concatenated (files only, symlinks not followed).
+fn all_bytes_under(dir: &Path, out: &mut Vec<u8>) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in read.flatten() {
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            all_bytes_under(&e.path(), out);
+        } else if ft.is_file() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            // Archives are compressed: look inside them too.
+            match zstd_decode(&bytes) {
+                Some(plain) => out.extend_from_slice(&plain),
+                None => out.extend_from_slice(&bytes),
+            }
+        }
+    }
+}
+
+fn zstd_decode(bytes: &[u8]) -> Option<Vec<u8>> {
+    if !bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return None;
+    }
+    zstd::decode_all(bytes).ok()
+}
+
+fn assert_no_secret(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(
+        !text.contains(SECRET),
+        "{what} contains the secret value:\n{text}"
+    );
+}
+
+#[test]
+fn env_values_never_appear_in_any_output_summary_log_or_cache_entry() {
+    let repo = secret_repo();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("run.json");
+    let step_summary = dir.path().join("step.md");
+    let with_secret = |args: &[&str]| {
+        let mut cmd = repo.command(args);
+        cmd.env("DEPLOY_TOKEN", SECRET)
+            .env("GITHUB_STEP_SUMMARY", &step_summary)
+            .env("RUST_LOG", "trace");
+        cmd.output().unwrap()
+    };
+    let mut outputs = Vec::new();
+    let run = with_secret(&[
+        "run",
+        "build",
+        "--all",
+        "-vv",
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    run.success();
+    outputs.push(("run", run));
+    for args in [
+        &["hash", "build", "--all", "--explain"][..],
+        &["hash", "build", "--all", "--json"],
+        &["run", "build", "--all", "--dry-run"],
+        &["run", "build", "--all", "--dry-run=json"],
+        &["report", summary.to_str().unwrap()],
+    ] {
+        outputs.push((args[0], with_secret(args)));
+    }
+    // A diff between a listing with the secret and one without it.
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(&a, &outputs[2].1.stdout).unwrap();
+    let other = repo.run(&["hash", "build", "--all", "--json"]);
+    std::fs::write(&b, &other.success().stdout).unwrap();
+    let diff = with_secret(&["hash", "--diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(
+        diff.stdout_str()
+            .contains("env DEPLOY_TOKEN: set → (unset) (value hidden)"),
+        "{}",
+        diff.stdout_str()
+    );
+    outputs.push(("hash --diff", diff));
+
+    for (what, out) in &outputs {
+        assert_no_secret(&format!("{what} stdout"), &out.stdout);
+        assert_no_secret(&format!("{what} stderr"), &out.stderr);
+    }
+    assert_no_secret("the summary", &std::fs::read(&summary).unwrap());
+    assert_no_secret(
+        "$GITHUB_STEP_SUMMARY",
+        &std::fs::read(&step_summary).unwrap(),
+    );
+    let mut cache = Vec::new();
+    all_bytes_under(&repo.abs(".shockwave"), &mut cache);
+    assert!(!cache.is_empty(), "the run stored cache entries");
+    assert_no_secret("the cache directory", &cache);
+
+    // What is shown instead: a short digest, equal for equal values, different for different ones.
+    let explain = outputs[1].1.stdout_str();
+    let digest_line = explain
+        .lines()
+        .find(|l| l.trim_start().starts_with("env       DEPLOY_TOKEN="))
+        .unwrap_or_else(|| panic!("no env line in\n{explain}"))
+        .to_string();
+    assert!(
+        digest_line.contains("DEPLOY_TOKEN=set, blake3:"),
+        "{digest_line}"
+    );
+    let again = with_secret(&["hash", "build", "--all", "--explain"]);
+    assert!(again.stdout_str().contains(&digest_line));
+    let changed = repo
+        .command(&["hash", "build", "--all", "--explain"])
+        .env("DEPLOY_TOKEN", "another value")
+        .output()
+        .unwrap();
+    assert!(!changed.stdout_str().contains(&digest_line));
+}
