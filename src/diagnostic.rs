@@ -62,53 +62,93 @@ pub struct Rendered<'a> {
     pub diagnostics: &'a [Diagnostic],
 }
 
+/// Lines longer than this are shown as an excerpt around the error, so a 100 KB line (minified or
+/// fuzzed input) prints as one readable line, not the whole of it.
+const EXCERPT_CHARS: usize = 100;
+
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, d) in self.diagnostics.iter().enumerate() {
             if i > 0 {
                 f.write_char('\n')?;
             }
-            writeln!(f, "error: {}", d.message)?;
+            writeln!(f, "error: {}", shorten(&d.message, MESSAGE_CHARS))?;
             match &d.span {
                 Some(span) => {
                     let (line, col) = line_col(self.source, span.start);
-                    let gutter = line.to_string().len();
-                    writeln!(f, "{:gutter$}--> {}:{}:{}", "", self.file, line, col)?;
+                    let gutter = " ".repeat(line.to_string().len());
+                    writeln!(f, "{gutter}--> {}:{}:{}", self.file, line, col)?;
                     let text = self.source.lines().nth(line - 1).unwrap_or("");
-                    writeln!(f, "{:gutter$} |", "")?;
-                    writeln!(f, "{line} | {text}")?;
-                    let start = span.start.min(self.source.len());
-                    let end = span.end.clamp(start, self.source.len());
+                    let start = floor_char_boundary(self.source, span.start.min(self.source.len()));
+                    let end =
+                        floor_char_boundary(self.source, span.end.clamp(start, self.source.len()));
                     let end_in_line = self.source[start..end]
                         .find('\n')
                         .map_or(end, |n| start + n);
-                    let width = self.source[floor_char_boundary(self.source, start)
-                        ..floor_char_boundary(self.source, end_in_line)]
-                        .chars()
-                        .count()
-                        .max(1);
+                    let width = self.source[start..end_in_line].chars().count().max(1);
+                    let (shown, caret_at, width) = excerpt(text, col - 1, width);
+                    writeln!(f, "{gutter} |")?;
+                    writeln!(f, "{line} | {shown}")?;
                     writeln!(
                         f,
-                        "{:gutter$} | {:pad$}{}",
-                        "",
-                        "",
-                        "^".repeat(width),
-                        pad = col - 1
+                        "{gutter} | {}{}",
+                        " ".repeat(caret_at),
+                        "^".repeat(width)
                     )?;
                     if let Some(help) = &d.help {
-                        writeln!(f, "{:gutter$} = help: {help}", "")?;
+                        writeln!(f, "{gutter} = help: {}", shorten(help, MESSAGE_CHARS))?;
                     }
                 }
                 None => {
                     writeln!(f, "  --> {}", self.file)?;
                     if let Some(help) = &d.help {
-                        writeln!(f, "   = help: {help}")?;
+                        writeln!(f, "   = help: {}", shorten(help, MESSAGE_CHARS))?;
                     }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Messages quote the offending text (an unknown key, a bad glob); past this length the middle
+/// of the message is elided.
+const MESSAGE_CHARS: usize = 300;
+
+/// `text` with its middle replaced by `…` when it is longer than `max` characters.
+fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let n = text.chars().count();
+    if n <= max {
+        return text.into();
+    }
+    let keep = max / 2;
+    let head: String = text.chars().take(keep).collect();
+    let tail: String = text.chars().skip(n - keep).collect();
+    format!("{head}…{tail}").into()
+}
+
+/// The part of `line` to show for an error at character `col` spanning `width` characters: the
+/// whole line when it is short, else a window around the error marked with `…`. Returns the text,
+/// the caret's column in it and the caret's width (clipped to the window).
+fn excerpt(line: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let chars = line.chars().count();
+    if chars <= EXCERPT_CHARS {
+        return (line.to_string(), col.min(chars), width);
+    }
+    let from = col.saturating_sub(EXCERPT_CHARS / 4);
+    let to = (from + EXCERPT_CHARS).min(chars);
+    let from = to.saturating_sub(EXCERPT_CHARS).min(from);
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(from).take(to - from));
+    if to < chars {
+        shown.push('…');
+    }
+    let caret_at = col.saturating_sub(from) + usize::from(from > 0);
+    let width = width.min((to + usize::from(from > 0)).saturating_sub(caret_at).max(1));
+    (shown, caret_at, width.max(1))
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a plausible typo.
@@ -173,6 +213,48 @@ mod tests {
         assert!(out.contains("--> pipeline.toml:3:1"), "{out}");
         assert!(out.contains("3 | bogus = 1\n  | ^^^^^\n"), "{out}");
         assert!(out.contains("= help: remove it"), "{out}");
+    }
+
+    #[test]
+    fn long_lines_show_an_excerpt_and_never_panic() {
+        // Columns past 65,535 used to overflow the formatter's width argument.
+        let src = format!("[workspace]\n{} = 1\n", "x".repeat(70_000));
+        let d = [Diagnostic::new("unknown key").at(12..70_012)];
+        let out = Rendered {
+            file: "pipeline.toml",
+            source: &src,
+            diagnostics: &d,
+        }
+        .to_string();
+        assert!(out.contains("--> pipeline.toml:2:1"), "{out}");
+        assert!(out.len() < 600, "{out}");
+        let d = [Diagnostic::new(format!("unknown field `{}`", "x".repeat(70_000))).at(12..13)];
+        let out = Rendered {
+            file: "pipeline.toml",
+            source: &src,
+            diagnostics: &d,
+        }
+        .to_string();
+        assert!(out.len() < 1000, "{out}");
+        let src = format!("[workspace]\nk = \"{}\" bad\n", "y".repeat(70_000));
+        let at = src.find("bad").unwrap();
+        let d = [Diagnostic::new("expected newline").at(at..at + 3)];
+        let out = Rendered {
+            file: "pipeline.toml",
+            source: &src,
+            diagnostics: &d,
+        }
+        .to_string();
+        assert!(out.contains(":2:70008"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        let code = lines.iter().find(|l| l.starts_with("2 | ")).unwrap();
+        let caret = lines.iter().find(|l| l.contains('^')).unwrap();
+        let caret_col = caret.find('^').unwrap();
+        assert_eq!(
+            code.chars().skip(caret_col).take(3).collect::<String>(),
+            "bad",
+            "{out}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! tasks that do exist. The graph is checked for cycles once and then only read.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::config::{Need, ServiceId, Target, Workspace};
@@ -39,8 +40,13 @@ pub struct TaskGraph {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("task cycle: {0}; change the targets' `needs` so that no task needs itself")]
-    Cycle(String),
+    #[error("task cycle: {chain}; change the targets' `needs` so that no task needs itself")]
+    Cycle {
+        /// `a:build → a:test → a:build`
+        chain: String,
+        /// Where the config writes the `needs` entry that closes the cycle.
+        at: Option<Range<usize>>,
+    },
     #[error("no target named `{name}`; {hint}defined targets: {known}")]
     UnknownTarget {
         name: String,
@@ -87,7 +93,7 @@ impl TaskGraph {
         for &s in services {
             for t in targets {
                 if ws.services[s].targets.contains_key(t.as_str()) {
-                    for idx in b.resolve(s, t)? {
+                    for idx in b.resolve(s, t, None)? {
                         b.nodes[idx].requested = true;
                     }
                 }
@@ -117,8 +123,13 @@ struct Builder<'w> {
 
 impl Builder<'_> {
     /// The real tasks that (service, target) stands for: itself if defined, otherwise what its
-    /// needs resolve to.
-    fn resolve(&mut self, service: ServiceId, target: &str) -> Result<Vec<TaskIdx>, TaskError> {
+    /// needs resolve to. `via` is the span of the `needs` entry that led here.
+    fn resolve(
+        &mut self,
+        service: ServiceId,
+        target: &str,
+        via: Option<&Range<usize>>,
+    ) -> Result<Vec<TaskIdx>, TaskError> {
         let key = (service, target.to_string());
         if let Some(pos) = self.stack.iter().position(|k| *k == key) {
             let mut chain: Vec<String> = self.stack[pos..]
@@ -126,7 +137,10 @@ impl Builder<'_> {
                 .map(|(s, t)| format!("{}:{t}", self.ws.services[*s].name))
                 .collect();
             chain.push(format!("{}:{target}", self.ws.services[service].name));
-            return Err(TaskError::Cycle(chain.join(" → ")));
+            return Err(TaskError::Cycle {
+                chain: chain.join(" → "),
+                at: via.cloned(),
+            });
         }
         let svc = &self.ws.services[service];
         if let Some(def) = svc.targets.get(target) {
@@ -136,7 +150,8 @@ impl Builder<'_> {
             }
             let def = def.clone();
             self.stack.push(key);
-            let needs = self.resolve_needs(service, &def.needs)?;
+            let spans: Vec<Option<&Range<usize>>> = def.need_spans.iter().map(Some).collect();
+            let needs = self.resolve_needs(service, &def.needs, &spans)?;
             self.stack.pop();
             let idx = self.nodes.len();
             self.nodes.push(Task {
@@ -157,25 +172,28 @@ impl Builder<'_> {
         // say nothing about this one.)
         let needs = vec![Need::Deps(target.to_string())];
         self.stack.push(key.clone());
-        let found = self.resolve_needs(service, &needs)?;
+        let found = self.resolve_needs(service, &needs, &[via])?;
         self.stack.pop();
         self.passthrough.insert(key, found.clone());
         Ok(found)
     }
 
+    /// `spans[i]` is where `needs[i]` is written (missing entries have no position).
     fn resolve_needs(
         &mut self,
         service: ServiceId,
         needs: &[Need],
+        spans: &[Option<&Range<usize>>],
     ) -> Result<Vec<TaskIdx>, TaskError> {
         let mut out = Vec::new();
-        for need in needs {
+        for (i, need) in needs.iter().enumerate() {
+            let via = spans.get(i).copied().flatten();
             match need {
-                Need::Own(t) => out.extend(self.resolve(service, t)?),
+                Need::Own(t) => out.extend(self.resolve(service, t, via)?),
                 Need::Deps(t) => {
                     let deps = self.ws.services[service].deps.clone();
                     for d in deps {
-                        out.extend(self.resolve(d, t)?);
+                        out.extend(self.resolve(d, t, via)?);
                     }
                 }
             }
@@ -323,6 +341,12 @@ command = "d"
             err.to_string().split(';').next().unwrap(),
             "task cycle: one:a → one:b → one:a"
         );
+        // The position is the `needs` entry that closes the cycle: `"a"` in [targets.b].
+        let TaskError::Cycle { at: Some(at), .. } = err else {
+            panic!("no position in {err:?}");
+        };
+        assert_eq!(&text[at.clone()], "\"a\"");
+        assert!(at.start > text.find("[targets.b]").unwrap());
     }
 
     #[test]

@@ -151,3 +151,149 @@ fn env_values_never_appear_in_any_output_summary_log_or_cache_entry() {
         .unwrap();
     assert!(!changed.stdout_str().contains(&digest_line));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Config errors always carry a position.
+
+/// Runs `check` on `config` (raw bytes) in a repository with `svc/one`, expecting exit 2; stderr.
+fn check_error(config: &[u8]) -> String {
+    let repo = TestRepo::new();
+    repo.write("svc/one/x.txt", "1\n");
+    repo.write("pipeline.toml", config);
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    assert_eq!(out.stdout_str(), "");
+    out.stderr_str()
+}
+
+#[test]
+fn check_reports_a_task_cycle_at_the_needs_entry_that_closes_it() {
+    let err = check_error(
+        b"[workspace]\nmembers = [\"svc/*\"]\n[targets.a]\ncommand = \"true\"\nneeds = [\"b\"]\n[targets.b]\ncommand = \"true\"\nneeds = [\"a\"]\n",
+    );
+    assert_eq!(
+        err,
+        "\
+error: task cycle: one:a → one:b → one:a
+ --> pipeline.toml:8:10
+  |
+8 | needs = [\"a\"]
+  |          ^^^
+  = help: change the targets' `needs` so that no task needs itself
+
+error: pipeline.toml has 1 error
+"
+    );
+}
+
+#[test]
+fn task_cycle_through_a_dependency_points_at_the_caret_need() {
+    // `app:build` needs `^build`; `lib:build` needs `app`'s test through its own deps... a cycle
+    // across services: lib:build → ^build (app) and app:build → ^build (lib) cannot both hold in
+    // a DAG of services, so the cycle goes through a target of the same service instead.
+    let repo = TestRepo::new();
+    for s in ["app", "lib"] {
+        repo.write(format!("svc/{s}/x.txt"), "1\n");
+    }
+    repo.config(
+        "[workspace]\nmembers = [\"svc/*\"]\n[targets.build]\ncommand = \"true\"\nneeds = [\"^build\"]\n[services.app]\ndeps = [\"lib\"]\n[services.lib.targets.build]\ncommand = \"true\"\nneeds = [\"gen\"]\n[services.lib.targets.gen]\ncommand = \"true\"\nneeds = [\"build\"]\n",
+    );
+    repo.commit("init");
+    for args in [
+        &["check"][..],
+        &["run", "build", "--all"],
+        &["hash", "build", "--service", "app"],
+    ] {
+        let out = repo.run(args);
+        out.expect_code(2);
+        let err = out.stderr_str();
+        assert!(
+            err.contains("task cycle: lib:build → lib:gen → lib:build")
+                || err.contains("task cycle: lib:gen → lib:build → lib:gen"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(" --> pipeline.toml:"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn config_error_past_column_65535_has_a_position_and_a_short_excerpt() {
+    let mut config = b"[workspace]\nmembers = [\"svc/*\"]\n".to_vec();
+    config.extend(std::iter::repeat_n(b'k', 70_000));
+    config.extend(b" = 1\n");
+    let err = check_error(&config);
+    assert!(
+        err.contains(" --> pipeline.toml:3:1\n"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+    assert!(
+        err.len() < 2_000,
+        "the excerpt is bounded: {} bytes",
+        err.len()
+    );
+    // A position far to the right of a long line.
+    let mut config = b"[workspace]\nmembers = [\"svc/*\"]\ndefault_base = \"".to_vec();
+    config.extend(std::iter::repeat_n(b'v', 70_000));
+    config.extend(b"\" x\n");
+    let err = check_error(&config);
+    assert!(
+        err.contains(" --> pipeline.toml:3:70019\n"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+}
+
+#[test]
+fn invalid_utf8_in_the_config_is_reported_at_its_byte() {
+    let err = check_error(b"[workspace]\nmembers = [\"svc/*\", \"\xff\"]\n");
+    assert!(
+        err.starts_with(
+            "error: pipeline.toml is not valid UTF-8 (byte 0xff)\n --> pipeline.toml:2:22\n"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn deeply_nested_keys_are_reported_at_the_line_that_nests_too_deep() {
+    let deep = format!(
+        "[workspace]\nmembers = [\"svc/*\"]\n{}b = 1\n",
+        "a.".repeat(300)
+    );
+    let err = check_error(deep.as_bytes());
+    assert!(
+        err.contains(" --> pipeline.toml:3:"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+    let deep = format!(
+        "[workspace]\nmembers = [\"svc/*\"]\n[services.{}]\n",
+        vec!["a"; 300].join(".")
+    );
+    let err = check_error(deep.as_bytes());
+    assert!(
+        err.contains(" --> pipeline.toml:3:"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+}
+
+#[test]
+fn a_config_that_is_not_a_regular_file_is_refused_without_reading_it() {
+    let repo = TestRepo::new();
+    repo.write("svc/one/x.txt", "1\n");
+    let fifo = repo.abs("pipeline.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains("it is not a regular file"),
+        "{}",
+        out.stderr_str()
+    );
+}

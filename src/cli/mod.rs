@@ -97,7 +97,7 @@ pub(crate) struct Context {
 pub(crate) fn load_workspace(cwd: &Path, config: Option<&Path>) -> Result<Workspace, CliError> {
     let path = match config {
         Some(p) => {
-            if !p.is_file() {
+            if p.symlink_metadata().is_err() {
                 return Err(CliError::Usage(format!(
                     "--config {}: no such file; pass the path of a pipeline.toml",
                     p.display()
@@ -227,8 +227,36 @@ fn is_base_problem(e: &ScmError, q: &ChangeQuery) -> bool {
     }
 }
 
+/// A task-graph error as the user sees it: a cycle is a config error pointing at the `needs` entry
+/// that closes it (exit 2), an unknown target a usage error.
+pub(crate) fn task_error(ws: &Workspace, e: crate::tasks::TaskError) -> CliError {
+    if let crate::tasks::TaskError::Cycle {
+        at: Some(at),
+        chain,
+    } = &e
+    {
+        if let Ok(source_text) = std::fs::read_to_string(&ws.config_path) {
+            return CliError::Config(config::ConfigError::Invalid {
+                path: ws.config_path.clone(),
+                source_text,
+                diagnostics: vec![crate::diagnostic::Diagnostic::new(format!(
+                    "task cycle: {chain}"
+                ))
+                .at(at.clone())
+                .help("change the targets' `needs` so that no task needs itself")],
+            });
+        }
+    }
+    CliError::Usage(e.to_string())
+}
+
 fn cmd_check(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
     let ws = load_workspace(cwd, config)?;
+    // Every task of every service: a cycle in `needs` is a config error, found here rather than by
+    // the first `run` that reaches it.
+    let every: Vec<config::ServiceId> = (0..ws.services.len()).collect();
+    let targets: Vec<String> = ws.target_names.iter().cloned().collect();
+    crate::tasks::TaskGraph::build(&ws, &every, &targets).map_err(|e| task_error(&ws, e))?;
     let edges: usize = ws.services.iter().map(|s| s.deps.len()).sum();
     let tasks: usize = ws.services.iter().map(|s| s.targets.len()).sum();
     let plural =

@@ -124,7 +124,7 @@ fn prepare(
     let mut ctx = load_context(cwd, config)?;
     let selection = select(&ctx, s)?;
     let graph = TaskGraph::build(&ctx.ws, &selection.services, targets)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(|e| super::task_error(&ctx.ws, e))?;
     let t0 = std::time::Instant::now();
     // `--uncommitted` already scanned the whole worktree: reuse that scan.
     let index = match ctx.repo.take_full_index() {

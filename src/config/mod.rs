@@ -117,6 +117,8 @@ impl std::fmt::Display for Need {
 pub struct Target {
     pub command: String,
     pub needs: Vec<Need>,
+    /// Where each of `needs` is written in the config file (same order), for task-cycle errors.
+    pub need_spans: Vec<Range<usize>>,
     /// Globs relative to the service root; `**` when not declared.
     pub inputs: Arc<Globs>,
     /// Globs relative to the service root whose matches are cached and restored.
@@ -199,7 +201,9 @@ pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         let candidate = d.join(CONFIG_FILE);
-        if candidate.is_file() {
+        // Anything by that name counts (a FIFO or directory too): `load` then says what is wrong
+        // with it instead of this search claiming there is none.
+        if candidate.symlink_metadata().is_ok() {
             return Ok(candidate);
         }
         if d.join(".git").exists() {
@@ -214,10 +218,37 @@ pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
 
 /// Reads, parses and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let read_error = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // A config is a small text file: refuse a FIFO or device (which would hang or never end) and
+    // anything absurdly large before reading it.
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
+        return Err(read_error(std::io::Error::other(if meta.is_file() {
+            format!("it is larger than {} MiB", MAX_CONFIG_BYTES >> 20)
+        } else {
+            "it is not a regular file".to_string()
+        })));
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes()[at];
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                source_text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                diagnostics: vec![Diagnostic::new(format!(
+                    "{CONFIG_FILE} is not valid UTF-8 (byte 0x{bad:02x})"
+                ))
+                .at(at..at + 1)
+                .help("TOML files are UTF-8: re-save the file as UTF-8 or remove the byte")],
+            });
+        }
+    };
     let root = path
         .parent()
         .map(Path::to_path_buf)
@@ -244,7 +275,8 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diag
         } else {
             "fix the TOML syntax or value type at this position"
         };
-        vec![Diagnostic::new(msg).at_opt(e.span()).help(help)]
+        let span = e.span().or_else(|| deepest_nesting(text));
+        vec![Diagnostic::new(msg).at_opt(span).help(help)]
     })?;
     Validator {
         root,
@@ -253,6 +285,45 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diag
         missing_command: BTreeMap::new(),
     }
     .run(raw, path)
+}
+
+/// The largest `pipeline.toml` read; a real one is a few hundred KB even with thousands of services.
+const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// Where the text nests deepest (dotted keys, table headers, arrays, inline tables), for the one
+/// TOML error that comes without a position: the parser's recursion limit. The span covers the
+/// key or value at that depth.
+fn deepest_nesting(text: &str) -> Option<Range<usize>> {
+    let mut best: Option<(usize, usize)> = None;
+    let mut open = 0usize;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let (mut depth, mut at) = (open, None);
+        let mut in_string: Option<char> = None;
+        for (i, c) in trimmed.char_indices() {
+            match (in_string, c) {
+                (Some(q), c) if c == q => in_string = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => in_string = Some(c),
+                (None, '#') => break,
+                (None, '.') => depth += 1,
+                (None, '[' | '{') => {
+                    open += 1;
+                    depth = depth.max(open);
+                    at.get_or_insert(i);
+                }
+                (None, ']' | '}') => open = open.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if best.is_none_or(|(d, _)| depth > d) {
+            let start = offset + (line.len() - trimmed.len()) + at.unwrap_or(0);
+            best = Some((depth, start));
+        }
+        offset += line.len();
+    }
+    best.filter(|&(d, _)| d > 0).map(|(_, s)| s..s + 1)
 }
 
 struct Validator<'a> {
@@ -696,14 +767,17 @@ impl Validator<'_> {
                 }
                 continue;
             };
-            let needs = pick(|t| t.needs.as_ref())
+            let (needs, need_spans) = pick(|t| t.needs.as_ref())
                 .map(|ns| {
                     ns.iter()
-                        .map(|n| match n.get_ref().strip_prefix('^') {
-                            Some(t) => Need::Deps(t.to_string()),
-                            None => Need::Own(n.get_ref().clone()),
+                        .map(|n| {
+                            let need = match n.get_ref().strip_prefix('^') {
+                                Some(t) => Need::Deps(t.to_string()),
+                                None => Need::Own(n.get_ref().clone()),
+                            };
+                            (need, n.span())
                         })
-                        .collect()
+                        .unzip()
                 })
                 .unwrap_or_default();
             let inputs = self.shared_globs(pick(|t| t.inputs.as_ref()), &["**"], "inputs");
@@ -722,6 +796,7 @@ impl Validator<'_> {
                 Arc::new(Target {
                     command,
                     needs,
+                    need_spans,
                     inputs,
                     outputs,
                     env,
