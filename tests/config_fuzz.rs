@@ -17,7 +17,11 @@ use shockwave::diagnostic::Rendered;
 use shockwave::tasks::TaskGraph;
 
 /// Inputs tried by a plain `cargo test`.
-const DEFAULT_INPUTS: u64 = 4_000;
+const DEFAULT_INPUTS: u64 = 2_500;
+
+/// An input that takes longer than this to load is a failure too (a config is read by every
+/// command, so pathological compile times are a denial of service).
+const SLOW: Duration = Duration::from_secs(3);
 
 /// Seeds: the project's own config, the README's example and the error cases the tests know.
 const SEEDS: &[&str] = &[
@@ -316,7 +320,12 @@ fn mutated_configs_never_panic_and_every_error_has_a_position() {
         }
         std::fs::write(&path, &input).unwrap();
         tried += 1;
-        if let Err(why) = check_one(&path) {
+        let t0 = Instant::now();
+        let mut result = check_one(&path);
+        if result.is_ok() && t0.elapsed() > SLOW {
+            result = Err(format!("took {:?} to load", t0.elapsed()));
+        }
+        if let Err(why) = result {
             let keep = std::env::temp_dir().join(format!("shockwave-fuzz-{tried}.toml"));
             std::fs::write(&keep, &input).unwrap();
             failures.push(format!("{why} (input: {})", keep.display()));

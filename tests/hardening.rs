@@ -297,3 +297,25 @@ fn a_config_that_is_not_a_regular_file_is_refused_without_reading_it() {
         out.stderr_str()
     );
 }
+
+#[test]
+fn an_overlong_glob_is_refused_with_its_position_not_compiled() {
+    // A 200 KB literal pattern used to spend minutes building globset's prefix automaton.
+    let config = format!(
+        "[workspace]\nmembers = [\"svc/*\"]\n[targets.t]\ncommand = \"true\"\ninputs = [\"{}\"]\n",
+        "1979-05-27T07:32:00Z".repeat(10_000)
+    );
+    let started = std::time::Instant::now();
+    let err = check_error(config.as_bytes());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        err.contains("globs are limited to 4096"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+    assert!(
+        err.contains(" --> pipeline.toml:5:11\n"),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
+}

@@ -65,24 +65,42 @@ impl Globs {
     }
 
     /// Compiles `patterns`; the first invalid one is returned with its index.
-    pub fn new(patterns: Vec<String>) -> Result<Self, (usize, globset::Error)> {
+    pub fn new(patterns: Vec<String>) -> Result<Self, (usize, GlobError)> {
         let mut builder = GlobSetBuilder::new();
         for (i, p) in patterns.iter().enumerate() {
             builder.add(compile_glob(p).map_err(|e| (i, e))?);
         }
-        let set = builder.build().map_err(|e| (0, e))?;
+        let set = builder.build().map_err(|e| (0, GlobError::Invalid(e)))?;
         Ok(Globs { patterns, set })
     }
 }
 
+/// The longest glob accepted. Paths themselves stop at 4 KiB (`PATH_MAX`), and a pattern far
+/// longer than any path can match nothing while costing time to compile (globset's literal-prefix
+/// automaton grows with the pattern).
+pub const MAX_GLOB_CHARS: usize = 4096;
+
+/// Why a glob was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum GlobError {
+    #[error("{}", .0.kind())]
+    Invalid(globset::Error),
+    #[error("it is {0} characters long; globs are limited to {MAX_GLOB_CHARS}")]
+    TooLong(usize),
+}
+
 /// Compiles one glob with the semantics used everywhere: `*` stays within a path component, `**`
 /// crosses them, and a trailing `/` means "everything below".
-pub fn compile_glob(pattern: &str) -> Result<Glob, globset::Error> {
+pub fn compile_glob(pattern: &str) -> Result<Glob, GlobError> {
+    if pattern.len() > MAX_GLOB_CHARS {
+        return Err(GlobError::TooLong(pattern.chars().count()));
+    }
     let normalized = normalize_pattern(pattern);
     GlobBuilder::new(&normalized)
         .literal_separator(true)
         .backslash_escape(true)
         .build()
+        .map_err(GlobError::Invalid)
 }
 
 fn normalize_pattern(pattern: &str) -> String {
@@ -808,8 +826,8 @@ impl Validator<'_> {
     }
 }
 
-fn kind_of(e: &globset::Error) -> String {
-    e.kind().to_string()
+fn kind_of(e: &GlobError) -> String {
+    e.to_string()
 }
 
 /// Normalises a config-relative path: `/` separators, no `.` parts, no trailing slash. `None` when
