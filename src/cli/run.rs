@@ -2,8 +2,8 @@
 //! executing it and writing summaries.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bstr::ByteSlice;
 use serde_json::{json, Value};
@@ -16,7 +16,7 @@ use super::{
     ExitCode,
 };
 use crate::cache::{format_size, parse_size, LocalCache};
-use crate::exec::{self, RunOptions, TaskSpec, TaskStatus};
+use crate::exec::{self, Interrupt, RunOptions, TaskSpec, TaskStatus};
 use crate::hash::{hash_tasks, TaskHashes};
 use crate::report::affected::AffectedView;
 use crate::report::markdown;
@@ -202,16 +202,9 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
     }
     // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130. A dry
     // run starts nothing, so the default (exit at once) is right for it.
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let signals = if a.dry_run.is_none() {
-        &[signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM][..]
-    } else {
-        &[]
-    };
-    for &sig in signals {
-        // A second signal while stopping exits at once.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt.clone());
-        let _ = signal_hook::flag::register(sig, interrupt.clone());
+    let interrupt = Arc::new(Interrupt::new());
+    if a.dry_run.is_none() {
+        handle_stop_signals(interrupt.clone());
     }
     let p = prepare(cwd, config, &a.targets, &a.select)?;
     let hashes = p.hashes();
@@ -424,6 +417,47 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
         return Ok(ExitCode::TaskFailed);
     }
     Ok(ExitCode::Success)
+}
+
+/// After a second stop request, how long the run may take to stop its commands and write its
+/// summary before the process exits regardless (say, output blocked on a stalled pipe).
+const HARD_EXIT_AFTER: Duration = Duration::from_secs(5);
+
+/// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) all stop the run the same
+/// way, through [`Interrupt::request`]: the first stops it gracefully, the second kills every
+/// running command at once. The run then ends with exit code 130.
+fn handle_stop_signals(interrupt: Arc<Interrupt>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(
+                "failed to install signal handlers ({e}): Ctrl-C will not stop running commands"
+            );
+            return;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("shockwave-signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if interrupt.request() < 2 {
+                    continue;
+                }
+                // Every running command got SIGKILL. When no tasks are executing (still hashing,
+                // or already done), nothing waits to be stopped: exit now. Otherwise the
+                // scheduler returns within `exec::KILL_WAIT`, and this is the backstop.
+                if interrupt.is_executing() {
+                    std::thread::sleep(HARD_EXIT_AFTER);
+                }
+                std::process::exit(ExitCode::Interrupted as i32);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(
+            "failed to start the signal-handling thread ({e}): Ctrl-C will not stop running commands"
+        );
+    }
 }
 
 pub(super) fn cmd_hash(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::style::Style;
 use super::summary::{human_duration, tail};
-use crate::exec::{RunEvent, TaskResult, TaskStatus};
+use crate::exec::{RunEvent, StopReason, TaskResult, TaskStatus};
 
 pub struct HumanReporter {
     pub labels: Vec<String>,
@@ -46,23 +46,29 @@ impl HumanReporter {
         }
     }
 
+    // The progress line is best effort: a terminal that went away (SIGHUP) must not stop the run,
+    // so write errors are ignored.
     fn clear_progress(&mut self) {
         if self.progress_drawn {
-            eprint!("\r\x1b[2K");
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(b"\r\x1b[2K");
+            let _ = err.flush();
             self.progress_drawn = false;
         }
     }
 
     fn draw_progress(&mut self) {
         if self.progress {
-            eprint!(
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
                 "\r\x1b[2K{} {}/{} done, {} running",
                 self.style.dim("shockwave"),
                 self.done,
                 self.labels.len(),
                 self.running
             );
-            let _ = std::io::stderr().flush();
+            let _ = err.flush();
             self.progress_drawn = true;
         }
     }
@@ -153,11 +159,32 @@ impl HumanReporter {
                 self.warnings.push(msg);
                 self.draw_progress();
             }
-            RunEvent::Stopping { why } => {
+            RunEvent::Stopping { reason } => {
                 self.clear_progress();
-                tracing::warn!("{why}");
+                tracing::warn!("{}", self.stop_text(reason));
                 self.draw_progress();
             }
+        }
+    }
+
+    fn stop_text(&self, reason: &StopReason) -> String {
+        match reason {
+            StopReason::TaskFailed { task } => format!(
+                "{} failed: not starting more tasks (use --continue to keep going)",
+                self.labels[*task]
+            ),
+            StopReason::Interrupted { grace } => format!(
+                "interrupted: stopping every running command (SIGTERM now, SIGKILL after {}; interrupt again to kill them now)",
+                human_duration(grace.as_millis() as u64)
+            ),
+            StopReason::InterruptedAgain => {
+                "interrupted again: killed every running command (SIGKILL)".to_string()
+            }
+            StopReason::GraceOver { commands, grace } => format!(
+                "{commands} command{} still running {} after SIGTERM: killed (SIGKILL)",
+                if *commands == 1 { "" } else { "s" },
+                human_duration(grace.as_millis() as u64)
+            ),
         }
     }
 
