@@ -1,4 +1,4 @@
-//! Signals sent to `shockwave run`: Ctrl-C twice, SIGHUP.
+//! Signals sent to `shockwave run` (Ctrl-C twice, SIGHUP) and what a CI log shows of long tasks.
 //!
 //! Every test runs the real binary on real process groups and inspects processes through /proc.
 //! Waits are polls with bounded timeouts; whatever a test started is killed when it ends, pass or
@@ -275,4 +275,102 @@ outputs = ["out"]
     assert_eq!(s["totals"]["success"], 0);
     assert_nothing_cached(&repo, &hashes);
     assert!(!repo.abs("svc/a/out").exists() && !repo.abs("svc/b/out").exists());
+}
+
+// Issue 6, item 22: in CI nothing was printed for a task until it finished, so a long test looked
+// hung. A plain start line per command, and a heartbeat while it runs.
+#[test]
+fn ci_log_has_a_start_line_per_command_and_a_heartbeat_for_long_ones() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+[services.slow.targets.build]
+command = "sleep 2.5; echo slow done > out"
+outputs = ["out"]
+[services.quick.targets.build]
+command = "echo quick done > out"
+outputs = ["out"]
+"#,
+    );
+    repo.write("svc/slow/x", "1").write("svc/quick/x", "1");
+    repo.commit("init");
+    let run = |ci: &str| {
+        repo.command(&["run", "build", "--all", "-j", "2"])
+            .env("CI", ci)
+            .env("SHOCKWAVE_HEARTBEAT_SECS", "1")
+            .output()
+            .unwrap()
+    };
+
+    let out = run("true");
+    out.success();
+    let text = out.stdout_str();
+    let lines = out.lines();
+    assert!(!text.contains('\x1b'), "escape codes in a CI log:\n{text}");
+    for label in ["slow:build", "quick:build"] {
+        let start = lines
+            .iter()
+            .position(|l| *l == format!("started: {label}"))
+            .unwrap_or_else(|| panic!("no start line for {label} in\n{text}"));
+        let end = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("==> {label} ran in ")))
+            .unwrap_or_else(|| panic!("no result for {label} in\n{text}"));
+        assert!(start < end, "{text}");
+    }
+    let beats: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("still running: "))
+        .collect();
+    assert!(
+        !beats.is_empty()
+            && beats
+                .iter()
+                .all(|l| l.starts_with("still running: slow:build (")),
+        "heartbeats for the slow task only:\n{text}"
+    );
+    assert!(beats.len() <= 3, "one heartbeat a second:\n{text}");
+
+    // A cache hit runs no command: it gets its result line, not a start line.
+    let again = run("1");
+    again.success();
+    assert!(
+        !again.stdout_str().contains("started: "),
+        "{}",
+        again.stdout_str()
+    );
+}
+
+// The heartbeat interval can be turned off, and a bad value is a usage error naming the variable.
+#[test]
+fn heartbeat_interval_zero_turns_heartbeats_off_and_garbage_is_refused() {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\"svc/*\"]\n[targets.build]\ncommand = \"sleep 1.5\"\n");
+    repo.write("svc/a/x", "1");
+    repo.commit("init");
+    let out = repo
+        .command(&["run", "build", "--all", "--no-cache"])
+        .env("CI", "true")
+        .env("SHOCKWAVE_HEARTBEAT_SECS", "0")
+        .output()
+        .unwrap();
+    out.success();
+    assert!(
+        !out.stdout_str().contains("still running"),
+        "{}",
+        out.stdout_str()
+    );
+    let out = repo
+        .command(&["run", "build", "--all"])
+        .env("SHOCKWAVE_HEARTBEAT_SECS", "soon")
+        .output()
+        .unwrap();
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains("SHOCKWAVE_HEARTBEAT_SECS") || out.stderr_str().contains("soon"),
+        "{}",
+        out.stderr_str()
+    );
 }

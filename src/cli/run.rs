@@ -332,13 +332,21 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let progress = !github && super::stderr_style().color;
-    let mut reporter =
-        HumanReporter::new(p.labels.clone(), stdout_style(), github, a.stream, progress);
+    // A live progress line needs a terminal that is not a CI log; everywhere else each command
+    // gets a plain start line and heartbeats instead.
+    let progress = !github && !in_ci() && stderr_is_live_terminal();
+    let mut reporter = HumanReporter::new(
+        p.labels.clone(),
+        stdout_style(),
+        github,
+        a.stream,
+        progress.then_some(terminal_width as fn() -> usize),
+    );
     let opts = RunOptions {
         jobs,
         keep_going: a.keep_going,
         stream: a.stream,
+        heartbeat: (a.heartbeat_secs > 0).then(|| Duration::from_secs(a.heartbeat_secs)),
     };
     let outcome = exec::execute(
         &p.graph,
@@ -458,6 +466,39 @@ fn handle_stop_signals(interrupt: Arc<Interrupt>) {
             "failed to start the signal-handling thread ({e}): Ctrl-C will not stop running commands"
         );
     }
+}
+
+/// `CI` set to anything but empty, `0` or `false` (GitLab, CircleCI, Buildkite, Travis and GitHub
+/// Actions all set `CI=true`).
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether stderr is a terminal that can redraw a line in place.
+fn stderr_is_live_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// Columns of the terminal on stderr; `COLUMNS` or 80 when it does not say.
+fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ writes only into `ws`, a zeroed winsize that lives across the call.
+    let cols = unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
+            ws.ws_col as usize
+        } else {
+            0
+        }
+    };
+    if cols > 0 {
+        return cols;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c: &usize| c > 0)
+        .unwrap_or(80)
 }
 
 pub(super) fn cmd_hash(

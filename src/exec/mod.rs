@@ -62,6 +62,15 @@ pub enum RunEvent {
     Started {
         task: TaskIdx,
     },
+    /// The task's command was started (it was not restored from the cache).
+    CommandStarted {
+        task: TaskIdx,
+    },
+    /// The task's command is still running; sent every `RunOptions::heartbeat`.
+    StillRunning {
+        task: TaskIdx,
+        running_for: Duration,
+    },
     /// One line of output, only under `stream`.
     Output {
         task: TaskIdx,
@@ -126,6 +135,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub keep_going: bool,
     pub stream: bool,
+    /// How often to report a command that is still running (`None`: never).
+    pub heartbeat: Option<Duration>,
 }
 
 pub struct RunOutcome {
@@ -182,6 +193,8 @@ fn schedule(
     let mut running = 0usize;
     let mut stop = false;
     let mut interrupted = false;
+    // When each running command's next heartbeat is due, and when it started.
+    let mut beats: Vec<Option<(Instant, Instant)>> = vec![None; n];
 
     let (job_tx, job_rx) = mpsc::channel::<TaskIdx>();
     let job_rx = Arc::new(Mutex::new(job_rx));
@@ -259,6 +272,20 @@ fn schedule(
             }
             kill_deadline = None;
         }
+        if let Some(every) = opts.heartbeat {
+            let now = Instant::now();
+            for (task, beat) in beats.iter_mut().enumerate() {
+                if let Some((due, since)) = beat {
+                    if now >= *due {
+                        on_event(&RunEvent::StillRunning {
+                            task,
+                            running_for: now - *since,
+                        });
+                        *due += every;
+                    }
+                }
+            }
+        }
         while !stop && running < jobs {
             let Some(idx) = ready.pop_front() else { break };
             if blocked[idx] {
@@ -278,9 +305,16 @@ fn schedule(
             break;
         }
         match msg_rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(Msg::Event(e)) => on_event(&e),
+            Ok(Msg::Event(e)) => {
+                if let (RunEvent::CommandStarted { task }, Some(every)) = (&e, opts.heartbeat) {
+                    let now = Instant::now();
+                    beats[*task] = Some((now + every, now));
+                }
+                on_event(&e);
+            }
             Ok(Msg::Done(idx, result)) => {
                 running -= 1;
+                beats[idx] = None;
                 let ok = result.status.succeeded();
                 on_event(&RunEvent::Finished {
                     task: idx,
@@ -452,6 +486,7 @@ fn run_command(
     drop(cmd);
     let pid = child.id() as i32;
     interrupt.register(pid);
+    let _ = tx.send(Msg::Event(RunEvent::CommandStarted { task: idx }));
     // Output is read on its own thread so that a background process that inherited the pipe
     // (`server &`) cannot hold the task open after the command itself has exited.
     let log = Arc::new(Mutex::new(Vec::new()));
