@@ -100,6 +100,15 @@ pub struct RunArgs {
     /// Cache directory (default: .shockwave/cache under the repository root)
     #[arg(long, env = "SHOCKWAVE_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Seconds between "still running" lines for a long command in a log (0: none)
+    #[arg(
+        long,
+        env = "SHOCKWAVE_HEARTBEAT_SECS",
+        value_name = "SECS",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub heartbeat_secs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,7 @@ pub enum ExitCode {
     Usage = 2,
     /// A git problem: not a repository, missing revision, missing base.
     Git = 3,
-    /// Interrupted by SIGINT/SIGTERM.
+    /// Interrupted by SIGINT, SIGTERM or SIGHUP.
     Interrupted = 130,
 }
 

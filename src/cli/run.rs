@@ -2,8 +2,8 @@
 //! executing it and writing summaries.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bstr::ByteSlice;
 use serde_json::{json, Value};
@@ -16,7 +16,7 @@ use super::{
     ExitCode,
 };
 use crate::cache::{format_size, parse_size, LocalCache};
-use crate::exec::{self, RunOptions, TaskSpec, TaskStatus};
+use crate::exec::{self, Interrupt, RunOptions, TaskSpec, TaskStatus};
 use crate::hash::{hash_tasks, TaskHashes};
 use crate::report::affected::AffectedView;
 use crate::report::markdown;
@@ -202,16 +202,9 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
     }
     // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130. A dry
     // run starts nothing, so the default (exit at once) is right for it.
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let signals = if a.dry_run.is_none() {
-        &[signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM][..]
-    } else {
-        &[]
-    };
-    for &sig in signals {
-        // A second signal while stopping exits at once.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt.clone());
-        let _ = signal_hook::flag::register(sig, interrupt.clone());
+    let interrupt = Arc::new(Interrupt::new());
+    if a.dry_run.is_none() {
+        handle_stop_signals(interrupt.clone());
     }
     let p = prepare(cwd, config, &a.targets, &a.select)?;
     let hashes = p.hashes();
@@ -339,13 +332,21 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let progress = !github && super::stderr_style().color;
-    let mut reporter =
-        HumanReporter::new(p.labels.clone(), stdout_style(), github, a.stream, progress);
+    // A live progress line needs a terminal that is not a CI log; everywhere else each command
+    // gets a plain start line and heartbeats instead.
+    let progress = !github && !in_ci() && stderr_is_live_terminal();
+    let mut reporter = HumanReporter::new(
+        p.labels.clone(),
+        stdout_style(),
+        github,
+        a.stream,
+        progress.then_some(terminal_width as fn() -> usize),
+    );
     let opts = RunOptions {
         jobs,
         keep_going: a.keep_going,
         stream: a.stream,
+        heartbeat: (a.heartbeat_secs > 0).then(|| Duration::from_secs(a.heartbeat_secs)),
     };
     let outcome = exec::execute(
         &p.graph,
@@ -424,6 +425,80 @@ pub(super) fn cmd_run(cwd: &Path, config: Option<&Path>, a: RunArgs) -> Result<E
         return Ok(ExitCode::TaskFailed);
     }
     Ok(ExitCode::Success)
+}
+
+/// After a second stop request, how long the run may take to stop its commands and write its
+/// summary before the process exits regardless (say, output blocked on a stalled pipe).
+const HARD_EXIT_AFTER: Duration = Duration::from_secs(5);
+
+/// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) all stop the run the same
+/// way, through [`Interrupt::request`]: the first stops it gracefully, the second kills every
+/// running command at once. The run then ends with exit code 130.
+fn handle_stop_signals(interrupt: Arc<Interrupt>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(
+                "failed to install signal handlers ({e}): Ctrl-C will not stop running commands"
+            );
+            return;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("shockwave-signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if interrupt.request() < 2 {
+                    continue;
+                }
+                // Every running command got SIGKILL. When no tasks are executing (still hashing,
+                // or already done), nothing waits to be stopped: exit now. Otherwise the
+                // scheduler returns within `exec::KILL_WAIT`, and this is the backstop.
+                if interrupt.is_executing() {
+                    std::thread::sleep(HARD_EXIT_AFTER);
+                }
+                std::process::exit(ExitCode::Interrupted as i32);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(
+            "failed to start the signal-handling thread ({e}): Ctrl-C will not stop running commands"
+        );
+    }
+}
+
+/// `CI` set to anything but empty, `0` or `false` (GitLab, CircleCI, Buildkite, Travis and GitHub
+/// Actions all set `CI=true`).
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether stderr is a terminal that can redraw a line in place.
+fn stderr_is_live_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// Columns of the terminal on stderr; `COLUMNS` or 80 when it does not say.
+fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ writes only into `ws`, a zeroed winsize that lives across the call.
+    let cols = unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
+            ws.ws_col as usize
+        } else {
+            0
+        }
+    };
+    if cols > 0 {
+        return cols;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c: &usize| c > 0)
+        .unwrap_or(80)
 }
 
 pub(super) fn cmd_hash(

@@ -2,8 +2,17 @@
 //! restore from the cache or run commands via `sh -c` in the service root, each in its own process
 //! group so an interrupt can stop everything a task started. The engine never prints: it emits
 //! [`RunEvent`]s and the caller's reporter renders them.
+//!
+//! Stopping ([`Interrupt`]): the first request sends SIGTERM to every running command and stops
+//! starting tasks; commands still running [`TERM_GRACE`] later get SIGKILL. A second request sends
+//! SIGKILL at once, and the scheduler waits at most [`KILL_WAIT`] more for its workers. Nothing is
+//! stored in the cache once a stop was requested; a store already under way when the run is
+//! abandoned leaves at most a temporary directory, never an entry (entries are renamed into place).
 
-use std::collections::HashSet;
+mod interrupt;
+
+pub use interrupt::Interrupt;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -49,8 +58,18 @@ impl TaskStatus {
 /// Everything the reporter hears about a run.
 #[derive(Debug)]
 pub enum RunEvent {
+    /// Handed to a worker: it restores the task from the cache or runs its command.
     Started {
         task: TaskIdx,
+    },
+    /// The task's command was started (it was not restored from the cache).
+    CommandStarted {
+        task: TaskIdx,
+    },
+    /// The task's command is still running; sent every `RunOptions::heartbeat`.
+    StillRunning {
+        task: TaskIdx,
+        running_for: Duration,
     },
     /// One line of output, only under `stream`.
     Output {
@@ -66,10 +85,24 @@ pub enum RunEvent {
         task: TaskIdx,
         message: String,
     },
-    /// The run stops starting tasks (failure without `--continue`, or an interrupt).
+    /// The run stops starting tasks, or escalates how it stops the running ones.
     Stopping {
-        why: String,
+        reason: StopReason,
     },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// A task failed and the run does not keep going.
+    TaskFailed { task: TaskIdx },
+    /// The first stop request: SIGTERM went to every running command; SIGKILL follows after
+    /// `grace` for those still running.
+    Interrupted { grace: Duration },
+    /// A second stop request: SIGKILL went to every running command, and the run ends as soon as
+    /// they are gone (within [`KILL_WAIT`]).
+    InterruptedAgain,
+    /// `commands` were still running `grace` after SIGTERM: they got SIGKILL.
+    GraceOver { commands: usize, grace: Duration },
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +135,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub keep_going: bool,
     pub stream: bool,
+    /// How often to report a command that is still running (`None`: never).
+    pub heartbeat: Option<Duration>,
 }
 
 pub struct RunOutcome {
@@ -118,8 +153,11 @@ enum Msg {
 /// How long to keep reading a command's output after it exited (for the last buffered lines).
 const OUTPUT_GRACE: Duration = Duration::from_millis(300);
 
-/// Process groups of running commands, so an interrupt can kill them.
-type Running = Arc<Mutex<HashSet<i32>>>;
+/// How long commands get to exit after SIGTERM before they get SIGKILL.
+pub const TERM_GRACE: Duration = Duration::from_secs(3);
+
+/// After a second stop request, how long the scheduler still waits for its workers to report.
+pub const KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs every task of `graph` (specs in the same order) and reports through `on_event`.
 pub fn execute(
@@ -127,7 +165,21 @@ pub fn execute(
     specs: Vec<TaskSpec>,
     opts: &RunOptions,
     cache: Option<Arc<LocalCache>>,
-    interrupt: Arc<AtomicBool>,
+    interrupt: Arc<Interrupt>,
+    on_event: &mut dyn FnMut(&RunEvent),
+) -> RunOutcome {
+    interrupt.set_executing(true);
+    let outcome = schedule(graph, specs, opts, cache, &interrupt, on_event);
+    interrupt.set_executing(false);
+    outcome
+}
+
+fn schedule(
+    graph: &TaskGraph,
+    specs: Vec<TaskSpec>,
+    opts: &RunOptions,
+    cache: Option<Arc<LocalCache>>,
+    interrupt: &Arc<Interrupt>,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> RunOutcome {
     let started = Instant::now();
@@ -141,11 +193,12 @@ pub fn execute(
     let mut running = 0usize;
     let mut stop = false;
     let mut interrupted = false;
+    // When each running command's next heartbeat is due, and when it started.
+    let mut beats: Vec<Option<(Instant, Instant)>> = vec![None; n];
 
     let (job_tx, job_rx) = mpsc::channel::<TaskIdx>();
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
-    let pgroups: Running = Arc::new(Mutex::new(HashSet::new()));
     let jobs = opts.jobs.max(1).min(n.max(1));
     let mut workers = Vec::with_capacity(jobs);
     for _ in 0..jobs {
@@ -153,7 +206,6 @@ pub fn execute(
         let msg_tx = msg_tx.clone();
         let specs = specs.clone();
         let cache = cache.clone();
-        let pgroups = pgroups.clone();
         let interrupt = interrupt.clone();
         let stream = opts.stream;
         workers.push(std::thread::spawn(move || loop {
@@ -165,7 +217,6 @@ pub fn execute(
                     idx,
                     &specs[idx],
                     cache.as_deref(),
-                    &pgroups,
                     &interrupt,
                     stream,
                     &msg_tx,
@@ -186,21 +237,53 @@ pub fn execute(
     }
     drop(msg_tx);
 
+    // SIGTERM is sent by `Interrupt::request` itself; the scheduler follows up.
     let mut kill_deadline: Option<Instant> = None;
+    // Set by a second stop request: stop waiting for workers then.
+    let mut give_up: Option<Instant> = None;
+    let mut abandoned = false;
     loop {
-        if interrupt.load(Ordering::SeqCst) && !interrupted {
+        let requests = interrupt.requests();
+        if requests >= 1 && !interrupted {
             interrupted = true;
             stop = true;
             on_event(&RunEvent::Stopping {
-                why: "interrupted: stopping every running command".into(),
+                reason: StopReason::Interrupted { grace: TERM_GRACE },
             });
-            signal_groups(&pgroups, libc::SIGTERM);
-            kill_deadline = Some(Instant::now() + Duration::from_secs(3));
+            kill_deadline = Some(Instant::now() + TERM_GRACE);
         }
-        if let Some(deadline) = kill_deadline {
-            if Instant::now() >= deadline {
-                signal_groups(&pgroups, libc::SIGKILL);
-                kill_deadline = None;
+        if requests >= 2 && give_up.is_none() {
+            // `request` sent SIGKILL already, and `register` kills any group started since.
+            on_event(&RunEvent::Stopping {
+                reason: StopReason::InterruptedAgain,
+            });
+            kill_deadline = None;
+            give_up = Some(Instant::now() + KILL_WAIT);
+        }
+        if kill_deadline.is_some_and(|d| Instant::now() >= d) {
+            let commands = interrupt.signal_all(libc::SIGKILL);
+            if commands > 0 {
+                on_event(&RunEvent::Stopping {
+                    reason: StopReason::GraceOver {
+                        commands,
+                        grace: TERM_GRACE,
+                    },
+                });
+            }
+            kill_deadline = None;
+        }
+        if let Some(every) = opts.heartbeat {
+            let now = Instant::now();
+            for (task, beat) in beats.iter_mut().enumerate() {
+                if let Some((due, since)) = beat {
+                    if now >= *due {
+                        on_event(&RunEvent::StillRunning {
+                            task,
+                            running_for: now - *since,
+                        });
+                        *due += every;
+                    }
+                }
             }
         }
         while !stop && running < jobs {
@@ -217,10 +300,21 @@ pub fn execute(
         if running == 0 && (stop || ready.is_empty()) {
             break;
         }
+        if give_up.is_some_and(|d| Instant::now() >= d) {
+            abandoned = true;
+            break;
+        }
         match msg_rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(Msg::Event(e)) => on_event(&e),
+            Ok(Msg::Event(e)) => {
+                if let (RunEvent::CommandStarted { task }, Some(every)) = (&e, opts.heartbeat) {
+                    let now = Instant::now();
+                    beats[*task] = Some((now + every, now));
+                }
+                on_event(&e);
+            }
             Ok(Msg::Done(idx, result)) => {
                 running -= 1;
+                beats[idx] = None;
                 let ok = result.status.succeeded();
                 on_event(&RunEvent::Finished {
                     task: idx,
@@ -249,10 +343,7 @@ pub fn execute(
                     if !opts.keep_going && !stop {
                         stop = true;
                         on_event(&RunEvent::Stopping {
-                            why: format!(
-                                "{} failed: not starting more tasks (use --continue to keep going)",
-                                specs[idx].label
-                            ),
+                            reason: StopReason::TaskFailed { task: idx },
                         });
                     }
                 }
@@ -262,8 +353,12 @@ pub fn execute(
         }
     }
     drop(job_tx);
-    for w in workers {
-        let _ = w.join();
+    // After a second stop request, a worker still busy (a large restore, say) is left behind: the
+    // process is about to exit.
+    if !abandoned {
+        for w in workers {
+            let _ = w.join();
+        }
     }
     let results = results
         .into_iter()
@@ -286,23 +381,11 @@ fn skipped(because: Option<TaskIdx>) -> TaskResult {
     }
 }
 
-fn signal_groups(pgroups: &Running, signal: i32) {
-    if let Ok(set) = pgroups.lock() {
-        for &pgid in set.iter() {
-            // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-            unsafe {
-                libc::kill(-pgid, signal);
-            }
-        }
-    }
-}
-
 fn run_one(
     idx: TaskIdx,
     spec: &TaskSpec,
     cache: Option<&LocalCache>,
-    pgroups: &Running,
-    interrupt: &AtomicBool,
+    interrupt: &Interrupt,
     stream: bool,
     tx: &mpsc::Sender<Msg>,
 ) -> TaskResult {
@@ -327,15 +410,14 @@ fn run_one(
             }
         }
     }
-    if interrupt.load(Ordering::SeqCst) {
+    if interrupt.is_requested() {
         return skipped(None);
     }
-    let (status, log) = run_command(idx, spec, pgroups, stream, tx);
+    let (status, log) = run_command(idx, spec, interrupt, stream, tx);
     let duration = started.elapsed();
     // A command that finished just as the run was interrupted may have seen the signal: keep its
     // result, but do not put it in the cache.
-    let store =
-        status == TaskStatus::Success && spec.cacheable && !interrupt.load(Ordering::SeqCst);
+    let store = status == TaskStatus::Success && spec.cacheable && !interrupt.is_requested();
     if store {
         if let Some(cache) = cache {
             if let Err(e) = cache.store(
@@ -366,7 +448,7 @@ fn run_one(
 fn run_command(
     idx: TaskIdx,
     spec: &TaskSpec,
-    pgroups: &Running,
+    interrupt: &Interrupt,
     stream: bool,
     tx: &mpsc::Sender<Msg>,
 ) -> (TaskStatus, Vec<u8>) {
@@ -403,9 +485,8 @@ fn run_command(
     // The command holds the pipe's write ends; drop it so the reader sees end-of-file.
     drop(cmd);
     let pid = child.id() as i32;
-    if let Ok(mut set) = pgroups.lock() {
-        set.insert(pid);
-    }
+    interrupt.register(pid);
+    let _ = tx.send(Msg::Event(RunEvent::CommandStarted { task: idx }));
     // Output is read on its own thread so that a background process that inherited the pipe
     // (`server &`) cannot hold the task open after the command itself has exited.
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -440,10 +521,11 @@ fn run_command(
             let _ = eof_tx.send(());
         });
     }
+    // Unregister the group before reaping its leader: until then its id cannot be reused, so a
+    // signal sent meanwhile never reaches an unrelated process.
+    wait_exited(pid);
+    interrupt.unregister(pid);
     let status = child.wait();
-    if let Ok(mut set) = pgroups.lock() {
-        set.remove(&pid);
-    }
     let lingering = eof_rx.recv_timeout(OUTPUT_GRACE).is_err();
     detached.store(true, Ordering::SeqCst);
     let mut log = log.lock().map(|l| l.clone()).unwrap_or_default();
@@ -472,6 +554,25 @@ fn run_command(
                 format!("shockwave: failed to wait for the command: {e}\n").as_bytes(),
             );
             (TaskStatus::Failed { exit_code: None }, log)
+        }
+    }
+}
+
+/// Blocks until process `pid` has exited, leaving it to be reaped (`WNOWAIT`).
+fn wait_exited(pid: i32) {
+    loop {
+        // SAFETY: waitid(2) writes only into `info`, a zeroed siginfo_t that lives across the call.
+        let rc = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
         }
     }
 }

@@ -1,23 +1,27 @@
 //! The human run reporter: each task's output as one block when it finishes (a `::group::` under
-//! GitHub Actions), or streamed with a `service:target` prefix; a progress line on a terminal; and a
-//! closing summary with the logs of failed tasks.
+//! GitHub Actions), or streamed with a `service:target` prefix; a closing summary with the logs of
+//! failed tasks. On a terminal a progress line names the running tasks; in a log (CI, a file) each
+//! command gets a plain start line and, while it runs long, "still running" lines.
 
 use std::io::Write;
 use std::time::Duration;
 
 use super::style::Style;
 use super::summary::{human_duration, tail};
-use crate::exec::{RunEvent, TaskResult, TaskStatus};
+use crate::exec::{RunEvent, StopReason, TaskResult, TaskStatus};
+use crate::tasks::TaskIdx;
 
 pub struct HumanReporter {
     pub labels: Vec<String>,
     pub style: Style,
     pub github: bool,
     pub stream: bool,
-    /// Draw a progress line on stderr (a terminal).
-    pub progress: bool,
+    /// Draw a progress line on stderr, at most as wide as this says the terminal is. Without one,
+    /// output is a log: start lines and heartbeats instead.
+    pub progress: Option<fn() -> usize>,
     done: usize,
-    running: usize,
+    /// Tasks handed to workers and not finished, in the order they started.
+    running: Vec<TaskIdx>,
     progress_drawn: bool,
     warnings: Vec<String>,
 }
@@ -31,7 +35,7 @@ impl HumanReporter {
         style: Style,
         github: bool,
         stream: bool,
-        progress: bool,
+        progress: Option<fn() -> usize>,
     ) -> Self {
         HumanReporter {
             labels,
@@ -40,30 +44,39 @@ impl HumanReporter {
             stream,
             progress,
             done: 0,
-            running: 0,
+            running: Vec::new(),
             progress_drawn: false,
             warnings: Vec::new(),
         }
     }
 
+    // The progress line is best effort: a terminal that went away (SIGHUP) must not stop the run,
+    // so write errors are ignored.
     fn clear_progress(&mut self) {
         if self.progress_drawn {
-            eprint!("\r\x1b[2K");
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(b"\r\x1b[2K");
+            let _ = err.flush();
             self.progress_drawn = false;
         }
     }
 
     fn draw_progress(&mut self) {
-        if self.progress {
-            eprint!(
-                "\r\x1b[2K{} {}/{} done, {} running",
-                self.style.dim("shockwave"),
-                self.done,
-                self.labels.len(),
-                self.running
-            );
-            let _ = std::io::stderr().flush();
+        if let Some(width) = self.progress {
+            let running: Vec<&str> = self.running.iter().map(|&t| &*self.labels[t]).collect();
+            let line = progress_line(self.done, self.labels.len(), &running, width());
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{line}");
+            let _ = err.flush();
             self.progress_drawn = true;
+        }
+    }
+
+    /// One plain line of a log (no progress line to keep clear of, no escape codes).
+    fn log_line(&self, out: &mut impl Write, line: &str) {
+        if self.progress.is_none() {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
         }
     }
 
@@ -88,9 +101,22 @@ impl HumanReporter {
     pub fn on_event(&mut self, e: &RunEvent) {
         let mut out = std::io::stdout().lock();
         match e {
-            RunEvent::Started { .. } => {
-                self.running += 1;
+            RunEvent::Started { task } => {
+                self.running.push(*task);
                 self.draw_progress();
+            }
+            RunEvent::CommandStarted { task } => {
+                self.log_line(&mut out, &format!("started: {}", self.labels[*task]));
+            }
+            RunEvent::StillRunning { task, running_for } => {
+                self.log_line(
+                    &mut out,
+                    &format!(
+                        "still running: {} ({})",
+                        self.labels[*task],
+                        human_duration(running_for.as_millis() as u64)
+                    ),
+                );
             }
             RunEvent::Output { task, line } => {
                 self.clear_progress();
@@ -107,7 +133,7 @@ impl HumanReporter {
                 self.draw_progress();
             }
             RunEvent::Finished { task, result } => {
-                self.running = self.running.saturating_sub(1);
+                self.running.retain(|t| t != task);
                 self.done += 1;
                 self.clear_progress();
                 let label = &self.labels[*task];
@@ -153,11 +179,32 @@ impl HumanReporter {
                 self.warnings.push(msg);
                 self.draw_progress();
             }
-            RunEvent::Stopping { why } => {
+            RunEvent::Stopping { reason } => {
                 self.clear_progress();
-                tracing::warn!("{why}");
+                tracing::warn!("{}", self.stop_text(reason));
                 self.draw_progress();
             }
+        }
+    }
+
+    fn stop_text(&self, reason: &StopReason) -> String {
+        match reason {
+            StopReason::TaskFailed { task } => format!(
+                "{} failed: not starting more tasks (use --continue to keep going)",
+                self.labels[*task]
+            ),
+            StopReason::Interrupted { grace } => format!(
+                "interrupted: stopping every running command (SIGTERM now, SIGKILL after {}; interrupt again to kill them now)",
+                human_duration(grace.as_millis() as u64)
+            ),
+            StopReason::InterruptedAgain => {
+                "interrupted again: killed every running command (SIGKILL)".to_string()
+            }
+            StopReason::GraceOver { commands, grace } => format!(
+                "{commands} command{} still running {} after SIGTERM: killed (SIGKILL)",
+                if *commands == 1 { "" } else { "s" },
+                human_duration(grace.as_millis() as u64)
+            ),
         }
     }
 
@@ -201,6 +248,45 @@ impl HumanReporter {
     }
 }
 
+/// `shockwave 3/10 done, 2 running: api:build, web:test`, cut to fit in `width` columns (one is
+/// left free so the terminal never wraps): the names that fit, then `+N more`; a first name too
+/// long to fit is cut with `…`.
+fn progress_line(done: usize, total: usize, running: &[&str], width: usize) -> String {
+    let max = width.saturating_sub(1);
+    let len = |s: &str| s.chars().count();
+    let mut line = format!("shockwave {done}/{total} done, {} running", running.len());
+    if !running.is_empty() {
+        line.push(':');
+        for (i, name) in running.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            let rest = running.len() - i - 1;
+            let more = if rest > 0 {
+                format!(", +{rest} more")
+            } else {
+                String::new()
+            };
+            let room = max.saturating_sub(len(&line) + len(sep) + len(&more));
+            if len(name) <= room {
+                line.push_str(sep);
+                line.push_str(name);
+            } else if i == 0 && room >= 4 {
+                line.push_str(sep);
+                line.extend(name.chars().take(room - 1));
+                line.push('…');
+                line.push_str(&more);
+                break;
+            } else {
+                let more = format!("{sep}+{} more", running.len() - i);
+                if len(&line) + len(&more) <= max {
+                    line.push_str(&more);
+                }
+                break;
+            }
+        }
+    }
+    line.chars().take(max).collect()
+}
+
 fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
@@ -216,4 +302,43 @@ fn strip_ansi(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Issue 6, item 22: the progress line used to say only how many tasks were running.
+    #[test]
+    fn progress_line_names_the_running_tasks() {
+        assert_eq!(
+            progress_line(3, 10, &["api:build", "web:test"], 80),
+            "shockwave 3/10 done, 2 running: api:build, web:test"
+        );
+        assert_eq!(
+            progress_line(0, 4, &[], 80),
+            "shockwave 0/4 done, 0 running"
+        );
+    }
+
+    #[test]
+    fn progress_line_fits_the_terminal_width() {
+        let running = ["api:build", "web:test", "user-service:test", "payment:lint"];
+        let line = progress_line(1, 9, &running, 60);
+        assert_eq!(
+            line,
+            "shockwave 1/9 done, 4 running: api:build, web:test, +2 more"
+        );
+        assert!(line.chars().count() < 60);
+        for width in 0..80 {
+            let line = progress_line(1, 9, &running, width);
+            assert!(
+                line.chars().count() < width.max(1),
+                "{width}: {line:?} is too wide"
+            );
+        }
+        // A long first name is cut (by characters, not bytes) rather than left out.
+        let line = progress_line(0, 2, &["éééééééééééééééééééé", "b:test"], 50);
+        assert_eq!(line, "shockwave 0/2 done, 2 running: éééééééé…, +1 more");
+    }
 }
