@@ -319,3 +319,68 @@ fn an_overlong_glob_is_refused_with_its_position_not_compiled() {
         &err[..err.len().min(2000)]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Output that cannot be written.
+
+/// A small repository with one service and a build that writes one line.
+fn one_service() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\"svc/*\"]\n[targets.build]\ncommand = \"echo built\"\n");
+    repo.write("svc/one/x.txt", "1\n");
+    repo.commit("init");
+    repo
+}
+
+/// Runs `args` with stdout connected to a pipe whose reading end is already closed.
+fn with_closed_stdout(repo: &TestRepo, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = repo.command(args);
+    cmd.stdout(writer).stderr(std::process::Stdio::piped());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_pipe_is_a_quiet_exit_for_every_command() {
+    let repo = one_service();
+    for args in [
+        &["check"][..],
+        &["affected", "--base", "HEAD", "--uncommitted"],
+        &["graph"],
+        &["hash", "build", "--all"],
+        &["run", "build", "--all"],
+        &["cache", "stats"],
+    ] {
+        let out = with_closed_stdout(&repo, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", out.stderr_str());
+        assert!(
+            !out.stderr_str().contains("panicked"),
+            "{args:?}: {}",
+            out.stderr_str()
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_on_stdout_exits_1_and_says_so() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: this system has no /dev/full");
+        return;
+    }
+    let repo = one_service();
+    for args in [&["check"][..], &["graph"], &["run", "build", "--all"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = repo.command(args).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", out.stderr_str());
+        assert!(
+            out.stderr_str()
+                .contains("error: failed to write to stdout: No space left on device"),
+            "{args:?}: {}",
+            out.stderr_str()
+        );
+    }
+}

@@ -43,14 +43,30 @@ pub fn main() -> i32 {
         }
     };
     logging::init(cli.global.verbose, cli.global.quiet, stderr_style().color);
-    match run(cli) {
-        Ok(code) => code as i32,
+    let code = match run(cli) {
+        Ok(code) => code,
         Err(e) => {
-            let style = stderr_style();
-            eprintln!("{}", e.render(style));
-            e.exit_code() as i32
+            print_error(&e);
+            e.exit_code()
         }
+    };
+    // Output that could not be written is a failure, not a success with nothing to show; a closed
+    // pipe is not (the reader had what it wanted).
+    match crate::report::output::take_failure() {
+        Some(source) if code == ExitCode::Success => {
+            print_error(&CliError::Io {
+                action: "write to stdout".into(),
+                source,
+            });
+            ExitCode::TaskFailed as i32
+        }
+        _ => code as i32,
     }
+}
+
+/// Writes an error to stderr; a stderr that is gone is not worth a panic.
+fn print_error(e: &CliError) {
+    let _ = writeln!(std::io::stderr(), "{}", e.render(stderr_style()));
 }
 
 fn color_allowed() -> bool {
@@ -267,8 +283,8 @@ fn cmd_check(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
-    println!(
-        "{}: ok — {}, {}, {}{}, {}",
+    write_stdout(&format!(
+        "{}: ok — {}, {}, {}{}, {}\n",
         display_path(cwd, &ws.config_path),
         plural(ws.services.len(), "service", "services"),
         plural(edges, "dependency edge", "dependency edges"),
@@ -279,7 +295,7 @@ fn cmd_check(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
             format!(" ({names})")
         },
         plural(tasks, "task", "tasks")
-    );
+    ))?;
     Ok(ExitCode::Success)
 }
 
@@ -363,17 +379,10 @@ pub(crate) fn service_id(ws: &Workspace, name: &str) -> Result<usize, CliError> 
     })
 }
 
+/// Writes the product's output. Write errors surface once, when the command ends (see `main`).
 pub(crate) fn write_stdout(s: &str) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(()),
-        // A closed pipe (`| head`) is not an error worth reporting.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::Io {
-            action: "write to stdout".into(),
-            source: e,
-        }),
-    }
+    crate::report::output::Stdout::print(s);
+    Ok(())
 }
 
 pub(crate) fn append_file(path: &Path, text: &str) -> Result<(), CliError> {

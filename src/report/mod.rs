@@ -4,6 +4,7 @@
 pub mod affected;
 pub mod graph;
 pub mod markdown;
+pub mod output;
 pub mod run;
 pub mod style;
 pub mod summary;

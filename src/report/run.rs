@@ -99,7 +99,7 @@ impl HumanReporter {
     }
 
     pub fn on_event(&mut self, e: &RunEvent) {
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::report::output::Stdout;
         match e {
             RunEvent::Started { task } => {
                 self.running.push(*task);
@@ -211,7 +211,7 @@ impl HumanReporter {
     /// The closing lines: totals, then failed tasks with the end of their logs.
     pub fn finish(&mut self, results: &[TaskResult], took: Duration, interrupted: bool) {
         self.clear_progress();
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::report::output::Stdout;
         let count =
             |f: &dyn Fn(&TaskStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
         let ran = count(&|s| *s == TaskStatus::Success);
