@@ -156,7 +156,7 @@ fn text_output_summarises_long_file_lists() {
     let text = out.stdout_str();
     assert!(
         text.contains(
-            "\nbilling\n  changed     services/billing/f0.go\n  changed     services/billing/f1.go\n  changed     services/billing/f2.go\n  changed     services/billing/f3.go\n  changed     services/billing/f4.go\n  … and 3 more changed files (shockwave affected --explain billing)\n"
+            "\nbilling\n  changed     services/billing/f0.go\n  changed     services/billing/f1.go\n  changed     services/billing/f2.go\n  changed     services/billing/f3.go\n  changed     services/billing/f4.go\n  … and 3 more changed files (shockwave affected --base HEAD~1 --explain billing)\n"
         ),
         "{text}"
     );

@@ -384,3 +384,99 @@ fn a_full_disk_on_stdout_exits_1_and_says_so() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hints and flags that would silently mean another range.
+
+#[test]
+fn the_explain_hint_reproduces_the_range_it_was_printed_for() {
+    let repo = one_service();
+    for i in 0..8 {
+        repo.write(format!("svc/one/f{i}.txt"), "1\n");
+    }
+    repo.commit("eight files");
+    repo.write("svc/one/later.txt", "1\n");
+    repo.commit("a later commit");
+    let out = repo.run(&["affected", "--base", "HEAD~2", "--head", "HEAD~1"]);
+    out.success();
+    let text = out.stdout_str();
+    let hint = text
+        .lines()
+        .find_map(|l| l.split_once("more changed files (").map(|(_, h)| h))
+        .and_then(|h| h.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no hint in\n{text}"))
+        .to_string();
+    assert_eq!(
+        hint,
+        "shockwave affected --base HEAD~2 --head HEAD~1 --explain one"
+    );
+    let args: Vec<&str> = hint.split(' ').skip(1).collect();
+    let explained = repo.run(&args);
+    explained.success();
+    let ex = explained.stdout_str();
+    for i in 0..8 {
+        assert!(ex.contains(&format!("svc/one/f{i}.txt")), "{ex}");
+    }
+    assert!(
+        !ex.contains("later.txt"),
+        "the hint explained another range:\n{ex}"
+    );
+}
+
+#[test]
+fn run_and_hash_refuse_a_head_other_than_the_checked_out_commit() {
+    let repo = one_service();
+    repo.write("svc/one/y.txt", "2\n");
+    repo.commit("second");
+    for cmd in ["run", "hash"] {
+        let out = repo.run(&[cmd, "build", "--base", "HEAD~1", "--head", "HEAD~1"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr_str().contains("--head HEAD~1 is ")
+                && out
+                    .stderr_str()
+                    .contains("tasks run in the worktree, which is at HEAD"),
+            "{cmd}: {}",
+            out.stderr_str()
+        );
+        // Naming the checked-out commit is fine.
+        repo.run(&[cmd, "build", "--base", "HEAD~1", "--head", "HEAD"])
+            .success();
+    }
+}
+
+#[test]
+fn range_flags_ignored_by_a_selection_by_name_are_named_in_a_warning() {
+    let repo = one_service();
+    let out = repo.run(&[
+        "run",
+        "build",
+        "--service",
+        "one",
+        "--base",
+        "HEAD",
+        "--uncommitted",
+    ]);
+    out.success();
+    assert!(
+        out.stderr_str().contains(
+            "--base, --uncommitted ignored: --service selects services by name, not by what changed"
+        ),
+        "{}",
+        out.stderr_str()
+    );
+    let out = repo.run(&["hash", "build", "--all", "--dependents", "none"]);
+    out.success();
+    assert!(
+        out.stderr_str()
+            .contains("--dependents ignored: --all selects services by name"),
+        "{}",
+        out.stderr_str()
+    );
+    let quiet = repo.run(&["run", "build", "--service", "one"]);
+    assert!(
+        !quiet.stderr_str().contains("ignored"),
+        "{}",
+        quiet.stderr_str()
+    );
+}

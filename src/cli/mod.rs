@@ -306,11 +306,13 @@ fn cmd_affected(cwd: &Path, config: Option<&Path>, a: AffectedArgs) -> Result<Ex
         None => None,
     };
     let result = compute_affected(&ctx, &a.range)?;
+    let flags = range_flags(&a.range, config);
     let view = AffectedView {
         ws: &ctx.ws,
         changes: &result.changes,
         affected: &result.affected,
         dependents: result.dependents,
+        range_flags: &flags,
     };
     let out = if let Some(id) = explain_id {
         view.explain(id, stdout_style())
@@ -366,6 +368,31 @@ fn cmd_graph(cwd: &Path, config: Option<&Path>, g: GraphArgs) -> Result<ExitCode
     };
     write_stdout(&out)?;
     Ok(ExitCode::Success)
+}
+
+/// The flags that select the same range (and config) again, for hints that print a command.
+pub(crate) fn range_flags(range: &RangeArgs, config: Option<&Path>) -> String {
+    use crate::report::affected::shell_quote;
+    let mut out = String::new();
+    if let Some(c) = config {
+        out.push_str(&format!(" --config {}", shell_quote(&c.to_string_lossy())));
+    }
+    if let Some(b) = &range.base {
+        out.push_str(&format!(" --base {}", shell_quote(b)));
+    }
+    if let Some(h) = &range.head {
+        out.push_str(&format!(" --head {}", shell_quote(h)));
+    }
+    if range.exact_base {
+        out.push_str(" --exact-base");
+    }
+    if range.uncommitted {
+        out.push_str(" --uncommitted");
+    }
+    if range.on_missing_base == OnMissingBase::All {
+        out.push_str(" --on-missing-base all");
+    }
+    out
 }
 
 pub(crate) fn service_id(ws: &Workspace, name: &str) -> Result<usize, CliError> {

@@ -9,7 +9,8 @@ use bstr::ByteSlice;
 use serde_json::{json, Value};
 
 use super::args::{
-    CacheAction, CacheArgs, DryRunFormat, HashArgs, ReportArgs, RunArgs, SelectArgs,
+    CacheAction, CacheArgs, DependentsArg, DryRunFormat, HashArgs, OnMissingBase, ReportArgs,
+    RunArgs, SelectArgs,
 };
 use super::{
     compute_affected, load_context, stdout_style, write_stdout, AffectedResult, CliError, Context,
@@ -33,6 +34,44 @@ struct Selection {
 }
 
 fn select(ctx: &Context, s: &SelectArgs) -> Result<Selection, CliError> {
+    let r = &s.range;
+    // Tasks run in the worktree, which is at HEAD: selecting services from another commit would
+    // build code that is not the code that was diffed.
+    if let Some(head) = &r.head {
+        let wanted = ctx.repo.head_id(Some(head))?;
+        let checked_out = ctx.repo.head_id(None)?;
+        if wanted != checked_out {
+            return Err(CliError::Usage(format!(
+                "--head {head} is {}, but tasks run in the worktree, which is at HEAD ({}): the services would be chosen from one commit and built from another; check out {head} first, or drop --head",
+                wanted.to_hex_with_len(7),
+                checked_out.to_hex_with_len(7)
+            )));
+        }
+    }
+    if s.all || !s.service.is_empty() {
+        let ignored: Vec<&str> = [
+            (r.base.is_some(), "--base"),
+            (r.head.is_some(), "--head"),
+            (r.exact_base, "--exact-base"),
+            (r.uncommitted, "--uncommitted"),
+            (
+                r.on_missing_base != OnMissingBase::Fail,
+                "--on-missing-base",
+            ),
+            (r.dependents != DependentsArg::Transitive, "--dependents"),
+        ]
+        .into_iter()
+        .filter_map(|(set, flag)| set.then_some(flag))
+        .collect();
+        if !ignored.is_empty() {
+            tracing::warn!(
+                "{} ignored: {} selects services by name, not by what changed; drop {} or use --affected",
+                ignored.join(", "),
+                if s.all { "--all" } else { "--service" },
+                if ignored.len() == 1 { "it" } else { "them" }
+            );
+        }
+    }
     if s.all {
         return Ok(Selection {
             services: (0..ctx.ws.services.len()).collect(),
@@ -76,6 +115,7 @@ fn service_reasons(ctx: &Context, sel: &Selection, service: usize) -> Vec<Value>
                 changes: &r.changes,
                 affected: &r.affected,
                 dependents: r.dependents,
+                range_flags: "",
             };
             r.affected.reasons[service]
                 .iter()

@@ -17,6 +17,9 @@ pub struct AffectedView<'a> {
     pub changes: &'a Changes,
     pub affected: &'a Affected,
     pub dependents: Dependents,
+    /// The flags that reproduce this range (` --base origin/main --uncommitted`, shell-quoted),
+    /// so a printed hint runs against the same changes.
+    pub range_flags: &'a str,
 }
 
 /// How many files per service the text output lists before summarising.
@@ -80,9 +83,10 @@ impl AffectedView<'_> {
                     out,
                     "  {}",
                     style.dim(&format!(
-                        "… and {} more changed files (shockwave affected --explain {})",
+                        "… and {} more changed files (shockwave affected{} --explain {})",
                         files.len() - TEXT_FILES_PER_SERVICE,
-                        self.name(id)
+                        self.range_flags,
+                        shell_quote(self.name(id))
                     ))
                 );
             }
@@ -349,4 +353,17 @@ impl AffectedView<'_> {
 
 fn short(id: gix::ObjectId) -> String {
     id.to_hex_with_len(7).to_string()
+}
+
+/// `word` as one shell word: unchanged when it is plain, else in single quotes.
+pub fn shell_quote(word: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@^~=+,%".contains(&b));
+    if plain {
+        word.into()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''")).into()
+    }
 }
