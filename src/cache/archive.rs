@@ -1,12 +1,16 @@
-//! Output archives: tar (via the `tar` crate) compressed with zstd. Creation collects the files under
-//! a service root that match the output globs; restoring first checks every member — relative
-//! path, no `..`, no absolute path, symlinks that stay inside the root, only files, directories and
-//! symlinks — and only then writes anything, each file through a temporary name and a rename.
+//! Output archives: tar (via the `tar` crate) compressed with zstd. What an archive may hold is one
+//! [`Scope`], applied the same way when it is written and when it is restored: the files matching the
+//! target's declared `outputs`, and never anything in a `.git` directory or in the cache directory.
+//! Restoring first checks every member — relative path, no `..`, no absolute path, inside the scope,
+//! symlinks that stay inside the root, only files, directories and symlinks — and only then writes
+//! anything, each file through a temporary name and a rename.
 //! Everything streams: an archive is never held in memory whole, so large outputs cost disk, not RAM.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::FileType;
 
 use crate::config::Globs;
 
@@ -24,33 +28,155 @@ pub enum Member {
     Dir { path: PathBuf },
 }
 
-/// Archives the files under `root` matching `outputs` into `out` (tar, zstd-compressed), reading
-/// each file as a stream. Returns `out` and the number of files.
-pub fn write_archive<W: Write>(root: &Path, outputs: &Globs, out: W) -> std::io::Result<(W, u64)> {
-    let mut files = Vec::new();
-    if !outputs.is_empty() {
-        let mut starts: Vec<String> = outputs
-            .patterns
-            .iter()
-            .map(|p| {
-                let p = p.strip_prefix("./").unwrap_or(p);
-                let meta = p.find(['*', '?', '[', '{', '\\']).unwrap_or(p.len());
-                p[..meta]
-                    .rfind('/')
-                    .map_or(String::new(), |i| p[..i].to_string())
-            })
-            .collect();
-        starts.sort();
-        starts.dedup();
-        let mut seen = std::collections::BTreeSet::new();
-        for start in starts {
-            walk(root, &start, outputs, &mut seen)?;
+impl Member {
+    fn path(&self) -> &Path {
+        match self {
+            Member::File { path, .. } | Member::Symlink { path, .. } | Member::Dir { path } => path,
         }
-        files.extend(seen);
     }
+}
+
+/// What a target's cache entry may hold, relative to its service root: the paths its `outputs`
+/// globs match, minus anything in a `.git` directory (git runs hooks from there, and a repository's
+/// objects are no task's output) or in the cache directory (an entry must not plant other entries).
+pub struct Scope<'a> {
+    outputs: &'a Globs,
+    /// The literal directory each glob starts from (`bin` for `bin/**/*.o`, empty for `*.o`):
+    /// writing walks only these, and a directory member must lie on the way to one or below one.
+    starts: Vec<PathBuf>,
+    /// The cache directory relative to the service root, when it lies inside it.
+    cache_dir: Option<PathBuf>,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(outputs: &'a Globs, root: &Path, cache_dir: &Path) -> Self {
+        // Compare resolved paths: `--cache-dir` may name the directory another way than the root.
+        let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let cache_dir = resolve(cache_dir)
+            .strip_prefix(resolve(root))
+            .ok()
+            .map(Path::to_path_buf);
+        Scope {
+            outputs,
+            starts: glob_starts(outputs),
+            cache_dir,
+        }
+    }
+
+    /// Why `path` is never stored or restored, whatever the globs say.
+    fn forbidden(&self, path: &Path) -> Option<&'static str> {
+        if path.components().any(|c| c.as_os_str() == ".git") {
+            Some("inside a `.git` directory")
+        } else if self
+            .cache_dir
+            .as_deref()
+            .is_some_and(|c| path.starts_with(c))
+        {
+            Some("inside the cache directory")
+        } else {
+            None
+        }
+    }
+
+    fn declared(&self, path: &Path) -> bool {
+        self.outputs.set.is_match(path)
+    }
+
+    /// A directory may be created when it is declared, leads to where outputs start, or lies
+    /// below such a start (where declared files may be).
+    fn directory_admitted(&self, dir: &Path) -> bool {
+        self.declared(dir)
+            || self
+                .starts
+                .iter()
+                .any(|s| s.starts_with(dir) || dir.starts_with(s))
+    }
+
+    fn describe_outputs(&self) -> String {
+        if self.outputs.is_empty() {
+            "the target declares no outputs".into()
+        } else {
+            let quoted: Vec<String> = self
+                .outputs
+                .patterns
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect();
+            format!("outputs = {}", quoted.join(", "))
+        }
+    }
+
+    /// Checks a symlink member: its target must stay inside the root (read lexically, which is sound
+    /// only while no component is itself a symlink: hence no `..` after a name) and out of the
+    /// forbidden places.
+    fn check_symlink(&self, path: &Path, target: &Path) -> Result<(), String> {
+        let mut named = false;
+        for c in target.components() {
+            match c {
+                Component::Normal(_) => named = true,
+                Component::ParentDir if named => {
+                    return Err(format!(
+                        "symlink `{}` → `{}` has `..` after a name, which could climb through another symlink",
+                        path.display(),
+                        target.display()
+                    ))
+                }
+                _ => {}
+            }
+        }
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let resolved = (!target.is_absolute())
+            .then(|| safe_relative(&parent.join(target)))
+            .flatten();
+        let Some(resolved) = resolved else {
+            return Err(format!(
+                "symlink `{}` → `{}` points outside the service root",
+                path.display(),
+                target.display()
+            ));
+        };
+        if let Some(why) = self.forbidden(&resolved) {
+            return Err(format!(
+                "symlink `{}` → `{}` points {why}",
+                path.display(),
+                target.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What [`write_archive`] wrote.
+pub struct Written {
+    pub files: u64,
+}
+
+/// Archives the files under `root` that `scope` admits into `out` (tar, zstd-compressed), reading
+/// each file as a stream. An output that no restore would accept (a symlink leaving the root, a
+/// FIFO, a socket, a device) is an error: the task is then not cached, rather than cached in a form
+/// that is refused on every later run.
+pub fn write_archive<W: Write>(
+    root: &Path,
+    scope: &Scope,
+    out: W,
+) -> std::io::Result<(W, Written)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for start in &scope.starts {
+        // Non-UTF-8 starts match no glob (globs are UTF-8), so nothing below them is an output.
+        if let Some(start) = start.to_str() {
+            walk(root, start, scope, &mut seen)?;
+        }
+    }
+    let files: Vec<String> = seen.into_iter().collect();
     let encoder = zstd::Encoder::new(out, 3)?;
     let mut builder = tar::Builder::new(encoder);
     builder.follow_symlinks(false);
+    let refuse = |rel: &str, why: String| {
+        std::io::Error::other(format!(
+            "output `{rel}` {why}; a cache entry can hold only regular files, directories and \
+             symlinks that stay inside the service root"
+        ))
+    };
     for rel in &files {
         let full = root.join(rel);
         let meta = std::fs::symlink_metadata(&full)?;
@@ -58,36 +184,66 @@ pub fn write_archive<W: Write>(root: &Path, outputs: &Globs, out: W) -> std::io:
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
-        if meta.file_type().is_symlink() {
+        let kind = meta.file_type();
+        if kind.is_symlink() {
             let target = std::fs::read_link(&full)?;
+            scope
+                .check_symlink(Path::new(rel), &target)
+                .map_err(|why| refuse(rel, format!("cannot be cached: {why}")))?;
             header.set_entry_type(tar::EntryType::Symlink);
             header.set_size(0);
             header.set_mode(0o777);
             builder.append_link(&mut header, rel, &target)?;
-        } else {
-            let file = std::fs::File::open(&full)?;
-            let len = file.metadata()?.len();
+        } else if kind.is_file() {
+            // Opened without following a link or blocking on a FIFO swapped in since the walk.
+            let file = std::fs::File::options()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(&full)?;
+            let meta = file.metadata()?;
+            if !meta.is_file() {
+                return Err(refuse(rel, "stopped being a regular file".into()));
+            }
+            let len = meta.len();
             header.set_entry_type(tar::EntryType::Regular);
             header.set_size(len);
             header.set_mode(meta.permissions().mode() & 0o777);
             // `take` keeps the member exactly as long as its header says, even if the file grows.
             builder.append_data(&mut header, rel, file.take(len))?;
+        } else {
+            return Err(refuse(rel, format!("is a {}", kind_name(meta.mode()))));
         }
     }
     let encoder = builder.into_inner()?;
-    Ok((encoder.finish()?, files.len() as u64))
+    let written = Written {
+        files: files.len() as u64,
+    };
+    Ok((encoder.finish()?, written))
+}
+
+pub fn kind_name(mode: u32) -> &'static str {
+    match FileType::from_raw_mode(mode) {
+        FileType::RegularFile => "regular file",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symlink",
+        FileType::Fifo => "FIFO",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice => "character device",
+        FileType::BlockDevice => "block device",
+        FileType::Unknown => "file of unknown type",
+    }
 }
 
 /// [`write_archive`] into memory.
 #[cfg(test)]
-pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
-    write_archive(root, outputs, Vec::new())
+pub fn create(root: &Path, scope: &Scope) -> std::io::Result<(Vec<u8>, u64)> {
+    write_archive(root, scope, Vec::new()).map(|(out, w)| (out, w.files))
 }
 
 fn walk(
     root: &Path,
     rel_dir: &str,
-    outputs: &Globs,
+    scope: &Scope,
     out: &mut std::collections::BTreeSet<String>,
 ) -> std::io::Result<()> {
     let dir = if rel_dir.is_empty() {
@@ -99,7 +255,7 @@ fn walk(
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-            if outputs.set.is_match(rel_dir) {
+            if scope.declared(Path::new(rel_dir)) && scope.forbidden(Path::new(rel_dir)).is_none() {
                 out.insert(rel_dir.to_string());
             }
             return Ok(());
@@ -111,18 +267,18 @@ fn walk(
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        if rel_dir.is_empty() && (name == ".git" || name == ".shockwave") {
-            continue;
-        }
         let rel = if rel_dir.is_empty() {
             name
         } else {
             format!("{rel_dir}/{name}")
         };
+        if scope.forbidden(Path::new(&rel)).is_some() {
+            continue;
+        }
         let ft = entry.file_type()?;
         if ft.is_dir() {
-            walk(root, &rel, outputs, out)?;
-        } else if outputs.set.is_match(&rel) {
+            walk(root, &rel, scope, out)?;
+        } else if scope.declared(Path::new(&rel)) {
             out.insert(rel);
         }
     }
@@ -131,14 +287,14 @@ fn walk(
 
 /// [`check_tar`] of a compressed archive in memory.
 #[cfg(test)]
-pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
+pub fn check(compressed: &[u8], scope: &Scope) -> Result<Vec<Member>, CheckError> {
     let bytes =
         zstd::decode_all(compressed).map_err(|e| CheckError::Corrupt(format!("zstd: {e}")))?;
-    check_tar(bytes.as_slice())
+    check_tar(bytes.as_slice(), scope)
 }
 
 /// Reads the (decompressed) tar stream and checks every member. Nothing is written.
-pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
+pub fn check_tar<R: Read>(stream: R, scope: &Scope) -> Result<Vec<Member>, CheckError> {
     let mut archive = tar::Archive::new(stream);
     let mut members = Vec::new();
     let entries = archive
@@ -168,30 +324,9 @@ pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
                     .map_err(|e| CheckError::Corrupt(format!("tar link: {e}")))?
                     .ok_or_else(|| CheckError::Corrupt("symlink without target".into()))?
                     .into_owned();
-                // Lexical normalisation is only sound while no component is a symlink: `a/..` is not
-                // the directory holding `a` when `a` is a link. Only leading `..` are accepted.
-                let mut named = false;
-                for c in target.components() {
-                    match c {
-                        Component::Normal(_) => named = true,
-                        Component::ParentDir if named => {
-                            return Err(CheckError::Unsafe(format!(
-                                "symlink `{}` → `{}` has `..` after a name, which could climb through another symlink",
-                                path.display(),
-                                target.display()
-                            )))
-                        }
-                        _ => {}
-                    }
-                }
-                let parent = path.parent().unwrap_or(Path::new(""));
-                if target.is_absolute() || safe_relative(&parent.join(&target)).is_none() {
-                    return Err(CheckError::Unsafe(format!(
-                        "symlink `{}` → `{}` points outside the service root",
-                        path.display(),
-                        target.display()
-                    )));
-                }
+                scope
+                    .check_symlink(&path, &target)
+                    .map_err(CheckError::Unsafe)?;
                 members.push(Member::Symlink { path, target });
             }
             other => {
@@ -213,11 +348,7 @@ pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
         .collect();
     if !links.is_empty() {
         for m in &members {
-            let path = match m {
-                Member::File { path, .. } | Member::Symlink { path, .. } | Member::Dir { path } => {
-                    path
-                }
-            };
+            let path = m.path();
             if let Some(link) = path.ancestors().skip(1).find(|a| links.contains(a)) {
                 return Err(CheckError::Unsafe(format!(
                     "member `{}` lies under the symlink `{}` in the same archive",
@@ -227,7 +358,56 @@ pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
             }
         }
     }
+    check_scope(&members, scope)?;
     Ok(members)
+}
+
+/// Every file and symlink must be a declared output, and every directory lie on the way to or
+/// below where outputs are declared; nothing may be in a `.git` directory or the cache, whatever
+/// the globs say.
+fn check_scope(members: &[Member], scope: &Scope) -> Result<(), CheckError> {
+    for m in members {
+        let path = m.path();
+        if let Some(why) = scope.forbidden(path) {
+            return Err(CheckError::Unsafe(format!(
+                "member `{}` is {why}, which a cache entry never writes",
+                path.display()
+            )));
+        }
+        let admitted = match m {
+            Member::Dir { .. } => scope.directory_admitted(path),
+            Member::File { .. } | Member::Symlink { .. } => scope.declared(path),
+        };
+        if !admitted {
+            return Err(CheckError::Unsafe(format!(
+                "{} `{}` is not a declared output ({})",
+                if matches!(m, Member::Dir { .. }) {
+                    "directory member"
+                } else {
+                    "member"
+                },
+                path.display(),
+                scope.describe_outputs()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The literal directory prefix of each glob, deduplicated.
+fn glob_starts(outputs: &Globs) -> Vec<PathBuf> {
+    let mut starts: Vec<PathBuf> = outputs
+        .patterns
+        .iter()
+        .map(|p| {
+            let p = p.strip_prefix("./").unwrap_or(p);
+            let meta = p.find(['*', '?', '[', '{', '\\']).unwrap_or(p.len());
+            PathBuf::from(p[..meta].rfind('/').map_or("", |i| &p[..i]))
+        })
+        .collect();
+    starts.sort();
+    starts.dedup();
+    starts
 }
 
 /// Lexically normalises a relative path; `None` if it is absolute or climbs above its start.
@@ -261,9 +441,7 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
     // A symlink already in the worktree (say a committed `bin -> /elsewhere`) would carry writes
     // out of the service root: refuse before writing anything.
     for m in &members {
-        let path = match m {
-            Member::Dir { path } | Member::File { path, .. } | Member::Symlink { path, .. } => path,
-        };
+        let path = m.path();
         let mut at = root.to_path_buf();
         let mut parts = path.components().peekable();
         while let Some(part) = parts.next() {
@@ -366,6 +544,19 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::fs::{Mode, OFlags};
+
+    fn all() -> Globs {
+        Globs::new(vec!["**".into()]).ok().unwrap()
+    }
+
+    fn scope(outputs: &Globs) -> Scope<'_> {
+        Scope {
+            outputs,
+            starts: glob_starts(outputs),
+            cache_dir: None,
+        }
+    }
 
     fn tar_zst(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
@@ -392,7 +583,7 @@ mod tests {
                 b.append(&h, &b"x"[..]).unwrap();
             });
             assert!(
-                matches!(check(&a), Err(CheckError::Unsafe(_))),
+                matches!(check(&a, &scope(&all())), Err(CheckError::Unsafe(_))),
                 "{bad} accepted"
             );
         }
@@ -406,14 +597,17 @@ mod tests {
             h.set_size(0);
             b.append_link(&mut h, "bin/link", "../../outside").unwrap();
         });
-        assert!(matches!(check(&bad), Err(CheckError::Unsafe(_))));
+        assert!(matches!(
+            check(&bad, &scope(&all())),
+            Err(CheckError::Unsafe(_))
+        ));
         let good = tar_zst(|b| {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(tar::EntryType::Symlink);
             h.set_size(0);
             b.append_link(&mut h, "bin/link", "../lib/x").unwrap();
         });
-        assert!(check(&good).is_ok());
+        assert!(check(&good, &scope(&all())).is_ok());
     }
 
     #[test]
@@ -428,7 +622,7 @@ mod tests {
             }
         });
         assert!(
-            matches!(check(&bad), Err(CheckError::Unsafe(w)) if w.contains("under the symlink `d/e/l`"))
+            matches!(check(&bad, &scope(&all())), Err(CheckError::Unsafe(w)) if w.contains("under the symlink `d/e/l`"))
         );
     }
 
@@ -440,7 +634,10 @@ mod tests {
             h.set_size(0);
             b.append_link(&mut h, "e", "d/l/../..").unwrap();
         });
-        assert!(matches!(check(&bad), Err(CheckError::Unsafe(_))));
+        assert!(matches!(
+            check(&bad, &scope(&all())),
+            Err(CheckError::Unsafe(_))
+        ));
     }
 
     #[test]
@@ -457,10 +654,15 @@ mod tests {
         std::os::unix::fs::symlink("app", src.path().join("bin/latest")).unwrap();
         std::fs::write(src.path().join("main.go"), b"not an output").unwrap();
         let globs = Globs::new(vec!["bin/**".into()]).unwrap();
-        let (archive, n) = create(src.path(), &globs).unwrap();
+        let (archive, n) = create(src.path(), &scope(&globs)).unwrap();
         assert_eq!(n, 3);
         let dst = tempfile::tempdir().unwrap();
-        extract(&archive, dst.path(), check(&archive).ok().unwrap()).unwrap();
+        extract(
+            &archive,
+            dst.path(),
+            check(&archive, &scope(&globs)).ok().unwrap(),
+        )
+        .unwrap();
         let mode = std::fs::metadata(dst.path().join("bin/app"))
             .unwrap()
             .permissions()
@@ -471,5 +673,130 @@ mod tests {
             Path::new("app")
         );
         assert!(!dst.path().join("main.go").exists());
+    }
+
+    fn write_tree(root: &Path, files: &[&str]) {
+        for f in files {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+    }
+
+    fn names(members: &[Member]) -> Vec<String> {
+        members
+            .iter()
+            .map(|m| m.path().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn scope_admits_declared_outputs_only_and_never_git_or_the_cache() {
+        let bin = Globs::new(vec!["bin/**".into()]).ok().unwrap();
+        let every = all();
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("bin/cache")).unwrap();
+        let cached = Scope::new(&every, root.path(), &root.path().join("bin/cache"));
+        let file = |name: &str| {
+            tar_zst(|b| {
+                let h = raw_header(name, tar::EntryType::Regular, 1);
+                b.append(&h, &b"x"[..]).unwrap();
+            })
+        };
+        let refusal = |archive: &[u8], scope: &Scope| match check(archive, scope) {
+            Ok(_) => None,
+            Err(CheckError::Unsafe(why)) | Err(CheckError::Corrupt(why)) => Some(why),
+        };
+        assert_eq!(refusal(&file("bin/app"), &scope(&bin)), None);
+        assert_eq!(
+            refusal(&file("src/main.go"), &scope(&bin)).as_deref(),
+            Some("member `src/main.go` is not a declared output (outputs = `bin/**`)")
+        );
+        for hostile in [".git/hooks/post-checkout", "bin/dep/.git/config"] {
+            let why = refusal(&file(hostile), &scope(&every)).unwrap_or_default();
+            assert!(
+                why.ends_with("is inside a `.git` directory, which a cache entry never writes"),
+                "{why}"
+            );
+        }
+        let why = refusal(&file("bin/cache/0123/meta.json"), &cached).unwrap_or_default();
+        assert!(why.contains("is inside the cache directory"), "{why}");
+        // Directories on the way to where outputs start, or below a start, are accepted.
+        let dir = |name: &str| {
+            tar_zst(|b| {
+                let h = raw_header(name, tar::EntryType::Directory, 0);
+                b.append(&h, std::io::empty()).unwrap();
+            })
+        };
+        let only = Globs::new(vec!["bin/sub/**".into(), "src/x".into()])
+            .ok()
+            .unwrap();
+        for fine in ["bin", "bin/sub", "bin/sub/deeper", "src"] {
+            assert_eq!(refusal(&dir(fine), &scope(&only)), None, "{fine}");
+        }
+        assert_eq!(
+            refusal(&dir("lib"), &scope(&only)).as_deref(),
+            Some(
+                "directory member `lib` is not a declared output (outputs = `bin/sub/**`, `src/x`)"
+            )
+        );
+        assert!(refusal(&dir("bin/other"), &scope(&only)).is_some());
+        // A symlink pointing into `.git` is refused like a member there.
+        let link = tar_zst(|b| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, "bin/hooks", "../.git/hooks").unwrap();
+        });
+        let why = refusal(&link, &scope(&every)).unwrap_or_default();
+        assert!(why.contains("points inside a `.git` directory"), "{why}");
+    }
+
+    #[test]
+    fn archives_leave_out_git_and_the_cache() {
+        let src = tempfile::tempdir().unwrap();
+        write_tree(
+            src.path(),
+            &[
+                "bin/app",
+                "bin/dep/.git/config",
+                "bin/cache/entry/meta.json",
+                ".git/config",
+            ],
+        );
+        let every = all();
+        let s = Scope::new(&every, src.path(), &src.path().join("bin/cache"));
+        let (archive, n) = create(src.path(), &s).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(names(&check(&archive, &s).ok().unwrap()), ["bin/app"]);
+    }
+
+    #[test]
+    fn archives_refuse_outputs_no_restore_would_accept() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/python3", src.path().join("bin/python")).unwrap();
+        let every = all();
+        let e = create(src.path(), &scope(&every))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.starts_with("output `bin/python` cannot be cached: symlink `bin/python` → `/usr/bin/python3` points outside the service root"), "{e}");
+        std::fs::remove_file(src.path().join("bin/python")).unwrap();
+        let dir = rustix::fs::open(
+            src.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        rustix::fs::mkfifoat(&dir, "bin/pipe", Mode::from_raw_mode(0o644)).unwrap();
+        let e = create(src.path(), &scope(&every))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("output `bin/pipe` is a FIFO; a cache entry can hold only"),
+            "{e}"
+        );
     }
 }

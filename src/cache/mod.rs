@@ -1,8 +1,8 @@
 //! The local task cache: per task hash, the task's outputs as a tar.zst archive, its captured log
 //! and metadata (exit code, duration, digests). An entry is written to a temporary directory and
 //! renamed into place, so a killed run never leaves a partial entry; it is verified (digests) before
-//! anything is restored, and a corrupt entry is removed and reported as a miss. Restoring refuses
-//! archive members that would land outside the service root. Callers treat every error here as a
+//! anything is restored, and a corrupt entry is removed and reported as a miss. Restoring writes
+//! only the target's declared outputs (see [`archive::Scope`]). Callers treat every error here as a
 //! warning: the cache is an optimisation and never fails a build.
 
 mod archive;
@@ -120,10 +120,15 @@ impl LocalCache {
         serde_json::from_slice(&bytes).map_err(|e| format!("unreadable metadata: {e}"))
     }
 
-    /// Verifies the entry for `hash` and restores its outputs under `root`. `Ok(None)` is a plain
-    /// miss; a corrupt or unsafe entry is removed and returned as an error (the caller warns and
-    /// runs the task).
-    pub fn restore(&self, hash: &str, root: &Path) -> Result<Option<Restored>, CacheError> {
+    /// Verifies the entry for `hash` and restores its outputs under `root`, writing only what the
+    /// `outputs` globs match. `Ok(None)` is a plain miss; a corrupt or unsafe entry is removed and
+    /// returned as an error (the caller warns and runs the task).
+    pub fn restore(
+        &self,
+        hash: &str,
+        root: &Path,
+        outputs: &Globs,
+    ) -> Result<Option<Restored>, CacheError> {
         let entry = self.entry_dir(hash);
         if !entry.join(META).exists() {
             return Ok(None);
@@ -161,6 +166,7 @@ impl LocalCache {
                 },
             }
         };
+        let scope = archive::Scope::new(outputs, root, &self.dir);
         let mismatch = "archive digest mismatch (truncated or modified)";
         if meta.archive_bytes <= IN_MEMORY_ARCHIVE {
             // The common case: read once, decompress once, check and extract from memory.
@@ -173,7 +179,7 @@ impl LocalCache {
             }
             let tar = zstd::decode_all(compressed.as_slice())
                 .map_err(|e| corrupt(format!("zstd: {e}")))?;
-            let members = archive::check_tar(tar.as_slice()).map_err(refuse)?;
+            let members = archive::check_tar(tar.as_slice(), &scope).map_err(refuse)?;
             archive::extract_tar(tar.as_slice(), root, members)
                 .map_err(io("restore cached outputs", root))?;
         } else {
@@ -188,7 +194,7 @@ impl LocalCache {
                     .and_then(|f| zstd::Decoder::new(std::io::BufReader::new(f)))
                     .map_err(|e| corrupt(format!("archive unreadable: {e}")))
             };
-            let members = archive::check_tar(open()?).map_err(refuse)?;
+            let members = archive::check_tar(open()?, &scope).map_err(refuse)?;
             archive::extract_tar(open()?, root, members)
                 .map_err(io("restore cached outputs", root))?;
         }
@@ -199,7 +205,8 @@ impl LocalCache {
         Ok(Some(Restored { meta, log }))
     }
 
-    /// Stores a successful task's outputs (files under `root` matching `outputs`) and log.
+    /// Stores a successful task's outputs (files under `root` matching `outputs`, minus what no
+    /// restore would write) and log.
     pub fn store(
         &self,
         hash: &str,
@@ -231,7 +238,8 @@ impl LocalCache {
                 hasher: blake3::Hasher::new(),
                 bytes: 0,
             };
-            let (out, files) = archive::write_archive(root, outputs, out)
+            let scope = archive::Scope::new(outputs, root, &self.dir);
+            let (out, written) = archive::write_archive(root, &scope, out)
                 .map_err(io("archive the task's outputs", root))?;
             let (archive_blake3, archive_bytes) = (out.hasher.finalize(), out.bytes);
             out.inner
@@ -249,7 +257,7 @@ impl LocalCache {
                 archive_blake3: archive_blake3.to_hex().to_string(),
                 archive_bytes,
                 log_blake3: blake3::hash(log).to_hex().to_string(),
-                files,
+                files: written.files,
                 created_unix: SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default()

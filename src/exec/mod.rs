@@ -308,7 +308,7 @@ fn run_one(
 ) -> TaskResult {
     let started = Instant::now();
     if let (true, Some(cache)) = (spec.cacheable, cache) {
-        match cache.restore(&spec.hash, &spec.cwd) {
+        match cache.restore(&spec.hash, &spec.cwd, &spec.outputs) {
             Ok(Some(hit)) => {
                 return TaskResult {
                     status: TaskStatus::CachedLocal,

@@ -1,0 +1,318 @@
+//! Hostile and damaged cache entries (issue 6, "Cache restore", item 2). Every case must end as a warning and a miss (the task runs for real),
+//! quickly, with nothing written outside the target's declared outputs — never a hang, an abort or
+//! a hit that restores what it should not.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{OutputExt, SummaryJson, TestRepo};
+
+/// Two independent services whose `build` writes `bin/out` (ignored by git).
+fn repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p bin && cat in.txt > bin/out && echo built $SHOCKWAVE_SERVICE"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n")
+    .write("svc/b/in.txt", "b\n");
+    repo.commit("init");
+    repo
+}
+
+/// A service rooted at the repository root that declares every file an output: the globs admit
+/// `.git/` and the cache directory, so only the cache's own rule keeps them out.
+fn root_service_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[services.app]
+root = "."
+
+[targets.build]
+command = "mkdir -p out && echo app > out/app"
+outputs = ["**"]
+"#,
+    )
+    .write(".gitignore", "out/\n");
+    repo.commit("init");
+    repo
+}
+
+fn entry(repo: &TestRepo, hash: &str) -> PathBuf {
+    repo.cache_dir().join(hash)
+}
+
+fn status(s: &serde_json::Value, task: &str) -> String {
+    s.task(task)["status"].as_str().unwrap().to_string()
+}
+
+/// How long any single run may take here: every case below is decided in milliseconds, and the
+/// defects guarded against hang (a FIFO) or grow without bound (`/dev/zero`) instead.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs `shockwave run build --service SERVICE --summary FILE`, killing it (and failing the test)
+/// if it has not ended within [`DEADLINE`].
+fn build(repo: &TestRepo, service: &str) -> (Output, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let mut cmd = repo.command(&["run", "build", "--service", service]);
+    cmd.arg("--summary").arg(&summary);
+    let out = within_deadline(cmd);
+    let text = std::fs::read_to_string(&summary).unwrap_or_else(|e| {
+        panic!(
+            "no summary ({e}); exit {}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, serde_json::from_str(&text).unwrap())
+}
+
+fn within_deadline(mut cmd: Command) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start shockwave");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "shockwave did not finish within {DEADLINE:?}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Builds `service` for real (storing a good entry) and returns its hash.
+fn stored(repo: &TestRepo, service: &str) -> String {
+    let task = format!("{service}:build");
+    let hash = repo.task_hashes(&["build"])[&task].clone();
+    let (out, s) = build(repo, service);
+    out.success();
+    assert_eq!(status(&s, &task), "success");
+    assert!(entry(repo, &hash).join("meta.json").is_file());
+    hash
+}
+
+/// Replaces the archive of the good entry for `hash` with `archive` and makes the metadata agree
+/// with it (digest and compressed size): what a hostile writer of the cache directory can do. The
+/// rest of the metadata stays as the real store wrote it.
+fn forge(repo: &TestRepo, hash: &str, archive: &[u8]) {
+    let dir = entry(repo, hash);
+    std::fs::write(dir.join("outputs.tar.zst"), archive).unwrap();
+    let meta_path = dir.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["archive_blake3"] = blake3::hash(archive).to_hex().to_string().into();
+    meta["archive_bytes"] = archive.len().into();
+    meta["duration_ms"] = 1234.into();
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+}
+
+/// [`forge`] that also records the archive's real uncompressed size, so that only the contents
+/// are hostile.
+fn forge_consistent(repo: &TestRepo, hash: &str, archive: &[u8]) {
+    forge(repo, hash, archive);
+    let meta_path = entry(repo, hash).join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["tar_bytes"] = zstd::decode_all(archive).unwrap().len().into();
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+}
+
+/// A tar.zst of regular files, names written verbatim.
+fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o755);
+        h.set_mtime(0);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    zstd::encode_all(b.into_inner().unwrap().as_slice(), 3).unwrap()
+}
+
+/// The member paths of an entry's archive.
+fn members(repo: &TestRepo, hash: &str) -> Vec<String> {
+    let bytes = std::fs::read(entry(repo, hash).join("outputs.tar.zst")).unwrap();
+    let tar = zstd::decode_all(bytes.as_slice()).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The run missed with one warning containing `why`, ran the task, and stored a good entry again:
+/// the run after it is a silent hit.
+fn missed_then_replaced(repo: &TestRepo, service: &str, why: &str) {
+    let task = format!("{service}:build");
+    let (out, s) = build(repo, service);
+    out.success();
+    let err = out.stderr_str();
+    assert_eq!(status(&s, &task), "success", "{err}");
+    assert_eq!(s.task(&task)["cache"], "miss");
+    assert!(err.contains(why), "expected a warning with {why:?}:\n{err}");
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(!out.stdout_str().contains("planted"));
+    repo.remove(format!("svc/{service}/bin"));
+    let (out, s) = build(repo, service);
+    out.success();
+    assert_eq!(status(&s, &task), "cached-local", "{}", out.stderr_str());
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(
+        repo.read(format!("svc/{service}/bin/out")),
+        format!("{service}\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 2: only declared outputs, never `.git/` or the cache.
+
+/// Issue 6, item 2: a restore wrote any member inside the service root (sources, `build.sh`).
+#[test]
+fn restore_refuses_members_outside_declared_outputs() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    forge_consistent(
+        &repo,
+        &hash,
+        &archive(&[("bin/out", b"a\n"), ("build.sh", b"echo planted\n")]),
+    );
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        &format!(
+            "warning: a:build: cache entry {hash} was refused: member `build.sh` is not a declared \
+             output (outputs = `bin/**`)"
+        ),
+    );
+    assert!(!repo.abs("svc/a/build.sh").exists());
+}
+
+/// Issue 6, item 2: with `outputs = ["**"]` at the repository root, an entry planted a git hook
+/// (which git then runs) or further cache entries.
+#[test]
+fn restore_refuses_git_and_cache_members_whatever_the_globs_say() {
+    let repo = root_service_repo();
+    let hash = repo.task_hashes(&["build"])["app:build"].clone();
+    let planted_entry = format!(".shockwave/cache/{}/meta.json", "f".repeat(64));
+    for (member, why) in [
+        (
+            ".git/hooks/post-checkout",
+            "member `.git/hooks/post-checkout` is inside a `.git` directory",
+        ),
+        (
+            "vendor/lib/.git/config",
+            "member `vendor/lib/.git/config` is inside a `.git` directory",
+        ),
+        (
+            planted_entry.as_str(),
+            "is inside the cache directory, which a cache entry never writes",
+        ),
+    ] {
+        let (out, _) = build(&repo, "app");
+        out.success();
+        forge_consistent(
+            &repo,
+            &hash,
+            &archive(&[
+                ("out/app", b"app\n"),
+                (member, b"#!/bin/sh\necho planted\n"),
+            ]),
+        );
+        let (out, s) = build(&repo, "app");
+        out.success();
+        let err = out.stderr_str();
+        assert_eq!(status(&s, "app:build"), "success", "{err}");
+        assert!(
+            err.contains(&format!("cache entry {hash} was refused: ")) && err.contains(why),
+            "{member}: {err}"
+        );
+        assert!(!repo.abs(member).exists(), "{member} was restored");
+    }
+}
+
+/// Issue 6, item 2: storing applies the same rule, so what is stored is what may be restored: a
+/// `.git` directory and the cache directory inside the outputs are left out.
+#[test]
+fn store_leaves_out_git_and_cache_members_whatever_the_globs_say() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p bin/dep/.git && echo x > bin/dep/.git/config && cat in.txt > bin/out"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n");
+    repo.commit("init");
+    let hash = repo.task_hashes(&["build"])["a:build"].clone();
+    // A cache directory inside the declared outputs.
+    let cache = repo.abs("svc/a/bin/cache");
+    let run = |cache: &Path| {
+        let mut cmd = repo.command(&["run", "build", "--all", "--cache-dir"]);
+        cmd.arg(cache);
+        within_deadline(cmd)
+    };
+    let out = run(&cache);
+    out.success();
+    assert_eq!(out.stderr_str(), "");
+    let bytes = std::fs::read(cache.join(&hash).join("outputs.tar.zst")).unwrap();
+    let tar = zstd::decode_all(bytes.as_slice()).unwrap();
+    let names: Vec<String> = tar::Archive::new(tar.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["bin/out"]);
+}
+
+/// What is stored is what may be restored: under `outputs = ["**"]` at the repository root, an
+/// entry leaves out `.git/` and the cache, so restoring it needs no refusal.
+#[test]
+fn own_entries_restore_with_the_same_rule_they_were_stored_with() {
+    let repo = root_service_repo();
+    let hash = repo.task_hashes(&["build"])["app:build"].clone();
+    let (out, _) = build(&repo, "app");
+    out.success();
+    let stored = members(&repo, &hash);
+    assert!(stored.contains(&"out/app".to_string()), "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|m| !m.starts_with(".git/") && !m.starts_with(".shockwave/")),
+        "{stored:?}"
+    );
+    repo.remove("out");
+    let (out, s) = build(&repo, "app");
+    out.success();
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(status(&s, "app:build"), "cached-local");
+    assert_eq!(repo.read("out/app"), "app\n");
+}
