@@ -1,9 +1,10 @@
-//! Hostile and damaged cache entries (issue 6, "Cache restore", item 2). Every case must end as a warning and a miss (the task runs for real),
+//! Hostile and damaged cache entries (issue 6, "Cache restore", items 2 and 3). Every case must end as a warning and a miss (the task runs for real),
 //! quickly, with nothing written outside the target's declared outputs — never a hang, an abort or
 //! a hit that restores what it should not.
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -291,6 +292,38 @@ outputs = ["bin/**"]
         .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["bin/out"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 3: temporary files never follow a planted link.
+
+/// Issue 6, item 3: a symlink planted at the temporary name (`bin/.out.shockwave-tmp`) made a
+/// normal hit write and chmod a file outside the service root.
+#[test]
+fn restore_never_follows_a_symlink_planted_at_a_temporary_name() {
+    let repo = repo();
+    stored(&repo, "a");
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A changed output, so that the hit rewrites it.
+    repo.write("svc/a/bin/out", "changed\n");
+    std::os::unix::fs::symlink(&victim, repo.abs("svc/a/bin/.out.shockwave-tmp")).unwrap();
+    let (out, s) = build(&repo, "a");
+    out.success();
+    assert_eq!(
+        status(&s, "a:build"),
+        "cached-local",
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the victim was chmod-ed");
+    let restored = std::fs::symlink_metadata(repo.abs("svc/a/bin/out")).unwrap();
+    assert!(restored.is_file(), "bin/out is not a regular file");
+    assert_eq!(repo.read("svc/a/bin/out"), "a\n");
 }
 
 /// What is stored is what may be restored: under `outputs = ["**"]` at the repository root, an

@@ -3,19 +3,30 @@
 //! target's declared `outputs`, and never anything in a `.git` directory or in the cache directory.
 //! Restoring first checks every member — relative path, no `..`, no absolute path, inside the scope,
 //! symlinks that stay inside the root, only files, directories and symlinks — and only then writes
-//! anything, each file through a temporary name and a rename.
+//! anything. Writing goes through directory file descriptors opened without following symlinks, and
+//! each file through a fresh temporary name created exclusively (`O_EXCL|O_NOFOLLOW`), chmod-ed
+//! through its descriptor and renamed: a link planted in the worktree is never followed.
 //! Everything streams: an archive is never held in memory whole, so large outputs cost disk, not RAM.
 
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fs::FileType;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::config::Globs;
 
 /// Files up to this size are compared with what is already in place before being rewritten.
 const SAME_FILE_CHECK: u64 = 1 << 20;
+/// Prefix of the temporary names files are restored through. Such files (left by a killed restore)
+/// are never archived.
+const TEMP_PREFIX: &str = ".shockwave-tmp-";
 
 pub enum CheckError {
     Unsafe(String),
@@ -278,11 +289,15 @@ fn walk(
         let ft = entry.file_type()?;
         if ft.is_dir() {
             walk(root, &rel, scope, out)?;
-        } else if scope.declared(Path::new(&rel)) {
+        } else if scope.declared(Path::new(&rel)) && !is_temp_name(&entry.file_name()) {
             out.insert(rel);
         }
     }
     Ok(())
+}
+
+fn is_temp_name(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(TEMP_PREFIX.as_bytes())
 }
 
 /// [`check_tar`] of a compressed archive in memory.
@@ -439,7 +454,8 @@ pub fn extract(compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io:
 /// between cannot write anything unchecked. Existing files are replaced atomically.
 pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std::io::Result<()> {
     // A symlink already in the worktree (say a committed `bin -> /elsewhere`) would carry writes
-    // out of the service root: refuse before writing anything.
+    // out of the service root: refuse before writing anything. (The writer below never follows
+    // one either; this check only makes the refusal whole instead of half-way.)
     for m in &members {
         let path = m.path();
         let mut at = root.to_path_buf();
@@ -458,93 +474,293 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
             }
         }
     }
+    let mut dirs = DirWriter::open(root)?;
     let mut archive = tar::Archive::new(stream);
     let mut entries = archive.entries()?;
     for m in members {
         let mut entry = entries
             .next()
             .ok_or_else(|| std::io::Error::other("the archive changed after it was checked"))??;
-        let same = match &m {
-            Member::Dir { path } | Member::File { path, .. } | Member::Symlink { path, .. } => {
-                entry
-                    .path()
-                    .ok()
-                    .and_then(|p| safe_relative(p.as_ref()))
-                    .as_deref()
-                    == Some(path.as_path())
-            }
-        };
+        let same = entry
+            .path()
+            .ok()
+            .and_then(|p| safe_relative(p.as_ref()))
+            .as_deref()
+            == Some(m.path());
         if !same {
             return Err(std::io::Error::other(
                 "the archive changed after it was checked",
             ));
         }
         match m {
-            Member::Dir { path } => std::fs::create_dir_all(root.join(path))?,
+            Member::Dir { path } => {
+                dirs.walk(&path)?;
+            }
             Member::File { path, mode } => {
-                let dest = root.join(&path);
+                let (dir, name) = dirs.parent_of(&path)?;
                 // An identical file already in place (same size, mode and bytes) is left alone:
                 // no write, no rename, and its mtime stays, which keeps later tools quiet.
                 let mut data = None;
-                if let Ok(existing) = std::fs::symlink_metadata(&dest) {
-                    let size = entry.size();
-                    if existing.is_file()
-                        && existing.len() == size
+                let size = entry.size();
+                if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+                        && st.st_size as u64 == size
                         && size <= SAME_FILE_CHECK
-                        && existing.permissions().mode() & 0o777 == mode
+                        && st.st_mode & 0o777 == mode
                     {
                         let mut bytes = Vec::with_capacity(size as usize);
                         entry.read_to_end(&mut bytes)?;
-                        if std::fs::read(&dest).is_ok_and(|old| old == bytes) {
+                        if read_regular_at(dir, name, size).is_ok_and(|old| old == bytes) {
                             continue;
                         }
                         data = Some(bytes);
                     }
                 }
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                let tmp = dest.with_file_name(format!(
-                    ".{}.shockwave-tmp",
-                    dest.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                ));
-                let mut file = std::fs::File::create(&tmp)?;
-                match data {
-                    Some(bytes) => file.write_all(&bytes)?,
-                    None => {
-                        std::io::copy(&mut entry, &mut file)?;
+                let (tmp, mut file) = create_temp_file(dir)?;
+                let written = (|| {
+                    match data {
+                        Some(bytes) => file.write_all(&bytes)?,
+                        None => {
+                            std::io::copy(&mut entry, &mut file)?;
+                        }
                     }
+                    // Through the descriptor: the path could name something else by now.
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                    drop(file);
+                    replace_at(dir, &tmp, name)
+                })();
+                if written.is_err() {
+                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
                 }
-                drop(file);
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-                if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
-                    std::fs::remove_dir_all(&dest)?;
-                }
-                std::fs::rename(&tmp, &dest)?;
+                written?;
             }
             Member::Symlink { path, target } => {
-                let dest = root.join(&path);
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent)?;
+                let (dir, name) = dirs.parent_of(&path)?;
+                let tmp = create_temp_symlink(dir, &target)?;
+                let written = replace_at(dir, &tmp, name);
+                if written.is_err() {
+                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
                 }
-                match std::fs::symlink_metadata(&dest) {
-                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(&dest)?,
-                    Ok(_) => std::fs::remove_file(&dest)?,
-                    Err(_) => {}
-                }
-                std::os::unix::fs::symlink(&target, &dest)?;
+                written?;
             }
         }
     }
     Ok(())
 }
 
+/// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
+/// never followed.
+fn dir_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+/// Opens directories below a service root one component at a time, creating missing ones, without
+/// following a symlink anywhere below the root. Keeps the last parent open, since members arrive
+/// grouped by directory.
+struct DirWriter {
+    root_path: PathBuf,
+    root: OwnedFd,
+    last: Option<(PathBuf, OwnedFd)>,
+}
+
+impl DirWriter {
+    fn open(root: &Path) -> std::io::Result<Self> {
+        // The service root itself is the caller's (it may legitimately be reached through a link).
+        let fd = rustix::fs::open(
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot open the service root {}: {e}", root.display()),
+            )
+        })?;
+        Ok(DirWriter {
+            root_path: root.to_path_buf(),
+            root: fd,
+            last: None,
+        })
+    }
+
+    /// The open directory holding `path`, and `path`'s file name.
+    fn parent_of<'p>(&mut self, path: &'p Path) -> std::io::Result<(BorrowedFd<'_>, &'p OsStr)> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| std::io::Error::other(format!("`{}` has no name", path.display())))?;
+        let parent = path.parent().unwrap_or(Path::new(""));
+        if parent.as_os_str().is_empty() {
+            return Ok((self.root.as_fd(), name));
+        }
+        let cached = self.last.as_ref().is_some_and(|(p, _)| p == parent);
+        if !cached {
+            let fd = self.walk(parent)?;
+            self.last = Some((parent.to_path_buf(), fd));
+        }
+        let fd = self
+            .last
+            .as_ref()
+            .map(|(_, fd)| fd.as_fd())
+            .unwrap_or(self.root.as_fd());
+        Ok((fd, name))
+    }
+
+    /// Opens (creating as needed) the directory `rel` below the root.
+    fn walk(&self, rel: &Path) -> std::io::Result<OwnedFd> {
+        let mut fd = rustix::fs::openat(&self.root, ".", dir_flags(), Mode::empty())?;
+        let mut at = PathBuf::new();
+        for part in rel.components() {
+            let Component::Normal(name) = part else {
+                return Err(std::io::Error::other(format!(
+                    "`{}` is not a plain relative path",
+                    rel.display()
+                )));
+            };
+            at.push(name);
+            let opened = match rustix::fs::openat(&fd, name, dir_flags(), Mode::empty()) {
+                Err(Errno::NOENT) => {
+                    match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o777)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    rustix::fs::openat(&fd, name, dir_flags(), Mode::empty())
+                }
+                other => other,
+            };
+            fd = match opened {
+                Ok(d) => d,
+                Err(Errno::LOOP) | Err(Errno::NOTDIR) => {
+                    return Err(std::io::Error::other(format!(
+                        "refusing to restore into `{}`: it is a symlink or not a directory",
+                        self.root_path.join(&at).display()
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
+        }
+        Ok(fd)
+    }
+}
+
+/// A temporary name no other process uses: the pid and a per-process counter. It is only ever
+/// created exclusively, so a file or link someone planted at it is skipped, not followed.
+fn temp_name() -> OsString {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    OsString::from(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+}
+
+/// How many taken names to skip before giving up on creating a temporary file.
+const TEMP_ATTEMPTS: usize = 32;
+
+/// Creates a new file in `dir` at a fresh temporary name.
+fn create_temp_file(dir: BorrowedFd) -> std::io::Result<(OsString, File)> {
+    create_first_free(dir, (0..TEMP_ATTEMPTS).map(|_| temp_name()))
+}
+
+/// Creates the first of `names` that does not exist in `dir`, with `O_CREAT|O_EXCL|O_NOFOLLOW`:
+/// it never opens anything that already exists, a symlink included.
+fn create_first_free(
+    dir: BorrowedFd,
+    names: impl Iterator<Item = OsString>,
+) -> std::io::Result<(OsString, File)> {
+    for tmp in names {
+        match rustix::fs::openat(
+            dir,
+            &tmp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        ) {
+            Ok(fd) => return Ok((tmp, File::from(fd))),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(std::io::Error::other(
+        "failed to create a temporary file for a restored output: every name tried was taken",
+    ))
+}
+
+/// Creates a symlink to `target` at a new temporary name in `dir` (`symlinkat` never follows or
+/// replaces what exists).
+fn create_temp_symlink(dir: BorrowedFd, target: &Path) -> std::io::Result<OsString> {
+    for _ in 0..TEMP_ATTEMPTS {
+        let tmp = temp_name();
+        match rustix::fs::symlinkat(target, dir, &tmp) {
+            Ok(()) => return Ok(tmp),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(std::io::Error::other(
+        "failed to create a temporary symlink for a restored output: every name tried was taken",
+    ))
+}
+
+/// Renames `tmp` over `name` in `dir`. A directory in the way is removed first (a rename cannot
+/// replace a directory with a file); any other entry is replaced atomically.
+fn replace_at(dir: BorrowedFd, tmp: &OsStr, name: &OsStr) -> std::io::Result<()> {
+    if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            remove_tree_at(dir, name)?;
+        }
+    }
+    rustix::fs::renameat(dir, tmp, dir, name)?;
+    Ok(())
+}
+
+/// Removes the directory `name` in `dir` and everything below it, through descriptors: a symlink
+/// inside is removed, never followed.
+fn remove_tree_at(dir: BorrowedFd, name: &OsStr) -> std::io::Result<()> {
+    let fd = rustix::fs::openat(dir, name, dir_flags(), Mode::empty())?;
+    let mut children = Vec::new();
+    let mut read = rustix::fs::Dir::read_from(&fd)?;
+    while let Some(child) = read.read() {
+        let child = child?;
+        let child_name = OsStr::from_bytes(child.file_name().to_bytes());
+        if child_name != "." && child_name != ".." {
+            children.push((child_name.to_os_string(), child.file_type()));
+        }
+    }
+    for (child, kind) in children {
+        let kind = match kind {
+            FileType::Unknown => rustix::fs::statat(&fd, &child, AtFlags::SYMLINK_NOFOLLOW)
+                .map(|st| FileType::from_raw_mode(st.st_mode))?,
+            k => k,
+        };
+        if kind == FileType::Directory {
+            remove_tree_at(fd.as_fd(), &child)?;
+        } else {
+            rustix::fs::unlinkat(&fd, &child, AtFlags::empty())?;
+        }
+    }
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
+    Ok(())
+}
+
+/// The bytes of the regular file `name` in `dir` if it has exactly `size` bytes: never through a
+/// symlink, never blocking on a FIFO.
+fn read_regular_at(dir: BorrowedFd, name: &OsStr, size: u64) -> std::io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() != size {
+        return Err(std::io::Error::other("not the expected regular file"));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(size + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustix::fs::{Mode, OFlags};
 
     fn all() -> Globs {
         Globs::new(vec!["**".into()]).ok().unwrap()
@@ -753,7 +969,7 @@ mod tests {
     }
 
     #[test]
-    fn archives_leave_out_git_and_the_cache() {
+    fn archives_leave_out_git_the_cache_and_restore_temporaries() {
         let src = tempfile::tempdir().unwrap();
         write_tree(
             src.path(),
@@ -761,6 +977,7 @@ mod tests {
                 "bin/app",
                 "bin/dep/.git/config",
                 "bin/cache/entry/meta.json",
+                "bin/.shockwave-tmp-12-0",
                 ".git/config",
             ],
         );
@@ -798,5 +1015,82 @@ mod tests {
             e.starts_with("output `bin/pipe` is a FIFO; a cache entry can hold only"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn temporary_files_are_created_exclusively_and_never_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::os::unix::fs::symlink(&victim, dir.path().join("planted")).unwrap();
+        std::fs::write(dir.path().join("taken"), b"someone else's").unwrap();
+        let fd = rustix::fs::open(
+            dir.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        let candidates = ["planted", "taken", "fresh"]
+            .map(OsString::from)
+            .into_iter();
+        let (name, _file) = create_first_free(fd.as_fd(), candidates).unwrap();
+        assert_eq!(name, "fresh");
+        assert!(!victim.exists(), "the planted link was followed");
+        assert_eq!(
+            std::fs::read(dir.path().join("taken")).unwrap(),
+            b"someone else's"
+        );
+        let none = create_first_free(fd.as_fd(), [OsString::from("planted")].into_iter());
+        assert!(none.is_err());
+        assert!(!victim.exists());
+    }
+
+    #[test]
+    fn restoring_replaces_links_in_the_way_and_never_writes_through_them() {
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let src = tempfile::tempdir().unwrap();
+        write_tree(src.path(), &["bin/app"]);
+        let bin = Globs::new(vec!["bin/**".into()]).ok().unwrap();
+        let (archive, _) = create(src.path(), &scope(&bin)).unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dst.path().join("bin")).unwrap();
+        // The output itself is a link to a file outside: it is replaced, the victim untouched.
+        std::os::unix::fs::symlink(&victim, dst.path().join("bin/app")).unwrap();
+        extract(
+            &archive,
+            dst.path(),
+            check(&archive, &scope(&bin)).ok().unwrap(),
+        )
+        .unwrap();
+        assert!(std::fs::symlink_metadata(dst.path().join("bin/app"))
+            .unwrap()
+            .is_file());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        // A directory in the way of a file is replaced too, links inside it removed, not followed.
+        std::fs::remove_file(dst.path().join("bin/app")).unwrap();
+        std::fs::create_dir_all(dst.path().join("bin/app/d")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dst.path().join("bin/app/d/out")).unwrap();
+        extract(
+            &archive,
+            dst.path(),
+            check(&archive, &scope(&bin)).ok().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(dst.path().join("bin/app")).unwrap(), b"x");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn the_directory_walk_refuses_a_parent_that_is_a_link() {
+        // What the up-front check catches as well; the walk must hold on its own, for a link
+        // swapped in after that check.
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("bin")).unwrap();
+        let writer = DirWriter::open(root.path()).unwrap();
+        let e = writer.walk(Path::new("bin/sub")).err().unwrap().to_string();
+        assert!(e.contains("it is a symlink or not a directory"), "{e}");
+        assert!(!outside.path().join("sub").exists());
     }
 }
