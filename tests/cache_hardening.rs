@@ -1,4 +1,4 @@
-//! Hostile and damaged cache entries (issue 6, "Cache restore", items 2 and 3). Every case must end as a warning and a miss (the task runs for real),
+//! Hostile and damaged cache entries (issue 6, "Cache restore", items 2–5). Every case must end as a warning and a miss (the task runs for real),
 //! quickly, with nothing written outside the target's declared outputs — never a hang, an abort or
 //! a hit that restores what it should not.
 
@@ -324,6 +324,132 @@ fn restore_never_follows_a_symlink_planted_at_a_temporary_name() {
     let restored = std::fs::symlink_metadata(repo.abs("svc/a/bin/out")).unwrap();
     assert!(restored.is_file(), "bin/out is not a regular file");
     assert_eq!(repo.read("svc/a/bin/out"), "a\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 4: bounded reads.
+
+/// Issue 6, item 4: a small archive that inflates far past what was stored aborted the run (a
+/// 100 KB bomb of 3 GiB). Decompression stops at the uncompressed size recorded at store time.
+#[test]
+fn a_zstd_bomb_is_a_miss_not_an_abort() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = archive(&[("bin/out", &zeros)]);
+    assert!(bomb.len() < 100 << 10, "{} bytes", bomb.len());
+    // The archive is replaced, the recorded uncompressed size is the real store's.
+    forge(&repo, &hash, &bomb);
+    repo.remove("svc/a/bin");
+    missed_then_replaced(&repo, "a", "the archive inflates past the ");
+}
+
+/// Issue 6, item 4: a FIFO in place of an entry file hung the run, even through SIGTERM.
+#[test]
+fn entry_files_replaced_by_fifos_are_a_miss_quickly() {
+    let repo = repo();
+    stored(&repo, "a");
+    for file in ["meta.json", "log", "outputs.tar.zst"] {
+        let hash = repo.task_hashes(&["build"])["a:build"].clone();
+        let path = entry(&repo, &hash).join(file);
+        std::fs::remove_file(&path).unwrap();
+        let made = Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success());
+        repo.remove("svc/a/bin");
+        missed_then_replaced(
+            &repo,
+            "a",
+            &format!("`{file}` is a FIFO, not a regular file"),
+        );
+    }
+}
+
+/// Issue 6, item 4: an archive replaced by a link to `/dev/zero` was read without end.
+#[test]
+fn an_archive_swapped_for_dev_zero_is_a_miss() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let archive = entry(&repo, &hash).join("outputs.tar.zst");
+    std::fs::remove_file(&archive).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &archive).unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        "`outputs.tar.zst` is a symlink, not a regular file",
+    );
+}
+
+/// Issue 6, item 4: a 10 GiB sparse archive was hashed whole before its size was compared.
+#[test]
+fn a_huge_sparse_archive_is_refused_before_it_is_read() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let archive = entry(&repo, &hash).join("outputs.tar.zst");
+    let f = std::fs::File::options().write(true).open(&archive).unwrap();
+    f.set_len(10 << 30).unwrap();
+    drop(f);
+    repo.remove("svc/a/bin");
+    let started = Instant::now();
+    missed_then_replaced(
+        &repo,
+        "a",
+        "`outputs.tar.zst` is 10737418240 bytes, its metadata",
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// Issue 6, item 4: `meta.json` is read with a bound too; a huge one is not ours.
+#[test]
+fn an_oversized_metadata_file_is_a_miss() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let path = entry(&repo, &hash).join("meta.json");
+    let mut meta = std::fs::read(&path).unwrap();
+    // Still valid JSON: trailing whitespace.
+    meta.extend(std::iter::repeat_n(b' ', 1 << 20));
+    std::fs::write(&path, meta).unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        "more than the 65536 a cache entry's metadata can have",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 5: entries that lost their metadata or their directory.
+
+/// Issue 6, item 5: an entry without `meta.json` missed and warned on every run until `cache
+/// clean`; it is corrupt: removed once, then replaced by the fresh store.
+#[test]
+fn an_entry_without_metadata_is_removed_and_replaced() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    std::fs::remove_file(entry(&repo, &hash).join("meta.json")).unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        &format!("cache entry {hash} is corrupt (`meta.json` is missing)"),
+    );
+}
+
+/// Issue 6, item 5: an entry that became a plain file, likewise.
+#[test]
+fn an_entry_that_became_a_plain_file_is_removed_and_replaced() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let dir = entry(&repo, &hash);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, "not an entry\n").unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        &format!("cache entry {hash} is corrupt (the entry is not a directory"),
+    );
+    assert!(dir.is_dir());
 }
 
 /// What is stored is what may be restored: under `outputs = ["**"]` at the repository root, an

@@ -160,6 +160,8 @@ impl<'a> Scope<'a> {
 /// What [`write_archive`] wrote.
 pub struct Written {
     pub files: u64,
+    /// Size of the uncompressed tar stream: restoring never inflates more than this.
+    pub tar_bytes: u64,
 }
 
 /// Archives the files under `root` that `scope` admits into `out` (tar, zstd-compressed), reading
@@ -180,7 +182,10 @@ pub fn write_archive<W: Write>(
     }
     let files: Vec<String> = seen.into_iter().collect();
     let encoder = zstd::Encoder::new(out, 3)?;
-    let mut builder = tar::Builder::new(encoder);
+    let mut builder = tar::Builder::new(Counting {
+        inner: encoder,
+        bytes: 0,
+    });
     builder.follow_symlinks(false);
     let refuse = |rel: &str, why: String| {
         std::io::Error::other(format!(
@@ -225,11 +230,12 @@ pub fn write_archive<W: Write>(
             return Err(refuse(rel, format!("is a {}", kind_name(meta.mode()))));
         }
     }
-    let encoder = builder.into_inner()?;
+    let counting = builder.into_inner()?;
     let written = Written {
         files: files.len() as u64,
+        tar_bytes: counting.bytes,
     };
-    Ok((encoder.finish()?, written))
+    Ok((counting.inner.finish()?, written))
 }
 
 pub fn kind_name(mode: u32) -> &'static str {
@@ -242,6 +248,60 @@ pub fn kind_name(mode: u32) -> &'static str {
         FileType::CharacterDevice => "character device",
         FileType::BlockDevice => "block device",
         FileType::Unknown => "file of unknown type",
+    }
+}
+
+/// Counts what passes through (the uncompressed tar stream).
+struct Counting<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Ends a stream with an error once it yields more than `limit` bytes: a decompression bomb then
+/// costs at most the size recorded when the archive was stored, however far it would inflate.
+pub struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R> Bounded<R> {
+    pub fn new(inner: R, limit: u64) -> Self {
+        Bounded {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Ask for one byte more than allowed, so that going past the limit is seen, not truncated.
+        let want = usize::try_from(self.left.saturating_add(1))
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::other(format!(
+                "the archive inflates past the {} bytes recorded when it was stored",
+                self.limit
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -1092,5 +1152,27 @@ mod tests {
         let e = writer.walk(Path::new("bin/sub")).err().unwrap().to_string();
         assert!(e.contains("it is a symlink or not a directory"), "{e}");
         assert!(!outside.path().join("sub").exists());
+    }
+
+    #[test]
+    fn decompression_stops_at_the_recorded_size() {
+        let bomb = zstd::encode_all(&vec![0u8; 8 << 20][..], 3).unwrap();
+        let mut out = Vec::new();
+        let decoder = zstd::Decoder::new(bomb.as_slice()).unwrap();
+        let e = Bounded::new(decoder, 1 << 20)
+            .read_to_end(&mut out)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().contains("inflates past the 1048576 bytes"),
+            "{e}"
+        );
+        assert!(out.len() <= 1 << 20);
+        let mut out = Vec::new();
+        let decoder = zstd::Decoder::new(bomb.as_slice()).unwrap();
+        Bounded::new(decoder, 8 << 20)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out.len(), 8 << 20);
     }
 }
