@@ -1,4 +1,5 @@
-//! Hostile and damaged cache entries (issue 6, "Cache restore", items 2–5). Every case must end as a warning and a miss (the task runs for real),
+//! Hostile and damaged cache entries, and concurrent runs sharing one cache (issue 6, "Cache
+//! restore", items 2–6). Every case must end as a warning and a miss (the task runs for real),
 //! quickly, with nothing written outside the target's declared outputs — never a hang, an abort or
 //! a hit that restores what it should not.
 
@@ -6,7 +7,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{OutputExt, SummaryJson, TestRepo};
@@ -450,6 +451,92 @@ fn an_entry_that_became_a_plain_file_is_removed_and_replaced() {
         &format!("cache entry {hash} is corrupt (the entry is not a directory"),
     );
     assert!(dir.is_dir());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 6: concurrent runs in one worktree.
+
+fn spawn_build(repo: &TestRepo, runs: &Path, summary: &Path) -> Child {
+    repo.command(&["run", "build", "--service", "a", "--summary"])
+        .arg(summary)
+        .env("RUNS", runs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start shockwave")
+}
+
+/// Every `*shockwave-tmp*` file under `dir`.
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else if e.file_name().to_string_lossy().contains("shockwave-tmp") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Issue 6, item 6: two runs in one worktree raced on the same temporary names (one failed its
+/// restore; another run's temporary file was left in the outputs). A lock per task hash makes the
+/// second run wait for the first and restore what it stored: the command runs once.
+#[test]
+fn concurrent_runs_of_one_task_wait_for_each_other_instead_of_racing() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "echo ran >> \"$RUNS\" && sleep 2 && mkdir -p bin && cat in.txt > bin/out && cat in.txt > bin/copy"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n");
+    repo.commit("init");
+    let scratch = tempfile::tempdir().unwrap();
+    for round in 0..2 {
+        // A new input each round: a new hash, so the first of the two runs really builds.
+        repo.write("svc/a/in.txt", format!("a{round}\n"));
+        let runs = scratch.path().join(format!("runs-{round}"));
+        let summaries = [
+            scratch.path().join(format!("s{round}-1.json")),
+            scratch.path().join(format!("s{round}-2.json")),
+        ];
+        let children: Vec<Child> = summaries
+            .iter()
+            .map(|s| spawn_build(&repo, &runs, s))
+            .collect();
+        let mut statuses = Vec::new();
+        for (child, summary) in children.into_iter().zip(&summaries) {
+            let out = child.wait_with_output().unwrap();
+            out.success();
+            let s: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
+            statuses.push(status(&s, "a:build"));
+            assert_eq!(out.stderr_str(), "", "round {round}");
+        }
+        statuses.sort();
+        assert_eq!(statuses, ["cached-local", "success"], "round {round}");
+        assert_eq!(
+            std::fs::read_to_string(&runs).unwrap(),
+            "ran\n",
+            "round {round}: the command ran more than once"
+        );
+        assert_eq!(repo.read("svc/a/bin/out"), format!("a{round}\n"));
+        assert_eq!(temporaries(&repo.abs("svc/a")), Vec::<PathBuf>::new());
+        assert!(common::dir_names(&repo.cache_dir())
+            .iter()
+            .all(|n| !n.starts_with(".tmp-")));
+    }
 }
 
 /// What is stored is what may be restored: under `outputs = ["**"]` at the repository root, an

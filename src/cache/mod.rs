@@ -5,8 +5,9 @@
 //! before it is read, so a FIFO, a device or a huge sparse file costs nothing) with the recorded
 //! digest, and decompression stops at the size recorded when it was stored. A corrupt entry is
 //! removed and reported as a miss. Restoring writes only the target's declared outputs (see
-//! [`archive::Scope`]). Callers treat every error here as a warning: the cache is an optimisation
-//! and never fails a build.
+//! [`archive::Scope`]). A lock per task hash ([`LocalCache::lock`]) makes concurrent runs in one
+//! cache wait for each other instead of racing. Callers treat every error here as a warning: the
+//! cache is an optimisation and never fails a build.
 
 mod archive;
 mod size;
@@ -33,6 +34,8 @@ const ENTRY_VERSION: u32 = 2;
 const META: &str = "meta.json";
 const LOG: &str = "log";
 const ARCHIVE: &str = "outputs.tar.zst";
+/// Lock files, one per task hash, live here.
+const LOCKS: &str = ".locks";
 /// Temporary directories of stores in progress (or of killed ones) start with this.
 const TMP_PREFIX: &str = ".tmp-";
 /// A `meta.json` is a few hundred bytes; anything much larger is not ours.
@@ -102,6 +105,12 @@ pub struct Stats {
     pub saved_ms: u64,
 }
 
+/// The lock on one task hash; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct TaskLock {
+    _file: File,
+}
+
 pub struct LocalCache {
     dir: PathBuf,
 }
@@ -152,6 +161,39 @@ impl LocalCache {
             .ok()
             .flatten()
             .is_some_and(|dir| read_meta(&dir).is_ok_and(|m| m.hash == hash))
+    }
+
+    /// Takes the lock on `hash`, waiting while another process (or thread) holds it, for as long
+    /// as `cancelled` says no. Hold it across [`restore`](Self::restore) and across running the
+    /// task and [`store`](Self::store): a concurrent run of the same task then waits and restores
+    /// what the first one stored. `Ok(None)`: cancelled while waiting.
+    pub fn lock(
+        &self,
+        hash: &str,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Option<TaskLock>, CacheError> {
+        self.ensure_dir()?;
+        let locks = self.dir.join(LOCKS);
+        std::fs::create_dir_all(&locks).map_err(io("create the cache's lock directory", &locks))?;
+        let path = locks.join(hash);
+        let mut pause = Duration::from_millis(10);
+        let mut waited = false;
+        loop {
+            if let Some(file) = try_lock(&path).map_err(io("lock a cache entry", &path))? {
+                return Ok(Some(TaskLock { _file: file }));
+            }
+            if cancelled() {
+                return Ok(None);
+            }
+            if !waited {
+                tracing::info!(
+                    "waiting for another shockwave run that is running or restoring the task with hash {hash}"
+                );
+                waited = true;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
     }
 
     /// Verifies the entry for `hash` and restores its outputs under `root`, writing only what the
@@ -266,7 +308,7 @@ impl LocalCache {
     }
 
     /// Stores a successful task's outputs (files under `root` matching `outputs`, minus what no
-    /// restore would write) and log.
+    /// restore would write) and log. The caller holds the task's [`lock`](Self::lock).
     pub fn store(
         &self,
         hash: &str,
@@ -321,8 +363,9 @@ impl LocalCache {
             };
             let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
             write_synced(&tmp.join(META), &json)?;
-            // Whatever is in the way is not a usable entry (`contains` said so above): an entry of
-            // another version, one without metadata, a plain file.
+            // Whatever is in the way is not a usable entry (`contains` said so above, and the
+            // caller's lock keeps other writers out): an entry of another version, one without
+            // metadata, a plain file.
             if std::fs::symlink_metadata(&final_dir).is_ok() {
                 remove_any(&final_dir);
             }
@@ -377,7 +420,8 @@ impl LocalCache {
         s
     }
 
-    /// Removes every entry and the leftovers of interrupted writes. Returns what was removed.
+    /// Removes every entry and the leftovers of interrupted writes (and the lock files no run
+    /// holds). Returns what was removed.
     pub fn clean(&self) -> Result<Stats, CacheError> {
         let before = self.stats();
         if self.dir.exists() {
@@ -390,6 +434,12 @@ impl LocalCache {
                     continue;
                 }
                 let p = e.path();
+                if name == LOCKS {
+                    self.remove_idle_locks(|_| true)?;
+                    // Still there only while a lock is held, by a run that is using the cache.
+                    let _ = std::fs::remove_dir(&p);
+                    continue;
+                }
                 let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
                     std::fs::remove_dir_all(&p)
                 } else {
@@ -415,10 +465,10 @@ impl LocalCache {
                 }
             }
         }
+        let mut removed = Stats::default();
         let mut entries = self.entries();
         entries.sort_by_key(|e| e.2);
         let mut total: u64 = entries.iter().map(|e| e.1).sum();
-        let mut removed = Stats::default();
         for (path, bytes, _, saved) in &entries {
             if total <= max_bytes {
                 break;
@@ -429,7 +479,29 @@ impl LocalCache {
             removed.bytes += bytes;
             removed.saved_ms += saved;
         }
+        // Lock files of entries that are gone, unless a run holds them.
+        self.remove_idle_locks(|hash| !self.entry_dir(hash).exists())?;
         Ok((removed, self.stats()))
+    }
+
+    /// Removes the lock files whose hash `remove` accepts and that no process holds.
+    fn remove_idle_locks(&self, remove: impl Fn(&str) -> bool) -> Result<(), CacheError> {
+        let locks = self.dir.join(LOCKS);
+        let Ok(read) = std::fs::read_dir(&locks) else {
+            return Ok(());
+        };
+        for e in read.flatten() {
+            let name = e.file_name();
+            if !remove(&name.to_string_lossy()) {
+                continue;
+            }
+            let path = e.path();
+            // Unlinked while held, so a process that opened it meanwhile sees it is stale.
+            if let Ok(Some(_held)) = try_lock(&path) {
+                std::fs::remove_file(&path).map_err(io("remove a cache lock file", &path))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -446,6 +518,32 @@ fn temp_dir_name(hash: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Takes the exclusive lock on the lock file `path` without waiting; `Ok(None)` when another
+/// process (or another descriptor in this one) holds it.
+fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
+    loop {
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o666)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(Errno::WOULDBLOCK) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        // A cleaner unlinks a lock file only while holding it: if ours was unlinked between the
+        // open and the lock, the lock guards nothing anyone else can find. Take the new file.
+        let (held, named) = (file.metadata()?, std::fs::symlink_metadata(path));
+        if named.is_ok_and(|n| n.ino() == held.ino() && n.dev() == held.dev()) {
+            return Ok(Some(file));
+        }
+    }
 }
 
 /// Opens an entry's directory without following a symlink. `Ok(None)`: no entry. `Err`: the
@@ -595,10 +693,54 @@ fn write_synced(path: &Path, data: &[u8]) -> Result<(), CacheError> {
 mod tests {
     use super::*;
 
+    const HASH: &str = "00ff";
+
+    #[test]
+    fn a_held_lock_makes_others_wait_until_it_is_released_or_they_give_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dir.path().join("cache"));
+        let held = cache.lock(HASH, &|| false).unwrap().unwrap();
+        // flock conflicts between descriptors even within one process.
+        assert!(cache.lock(HASH, &|| true).unwrap().is_none());
+        let other = cache.lock("11ee", &|| true).unwrap();
+        assert!(other.is_some(), "another hash's lock is independent");
+        let waiter = std::thread::scope(|s| {
+            let waiter = s.spawn(|| cache.lock(HASH, &|| false).unwrap().is_some());
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(!waiter.is_finished(), "the second locker did not wait");
+            drop(held);
+            waiter.join().unwrap()
+        });
+        assert!(waiter);
+    }
+
+    #[test]
+    fn idle_lock_files_are_removed_and_held_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dir.path().join("cache"));
+        let held = cache.lock(HASH, &|| false).unwrap().unwrap();
+        drop(cache.lock("11ee", &|| false).unwrap());
+        cache.remove_idle_locks(|_| true).unwrap();
+        let locks = dir.path().join("cache").join(LOCKS);
+        assert!(locks.join(HASH).exists());
+        assert!(!locks.join("11ee").exists());
+        drop(held);
+        // A lock file unlinked after it was opened is not trusted: the locker takes the new one.
+        let path = locks.join(HASH);
+        let first = try_lock(&path).unwrap().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let second = try_lock(&path).unwrap();
+        assert!(
+            second.is_some(),
+            "a lock on an unlinked file blocked a new locker"
+        );
+        drop(first);
+    }
+
     #[test]
     fn temporary_names_never_repeat() {
         let names: std::collections::HashSet<String> =
-            (0..1000).map(|_| temp_dir_name("00ff")).collect();
+            (0..1000).map(|_| temp_dir_name(HASH)).collect();
         assert_eq!(names.len(), 1000);
     }
 }
