@@ -1,10 +1,11 @@
 //! Hostile and damaged cache entries, and concurrent runs sharing one cache (issue 6, "Cache
-//! restore", items 2–6). Every case must end as a warning and a miss (the task runs for real),
+//! restore", items 2–7). Every case must end as a warning and a miss (the task runs for real),
 //! quickly, with nothing written outside the target's declared outputs — never a hang, an abort or
 //! a hit that restores what it should not.
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -537,6 +538,112 @@ outputs = ["bin/**"]
             .iter()
             .all(|n| !n.starts_with(".tmp-")));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: temporary directories of killed stores.
+
+/// Plants the temporary directory a store of `hash` killed mid-way would leave: `bytes` of
+/// archive.
+fn killed_store(repo: &TestRepo, hash: &str, pid: u32, bytes: usize) -> PathBuf {
+    let dir = repo
+        .cache_dir()
+        .join(format!(".tmp-{hash}-{pid}-1700000000000000000-0"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("outputs.tar.zst"), vec![7u8; bytes]).unwrap();
+    dir
+}
+
+/// Holds the cache lock of `hash` from another process, as a live writer does, until dropped.
+struct HeldLock(Child);
+
+impl HeldLock {
+    fn take(repo: &TestRepo, hash: &str) -> HeldLock {
+        let lock = repo.cache_dir().join(".locks").join(hash);
+        // The shell keeps descriptor 9 (and so the lock) open until its stdin closes.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("exec 9>>\"$1\" && flock -x 9 && echo locked && read _")
+            .arg("sh")
+            .arg(&lock)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "locked\n");
+        HeldLock(child)
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.0.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 6, item 7: temporary directories left by a killed store were not counted by `cache
+/// stats` and survived `prune` for an hour. `stats` reports them, `prune` removes those whose
+/// writer is gone (its hash's lock is free) at once and keeps a live writer's, `clean` removes all.
+#[test]
+fn incomplete_writes_are_counted_and_removed_when_their_writer_is_gone() {
+    let repo = repo();
+    let hash_a = stored(&repo, "a");
+    let hash_b = repo.task_hashes(&["build"])["b:build"].clone();
+    let dead = killed_store(&repo, &hash_a, 4_000_000, 1 << 20);
+    let live = killed_store(&repo, &hash_b, std::process::id(), 1 << 20);
+    let held = HeldLock::take(&repo, &hash_b);
+
+    let stats = repo.run(&["cache", "stats"]).success().stdout_str();
+    assert!(
+        stats.contains(
+            "; 2 incomplete writes (2.0 MiB) (`cache prune` removes those whose writer is gone)"
+        ),
+        "{stats}"
+    );
+    let pruned = repo
+        .run(&["cache", "prune", "--max-size", "1G"])
+        .success()
+        .stdout_str();
+    assert!(
+        pruned.starts_with(
+            "removed 0 least recently used entries (0 B) and 1 incomplete write (1.0 MiB); 1 entry left"
+        ),
+        "{pruned}"
+    );
+    assert!(!dead.exists(), "the dead writer's directory was kept");
+    assert!(live.exists(), "a live writer's directory was removed");
+
+    drop(held);
+    let pruned = repo
+        .run(&["cache", "prune", "--max-size", "1G"])
+        .success()
+        .stdout_str();
+    assert!(
+        pruned.contains("and 1 incomplete write (1.0 MiB)"),
+        "{pruned}"
+    );
+    assert!(!live.exists());
+
+    killed_store(&repo, &hash_b, 4_000_001, 1 << 20);
+    let cleaned = repo.run(&["cache", "clean"]).success().stdout_str();
+    assert!(
+        cleaned.starts_with("removed 1 entry (")
+            && cleaned.ends_with(") and 1 incomplete write (1.0 MiB)\n"),
+        "{cleaned}"
+    );
+    assert_eq!(
+        common::dir_names(&repo.cache_dir()),
+        common::set(&[".gitignore"])
+    );
+    let stats = repo.run(&["cache", "stats"]).success().stdout_str();
+    assert!(stats.ends_with("0 entries, 0 B, can save 0ms\n"), "{stats}");
 }
 
 /// What is stored is what may be restored: under `outputs = ["**"]` at the repository root, an

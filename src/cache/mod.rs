@@ -43,6 +43,12 @@ const MAX_META: u64 = 64 << 10;
 /// Archives whose compressed and uncompressed sizes are both at most this are restored from
 /// memory; larger ones stream from disk.
 const IN_MEMORY_ARCHIVE: u64 = 16 << 20;
+/// A temporary directory whose writer cannot be identified is stale after this long.
+const STALE_TMP: Duration = Duration::from_secs(600);
+/// A temporary directory whose task lock is held (by its writer, or by a later run of the same
+/// task) is still stale after this long: no store takes that long.
+const STALE_TMP_LOCKED: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("failed to {action} ({path}): {source}")]
@@ -103,6 +109,9 @@ pub struct Stats {
     pub bytes: u64,
     /// Sum of the durations of the cached tasks: what one full hit saves.
     pub saved_ms: u64,
+    /// Temporary directories of stores that are in progress or were killed.
+    pub incomplete: u64,
+    pub incomplete_bytes: u64,
 }
 
 /// The lock on one task hash; released when dropped (or when the process dies).
@@ -410,6 +419,25 @@ impl LocalCache {
         out
     }
 
+    /// Temporary directories of stores in progress or killed, with their size and age.
+    fn incomplete(&self) -> Vec<(PathBuf, u64, Duration)> {
+        let Ok(read) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        read.flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(TMP_PREFIX))
+            .map(|e| {
+                let path = e.path();
+                let age = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .map_or(Duration::MAX, |t| t.elapsed().unwrap_or_default());
+                let size = flat_size(&path);
+                (path, size, age)
+            })
+            .collect()
+    }
+
     pub fn stats(&self) -> Stats {
         let mut s = Stats::default();
         for (_, bytes, _, saved) in self.entries() {
@@ -417,11 +445,14 @@ impl LocalCache {
             s.bytes += bytes;
             s.saved_ms += saved;
         }
+        for (_, bytes, _) in self.incomplete() {
+            s.incomplete += 1;
+            s.incomplete_bytes += bytes;
+        }
         s
     }
 
-    /// Removes every entry and the leftovers of interrupted writes (and the lock files no run
-    /// holds). Returns what was removed.
+    /// Removes every entry and the leftovers of interrupted writes. Returns what was removed.
     pub fn clean(&self) -> Result<Stats, CacheError> {
         let before = self.stats();
         if self.dir.exists() {
@@ -451,21 +482,17 @@ impl LocalCache {
         Ok(before)
     }
 
-    /// Removes least recently used entries until the cache holds at most `max_bytes`; also removes
-    /// temporary directories of interrupted writes older than an hour.
+    /// Removes least recently used entries until the cache holds at most `max_bytes`, and the
+    /// temporary directories of stores whose writer is gone. Returns what was removed and what is
+    /// left.
     pub fn prune(&self, max_bytes: u64) -> Result<(Stats, Stats), CacheError> {
-        if let Ok(read) = std::fs::read_dir(&self.dir) {
-            for e in read.flatten() {
-                let stale = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(3600));
-                if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) && stale {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
+        let mut removed = Stats::default();
+        for (path, bytes, age) in self.incomplete() {
+            if self.writer_is_gone(&path, age) && std::fs::remove_dir_all(&path).is_ok() {
+                removed.incomplete += 1;
+                removed.incomplete_bytes += bytes;
             }
         }
-        let mut removed = Stats::default();
         let mut entries = self.entries();
         entries.sort_by_key(|e| e.2);
         let mut total: u64 = entries.iter().map(|e| e.1).sum();
@@ -482,6 +509,28 @@ impl LocalCache {
         // Lock files of entries that are gone, unless a run holds them.
         self.remove_idle_locks(|hash| !self.entry_dir(hash).exists())?;
         Ok((removed, self.stats()))
+    }
+
+    /// Whether the store that wrote the temporary directory `path` has ended: its writer holds the
+    /// lock of its hash for as long as it runs, so a lock nobody holds means the writer is dead.
+    fn writer_is_gone(&self, path: &Path, age: Duration) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let hash = name
+            .strip_prefix(TMP_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let Some(hash) = hash else {
+            return age > STALE_TMP;
+        };
+        match try_lock(&self.dir.join(LOCKS).join(hash)) {
+            // Free: the writer is gone. (Held here only for the check.)
+            Ok(Some(_held)) => true,
+            Ok(None) => age > STALE_TMP_LOCKED,
+            Err(_) => age > STALE_TMP,
+        }
     }
 
     /// Removes the lock files whose hash `remove` accepts and that no process holds.
@@ -505,8 +554,8 @@ impl LocalCache {
     }
 }
 
-/// A name for a store's temporary directory: the hash, the pid, the time and a counter, so no two
-/// writers ever share one.
+/// A name for a store's temporary directory: the hash (so `prune` can ask the hash's lock whether
+/// the writer still runs), the pid, the time and a counter, so no two writers ever share one.
 fn temp_dir_name(hash: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
@@ -735,6 +784,24 @@ mod tests {
             "a lock on an unlinked file blocked a new locker"
         );
         drop(first);
+    }
+
+    #[test]
+    fn a_temporary_directory_is_stale_once_its_writer_lock_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dir.path().join("cache"));
+        cache.ensure_dir().unwrap();
+        let tmp = cache.dir().join(temp_dir_name(HASH));
+        let fresh = Duration::from_secs(1);
+        let held = cache.lock(HASH, &|| false).unwrap().unwrap();
+        assert!(!cache.writer_is_gone(&tmp, fresh));
+        assert!(cache.writer_is_gone(&tmp, STALE_TMP_LOCKED + fresh));
+        drop(held);
+        assert!(cache.writer_is_gone(&tmp, fresh));
+        // A name without a hash: only its age tells.
+        let odd = cache.dir().join(".tmp-odd");
+        assert!(!cache.writer_is_gone(&odd, fresh));
+        assert!(cache.writer_is_gone(&odd, STALE_TMP + fresh));
     }
 
     #[test]
