@@ -98,7 +98,7 @@ fn a_truncated_archive_is_a_miss_and_the_entry_is_replaced() {
             let f = std::fs::File::options().write(true).open(archive).unwrap();
             f.set_len(len / 2).unwrap();
         },
-        "archive digest mismatch",
+        "`outputs.tar.zst` is ",
     );
 }
 
@@ -125,7 +125,8 @@ fn a_damaged_log_is_a_miss() {
     let repo = repo();
     let hash = repo.task_hashes(&["build"])["a:build"].clone();
     build(&repo, "a").0.success();
-    std::fs::write(entry(&repo, &hash).join("log"), "forged log\n").unwrap();
+    // As long as the real log (`built a`), so that the digest, not the size, tells them apart.
+    std::fs::write(entry(&repo, &hash).join("log"), "forged!\n").unwrap();
     let (out, s) = build(&repo, "a");
     out.success();
     assert_eq!(status(&s, "a:build"), "success");
@@ -193,15 +194,18 @@ fn plant(cache: &Path, hash: &str, task: &str, archive: &[u8]) {
     let log = b"planted log\n";
     std::fs::write(dir.join("outputs.tar.zst"), archive).unwrap();
     std::fs::write(dir.join("log"), log).unwrap();
+    let tar_bytes = zstd::decode_all(archive).map_or(0, |t| t.len());
     let meta = json!({
-        "version": 1,
+        "version": 2,
         "hash": hash,
         "task": task,
         "exit_code": 0,
         "duration_ms": 1234,
         "archive_blake3": blake3::hash(archive).to_hex().to_string(),
         "archive_bytes": archive.len(),
+        "tar_bytes": tar_bytes,
         "log_blake3": blake3::hash(log).to_hex().to_string(),
+        "log_bytes": log.len(),
         "files": 1,
         "created_unix": 1_700_000_000u64,
     });
@@ -384,6 +388,15 @@ fn entry_size(dir: &Path) -> u64 {
         .sum()
 }
 
+/// A size as `cache stats` prints it (binary units, one decimal above 1 KiB).
+fn human(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
 fn set_used(entry: &Path, when: SystemTime) {
     let f = std::fs::File::options()
         .write(true)
@@ -415,7 +428,11 @@ fn stats_clean_and_prune() {
     let saved =
         meta(&ea)["duration_ms"].as_u64().unwrap() + meta(&eb)["duration_ms"].as_u64().unwrap();
     let line = repo.run(&["cache", "stats"]).success().stdout_str();
-    let prefix = format!("{}: 2 entries, {} B, can save ", dir.display(), sa + sb);
+    let prefix = format!(
+        "{}: 2 entries, {}, can save ",
+        dir.display(),
+        human(sa + sb)
+    );
     assert!(
         line.starts_with(&prefix),
         "{line:?} does not start with {prefix:?}"
@@ -466,7 +483,7 @@ fn stats_clean_and_prune() {
     let out = repo.run(&["cache", "clean"]);
     assert_eq!(
         out.success().stdout_str(),
-        format!("removed 2 entries ({total} B)\n")
+        format!("removed 2 entries ({})\n", human(total))
     );
     assert_eq!(common::dir_names(&dir), common::set(&[".gitignore"]));
     assert_eq!(
@@ -481,14 +498,14 @@ fn stats_clean_and_prune() {
 fn prune_sizes_use_binary_units() {
     let repo = repo();
     repo.run(&["run", "build", "--all"]).success();
-    let out = repo.run(&["cache", "prune", "--max-size", "1K"]);
-    let text = out.success().stdout_str();
-    assert!(text.contains("limit 1.0 KiB)"), "{text}");
     let out = repo.run(&["cache", "prune", "--max-size", "2G"]);
     assert!(out
         .success()
         .stdout_str()
         .starts_with("removed 0 least recently used entries (0 B); 2 entries left"));
+    let out = repo.run(&["cache", "prune", "--max-size", "1K"]);
+    let text = out.success().stdout_str();
+    assert!(text.contains("limit 1.0 KiB)"), "{text}");
 }
 
 #[test]

@@ -1,17 +1,32 @@
-//! Output archives: tar (via the `tar` crate) compressed with zstd. Creation collects the files under
-//! a service root that match the output globs; restoring first checks every member — relative
-//! path, no `..`, no absolute path, symlinks that stay inside the root, only files, directories and
-//! symlinks — and only then writes anything, each file through a temporary name and a rename.
+//! Output archives: tar (via the `tar` crate) compressed with zstd. What an archive may hold is one
+//! [`Scope`], applied the same way when it is written and when it is restored: the files matching the
+//! target's declared `outputs`, and never anything in a `.git` directory or in the cache directory.
+//! Restoring first checks every member — relative path, no `..`, no absolute path, inside the scope,
+//! symlinks that stay inside the root, only files, directories and symlinks — and only then writes
+//! anything. Writing goes through directory file descriptors opened without following symlinks, and
+//! each file through a fresh temporary name created exclusively (`O_EXCL|O_NOFOLLOW`), chmod-ed
+//! through its descriptor and renamed: a link planted in the worktree is never followed.
 //! Everything streams: an archive is never held in memory whole, so large outputs cost disk, not RAM.
 
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::config::Globs;
 
 /// Files up to this size are compared with what is already in place before being rewritten.
 const SAME_FILE_CHECK: u64 = 1 << 20;
+/// Prefix of the temporary names files are restored through. Such files (left by a killed restore)
+/// are never archived.
+const TEMP_PREFIX: &str = ".shockwave-tmp-";
 
 pub enum CheckError {
     Unsafe(String),
@@ -24,33 +39,160 @@ pub enum Member {
     Dir { path: PathBuf },
 }
 
-/// Archives the files under `root` matching `outputs` into `out` (tar, zstd-compressed), reading
-/// each file as a stream. Returns `out` and the number of files.
-pub fn write_archive<W: Write>(root: &Path, outputs: &Globs, out: W) -> std::io::Result<(W, u64)> {
-    let mut files = Vec::new();
-    if !outputs.is_empty() {
-        let mut starts: Vec<String> = outputs
-            .patterns
-            .iter()
-            .map(|p| {
-                let p = p.strip_prefix("./").unwrap_or(p);
-                let meta = p.find(['*', '?', '[', '{', '\\']).unwrap_or(p.len());
-                p[..meta]
-                    .rfind('/')
-                    .map_or(String::new(), |i| p[..i].to_string())
-            })
-            .collect();
-        starts.sort();
-        starts.dedup();
-        let mut seen = std::collections::BTreeSet::new();
-        for start in starts {
-            walk(root, &start, outputs, &mut seen)?;
+impl Member {
+    fn path(&self) -> &Path {
+        match self {
+            Member::File { path, .. } | Member::Symlink { path, .. } | Member::Dir { path } => path,
         }
-        files.extend(seen);
     }
+}
+
+/// What a target's cache entry may hold, relative to its service root: the paths its `outputs`
+/// globs match, minus anything in a `.git` directory (git runs hooks from there, and a repository's
+/// objects are no task's output) or in the cache directory (an entry must not plant other entries).
+pub struct Scope<'a> {
+    outputs: &'a Globs,
+    /// The literal directory each glob starts from (`bin` for `bin/**/*.o`, empty for `*.o`):
+    /// writing walks only these, and a directory member must lie on the way to one or below one.
+    starts: Vec<PathBuf>,
+    /// The cache directory relative to the service root, when it lies inside it.
+    cache_dir: Option<PathBuf>,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(outputs: &'a Globs, root: &Path, cache_dir: &Path) -> Self {
+        // Compare resolved paths: `--cache-dir` may name the directory another way than the root.
+        let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let cache_dir = resolve(cache_dir)
+            .strip_prefix(resolve(root))
+            .ok()
+            .map(Path::to_path_buf);
+        Scope {
+            outputs,
+            starts: glob_starts(outputs),
+            cache_dir,
+        }
+    }
+
+    /// Why `path` is never stored or restored, whatever the globs say.
+    fn forbidden(&self, path: &Path) -> Option<&'static str> {
+        if path.components().any(|c| c.as_os_str() == ".git") {
+            Some("inside a `.git` directory")
+        } else if self
+            .cache_dir
+            .as_deref()
+            .is_some_and(|c| path.starts_with(c))
+        {
+            Some("inside the cache directory")
+        } else {
+            None
+        }
+    }
+
+    fn declared(&self, path: &Path) -> bool {
+        self.outputs.set.is_match(path)
+    }
+
+    /// A directory may be created when it is declared, leads to where outputs start, or lies
+    /// below such a start (where declared files may be).
+    fn directory_admitted(&self, dir: &Path) -> bool {
+        self.declared(dir)
+            || self
+                .starts
+                .iter()
+                .any(|s| s.starts_with(dir) || dir.starts_with(s))
+    }
+
+    fn describe_outputs(&self) -> String {
+        if self.outputs.is_empty() {
+            "the target declares no outputs".into()
+        } else {
+            let quoted: Vec<String> = self
+                .outputs
+                .patterns
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect();
+            format!("outputs = {}", quoted.join(", "))
+        }
+    }
+
+    /// Checks a symlink member: its target must stay inside the root (read lexically, which is sound
+    /// only while no component is itself a symlink: hence no `..` after a name) and out of the
+    /// forbidden places.
+    fn check_symlink(&self, path: &Path, target: &Path) -> Result<(), String> {
+        let mut named = false;
+        for c in target.components() {
+            match c {
+                Component::Normal(_) => named = true,
+                Component::ParentDir if named => {
+                    return Err(format!(
+                        "symlink `{}` → `{}` has `..` after a name, which could climb through another symlink",
+                        path.display(),
+                        target.display()
+                    ))
+                }
+                _ => {}
+            }
+        }
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let resolved = (!target.is_absolute())
+            .then(|| safe_relative(&parent.join(target)))
+            .flatten();
+        let Some(resolved) = resolved else {
+            return Err(format!(
+                "symlink `{}` → `{}` points outside the service root",
+                path.display(),
+                target.display()
+            ));
+        };
+        if let Some(why) = self.forbidden(&resolved) {
+            return Err(format!(
+                "symlink `{}` → `{}` points {why}",
+                path.display(),
+                target.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What [`write_archive`] wrote.
+pub struct Written {
+    pub files: u64,
+    /// Size of the uncompressed tar stream: restoring never inflates more than this.
+    pub tar_bytes: u64,
+}
+
+/// Archives the files under `root` that `scope` admits into `out` (tar, zstd-compressed), reading
+/// each file as a stream. An output that no restore would accept (a symlink leaving the root, a
+/// FIFO, a socket, a device) is an error: the task is then not cached, rather than cached in a form
+/// that is refused on every later run.
+pub fn write_archive<W: Write>(
+    root: &Path,
+    scope: &Scope,
+    out: W,
+) -> std::io::Result<(W, Written)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for start in &scope.starts {
+        // Non-UTF-8 starts match no glob (globs are UTF-8), so nothing below them is an output.
+        if let Some(start) = start.to_str() {
+            walk(root, start, scope, &mut seen)?;
+        }
+    }
+    let files: Vec<String> = seen.into_iter().collect();
     let encoder = zstd::Encoder::new(out, 3)?;
-    let mut builder = tar::Builder::new(encoder);
+    let mut builder = tar::Builder::new(Counting {
+        inner: encoder,
+        bytes: 0,
+    });
     builder.follow_symlinks(false);
+    let refuse = |rel: &str, why: String| {
+        std::io::Error::other(format!(
+            "output `{rel}` {why}; a cache entry can hold only regular files, directories and \
+             symlinks that stay inside the service root"
+        ))
+    };
     for rel in &files {
         let full = root.join(rel);
         let meta = std::fs::symlink_metadata(&full)?;
@@ -58,36 +200,121 @@ pub fn write_archive<W: Write>(root: &Path, outputs: &Globs, out: W) -> std::io:
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
-        if meta.file_type().is_symlink() {
+        let kind = meta.file_type();
+        if kind.is_symlink() {
             let target = std::fs::read_link(&full)?;
+            scope
+                .check_symlink(Path::new(rel), &target)
+                .map_err(|why| refuse(rel, format!("cannot be cached: {why}")))?;
             header.set_entry_type(tar::EntryType::Symlink);
             header.set_size(0);
             header.set_mode(0o777);
             builder.append_link(&mut header, rel, &target)?;
-        } else {
-            let file = std::fs::File::open(&full)?;
-            let len = file.metadata()?.len();
+        } else if kind.is_file() {
+            // Opened without following a link or blocking on a FIFO swapped in since the walk.
+            let file = std::fs::File::options()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(&full)?;
+            let meta = file.metadata()?;
+            if !meta.is_file() {
+                return Err(refuse(rel, "stopped being a regular file".into()));
+            }
+            let len = meta.len();
             header.set_entry_type(tar::EntryType::Regular);
             header.set_size(len);
             header.set_mode(meta.permissions().mode() & 0o777);
             // `take` keeps the member exactly as long as its header says, even if the file grows.
             builder.append_data(&mut header, rel, file.take(len))?;
+        } else {
+            return Err(refuse(rel, format!("is a {}", kind_name(meta.mode()))));
         }
     }
-    let encoder = builder.into_inner()?;
-    Ok((encoder.finish()?, files.len() as u64))
+    let counting = builder.into_inner()?;
+    let written = Written {
+        files: files.len() as u64,
+        tar_bytes: counting.bytes,
+    };
+    Ok((counting.inner.finish()?, written))
+}
+
+pub fn kind_name(mode: u32) -> &'static str {
+    match FileType::from_raw_mode(mode) {
+        FileType::RegularFile => "regular file",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symlink",
+        FileType::Fifo => "FIFO",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice => "character device",
+        FileType::BlockDevice => "block device",
+        FileType::Unknown => "file of unknown type",
+    }
+}
+
+/// Counts what passes through (the uncompressed tar stream).
+struct Counting<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Ends a stream with an error once it yields more than `limit` bytes: a decompression bomb then
+/// costs at most the size recorded when the archive was stored, however far it would inflate.
+pub struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R> Bounded<R> {
+    pub fn new(inner: R, limit: u64) -> Self {
+        Bounded {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // Ask for one byte more than allowed, so that going past the limit is seen, not truncated.
+        let want = usize::try_from(self.left.saturating_add(1))
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::other(format!(
+                "the archive inflates past the {} bytes recorded when it was stored",
+                self.limit
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// [`write_archive`] into memory.
 #[cfg(test)]
-pub fn create(root: &Path, outputs: &Globs) -> std::io::Result<(Vec<u8>, u64)> {
-    write_archive(root, outputs, Vec::new())
+pub fn create(root: &Path, scope: &Scope) -> std::io::Result<(Vec<u8>, u64)> {
+    write_archive(root, scope, Vec::new()).map(|(out, w)| (out, w.files))
 }
 
 fn walk(
     root: &Path,
     rel_dir: &str,
-    outputs: &Globs,
+    scope: &Scope,
     out: &mut std::collections::BTreeSet<String>,
 ) -> std::io::Result<()> {
     let dir = if rel_dir.is_empty() {
@@ -99,7 +326,7 @@ fn walk(
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-            if outputs.set.is_match(rel_dir) {
+            if scope.declared(Path::new(rel_dir)) && scope.forbidden(Path::new(rel_dir)).is_none() {
                 out.insert(rel_dir.to_string());
             }
             return Ok(());
@@ -111,34 +338,38 @@ fn walk(
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        if rel_dir.is_empty() && (name == ".git" || name == ".shockwave") {
-            continue;
-        }
         let rel = if rel_dir.is_empty() {
             name
         } else {
             format!("{rel_dir}/{name}")
         };
+        if scope.forbidden(Path::new(&rel)).is_some() {
+            continue;
+        }
         let ft = entry.file_type()?;
         if ft.is_dir() {
-            walk(root, &rel, outputs, out)?;
-        } else if outputs.set.is_match(&rel) {
+            walk(root, &rel, scope, out)?;
+        } else if scope.declared(Path::new(&rel)) && !is_temp_name(&entry.file_name()) {
             out.insert(rel);
         }
     }
     Ok(())
 }
 
+fn is_temp_name(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(TEMP_PREFIX.as_bytes())
+}
+
 /// [`check_tar`] of a compressed archive in memory.
 #[cfg(test)]
-pub fn check(compressed: &[u8]) -> Result<Vec<Member>, CheckError> {
+pub fn check(compressed: &[u8], scope: &Scope) -> Result<Vec<Member>, CheckError> {
     let bytes =
         zstd::decode_all(compressed).map_err(|e| CheckError::Corrupt(format!("zstd: {e}")))?;
-    check_tar(bytes.as_slice())
+    check_tar(bytes.as_slice(), scope)
 }
 
 /// Reads the (decompressed) tar stream and checks every member. Nothing is written.
-pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
+pub fn check_tar<R: Read>(stream: R, scope: &Scope) -> Result<Vec<Member>, CheckError> {
     let mut archive = tar::Archive::new(stream);
     let mut members = Vec::new();
     let entries = archive
@@ -168,30 +399,9 @@ pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
                     .map_err(|e| CheckError::Corrupt(format!("tar link: {e}")))?
                     .ok_or_else(|| CheckError::Corrupt("symlink without target".into()))?
                     .into_owned();
-                // Lexical normalisation is only sound while no component is a symlink: `a/..` is not
-                // the directory holding `a` when `a` is a link. Only leading `..` are accepted.
-                let mut named = false;
-                for c in target.components() {
-                    match c {
-                        Component::Normal(_) => named = true,
-                        Component::ParentDir if named => {
-                            return Err(CheckError::Unsafe(format!(
-                                "symlink `{}` → `{}` has `..` after a name, which could climb through another symlink",
-                                path.display(),
-                                target.display()
-                            )))
-                        }
-                        _ => {}
-                    }
-                }
-                let parent = path.parent().unwrap_or(Path::new(""));
-                if target.is_absolute() || safe_relative(&parent.join(&target)).is_none() {
-                    return Err(CheckError::Unsafe(format!(
-                        "symlink `{}` → `{}` points outside the service root",
-                        path.display(),
-                        target.display()
-                    )));
-                }
+                scope
+                    .check_symlink(&path, &target)
+                    .map_err(CheckError::Unsafe)?;
                 members.push(Member::Symlink { path, target });
             }
             other => {
@@ -213,11 +423,7 @@ pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
         .collect();
     if !links.is_empty() {
         for m in &members {
-            let path = match m {
-                Member::File { path, .. } | Member::Symlink { path, .. } | Member::Dir { path } => {
-                    path
-                }
-            };
+            let path = m.path();
             if let Some(link) = path.ancestors().skip(1).find(|a| links.contains(a)) {
                 return Err(CheckError::Unsafe(format!(
                     "member `{}` lies under the symlink `{}` in the same archive",
@@ -227,7 +433,56 @@ pub fn check_tar<R: Read>(stream: R) -> Result<Vec<Member>, CheckError> {
             }
         }
     }
+    check_scope(&members, scope)?;
     Ok(members)
+}
+
+/// Every file and symlink must be a declared output, and every directory lie on the way to or
+/// below where outputs are declared; nothing may be in a `.git` directory or the cache, whatever
+/// the globs say.
+fn check_scope(members: &[Member], scope: &Scope) -> Result<(), CheckError> {
+    for m in members {
+        let path = m.path();
+        if let Some(why) = scope.forbidden(path) {
+            return Err(CheckError::Unsafe(format!(
+                "member `{}` is {why}, which a cache entry never writes",
+                path.display()
+            )));
+        }
+        let admitted = match m {
+            Member::Dir { .. } => scope.directory_admitted(path),
+            Member::File { .. } | Member::Symlink { .. } => scope.declared(path),
+        };
+        if !admitted {
+            return Err(CheckError::Unsafe(format!(
+                "{} `{}` is not a declared output ({})",
+                if matches!(m, Member::Dir { .. }) {
+                    "directory member"
+                } else {
+                    "member"
+                },
+                path.display(),
+                scope.describe_outputs()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The literal directory prefix of each glob, deduplicated.
+fn glob_starts(outputs: &Globs) -> Vec<PathBuf> {
+    let mut starts: Vec<PathBuf> = outputs
+        .patterns
+        .iter()
+        .map(|p| {
+            let p = p.strip_prefix("./").unwrap_or(p);
+            let meta = p.find(['*', '?', '[', '{', '\\']).unwrap_or(p.len());
+            PathBuf::from(p[..meta].rfind('/').map_or("", |i| &p[..i]))
+        })
+        .collect();
+    starts.sort();
+    starts.dedup();
+    starts
 }
 
 /// Lexically normalises a relative path; `None` if it is absolute or climbs above its start.
@@ -259,11 +514,10 @@ pub fn extract(compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io:
 /// between cannot write anything unchecked. Existing files are replaced atomically.
 pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std::io::Result<()> {
     // A symlink already in the worktree (say a committed `bin -> /elsewhere`) would carry writes
-    // out of the service root: refuse before writing anything.
+    // out of the service root: refuse before writing anything. (The writer below never follows
+    // one either; this check only makes the refusal whole instead of half-way.)
     for m in &members {
-        let path = match m {
-            Member::Dir { path } | Member::File { path, .. } | Member::Symlink { path, .. } => path,
-        };
+        let path = m.path();
         let mut at = root.to_path_buf();
         let mut parts = path.components().peekable();
         while let Some(part) = parts.next() {
@@ -280,92 +534,305 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
             }
         }
     }
+    let mut dirs = DirWriter::open(root)?;
     let mut archive = tar::Archive::new(stream);
     let mut entries = archive.entries()?;
     for m in members {
         let mut entry = entries
             .next()
             .ok_or_else(|| std::io::Error::other("the archive changed after it was checked"))??;
-        let same = match &m {
-            Member::Dir { path } | Member::File { path, .. } | Member::Symlink { path, .. } => {
-                entry
-                    .path()
-                    .ok()
-                    .and_then(|p| safe_relative(p.as_ref()))
-                    .as_deref()
-                    == Some(path.as_path())
-            }
-        };
+        let same = entry
+            .path()
+            .ok()
+            .and_then(|p| safe_relative(p.as_ref()))
+            .as_deref()
+            == Some(m.path());
         if !same {
             return Err(std::io::Error::other(
                 "the archive changed after it was checked",
             ));
         }
         match m {
-            Member::Dir { path } => std::fs::create_dir_all(root.join(path))?,
+            Member::Dir { path } => {
+                dirs.walk(&path)?;
+            }
             Member::File { path, mode } => {
-                let dest = root.join(&path);
+                let (dir, name) = dirs.parent_of(&path)?;
                 // An identical file already in place (same size, mode and bytes) is left alone:
                 // no write, no rename, and its mtime stays, which keeps later tools quiet.
                 let mut data = None;
-                if let Ok(existing) = std::fs::symlink_metadata(&dest) {
-                    let size = entry.size();
-                    if existing.is_file()
-                        && existing.len() == size
+                let size = entry.size();
+                if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+                        && st.st_size as u64 == size
                         && size <= SAME_FILE_CHECK
-                        && existing.permissions().mode() & 0o777 == mode
+                        && st.st_mode & 0o777 == mode
                     {
                         let mut bytes = Vec::with_capacity(size as usize);
                         entry.read_to_end(&mut bytes)?;
-                        if std::fs::read(&dest).is_ok_and(|old| old == bytes) {
+                        if read_regular_at(dir, name, size).is_ok_and(|old| old == bytes) {
                             continue;
                         }
                         data = Some(bytes);
                     }
                 }
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                let tmp = dest.with_file_name(format!(
-                    ".{}.shockwave-tmp",
-                    dest.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                ));
-                let mut file = std::fs::File::create(&tmp)?;
-                match data {
-                    Some(bytes) => file.write_all(&bytes)?,
-                    None => {
-                        std::io::copy(&mut entry, &mut file)?;
+                let (tmp, mut file) = create_temp_file(dir)?;
+                let written = (|| {
+                    match data {
+                        Some(bytes) => file.write_all(&bytes)?,
+                        None => {
+                            std::io::copy(&mut entry, &mut file)?;
+                        }
                     }
+                    // Through the descriptor: the path could name something else by now.
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                    drop(file);
+                    replace_at(dir, &tmp, name)
+                })();
+                if written.is_err() {
+                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
                 }
-                drop(file);
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-                if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
-                    std::fs::remove_dir_all(&dest)?;
-                }
-                std::fs::rename(&tmp, &dest)?;
+                written?;
             }
             Member::Symlink { path, target } => {
-                let dest = root.join(&path);
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent)?;
+                let (dir, name) = dirs.parent_of(&path)?;
+                let tmp = create_temp_symlink(dir, &target)?;
+                let written = replace_at(dir, &tmp, name);
+                if written.is_err() {
+                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
                 }
-                match std::fs::symlink_metadata(&dest) {
-                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(&dest)?,
-                    Ok(_) => std::fs::remove_file(&dest)?,
-                    Err(_) => {}
-                }
-                std::os::unix::fs::symlink(&target, &dest)?;
+                written?;
             }
         }
     }
     Ok(())
 }
 
+/// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
+/// never followed.
+fn dir_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+/// Opens directories below a service root one component at a time, creating missing ones, without
+/// following a symlink anywhere below the root. Keeps the last parent open, since members arrive
+/// grouped by directory.
+struct DirWriter {
+    root_path: PathBuf,
+    root: OwnedFd,
+    last: Option<(PathBuf, OwnedFd)>,
+}
+
+impl DirWriter {
+    fn open(root: &Path) -> std::io::Result<Self> {
+        // The service root itself is the caller's (it may legitimately be reached through a link).
+        let fd = rustix::fs::open(
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot open the service root {}: {e}", root.display()),
+            )
+        })?;
+        Ok(DirWriter {
+            root_path: root.to_path_buf(),
+            root: fd,
+            last: None,
+        })
+    }
+
+    /// The open directory holding `path`, and `path`'s file name.
+    fn parent_of<'p>(&mut self, path: &'p Path) -> std::io::Result<(BorrowedFd<'_>, &'p OsStr)> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| std::io::Error::other(format!("`{}` has no name", path.display())))?;
+        let parent = path.parent().unwrap_or(Path::new(""));
+        if parent.as_os_str().is_empty() {
+            return Ok((self.root.as_fd(), name));
+        }
+        let cached = self.last.as_ref().is_some_and(|(p, _)| p == parent);
+        if !cached {
+            let fd = self.walk(parent)?;
+            self.last = Some((parent.to_path_buf(), fd));
+        }
+        let fd = self
+            .last
+            .as_ref()
+            .map(|(_, fd)| fd.as_fd())
+            .unwrap_or(self.root.as_fd());
+        Ok((fd, name))
+    }
+
+    /// Opens (creating as needed) the directory `rel` below the root.
+    fn walk(&self, rel: &Path) -> std::io::Result<OwnedFd> {
+        let mut fd = rustix::fs::openat(&self.root, ".", dir_flags(), Mode::empty())?;
+        let mut at = PathBuf::new();
+        for part in rel.components() {
+            let Component::Normal(name) = part else {
+                return Err(std::io::Error::other(format!(
+                    "`{}` is not a plain relative path",
+                    rel.display()
+                )));
+            };
+            at.push(name);
+            let opened = match rustix::fs::openat(&fd, name, dir_flags(), Mode::empty()) {
+                Err(Errno::NOENT) => {
+                    match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o777)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    rustix::fs::openat(&fd, name, dir_flags(), Mode::empty())
+                }
+                other => other,
+            };
+            fd = match opened {
+                Ok(d) => d,
+                Err(Errno::LOOP) | Err(Errno::NOTDIR) => {
+                    return Err(std::io::Error::other(format!(
+                        "refusing to restore into `{}`: it is a symlink or not a directory",
+                        self.root_path.join(&at).display()
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
+        }
+        Ok(fd)
+    }
+}
+
+/// A temporary name no other process uses: the pid and a per-process counter. It is only ever
+/// created exclusively, so a file or link someone planted at it is skipped, not followed.
+fn temp_name() -> OsString {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    OsString::from(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+}
+
+/// How many taken names to skip before giving up on creating a temporary file.
+const TEMP_ATTEMPTS: usize = 32;
+
+/// Creates a new file in `dir` at a fresh temporary name.
+fn create_temp_file(dir: BorrowedFd) -> std::io::Result<(OsString, File)> {
+    create_first_free(dir, (0..TEMP_ATTEMPTS).map(|_| temp_name()))
+}
+
+/// Creates the first of `names` that does not exist in `dir`, with `O_CREAT|O_EXCL|O_NOFOLLOW`:
+/// it never opens anything that already exists, a symlink included.
+fn create_first_free(
+    dir: BorrowedFd,
+    names: impl Iterator<Item = OsString>,
+) -> std::io::Result<(OsString, File)> {
+    for tmp in names {
+        match rustix::fs::openat(
+            dir,
+            &tmp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        ) {
+            Ok(fd) => return Ok((tmp, File::from(fd))),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(std::io::Error::other(
+        "failed to create a temporary file for a restored output: every name tried was taken",
+    ))
+}
+
+/// Creates a symlink to `target` at a new temporary name in `dir` (`symlinkat` never follows or
+/// replaces what exists).
+fn create_temp_symlink(dir: BorrowedFd, target: &Path) -> std::io::Result<OsString> {
+    for _ in 0..TEMP_ATTEMPTS {
+        let tmp = temp_name();
+        match rustix::fs::symlinkat(target, dir, &tmp) {
+            Ok(()) => return Ok(tmp),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(std::io::Error::other(
+        "failed to create a temporary symlink for a restored output: every name tried was taken",
+    ))
+}
+
+/// Renames `tmp` over `name` in `dir`. A directory in the way is removed first (a rename cannot
+/// replace a directory with a file); any other entry is replaced atomically.
+fn replace_at(dir: BorrowedFd, tmp: &OsStr, name: &OsStr) -> std::io::Result<()> {
+    if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            remove_tree_at(dir, name)?;
+        }
+    }
+    rustix::fs::renameat(dir, tmp, dir, name)?;
+    Ok(())
+}
+
+/// Removes the directory `name` in `dir` and everything below it, through descriptors: a symlink
+/// inside is removed, never followed.
+fn remove_tree_at(dir: BorrowedFd, name: &OsStr) -> std::io::Result<()> {
+    let fd = rustix::fs::openat(dir, name, dir_flags(), Mode::empty())?;
+    let mut children = Vec::new();
+    let mut read = rustix::fs::Dir::read_from(&fd)?;
+    while let Some(child) = read.read() {
+        let child = child?;
+        let child_name = OsStr::from_bytes(child.file_name().to_bytes());
+        if child_name != "." && child_name != ".." {
+            children.push((child_name.to_os_string(), child.file_type()));
+        }
+    }
+    for (child, kind) in children {
+        let kind = match kind {
+            FileType::Unknown => rustix::fs::statat(&fd, &child, AtFlags::SYMLINK_NOFOLLOW)
+                .map(|st| FileType::from_raw_mode(st.st_mode))?,
+            k => k,
+        };
+        if kind == FileType::Directory {
+            remove_tree_at(fd.as_fd(), &child)?;
+        } else {
+            rustix::fs::unlinkat(&fd, &child, AtFlags::empty())?;
+        }
+    }
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
+    Ok(())
+}
+
+/// The bytes of the regular file `name` in `dir` if it has exactly `size` bytes: never through a
+/// symlink, never blocking on a FIFO.
+fn read_regular_at(dir: BorrowedFd, name: &OsStr, size: u64) -> std::io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() != size {
+        return Err(std::io::Error::other("not the expected regular file"));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(size + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn all() -> Globs {
+        Globs::new(vec!["**".into()]).ok().unwrap()
+    }
+
+    fn scope(outputs: &Globs) -> Scope<'_> {
+        Scope {
+            outputs,
+            starts: glob_starts(outputs),
+            cache_dir: None,
+        }
+    }
 
     fn tar_zst(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
@@ -392,7 +859,7 @@ mod tests {
                 b.append(&h, &b"x"[..]).unwrap();
             });
             assert!(
-                matches!(check(&a), Err(CheckError::Unsafe(_))),
+                matches!(check(&a, &scope(&all())), Err(CheckError::Unsafe(_))),
                 "{bad} accepted"
             );
         }
@@ -406,14 +873,17 @@ mod tests {
             h.set_size(0);
             b.append_link(&mut h, "bin/link", "../../outside").unwrap();
         });
-        assert!(matches!(check(&bad), Err(CheckError::Unsafe(_))));
+        assert!(matches!(
+            check(&bad, &scope(&all())),
+            Err(CheckError::Unsafe(_))
+        ));
         let good = tar_zst(|b| {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(tar::EntryType::Symlink);
             h.set_size(0);
             b.append_link(&mut h, "bin/link", "../lib/x").unwrap();
         });
-        assert!(check(&good).is_ok());
+        assert!(check(&good, &scope(&all())).is_ok());
     }
 
     #[test]
@@ -428,7 +898,7 @@ mod tests {
             }
         });
         assert!(
-            matches!(check(&bad), Err(CheckError::Unsafe(w)) if w.contains("under the symlink `d/e/l`"))
+            matches!(check(&bad, &scope(&all())), Err(CheckError::Unsafe(w)) if w.contains("under the symlink `d/e/l`"))
         );
     }
 
@@ -440,7 +910,10 @@ mod tests {
             h.set_size(0);
             b.append_link(&mut h, "e", "d/l/../..").unwrap();
         });
-        assert!(matches!(check(&bad), Err(CheckError::Unsafe(_))));
+        assert!(matches!(
+            check(&bad, &scope(&all())),
+            Err(CheckError::Unsafe(_))
+        ));
     }
 
     #[test]
@@ -457,10 +930,15 @@ mod tests {
         std::os::unix::fs::symlink("app", src.path().join("bin/latest")).unwrap();
         std::fs::write(src.path().join("main.go"), b"not an output").unwrap();
         let globs = Globs::new(vec!["bin/**".into()]).unwrap();
-        let (archive, n) = create(src.path(), &globs).unwrap();
+        let (archive, n) = create(src.path(), &scope(&globs)).unwrap();
         assert_eq!(n, 3);
         let dst = tempfile::tempdir().unwrap();
-        extract(&archive, dst.path(), check(&archive).ok().unwrap()).unwrap();
+        extract(
+            &archive,
+            dst.path(),
+            check(&archive, &scope(&globs)).ok().unwrap(),
+        )
+        .unwrap();
         let mode = std::fs::metadata(dst.path().join("bin/app"))
             .unwrap()
             .permissions()
@@ -471,5 +949,230 @@ mod tests {
             Path::new("app")
         );
         assert!(!dst.path().join("main.go").exists());
+    }
+
+    fn write_tree(root: &Path, files: &[&str]) {
+        for f in files {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+    }
+
+    fn names(members: &[Member]) -> Vec<String> {
+        members
+            .iter()
+            .map(|m| m.path().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn scope_admits_declared_outputs_only_and_never_git_or_the_cache() {
+        let bin = Globs::new(vec!["bin/**".into()]).ok().unwrap();
+        let every = all();
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("bin/cache")).unwrap();
+        let cached = Scope::new(&every, root.path(), &root.path().join("bin/cache"));
+        let file = |name: &str| {
+            tar_zst(|b| {
+                let h = raw_header(name, tar::EntryType::Regular, 1);
+                b.append(&h, &b"x"[..]).unwrap();
+            })
+        };
+        let refusal = |archive: &[u8], scope: &Scope| match check(archive, scope) {
+            Ok(_) => None,
+            Err(CheckError::Unsafe(why)) | Err(CheckError::Corrupt(why)) => Some(why),
+        };
+        assert_eq!(refusal(&file("bin/app"), &scope(&bin)), None);
+        assert_eq!(
+            refusal(&file("src/main.go"), &scope(&bin)).as_deref(),
+            Some("member `src/main.go` is not a declared output (outputs = `bin/**`)")
+        );
+        for hostile in [".git/hooks/post-checkout", "bin/dep/.git/config"] {
+            let why = refusal(&file(hostile), &scope(&every)).unwrap_or_default();
+            assert!(
+                why.ends_with("is inside a `.git` directory, which a cache entry never writes"),
+                "{why}"
+            );
+        }
+        let why = refusal(&file("bin/cache/0123/meta.json"), &cached).unwrap_or_default();
+        assert!(why.contains("is inside the cache directory"), "{why}");
+        // Directories on the way to where outputs start, or below a start, are accepted.
+        let dir = |name: &str| {
+            tar_zst(|b| {
+                let h = raw_header(name, tar::EntryType::Directory, 0);
+                b.append(&h, std::io::empty()).unwrap();
+            })
+        };
+        let only = Globs::new(vec!["bin/sub/**".into(), "src/x".into()])
+            .ok()
+            .unwrap();
+        for fine in ["bin", "bin/sub", "bin/sub/deeper", "src"] {
+            assert_eq!(refusal(&dir(fine), &scope(&only)), None, "{fine}");
+        }
+        assert_eq!(
+            refusal(&dir("lib"), &scope(&only)).as_deref(),
+            Some(
+                "directory member `lib` is not a declared output (outputs = `bin/sub/**`, `src/x`)"
+            )
+        );
+        assert!(refusal(&dir("bin/other"), &scope(&only)).is_some());
+        // A symlink pointing into `.git` is refused like a member there.
+        let link = tar_zst(|b| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, "bin/hooks", "../.git/hooks").unwrap();
+        });
+        let why = refusal(&link, &scope(&every)).unwrap_or_default();
+        assert!(why.contains("points inside a `.git` directory"), "{why}");
+    }
+
+    #[test]
+    fn archives_leave_out_git_the_cache_and_restore_temporaries() {
+        let src = tempfile::tempdir().unwrap();
+        write_tree(
+            src.path(),
+            &[
+                "bin/app",
+                "bin/dep/.git/config",
+                "bin/cache/entry/meta.json",
+                "bin/.shockwave-tmp-12-0",
+                ".git/config",
+            ],
+        );
+        let every = all();
+        let s = Scope::new(&every, src.path(), &src.path().join("bin/cache"));
+        let (archive, n) = create(src.path(), &s).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(names(&check(&archive, &s).ok().unwrap()), ["bin/app"]);
+    }
+
+    #[test]
+    fn archives_refuse_outputs_no_restore_would_accept() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/python3", src.path().join("bin/python")).unwrap();
+        let every = all();
+        let e = create(src.path(), &scope(&every))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.starts_with("output `bin/python` cannot be cached: symlink `bin/python` → `/usr/bin/python3` points outside the service root"), "{e}");
+        std::fs::remove_file(src.path().join("bin/python")).unwrap();
+        let dir = rustix::fs::open(
+            src.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        rustix::fs::mkfifoat(&dir, "bin/pipe", Mode::from_raw_mode(0o644)).unwrap();
+        let e = create(src.path(), &scope(&every))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("output `bin/pipe` is a FIFO; a cache entry can hold only"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn temporary_files_are_created_exclusively_and_never_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::os::unix::fs::symlink(&victim, dir.path().join("planted")).unwrap();
+        std::fs::write(dir.path().join("taken"), b"someone else's").unwrap();
+        let fd = rustix::fs::open(
+            dir.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
+        let candidates = ["planted", "taken", "fresh"]
+            .map(OsString::from)
+            .into_iter();
+        let (name, _file) = create_first_free(fd.as_fd(), candidates).unwrap();
+        assert_eq!(name, "fresh");
+        assert!(!victim.exists(), "the planted link was followed");
+        assert_eq!(
+            std::fs::read(dir.path().join("taken")).unwrap(),
+            b"someone else's"
+        );
+        let none = create_first_free(fd.as_fd(), [OsString::from("planted")].into_iter());
+        assert!(none.is_err());
+        assert!(!victim.exists());
+    }
+
+    #[test]
+    fn restoring_replaces_links_in_the_way_and_never_writes_through_them() {
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let src = tempfile::tempdir().unwrap();
+        write_tree(src.path(), &["bin/app"]);
+        let bin = Globs::new(vec!["bin/**".into()]).ok().unwrap();
+        let (archive, _) = create(src.path(), &scope(&bin)).unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dst.path().join("bin")).unwrap();
+        // The output itself is a link to a file outside: it is replaced, the victim untouched.
+        std::os::unix::fs::symlink(&victim, dst.path().join("bin/app")).unwrap();
+        extract(
+            &archive,
+            dst.path(),
+            check(&archive, &scope(&bin)).ok().unwrap(),
+        )
+        .unwrap();
+        assert!(std::fs::symlink_metadata(dst.path().join("bin/app"))
+            .unwrap()
+            .is_file());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        // A directory in the way of a file is replaced too, links inside it removed, not followed.
+        std::fs::remove_file(dst.path().join("bin/app")).unwrap();
+        std::fs::create_dir_all(dst.path().join("bin/app/d")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dst.path().join("bin/app/d/out")).unwrap();
+        extract(
+            &archive,
+            dst.path(),
+            check(&archive, &scope(&bin)).ok().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(dst.path().join("bin/app")).unwrap(), b"x");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn the_directory_walk_refuses_a_parent_that_is_a_link() {
+        // What the up-front check catches as well; the walk must hold on its own, for a link
+        // swapped in after that check.
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("bin")).unwrap();
+        let writer = DirWriter::open(root.path()).unwrap();
+        let e = writer.walk(Path::new("bin/sub")).err().unwrap().to_string();
+        assert!(e.contains("it is a symlink or not a directory"), "{e}");
+        assert!(!outside.path().join("sub").exists());
+    }
+
+    #[test]
+    fn decompression_stops_at_the_recorded_size() {
+        let bomb = zstd::encode_all(&vec![0u8; 8 << 20][..], 3).unwrap();
+        let mut out = Vec::new();
+        let decoder = zstd::Decoder::new(bomb.as_slice()).unwrap();
+        let e = Bounded::new(decoder, 1 << 20)
+            .read_to_end(&mut out)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().contains("inflates past the 1048576 bytes"),
+            "{e}"
+        );
+        assert!(out.len() <= 1 << 20);
+        let mut out = Vec::new();
+        let decoder = zstd::Decoder::new(bomb.as_slice()).unwrap();
+        Bounded::new(decoder, 8 << 20)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out.len(), 8 << 20);
     }
 }

@@ -630,8 +630,16 @@ pub(super) fn cmd_cache(
     let out = match a.action {
         CacheAction::Stats => {
             let s = cache.stats();
+            let incomplete = if s.incomplete > 0 {
+                format!(
+                    "; {} (`cache prune` removes those whose writer is gone)",
+                    incomplete_writes(&s)
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "{}: {} entr{}, {}, can save {}\n",
+                "{}: {} entr{}, {}, can save {}{incomplete}\n",
                 dir.display(),
                 s.entries,
                 if s.entries == 1 { "y" } else { "ies" },
@@ -641,8 +649,13 @@ pub(super) fn cmd_cache(
         }
         CacheAction::Clean => {
             let s = cache.clean().map_err(|e| CliError::Failed(e.to_string()))?;
+            let incomplete = if s.incomplete > 0 {
+                format!(" and {}", incomplete_writes(&s))
+            } else {
+                String::new()
+            };
             format!(
-                "removed {} entr{} ({})\n",
+                "removed {} entr{} ({}){incomplete}\n",
                 s.entries,
                 if s.entries == 1 { "y" } else { "ies" },
                 format_size(s.bytes)
@@ -654,8 +667,13 @@ pub(super) fn cmd_cache(
             let (removed, left) = cache
                 .prune(max)
                 .map_err(|e| CliError::Failed(e.to_string()))?;
+            let incomplete = if removed.incomplete > 0 {
+                format!(" and {}", incomplete_writes(&removed))
+            } else {
+                String::new()
+            };
             format!(
-                "removed {} least recently used entr{} ({}); {} entr{} left ({}, limit {})\n",
+                "removed {} least recently used entr{} ({}){incomplete}; {} entr{} left ({}, limit {})\n",
                 removed.entries,
                 if removed.entries == 1 { "y" } else { "ies" },
                 format_size(removed.bytes),
@@ -668,6 +686,16 @@ pub(super) fn cmd_cache(
     };
     write_stdout(&out)?;
     Ok(ExitCode::Success)
+}
+
+/// `2 incomplete writes (5.0 MiB)`: temporary directories of stores in progress or killed.
+fn incomplete_writes(s: &crate::cache::Stats) -> String {
+    format!(
+        "{} incomplete write{} ({})",
+        s.incomplete,
+        if s.incomplete == 1 { "" } else { "s" },
+        format_size(s.incomplete_bytes)
+    )
 }
 
 pub(super) fn read_summary(path: &Path) -> Result<Summary, CliError> {

@@ -390,8 +390,24 @@ fn run_one(
     tx: &mpsc::Sender<Msg>,
 ) -> TaskResult {
     let started = Instant::now();
+    // Held until the task is restored, or has run and been stored: another shockwave run of the
+    // same task in this cache waits here, then restores what this one stored.
+    let _lock = match (spec.cacheable, cache) {
+        (true, Some(cache)) => match cache.lock(&spec.hash, &|| interrupt.load(Ordering::SeqCst)) {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => return skipped(None),
+            Err(e) => {
+                let _ = tx.send(Msg::Event(RunEvent::CacheWarning {
+                    task: idx,
+                    message: format!("running without the cache's lock: {e}"),
+                }));
+                None
+            }
+        },
+        _ => None,
+    };
     if let (true, Some(cache)) = (spec.cacheable, cache) {
-        match cache.restore(&spec.hash, &spec.cwd) {
+        match cache.restore(&spec.hash, &spec.cwd, &spec.outputs) {
             Ok(Some(hit)) => {
                 return TaskResult {
                     status: TaskStatus::CachedLocal,

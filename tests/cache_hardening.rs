@@ -1,0 +1,671 @@
+//! Hostile and damaged cache entries, and concurrent runs sharing one cache (issue 6, "Cache
+//! restore", items 2–7). Every case must end as a warning and a miss (the task runs for real),
+//! quickly, with nothing written outside the target's declared outputs — never a hang, an abort or
+//! a hit that restores what it should not.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{OutputExt, SummaryJson, TestRepo};
+
+/// Two independent services whose `build` writes `bin/out` (ignored by git).
+fn repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p bin && cat in.txt > bin/out && echo built $SHOCKWAVE_SERVICE"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n")
+    .write("svc/b/in.txt", "b\n");
+    repo.commit("init");
+    repo
+}
+
+/// A service rooted at the repository root that declares every file an output: the globs admit
+/// `.git/` and the cache directory, so only the cache's own rule keeps them out.
+fn root_service_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[services.app]
+root = "."
+
+[targets.build]
+command = "mkdir -p out && echo app > out/app"
+outputs = ["**"]
+"#,
+    )
+    .write(".gitignore", "out/\n");
+    repo.commit("init");
+    repo
+}
+
+fn entry(repo: &TestRepo, hash: &str) -> PathBuf {
+    repo.cache_dir().join(hash)
+}
+
+fn status(s: &serde_json::Value, task: &str) -> String {
+    s.task(task)["status"].as_str().unwrap().to_string()
+}
+
+/// How long any single run may take here: every case below is decided in milliseconds, and the
+/// defects guarded against hang (a FIFO) or grow without bound (`/dev/zero`) instead.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs `shockwave run build --service SERVICE --summary FILE`, killing it (and failing the test)
+/// if it has not ended within [`DEADLINE`].
+fn build(repo: &TestRepo, service: &str) -> (Output, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let mut cmd = repo.command(&["run", "build", "--service", service]);
+    cmd.arg("--summary").arg(&summary);
+    let out = within_deadline(cmd);
+    let text = std::fs::read_to_string(&summary).unwrap_or_else(|e| {
+        panic!(
+            "no summary ({e}); exit {}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, serde_json::from_str(&text).unwrap())
+}
+
+fn within_deadline(mut cmd: Command) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start shockwave");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "shockwave did not finish within {DEADLINE:?}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Builds `service` for real (storing a good entry) and returns its hash.
+fn stored(repo: &TestRepo, service: &str) -> String {
+    let task = format!("{service}:build");
+    let hash = repo.task_hashes(&["build"])[&task].clone();
+    let (out, s) = build(repo, service);
+    out.success();
+    assert_eq!(status(&s, &task), "success");
+    assert!(entry(repo, &hash).join("meta.json").is_file());
+    hash
+}
+
+/// Replaces the archive of the good entry for `hash` with `archive` and makes the metadata agree
+/// with it (digest and compressed size): what a hostile writer of the cache directory can do. The
+/// rest of the metadata stays as the real store wrote it.
+fn forge(repo: &TestRepo, hash: &str, archive: &[u8]) {
+    let dir = entry(repo, hash);
+    std::fs::write(dir.join("outputs.tar.zst"), archive).unwrap();
+    let meta_path = dir.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["archive_blake3"] = blake3::hash(archive).to_hex().to_string().into();
+    meta["archive_bytes"] = archive.len().into();
+    meta["duration_ms"] = 1234.into();
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+}
+
+/// [`forge`] that also records the archive's real uncompressed size, so that only the contents
+/// are hostile.
+fn forge_consistent(repo: &TestRepo, hash: &str, archive: &[u8]) {
+    forge(repo, hash, archive);
+    let meta_path = entry(repo, hash).join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["tar_bytes"] = zstd::decode_all(archive).unwrap().len().into();
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+}
+
+/// A tar.zst of regular files, names written verbatim.
+fn archive(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o755);
+        h.set_mtime(0);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    zstd::encode_all(b.into_inner().unwrap().as_slice(), 3).unwrap()
+}
+
+/// The member paths of an entry's archive.
+fn members(repo: &TestRepo, hash: &str) -> Vec<String> {
+    let bytes = std::fs::read(entry(repo, hash).join("outputs.tar.zst")).unwrap();
+    let tar = zstd::decode_all(bytes.as_slice()).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The run missed with one warning containing `why`, ran the task, and stored a good entry again:
+/// the run after it is a silent hit.
+fn missed_then_replaced(repo: &TestRepo, service: &str, why: &str) {
+    let task = format!("{service}:build");
+    let (out, s) = build(repo, service);
+    out.success();
+    let err = out.stderr_str();
+    assert_eq!(status(&s, &task), "success", "{err}");
+    assert_eq!(s.task(&task)["cache"], "miss");
+    assert!(err.contains(why), "expected a warning with {why:?}:\n{err}");
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(!out.stdout_str().contains("planted"));
+    repo.remove(format!("svc/{service}/bin"));
+    let (out, s) = build(repo, service);
+    out.success();
+    assert_eq!(status(&s, &task), "cached-local", "{}", out.stderr_str());
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(
+        repo.read(format!("svc/{service}/bin/out")),
+        format!("{service}\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 2: only declared outputs, never `.git/` or the cache.
+
+/// Issue 6, item 2: a restore wrote any member inside the service root (sources, `build.sh`).
+#[test]
+fn restore_refuses_members_outside_declared_outputs() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    forge_consistent(
+        &repo,
+        &hash,
+        &archive(&[("bin/out", b"a\n"), ("build.sh", b"echo planted\n")]),
+    );
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        &format!(
+            "warning: a:build: cache entry {hash} was refused: member `build.sh` is not a declared \
+             output (outputs = `bin/**`)"
+        ),
+    );
+    assert!(!repo.abs("svc/a/build.sh").exists());
+}
+
+/// Issue 6, item 2: with `outputs = ["**"]` at the repository root, an entry planted a git hook
+/// (which git then runs) or further cache entries.
+#[test]
+fn restore_refuses_git_and_cache_members_whatever_the_globs_say() {
+    let repo = root_service_repo();
+    let hash = repo.task_hashes(&["build"])["app:build"].clone();
+    let planted_entry = format!(".shockwave/cache/{}/meta.json", "f".repeat(64));
+    for (member, why) in [
+        (
+            ".git/hooks/post-checkout",
+            "member `.git/hooks/post-checkout` is inside a `.git` directory",
+        ),
+        (
+            "vendor/lib/.git/config",
+            "member `vendor/lib/.git/config` is inside a `.git` directory",
+        ),
+        (
+            planted_entry.as_str(),
+            "is inside the cache directory, which a cache entry never writes",
+        ),
+    ] {
+        let (out, _) = build(&repo, "app");
+        out.success();
+        forge_consistent(
+            &repo,
+            &hash,
+            &archive(&[
+                ("out/app", b"app\n"),
+                (member, b"#!/bin/sh\necho planted\n"),
+            ]),
+        );
+        let (out, s) = build(&repo, "app");
+        out.success();
+        let err = out.stderr_str();
+        assert_eq!(status(&s, "app:build"), "success", "{err}");
+        assert!(
+            err.contains(&format!("cache entry {hash} was refused: ")) && err.contains(why),
+            "{member}: {err}"
+        );
+        assert!(!repo.abs(member).exists(), "{member} was restored");
+    }
+}
+
+/// Issue 6, item 2: storing applies the same rule, so what is stored is what may be restored: a
+/// `.git` directory and the cache directory inside the outputs are left out.
+#[test]
+fn store_leaves_out_git_and_cache_members_whatever_the_globs_say() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p bin/dep/.git && echo x > bin/dep/.git/config && cat in.txt > bin/out"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n");
+    repo.commit("init");
+    let hash = repo.task_hashes(&["build"])["a:build"].clone();
+    // A cache directory inside the declared outputs.
+    let cache = repo.abs("svc/a/bin/cache");
+    let run = |cache: &Path| {
+        let mut cmd = repo.command(&["run", "build", "--all", "--cache-dir"]);
+        cmd.arg(cache);
+        within_deadline(cmd)
+    };
+    let out = run(&cache);
+    out.success();
+    assert_eq!(out.stderr_str(), "");
+    let bytes = std::fs::read(cache.join(&hash).join("outputs.tar.zst")).unwrap();
+    let tar = zstd::decode_all(bytes.as_slice()).unwrap();
+    let names: Vec<String> = tar::Archive::new(tar.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["bin/out"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 3: temporary files never follow a planted link.
+
+/// Issue 6, item 3: a symlink planted at the temporary name (`bin/.out.shockwave-tmp`) made a
+/// normal hit write and chmod a file outside the service root.
+#[test]
+fn restore_never_follows_a_symlink_planted_at_a_temporary_name() {
+    let repo = repo();
+    stored(&repo, "a");
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A changed output, so that the hit rewrites it.
+    repo.write("svc/a/bin/out", "changed\n");
+    std::os::unix::fs::symlink(&victim, repo.abs("svc/a/bin/.out.shockwave-tmp")).unwrap();
+    let (out, s) = build(&repo, "a");
+    out.success();
+    assert_eq!(
+        status(&s, "a:build"),
+        "cached-local",
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the victim was chmod-ed");
+    let restored = std::fs::symlink_metadata(repo.abs("svc/a/bin/out")).unwrap();
+    assert!(restored.is_file(), "bin/out is not a regular file");
+    assert_eq!(repo.read("svc/a/bin/out"), "a\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 4: bounded reads.
+
+/// Issue 6, item 4: a small archive that inflates far past what was stored aborted the run (a
+/// 100 KB bomb of 3 GiB). Decompression stops at the uncompressed size recorded at store time.
+#[test]
+fn a_zstd_bomb_is_a_miss_not_an_abort() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = archive(&[("bin/out", &zeros)]);
+    assert!(bomb.len() < 100 << 10, "{} bytes", bomb.len());
+    // The archive is replaced, the recorded uncompressed size is the real store's.
+    forge(&repo, &hash, &bomb);
+    repo.remove("svc/a/bin");
+    missed_then_replaced(&repo, "a", "the archive inflates past the ");
+}
+
+/// Issue 6, item 4: a FIFO in place of an entry file hung the run, even through SIGTERM.
+#[test]
+fn entry_files_replaced_by_fifos_are_a_miss_quickly() {
+    let repo = repo();
+    stored(&repo, "a");
+    for file in ["meta.json", "log", "outputs.tar.zst"] {
+        let hash = repo.task_hashes(&["build"])["a:build"].clone();
+        let path = entry(&repo, &hash).join(file);
+        std::fs::remove_file(&path).unwrap();
+        let made = Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success());
+        repo.remove("svc/a/bin");
+        missed_then_replaced(
+            &repo,
+            "a",
+            &format!("`{file}` is a FIFO, not a regular file"),
+        );
+    }
+}
+
+/// Issue 6, item 4: an archive replaced by a link to `/dev/zero` was read without end.
+#[test]
+fn an_archive_swapped_for_dev_zero_is_a_miss() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let archive = entry(&repo, &hash).join("outputs.tar.zst");
+    std::fs::remove_file(&archive).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &archive).unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        "`outputs.tar.zst` is a symlink, not a regular file",
+    );
+}
+
+/// Issue 6, item 4: a 10 GiB sparse archive was hashed whole before its size was compared.
+#[test]
+fn a_huge_sparse_archive_is_refused_before_it_is_read() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let archive = entry(&repo, &hash).join("outputs.tar.zst");
+    let f = std::fs::File::options().write(true).open(&archive).unwrap();
+    f.set_len(10 << 30).unwrap();
+    drop(f);
+    repo.remove("svc/a/bin");
+    let started = Instant::now();
+    missed_then_replaced(
+        &repo,
+        "a",
+        "`outputs.tar.zst` is 10737418240 bytes, its metadata",
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// Issue 6, item 4: `meta.json` is read with a bound too; a huge one is not ours.
+#[test]
+fn an_oversized_metadata_file_is_a_miss() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let path = entry(&repo, &hash).join("meta.json");
+    let mut meta = std::fs::read(&path).unwrap();
+    // Still valid JSON: trailing whitespace.
+    meta.extend(std::iter::repeat_n(b' ', 1 << 20));
+    std::fs::write(&path, meta).unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        "more than the 65536 a cache entry's metadata can have",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 5: entries that lost their metadata or their directory.
+
+/// Issue 6, item 5: an entry without `meta.json` missed and warned on every run until `cache
+/// clean`; it is corrupt: removed once, then replaced by the fresh store.
+#[test]
+fn an_entry_without_metadata_is_removed_and_replaced() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    std::fs::remove_file(entry(&repo, &hash).join("meta.json")).unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        &format!("cache entry {hash} is corrupt (`meta.json` is missing)"),
+    );
+}
+
+/// Issue 6, item 5: an entry that became a plain file, likewise.
+#[test]
+fn an_entry_that_became_a_plain_file_is_removed_and_replaced() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let dir = entry(&repo, &hash);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, "not an entry\n").unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(
+        &repo,
+        "a",
+        &format!("cache entry {hash} is corrupt (the entry is not a directory"),
+    );
+    assert!(dir.is_dir());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 6: concurrent runs in one worktree.
+
+fn spawn_build(repo: &TestRepo, runs: &Path, summary: &Path) -> Child {
+    repo.command(&["run", "build", "--service", "a", "--summary"])
+        .arg(summary)
+        .env("RUNS", runs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start shockwave")
+}
+
+/// Every `*shockwave-tmp*` file under `dir`.
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else if e.file_name().to_string_lossy().contains("shockwave-tmp") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Issue 6, item 6: two runs in one worktree raced on the same temporary names (one failed its
+/// restore; another run's temporary file was left in the outputs). A lock per task hash makes the
+/// second run wait for the first and restore what it stored: the command runs once.
+#[test]
+fn concurrent_runs_of_one_task_wait_for_each_other_instead_of_racing() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "echo ran >> \"$RUNS\" && sleep 2 && mkdir -p bin && cat in.txt > bin/out && cat in.txt > bin/copy"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n");
+    repo.commit("init");
+    let scratch = tempfile::tempdir().unwrap();
+    for round in 0..2 {
+        // A new input each round: a new hash, so the first of the two runs really builds.
+        repo.write("svc/a/in.txt", format!("a{round}\n"));
+        let runs = scratch.path().join(format!("runs-{round}"));
+        let summaries = [
+            scratch.path().join(format!("s{round}-1.json")),
+            scratch.path().join(format!("s{round}-2.json")),
+        ];
+        let children: Vec<Child> = summaries
+            .iter()
+            .map(|s| spawn_build(&repo, &runs, s))
+            .collect();
+        let mut statuses = Vec::new();
+        for (child, summary) in children.into_iter().zip(&summaries) {
+            let out = child.wait_with_output().unwrap();
+            out.success();
+            let s: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
+            statuses.push(status(&s, "a:build"));
+            assert_eq!(out.stderr_str(), "", "round {round}");
+        }
+        statuses.sort();
+        assert_eq!(statuses, ["cached-local", "success"], "round {round}");
+        assert_eq!(
+            std::fs::read_to_string(&runs).unwrap(),
+            "ran\n",
+            "round {round}: the command ran more than once"
+        );
+        assert_eq!(repo.read("svc/a/bin/out"), format!("a{round}\n"));
+        assert_eq!(temporaries(&repo.abs("svc/a")), Vec::<PathBuf>::new());
+        assert!(common::dir_names(&repo.cache_dir())
+            .iter()
+            .all(|n| !n.starts_with(".tmp-")));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: temporary directories of killed stores.
+
+/// Plants the temporary directory a store of `hash` killed mid-way would leave: `bytes` of
+/// archive.
+fn killed_store(repo: &TestRepo, hash: &str, pid: u32, bytes: usize) -> PathBuf {
+    let dir = repo
+        .cache_dir()
+        .join(format!(".tmp-{hash}-{pid}-1700000000000000000-0"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("outputs.tar.zst"), vec![7u8; bytes]).unwrap();
+    dir
+}
+
+/// Holds the cache lock of `hash` from another process, as a live writer does, until dropped.
+struct HeldLock(Child);
+
+impl HeldLock {
+    fn take(repo: &TestRepo, hash: &str) -> HeldLock {
+        let lock = repo.cache_dir().join(".locks").join(hash);
+        // The shell keeps descriptor 9 (and so the lock) open until its stdin closes.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("exec 9>>\"$1\" && flock -x 9 && echo locked && read _")
+            .arg("sh")
+            .arg(&lock)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "locked\n");
+        HeldLock(child)
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.0.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 6, item 7: temporary directories left by a killed store were not counted by `cache
+/// stats` and survived `prune` for an hour. `stats` reports them, `prune` removes those whose
+/// writer is gone (its hash's lock is free) at once and keeps a live writer's, `clean` removes all.
+#[test]
+fn incomplete_writes_are_counted_and_removed_when_their_writer_is_gone() {
+    let repo = repo();
+    let hash_a = stored(&repo, "a");
+    let hash_b = repo.task_hashes(&["build"])["b:build"].clone();
+    let dead = killed_store(&repo, &hash_a, 4_000_000, 1 << 20);
+    let live = killed_store(&repo, &hash_b, std::process::id(), 1 << 20);
+    let held = HeldLock::take(&repo, &hash_b);
+
+    let stats = repo.run(&["cache", "stats"]).success().stdout_str();
+    assert!(
+        stats.contains(
+            "; 2 incomplete writes (2.0 MiB) (`cache prune` removes those whose writer is gone)"
+        ),
+        "{stats}"
+    );
+    let pruned = repo
+        .run(&["cache", "prune", "--max-size", "1G"])
+        .success()
+        .stdout_str();
+    assert!(
+        pruned.starts_with(
+            "removed 0 least recently used entries (0 B) and 1 incomplete write (1.0 MiB); 1 entry left"
+        ),
+        "{pruned}"
+    );
+    assert!(!dead.exists(), "the dead writer's directory was kept");
+    assert!(live.exists(), "a live writer's directory was removed");
+
+    drop(held);
+    let pruned = repo
+        .run(&["cache", "prune", "--max-size", "1G"])
+        .success()
+        .stdout_str();
+    assert!(
+        pruned.contains("and 1 incomplete write (1.0 MiB)"),
+        "{pruned}"
+    );
+    assert!(!live.exists());
+
+    killed_store(&repo, &hash_b, 4_000_001, 1 << 20);
+    let cleaned = repo.run(&["cache", "clean"]).success().stdout_str();
+    assert!(
+        cleaned.starts_with("removed 1 entry (")
+            && cleaned.ends_with(") and 1 incomplete write (1.0 MiB)\n"),
+        "{cleaned}"
+    );
+    assert_eq!(
+        common::dir_names(&repo.cache_dir()),
+        common::set(&[".gitignore"])
+    );
+    let stats = repo.run(&["cache", "stats"]).success().stdout_str();
+    assert!(stats.ends_with("0 entries, 0 B, can save 0ms\n"), "{stats}");
+}
+
+/// What is stored is what may be restored: under `outputs = ["**"]` at the repository root, an
+/// entry leaves out `.git/` and the cache, so restoring it needs no refusal.
+#[test]
+fn own_entries_restore_with_the_same_rule_they_were_stored_with() {
+    let repo = root_service_repo();
+    let hash = repo.task_hashes(&["build"])["app:build"].clone();
+    let (out, _) = build(&repo, "app");
+    out.success();
+    let stored = members(&repo, &hash);
+    assert!(stored.contains(&"out/app".to_string()), "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|m| !m.starts_with(".git/") && !m.starts_with(".shockwave/")),
+        "{stored:?}"
+    );
+    repo.remove("out");
+    let (out, s) = build(&repo, "app");
+    out.success();
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(status(&s, "app:build"), "cached-local");
+    assert_eq!(repo.read("out/app"), "app\n");
+}
