@@ -393,7 +393,7 @@ fn run_one(
     // Held until the task is restored, or has run and been stored: another shockwave run of the
     // same task in this cache waits here, then restores what this one stored.
     let _lock = match (spec.cacheable, cache) {
-        (true, Some(cache)) => match cache.lock(&spec.hash, &|| interrupt.load(Ordering::SeqCst)) {
+        (true, Some(cache)) => match cache.lock(&spec.hash, &|| interrupt.is_requested()) {
             Ok(Some(lock)) => Some(lock),
             Ok(None) => return skipped(None),
             Err(e) => {
