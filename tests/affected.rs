@@ -1053,7 +1053,7 @@ paths = [\"docs/api/**\"]
     let text = repo.run(&["affected", "--base", "HEAD~1"]);
     assert!(
         text.success().stdout_str().ends_with(
-            "nothing to do: 3 changed paths matched `ignore`, and no service owns the rest\n"
+            "nothing to do: all 3 changed paths match `ignore`\n"
         ),
         "{}",
         text.stdout_str()
@@ -1204,7 +1204,7 @@ fn unowned_ignore_says_nothing() {
     let short = &repo.rev("HEAD~1")[..7];
     assert_eq!(
         out.stdout_str(),
-        format!("0 of 2 services affected — 2 changed files (HEAD~1 ({short}) → HEAD)\n\nnothing to do: no service owns a changed file\n")
+        format!("0 of 2 services affected — 2 changed files (HEAD~1 ({short}) → HEAD)\n\nnothing to do: all 2 changed paths belong to no service\n")
     );
     assert_eq!(out.stderr_str(), "");
 }

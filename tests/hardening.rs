@@ -480,3 +480,26 @@ fn range_flags_ignored_by_a_selection_by_name_are_named_in_a_warning() {
         quiet.stderr_str()
     );
 }
+
+#[test]
+fn nothing_affected_counts_every_changed_path_exactly_once() {
+    let repo = TestRepo::new();
+    repo.config(
+        "[workspace]\nmembers = [\"svc/*\"]\nignore = [\"**/*.md\"]\nunowned = \"ignore\"\n[targets.build]\ncommand = \"true\"\n",
+    );
+    repo.write("svc/one/x.txt", "1\n");
+    repo.commit("init");
+    repo.write("svc/one/README.md", "docs\n")
+        .write("NOTES.md", "notes\n")
+        .write("tools/fmt.sh", "echo\n");
+    repo.commit("docs and a tool");
+    let out = repo.run(&["affected", "--base", "HEAD~1"]);
+    out.success();
+    assert!(
+        out.stdout_str().ends_with(
+            "nothing to do: 2 changed paths match `ignore` and 1 changed path belongs to no service\n"
+        ),
+        "{}",
+        out.stdout_str()
+    );
+}

@@ -137,18 +137,48 @@ impl AffectedView<'_> {
             }
         }
         if count == 0 {
-            let ignored = self.affected.ignored_files;
-            let why = match (self.changes.files.is_empty(), ignored) {
-                (true, _) => "nothing changed".to_string(),
-                (false, 0) => "no service owns a changed file".to_string(),
-                (false, n) => format!(
-                    "{n} changed path{} matched `ignore`, and no service owns the rest",
-                    if n == 1 { "" } else { "s" }
-                ),
-            };
-            let _ = writeln!(out, "\nnothing to do: {why}");
+            let _ = writeln!(out, "\nnothing to do: {}", self.why_nothing());
         }
         out
+    }
+
+    /// Why no service is affected, counting every changed path exactly once: ignored, owned by
+    /// no service, or outside the workspace.
+    fn why_nothing(&self) -> String {
+        let total = self.changes.paths().count();
+        if total == 0 {
+            return "nothing changed".to_string();
+        }
+        let ignored = self.affected.ignored_files;
+        let unowned = self.affected.unowned_files.len();
+        let outside = total.saturating_sub(ignored + unowned);
+        // "all 3 changed paths match", "1 changed path belongs", "2 changed paths lie".
+        let phrase = |n: usize, one: &str, many: &str| {
+            let all = if n == total && n > 1 { "all " } else { "" };
+            match n {
+                1 => format!("{all}1 changed path {one}"),
+                n => format!("{all}{n} changed paths {many}"),
+            }
+        };
+        let mut parts = Vec::new();
+        if ignored > 0 {
+            parts.push(phrase(ignored, "matches `ignore`", "match `ignore`"));
+        }
+        if unowned > 0 {
+            parts.push(phrase(unowned, "belongs to no service", "belong to no service"));
+        }
+        if outside > 0 {
+            parts.push(phrase(
+                outside,
+                "lies outside the workspace",
+                "lie outside the workspace",
+            ));
+        }
+        match parts.pop() {
+            Some(last) if !parts.is_empty() => format!("{} and {last}", parts.join(", ")),
+            Some(only) => only,
+            None => "nothing changed".to_string(),
+        }
     }
 
     fn reason_text(&self, id: ServiceId, r: &Reason, style: Style) -> String {
