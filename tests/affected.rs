@@ -1052,9 +1052,9 @@ paths = [\"docs/api/**\"]
     repo.commit("docs only");
     let text = repo.run(&["affected", "--base", "HEAD~1"]);
     assert!(
-        text.success().stdout_str().ends_with(
-            "nothing to do: all 3 changed paths match `ignore`\n"
-        ),
+        text.success()
+            .stdout_str()
+            .ends_with("nothing to do: all 3 changed paths match `ignore`\n"),
         "{}",
         text.stdout_str()
     );

@@ -165,7 +165,11 @@ impl AffectedView<'_> {
             parts.push(phrase(ignored, "matches `ignore`", "match `ignore`"));
         }
         if unowned > 0 {
-            parts.push(phrase(unowned, "belongs to no service", "belong to no service"));
+            parts.push(phrase(
+                unowned,
+                "belongs to no service",
+                "belong to no service",
+            ));
         }
         if outside > 0 {
             parts.push(phrase(

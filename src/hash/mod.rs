@@ -19,9 +19,13 @@ use crate::config::{Globs, ServiceId, Workspace};
 use crate::ownership::Ownership;
 use crate::scm::{RepoIndex, Scope};
 use crate::tasks::TaskGraph;
+use encode::{Encode, Encoder};
+
+mod encode;
 
 /// Bump to invalidate every cache entry when the fingerprint's meaning changes.
-/// 2: env values enter as their keyed digest ([`EnvDigest`]) rather than as raw bytes.
+/// 2: env values enter as their keyed digest ([`EnvDigest`]) rather than as raw bytes, and the
+/// global-inputs hash counts its lists.
 pub const FINGERPRINT_VERSION: u32 = 2;
 
 /// One input file: workspace-relative path, content id and git mode (borrowed from the index).
@@ -57,8 +61,10 @@ pub struct EnvDigest(blake3::Hash);
 impl EnvDigest {
     pub fn of(name: &str, value: &[u8]) -> EnvDigest {
         let mut h = blake3::Hasher::new_derive_key("shockwave 2026-12 env value digest v1");
-        field(&mut h, name.as_bytes());
-        field(&mut h, value);
+        for part in [name.as_bytes(), value] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
         EnvDigest(h.finalize())
     }
 
@@ -79,50 +85,25 @@ impl std::fmt::Debug for EnvDigest {
     }
 }
 
-fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
-    h.update(&(bytes.len() as u64).to_le_bytes());
-    h.update(bytes);
+/// The fields in the order they are hashed: the one place that defines a task hash's bytes.
+impl Encode for Fingerprint<'_> {
+    fn encode(&self, e: &mut Encoder) {
+        e.put(&self.version)
+            .put(&self.service)
+            .put(&self.target)
+            .put(&self.command)
+            .put(&self.root)
+            .put(&self.outputs)
+            .put(&self.files)
+            .put(&self.env)
+            .put(&self.global)
+            .put(&self.needs);
+    }
 }
 
 impl Fingerprint<'_> {
     pub fn hash(&self) -> blake3::Hash {
-        let mut h = blake3::Hasher::new();
-        h.update(b"shockwave-task\0");
-        h.update(&self.version.to_le_bytes());
-        field(&mut h, self.service.as_bytes());
-        field(&mut h, self.target.as_bytes());
-        field(&mut h, self.command.as_bytes());
-        field(&mut h, self.root.as_bytes());
-        h.update(&(self.outputs.len() as u64).to_le_bytes());
-        for o in &self.outputs {
-            field(&mut h, o.as_bytes());
-        }
-        h.update(&(self.files.len() as u64).to_le_bytes());
-        for (path, id, mode) in &self.files {
-            field(&mut h, path);
-            field(&mut h, id.as_bytes());
-            h.update(&mode.to_le_bytes());
-        }
-        h.update(&(self.env.len() as u64).to_le_bytes());
-        for (name, value) in &self.env {
-            field(&mut h, name.as_bytes());
-            match value {
-                Some(v) => {
-                    h.update(&[1]);
-                    h.update(v.as_bytes());
-                }
-                None => {
-                    h.update(&[0]);
-                }
-            }
-        }
-        h.update(self.global.as_bytes());
-        h.update(&(self.needs.len() as u64).to_le_bytes());
-        for (label, hash) in &self.needs {
-            field(&mut h, label.as_bytes());
-            h.update(hash.as_bytes());
-        }
-        h.finalize()
+        Encoder::new(b"shockwave-task\0").put(self).finish()
     }
 
     /// The fingerprint as JSON (the format `hash --json` and run summaries carry).
@@ -169,6 +150,14 @@ pub struct TaskHashes<'a> {
     pub global: blake3::Hash,
 }
 
+/// The hash of the global inputs: their patterns and every file they match.
+fn global_hash(patterns: &[String], files: &[FileInput<'_>]) -> blake3::Hash {
+    Encoder::new(b"shockwave-global\0")
+        .put(patterns)
+        .put(files)
+        .finish()
+}
+
 /// Hashes every task in `graph`. `env` looks up variable values (the process environment in the CLI).
 pub fn hash_tasks<'a>(
     ws: &Workspace,
@@ -178,19 +167,7 @@ pub fn hash_tasks<'a>(
     env: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> TaskHashes<'a> {
     let global_files = matching_files(index, prefix, &ws.global_inputs);
-    let global = {
-        let mut h = blake3::Hasher::new();
-        h.update(b"shockwave-global\0");
-        for p in &ws.global_inputs.patterns {
-            field(&mut h, p.as_bytes());
-        }
-        for (p, id, mode) in &global_files {
-            field(&mut h, p);
-            field(&mut h, id.as_bytes());
-            h.update(&mode.to_le_bytes());
-        }
-        h.finalize()
-    };
+    let global = global_hash(&ws.global_inputs.patterns, &global_files);
 
     // Files per service, gathered once per service however many of its targets run.
     let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
@@ -472,30 +449,92 @@ mod tests {
         }
     }
 
+    /// A fingerprint with every field set, pinned to its hash. If this test fails, every user's
+    /// cache would silently become misses: bump FINGERPRINT_VERSION (and this value) on purpose,
+    /// or undo the change to the encoding.
+    #[test]
+    fn golden_fingerprint_hash() {
+        let mut f = fp();
+        f.version = 2;
+        f.needs = vec![("lib:build".into(), blake3::hash(b"lib"))];
+        f.env.push(("UNSET".into(), None));
+        assert_eq!(
+            FINGERPRINT_VERSION, 2,
+            "the version is part of the golden value"
+        );
+        assert_eq!(f.hash().to_hex().as_str(), GOLDEN_TASK);
+    }
+
+    const GOLDEN_TASK: &str = "d75e72900fc262d1b091939598b9678bb0aba08241ada28f63aac1cb51a5af49";
+
+    #[test]
+    fn golden_global_hash() {
+        let files = [(b"ci/build.sh".as_bstr(), EMPTY.as_ref(), 0o100755)];
+        let h = global_hash(&["ci/**".into()], &files);
+        assert_eq!(h.to_hex().as_str(), GOLDEN_GLOBAL);
+        // A pattern cannot stand in for a file, nor a file for a pattern.
+        assert_ne!(
+            global_hash(&["ci/**".into(), "x".into()], &[]),
+            global_hash(&["ci/**".into()], &files)
+        );
+        assert_ne!(global_hash(&[], &files), h);
+    }
+
+    const GOLDEN_GLOBAL: &str = "a42254ff214f985f779db8be8f8fdc1379dd2d4d2a41ed84aa9e155653887fad";
+
     #[test]
     fn every_field_changes_the_hash() {
         let base = fp().hash();
-        let mut f = fp();
-        f.command.push(' ');
-        assert_ne!(f.hash(), base);
-        let mut f = fp();
-        f.env[0].1 = None;
-        assert_ne!(f.hash(), base);
-        let mut f = fp();
-        f.files[0].0 = b"services/api/main2.go".as_bstr();
-        assert_ne!(f.hash(), base);
-        let mut f = fp();
-        f.files[0].2 = 0o100755;
-        assert_ne!(f.hash(), base);
-        let mut f = fp();
-        f.needs.push(("lib:build".into(), blake3::hash(b"x")));
-        assert_ne!(f.hash(), base);
+        type Change = Box<dyn Fn(&mut Fingerprint<'static>)>;
+        let changes: Vec<(&str, Change)> = vec![
+            ("version", Box::new(|f| f.version += 1)),
+            ("service", Box::new(|f| f.service.push('x'))),
+            ("target", Box::new(|f| f.target.push('x'))),
+            ("command", Box::new(|f| f.command.push(' '))),
+            ("root", Box::new(|f| f.root.push('x'))),
+            ("outputs added", Box::new(|f| f.outputs.push("x/**".into()))),
+            ("outputs changed", Box::new(|f| f.outputs[0].push('x'))),
+            ("files removed", Box::new(|f| f.files.clear())),
+            (
+                "file path",
+                Box::new(|f| f.files[0].0 = b"services/api/main2.go".as_bstr()),
+            ),
+            ("file id", Box::new(|f| f.files[0].1 = &OTHER)),
+            ("file mode", Box::new(|f| f.files[0].2 = 0o100755)),
+            ("env name", Box::new(|f| f.env[0].0.push('X'))),
+            (
+                "env value",
+                Box::new(|f| f.env[0].1 = Some(EnvDigest::of("GOFLAGS", b"-x"))),
+            ),
+            ("env unset", Box::new(|f| f.env[0].1 = None)),
+            ("env removed", Box::new(|f| f.env.clear())),
+            ("global", Box::new(|f| f.global = blake3::hash(b"h"))),
+            (
+                "needs added",
+                Box::new(|f| f.needs.push(("lib:build".into(), blake3::hash(b"x")))),
+            ),
+        ];
+        for (what, change) in &changes {
+            let mut f = fp();
+            change(&mut f);
+            assert_ne!(f.hash(), base, "{what} did not change the hash");
+        }
+        let with_need = |label: &str, h: &[u8]| {
+            let mut f = fp();
+            f.needs.push((label.into(), blake3::hash(h)));
+            f.hash()
+        };
+        assert_ne!(with_need("lib:build", b"x"), with_need("lib:test", b"x"));
+        assert_ne!(with_need("lib:build", b"x"), with_need("lib:build", b"y"));
         assert_eq!(
             fp().hash(),
             base,
             "the hash is a pure function of the fingerprint"
         );
     }
+
+    static OTHER: std::sync::LazyLock<ObjectId> =
+        std::sync::LazyLock::new(|| ObjectId::empty_tree(gix::hash::Kind::Sha1));
 
     #[test]
     fn length_prefixes_keep_fields_apart() {
@@ -505,6 +544,15 @@ mod tests {
         let mut b = fp();
         b.service = "a".into();
         b.target = "bc".into();
+        assert_ne!(a.hash(), b.hash());
+        // An element moved from one list to the next.
+        let mut a = fp();
+        a.outputs = vec!["x".into(), "y".into()];
+        a.files.clear();
+        let mut b = fp();
+        b.outputs = vec!["x".into()];
+        b.files.clear();
+        b.env.insert(0, ("y".into(), None));
         assert_ne!(a.hash(), b.hash());
     }
 
