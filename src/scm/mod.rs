@@ -3,6 +3,7 @@
 //! worktree. Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git`.
 
 mod index;
+mod sys;
 mod worktree;
 
 pub use index::{FileId, RepoIndex};
