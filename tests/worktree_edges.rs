@@ -5,7 +5,83 @@
 
 mod common;
 
-use common::{set, AffectedJson, TestRepo};
+use std::path::Path;
+
+use common::{set, AffectedJson, OutputExt, TestRepo};
+
+/// `git worktree add` of a detached `HEAD` at `dir` (outside the repository).
+fn add_worktree(repo: &TestRepo, dir: &Path) {
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--detach",
+        &dir.display().to_string(),
+    ]);
+}
+
+/// A `shockwave` command run in `dir` with the hermetic test environment.
+fn shockwave_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(common::BIN);
+    common::hermetic(&mut cmd)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run shockwave")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 10: in a linked worktree `.git` is a file; like the `.git` directory it is git's, never an
+// input of a task nor a change.
+
+#[test]
+fn linked_worktree_git_file_is_neither_input_nor_change() {
+    let repo = TestRepo::new();
+    // A service rooted at the workspace root sees the worktree's top-level `.git` file.
+    repo.config(
+        "[services.root]\nroot = \".\"\n[targets.build]\ncommand = \"true\"\n[services.a]\nroot = \"services/a\"\n",
+    )
+    .write("services/a/main.go", "package a\n");
+    repo.commit("init");
+    let main_hashes = repo.task_hashes(&["build"]);
+
+    let outside = tempfile::tempdir().unwrap();
+    for name in ["one", "two"] {
+        let wt = outside.path().join(name);
+        add_worktree(&repo, &wt);
+        assert!(
+            wt.join(".git").is_file(),
+            "a linked worktree has a .git file"
+        );
+        // A `.git` file below the top (a nested checkout's link) is git's too.
+        std::fs::write(wt.join("services/a/.git"), "gitdir: /nowhere\n").unwrap();
+
+        let out = shockwave_in(&wt, &["affected", "--uncommitted", "--format", "json"]);
+        let doc = out.success().json();
+        assert!(doc.changed().is_empty(), "{doc:#}");
+        assert!(doc.unowned_files().is_empty(), "{doc:#}");
+        assert!(doc.affected_names().is_empty(), "{doc:#}");
+
+        let explain = shockwave_in(&wt, &["hash", "build", "--all", "--explain"]);
+        let text = explain.success().stdout_str();
+        assert!(!text.contains(".git"), "{text}");
+
+        // The hashes depend on the content only, not on where the worktree lives.
+        let out = shockwave_in(&wt, &["hash", "build", "--all", "--json"]);
+        let hashes: std::collections::BTreeMap<String, String> = out.success().json()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["task"].as_str().unwrap().to_string(),
+                    t["hash"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(hashes, main_hashes, "worktree {name}");
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Item 14: the worktree scan costs heap, not stack, per directory level.

@@ -1,8 +1,10 @@
 //! A fast worktree scan against the index: which tracked files may differ from what the index
 //! records, which are gone, and which untracked files are not ignored. Directories that hold tracked
 //! files are read in parallel, one rayon job per directory (so depth costs heap, never stack), and
-//! each file is stat'ed relative to its open directory (no repeated path walks in the kernel). A tracked file whose stat data differs from the index, or whose index
-//! entry is racy (modified at or after the index was written), is reported as a candidate to hash.
+//! each file is stat'ed relative to its open directory (no repeated path walks in the kernel). A
+//! tracked file whose stat data differs from the index, or whose index entry is racy (modified at or
+//! after the index was written), is reported as a candidate to hash. `.git` entries, files or
+//! directories, at any level, are git's own: never an input, never a change.
 //! Untracked entries are rare, so their ignore checks (gix's exclude stack) run afterwards, serially.
 
 use std::collections::HashMap;
@@ -310,7 +312,9 @@ impl<'a> Ctx<'a> {
                 }
             };
             let name = cname.to_bytes();
-            if name == b"." || name == b".." {
+            // `.git`, a directory or (in linked worktrees and submodules) a file, is git's own at
+            // any level: git never tracks it, so it is neither an input nor a change.
+            if name == b"." || name == b".." || name == b".git" {
                 continue;
             }
             let mut dtype = dtype;
@@ -366,9 +370,9 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 Err(_) if is_dir => {
-                    // Git's own directory, and shockwave's (its cache ignores itself, but listing
-                    // thousands of entries only to ignore them would cost every run).
-                    if name == b".git" || dir.is_empty() && name == b".shockwave" {
+                    // shockwave's own directory: its cache ignores itself, but listing thousands
+                    // of entries only to ignore them would cost every run.
+                    if dir.is_empty() && name == b".shockwave" {
                         continue;
                     }
                     let path = join(dir, name);
