@@ -114,3 +114,50 @@ fn worktree_scan_survives_very_deep_trees() {
     let doc = repo.affected_json(&["--uncommitted"]);
     assert_eq!(doc.changed_paths(), set(&[deep.as_str()]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 15: repository formats shockwave cannot read yet are named, with exit 3.
+
+#[test]
+fn sha256_repository_is_named_as_unsupported() {
+    let repo = TestRepo::empty_dir();
+    repo.git(&["init", "-q", "--object-format=sha256", "-b", "main"]);
+    repo.config("[workspace]\nmembers = [\"services/*\"]\n")
+        .write("services/a/main.go", "");
+    let out = repo.run(&["affected", "--uncommitted"]);
+    out.expect_code(3);
+    assert_eq!(
+        out.stderr_str().replace(&repo.path().display().to_string(), "[REPO]"),
+        "error: the repository at [REPO]/.git uses SHA-256 object ids, which shockwave does not support yet; only SHA-1 repositories (git's default object format) can be read\n"
+    );
+    // `check` reads only the config, so it still works.
+    repo.run(&["check"]).success();
+}
+
+#[test]
+fn reftable_repository_is_named_as_unsupported() {
+    let repo = TestRepo::empty_dir();
+    let init = repo
+        .git_cmd(&["init", "-q", "--ref-format=reftable", "-b", "main"])
+        .output()
+        .unwrap();
+    if !init.status.success() {
+        eprintln!(
+            "skipped: this git cannot create reftable repositories ({})",
+            String::from_utf8_lossy(&init.stderr).trim()
+        );
+        return;
+    }
+    for (key, value) in [("user.name", "T"), ("user.email", "t@example.com")] {
+        repo.git(&["config", key, value]);
+    }
+    repo.config("[workspace]\nmembers = [\"services/*\"]\n")
+        .write("services/a/main.go", "");
+    repo.commit("init");
+    let out = repo.run(&["affected", "--base", "HEAD"]);
+    out.expect_code(3);
+    assert_eq!(
+        out.stderr_str().replace(&repo.path().display().to_string(), "[REPO]"),
+        "error: the repository at [REPO]/.git uses the reftable ref storage, which shockwave does not support yet; convert it with `git refs migrate --ref-format=files` (git 2.46 or later)\n"
+    );
+}
