@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{set, AffectedJson, OutputExt, TestRepo};
+use common::{names, set, AffectedJson, OutputExt, TestRepo};
 
 /// `git worktree add` of a detached `HEAD` at `dir` (outside the repository).
 fn add_worktree(repo: &TestRepo, dir: &Path) {
@@ -81,6 +81,61 @@ fn linked_worktree_git_file_is_neither_input_nor_change() {
             .collect();
         assert_eq!(hashes, main_hashes, "worktree {name}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 11: untracked files that a service's targets declare as `outputs` are products, not
+// changes: hashing leaves them out, and so does `--uncommitted`.
+
+const BUILD_CONFIG: &str = "\
+[workspace]
+members = [\"services/*\"]
+[targets.build]
+command = \"mkdir -p bin && echo built > bin/app && echo log > build.log\"
+outputs = [\"bin/**\", \"build.log\"]
+";
+
+#[test]
+fn untracked_outputs_are_not_uncommitted_changes() {
+    let repo = TestRepo::new();
+    repo.config(BUILD_CONFIG)
+        .write("services/a/main.go", "package a\n")
+        .write("services/b/main.go", "package b\n")
+        // A tracked file that matches `outputs` is a source as far as git goes.
+        .write("services/b/bin/checked-in.txt", "v1\n");
+    repo.commit("init");
+    repo.run(&["run", "build", "--all"]).success();
+    assert!(repo.abs("services/a/bin/app").is_file());
+
+    let doc = repo.affected_json(&["--uncommitted"]);
+    assert!(doc.affected_names().is_empty(), "{doc:#}");
+    assert!(doc.changed().is_empty(), "{doc:#}");
+
+    // An untracked file that is not an output still counts, and so does a tracked output.
+    repo.write("services/a/notes.txt", "new\n")
+        .write("services/b/bin/checked-in.txt", "v2\n");
+    let doc = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(doc.affected_names(), names(&["a", "b"]), "{doc:#}");
+    assert_eq!(
+        doc.changed_paths(),
+        set(&["services/a/notes.txt", "services/b/bin/checked-in.txt"])
+    );
+}
+
+#[test]
+fn untracked_outputs_of_a_nested_service_follow_the_deepest_root() {
+    let repo = TestRepo::new();
+    // `outer/bin/x` is an output of `outer`; `outer/inner/bin/x` is not an output of `inner`.
+    repo.config(
+        "[targets.build]\ncommand = \"true\"\n[services.outer]\nroot = \"outer\"\n[services.outer.targets.build]\noutputs = [\"bin/**\"]\n[services.inner]\nroot = \"outer/inner\"\n",
+    )
+    .write("outer/main.go", "")
+    .write("outer/inner/main.go", "");
+    repo.commit("init");
+    repo.write("outer/bin/x", "").write("outer/inner/bin/x", "");
+    let doc = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(doc.changed_paths(), set(&["outer/inner/bin/x"]), "{doc:#}");
+    assert_eq!(doc.affected_names(), names(&["inner"]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -202,6 +202,11 @@ pub(crate) fn compute_affected(
         }
         Err(e) => return Err(e.into()),
     };
+    let mut changes = changes;
+    let products = affected::drop_untracked_outputs(&ctx.ws, &ctx.prefix, &mut changes);
+    if products > 0 {
+        tracing::debug!("{products} untracked files are declared outputs, not changes");
+    }
     let affected = affected::compute(&ctx.ws, &ctx.prefix, changes.paths(), dependents);
     if ctx.ws.unowned == config::UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
         let n = affected.unowned_files.len();

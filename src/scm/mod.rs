@@ -48,6 +48,8 @@ pub struct ChangedFile {
     pub status: FileStatus,
     /// For renames: where it came from.
     pub old_path: Option<BString>,
+    /// Untracked (and not ignored): the file exists only in the worktree.
+    pub untracked: bool,
 }
 
 /// What to compare.
@@ -365,6 +367,7 @@ impl Repo {
                         path,
                         status: FileStatus::Added,
                         old_path: None,
+                        untracked: false,
                     });
                 }
                 Change::Deletion {
@@ -383,6 +386,7 @@ impl Repo {
                         path,
                         status: FileStatus::Deleted,
                         old_path: None,
+                        untracked: false,
                     });
                 }
                 Change::Modification {
@@ -412,6 +416,7 @@ impl Repo {
                         path,
                         status,
                         old_path: None,
+                        untracked: false,
                     });
                 }
             }
@@ -519,12 +524,17 @@ impl Repo {
                 })
                 .or_insert(status);
         }
+        let mut untracked: std::collections::HashSet<BString> = std::collections::HashSet::new();
         for path in index.untracked_paths() {
-            by_path.entry(path.to_owned()).or_insert(FileStatus::Added);
+            if !by_path.contains_key(path) {
+                by_path.insert(path.to_owned(), FileStatus::Added);
+                untracked.insert(path.to_owned());
+            }
         }
         let mut out: Vec<ChangedFile> = by_path
             .into_iter()
             .map(|(path, status)| ChangedFile {
+                untracked: untracked.contains(&path),
                 path,
                 status,
                 old_path: None,
