@@ -139,6 +139,85 @@ fn untracked_outputs_of_a_nested_service_follow_the_deepest_root() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Item 12: a folder git ignores is not a service, however the members glob reads.
+
+#[test]
+fn members_skip_git_ignored_directories() {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\"services/*\", \"pkgs/**\"]\n")
+        .write(".gitignore", ".cache/\ngenerated/\n")
+        .write("services/a/main.go", "package a\n")
+        .write("services/.cache/blob", "x\n")
+        .write("pkgs/p/main.go", "")
+        // Below an ignored folder everything is ignored too.
+        .write("pkgs/generated/q/main.go", "");
+    repo.commit("init");
+    let out = repo.run(&["graph", "--format", "json"]);
+    let graph = out.success().json();
+    let found: Vec<&str> = graph["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["a", "p"], "{graph:#}");
+    let out = repo.run(&["check"]);
+    assert!(
+        out.success().stdout_str().contains("ok — 2 services"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 13: in a sparse checkout, services outside the cone are still services (and their committed
+// changes affect them).
+
+fn sparse_repo(sparse_index: bool) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(
+        "[workspace]\nmembers = [\"services/*\"]\n[services.lib]\nroot = \"libs/lib\"\n[targets.build]\ncommand = \"true\"\n",
+    )
+    .write("services/a/main.go", "package a\n")
+    .write("services/b/main.go", "package b\n")
+    .write("libs/lib/lib.go", "package lib\n");
+    repo.commit("init");
+    repo.write("services/b/main.go", "package b // changed\n")
+        .write("libs/lib/lib.go", "package lib // changed\n");
+    repo.commit("change b and lib");
+    let mut args = vec!["sparse-checkout", "set", "--cone"];
+    if sparse_index {
+        args.push("--sparse-index");
+    }
+    args.push("services/a");
+    repo.git(&args);
+    assert!(!repo.abs("services/b").exists(), "b is outside the cone");
+    assert!(!repo.abs("libs").exists(), "libs is outside the cone");
+    repo
+}
+
+#[test]
+fn sparse_checkout_keeps_services_outside_the_cone() {
+    for sparse_index in [false, true] {
+        let repo = sparse_repo(sparse_index);
+        let doc = repo.affected_json(&["--base", "HEAD~1"]);
+        assert_eq!(
+            doc.affected_names(),
+            names(&["b", "lib"]),
+            "sparse index: {sparse_index}\n{doc:#}"
+        );
+        assert!(doc.unowned_files().is_empty(), "{doc:#}");
+        assert_eq!(doc.unaffected_names(), names(&["a"]));
+        let out = repo.run(&["check"]);
+        assert!(
+            out.success().stdout_str().contains("ok — 3 services"),
+            "{}",
+            out.stdout_str()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Item 14: the worktree scan costs heap, not stack, per directory level.
 
 /// `depth` nested directories named `name` below `base`, with a file at the bottom.

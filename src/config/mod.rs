@@ -212,12 +212,9 @@ pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
     })
 }
 
-/// Reads, parses and validates the config at `path`.
-pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+/// The directory every path in the config at `path` is relative to: the one holding it,
+/// canonicalized.
+pub fn workspace_root(path: &Path) -> PathBuf {
     let root = path
         .parent()
         .map(Path::to_path_buf)
@@ -227,16 +224,103 @@ pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
     } else {
         root
     };
-    let root = std::fs::canonicalize(&root).unwrap_or(root);
-    parse(&text, path, &root).map_err(|diagnostics| ConfigError::Invalid {
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+/// Reads, parses and validates the config at `path`, finding `members` and checking roots in the
+/// plain filesystem.
+pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
+    load_with(path, &mut FsDirs::new(&workspace_root(path)))
+}
+
+/// Reads, parses and validates the config at `path`; `dirs` (rooted at [`workspace_root`]) says
+/// which directories exist and which `members` may match.
+pub fn load_with(path: &Path, dirs: &mut dyn WorkspaceDirs) -> Result<Workspace, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root = workspace_root(path);
+    parse_with(&text, path, &root, dirs).map_err(|diagnostics| ConfigError::Invalid {
         path: path.to_path_buf(),
         source_text: text,
         diagnostics,
     })
 }
 
-/// Parses and validates config `text` whose paths are relative to `root`.
+/// The directories of the workspace as `members` and `root` see them. [`FsDirs`] reads the
+/// filesystem; the repository's view also leaves out what git ignores and, in a sparse checkout,
+/// includes the directories the index holds outside the checked-out cone.
+pub trait WorkspaceDirs {
+    /// Whether workspace-relative `dir` is a directory (that a `root` may name).
+    fn is_dir(&mut self, dir: &str) -> bool;
+    /// Whether `dir`, or a directory above it, is one a `members` pattern must not match (git
+    /// ignores it).
+    fn is_excluded(&mut self, dir: &str) -> bool;
+    /// The names of the subdirectories of `dir` (`""`: the workspace root) that a `members`
+    /// pattern may match or descend into, in any order. Never `.git`, `.shockwave` or a symlink.
+    fn subdirs(&mut self, dir: &str) -> std::io::Result<Vec<String>>;
+}
+
+/// The workspace as the filesystem shows it (used outside a git repository).
+pub struct FsDirs {
+    root: PathBuf,
+}
+
+impl FsDirs {
+    pub fn new(root: &Path) -> FsDirs {
+        FsDirs {
+            root: root.to_path_buf(),
+        }
+    }
+}
+
+impl WorkspaceDirs for FsDirs {
+    fn is_dir(&mut self, dir: &str) -> bool {
+        self.root.join(dir).is_dir()
+    }
+
+    fn is_excluded(&mut self, _dir: &str) -> bool {
+        false
+    }
+
+    fn subdirs(&mut self, dir: &str) -> std::io::Result<Vec<String>> {
+        list_subdirs(&self.root.join(dir))
+    }
+}
+
+/// The real subdirectories of `dir` (symlinks are not followed), without `.git` and `.shockwave`
+/// and without names that are not UTF-8 (a service is named after its folder).
+pub fn list_subdirs(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if name == ".git" || name == ".shockwave" {
+            continue;
+        }
+        out.push(name);
+    }
+    Ok(out)
+}
+
+/// Parses and validates config `text` whose paths are relative to `root`, in the filesystem.
 pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+    parse_with(text, path, root, &mut FsDirs::new(root))
+}
+
+/// Parses and validates config `text` whose paths are relative to `root`, as `dirs` shows it.
+pub fn parse_with(
+    text: &str,
+    path: &Path,
+    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+) -> Result<Workspace, Vec<Diagnostic>> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let msg = e.message().trim_end().to_string();
         let help = if msg.starts_with("unknown field") {
@@ -248,6 +332,7 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diag
     })?;
     Validator {
         root,
+        dirs,
         errors: Vec::new(),
         glob_cache: HashMap::new(),
         missing_command: BTreeMap::new(),
@@ -257,6 +342,7 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diag
 
 struct Validator<'a> {
     root: &'a Path,
+    dirs: &'a mut dyn WorkspaceDirs,
     errors: Vec<Diagnostic>,
     glob_cache: HashMap<Vec<String>, Arc<Globs>>,
     /// Default targets without a command → their key's span and the services that inherit them.
@@ -303,7 +389,7 @@ impl Validator<'_> {
                     continue;
                 }
             };
-            let found = match expand_members(self.root, pattern, &glob) {
+            let (_, found) = match expand_members(&mut *self.dirs, pattern, &glob) {
                 Ok(found) => found,
                 Err(e) => {
                     self.errors.push(
@@ -564,8 +650,7 @@ impl Validator<'_> {
                 return None;
             }
         };
-        let dir = self.root.join(&normalized);
-        if !dir.is_dir() {
+        if !self.dirs.is_dir(&normalized) {
             self.errors.push(
                 Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
                     .at(root.span())
@@ -756,13 +841,15 @@ pub fn normalize_rel(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Lists the directories under `root` that match a members pattern. Only the part of the tree the
-/// pattern can reach is read: `services/*` reads one directory.
+/// Lists the directories that match a members pattern, as `dirs` shows them, and the literal
+/// directory the pattern starts from (every match is that directory or below it). Only the part of
+/// the tree the pattern can reach is read: `services/*` reads one directory. A directory `dirs`
+/// excludes (git ignores it) is neither matched nor descended into.
 fn expand_members(
-    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
     pattern: &str,
     glob: &globset::GlobMatcher,
-) -> std::io::Result<Vec<String>> {
+) -> std::io::Result<(String, Vec<String>)> {
     // The caller already dropped a trailing `/`; a written `/**` stays (any depth below).
     let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
@@ -776,34 +863,21 @@ fn expand_members(
     let depth = rest.len();
     let start = literal.join("/");
     let mut out = Vec::new();
+    if !dirs.is_dir(&start) || dirs.is_excluded(&start) {
+        return Ok((start, out));
+    }
     if depth == 0 {
-        if root.join(&start).is_dir() {
-            out.push(start);
-        }
-        return Ok(out);
+        out.push(start.clone());
+        return Ok((start, out));
     }
-    let start_dir = root.join(&start);
-    if !start_dir.is_dir() {
-        return Ok(out);
-    }
-    let mut stack = vec![(start, 0usize)];
+    let mut stack = vec![(start.clone(), 0usize)];
     while let Some((dir, level)) = stack.pop() {
-        let entries = match std::fs::read_dir(root.join(&dir)) {
-            Ok(e) => e,
+        let names = match dirs.subdirs(&dir) {
+            Ok(n) => n,
             Err(e) if level == 0 => return Err(e),
             Err(_) => continue,
         };
-        for entry in entries {
-            let entry = entry?;
-            if !entry.file_type()?.is_dir() {
-                continue;
-            }
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            if name == ".git" || name == ".shockwave" {
-                continue;
-            }
+        for name in names {
             let rel = if dir.is_empty() {
                 name
             } else {
@@ -821,7 +895,7 @@ fn expand_members(
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok((start, out))
 }
 
 #[cfg(test)]

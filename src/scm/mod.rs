@@ -2,9 +2,12 @@
 //! base, as a pull request shows), plus, on request, what is staged, unstaged or untracked in the
 //! worktree. Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git`.
 
+mod dirs;
 mod index;
 mod sys;
 mod worktree;
+
+pub use dirs::RepoDirs;
 
 pub use index::{FileId, RepoIndex};
 pub use worktree::Scope;
