@@ -295,3 +295,124 @@ fn reftable_repository_is_named_as_unsupported() {
         "error: the repository at [REPO]/.git uses the reftable ref storage, which shockwave does not support yet; convert it with `git refs migrate --ref-format=files` (git 2.46 or later)\n"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 18: a root or members pattern that leads out of the repository is a config error, before
+// any command runs.
+
+#[test]
+fn root_symlink_leaving_the_repository_is_refused() {
+    let repo = TestRepo::new();
+    let outside = tempfile::tempdir().unwrap();
+    let target = std::fs::canonicalize(outside.path()).unwrap();
+    repo.symlink(&target, "services/evil")
+        .write("services/good/main.go", "")
+        .config(
+            "[targets.build]\ncommand = \"touch ran\"\n[services.good]\nroot = \"services/good\"\n[services.evil]\nroot = \"services/evil\"\n",
+        );
+    repo.commit("a symlink out of the repository");
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    let err = out
+        .stderr_str()
+        .replace(&target.display().to_string(), "[OUTSIDE]");
+    assert!(
+        err.contains("error: root `services/evil` leads outside the repository (to [OUTSIDE]) through a symlink\n --> pipeline.toml:6:8\n"),
+        "{err}"
+    );
+    let out = repo.run(&["run", "build", "--all"]);
+    out.expect_code(2);
+    assert!(!target.join("ran").exists(), "nothing ran outside");
+    assert!(
+        !repo.abs("services/good/ran").exists(),
+        "nothing ran at all"
+    );
+}
+
+#[test]
+fn members_reaching_outside_the_repository_are_refused() {
+    let repo = TestRepo::new();
+    repo.write("services/a/main.go", "")
+        .config("[workspace]\nmembers = [\"services/*\", \"../*\"]\n");
+    repo.commit("init");
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr_str(),
+        "\
+error: members pattern `../*` reaches outside the repository
+ --> pipeline.toml:2:26
+  |
+2 | members = [\"services/*\", \"../*\"]
+  |                          ^^^^^^
+  = help: members patterns are relative to the directory holding pipeline.toml and cannot climb above it
+
+error: pipeline.toml has 1 error
+"
+    );
+}
+
+#[test]
+fn members_through_a_symlinked_folder_leaving_the_repository_are_refused() {
+    let repo = TestRepo::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(outside.path().join("x")).unwrap();
+    let target = std::fs::canonicalize(outside.path()).unwrap();
+    repo.symlink(&target, "services").config(
+        "[workspace]\nmembers = [\"services/*\"]\n[targets.build]\ncommand = \"touch ran\"\n",
+    );
+    repo.commit("init");
+    let out = repo.run(&["run", "build", "--all"]);
+    out.expect_code(2);
+    let err = out
+        .stderr_str()
+        .replace(&target.display().to_string(), "[OUTSIDE]");
+    assert!(
+        err.contains("error: members pattern `services/*` matches `services/x`, which leads outside the repository (to [OUTSIDE]/x) through a symlink\n"),
+        "{err}"
+    );
+    assert!(!target.join("x/ran").exists(), "nothing ran outside");
+}
+
+#[test]
+fn root_symlink_inside_the_repository_resolves_to_its_target() {
+    let repo = TestRepo::new();
+    repo.write("real/a/main.go", "package a\n")
+        .symlink("../real/a", "services/a")
+        .config("[services.a]\nroot = \"services/a\"\n[targets.build]\ncommand = \"true\"\n");
+    repo.commit("init");
+    repo.write("real/a/main.go", "package a // changed\n");
+    let doc = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(doc.affected_names(), names(&["a"]), "{doc:#}");
+}
+
+#[test]
+fn roots_inside_git_and_members_with_dot_dot_are_refused() {
+    let repo = TestRepo::new();
+    repo.write("libs/a/main.go", "").config(
+        "[workspace]\nmembers = [\"services/../libs/*\"]\n[services.hooks]\nroot = \".git/hooks\"\n",
+    );
+    repo.commit("init");
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr_str(),
+        "\
+error: members pattern `services/../libs/*` contains `..`
+ --> pipeline.toml:2:12
+  |
+2 | members = [\"services/../libs/*\"]
+  |            ^^^^^^^^^^^^^^^^^^^^
+  = help: write the pattern without `..` (`libs/*`)
+
+error: root `.git/hooks` is inside git's own directory (`.git/hooks`)
+ --> pipeline.toml:4:8
+  |
+4 | root = \".git/hooks\"
+  |        ^^^^^^^^^^^^
+  = help: a service's root must be part of the worktree, not of `.git`
+
+error: pipeline.toml has 2 errors
+"
+    );
+}

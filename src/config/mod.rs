@@ -332,6 +332,7 @@ pub fn parse_with(
     })?;
     Validator {
         root,
+        real_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
         dirs,
         errors: Vec::new(),
         glob_cache: HashMap::new(),
@@ -342,6 +343,8 @@ pub fn parse_with(
 
 struct Validator<'a> {
     root: &'a Path,
+    /// `root` with every symlink resolved: a service root must resolve below it.
+    real_root: PathBuf,
     dirs: &'a mut dyn WorkspaceDirs,
     errors: Vec<Diagnostic>,
     glob_cache: HashMap<Vec<String>, Arc<Globs>>,
@@ -389,7 +392,22 @@ impl Validator<'_> {
                     continue;
                 }
             };
-            let (_, found) = match expand_members(&mut *self.dirs, pattern, &glob) {
+            if pattern.starts_with('/') || pattern.split('/').any(|p| p == "..") {
+                let (message, help) = match normalize_rel(pattern) {
+                    None => (
+                        format!("members pattern `{pattern}` reaches outside the repository"),
+                        "members patterns are relative to the directory holding pipeline.toml and cannot climb above it".to_string(),
+                    ),
+                    Some(plain) => (
+                        format!("members pattern `{pattern}` contains `..`"),
+                        format!("write the pattern without `..` (`{plain}`)"),
+                    ),
+                };
+                self.errors
+                    .push(Diagnostic::new(message).at(member.span()).help(help));
+                continue;
+            }
+            let (start, found) = match expand_members(&mut *self.dirs, pattern, &glob) {
                 Ok(found) => found,
                 Err(e) => {
                     self.errors.push(
@@ -401,8 +419,55 @@ impl Validator<'_> {
                     continue;
                 }
             };
+            if found.is_empty() {
+                continue;
+            }
+            // Listed directories are real ones (symlinks are not followed), so only the literal
+            // start of the pattern can lead elsewhere: resolve it once.
+            let real_start = match self.resolve(&start) {
+                Resolved::Inside(real) => real,
+                Resolved::Outside(target) => {
+                    let first = &found[0];
+                    let rest = first[start.len()..].trim_start_matches('/');
+                    let target = if rest.is_empty() {
+                        target
+                    } else {
+                        target.join(rest)
+                    };
+                    self.errors.push(
+                        Diagnostic::new(format!(
+                            "members pattern `{pattern}` matches `{first}`, which leads outside the repository (to {}) through a symlink",
+                            target.display()
+                        ))
+                        .at(member.span())
+                        .help("a service's root must stay inside the repository: remove the symlink or narrow the pattern"),
+                    );
+                    continue;
+                }
+                Resolved::InGitDir(real) => {
+                    self.errors.push(
+                        Diagnostic::new(format!(
+                            "members pattern `{pattern}` matches `{real}`, inside git's own directory"
+                        ))
+                        .at(member.span())
+                        .help("a service's root must be part of the worktree, not of `.git`"),
+                    );
+                    continue;
+                }
+                Resolved::Missing => continue,
+            };
             for dir in found {
                 let name = dir.rsplit('/').next().unwrap_or(&dir).to_string();
+                let dir = if real_start == start {
+                    dir
+                } else {
+                    let rest = dir[start.len()..].trim_start_matches('/');
+                    match (real_start.as_str(), rest) {
+                        (r, "") => r.to_string(),
+                        ("", rest) => rest.to_string(),
+                        (r, rest) => format!("{r}/{rest}"),
+                    }
+                };
                 if let Some(existing) = drafts.get(&name) {
                     if existing.root != dir {
                         self.errors.push(
@@ -636,7 +701,8 @@ impl Validator<'_> {
         })
     }
 
-    /// Validates a `root` value: relative, inside the workspace, an existing directory.
+    /// Validates a `root` value: relative, an existing directory, inside the workspace once
+    /// symlinks are followed, and not inside `.git`. Returns where it really is.
     fn root_path(&mut self, root: &SpannedStr) -> Option<String> {
         let value = root.get_ref();
         let normalized = match normalize_rel(value) {
@@ -650,15 +716,69 @@ impl Validator<'_> {
                 return None;
             }
         };
-        if !self.dirs.is_dir(&normalized) {
-            self.errors.push(
-                Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
+        match self.resolve(&normalized) {
+            Resolved::Inside(real) => Some(real),
+            Resolved::Outside(target) => {
+                self.errors.push(
+                    Diagnostic::new(format!(
+                        "root `{value}` leads outside the repository (to {}) through a symlink",
+                        target.display()
+                    ))
                     .at(root.span())
-                    .help("create the directory or fix the path (it is relative to the directory holding pipeline.toml)"),
-            );
-            return None;
+                    .help("a service's root must stay inside the repository: point the symlink inside it, or name the directory itself"),
+                );
+                None
+            }
+            Resolved::InGitDir(real) => {
+                self.errors.push(
+                    Diagnostic::new(format!(
+                        "root `{value}` is inside git's own directory (`{real}`)"
+                    ))
+                    .at(root.span())
+                    .help("a service's root must be part of the worktree, not of `.git`"),
+                );
+                None
+            }
+            Resolved::Missing => {
+                self.errors.push(
+                    Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
+                        .at(root.span())
+                        .help("create the directory or fix the path (it is relative to the directory holding pipeline.toml)"),
+                );
+                None
+            }
         }
-        Some(normalized)
+    }
+
+    /// Where the workspace-relative directory `rel` really is, symlinks followed. A directory
+    /// that only the repository knows (outside a sparse checkout's cone) is taken as written:
+    /// git records it as a tree, so it holds no symlink.
+    fn resolve(&mut self, rel: &str) -> Resolved {
+        let inside = |real: String| {
+            if real.split('/').any(|c| c == ".git") {
+                Resolved::InGitDir(real)
+            } else {
+                Resolved::Inside(real)
+            }
+        };
+        let full = self.root.join(rel);
+        match std::fs::canonicalize(&full) {
+            Ok(real) => {
+                let Ok(below) = real.strip_prefix(&self.real_root) else {
+                    return Resolved::Outside(real);
+                };
+                if !real.is_dir() {
+                    return Resolved::Missing;
+                }
+                match below.to_str() {
+                    Some(r) => inside(r.to_string()),
+                    // A non-UTF-8 target: keep the written (UTF-8) path.
+                    None => inside(rel.to_string()),
+                }
+            }
+            Err(_) if self.dirs.is_dir(rel) => inside(rel.to_string()),
+            Err(_) => Resolved::Missing,
+        }
     }
 
     fn check_glob(&mut self, pattern: &SpannedStr, field: &str) -> bool {
@@ -839,6 +959,18 @@ pub fn normalize_rel(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// Where a service root really is.
+enum Resolved {
+    /// Inside the workspace: its workspace-relative path with symlinks resolved.
+    Inside(String),
+    /// It leads out of the workspace, to this absolute path.
+    Outside(PathBuf),
+    /// Inside `.git` (workspace-relative path).
+    InGitDir(String),
+    /// No such directory.
+    Missing,
 }
 
 /// Lists the directories that match a members pattern, as `dirs` shows them, and the literal
