@@ -7,6 +7,7 @@ use bstr::{BStr, BString, ByteSlice};
 
 use crate::config::{ServiceId, UnownedPolicy, Workspace};
 use crate::ownership::{Ownership, PathClass};
+use crate::scm::Changes;
 
 /// How far a change spreads to the services that depend on a changed one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,6 +90,32 @@ pub fn workspace_relative<'p>(prefix: &str, path: &'p BStr) -> Option<&'p BStr> 
     }
     let rest = path.strip_prefix(prefix.as_bytes())?;
     rest.strip_prefix(b"/").map(|r| r.as_bstr())
+}
+
+/// Drops the untracked files that are products, not changes: those every owner declares as an
+/// output of one of its targets (under its root), as hashing leaves them out of its inputs. A
+/// tracked file always counts, whatever the outputs say: git has it as a source. Returns how many
+/// were dropped.
+pub fn drop_untracked_outputs(ws: &Workspace, prefix: &str, changes: &mut Changes) -> usize {
+    if !changes.files.iter().any(|f| f.untracked)
+        || ws.services.iter().all(|s| s.outputs.is_empty())
+    {
+        return 0;
+    }
+    let ownership = Ownership::new(ws);
+    let (mut owners, mut scratch) = (Vec::new(), Vec::new());
+    let before = changes.files.len();
+    changes.files.retain(|f| {
+        if !f.untracked {
+            return true;
+        }
+        let Some(rel) = workspace_relative(prefix, f.path.as_bstr()) else {
+            return true;
+        };
+        let class = ownership.classify(rel, &mut owners, &mut scratch);
+        !(class == PathClass::Owned && owners.iter().all(|&id| ownership.is_output_of(id, rel)))
+    });
+    before - changes.files.len()
 }
 
 /// Computes the affected services for `paths` (repo-relative; the old side of renames included).

@@ -87,6 +87,27 @@ impl<'w> Ownership<'w> {
         }
     }
 
+    /// Whether the workspace-relative `path` lies under service `id`'s root and matches the
+    /// `outputs` of one of its targets: a product of the service, which its task hashes leave out.
+    pub fn is_output_of(&self, id: ServiceId, path: &[u8]) -> bool {
+        let s = &self.ws.services[id];
+        if s.outputs.is_empty() {
+            return false;
+        }
+        let rel = if s.root.is_empty() {
+            path
+        } else {
+            match path
+                .strip_prefix(s.root.as_bytes())
+                .and_then(|r| r.strip_prefix(b"/"))
+            {
+                Some(r) => r,
+                None => return false,
+            }
+        };
+        s.outputs.set.is_match(Path::new(OsStr::from_bytes(rel)))
+    }
+
     /// The services whose root is the deepest directory containing `path`.
     pub fn root_owners(&self, path: &[u8], owners: &mut Vec<ServiceId>) {
         // A changed path equal to a root is the service itself: a submodule checked out as the

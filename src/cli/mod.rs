@@ -111,7 +111,27 @@ pub(crate) struct Context {
 }
 
 pub(crate) fn load_workspace(cwd: &Path, config: Option<&Path>) -> Result<Workspace, CliError> {
-    let path = match config {
+    let path = config_path(cwd, config)?;
+    // Members and roots are looked up as git sees the worktree when there is one; `check` also
+    // works outside a repository, with the filesystem alone.
+    match Repo::discover(&config::workspace_root(&path)) {
+        Ok(repo) => load_in_repo(&path, &repo),
+        Err(e) => {
+            tracing::debug!("reading {} without a repository: {e}", path.display());
+            Ok(config::load(&path)?)
+        }
+    }
+}
+
+fn load_in_repo(path: &Path, repo: &Repo) -> Result<Workspace, CliError> {
+    match repo.workspace_dirs(&config::workspace_root(path))? {
+        Some(mut dirs) => Ok(config::load_with(path, &mut dirs)?),
+        None => Ok(config::load(path)?),
+    }
+}
+
+fn config_path(cwd: &Path, config: Option<&Path>) -> Result<PathBuf, CliError> {
+    Ok(match config {
         Some(p) => {
             if p.symlink_metadata().is_err() {
                 return Err(CliError::Usage(format!(
@@ -122,13 +142,20 @@ pub(crate) fn load_workspace(cwd: &Path, config: Option<&Path>) -> Result<Worksp
             p.to_path_buf()
         }
         None => config::find(cwd)?,
-    };
-    Ok(config::load(&path)?)
+    })
 }
 
 pub(crate) fn load_context(cwd: &Path, config: Option<&Path>) -> Result<Context, CliError> {
-    let ws = load_workspace(cwd, config)?;
-    let repo = Repo::discover(&ws.root)?;
+    let path = config_path(cwd, config)?;
+    let repo = match Repo::discover(&config::workspace_root(&path)) {
+        Ok(repo) => repo,
+        Err(e) => {
+            // A broken config is reported before a git problem, as when no repository is needed.
+            config::load(&path)?;
+            return Err(e.into());
+        }
+    };
+    let ws = load_in_repo(&path, &repo)?;
     let prefix = match ws.root.strip_prefix(repo.workdir()) {
         Ok(rel) => rel
             .components()
@@ -218,6 +245,11 @@ pub(crate) fn compute_affected(
         }
         Err(e) => return Err(e.into()),
     };
+    let mut changes = changes;
+    let products = affected::drop_untracked_outputs(&ctx.ws, &ctx.prefix, &mut changes);
+    if products > 0 {
+        tracing::debug!("{products} untracked files are declared outputs, not changes");
+    }
     let affected = affected::compute(&ctx.ws, &ctx.prefix, changes.paths(), dependents);
     if ctx.ws.unowned == config::UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
         let n = affected.unowned_files.len();

@@ -234,8 +234,30 @@ pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
     })
 }
 
-/// Reads, parses and validates the config at `path`.
+/// The directory every path in the config at `path` is relative to: the one holding it,
+/// canonicalized.
+pub fn workspace_root(path: &Path) -> PathBuf {
+    let root = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let root = if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    };
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+/// Reads, parses and validates the config at `path`, finding `members` and checking roots in the
+/// plain filesystem.
 pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
+    load_with(path, &mut FsDirs::new(&workspace_root(path)))
+}
+
+/// Reads, parses and validates the config at `path`; `dirs` (rooted at [`workspace_root`]) says
+/// which directories exist and which `members` may match.
+pub fn load_with(path: &Path, dirs: &mut dyn WorkspaceDirs) -> Result<Workspace, ConfigError> {
     let read_error = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -267,25 +289,87 @@ pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
             });
         }
     };
-    let root = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let root = if root.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        root
-    };
-    let root = std::fs::canonicalize(&root).unwrap_or(root);
-    parse(&text, path, &root).map_err(|diagnostics| ConfigError::Invalid {
+    let root = workspace_root(path);
+    parse_with(&text, path, &root, dirs).map_err(|diagnostics| ConfigError::Invalid {
         path: path.to_path_buf(),
         source_text: text,
         diagnostics,
     })
 }
 
-/// Parses and validates config `text` whose paths are relative to `root`.
+/// The directories of the workspace as `members` and `root` see them. [`FsDirs`] reads the
+/// filesystem; the repository's view also leaves out what git ignores and, in a sparse checkout,
+/// includes the directories the index holds outside the checked-out cone.
+pub trait WorkspaceDirs {
+    /// Whether workspace-relative `dir` is a directory (that a `root` may name).
+    fn is_dir(&mut self, dir: &str) -> bool;
+    /// Whether `dir`, or a directory above it, is one a `members` pattern must not match (git
+    /// ignores it).
+    fn is_excluded(&mut self, dir: &str) -> bool;
+    /// The names of the subdirectories of `dir` (`""`: the workspace root) that a `members`
+    /// pattern may match or descend into, in any order. Never `.git`, `.shockwave` or a symlink.
+    fn subdirs(&mut self, dir: &str) -> std::io::Result<Vec<String>>;
+}
+
+/// The workspace as the filesystem shows it (used outside a git repository).
+pub struct FsDirs {
+    root: PathBuf,
+}
+
+impl FsDirs {
+    pub fn new(root: &Path) -> FsDirs {
+        FsDirs {
+            root: root.to_path_buf(),
+        }
+    }
+}
+
+impl WorkspaceDirs for FsDirs {
+    fn is_dir(&mut self, dir: &str) -> bool {
+        self.root.join(dir).is_dir()
+    }
+
+    fn is_excluded(&mut self, _dir: &str) -> bool {
+        false
+    }
+
+    fn subdirs(&mut self, dir: &str) -> std::io::Result<Vec<String>> {
+        list_subdirs(&self.root.join(dir))
+    }
+}
+
+/// The real subdirectories of `dir` (symlinks are not followed), without `.git` and `.shockwave`
+/// and without names that are not UTF-8 (a service is named after its folder).
+pub fn list_subdirs(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if name == ".git" || name == ".shockwave" {
+            continue;
+        }
+        out.push(name);
+    }
+    Ok(out)
+}
+
+/// Parses and validates config `text` whose paths are relative to `root`, in the filesystem.
 pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+    parse_with(text, path, root, &mut FsDirs::new(root))
+}
+
+/// Parses and validates config `text` whose paths are relative to `root`, as `dirs` shows it.
+pub fn parse_with(
+    text: &str,
+    path: &Path,
+    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+) -> Result<Workspace, Vec<Diagnostic>> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let msg = e.message().trim_end().to_string();
         let help = if msg.starts_with("unknown field") {
@@ -298,6 +382,8 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diag
     })?;
     Validator {
         root,
+        real_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
+        dirs,
         errors: Vec::new(),
         glob_cache: HashMap::new(),
         missing_command: BTreeMap::new(),
@@ -346,6 +432,9 @@ fn deepest_nesting(text: &str) -> Option<Range<usize>> {
 
 struct Validator<'a> {
     root: &'a Path,
+    /// `root` with every symlink resolved: a service root must resolve below it.
+    real_root: PathBuf,
+    dirs: &'a mut dyn WorkspaceDirs,
     errors: Vec<Diagnostic>,
     glob_cache: HashMap<Vec<String>, Arc<Globs>>,
     /// Default targets without a command → their key's span and the services that inherit them.
@@ -392,7 +481,22 @@ impl Validator<'_> {
                     continue;
                 }
             };
-            let found = match expand_members(self.root, pattern, &glob) {
+            if pattern.starts_with('/') || pattern.split('/').any(|p| p == "..") {
+                let (message, help) = match normalize_rel(pattern) {
+                    None => (
+                        format!("members pattern `{pattern}` reaches outside the repository"),
+                        "members patterns are relative to the directory holding pipeline.toml and cannot climb above it".to_string(),
+                    ),
+                    Some(plain) => (
+                        format!("members pattern `{pattern}` contains `..`"),
+                        format!("write the pattern without `..` (`{plain}`)"),
+                    ),
+                };
+                self.errors
+                    .push(Diagnostic::new(message).at(member.span()).help(help));
+                continue;
+            }
+            let (start, found) = match expand_members(&mut *self.dirs, pattern, &glob) {
                 Ok(found) => found,
                 Err(e) => {
                     self.errors.push(
@@ -404,8 +508,55 @@ impl Validator<'_> {
                     continue;
                 }
             };
+            if found.is_empty() {
+                continue;
+            }
+            // Listed directories are real ones (symlinks are not followed), so only the literal
+            // start of the pattern can lead elsewhere: resolve it once.
+            let real_start = match self.resolve(&start) {
+                Resolved::Inside(real) => real,
+                Resolved::Outside(target) => {
+                    let first = &found[0];
+                    let rest = first[start.len()..].trim_start_matches('/');
+                    let target = if rest.is_empty() {
+                        target
+                    } else {
+                        target.join(rest)
+                    };
+                    self.errors.push(
+                        Diagnostic::new(format!(
+                            "members pattern `{pattern}` matches `{first}`, which leads outside the repository (to {}) through a symlink",
+                            target.display()
+                        ))
+                        .at(member.span())
+                        .help("a service's root must stay inside the repository: remove the symlink or narrow the pattern"),
+                    );
+                    continue;
+                }
+                Resolved::InGitDir(real) => {
+                    self.errors.push(
+                        Diagnostic::new(format!(
+                            "members pattern `{pattern}` matches `{real}`, inside git's own directory"
+                        ))
+                        .at(member.span())
+                        .help("a service's root must be part of the worktree, not of `.git`"),
+                    );
+                    continue;
+                }
+                Resolved::Missing => continue,
+            };
             for dir in found {
                 let name = dir.rsplit('/').next().unwrap_or(&dir).to_string();
+                let dir = if real_start == start {
+                    dir
+                } else {
+                    let rest = dir[start.len()..].trim_start_matches('/');
+                    match (real_start.as_str(), rest) {
+                        (r, "") => r.to_string(),
+                        ("", rest) => rest.to_string(),
+                        (r, rest) => format!("{r}/{rest}"),
+                    }
+                };
                 if let Some(existing) = drafts.get(&name) {
                     if existing.root != dir {
                         self.errors.push(
@@ -639,7 +790,8 @@ impl Validator<'_> {
         })
     }
 
-    /// Validates a `root` value: relative, inside the workspace, an existing directory.
+    /// Validates a `root` value: relative, an existing directory, inside the workspace once
+    /// symlinks are followed, and not inside `.git`. Returns where it really is.
     fn root_path(&mut self, root: &SpannedStr) -> Option<String> {
         let value = root.get_ref();
         let normalized = match normalize_rel(value) {
@@ -653,16 +805,69 @@ impl Validator<'_> {
                 return None;
             }
         };
-        let dir = self.root.join(&normalized);
-        if !dir.is_dir() {
-            self.errors.push(
-                Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
+        match self.resolve(&normalized) {
+            Resolved::Inside(real) => Some(real),
+            Resolved::Outside(target) => {
+                self.errors.push(
+                    Diagnostic::new(format!(
+                        "root `{value}` leads outside the repository (to {}) through a symlink",
+                        target.display()
+                    ))
                     .at(root.span())
-                    .help("create the directory or fix the path (it is relative to the directory holding pipeline.toml)"),
-            );
-            return None;
+                    .help("a service's root must stay inside the repository: point the symlink inside it, or name the directory itself"),
+                );
+                None
+            }
+            Resolved::InGitDir(real) => {
+                self.errors.push(
+                    Diagnostic::new(format!(
+                        "root `{value}` is inside git's own directory (`{real}`)"
+                    ))
+                    .at(root.span())
+                    .help("a service's root must be part of the worktree, not of `.git`"),
+                );
+                None
+            }
+            Resolved::Missing => {
+                self.errors.push(
+                    Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
+                        .at(root.span())
+                        .help("create the directory or fix the path (it is relative to the directory holding pipeline.toml)"),
+                );
+                None
+            }
         }
-        Some(normalized)
+    }
+
+    /// Where the workspace-relative directory `rel` really is, symlinks followed. A directory
+    /// that only the repository knows (outside a sparse checkout's cone) is taken as written:
+    /// git records it as a tree, so it holds no symlink.
+    fn resolve(&mut self, rel: &str) -> Resolved {
+        let inside = |real: String| {
+            if real.split('/').any(|c| c == ".git") {
+                Resolved::InGitDir(real)
+            } else {
+                Resolved::Inside(real)
+            }
+        };
+        let full = self.root.join(rel);
+        match std::fs::canonicalize(&full) {
+            Ok(real) => {
+                let Ok(below) = real.strip_prefix(&self.real_root) else {
+                    return Resolved::Outside(real);
+                };
+                if !real.is_dir() {
+                    return Resolved::Missing;
+                }
+                match below.to_str() {
+                    Some(r) => inside(r.to_string()),
+                    // A non-UTF-8 target: keep the written (UTF-8) path.
+                    None => inside(rel.to_string()),
+                }
+            }
+            Err(_) if self.dirs.is_dir(rel) => inside(rel.to_string()),
+            Err(_) => Resolved::Missing,
+        }
     }
 
     fn check_glob(&mut self, pattern: &SpannedStr, field: &str) -> bool {
@@ -849,13 +1054,27 @@ pub fn normalize_rel(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Lists the directories under `root` that match a members pattern. Only the part of the tree the
-/// pattern can reach is read: `services/*` reads one directory.
+/// Where a service root really is.
+enum Resolved {
+    /// Inside the workspace: its workspace-relative path with symlinks resolved.
+    Inside(String),
+    /// It leads out of the workspace, to this absolute path.
+    Outside(PathBuf),
+    /// Inside `.git` (workspace-relative path).
+    InGitDir(String),
+    /// No such directory.
+    Missing,
+}
+
+/// Lists the directories that match a members pattern, as `dirs` shows them, and the literal
+/// directory the pattern starts from (every match is that directory or below it). Only the part of
+/// the tree the pattern can reach is read: `services/*` reads one directory. A directory `dirs`
+/// excludes (git ignores it) is neither matched nor descended into.
 fn expand_members(
-    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
     pattern: &str,
     glob: &globset::GlobMatcher,
-) -> std::io::Result<Vec<String>> {
+) -> std::io::Result<(String, Vec<String>)> {
     // The caller already dropped a trailing `/`; a written `/**` stays (any depth below).
     let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
@@ -869,34 +1088,21 @@ fn expand_members(
     let depth = rest.len();
     let start = literal.join("/");
     let mut out = Vec::new();
+    if !dirs.is_dir(&start) || dirs.is_excluded(&start) {
+        return Ok((start, out));
+    }
     if depth == 0 {
-        if root.join(&start).is_dir() {
-            out.push(start);
-        }
-        return Ok(out);
+        out.push(start.clone());
+        return Ok((start, out));
     }
-    let start_dir = root.join(&start);
-    if !start_dir.is_dir() {
-        return Ok(out);
-    }
-    let mut stack = vec![(start, 0usize)];
+    let mut stack = vec![(start.clone(), 0usize)];
     while let Some((dir, level)) = stack.pop() {
-        let entries = match std::fs::read_dir(root.join(&dir)) {
-            Ok(e) => e,
+        let names = match dirs.subdirs(&dir) {
+            Ok(n) => n,
             Err(e) if level == 0 => return Err(e),
             Err(_) => continue,
         };
-        for entry in entries {
-            let entry = entry?;
-            if !entry.file_type()?.is_dir() {
-                continue;
-            }
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            if name == ".git" || name == ".shockwave" {
-                continue;
-            }
+        for name in names {
             let rel = if dir.is_empty() {
                 name
             } else {
@@ -914,7 +1120,7 @@ fn expand_members(
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok((start, out))
 }
 
 #[cfg(test)]

@@ -174,7 +174,7 @@ impl RepoIndex {
 
 /// Reads the index without verifying its trailing checksum (git's `index.skipHash` trade): a
 /// corrupt index fails to decode anyway, and the checksum costs a SHA-1 over every byte.
-fn read_index(repo: &Repo) -> Result<gix::index::File, ScmError> {
+pub(super) fn read_index(repo: &Repo) -> Result<gix::index::File, ScmError> {
     let path = repo.repo.index_path();
     let kind = repo.repo.object_hash();
     match gix::index::File::at(&path, kind, true, Default::default()) {

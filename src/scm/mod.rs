@@ -2,8 +2,12 @@
 //! base, as a pull request shows), plus, on request, what is staged, unstaged or untracked in the
 //! worktree. Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git`.
 
+mod dirs;
 mod index;
+mod sys;
 mod worktree;
+
+pub use dirs::RepoDirs;
 
 pub use index::{FileId, RepoIndex};
 pub use worktree::Scope;
@@ -47,6 +51,8 @@ pub struct ChangedFile {
     pub status: FileStatus,
     /// For renames: where it came from.
     pub old_path: Option<BString>,
+    /// Untracked (and not ignored): the file exists only in the worktree.
+    pub untracked: bool,
 }
 
 /// What to compare.
@@ -102,6 +108,14 @@ pub enum ScmError {
     NoMergeBase { base: String, head: String },
     #[error("HEAD does not point to a commit yet (empty repository); commit something first or use --uncommitted alone")]
     UnbornHead,
+    #[error(
+        "the repository at {git_dir} uses {format}, which shockwave does not support yet; {hint}"
+    )]
+    UnsupportedFormat {
+        git_dir: PathBuf,
+        format: String,
+        hint: &'static str,
+    },
     #[error("failed to {action}: {detail}")]
     Git { action: String, detail: String },
 }
@@ -132,10 +146,22 @@ pub struct Repo {
 impl Repo {
     /// Finds the repository containing `path`.
     pub fn discover(path: &Path) -> Result<Repo, ScmError> {
-        let repo = gix::discover(path).map_err(|e| ScmError::NotARepository {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
+        let repo = gix::discover(path).map_err(|e| {
+            // A repository gix cannot open may still be one, in a format not supported yet:
+            // say that rather than "not a repository".
+            let unsupported = gix::discover::upwards(path).ok().and_then(|(found, _)| {
+                let (git_dir, _) = found.into_repository_and_work_tree_directories();
+                unsupported_format(&git_dir)
+            });
+            unsupported.unwrap_or_else(|| ScmError::NotARepository {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })
         })?;
+        // gix opens a reftable repository but sees no refs in it, which looks like an empty one.
+        if let Some(e) = unsupported_format(repo.git_dir()) {
+            return Err(e);
+        }
         let workdir =
             repo.workdir()
                 .map(Path::to_path_buf)
@@ -344,6 +370,7 @@ impl Repo {
                         path,
                         status: FileStatus::Added,
                         old_path: None,
+                        untracked: false,
                     });
                 }
                 Change::Deletion {
@@ -362,6 +389,7 @@ impl Repo {
                         path,
                         status: FileStatus::Deleted,
                         old_path: None,
+                        untracked: false,
                     });
                 }
                 Change::Modification {
@@ -391,6 +419,7 @@ impl Repo {
                         path,
                         status,
                         old_path: None,
+                        untracked: false,
                     });
                 }
             }
@@ -498,12 +527,17 @@ impl Repo {
                 })
                 .or_insert(status);
         }
+        let mut untracked: std::collections::HashSet<BString> = std::collections::HashSet::new();
         for path in index.untracked_paths() {
-            by_path.entry(path.to_owned()).or_insert(FileStatus::Added);
+            if !by_path.contains_key(path) {
+                by_path.insert(path.to_owned(), FileStatus::Added);
+                untracked.insert(path.to_owned());
+            }
         }
         let mut out: Vec<ChangedFile> = by_path
             .into_iter()
             .map(|(path, status)| ChangedFile {
+                untracked: untracked.contains(&path),
                 path,
                 status,
                 old_path: None,
@@ -517,6 +551,46 @@ impl Repo {
     pub fn take_full_index(&mut self) -> Option<RepoIndex> {
         self.full_index.take()
     }
+}
+
+/// The error for a repository at `git_dir` whose format shockwave cannot read: SHA-256 object ids
+/// or the reftable ref storage. Reads the repository's own config file (the common one, for a
+/// linked worktree), since gix may refuse to open such a repository at all.
+fn unsupported_format(git_dir: &Path) -> Option<ScmError> {
+    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(rel) => git_dir.join(rel.trim_end_matches(['\n', '\r'])),
+        Err(_) => git_dir.to_path_buf(),
+    };
+    let config =
+        gix::config::File::from_path_no_includes(common.join("config"), gix::config::Source::Local)
+            .ok()?;
+    let value = |key: &str| {
+        config
+            .string(key)
+            .map(|v| v.to_str_lossy().to_ascii_lowercase())
+    };
+    let git_dir = std::fs::canonicalize(&common).unwrap_or(common);
+    if let Some(v) = value("extensions.objectFormat").filter(|v| v != "sha1") {
+        return Some(ScmError::UnsupportedFormat {
+            git_dir,
+            format: match v.as_str() {
+                "sha256" => "SHA-256 object ids".to_string(),
+                other => format!("the `{other}` object format"),
+            },
+            hint: "only SHA-1 repositories (git's default object format) can be read",
+        });
+    }
+    if let Some(v) = value("extensions.refStorage").filter(|v| v != "files") {
+        return Some(ScmError::UnsupportedFormat {
+            git_dir,
+            format: match v.as_str() {
+                "reftable" => "the reftable ref storage".to_string(),
+                other => format!("the `{other}` ref storage"),
+            },
+            hint: "convert it with `git refs migrate --ref-format=files` (git 2.46 or later)",
+        });
+    }
+    None
 }
 
 /// What to do about a revision that does not resolve: fetch it if it looks like a branch name.

@@ -1,19 +1,24 @@
 //! A fast worktree scan against the index: which tracked files may differ from what the index
 //! records, which are gone, and which untracked files are not ignored. Directories that hold tracked
-//! files are read in parallel, and each file is stat'ed relative to its open directory (no repeated
-//! path walks in the kernel). A tracked file whose stat data differs from the index, or whose index
-//! entry is racy (modified at or after the index was written), is reported as a candidate to hash.
+//! files are read in parallel, one rayon job per directory (so depth costs heap, never stack), and
+//! each file is stat'ed relative to its open directory (no repeated path walks in the kernel). A
+//! tracked file whose stat data differs from the index, or whose index entry is racy (modified at or
+//! after the index was written), is reported as a candidate to hash. `.git` entries, files or
+//! directories, at any level, are git's own: never an input, never a change.
 //! Untracked entries are rare, so their ignore checks (gix's exclude stack) run afterwards, serially.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode};
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+
+use super::sys;
 
 /// The outcome of a scan, in index entry numbers and repo-relative paths.
 #[derive(Debug, Default)]
@@ -161,26 +166,21 @@ pub fn scan(
         dirs: &dirs,
         stamp: (stamp_secs, stamp_nsecs),
         file_mode,
+        found: Mutex::new((Scan::default(), Vec::new())),
     };
-    let root = std::ffi::CString::new(workdir.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
-    // SAFETY: a valid NUL-terminated path; the returned descriptor is handed to `scan_dir`.
-    let fd = unsafe {
-        libc::open(
-            root.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(format!(
-            "failed to open {}: {}",
-            workdir.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    let (mut out, candidates) = ctx.scan_dir(fd, b"", scope.is_everything());
+    let root =
+        sys::open_dir(workdir).map_err(|e| format!("failed to open {}: {e}", workdir.display()))?;
+    // Every directory is a job of its own on the rayon pool, spawned by its parent's job after the
+    // parent was listed: nothing recurses, so the depth of the tree costs no stack.
+    rayon::scope(|s| ctx.visit(s, root, BString::default(), scope.is_everything()));
+    let (mut out, candidates) = ctx
+        .found
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     out.suspect.sort_unstable();
     out.deleted.sort_unstable();
     out.deleted.dedup();
+    out.submodules.sort_unstable();
     if !candidates.is_empty() {
         out.untracked = untracked_not_ignored(repo, workdir, index, candidates)?;
     }
@@ -209,94 +209,8 @@ struct Ctx<'a> {
     stamp: (i64, u32),
     /// `core.fileMode`: whether the exec bit on disk means anything.
     file_mode: bool,
-}
-
-/// Reads a directory with `getdents64` into a buffer on the stack: no `DIR` allocation and none
-/// of the extra `fstat`/`fcntl` calls `fdopendir` makes, which add up over tens of thousands of
-/// directories. Owns (and closes) the descriptor.
-struct DirReader {
-    fd: libc::c_int,
-    buf: DirentBuf,
-    len: usize,
-    pos: usize,
-    done: bool,
-}
-
-/// Aligned like the `linux_dirent64` records the kernel writes into it (its `u64` fields).
-#[repr(align(8))]
-struct DirentBuf([std::mem::MaybeUninit<u8>; 8192]);
-
-impl DirReader {
-    fn new(fd: libc::c_int) -> DirReader {
-        DirReader {
-            fd,
-            buf: DirentBuf([std::mem::MaybeUninit::uninit(); 8192]),
-            len: 0,
-            pos: 0,
-            done: false,
-        }
-    }
-
-    /// The next entry's name and `d_type`, or `None` at the end.
-    fn next_entry(&mut self) -> std::io::Result<Option<(&std::ffi::CStr, u8)>> {
-        // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-        const NAME: usize = 19;
-        loop {
-            if self.pos >= self.len {
-                if self.done {
-                    return Ok(None);
-                }
-                // SAFETY: the buffer is valid for writes of its whole length; the kernel writes at
-                // most that many bytes and returns how many.
-                let n = unsafe {
-                    libc::syscall(
-                        libc::SYS_getdents64,
-                        self.fd,
-                        self.buf.0.as_mut_ptr(),
-                        self.buf.0.len(),
-                    )
-                };
-                if n < 0 {
-                    self.done = true;
-                    return Err(std::io::Error::last_os_error());
-                }
-                if n == 0 {
-                    self.done = true;
-                    return Ok(None);
-                }
-                self.len = n as usize;
-                self.pos = 0;
-            }
-            // SAFETY: the first `len` bytes were written by getdents64 above.
-            let filled: &[u8] =
-                unsafe { std::slice::from_raw_parts(self.buf.0.as_ptr().cast::<u8>(), self.len) };
-            let at = self.pos;
-            let Some(header) = filled.get(at..at + NAME) else {
-                self.pos = self.len;
-                continue;
-            };
-            let reclen = usize::from(u16::from_ne_bytes([header[16], header[17]]));
-            let dtype = header[18];
-            if reclen < NAME || at + reclen > self.len {
-                self.pos = self.len;
-                continue;
-            }
-            self.pos = at + reclen;
-            if let Ok(name) = std::ffi::CStr::from_bytes_until_nul(&filled[at + NAME..at + reclen])
-            {
-                return Ok(Some((name, dtype)));
-            }
-        }
-    }
-}
-
-impl Drop for DirReader {
-    fn drop(&mut self) {
-        // SAFETY: the descriptor is owned by this reader and closed exactly once.
-        unsafe {
-            libc::close(self.fd);
-        }
-    }
+    /// What the directory jobs found, merged as each one finishes.
+    found: Mutex<(Scan, Vec<Candidate>)>,
 }
 
 fn join(dir: &[u8], name: &[u8]) -> BString {
@@ -309,22 +223,80 @@ fn join(dir: &[u8], name: &[u8]) -> BString {
     p
 }
 
-impl Ctx<'_> {
-    /// Scans the tracked directory `dir` (open as `fd`, which this call owns) and, in parallel,
-    /// every tracked directory below it. Each name is looked up relative to its open directory.
+impl<'a> Ctx<'a> {
+    /// Scans the tracked directory `dir` (open as `fd`) and spawns a job for each tracked
+    /// subdirectory, which opens it relative to `fd` (no path walks in the kernel). `fd` is shared
+    /// by those jobs and closed when the last of them has opened its own directory.
     /// `inside`: the whole directory is in scope (otherwise it only leads to parts that are).
-    fn scan_dir(&self, fd: libc::c_int, dir: &[u8], inside: bool) -> (Scan, Vec<Candidate>) {
+    fn visit<'s>(&'s self, s: &rayon::Scope<'s>, fd: OwnedFd, dir: BString, inside: bool)
+    where
+        'a: 's,
+    {
+        let (scan, candidates, subdirs) = self.list(fd.as_fd(), &dir, inside);
+        {
+            let mut found = self
+                .found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            found.0.suspect.extend(scan.suspect);
+            found.0.deleted.extend(scan.deleted);
+            found.0.submodules.extend(scan.submodules);
+            found.1.extend(candidates);
+        }
+        if subdirs.is_empty() {
+            return;
+        }
+        let parent = Arc::new(fd);
+        for (path, name) in subdirs {
+            let parent = Arc::clone(&parent);
+            s.spawn(move |s| {
+                let opened = sys::open_dir_at(parent.as_fd(), &name);
+                drop(parent);
+                match opened {
+                    Ok(child) => {
+                        let inside = inside || self.scope.contains_dir(&path);
+                        self.visit(s, child, path, inside);
+                    }
+                    Err(err) => {
+                        if err.kind() != std::io::ErrorKind::NotFound {
+                            tracing::warn!(
+                                "cannot open directory `{}` ({err}); treating its tracked files as changed",
+                                path.as_bstr()
+                            );
+                        }
+                        let mut gone = Scan::default();
+                        self.deleted_below(&path, &mut gone);
+                        self.found
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .0
+                            .deleted
+                            .extend(gone.deleted);
+                    }
+                }
+            });
+        }
+    }
+
+    /// Lists one directory against what the index holds in it: the tracked files to hash or
+    /// count as deleted, the untracked candidates, and the tracked subdirectories to scan next
+    /// (path and name). Each name is stat'ed relative to the open directory.
+    fn list(
+        &self,
+        dfd: BorrowedFd<'_>,
+        dir: &[u8],
+        inside: bool,
+    ) -> (Scan, Vec<Candidate>, Vec<(BString, CString)>) {
         let entries = self.index.entries();
         let info = self.dirs.get(dir);
         let files: &[(&[u8], usize)] = info.map_or(&[], |d| d.files.as_slice());
         let tracked_subdirs: &[&[u8]] = info.map_or(&[], |d| d.subdirs.as_slice());
         let mut scan = Scan::default();
         let mut candidates = Vec::new();
-        let mut reader = DirReader::new(fd);
-        let dfd = fd;
+        let mut reader = sys::DirReader::new(dfd);
         let mut seen = vec![false; files.len()];
         let mut seen_dirs = vec![false; tracked_subdirs.len()];
-        let mut subdirs: Vec<BString> = Vec::new();
+        let mut subdirs: Vec<(BString, CString)> = Vec::new();
         loop {
             let (cname, dtype) = match reader.next_entry() {
                 Ok(Some(entry)) => entry,
@@ -340,13 +312,15 @@ impl Ctx<'_> {
                 }
             };
             let name = cname.to_bytes();
-            if name == b"." || name == b".." {
+            // `.git`, a directory or (in linked worktrees and submodules) a file, is git's own at
+            // any level: git never tracks it, so it is neither an input nor a change.
+            if name == b"." || name == b".." || name == b".git" {
                 continue;
             }
             let mut dtype = dtype;
             let mut st: Option<libc::stat> = None;
             if dtype == libc::DT_UNKNOWN {
-                st = fstatat(dfd, cname);
+                st = sys::stat_at(dfd, cname);
                 dtype = st
                     .as_ref()
                     .map_or(libc::DT_UNKNOWN, |s| match s.st_mode & libc::S_IFMT {
@@ -361,7 +335,7 @@ impl Ctx<'_> {
                     seen_dirs[k] = true;
                     let path = join(dir, name);
                     if inside || self.scope.contains_dir(&path) || self.scope.reaches_into(&path) {
-                        subdirs.push(path);
+                        subdirs.push((path, cname.to_owned()));
                     }
                     continue;
                 }
@@ -389,16 +363,16 @@ impl Ctx<'_> {
                         candidates.push(Candidate::Dir(join(dir, name)));
                         continue;
                     }
-                    match st.or_else(|| fstatat(dfd, cname)) {
+                    match st.or_else(|| sys::stat_at(dfd, cname)) {
                         Some(st) if stat_matches(e, &st, self.stamp, self.file_mode) => {}
                         Some(_) => scan.suspect.push(i),
                         None => scan.deleted.push(i),
                     }
                 }
                 Err(_) if is_dir => {
-                    // Git's own directory, and shockwave's (its cache ignores itself, but listing
-                    // thousands of entries only to ignore them would cost every run).
-                    if name == b".git" || dir.is_empty() && name == b".shockwave" {
+                    // shockwave's own directory: its cache ignores itself, but listing thousands
+                    // of entries only to ignore them would cost every run.
+                    if dir.is_empty() && name == b".shockwave" {
                         continue;
                     }
                     let path = join(dir, name);
@@ -432,75 +406,26 @@ impl Ctx<'_> {
                 self.deleted_below(&join(dir, name), &mut scan);
             }
         }
-        // Tracked subdirectories: opened relative to this one, scanned in parallel.
-        let parts: Vec<(Scan, Vec<Candidate>)> = subdirs
-            .par_iter()
-            .map(|sub| {
-                let (_, name) = split(sub);
-                let cname = std::ffi::CString::new(name.to_vec()).unwrap_or_default();
-                // SAFETY: `dfd` stays open until every child has finished (par_iter joins here).
-                let child = unsafe {
-                    libc::openat(
-                        dfd,
-                        cname.as_ptr(),
-                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                    )
-                };
-                if child < 0 {
-                    let err = std::io::Error::last_os_error();
-                    if err.kind() != std::io::ErrorKind::NotFound {
-                        tracing::warn!(
-                            "cannot open directory `{}` ({err}); treating its tracked files as changed",
-                            sub.as_bstr()
-                        );
-                    }
-                    let mut s = Scan::default();
-                    self.deleted_below(sub, &mut s);
-                    return (s, Vec::new());
-                }
-                self.scan_dir(child, sub, inside || self.scope.contains_dir(sub))
-            })
-            .collect();
-        for (s, c) in parts {
-            scan.suspect.extend(s.suspect);
-            scan.deleted.extend(s.deleted);
-            scan.submodules.extend(s.submodules);
-            candidates.extend(c);
-        }
-        (scan, candidates)
+        (scan, candidates, subdirs)
     }
 
     /// Marks every tracked file in scope at or below `dir` as deleted.
     fn deleted_below(&self, dir: &[u8], scan: &mut Scan) {
         let entries = self.index.entries();
-        let Some(info) = self.dirs.get(dir) else {
-            return;
-        };
-        scan.deleted
-            .extend(info.files.iter().map(|f| f.1).filter(|&i| {
-                !entries[i].flags.contains(Flags::SKIP_WORKTREE)
-                    && !entries[i].mode.is_submodule()
-                    && self.scope.contains(entries[i].path(self.index))
-            }));
-        for name in &info.subdirs {
-            self.deleted_below(&join(dir, name), scan);
+        let mut pending: Vec<BString> = vec![dir.into()];
+        while let Some(dir) = pending.pop() {
+            let Some(info) = self.dirs.get(dir.as_slice()) else {
+                continue;
+            };
+            scan.deleted
+                .extend(info.files.iter().map(|f| f.1).filter(|&i| {
+                    !entries[i].flags.contains(Flags::SKIP_WORKTREE)
+                        && !entries[i].mode.is_submodule()
+                        && self.scope.contains(entries[i].path(self.index))
+                }));
+            pending.extend(info.subdirs.iter().map(|name| join(&dir, name)));
         }
     }
-}
-
-fn fstatat(dfd: libc::c_int, name: &std::ffi::CStr) -> Option<libc::stat> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: valid directory fd, NUL-terminated name, and a buffer of the right type.
-    let rc = unsafe {
-        libc::fstatat(
-            dfd,
-            name.as_ptr(),
-            st.as_mut_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    // SAFETY: fstatat filled the buffer when it returned 0.
-    (rc == 0).then(|| unsafe { st.assume_init() })
 }
 
 /// Whether the worktree file still matches what the index recorded, by stat data alone. A racy
@@ -643,49 +568,6 @@ mod tests {
 
     fn scope(p: &[&str]) -> Scope {
         Scope::new(p.iter().map(|s| s.as_bytes().to_vec()).collect())
-    }
-
-    #[test]
-    fn dir_reader_lists_what_read_dir_lists() {
-        use std::os::unix::ffi::OsStrExt;
-        let t = tempfile::tempdir().unwrap();
-        // More entries than one 8 KiB getdents64 buffer holds, so several reads are needed.
-        for i in 0..600 {
-            std::fs::write(
-                t.path()
-                    .join(format!("file-with-a-fairly-long-name-{i:04}.txt")),
-                b"x",
-            )
-            .unwrap();
-        }
-        std::fs::create_dir(t.path().join("sub")).unwrap();
-        let expected: std::collections::BTreeSet<Vec<u8>> = std::fs::read_dir(t.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().as_bytes().to_vec())
-            .collect();
-        let path = std::ffi::CString::new(t.path().as_os_str().as_bytes()).unwrap();
-        // SAFETY: a valid path; the reader owns and closes the descriptor.
-        let fd = unsafe {
-            libc::open(
-                path.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        assert!(fd >= 0);
-        let mut reader = super::DirReader::new(fd);
-        let mut got = std::collections::BTreeSet::new();
-        let mut sub_is_dir = false;
-        while let Some((name, dtype)) = reader.next_entry().unwrap() {
-            let name = name.to_bytes().to_vec();
-            if name == b"sub" {
-                sub_is_dir = dtype == libc::DT_DIR || dtype == libc::DT_UNKNOWN;
-            }
-            if name != b"." && name != b".." {
-                got.insert(name);
-            }
-        }
-        assert_eq!(got, expected);
-        assert!(sub_is_dir);
     }
 
     #[test]
