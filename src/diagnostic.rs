@@ -147,7 +147,7 @@ fn excerpt(line: &str, col: usize, width: usize) -> (String, usize, usize) {
         shown.push('…');
     }
     let caret_at = col.saturating_sub(from) + usize::from(from > 0);
-    let width = width.min((to + usize::from(from > 0)).saturating_sub(caret_at).max(1));
+    let width = width.min(to.saturating_sub(col).max(1));
     (shown, caret_at, width.max(1))
 }
 
@@ -255,6 +255,16 @@ mod tests {
             "bad",
             "{out}"
         );
+        // A wide span in the middle of a long line: the caret stops at the excerpt's end.
+        let src = format!("[workspace]\nk = \"{}\"\n", "z".repeat(70_000));
+        let d = [Diagnostic::new("too long").at(30_000..60_000)];
+        let out = Rendered {
+            file: "pipeline.toml",
+            source: &src,
+            diagnostics: &d,
+        }
+        .to_string();
+        assert!(out.len() < 600, "{} bytes", out.len());
     }
 
     #[test]
