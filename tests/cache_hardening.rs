@@ -669,3 +669,219 @@ fn own_entries_restore_with_the_same_rule_they_were_stored_with() {
     assert_eq!(status(&s, "app:build"), "cached-local");
     assert_eq!(repo.read("out/app"), "app\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by review after the items above: limits an entry cannot set for itself, links in the
+// cache directory's own layout, restores that must not delete, waits that must not be silent.
+
+/// A `.locks` symlink made `cache clean` and `prune` unlink every file it pointed at.
+#[test]
+fn a_symlinked_lock_directory_never_makes_the_cache_delete_files_elsewhere() {
+    let repo = repo();
+    stored(&repo, "a");
+    let victim = tempfile::tempdir().unwrap();
+    let hashlike = "ab".repeat(32);
+    for name in ["precious.txt", hashlike.as_str()] {
+        std::fs::write(victim.path().join(name), b"keep").unwrap();
+    }
+    let locks = repo.cache_dir().join(".locks");
+    std::fs::remove_dir_all(&locks).unwrap();
+    std::os::unix::fs::symlink(victim.path(), &locks).unwrap();
+    for args in [
+        &["cache", "prune", "--max-size", "0"][..],
+        &["cache", "clean"],
+    ] {
+        repo.run(args).success();
+        for name in ["precious.txt", hashlike.as_str()] {
+            assert!(victim.path().join(name).exists(), "{args:?} removed {name}");
+        }
+    }
+    std::os::unix::fs::symlink(victim.path(), &locks).unwrap_or_default();
+    let (out, _) = build(&repo, "b");
+    out.success();
+    assert_eq!(std::fs::read_dir(victim.path()).unwrap().count(), 2);
+}
+
+/// A cache directory reached through a symlink committed to the repository points wherever the
+/// commit wants: it is not used, and `cache clean` refuses it.
+#[test]
+fn a_committed_symlink_to_the_cache_directory_is_refused() {
+    let repo = repo();
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::write(victim.path().join("cache"), b"not a cache").unwrap();
+    std::fs::create_dir(victim.path().join("sub")).unwrap();
+    repo.symlink(victim.path().join("sub"), ".shockwave");
+    repo.commit("a link where the cache goes");
+    let (out, s) = build(&repo, "a");
+    out.success();
+    assert_eq!(status(&s, "a:build"), "success");
+    assert!(
+        out.stderr_str().contains("is reached through the symlink"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(
+        std::fs::read_dir(victim.path().join("sub"))
+            .unwrap()
+            .count(),
+        0
+    );
+    let clean = repo.run(&["cache", "clean"]);
+    clean.expect_code(1);
+    assert!(clean
+        .stderr_str()
+        .contains("is reached through the symlink"));
+}
+
+/// Only what the cache writes (hash-named entries, its temporaries, `.locks`) is removed.
+#[test]
+fn cache_clean_leaves_files_it_did_not_write() {
+    let repo = repo();
+    stored(&repo, "a");
+    std::fs::write(repo.cache_dir().join("README"), b"mine").unwrap();
+    repo.run(&["cache", "clean"]).success();
+    assert_eq!(
+        std::fs::read(repo.cache_dir().join("README")).unwrap(),
+        b"mine"
+    );
+    assert!(common::dir_names(&repo.cache_dir())
+        .iter()
+        .all(|n| n == "README" || n == ".gitignore"));
+}
+
+/// 2 million copies of one member in a 94 KB archive took 17 s to "restore" as a hit.
+#[test]
+fn an_entry_repeating_a_member_is_refused() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let copies: Vec<(&str, &[u8])> = vec![("bin/out", b"planted\n"); 1000];
+    forge_consistent(&repo, &hash, &archive(&copies));
+    repo.remove("svc/a/bin");
+    missed_then_replaced(&repo, "a", "member `bin/out` appears more than once");
+}
+
+/// An entry's own metadata sets the sizes it is checked against, so they have absolute bounds.
+#[test]
+fn an_entry_claiming_a_huge_log_is_refused_before_anything_is_allocated() {
+    let repo = repo();
+    let hash = stored(&repo, "a");
+    let dir = entry(&repo, &hash);
+    let log = std::fs::File::options()
+        .write(true)
+        .open(dir.join("log"))
+        .unwrap();
+    log.set_len(1 << 40).unwrap();
+    drop(log);
+    let meta_path = dir.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["log_bytes"] = (1u64 << 40).into();
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    repo.remove("svc/a/bin");
+    missed_then_replaced(&repo, "a", "beyond the limits");
+}
+
+/// A cached file whose path is a directory in the worktree deleted that directory, files and
+/// all; now the restore is refused, the directory stays, and the entry is removed (it could
+/// never be restored there).
+#[test]
+fn restoring_a_file_never_deletes_a_directory_in_its_way() {
+    let repo = TestRepo::new();
+    repo.config(
+        "[services.web]\nroot = \"web\"\n[targets.build]\ncommand = \"mkdir -p vendor && echo js > vendor/highlight.js\"\noutputs = [\"**/*.js\"]\n",
+    )
+    .write(".gitignore", "vendor/\n")
+    .write("web/src.txt", "1\n");
+    repo.commit("init");
+    let hash = repo.task_hashes(&["build"])["web:build"].clone();
+    repo.run(&["run", "build", "--all"]).success();
+    repo.remove("web/vendor/highlight.js");
+    repo.write("web/vendor/highlight.js/LICENSE", "keep me\n");
+    let out = repo.run(&["run", "build", "--all"]);
+    assert!(
+        out.stderr_str().contains("is a directory with files in it"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(repo.read("web/vendor/highlight.js/LICENSE"), "keep me\n");
+    assert!(
+        !entry(&repo, &hash).exists(),
+        "the unrestorable entry was kept"
+    );
+}
+
+/// A symlinked output directory was followed when storing, archiving files from outside the
+/// service root that a restore would then make real.
+#[test]
+fn an_output_directory_that_is_a_symlink_is_not_cached() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("id_rsa"), b"secret key").unwrap();
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[services.app]\nroot = \"app\"\n[targets.build]\ncommand = \"ln -sfn {} bin\"\noutputs = [\"bin/**\"]\n",
+        outside.path().display()
+    ))
+    .write(".gitignore", "bin\n")
+    .write("app/src.txt", "1\n");
+    repo.commit("init");
+    let out = repo.run(&["run", "build", "--all"]);
+    out.success();
+    assert!(
+        out.stderr_str()
+            .contains("output directory `bin` is a symlink"),
+        "{}",
+        out.stderr_str()
+    );
+    let mut everything = Vec::new();
+    for e in walk_files(&repo.cache_dir()) {
+        everything.extend(std::fs::read(e).unwrap());
+    }
+    assert!(!String::from_utf8_lossy(&everything).contains("secret key"));
+    assert!(
+        common::dir_names(&repo.cache_dir())
+            .iter()
+            .all(|n| n.starts_with('.')),
+        "an entry was stored"
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(read) = std::fs::read_dir(dir) {
+        for e in read.flatten() {
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                out.extend(walk_files(&e.path()));
+            } else if ft.is_file() {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Waiting on another run's lock printed nothing at the default log level.
+#[test]
+fn waiting_for_another_runs_lock_says_so() {
+    let repo = repo();
+    let hash = repo.task_hashes(&["build"])["a:build"].clone();
+    let locks = repo.cache_dir().join(".locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let mut holder = Command::new("flock")
+        .arg(locks.join(&hash))
+        .args(["sleep", "7"])
+        .spawn()
+        .expect("flock (util-linux) is installed");
+    std::thread::sleep(Duration::from_millis(300));
+    let (out, s) = build(&repo, "a");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    out.success();
+    assert_eq!(status(&s, "a:build"), "success");
+    assert!(
+        out.stderr_str()
+            .contains("waiting for another shockwave run"),
+        "{}",
+        out.stderr_str()
+    );
+}

@@ -76,7 +76,12 @@ impl<'a> Scope<'a> {
 
     /// Why `path` is never stored or restored, whatever the globs say.
     fn forbidden(&self, path: &Path) -> Option<&'static str> {
-        if path.components().any(|c| c.as_os_str() == ".git") {
+        // Compared without case: on a case-insensitive filesystem (macOS, Windows) `.GIT` is
+        // the same directory, and git runs hooks from it.
+        if path
+            .components()
+            .any(|c| c.as_os_str().as_bytes().eq_ignore_ascii_case(b".git"))
+        {
             Some("inside a `.git` directory")
         } else if self
             .cache_dir
@@ -177,6 +182,15 @@ pub fn write_archive<W: Write>(
     for start in &scope.starts {
         // Non-UTF-8 starts match no glob (globs are UTF-8), so nothing below them is an output.
         if let Some(start) = start.to_str() {
+            // The walk below never follows a link, but reading a start directory would: an
+            // output directory that is a symlink (`bin -> /home/me/.ssh`) would archive files
+            // from outside the service root, which restoring then makes real.
+            if let Some(link) = symlink_on_the_way(root, Path::new(start))? {
+                return Err(std::io::Error::other(format!(
+                    "output directory `{}` is a symlink; a cache entry holds only what lies inside the service root",
+                    link.display()
+                )));
+            }
             walk(root, start, scope, &mut seen)?;
         }
     }
@@ -356,6 +370,21 @@ fn walk(
     Ok(())
 }
 
+/// The first of `rel` and its parents (below `root`) that is a symlink, if any.
+fn symlink_on_the_way(root: &Path, rel: &Path) -> std::io::Result<Option<PathBuf>> {
+    let mut at = PathBuf::new();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(root.join(&at)) {
+            Ok(m) if m.file_type().is_symlink() => return Ok(Some(at)),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
 fn is_temp_name(name: &OsStr) -> bool {
     name.as_bytes().starts_with(TEMP_PREFIX.as_bytes())
 }
@@ -368,6 +397,10 @@ pub fn check(compressed: &[u8], scope: &Scope) -> Result<Vec<Member>, CheckError
     check_tar(bytes.as_slice(), scope)
 }
 
+/// The most members an entry may hold: far more than any build's outputs, few enough that
+/// checking them costs seconds at worst.
+pub const MAX_MEMBERS: usize = 1_000_000;
+
 /// Reads the (decompressed) tar stream and checks every member. Nothing is written.
 pub fn check_tar<R: Read>(stream: R, scope: &Scope) -> Result<Vec<Member>, CheckError> {
     let mut archive = tar::Archive::new(stream);
@@ -376,6 +409,11 @@ pub fn check_tar<R: Read>(stream: R, scope: &Scope) -> Result<Vec<Member>, Check
         .entries()
         .map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
     for entry in entries {
+        if members.len() >= MAX_MEMBERS {
+            return Err(CheckError::Unsafe(format!(
+                "it holds more than {MAX_MEMBERS} members"
+            )));
+        }
         let entry = entry.map_err(|e| CheckError::Corrupt(format!("tar: {e}")))?;
         let raw = entry
             .path()
@@ -410,6 +448,34 @@ pub fn check_tar<R: Read>(stream: R, scope: &Scope) -> Result<Vec<Member>, Check
                     path.display()
                 )))
             }
+        }
+    }
+    // Each path once, and nothing below a file of the same archive: a repeated member costs a
+    // restore its time (2 million copies of one file in a 94 KB archive) and a file-then-directory
+    // pair cannot be extracted at all, so such an entry would fail on every run.
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    for m in &members {
+        if !seen.insert(m.path()) {
+            return Err(CheckError::Unsafe(format!(
+                "member `{}` appears more than once",
+                m.path().display()
+            )));
+        }
+    }
+    let files: std::collections::HashSet<&Path> = members
+        .iter()
+        .filter_map(|m| match m {
+            Member::File { path, .. } => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    for m in &members {
+        if let Some(file) = m.path().ancestors().skip(1).find(|a| files.contains(a)) {
+            return Err(CheckError::Corrupt(format!(
+                "member `{}` lies under the file `{}` in the same archive",
+                m.path().display(),
+                file.display()
+            )));
         }
     }
     // A member below an archived symlink would be written through that link, wherever it points
@@ -758,44 +824,29 @@ fn create_temp_symlink(dir: BorrowedFd, target: &Path) -> std::io::Result<OsStri
     ))
 }
 
-/// Renames `tmp` over `name` in `dir`. A directory in the way is removed first (a rename cannot
-/// replace a directory with a file); any other entry is replaced atomically.
+/// Renames `tmp` over `name` in `dir`; any entry in the way but a directory is replaced
+/// atomically. An empty directory in the way is removed first (a rename cannot replace a directory
+/// with a file); a directory with anything in it is refused, since what it holds need not be an
+/// output (a cached `vendor/x.js` must not delete a checked-in `vendor/x.js/LICENSE`).
 fn replace_at(dir: BorrowedFd, tmp: &OsStr, name: &OsStr) -> std::io::Result<()> {
     if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-            remove_tree_at(dir, name)?;
+            if let Err(e) = rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR) {
+                let _ = rustix::fs::unlinkat(dir, tmp, AtFlags::empty());
+                return Err(
+                    if e == rustix::io::Errno::NOTEMPTY || e == rustix::io::Errno::EXIST {
+                        std::io::Error::other(format!(
+                        "`{}` is a directory with files in it, where the cache holds a file; move it away or clean the outputs",
+                        name.to_string_lossy()
+                    ))
+                    } else {
+                        e.into()
+                    },
+                );
+            }
         }
     }
     rustix::fs::renameat(dir, tmp, dir, name)?;
-    Ok(())
-}
-
-/// Removes the directory `name` in `dir` and everything below it, through descriptors: a symlink
-/// inside is removed, never followed.
-fn remove_tree_at(dir: BorrowedFd, name: &OsStr) -> std::io::Result<()> {
-    let fd = rustix::fs::openat(dir, name, dir_flags(), Mode::empty())?;
-    let mut children = Vec::new();
-    let mut read = rustix::fs::Dir::read_from(&fd)?;
-    while let Some(child) = read.read() {
-        let child = child?;
-        let child_name = OsStr::from_bytes(child.file_name().to_bytes());
-        if child_name != "." && child_name != ".." {
-            children.push((child_name.to_os_string(), child.file_type()));
-        }
-    }
-    for (child, kind) in children {
-        let kind = match kind {
-            FileType::Unknown => rustix::fs::statat(&fd, &child, AtFlags::SYMLINK_NOFOLLOW)
-                .map(|st| FileType::from_raw_mode(st.st_mode))?,
-            k => k,
-        };
-        if kind == FileType::Directory {
-            remove_tree_at(fd.as_fd(), &child)?;
-        } else {
-            rustix::fs::unlinkat(&fd, &child, AtFlags::empty())?;
-        }
-    }
-    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
     Ok(())
 }
 
@@ -1127,10 +1178,35 @@ mod tests {
             .unwrap()
             .is_file());
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
-        // A directory in the way of a file is replaced too, links inside it removed, not followed.
+        // A directory with files in the way of a file is refused, not emptied: what it holds
+        // need not be an output. Nothing in it is touched, and no temporary file is left.
         std::fs::remove_file(dst.path().join("bin/app")).unwrap();
         std::fs::create_dir_all(dst.path().join("bin/app/d")).unwrap();
+        std::fs::write(dst.path().join("bin/app/LICENSE"), b"keep me").unwrap();
         std::os::unix::fs::symlink(outside.path(), dst.path().join("bin/app/d/out")).unwrap();
+        let err = extract(
+            &archive,
+            dst.path(),
+            check(&archive, &scope(&bin)).ok().unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("is a directory with files in it"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(dst.path().join("bin/app/LICENSE")).unwrap(),
+            b"keep me"
+        );
+        assert!(dst.path().join("bin/app/d/out").exists());
+        assert_eq!(
+            std::fs::read_dir(dst.path().join("bin")).unwrap().count(),
+            1
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        // An empty directory in the way is replaced.
+        std::fs::remove_dir_all(dst.path().join("bin/app")).unwrap();
+        std::fs::create_dir(dst.path().join("bin/app")).unwrap();
         extract(
             &archive,
             dst.path(),
@@ -1138,7 +1214,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(std::fs::read(dst.path().join("bin/app")).unwrap(), b"x");
-        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     }
 
     #[test]

@@ -48,6 +48,17 @@ const STALE_TMP: Duration = Duration::from_secs(600);
 /// A temporary directory whose task lock is held (by its writer, or by a later run of the same
 /// task) is still stale after this long: no store takes that long.
 const STALE_TMP_LOCKED: Duration = Duration::from_secs(3600);
+/// The largest log an entry may hold (it is read whole to be replayed); a task that writes more
+/// is not cached.
+const MAX_LOG_BYTES: u64 = 256 << 20;
+/// The largest uncompressed archive an entry may hold. The sizes come from the entry itself, so
+/// they need an absolute bound of their own.
+const MAX_TAR_BYTES: u64 = 64 << 30;
+/// Waiting this long for another run's lock on a task earns a warning...
+const LOCK_WARN_AFTER: Duration = Duration::from_secs(5);
+/// ...and after this long the task runs without the lock (and without the cache's help): a
+/// stopped run in another terminal must not hang every later one.
+const LOCK_GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -61,6 +72,12 @@ pub enum CacheError {
     Corrupt { hash: String, why: String },
     #[error("cache entry {hash} was refused: {why}; it was removed and the task runs again")]
     Unsafe { hash: String, why: String },
+    #[error("the cache directory {dir} is reached through the symlink {link} inside the repository (a commit could point it anywhere); the cache is not used: remove the link, or pass --cache-dir")]
+    LinkedDir { dir: PathBuf, link: PathBuf },
+    #[error("gave up after waiting {}s for another run that holds the lock of this task", waited.as_secs())]
+    LockTimeout { waited: Duration },
+    #[error("not cached: {0}")]
+    TooLarge(String),
 }
 
 fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> CacheError + 'p {
@@ -122,6 +139,8 @@ pub struct TaskLock {
 
 pub struct LocalCache {
     dir: PathBuf,
+    /// Whether `dir` was found to be safe to use (see [`LocalCache::check_dir`]), checked once.
+    checked: std::sync::OnceLock<Result<(), (PathBuf, PathBuf)>>,
 }
 
 /// Why an entry's `meta.json` could not be used.
@@ -134,7 +153,64 @@ enum MetaError {
 
 impl LocalCache {
     pub fn new(dir: PathBuf) -> Self {
-        LocalCache { dir }
+        LocalCache {
+            dir,
+            checked: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Refuses a cache directory reached through a symlink that lies inside a git worktree: a
+    /// commit can carry `.shockwave -> /home/me`, and `cache clean` would then empty that. A
+    /// symlink outside any repository (`--cache-dir /fast/cache` on a linked volume) is the
+    /// user's own choice and is followed.
+    fn check_dir(&self) -> Result<(), CacheError> {
+        let checked = self.checked.get_or_init(|| {
+            let Some(repo) = self
+                .dir
+                .ancestors()
+                .skip(1)
+                .find(|a| a.join(".git").exists())
+            else {
+                return Ok(());
+            };
+            let Ok(below) = self.dir.strip_prefix(repo) else {
+                return Ok(());
+            };
+            let mut at = repo.to_path_buf();
+            for part in below.components() {
+                at.push(part);
+                if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err((self.dir.clone(), at));
+                }
+            }
+            Ok(())
+        });
+        checked
+            .clone()
+            .map_err(|(dir, link)| CacheError::LinkedDir { dir, link })
+    }
+
+    /// The lock directory, created as a real directory: anything else by that name (a symlink
+    /// planted to make `clean` unlink files elsewhere) is removed first.
+    fn locks_dir(&self) -> Result<PathBuf, CacheError> {
+        let locks = self.dir.join(LOCKS);
+        match std::fs::symlink_metadata(&locks) {
+            Ok(m) if m.is_dir() => return Ok(locks),
+            Ok(_) => {
+                std::fs::remove_file(&locks).map_err(io("remove a non-directory .locks", &locks))?
+            }
+            Err(_) => {}
+        }
+        match std::fs::create_dir(&locks) {
+            Ok(()) => Ok(locks),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AlreadyExists
+                    && std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) =>
+            {
+                Ok(locks)
+            }
+            Err(e) => Err(io("create the cache's lock directory", &locks)(e)),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -148,6 +224,7 @@ impl LocalCache {
     /// Creates the directory, with a `.gitignore` so the cache never shows up as untracked files
     /// (which would change input hashes and slow down status).
     fn ensure_dir(&self) -> Result<(), CacheError> {
+        self.check_dir()?;
         std::fs::create_dir_all(&self.dir).map_err(io("create the cache directory", &self.dir))?;
         let ignore = self.dir.join(".gitignore");
         // Whatever is there already (even a dangling symlink) is left alone, never written through.
@@ -166,10 +243,11 @@ impl LocalCache {
     /// Whether an entry that looks complete exists (metadata readable). Used by `--dry-run`, which
     /// must not read archives; `restore` verifies fully.
     pub fn contains(&self, hash: &str) -> bool {
-        open_entry_dir(&self.entry_dir(hash))
-            .ok()
-            .flatten()
-            .is_some_and(|dir| read_meta(&dir).is_ok_and(|m| m.hash == hash))
+        self.check_dir().is_ok()
+            && open_entry_dir(&self.entry_dir(hash))
+                .ok()
+                .flatten()
+                .is_some_and(|dir| read_meta(&dir).is_ok_and(|m| m.hash == hash))
     }
 
     /// Takes the lock on `hash`, waiting while another process (or thread) holds it, for as long
@@ -181,12 +259,21 @@ impl LocalCache {
         hash: &str,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Option<TaskLock>, CacheError> {
+        self.lock_with_limits(hash, cancelled, LOCK_WARN_AFTER, LOCK_GIVE_UP_AFTER)
+    }
+
+    fn lock_with_limits(
+        &self,
+        hash: &str,
+        cancelled: &dyn Fn() -> bool,
+        warn_after: Duration,
+        give_up_after: Duration,
+    ) -> Result<Option<TaskLock>, CacheError> {
         self.ensure_dir()?;
-        let locks = self.dir.join(LOCKS);
-        std::fs::create_dir_all(&locks).map_err(io("create the cache's lock directory", &locks))?;
-        let path = locks.join(hash);
+        let path = self.locks_dir()?.join(hash);
+        let started = std::time::Instant::now();
         let mut pause = Duration::from_millis(10);
-        let mut waited = false;
+        let mut warned = false;
         loop {
             if let Some(file) = try_lock(&path).map_err(io("lock a cache entry", &path))? {
                 return Ok(Some(TaskLock { _file: file }));
@@ -194,11 +281,17 @@ impl LocalCache {
             if cancelled() {
                 return Ok(None);
             }
-            if !waited {
-                tracing::info!(
-                    "waiting for another shockwave run that is running or restoring the task with hash {hash}"
+            let waited = started.elapsed();
+            if waited >= give_up_after {
+                return Err(CacheError::LockTimeout { waited });
+            }
+            if !warned && waited >= warn_after {
+                tracing::warn!(
+                    "waiting for another shockwave run that is running or restoring the task with hash {hash} (lock {}); after {}s this run goes on without the cache",
+                    path.display(),
+                    give_up_after.as_secs()
                 );
-                waited = true;
+                warned = true;
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(100));
@@ -214,6 +307,7 @@ impl LocalCache {
         root: &Path,
         outputs: &Globs,
     ) -> Result<Option<Restored>, CacheError> {
+        self.check_dir()?;
         let entry = self.entry_dir(hash);
         let corrupt = |why: String| {
             remove_any(&entry);
@@ -237,6 +331,26 @@ impl LocalCache {
         if meta.hash != hash {
             return Err(corrupt(format!("metadata is for {}", meta.hash)));
         }
+        if meta.log_bytes > MAX_LOG_BYTES || meta.tar_bytes > MAX_TAR_BYTES {
+            return Err(corrupt(format!(
+                "it records a {} log and {} of outputs, beyond the limits ({} and {})",
+                format_size(meta.log_bytes),
+                format_size(meta.tar_bytes),
+                format_size(MAX_LOG_BYTES),
+                format_size(MAX_TAR_BYTES)
+            )));
+        }
+        // An entry that passed every check but cannot be written out (a file where the archive
+        // has a directory, a full disk) is removed too: kept, it would fail the same way on every
+        // run, and the fresh store after the task runs could never replace it.
+        let unrestorable = |source: std::io::Error| {
+            remove_any(&entry);
+            CacheError::Io {
+                action: "restore cached outputs",
+                path: root.to_path_buf(),
+                source,
+            }
+        };
         let mut log_file =
             open_entry_file(&dir, LOG, Expect::Exactly(meta.log_bytes)).map_err(corrupt)?;
         let mut log = Vec::with_capacity(meta.log_bytes as usize);
@@ -280,8 +394,7 @@ impl LocalCache {
                 .and_then(|mut d| d.read_to_end(&mut tar))
                 .map_err(|e| corrupt(format!("zstd: {e}")))?;
             let members = archive::check_tar(tar.as_slice(), &scope).map_err(refuse)?;
-            archive::extract_tar(tar.as_slice(), root, members)
-                .map_err(io("restore cached outputs", root))?;
+            archive::extract_tar(tar.as_slice(), root, members).map_err(unrestorable)?;
         } else {
             // Large outputs stream from disk: memory stays flat whatever their size. The one open
             // descriptor is read three times (digest, check, extract), so a file renamed over the
@@ -301,8 +414,7 @@ impl LocalCache {
                     .map_err(|e| corrupt(format!("archive unreadable: {e}")))
             };
             let members = archive::check_tar(open()?, &scope).map_err(refuse)?;
-            archive::extract_tar(open()?, root, members)
-                .map_err(io("restore cached outputs", root))?;
+            archive::extract_tar(open()?, root, members).map_err(unrestorable)?;
         }
         // Record the use for least-recently-used pruning.
         if let Ok(fd) = rustix::fs::openat(
@@ -331,6 +443,13 @@ impl LocalCache {
         if self.contains(hash) {
             return Ok(());
         }
+        if log.len() as u64 > MAX_LOG_BYTES {
+            return Err(CacheError::TooLarge(format!(
+                "the task's log is {}, more than the {} an entry may hold",
+                format_size(log.len() as u64),
+                format_size(MAX_LOG_BYTES)
+            )));
+        }
         let final_dir = self.entry_dir(hash);
         let tmp = self.dir.join(temp_dir_name(hash));
         let result = (|| {
@@ -346,6 +465,13 @@ impl LocalCache {
             let scope = archive::Scope::new(outputs, root, &self.dir);
             let (out, written) = archive::write_archive(root, &scope, out)
                 .map_err(io("archive the task's outputs", root))?;
+            if written.tar_bytes > MAX_TAR_BYTES {
+                return Err(CacheError::TooLarge(format!(
+                    "the task's outputs are {}, more than the {} an entry may hold",
+                    format_size(written.tar_bytes),
+                    format_size(MAX_TAR_BYTES)
+                )));
+            }
             let (archive_blake3, archive_bytes) = (out.hasher.finalize(), out.bytes);
             out.inner
                 .into_inner()
@@ -403,7 +529,7 @@ impl LocalCache {
             let path = e.path();
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            if !is_hash_name(&name) || !e.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
             let used = std::fs::symlink_metadata(path.join(META))
@@ -454,6 +580,7 @@ impl LocalCache {
 
     /// Removes every entry and the leftovers of interrupted writes. Returns what was removed.
     pub fn clean(&self) -> Result<Stats, CacheError> {
+        self.check_dir()?;
         let before = self.stats();
         if self.dir.exists() {
             for e in std::fs::read_dir(&self.dir)
@@ -461,14 +588,17 @@ impl LocalCache {
                 .flatten()
             {
                 let name = e.file_name();
-                if name == ".gitignore" {
-                    continue;
-                }
                 let p = e.path();
                 if name == LOCKS {
                     self.remove_idle_locks(|_| true)?;
                     // Still there only while a lock is held, by a run that is using the cache.
                     let _ = std::fs::remove_dir(&p);
+                    continue;
+                }
+                // Only what the cache itself writes is removed: whatever else someone put in the
+                // directory is theirs.
+                let lossy = name.to_string_lossy();
+                if !is_hash_name(&lossy) && !lossy.starts_with(TMP_PREFIX) {
                     continue;
                 }
                 let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
@@ -486,6 +616,7 @@ impl LocalCache {
     /// temporary directories of stores whose writer is gone. Returns what was removed and what is
     /// left.
     pub fn prune(&self, max_bytes: u64) -> Result<(Stats, Stats), CacheError> {
+        self.check_dir()?;
         let mut removed = Stats::default();
         for (path, bytes, age) in self.incomplete() {
             if self.writer_is_gone(&path, age) && std::fs::remove_dir_all(&path).is_ok() {
@@ -525,7 +656,11 @@ impl LocalCache {
         let Some(hash) = hash else {
             return age > STALE_TMP;
         };
-        match try_lock(&self.dir.join(LOCKS).join(hash)) {
+        let locks = self.dir.join(LOCKS);
+        if !std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) {
+            return age > STALE_TMP;
+        }
+        match try_lock(&locks.join(hash)) {
             // Free: the writer is gone. (Held here only for the check.)
             Ok(Some(_held)) => true,
             Ok(None) => age > STALE_TMP_LOCKED,
@@ -536,12 +671,17 @@ impl LocalCache {
     /// Removes the lock files whose hash `remove` accepts and that no process holds.
     fn remove_idle_locks(&self, remove: impl Fn(&str) -> bool) -> Result<(), CacheError> {
         let locks = self.dir.join(LOCKS);
+        // Never listed through a link: a `.locks` symlink would have this unlink files elsewhere.
+        if !std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) {
+            return Ok(());
+        }
         let Ok(read) = std::fs::read_dir(&locks) else {
             return Ok(());
         };
         for e in read.flatten() {
             let name = e.file_name();
-            if !remove(&name.to_string_lossy()) {
+            let name = name.to_string_lossy();
+            if !is_hash_name(&name) || !remove(&name) {
                 continue;
             }
             let path = e.path();
@@ -552,6 +692,12 @@ impl LocalCache {
         }
         Ok(())
     }
+}
+
+/// Whether `name` is a task hash (64 lowercase hex digits): the only names the cache writes for
+/// entries and lock files, and so the only ones it ever removes.
+fn is_hash_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A name for a store's temporary directory: the hash (so `prune` can ask the hash's lock whether
@@ -742,7 +888,8 @@ fn write_synced(path: &Path, data: &[u8]) -> Result<(), CacheError> {
 mod tests {
     use super::*;
 
-    const HASH: &str = "00ff";
+    const HASH: &str = "00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
+    const OTHER_HASH: &str = "11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee";
 
     #[test]
     fn a_held_lock_makes_others_wait_until_it_is_released_or_they_give_up() {
@@ -751,7 +898,7 @@ mod tests {
         let held = cache.lock(HASH, &|| false).unwrap().unwrap();
         // flock conflicts between descriptors even within one process.
         assert!(cache.lock(HASH, &|| true).unwrap().is_none());
-        let other = cache.lock("11ee", &|| true).unwrap();
+        let other = cache.lock(OTHER_HASH, &|| true).unwrap();
         assert!(other.is_some(), "another hash's lock is independent");
         let waiter = std::thread::scope(|s| {
             let waiter = s.spawn(|| cache.lock(HASH, &|| false).unwrap().is_some());
@@ -768,11 +915,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = LocalCache::new(dir.path().join("cache"));
         let held = cache.lock(HASH, &|| false).unwrap().unwrap();
-        drop(cache.lock("11ee", &|| false).unwrap());
+        drop(cache.lock(OTHER_HASH, &|| false).unwrap());
         cache.remove_idle_locks(|_| true).unwrap();
         let locks = dir.path().join("cache").join(LOCKS);
         assert!(locks.join(HASH).exists());
-        assert!(!locks.join("11ee").exists());
+        assert!(!locks.join(OTHER_HASH).exists());
+        // Names the cache never writes are left alone.
+        std::fs::write(locks.join("not-a-lock"), b"").unwrap();
+        cache.remove_idle_locks(|_| true).unwrap();
+        assert!(locks.join("not-a-lock").exists());
         drop(held);
         // A lock file unlinked after it was opened is not trusted: the locker takes the new one.
         let path = locks.join(HASH);
