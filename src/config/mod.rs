@@ -758,7 +758,7 @@ impl Validator<'_> {
 
         // The services only hold dependencies on known services, so a cycle can be found (and
         // reported together with the other problems) even when some `deps` entries were invalid.
-        let graph = match ServiceGraph::build(&services) {
+        let graph = match ServiceGraph::build(services.iter().map(|s| s.deps.as_slice())) {
             Ok(g) => Some(g),
             Err(cycle) => {
                 let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
