@@ -9,12 +9,14 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::{suggest, Diagnostic};
+use crate::glob::{self, GlobError};
 use crate::graph::ServiceGraph;
 use raw::{RawConfig, RawTarget, SpannedStr};
+
+pub use crate::glob::Globs;
 
 /// The file name searched for when `--config` is not given.
 pub const CONFIG_FILE: &str = "pipeline.toml";
@@ -42,73 +44,6 @@ impl UnownedPolicy {
             UnownedPolicy::All => "all",
             UnownedPolicy::Ignore => "ignore",
         }
-    }
-}
-
-/// A compiled list of globs plus the patterns it came from (for explanations and hashing).
-#[derive(Debug, Clone)]
-pub struct Globs {
-    pub patterns: Vec<String>,
-    pub set: GlobSet,
-}
-
-impl Globs {
-    pub fn empty() -> Self {
-        Globs {
-            patterns: Vec::new(),
-            set: GlobSet::empty(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
-    /// Compiles `patterns`; the first invalid one is returned with its index.
-    pub fn new(patterns: Vec<String>) -> Result<Self, (usize, GlobError)> {
-        let mut builder = GlobSetBuilder::new();
-        for (i, p) in patterns.iter().enumerate() {
-            builder.add(compile_glob(p).map_err(|e| (i, e))?);
-        }
-        let set = builder.build().map_err(|e| (0, GlobError::Invalid(e)))?;
-        Ok(Globs { patterns, set })
-    }
-}
-
-/// The longest glob accepted. Paths themselves stop at 4 KiB (`PATH_MAX`), and a pattern far
-/// longer than any path can match nothing while costing time to compile (globset's literal-prefix
-/// automaton grows with the pattern).
-pub const MAX_GLOB_CHARS: usize = 4096;
-
-/// Why a glob was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum GlobError {
-    #[error("{}", .0.kind())]
-    Invalid(globset::Error),
-    #[error("it is {0} characters long; globs are limited to {MAX_GLOB_CHARS}")]
-    TooLong(usize),
-}
-
-/// Compiles one glob with the semantics used everywhere: `*` stays within a path component, `**`
-/// crosses them, and a trailing `/` means "everything below".
-pub fn compile_glob(pattern: &str) -> Result<Glob, GlobError> {
-    if pattern.len() > MAX_GLOB_CHARS {
-        return Err(GlobError::TooLong(pattern.chars().count()));
-    }
-    let normalized = normalize_pattern(pattern);
-    GlobBuilder::new(&normalized)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(GlobError::Invalid)
-}
-
-fn normalize_pattern(pattern: &str) -> String {
-    let p = pattern.strip_prefix("./").unwrap_or(pattern);
-    if p.ends_with('/') {
-        format!("{p}**")
-    } else {
-        p.to_string()
     }
 }
 
@@ -467,7 +402,7 @@ impl Validator<'_> {
                 "" => written.as_str(),
                 trimmed => trimmed,
             };
-            let glob = match compile_glob(pattern) {
+            let matcher = match glob::compile(pattern) {
                 Ok(g) => g.compile_matcher(),
                 Err(e) => {
                     self.errors.push(
@@ -496,7 +431,7 @@ impl Validator<'_> {
                     .push(Diagnostic::new(message).at(member.span()).help(help));
                 continue;
             }
-            let (start, found) = match expand_members(&mut *self.dirs, pattern, &glob) {
+            let (start, found) = match expand_members(&mut *self.dirs, pattern, &matcher) {
                 Ok(found) => found,
                 Err(e) => {
                     self.errors.push(
@@ -592,7 +527,7 @@ impl Validator<'_> {
                 .paths
                 .iter()
                 .filter(|p| self.check_glob(p, "paths"))
-                .map(|p| normalize_pattern(p.get_ref()))
+                .map(|p| glob::normalize(p.get_ref()))
                 .collect();
             match drafts.get_mut(&name) {
                 Some(existing) => {
@@ -871,7 +806,7 @@ impl Validator<'_> {
     }
 
     fn check_glob(&mut self, pattern: &SpannedStr, field: &str) -> bool {
-        match compile_glob(pattern.get_ref()) {
+        match glob::compile(pattern.get_ref()) {
             Ok(_) => true,
             Err(e) => {
                 self.errors.push(
@@ -1073,20 +1008,15 @@ enum Resolved {
 fn expand_members(
     dirs: &mut dyn WorkspaceDirs,
     pattern: &str,
-    glob: &globset::GlobMatcher,
+    matcher: &globset::GlobMatcher,
 ) -> std::io::Result<(String, Vec<String>)> {
     // The caller already dropped a trailing `/`; a written `/**` stays (any depth below).
-    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
-    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
-    let literal: Vec<&str> = parts
-        .iter()
-        .take_while(|p| !p.contains(['*', '?', '[', '{', '\\']))
-        .copied()
-        .collect();
-    let rest = &parts[literal.len()..];
+    let (literal, rest) = glob::split_literal(pattern);
+    let components = |s| str::split(s, '/').filter(|p| !p.is_empty());
+    let start = components(literal).collect::<Vec<_>>().join("/");
+    let rest: Vec<&str> = components(rest).collect();
     let unbounded = rest.contains(&"**");
     let depth = rest.len();
-    let start = literal.join("/");
     let mut out = Vec::new();
     if !dirs.is_dir(&start) || dirs.is_excluded(&start) {
         return Ok((start, out));
@@ -1109,7 +1039,7 @@ fn expand_members(
                 format!("{dir}/{name}")
             };
             if level < depth || unbounded {
-                if glob.is_match(&rel) && (level + 1 == depth || unbounded) {
+                if matcher.is_match(&rel) && (level + 1 == depth || unbounded) {
                     out.push(rel.clone());
                 }
                 if level + 1 < depth || unbounded {
