@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod exec;
+pub mod glob;
 pub mod graph;
 pub mod hash;
 pub mod ownership;

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use globset::{Candidate, GlobSet, GlobSetBuilder};
 
-use crate::config::{compile_glob, ServiceId, Workspace};
+use crate::config::{ServiceId, Workspace};
+use crate::glob;
 
 /// What a changed path means for the workspace.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,7 +43,7 @@ impl<'w> Ownership<'w> {
             roots.entry(s.root.as_bytes()).or_default().push(id);
             for p in &s.paths {
                 // Patterns were validated when the config was loaded.
-                if let Ok(g) = compile_glob(p) {
+                if let Ok(g) = glob::compile(p) {
                     builder.add(g);
                     path_owner.push(id);
                 }

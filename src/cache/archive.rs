@@ -21,6 +21,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::config::Globs;
+use crate::glob;
 
 /// Files up to this size are compared with what is already in place before being rewritten.
 const SAME_FILE_CHECK: u64 = 1 << 20;
@@ -540,11 +541,7 @@ fn glob_starts(outputs: &Globs) -> Vec<PathBuf> {
     let mut starts: Vec<PathBuf> = outputs
         .patterns
         .iter()
-        .map(|p| {
-            let p = p.strip_prefix("./").unwrap_or(p);
-            let meta = p.find(['*', '?', '[', '{', '\\']).unwrap_or(p.len());
-            PathBuf::from(p[..meta].rfind('/').map_or("", |i| &p[..i]))
-        })
+        .map(|p| PathBuf::from(glob::literal_dir(p)))
         .collect();
     starts.sort();
     starts.dedup();

@@ -1,10 +1,14 @@
 //! The shape of `pipeline.toml` exactly as written, with spans, before any validation. Unknown keys are
 //! rejected here by serde so that a typo is an error with a position, not a silently ignored setting.
+//! Nothing here checks what the values mean; that is `validate`'s work.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::diagnostic::Diagnostic;
 
 pub type SpannedStr = Spanned<String>;
 
@@ -19,6 +23,23 @@ pub struct RawConfig {
     pub services: BTreeMap<SpannedStr, RawService>,
 }
 
+impl RawConfig {
+    /// Parses TOML `text`; a syntax error, wrong type or unknown key is one diagnostic at its
+    /// position.
+    pub fn parse(text: &str) -> Result<RawConfig, Diagnostic> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim_end().to_string();
+            let help = if msg.starts_with("unknown field") {
+                "remove the key or fix its spelling; see the README's pipeline.toml reference"
+            } else {
+                "fix the TOML syntax or value type at this position"
+            };
+            let span = e.span().or_else(|| deepest_nesting(text));
+            Diagnostic::new(msg).at_opt(span).help(help)
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkspace {
@@ -29,7 +50,7 @@ pub struct RawWorkspace {
     pub global_inputs: Vec<SpannedStr>,
     #[serde(default)]
     pub ignore: Vec<SpannedStr>,
-    pub unowned: Option<Spanned<super::UnownedPolicy>>,
+    pub unowned: Option<Spanned<super::model::UnownedPolicy>>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -53,4 +74,40 @@ pub struct RawService {
     pub paths: Vec<SpannedStr>,
     #[serde(default)]
     pub targets: BTreeMap<SpannedStr, RawTarget>,
+}
+
+/// Where the text nests deepest (dotted keys, table headers, arrays, inline tables), for the one
+/// TOML error that comes without a position: the parser's recursion limit. The span covers the
+/// key or value at that depth.
+fn deepest_nesting(text: &str) -> Option<Range<usize>> {
+    let mut best: Option<(usize, usize)> = None;
+    let mut open = 0usize;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let (mut depth, mut at) = (open, None);
+        let mut in_string: Option<char> = None;
+        for (i, c) in trimmed.char_indices() {
+            match (in_string, c) {
+                (Some(q), c) if c == q => in_string = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => in_string = Some(c),
+                (None, '#') => break,
+                (None, '.') => depth += 1,
+                (None, '[' | '{') => {
+                    open += 1;
+                    depth = depth.max(open);
+                    at.get_or_insert(i);
+                }
+                (None, ']' | '}') => open = open.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if best.is_none_or(|(d, _)| depth > d) {
+            let start = offset + (line.len() - trimmed.len()) + at.unwrap_or(0);
+            best = Some((depth, start));
+        }
+        offset += line.len();
+    }
+    best.filter(|&(d, _)| d > 0).map(|(_, s)| s..s + 1)
 }

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::config::{Globs, ServiceId, Workspace};
+use crate::glob;
 use crate::ownership::Ownership;
 use crate::scm::{RepoIndex, Scope};
 use crate::tasks::TaskGraph;
@@ -332,15 +333,10 @@ pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> 
 fn scan_prefixes(prefix: &str, patterns: &[String]) -> Vec<String> {
     let mut prefixes: Vec<String> = patterns
         .iter()
-        .map(|p| {
-            let p = p.strip_prefix("./").unwrap_or(p);
-            if p.contains(['*', '?', '[', '{', '\\']) {
-                repo_dir(prefix, literal_dir(p))
-            } else if prefix.is_empty() {
-                p.to_string()
-            } else {
-                format!("{prefix}/{p}")
-            }
+        .map(|p| match glob::split_literal(p) {
+            (literal, "") if prefix.is_empty() => literal.to_string(),
+            (literal, "") => format!("{prefix}/{literal}"),
+            (dir, _) => repo_dir(prefix, dir),
         })
         .collect();
     prefixes.sort();
@@ -375,18 +371,6 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
             .map(String::into_bytes),
     );
     Scope::new(prefixes)
-}
-
-/// The directory part of a pattern before its first glob character: `ci/**` → `ci`, `go.work` → ``.
-fn literal_dir(pattern: &str) -> &str {
-    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
-    let meta = pattern
-        .find(['*', '?', '[', '{', '\\'])
-        .unwrap_or(pattern.len());
-    match pattern[..meta].rfind('/') {
-        Some(slash) => &pattern[..slash],
-        None => "",
-    }
 }
 
 /// The service files a task reads: matching its inputs (relative to the root), and not the outputs
@@ -564,13 +548,5 @@ mod tests {
         assert_ne!(d, EnvDigest::of("TOKEN", b"hunter3"));
         assert_ne!(d, EnvDigest::of("OTHER", b"hunter2"));
         assert!(!format!("{:?}", fp()).contains("-v\""));
-    }
-
-    #[test]
-    fn literal_dir_stops_at_glob() {
-        assert_eq!(literal_dir("ci/**"), "ci");
-        assert_eq!(literal_dir("go.work"), "");
-        assert_eq!(literal_dir("proto/user/*.proto"), "proto/user");
-        assert_eq!(literal_dir("**/*.md"), "");
     }
 }

@@ -1,0 +1,137 @@
+//! Finding `pipeline.toml` and turning its bytes into a [`Workspace`]: the walk up from the working
+//! directory, the checks that make reading it safe (a regular file, not absurdly large, UTF-8), and
+//! the hand-over of the text to parsing and validation. This is the only part of `config` that
+//! reads the config file; it never interprets what the file says.
+
+use std::path::{Path, PathBuf};
+
+use super::members::{FsDirs, WorkspaceDirs};
+use super::model::Workspace;
+use super::raw::RawConfig;
+use super::validate::Validator;
+use crate::diagnostic::Diagnostic;
+
+/// The file name searched for when `--config` is not given.
+pub const CONFIG_FILE: &str = "pipeline.toml";
+
+/// The largest `pipeline.toml` read; a real one is a few hundred KB even with thousands of services.
+const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no {CONFIG_FILE} found in {start} or any parent directory up to the repository root; create one or pass --config PATH")]
+    NotFound { start: PathBuf },
+    #[error("failed to read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} has {} error{}", diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" })]
+    Invalid {
+        path: PathBuf,
+        source_text: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+/// Walks up from `start` looking for `pipeline.toml`, stopping after the directory that holds `.git`.
+pub fn find(start: &Path) -> Result<PathBuf, ConfigError> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(CONFIG_FILE);
+        // Anything by that name counts (a FIFO or directory too): `load` then says what is wrong
+        // with it instead of this search claiming there is none.
+        if candidate.symlink_metadata().is_ok() {
+            return Ok(candidate);
+        }
+        if d.join(".git").exists() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Err(ConfigError::NotFound {
+        start: start.to_path_buf(),
+    })
+}
+
+/// The directory every path in the config at `path` is relative to: the one holding it,
+/// canonicalized.
+pub fn workspace_root(path: &Path) -> PathBuf {
+    let root = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let root = if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    };
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+/// Reads, parses and validates the config at `path`, finding `members` and checking roots in the
+/// plain filesystem.
+pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
+    load_with(path, &mut FsDirs::new(&workspace_root(path)))
+}
+
+/// Reads, parses and validates the config at `path`; `dirs` (rooted at [`workspace_root`]) says
+/// which directories exist and which `members` may match.
+pub fn load_with(path: &Path, dirs: &mut dyn WorkspaceDirs) -> Result<Workspace, ConfigError> {
+    let text = read_text(path)?;
+    let root = workspace_root(path);
+    parse_with(&text, path, &root, dirs).map_err(|diagnostics| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        source_text: text,
+        diagnostics,
+    })
+}
+
+/// The config file's text, refused when it is not a small regular UTF-8 file.
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    // A config is a small text file: refuse a FIFO or device (which would hang or never end) and
+    // anything absurdly large before reading it.
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
+        return Err(read_error(std::io::Error::other(if meta.is_file() {
+            format!("it is larger than {} MiB", MAX_CONFIG_BYTES >> 20)
+        } else {
+            "it is not a regular file".to_string()
+        })));
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bad = e.as_bytes()[at];
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            source_text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            diagnostics: vec![Diagnostic::new(format!(
+                "{CONFIG_FILE} is not valid UTF-8 (byte 0x{bad:02x})"
+            ))
+            .at(at..at + 1)
+            .help("TOML files are UTF-8: re-save the file as UTF-8 or remove the byte")],
+        }
+    })
+}
+
+/// Parses and validates config `text` whose paths are relative to `root`, in the filesystem.
+pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+    parse_with(text, path, root, &mut FsDirs::new(root))
+}
+
+/// Parses and validates config `text` whose paths are relative to `root`, as `dirs` shows it.
+pub fn parse_with(
+    text: &str,
+    path: &Path,
+    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+) -> Result<Workspace, Vec<Diagnostic>> {
+    let raw = RawConfig::parse(text).map_err(|d| vec![d])?;
+    Validator::new(root, dirs).run(raw, path)
+}

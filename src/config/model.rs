@@ -1,0 +1,124 @@
+//! The frozen configuration every later stage reads: the [`Workspace`] with its services, their
+//! targets and the service graph. Values here are already validated (roots exist and stay inside
+//! the repository, names resolve, globs compile, the graph is acyclic); nothing here checks or
+//! reports anything, and nothing outside `config` builds these values.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::glob::Globs;
+use crate::graph::ServiceGraph;
+
+/// Index of a service in [`Workspace::services`] (sorted by name).
+pub type ServiceId = usize;
+
+/// What to do with a changed file that no service owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UnownedPolicy {
+    /// Report it (text output and a warning) and affect nothing.
+    #[default]
+    Warn,
+    /// Treat it as a change to every service.
+    All,
+    /// Say nothing.
+    Ignore,
+}
+
+impl UnownedPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnownedPolicy::Warn => "warn",
+            UnownedPolicy::All => "all",
+            UnownedPolicy::Ignore => "ignore",
+        }
+    }
+}
+
+/// A dependency of a target on another target.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// `"build"`: the same service's `build`.
+    Own(String),
+    /// `"^build"`: `build` of every dependency of the service.
+    Deps(String),
+}
+
+impl std::fmt::Display for Need {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Need::Own(t) => f.write_str(t),
+            Need::Deps(t) => write!(f, "^{t}"),
+        }
+    }
+}
+
+/// One target of one service, defaults and per-service overrides merged.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub command: String,
+    pub needs: Vec<Need>,
+    /// Where each of `needs` is written in the config file (same order), for task-cycle errors.
+    pub need_spans: Vec<Range<usize>>,
+    /// Globs relative to the service root; `**` when not declared.
+    pub inputs: Arc<Globs>,
+    /// Globs relative to the service root whose matches are cached and restored.
+    pub outputs: Arc<Globs>,
+    /// Names of environment variables whose values enter the task hash (sorted, deduplicated).
+    pub env: Vec<String>,
+    pub cache: bool,
+}
+
+/// A service's targets by name.
+pub type Targets = BTreeMap<String, Arc<Target>>;
+
+/// A service (or library): a directory of the repository and what depends on it.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    /// Workspace-relative, `/`-separated, no leading or trailing slash; empty for the workspace root.
+    pub root: String,
+    /// Direct dependencies, sorted by id.
+    pub deps: Vec<ServiceId>,
+    /// Extra workspace-relative globs whose files belong to this service.
+    pub paths: Vec<String>,
+    /// `paths`, compiled.
+    pub path_globs: Arc<Globs>,
+    pub targets: Targets,
+    /// Every target's `outputs`, together: products of the service, never inputs of its tasks.
+    pub outputs: Arc<Globs>,
+}
+
+/// The validated, frozen configuration.
+#[derive(Debug)]
+pub struct Workspace {
+    /// The config file that was loaded.
+    pub config_path: PathBuf,
+    /// The directory holding the config file; every path in the config is relative to it.
+    pub root: PathBuf,
+    pub default_base: Option<String>,
+    pub global_inputs: Globs,
+    pub ignore: Globs,
+    pub unowned: UnownedPolicy,
+    /// Sorted by name; a [`ServiceId`] indexes this.
+    pub services: Vec<Service>,
+    /// Every target name defined anywhere, sorted.
+    pub target_names: BTreeSet<String>,
+    pub graph: ServiceGraph,
+}
+
+impl Workspace {
+    pub fn service_id(&self, name: &str) -> Option<ServiceId> {
+        self.services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+    }
+
+    pub fn service_names(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(|s| s.name.as_str())
+    }
+}

@@ -1,0 +1,248 @@
+//! Target merging: each service's targets are the `[targets.*]` defaults with its
+//! `[services.NAME.targets.*]` overrides laid over them field by field. Needs are checked against
+//! every target name defined anywhere, and a target left without a command is reported — once per
+//! default target, however many services inherit it. Services that only inherit the defaults share
+//! one merged copy. This never decides which tasks run; that is the task graph's work.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::model::{Need, Target, Targets};
+use super::raw::{RawTarget, SpannedStr};
+use super::validate::Validator;
+use crate::diagnostic::Diagnostic;
+use crate::glob::Globs;
+
+/// The `[targets.*]` defaults, and their merged form once a service that only inherits them has
+/// been seen (with thousands of services, most are such services).
+pub(super) struct Defaults<'r> {
+    raw: &'r BTreeMap<SpannedStr, RawTarget>,
+    /// The defaults without a command: every service inheriting them as they are lacks one.
+    without_command: Vec<String>,
+    merged: Option<(Targets, Arc<Globs>)>,
+}
+
+impl<'r> Defaults<'r> {
+    pub(super) fn new(raw: &'r BTreeMap<SpannedStr, RawTarget>) -> Self {
+        let without_command = raw
+            .iter()
+            .filter(|(_, t)| t.command.is_none())
+            .map(|(k, _)| k.get_ref().clone())
+            .collect();
+        Defaults {
+            raw,
+            without_command,
+            merged: None,
+        }
+    }
+}
+
+/// Default targets without a command → their key's span and the services that inherit them.
+pub(super) type MissingCommands = BTreeMap<String, (Range<usize>, Vec<String>)>;
+
+impl Validator<'_> {
+    /// Every target name defined anywhere, sorted; the needs of the defaults are checked against
+    /// them here (a service's overrides are checked when they are merged).
+    pub(super) fn target_names<'t>(
+        &mut self,
+        defaults: &BTreeMap<SpannedStr, RawTarget>,
+        overrides: impl Iterator<Item = &'t BTreeMap<SpannedStr, RawTarget>>,
+    ) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = defaults.keys().map(|k| k.get_ref().clone()).collect();
+        for targets in overrides {
+            names.extend(targets.keys().map(|k| k.get_ref().clone()));
+        }
+        for (name, t) in defaults {
+            self.check_target_needs(t, &names, &format!("[targets.{}]", name.get_ref()));
+        }
+        names
+    }
+
+    /// A service's merged targets and all their `outputs` together.
+    pub(super) fn service_targets(
+        &mut self,
+        service: &str,
+        overrides: &BTreeMap<SpannedStr, RawTarget>,
+        defaults: &mut Defaults<'_>,
+        known: &BTreeSet<String>,
+    ) -> (Targets, Arc<Globs>) {
+        if overrides.is_empty() {
+            if let Some((targets, outputs)) = &defaults.merged {
+                for target in &defaults.without_command {
+                    if let Some(entry) = self.missing_command.get_mut(target) {
+                        entry.1.push(service.to_string());
+                    }
+                }
+                return (targets.clone(), outputs.clone());
+            }
+        }
+        let targets = self.merge_targets(service, defaults.raw, overrides, known);
+        let mut outputs: Vec<String> = targets
+            .values()
+            .flat_map(|t| t.outputs.patterns.iter().cloned())
+            .collect();
+        outputs.sort();
+        outputs.dedup();
+        let outputs = self.globs_for(outputs);
+        if overrides.is_empty() {
+            defaults.merged = Some((targets.clone(), outputs.clone()));
+        }
+        (targets, outputs)
+    }
+
+    /// One error per default target without a command, not one per service that inherits it.
+    pub(super) fn report_missing_commands(&mut self) {
+        for (target, (span, users)) in std::mem::take(&mut self.missing_command) {
+            let who = match users.as_slice() {
+                [one] => format!("service `{one}` does not set one"),
+                many => format!(
+                    "services {} do not set one",
+                    many.iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.errors.push(
+                Diagnostic::new(format!("[targets.{target}] has no command, and {who}"))
+                    .at(span)
+                    .help(format!(
+                        "add command = \"...\" to [targets.{target}], or to [services.NAME.targets.{target}] of each service"
+                    )),
+            );
+        }
+    }
+
+    fn check_target_needs(&mut self, t: &RawTarget, known: &BTreeSet<String>, context: &str) {
+        for need in t.needs.iter().flatten() {
+            let name = need.get_ref().strip_prefix('^').unwrap_or(need.get_ref());
+            if !known.contains(name) {
+                self.unknown_name(
+                    need,
+                    name,
+                    known,
+                    format!(
+                        "{context} needs `{}`, which is not a target",
+                        need.get_ref()
+                    ),
+                    "define that target under [targets.NAME] or fix the name",
+                );
+            }
+        }
+    }
+
+    fn merge_targets(
+        &mut self,
+        service: &str,
+        defaults: &BTreeMap<SpannedStr, RawTarget>,
+        overrides: &BTreeMap<SpannedStr, RawTarget>,
+        known: &BTreeSet<String>,
+    ) -> Targets {
+        let names: BTreeSet<&String> = defaults
+            .keys()
+            .chain(overrides.keys())
+            .map(|k| k.get_ref())
+            .collect();
+        let mut out = BTreeMap::new();
+        for name in names {
+            let base = defaults.iter().find(|(k, _)| k.get_ref() == name);
+            let over = overrides.iter().find(|(k, _)| k.get_ref() == name);
+            if let Some(target) = self.merge_target(service, name, base, over, known) {
+                out.insert(name.clone(), Arc::new(target));
+            }
+        }
+        out
+    }
+
+    /// Target `name` of `service`: the override's fields where it sets them, else the default's.
+    /// `None` (reported, or noted for [`Self::report_missing_commands`]) without a command.
+    fn merge_target(
+        &mut self,
+        service: &str,
+        name: &str,
+        base: Option<(&SpannedStr, &RawTarget)>,
+        over: Option<(&SpannedStr, &RawTarget)>,
+        known: &BTreeSet<String>,
+    ) -> Option<Target> {
+        if let Some((_, o)) = over {
+            self.check_target_needs(o, known, &format!("[services.{service}.targets.{name}]"));
+        }
+        let (base_key, base) = (base.map(|(k, _)| k), base.map(|(_, v)| v));
+        let (over_key, over) = (over.map(|(k, _)| k), over.map(|(_, v)| v));
+        let pick = |f: fn(&RawTarget) -> Option<&Vec<SpannedStr>>| {
+            over.and_then(f).or_else(|| base.and_then(f))
+        };
+        let command = over
+            .and_then(|o| o.command.clone())
+            .or_else(|| base.and_then(|b| b.command.clone()));
+        let Some(command) = command else {
+            match (over_key, base_key) {
+                (Some(key), _) => self.errors.push(
+                    Diagnostic::new(format!("target `{name}` of service `{service}` has no command"))
+                        .at(key.span())
+                        .help(format!("add command = \"...\" to [targets.{name}] or [services.{service}.targets.{name}]")),
+                ),
+                // Inherited as is from a default without a command: reported once per target.
+                (None, Some(key)) => self
+                    .missing_command
+                    .entry(name.to_string())
+                    .or_insert_with(|| (key.span(), Vec::new()))
+                    .1
+                    .push(service.to_string()),
+                (None, None) => {}
+            }
+            return None;
+        };
+        let (needs, need_spans) = pick(|t| t.needs.as_ref())
+            .map(|ns| {
+                ns.iter()
+                    .map(|n| {
+                        let need = match n.get_ref().strip_prefix('^') {
+                            Some(t) => Need::Deps(t.to_string()),
+                            None => Need::Own(n.get_ref().clone()),
+                        };
+                        (need, n.span())
+                    })
+                    .unzip()
+            })
+            .unwrap_or_default();
+        let inputs = self.shared_globs(pick(|t| t.inputs.as_ref()), &["**"], "inputs");
+        let outputs = self.shared_globs(pick(|t| t.outputs.as_ref()), &[], "outputs");
+        let mut env: Vec<String> = pick(|t| t.env.as_ref())
+            .map(|e| e.iter().map(|s| s.get_ref().clone()).collect())
+            .unwrap_or_default();
+        env.sort();
+        env.dedup();
+        let cache = over
+            .and_then(|o| o.cache)
+            .or_else(|| base.and_then(|b| b.cache))
+            .unwrap_or(true);
+        Some(Target {
+            command,
+            needs,
+            need_spans,
+            inputs,
+            outputs,
+            env,
+            cache,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::testing::{parse_in, tree};
+
+    #[test]
+    fn service_override_merges_field_by_field() {
+        let t = tree(&["s"]);
+        let text = "[targets.build]\ncommand=\"make\"\noutputs=[\"bin/**\"]\nenv=[\"B\",\"A\"]\n[services.s]\nroot=\"s\"\n[services.s.targets.build]\ncommand=\"other\"\n";
+        let ws = parse_in(t.path(), text).unwrap();
+        let b = &ws.services[0].targets["build"];
+        assert_eq!(b.command, "other");
+        assert_eq!(b.outputs.patterns, ["bin/**"]);
+        assert_eq!(b.env, ["A", "B"]);
+        assert_eq!(b.inputs.patterns, ["**"]);
+    }
+}

@@ -1,0 +1,462 @@
+//! Validation: from the raw shapes to the frozen [`Workspace`], collecting every problem as a
+//! [`Diagnostic`] with the span of the text at fault and a sentence on what to do, so that one run
+//! reports them all. This file holds the order of the work and the checks shared by its steps
+//! (roots, deps, globs, the service graph); `members` and `targets` add their own steps to the same
+//! [`Validator`]. Validation reads directories (to resolve roots) but never writes or prints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::members::WorkspaceDirs;
+use super::model::{Service, ServiceId, Workspace};
+use super::raw::{RawConfig, RawService, RawTarget, SpannedStr};
+use super::targets::{Defaults, MissingCommands};
+use crate::diagnostic::{suggest, Diagnostic};
+use crate::glob::{self, Globs};
+use crate::graph::ServiceGraph;
+
+/// The state of one validation: where the workspace is, how its directories are seen, and what
+/// has been found wrong so far.
+pub(super) struct Validator<'a> {
+    root: &'a Path,
+    /// `root` with every symlink resolved: a service root must resolve below it.
+    real_root: PathBuf,
+    pub(super) dirs: &'a mut dyn WorkspaceDirs,
+    pub(super) errors: Vec<Diagnostic>,
+    glob_cache: HashMap<Vec<String>, Arc<Globs>>,
+    pub(super) missing_command: MissingCommands,
+}
+
+/// A service as collected from `members` and `[services.*]`, before ids exist.
+pub(super) struct Draft {
+    pub(super) root: String,
+    pub(super) name_span: Option<Range<usize>>,
+    pub(super) deps: Vec<SpannedStr>,
+    pub(super) paths: Vec<String>,
+    pub(super) targets: BTreeMap<SpannedStr, RawTarget>,
+}
+
+/// Where a service root really is.
+pub(super) enum Resolved {
+    /// Inside the workspace: its workspace-relative path with symlinks resolved.
+    Inside(String),
+    /// It leads out of the workspace, to this absolute path.
+    Outside(PathBuf),
+    /// Inside `.git` (workspace-relative path).
+    InGitDir(String),
+    /// No such directory.
+    Missing,
+}
+
+/// Where each valid `deps` entry is written: `(dependent, dependency)` → span, for cycle errors.
+type DepSpans = HashMap<(ServiceId, ServiceId), Range<usize>>;
+
+impl<'a> Validator<'a> {
+    pub(super) fn new(root: &'a Path, dirs: &'a mut dyn WorkspaceDirs) -> Self {
+        Validator {
+            root,
+            real_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
+            dirs,
+            errors: Vec::new(),
+            glob_cache: HashMap::new(),
+            missing_command: BTreeMap::new(),
+        }
+    }
+
+    /// Validates `raw` (read from `path`). The steps run in a fixed order — workspace globs,
+    /// members, explicit services, the defaults' needs, each service's deps and targets, targets
+    /// without a command, the cycle — and that is the order the diagnostics are reported in.
+    pub(super) fn run(mut self, raw: RawConfig, path: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+        let ws = raw.workspace;
+        let global_inputs = self.globs(&ws.global_inputs, "global_inputs");
+        let ignore = self.globs(&ws.ignore, "ignore");
+        let unowned = ws.unowned.map(|u| u.into_inner()).unwrap_or_default();
+
+        let mut drafts = self.member_drafts(&ws.members);
+        for (name, svc) in raw.services {
+            self.add_explicit(&mut drafts, name, svc);
+        }
+        let target_names = self.target_names(&raw.targets, drafts.values().map(|d| &d.targets));
+
+        // Two explicit services may also share a root: that is allowed (deepest root wins, ties are
+        // both owners), but the same name twice is impossible in TOML so nothing to check there.
+        let names: Vec<String> = drafts.keys().cloned().collect();
+        let mut defaults = Defaults::new(&raw.targets);
+        let mut services = Vec::with_capacity(drafts.len());
+        let mut dep_spans = DepSpans::new();
+        for (name, d) in drafts {
+            let deps = self.service_deps(&name, services.len(), &d.deps, &names, &mut dep_spans);
+            let (targets, outputs) =
+                self.service_targets(&name, &d.targets, &mut defaults, &target_names);
+            let path_globs = self.globs_for(d.paths.clone());
+            services.push(Service {
+                name,
+                root: d.root,
+                deps,
+                path_globs,
+                paths: d.paths,
+                targets,
+                outputs,
+            });
+        }
+        self.report_missing_commands();
+
+        let graph = self.service_graph(&services, &dep_spans);
+        let Some(graph) = graph.filter(|_| self.errors.is_empty()) else {
+            return Err(self.errors);
+        };
+        Ok(Workspace {
+            config_path: path.to_path_buf(),
+            root: self.root.to_path_buf(),
+            default_base: ws.default_base,
+            global_inputs,
+            ignore,
+            unowned,
+            services,
+            target_names,
+            graph,
+        })
+    }
+
+    /// Adds `[services.NAME]` to the member services: it configures the member of that name, or
+    /// is a service of its own with an explicit `root`.
+    fn add_explicit(
+        &mut self,
+        drafts: &mut BTreeMap<String, Draft>,
+        name: SpannedStr,
+        svc: RawService,
+    ) {
+        let name_span = name.span();
+        let name = name.into_inner();
+        let explicit_root = svc.root.as_ref().and_then(|r| self.root_path(r));
+        let paths = self
+            .valid_patterns(&svc.paths, "paths")
+            .iter()
+            .map(|p| glob::normalize(p))
+            .collect();
+        match drafts.get_mut(&name) {
+            Some(existing) => {
+                if let (Some(root), Some(span)) =
+                    (&explicit_root, svc.root.as_ref().map(|r| r.span()))
+                {
+                    if *root != existing.root && existing.name_span.is_none() {
+                        self.errors.push(
+                            Diagnostic::new(format!(
+                                "two services are named `{name}`: root `{root}` here and member folder `{}`",
+                                existing.root
+                            ))
+                            .at(span)
+                            .help("give this service another name, or drop `root` to configure the member service"),
+                        );
+                    }
+                }
+                existing.name_span = Some(name_span);
+                existing.deps = svc.deps;
+                existing.paths = paths;
+                existing.targets = svc.targets;
+            }
+            None => {
+                let Some(root) = explicit_root else {
+                    if svc.root.is_none() {
+                        self.errors.push(
+                            Diagnostic::new(format!(
+                                "service `{name}` has no `root` and no folder matched by `members` is named `{name}`"
+                            ))
+                            .at(name_span)
+                            .help(format!("add root = \"path/to/{name}\" to [services.{name}]")),
+                        );
+                    }
+                    return;
+                };
+                drafts.insert(
+                    name,
+                    Draft {
+                        root,
+                        name_span: Some(name_span),
+                        deps: svc.deps,
+                        paths,
+                        targets: svc.targets,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The ids of service `name`'s `deps` (sorted, deduplicated; `names` is every service, sorted),
+    /// noting where each is written. Unknown names and the service itself are reported.
+    fn service_deps(
+        &mut self,
+        name: &str,
+        self_id: ServiceId,
+        deps: &[SpannedStr],
+        names: &[String],
+        dep_spans: &mut DepSpans,
+    ) -> Vec<ServiceId> {
+        let mut ids = Vec::with_capacity(deps.len());
+        for dep in deps {
+            match names.binary_search_by(|x| x.as_str().cmp(dep.get_ref())) {
+                Ok(id) if names[id] == name => self.errors.push(
+                    Diagnostic::new(format!("service `{name}` depends on itself"))
+                        .at(dep.span())
+                        .help("remove it from `deps`"),
+                ),
+                Ok(id) => {
+                    dep_spans.insert((self_id, id), dep.span());
+                    ids.push(id);
+                }
+                Err(_) => self.unknown_name(
+                    dep,
+                    dep.get_ref(),
+                    names,
+                    format!(
+                        "service `{name}` depends on `{}`, which is not a service",
+                        dep.get_ref()
+                    ),
+                    "declare that service or fix the name",
+                ),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The service graph, or `None` with the cycle reported. The services only hold dependencies
+    /// on known services, so a cycle can be found (and reported together with the other problems)
+    /// even when some `deps` entries were invalid.
+    fn service_graph(
+        &mut self,
+        services: &[Service],
+        dep_spans: &DepSpans,
+    ) -> Option<ServiceGraph> {
+        match ServiceGraph::build(services.iter().map(|s| s.deps.as_slice())) {
+            Ok(g) => Some(g),
+            Err(cycle) => {
+                let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+                let span = cycle
+                    .windows(2)
+                    .next()
+                    .and_then(|w| dep_spans.get(&(w[0], w[1])).cloned());
+                self.errors.push(
+                    Diagnostic::new(format!("dependency cycle: {}", chain.join(" → ")))
+                        .at_opt(span)
+                        .help("services must form a DAG; remove one of the `deps` entries in this cycle"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Validates a `root` value: relative, an existing directory, inside the workspace once
+    /// symlinks are followed, and not inside `.git`. Returns where it really is.
+    fn root_path(&mut self, root: &SpannedStr) -> Option<String> {
+        let value = root.get_ref();
+        let normalized = match normalize_rel(value) {
+            Some(n) => n,
+            None => {
+                self.errors.push(
+                    Diagnostic::new(format!("root `{value}` is outside the repository"))
+                        .at(root.span())
+                        .help("use a path relative to the directory holding pipeline.toml, without `..` above it"),
+                );
+                return None;
+            }
+        };
+        match self.resolve(&normalized) {
+            Resolved::Inside(real) => Some(real),
+            Resolved::Outside(target) => {
+                self.errors.push(
+                    Diagnostic::new(format!(
+                        "root `{value}` leads outside the repository (to {}) through a symlink",
+                        target.display()
+                    ))
+                    .at(root.span())
+                    .help("a service's root must stay inside the repository: point the symlink inside it, or name the directory itself"),
+                );
+                None
+            }
+            Resolved::InGitDir(real) => {
+                self.errors.push(
+                    Diagnostic::new(format!(
+                        "root `{value}` is inside git's own directory (`{real}`)"
+                    ))
+                    .at(root.span())
+                    .help("a service's root must be part of the worktree, not of `.git`"),
+                );
+                None
+            }
+            Resolved::Missing => {
+                self.errors.push(
+                    Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
+                        .at(root.span())
+                        .help("create the directory or fix the path (it is relative to the directory holding pipeline.toml)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Where the workspace-relative directory `rel` really is, symlinks followed. A directory
+    /// that only the repository knows (outside a sparse checkout's cone) is taken as written:
+    /// git records it as a tree, so it holds no symlink.
+    pub(super) fn resolve(&mut self, rel: &str) -> Resolved {
+        let inside = |real: String| {
+            if real.split('/').any(|c| c == ".git") {
+                Resolved::InGitDir(real)
+            } else {
+                Resolved::Inside(real)
+            }
+        };
+        let full = self.root.join(rel);
+        match std::fs::canonicalize(&full) {
+            Ok(real) => {
+                let Ok(below) = real.strip_prefix(&self.real_root) else {
+                    return Resolved::Outside(real);
+                };
+                if !real.is_dir() {
+                    return Resolved::Missing;
+                }
+                match below.to_str() {
+                    Some(r) => inside(r.to_string()),
+                    // A non-UTF-8 target: keep the written (UTF-8) path.
+                    None => inside(rel.to_string()),
+                }
+            }
+            Err(_) if self.dirs.is_dir(rel) => inside(rel.to_string()),
+            Err(_) => Resolved::Missing,
+        }
+    }
+
+    /// Reports `written` for naming `name`, which is none of `known`: `message`, with `otherwise`
+    /// as the help, led by the closest known name when `name` looks like a typo of it.
+    pub(super) fn unknown_name<'k>(
+        &mut self,
+        written: &SpannedStr,
+        name: &str,
+        known: impl IntoIterator<Item = &'k String>,
+        message: String,
+        otherwise: &str,
+    ) {
+        let help = match suggest(name, known.into_iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`? Otherwise {otherwise}"),
+            None => otherwise.to_string(),
+        };
+        self.errors
+            .push(Diagnostic::new(message).at(written.span()).help(help));
+    }
+
+    /// The patterns that compile, as written; each one that does not is reported.
+    fn valid_patterns(&mut self, patterns: &[SpannedStr], field: &str) -> Vec<String> {
+        patterns
+            .iter()
+            .filter(|p| self.check_glob(p, field))
+            .map(|p| p.get_ref().clone())
+            .collect()
+    }
+
+    fn check_glob(&mut self, pattern: &SpannedStr, field: &str) -> bool {
+        match glob::compile(pattern.get_ref()) {
+            Ok(_) => true,
+            Err(e) => {
+                self.errors.push(
+                    Diagnostic::new(format!("invalid glob `{}` in {field}: {e}", pattern.get_ref()))
+                        .at(pattern.span())
+                        .help("fix the pattern; `*` matches within one folder, `**` across folders, `{a,b}` alternatives"),
+                );
+                false
+            }
+        }
+    }
+
+    fn globs(&mut self, patterns: &[SpannedStr], field: &str) -> Globs {
+        let ok = self.valid_patterns(patterns, field);
+        Globs::new(ok).unwrap_or_else(|_| Globs::empty())
+    }
+
+    /// The compiled valid `patterns`, or `default` when the field is not written.
+    pub(super) fn shared_globs(
+        &mut self,
+        patterns: Option<&Vec<SpannedStr>>,
+        default: &[&str],
+        field: &str,
+    ) -> Arc<Globs> {
+        let list: Vec<String> = match patterns {
+            Some(ps) => self.valid_patterns(ps, field),
+            None => default.iter().map(|s| s.to_string()).collect(),
+        };
+        self.globs_for(list)
+    }
+
+    /// Compiled globs for a list of already validated patterns, shared between equal lists (with
+    /// thousands of services, most lists are the same few).
+    pub(super) fn globs_for(&mut self, list: Vec<String>) -> Arc<Globs> {
+        if let Some(g) = self.glob_cache.get(&list) {
+            return g.clone();
+        }
+        let g = Arc::new(Globs::new(list.clone()).unwrap_or_else(|_| Globs::empty()));
+        self.glob_cache.insert(list, g.clone());
+        g
+    }
+}
+
+/// Normalises a config-relative path: `/` separators, no `.` parts, no trailing slash. `None` when
+/// it is absolute or climbs above the workspace root.
+pub(super) fn normalize_rel(path: &str) -> Option<String> {
+    if path.starts_with('/') || path.contains('\\') && Path::new(path).is_absolute() {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_rel;
+    use crate::config::testing::{parse_in, tree};
+
+    #[test]
+    fn reports_every_error_at_once() {
+        let t = tree(&["services/a"]);
+        let text = "[workspace]\nmembers = [\"services/*\"]\nignore = [\"[\"]\n[services.a]\ndeps = [\"nope\"]\n[services.z]\nroot = \"../outside\"\n";
+        let errs = parse_in(t.path(), text).unwrap_err();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(errs[0].message.contains("invalid glob `[`"));
+        assert!(errs
+            .iter()
+            .any(|e| e.message.contains("outside the repository")));
+        assert!(errs
+            .iter()
+            .any(|e| e.message.contains("`nope`, which is not a service")));
+    }
+
+    #[test]
+    fn cycle_is_named() {
+        let t = tree(&["a", "b", "c"]);
+        let text = "[services.a]\nroot=\"a\"\ndeps=[\"b\"]\n[services.b]\nroot=\"b\"\ndeps=[\"c\"]\n[services.c]\nroot=\"c\"\ndeps=[\"a\"]\n";
+        let errs = parse_in(t.path(), text).unwrap_err();
+        assert!(
+            errs[0].message.contains("a → b → c → a"),
+            "{}",
+            errs[0].message
+        );
+    }
+
+    #[test]
+    fn normalize_rel_rejects_escapes() {
+        assert_eq!(normalize_rel("./a/b/").as_deref(), Some("a/b"));
+        assert_eq!(normalize_rel("a/../b").as_deref(), Some("b"));
+        assert_eq!(normalize_rel("../b"), None);
+        assert_eq!(normalize_rel("/abs"), None);
+    }
+}
