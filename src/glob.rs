@@ -14,14 +14,14 @@ pub const METACHARS: [char; 5] = ['*', '?', '[', '{', '\\'];
 /// The longest glob accepted. Paths themselves stop at 4 KiB (`PATH_MAX`), and a pattern far
 /// longer than any path can match nothing while costing time to compile (globset's literal-prefix
 /// automaton grows with the pattern).
-pub const MAX_GLOB_CHARS: usize = 4096;
+pub const MAX_GLOB_BYTES: usize = 4096;
 
 /// Why a glob was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GlobError {
     #[error("{}", .0.kind())]
     Invalid(globset::Error),
-    #[error("it is {0} characters long; globs are limited to {MAX_GLOB_CHARS}")]
+    #[error("it is {0} bytes long; globs are limited to {MAX_GLOB_BYTES} bytes")]
     TooLong(usize),
 }
 
@@ -57,8 +57,8 @@ impl Globs {
 
 /// Compiles one glob with the semantics used everywhere (see the module docs).
 pub fn compile(pattern: &str) -> Result<Glob, GlobError> {
-    if pattern.len() > MAX_GLOB_CHARS {
-        return Err(GlobError::TooLong(pattern.chars().count()));
+    if pattern.len() > MAX_GLOB_BYTES {
+        return Err(GlobError::TooLong(pattern.len()));
     }
     GlobBuilder::new(&normalize(pattern))
         .literal_separator(true)

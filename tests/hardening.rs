@@ -309,7 +309,7 @@ fn an_overlong_glob_is_refused_with_its_position_not_compiled() {
     let err = check_error(config.as_bytes());
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(
-        err.contains("globs are limited to 4096"),
+        err.contains("globs are limited to 4096 bytes"),
         "{}",
         &err[..err.len().min(2000)]
     );
