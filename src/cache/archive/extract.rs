@@ -1,0 +1,316 @@
+//! Extracting checked members through directory descriptors and exclusive temporary names.
+
+use super::*;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+/// Files up to this size are compared with what is already in place before being rewritten.
+const SAME_FILE_CHECK: u64 = 1 << 20;
+
+/// [`extract_tar`] of a compressed archive in memory.
+#[cfg(test)]
+pub fn extract(compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io::Result<()> {
+    extract_tar(zstd::decode_all(compressed)?.as_slice(), root, members)
+}
+
+/// Writes the `members` that [`check_tar`] accepted under `root`, reading the same tar stream
+/// again. Every entry must be the checked member at its position, so an archive swapped in
+/// between cannot write anything unchecked. Existing files are replaced atomically.
+pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std::io::Result<()> {
+    // A symlink already in the worktree (say a committed `bin -> /elsewhere`) would carry writes
+    // out of the service root: refuse before writing anything. (The writer below never follows
+    // one either; this check only makes the refusal whole instead of half-way.)
+    for m in &members {
+        let path = m.path();
+        let mut at = root.to_path_buf();
+        let mut parts = path.components().peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                break;
+            }
+            at.push(part);
+            if std::fs::symlink_metadata(&at).is_ok_and(|meta| meta.file_type().is_symlink()) {
+                return Err(std::io::Error::other(format!(
+                    "refusing to restore `{}` through the symlink `{}` in the service root",
+                    path.display(),
+                    at.display()
+                )));
+            }
+        }
+    }
+    let mut dirs = DirWriter::open(root)?;
+    let mut archive = tar::Archive::new(stream);
+    let mut entries = archive.entries()?;
+    for m in members {
+        let mut entry = entries
+            .next()
+            .ok_or_else(|| std::io::Error::other("the archive changed after it was checked"))??;
+        let same = entry
+            .path()
+            .ok()
+            .and_then(|p| safe_relative(p.as_ref()))
+            .as_deref()
+            == Some(m.path());
+        if !same {
+            return Err(std::io::Error::other(
+                "the archive changed after it was checked",
+            ));
+        }
+        match m {
+            Member::Dir { path } => {
+                dirs.walk(&path)?;
+            }
+            Member::File { path, mode } => {
+                let (dir, name) = dirs.parent_of(&path)?;
+                // An identical file already in place (same size, mode and bytes) is left alone:
+                // no write, no rename, and its mtime stays, which keeps later tools quiet.
+                let mut data = None;
+                let size = entry.size();
+                if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+                        && st.st_size as u64 == size
+                        && size <= SAME_FILE_CHECK
+                        && st.st_mode & 0o777 == mode
+                    {
+                        let mut bytes = Vec::with_capacity(size as usize);
+                        entry.read_to_end(&mut bytes)?;
+                        if read_regular_at(dir, name, size).is_ok_and(|old| old == bytes) {
+                            continue;
+                        }
+                        data = Some(bytes);
+                    }
+                }
+                let (tmp, mut file) = create_temp_file(dir)?;
+                let written = (|| {
+                    match data {
+                        Some(bytes) => file.write_all(&bytes)?,
+                        None => {
+                            std::io::copy(&mut entry, &mut file)?;
+                        }
+                    }
+                    // Through the descriptor: the path could name something else by now.
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                    drop(file);
+                    replace_at(dir, &tmp, name)
+                })();
+                if written.is_err() {
+                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
+                }
+                written?;
+            }
+            Member::Symlink { path, target } => {
+                let (dir, name) = dirs.parent_of(&path)?;
+                let tmp = create_temp_symlink(dir, &target)?;
+                let written = replace_at(dir, &tmp, name);
+                if written.is_err() {
+                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
+                }
+                written?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
+/// never followed.
+fn dir_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+/// Opens directories below a service root one component at a time, creating missing ones, without
+/// following a symlink anywhere below the root. Keeps the last parent open, since members arrive
+/// grouped by directory.
+pub(super) struct DirWriter {
+    root_path: PathBuf,
+    root: OwnedFd,
+    last: Option<(PathBuf, OwnedFd)>,
+}
+
+impl DirWriter {
+    pub(super) fn open(root: &Path) -> std::io::Result<Self> {
+        // The service root itself is the caller's (it may legitimately be reached through a link).
+        let fd = rustix::fs::open(
+            root,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot open the service root {}: {e}", root.display()),
+            )
+        })?;
+        Ok(DirWriter {
+            root_path: root.to_path_buf(),
+            root: fd,
+            last: None,
+        })
+    }
+
+    /// The open directory holding `path`, and `path`'s file name.
+    fn parent_of<'p>(&mut self, path: &'p Path) -> std::io::Result<(BorrowedFd<'_>, &'p OsStr)> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| std::io::Error::other(format!("`{}` has no name", path.display())))?;
+        let parent = path.parent().unwrap_or(Path::new(""));
+        if parent.as_os_str().is_empty() {
+            return Ok((self.root.as_fd(), name));
+        }
+        let cached = self.last.as_ref().is_some_and(|(p, _)| p == parent);
+        if !cached {
+            let fd = self.walk(parent)?;
+            self.last = Some((parent.to_path_buf(), fd));
+        }
+        let fd = self
+            .last
+            .as_ref()
+            .map(|(_, fd)| fd.as_fd())
+            .unwrap_or(self.root.as_fd());
+        Ok((fd, name))
+    }
+
+    /// Opens (creating as needed) the directory `rel` below the root.
+    pub(super) fn walk(&self, rel: &Path) -> std::io::Result<OwnedFd> {
+        let mut fd = rustix::fs::openat(&self.root, ".", dir_flags(), Mode::empty())?;
+        let mut at = PathBuf::new();
+        for part in rel.components() {
+            let Component::Normal(name) = part else {
+                return Err(std::io::Error::other(format!(
+                    "`{}` is not a plain relative path",
+                    rel.display()
+                )));
+            };
+            at.push(name);
+            let opened = match rustix::fs::openat(&fd, name, dir_flags(), Mode::empty()) {
+                Err(Errno::NOENT) => {
+                    match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o777)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    rustix::fs::openat(&fd, name, dir_flags(), Mode::empty())
+                }
+                other => other,
+            };
+            fd = match opened {
+                Ok(d) => d,
+                Err(Errno::LOOP) | Err(Errno::NOTDIR) => {
+                    return Err(std::io::Error::other(format!(
+                        "refusing to restore into `{}`: it is a symlink or not a directory",
+                        self.root_path.join(&at).display()
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
+        }
+        Ok(fd)
+    }
+}
+
+/// A temporary name no other process uses: the pid and a per-process counter. It is only ever
+/// created exclusively, so a file or link someone planted at it is skipped, not followed.
+fn temp_name() -> OsString {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    OsString::from(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+}
+
+/// How many taken names to skip before giving up on creating a temporary file.
+const TEMP_ATTEMPTS: usize = 32;
+
+/// Creates a new file in `dir` at a fresh temporary name.
+fn create_temp_file(dir: BorrowedFd) -> std::io::Result<(OsString, File)> {
+    create_first_free(dir, (0..TEMP_ATTEMPTS).map(|_| temp_name()))
+}
+
+/// Creates the first of `names` that does not exist in `dir`, with `O_CREAT|O_EXCL|O_NOFOLLOW`:
+/// it never opens anything that already exists, a symlink included.
+pub(super) fn create_first_free(
+    dir: BorrowedFd,
+    names: impl Iterator<Item = OsString>,
+) -> std::io::Result<(OsString, File)> {
+    for tmp in names {
+        match rustix::fs::openat(
+            dir,
+            &tmp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        ) {
+            Ok(fd) => return Ok((tmp, File::from(fd))),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(std::io::Error::other(
+        "failed to create a temporary file for a restored output: every name tried was taken",
+    ))
+}
+
+/// Creates a symlink to `target` at a new temporary name in `dir` (`symlinkat` never follows or
+/// replaces what exists).
+fn create_temp_symlink(dir: BorrowedFd, target: &Path) -> std::io::Result<OsString> {
+    for _ in 0..TEMP_ATTEMPTS {
+        let tmp = temp_name();
+        match rustix::fs::symlinkat(target, dir, &tmp) {
+            Ok(()) => return Ok(tmp),
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(std::io::Error::other(
+        "failed to create a temporary symlink for a restored output: every name tried was taken",
+    ))
+}
+
+/// Renames `tmp` over `name` in `dir`; any entry in the way but a directory is replaced
+/// atomically. An empty directory in the way is removed first (a rename cannot replace a directory
+/// with a file); a directory with anything in it is refused, since what it holds need not be an
+/// output (a cached `vendor/x.js` must not delete a checked-in `vendor/x.js/LICENSE`).
+fn replace_at(dir: BorrowedFd, tmp: &OsStr, name: &OsStr) -> std::io::Result<()> {
+    if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            if let Err(e) = rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR) {
+                let _ = rustix::fs::unlinkat(dir, tmp, AtFlags::empty());
+                return Err(
+                    if e == rustix::io::Errno::NOTEMPTY || e == rustix::io::Errno::EXIST {
+                        std::io::Error::other(format!(
+                        "`{}` is a directory with files in it, where the cache holds a file; move it away or clean the outputs",
+                        name.to_string_lossy()
+                    ))
+                    } else {
+                        e.into()
+                    },
+                );
+            }
+        }
+    }
+    rustix::fs::renameat(dir, tmp, dir, name)?;
+    Ok(())
+}
+
+/// The bytes of the regular file `name` in `dir` if it has exactly `size` bytes: never through a
+/// symlink, never blocking on a FIFO.
+fn read_regular_at(dir: BorrowedFd, name: &OsStr, size: u64) -> std::io::Result<Vec<u8>> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() != size {
+        return Err(std::io::Error::other("not the expected regular file"));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(size + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}

@@ -1,0 +1,200 @@
+//! Output archives: tar (via the `tar` crate) compressed with zstd. What an archive may hold is one
+//! [`Scope`], applied the same way when it is written and when it is restored: the files matching the
+//! target's declared `outputs`, and never anything in a `.git` directory or in the cache directory.
+//! Restoring first checks every member — relative path, no `..`, no absolute path, inside the scope,
+//! symlinks that stay inside the root, only files, directories and symlinks — and only then writes
+//! anything. Writing goes through directory file descriptors opened without following symlinks, and
+//! each file through a fresh temporary name created exclusively (`O_EXCL|O_NOFOLLOW`), chmod-ed
+//! through its descriptor and renamed: a link planted in the worktree is never followed.
+//! Everything streams: an archive is never held in memory whole, so large outputs cost disk, not RAM.
+
+mod check;
+mod extract;
+mod write;
+
+#[cfg(test)]
+pub use check::check;
+pub use check::{check_tar, Bounded};
+#[cfg(test)]
+pub use extract::extract;
+pub use extract::extract_tar;
+#[cfg(test)]
+pub use write::create;
+pub use write::{kind_name, write_archive};
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::Globs;
+use crate::glob;
+
+/// Prefix of the temporary names files are restored through. Such files (left by a killed restore)
+/// are never archived.
+const TEMP_PREFIX: &str = ".shockwave-tmp-";
+
+pub enum CheckError {
+    Unsafe(String),
+    Corrupt(String),
+}
+
+pub enum Member {
+    File { path: PathBuf, mode: u32 },
+    Symlink { path: PathBuf, target: PathBuf },
+    Dir { path: PathBuf },
+}
+
+impl Member {
+    fn path(&self) -> &Path {
+        match self {
+            Member::File { path, .. } | Member::Symlink { path, .. } | Member::Dir { path } => path,
+        }
+    }
+}
+
+/// What a target's cache entry may hold, relative to its service root: the paths its `outputs`
+/// globs match, minus anything in a `.git` directory (git runs hooks from there, and a repository's
+/// objects are no task's output) or in the cache directory (an entry must not plant other entries).
+pub struct Scope<'a> {
+    outputs: &'a Globs,
+    /// The literal directory each glob starts from (`bin` for `bin/**/*.o`, empty for `*.o`):
+    /// writing walks only these, and a directory member must lie on the way to one or below one.
+    starts: Vec<PathBuf>,
+    /// The cache directory relative to the service root, when it lies inside it.
+    cache_dir: Option<PathBuf>,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(outputs: &'a Globs, root: &Path, cache_dir: &Path) -> Self {
+        // Compare resolved paths: `--cache-dir` may name the directory another way than the root.
+        let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let cache_dir = resolve(cache_dir)
+            .strip_prefix(resolve(root))
+            .ok()
+            .map(Path::to_path_buf);
+        Scope {
+            outputs,
+            starts: glob_starts(outputs),
+            cache_dir,
+        }
+    }
+
+    /// Why `path` is never stored or restored, whatever the globs say.
+    fn forbidden(&self, path: &Path) -> Option<&'static str> {
+        // Compared without case: on a case-insensitive filesystem (macOS, Windows) `.GIT` is
+        // the same directory, and git runs hooks from it.
+        if path
+            .components()
+            .any(|c| c.as_os_str().as_bytes().eq_ignore_ascii_case(b".git"))
+        {
+            Some("inside a `.git` directory")
+        } else if self
+            .cache_dir
+            .as_deref()
+            .is_some_and(|c| path.starts_with(c))
+        {
+            Some("inside the cache directory")
+        } else {
+            None
+        }
+    }
+
+    fn declared(&self, path: &Path) -> bool {
+        self.outputs.set.is_match(path)
+    }
+
+    /// A directory may be created when it is declared, leads to where outputs start, or lies
+    /// below such a start (where declared files may be).
+    fn directory_admitted(&self, dir: &Path) -> bool {
+        self.declared(dir)
+            || self
+                .starts
+                .iter()
+                .any(|s| s.starts_with(dir) || dir.starts_with(s))
+    }
+
+    fn describe_outputs(&self) -> String {
+        if self.outputs.is_empty() {
+            "the target declares no outputs".into()
+        } else {
+            let quoted: Vec<String> = self
+                .outputs
+                .patterns
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect();
+            format!("outputs = {}", quoted.join(", "))
+        }
+    }
+
+    /// Checks a symlink member: its target must stay inside the root (read lexically, which is sound
+    /// only while no component is itself a symlink: hence no `..` after a name) and out of the
+    /// forbidden places.
+    fn check_symlink(&self, path: &Path, target: &Path) -> Result<(), String> {
+        let mut named = false;
+        for c in target.components() {
+            match c {
+                Component::Normal(_) => named = true,
+                Component::ParentDir if named => {
+                    return Err(format!(
+                        "symlink `{}` → `{}` has `..` after a name, which could climb through another symlink",
+                        path.display(),
+                        target.display()
+                    ))
+                }
+                _ => {}
+            }
+        }
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let resolved = (!target.is_absolute())
+            .then(|| safe_relative(&parent.join(target)))
+            .flatten();
+        let Some(resolved) = resolved else {
+            return Err(format!(
+                "symlink `{}` → `{}` points outside the service root",
+                path.display(),
+                target.display()
+            ));
+        };
+        if let Some(why) = self.forbidden(&resolved) {
+            return Err(format!(
+                "symlink `{}` → `{}` points {why}",
+                path.display(),
+                target.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The literal directory prefix of each glob, deduplicated.
+fn glob_starts(outputs: &Globs) -> Vec<PathBuf> {
+    let mut starts: Vec<PathBuf> = outputs
+        .patterns
+        .iter()
+        .map(|p| PathBuf::from(glob::literal_dir(p)))
+        .collect();
+    starts.sort();
+    starts.dedup();
+    starts
+}
+
+/// Lexically normalises a relative path; `None` if it is absolute or climbs above its start.
+fn safe_relative(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests;
