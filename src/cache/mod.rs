@@ -10,7 +10,13 @@
 //! cache is an optimisation and never fails a build.
 
 mod archive;
+mod entry;
+mod lock;
+mod maintenance;
 mod size;
+
+use entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect, MetaError};
+pub use lock::TaskLock;
 
 pub use size::{format_size, parse_size};
 
@@ -54,11 +60,6 @@ const MAX_LOG_BYTES: u64 = 256 << 20;
 /// The largest uncompressed archive an entry may hold. The sizes come from the entry itself, so
 /// they need an absolute bound of their own.
 const MAX_TAR_BYTES: u64 = 64 << 30;
-/// Waiting this long for another run's lock on a task earns a warning...
-const LOCK_WARN_AFTER: Duration = Duration::from_secs(5);
-/// ...and after this long the task runs without the lock (and without the cache's help): a
-/// stopped run in another terminal must not hang every later one.
-const LOCK_GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -106,12 +107,6 @@ pub struct Meta {
     pub created_unix: u64,
 }
 
-/// Only the version, read first: an entry of another version may have another layout.
-#[derive(Deserialize)]
-struct MetaVersion {
-    version: u32,
-}
-
 /// A verified hit, after its outputs were restored.
 #[derive(Debug)]
 pub struct Restored {
@@ -131,24 +126,10 @@ pub struct Stats {
     pub incomplete_bytes: u64,
 }
 
-/// The lock on one task hash; released when dropped (or when the process dies).
-#[derive(Debug)]
-pub struct TaskLock {
-    _file: File,
-}
-
 pub struct LocalCache {
     dir: PathBuf,
     /// Whether `dir` was found to be safe to use (see [`LocalCache::check_dir`]), checked once.
     checked: std::sync::OnceLock<Result<(), (PathBuf, PathBuf)>>,
-}
-
-/// Why an entry's `meta.json` could not be used.
-enum MetaError {
-    Missing,
-    /// Written by another version of shockwave: a plain miss.
-    OtherVersion,
-    Corrupt(String),
 }
 
 impl LocalCache {
@@ -190,29 +171,6 @@ impl LocalCache {
             .map_err(|(dir, link)| CacheError::LinkedDir { dir, link })
     }
 
-    /// The lock directory, created as a real directory: anything else by that name (a symlink
-    /// planted to make `clean` unlink files elsewhere) is removed first.
-    fn locks_dir(&self) -> Result<PathBuf, CacheError> {
-        let locks = self.dir.join(LOCKS);
-        match std::fs::symlink_metadata(&locks) {
-            Ok(m) if m.is_dir() => return Ok(locks),
-            Ok(_) => {
-                std::fs::remove_file(&locks).map_err(io("remove a non-directory .locks", &locks))?
-            }
-            Err(_) => {}
-        }
-        match std::fs::create_dir(&locks) {
-            Ok(()) => Ok(locks),
-            Err(e)
-                if e.kind() == std::io::ErrorKind::AlreadyExists
-                    && std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) =>
-            {
-                Ok(locks)
-            }
-            Err(e) => Err(io("create the cache's lock directory", &locks)(e)),
-        }
-    }
-
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -248,54 +206,6 @@ impl LocalCache {
                 .ok()
                 .flatten()
                 .is_some_and(|dir| read_meta(&dir).is_ok_and(|m| m.hash == hash))
-    }
-
-    /// Takes the lock on `hash`, waiting while another process (or thread) holds it, for as long
-    /// as `cancelled` says no. Hold it across [`restore`](Self::restore) and across running the
-    /// task and [`store`](Self::store): a concurrent run of the same task then waits and restores
-    /// what the first one stored. `Ok(None)`: cancelled while waiting.
-    pub fn lock(
-        &self,
-        hash: &str,
-        cancelled: &dyn Fn() -> bool,
-    ) -> Result<Option<TaskLock>, CacheError> {
-        self.lock_with_limits(hash, cancelled, LOCK_WARN_AFTER, LOCK_GIVE_UP_AFTER)
-    }
-
-    fn lock_with_limits(
-        &self,
-        hash: &str,
-        cancelled: &dyn Fn() -> bool,
-        warn_after: Duration,
-        give_up_after: Duration,
-    ) -> Result<Option<TaskLock>, CacheError> {
-        self.ensure_dir()?;
-        let path = self.locks_dir()?.join(hash);
-        let started = std::time::Instant::now();
-        let mut pause = Duration::from_millis(10);
-        let mut warned = false;
-        loop {
-            if let Some(file) = try_lock(&path).map_err(io("lock a cache entry", &path))? {
-                return Ok(Some(TaskLock { _file: file }));
-            }
-            if cancelled() {
-                return Ok(None);
-            }
-            let waited = started.elapsed();
-            if waited >= give_up_after {
-                return Err(CacheError::LockTimeout { waited });
-            }
-            if !warned && waited >= warn_after {
-                tracing::warn!(
-                    "waiting for another shockwave run that is running or restoring the task with hash {hash} (lock {}); after {}s this run goes on without the cache",
-                    path.display(),
-                    give_up_after.as_secs()
-                );
-                warned = true;
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(100));
-        }
     }
 
     /// Verifies the entry for `hash` and restores its outputs under `root`, writing only what the
@@ -518,180 +428,6 @@ impl LocalCache {
         let _ = std::fs::remove_dir_all(&tmp);
         result
     }
-
-    /// Lists complete entries with their size, last use and saved time.
-    fn entries(&self) -> Vec<(PathBuf, u64, SystemTime, u64)> {
-        let Ok(read) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for e in read.flatten() {
-            let path = e.path();
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if !is_hash_name(&name) || !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let used = std::fs::symlink_metadata(path.join(META))
-                .and_then(|m| m.modified())
-                .unwrap_or(UNIX_EPOCH);
-            let saved = open_entry_dir(&path)
-                .ok()
-                .flatten()
-                .and_then(|dir| read_meta(&dir).ok())
-                .map_or(0, |m| m.duration_ms);
-            out.push((path.clone(), flat_size(&path), used, saved));
-        }
-        out
-    }
-
-    /// Temporary directories of stores in progress or killed, with their size and age.
-    fn incomplete(&self) -> Vec<(PathBuf, u64, Duration)> {
-        let Ok(read) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        read.flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(TMP_PREFIX))
-            .map(|e| {
-                let path = e.path();
-                let age = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .map_or(Duration::MAX, |t| t.elapsed().unwrap_or_default());
-                let size = flat_size(&path);
-                (path, size, age)
-            })
-            .collect()
-    }
-
-    pub fn stats(&self) -> Stats {
-        let mut s = Stats::default();
-        for (_, bytes, _, saved) in self.entries() {
-            s.entries += 1;
-            s.bytes += bytes;
-            s.saved_ms += saved;
-        }
-        for (_, bytes, _) in self.incomplete() {
-            s.incomplete += 1;
-            s.incomplete_bytes += bytes;
-        }
-        s
-    }
-
-    /// Removes every entry and the leftovers of interrupted writes. Returns what was removed.
-    pub fn clean(&self) -> Result<Stats, CacheError> {
-        self.check_dir()?;
-        let before = self.stats();
-        if self.dir.exists() {
-            for e in std::fs::read_dir(&self.dir)
-                .map_err(io("list the cache directory", &self.dir))?
-                .flatten()
-            {
-                let name = e.file_name();
-                let p = e.path();
-                if name == LOCKS {
-                    self.remove_idle_locks(|_| true)?;
-                    // Still there only while a lock is held, by a run that is using the cache.
-                    let _ = std::fs::remove_dir(&p);
-                    continue;
-                }
-                // Only what the cache itself writes is removed: whatever else someone put in the
-                // directory is theirs.
-                let lossy = name.to_string_lossy();
-                if !is_hash_name(&lossy) && !lossy.starts_with(TMP_PREFIX) {
-                    continue;
-                }
-                let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    std::fs::remove_dir_all(&p)
-                } else {
-                    std::fs::remove_file(&p)
-                };
-                r.map_err(io("remove a cache entry", &p))?;
-            }
-        }
-        Ok(before)
-    }
-
-    /// Removes least recently used entries until the cache holds at most `max_bytes`, and the
-    /// temporary directories of stores whose writer is gone. Returns what was removed and what is
-    /// left.
-    pub fn prune(&self, max_bytes: u64) -> Result<(Stats, Stats), CacheError> {
-        self.check_dir()?;
-        let mut removed = Stats::default();
-        for (path, bytes, age) in self.incomplete() {
-            if self.writer_is_gone(&path, age) && std::fs::remove_dir_all(&path).is_ok() {
-                removed.incomplete += 1;
-                removed.incomplete_bytes += bytes;
-            }
-        }
-        let mut entries = self.entries();
-        entries.sort_by_key(|e| e.2);
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
-        for (path, bytes, _, saved) in &entries {
-            if total <= max_bytes {
-                break;
-            }
-            std::fs::remove_dir_all(path).map_err(io("remove a cache entry", path))?;
-            total -= bytes;
-            removed.entries += 1;
-            removed.bytes += bytes;
-            removed.saved_ms += saved;
-        }
-        // Lock files of entries that are gone, unless a run holds them.
-        self.remove_idle_locks(|hash| !self.entry_dir(hash).exists())?;
-        Ok((removed, self.stats()))
-    }
-
-    /// Whether the store that wrote the temporary directory `path` has ended: its writer holds the
-    /// lock of its hash for as long as it runs, so a lock nobody holds means the writer is dead.
-    fn writer_is_gone(&self, path: &Path, age: Duration) -> bool {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let hash = name
-            .strip_prefix(TMP_PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        let Some(hash) = hash else {
-            return age > STALE_TMP;
-        };
-        let locks = self.dir.join(LOCKS);
-        if !std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) {
-            return age > STALE_TMP;
-        }
-        match try_lock(&locks.join(hash)) {
-            // Free: the writer is gone. (Held here only for the check.)
-            Ok(Some(_held)) => true,
-            Ok(None) => age > STALE_TMP_LOCKED,
-            Err(_) => age > STALE_TMP,
-        }
-    }
-
-    /// Removes the lock files whose hash `remove` accepts and that no process holds.
-    fn remove_idle_locks(&self, remove: impl Fn(&str) -> bool) -> Result<(), CacheError> {
-        let locks = self.dir.join(LOCKS);
-        // Never listed through a link: a `.locks` symlink would have this unlink files elsewhere.
-        if !std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) {
-            return Ok(());
-        }
-        let Ok(read) = std::fs::read_dir(&locks) else {
-            return Ok(());
-        };
-        for e in read.flatten() {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if !is_hash_name(&name) || !remove(&name) {
-                continue;
-            }
-            let path = e.path();
-            // Unlinked while held, so a process that opened it meanwhile sees it is stale.
-            if let Ok(Some(_held)) = try_lock(&path) {
-                std::fs::remove_file(&path).map_err(io("remove a cache lock file", &path))?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Whether `name` is a task hash (64 lowercase hex digits): the only names the cache writes for
@@ -713,140 +449,6 @@ fn temp_dir_name(hash: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// Takes the exclusive lock on the lock file `path` without waiting; `Ok(None)` when another
-/// process (or another descriptor in this one) holds it.
-fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
-    loop {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o666)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(Errno::WOULDBLOCK) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        }
-        // A cleaner unlinks a lock file only while holding it: if ours was unlinked between the
-        // open and the lock, the lock guards nothing anyone else can find. Take the new file.
-        let (held, named) = (file.metadata()?, std::fs::symlink_metadata(path));
-        if named.is_ok_and(|n| n.ino() == held.ino() && n.dev() == held.dev()) {
-            return Ok(Some(file));
-        }
-    }
-}
-
-/// Opens an entry's directory without following a symlink. `Ok(None)`: no entry. `Err`: the
-/// entry is not a directory (a plain file, a symlink): corrupt.
-fn open_entry_dir(entry: &Path) -> Result<Option<OwnedFd>, String> {
-    match rustix::fs::open(
-        entry,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => Ok(Some(fd)),
-        Err(Errno::NOENT) => Ok(None),
-        Err(Errno::NOTDIR) | Err(Errno::LOOP) => {
-            Err("the entry is not a directory (a file or a symlink is in its place)".into())
-        }
-        Err(e) => Err(format!("cannot open the entry: {e}")),
-    }
-}
-
-/// The size an entry file must have.
-enum Expect {
-    Exactly(u64),
-    AtMost(u64),
-}
-
-/// Opens `name` in the entry directory for reading and checks it before anything is read: it
-/// must be a regular file (not a symlink, a FIFO or a device: opened with `O_NOFOLLOW|O_NONBLOCK`,
-/// so neither is followed nor blocks) of the expected size.
-fn open_entry_file(dir: &OwnedFd, name: &str, expect: Expect) -> Result<File, String> {
-    let fd = rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| match e {
-        Errno::NOENT => format!("`{name}` is missing"),
-        Errno::LOOP => format!("`{name}` is a symlink, not a regular file"),
-        e => format!("`{name}` unreadable: {e}"),
-    })?;
-    let file = File::from(fd);
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("`{name}` unreadable: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "`{name}` is a {}, not a regular file",
-            archive::kind_name(meta.mode())
-        ));
-    }
-    match expect {
-        Expect::Exactly(n) if meta.len() != n => Err(format!(
-            "`{name}` is {} bytes, its metadata records {n} (truncated or modified)",
-            meta.len()
-        )),
-        Expect::AtMost(n) if meta.len() > n => Err(format!(
-            "`{name}` is {} bytes, more than the {n} a cache entry's metadata can have",
-            meta.len()
-        )),
-        _ => Ok(file),
-    }
-}
-
-/// Reads and parses an entry's `meta.json`, bounded in size.
-fn read_meta(dir: &OwnedFd) -> Result<Meta, MetaError> {
-    let file = open_entry_file(dir, META, Expect::AtMost(MAX_META)).map_err(|why| {
-        if why.ends_with("is missing") {
-            MetaError::Missing
-        } else {
-            MetaError::Corrupt(why)
-        }
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_META)
-        .read_to_end(&mut bytes)
-        .map_err(|e| MetaError::Corrupt(format!("`{META}` unreadable: {e}")))?;
-    let unreadable = |e: serde_json::Error| MetaError::Corrupt(format!("unreadable metadata: {e}"));
-    let version: MetaVersion = serde_json::from_slice(&bytes).map_err(unreadable)?;
-    if version.version != ENTRY_VERSION {
-        return Err(MetaError::OtherVersion);
-    }
-    serde_json::from_slice(&bytes).map_err(unreadable)
-}
-
-/// Removes an entry whatever it is (directory, file, symlink); errors are ignored, as the next
-/// store replaces whatever is left.
-fn remove_any(path: &Path) {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => {
-            let _ = std::fs::remove_dir_all(path);
-        }
-        Ok(_) => {
-            let _ = std::fs::remove_file(path);
-        }
-        Err(_) => {}
-    }
-}
-
-/// Total size of the files directly in `dir` (entries are flat).
-fn flat_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .filter_map(|f| f.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// Passes writes through while hashing them, so an archive's digest costs no second read.
@@ -886,6 +488,7 @@ fn write_synced(path: &Path, data: &[u8]) -> Result<(), CacheError> {
 
 #[cfg(test)]
 mod tests {
+    use super::lock::try_lock;
     use super::*;
 
     const HASH: &str = "00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";

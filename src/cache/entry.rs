@@ -1,0 +1,114 @@
+//! Reading an entry without trusting it: its directory and files opened without following links
+//! or blocking, each checked for type and size before a byte is read.
+
+use super::*;
+
+/// Only the version, read first: an entry of another version may have another layout.
+#[derive(Deserialize)]
+pub(super) struct MetaVersion {
+    version: u32,
+}
+
+/// Why an entry's `meta.json` could not be used.
+pub(super) enum MetaError {
+    Missing,
+    /// Written by another version of shockwave: a plain miss.
+    OtherVersion,
+    Corrupt(String),
+}
+
+/// Opens an entry's directory without following a symlink. `Ok(None)`: no entry. `Err`: the
+/// entry is not a directory (a plain file, a symlink): corrupt.
+pub(super) fn open_entry_dir(entry: &Path) -> Result<Option<OwnedFd>, String> {
+    match rustix::fs::open(
+        entry,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::NOENT) => Ok(None),
+        Err(Errno::NOTDIR) | Err(Errno::LOOP) => {
+            Err("the entry is not a directory (a file or a symlink is in its place)".into())
+        }
+        Err(e) => Err(format!("cannot open the entry: {e}")),
+    }
+}
+
+/// The size an entry file must have.
+pub(super) enum Expect {
+    Exactly(u64),
+    AtMost(u64),
+}
+
+/// Opens `name` in the entry directory for reading and checks it before anything is read: it
+/// must be a regular file (not a symlink, a FIFO or a device: opened with `O_NOFOLLOW|O_NONBLOCK`,
+/// so neither is followed nor blocks) of the expected size.
+pub(super) fn open_entry_file(dir: &OwnedFd, name: &str, expect: Expect) -> Result<File, String> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        Errno::NOENT => format!("`{name}` is missing"),
+        Errno::LOOP => format!("`{name}` is a symlink, not a regular file"),
+        e => format!("`{name}` unreadable: {e}"),
+    })?;
+    let file = File::from(fd);
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("`{name}` unreadable: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "`{name}` is a {}, not a regular file",
+            archive::kind_name(meta.mode())
+        ));
+    }
+    match expect {
+        Expect::Exactly(n) if meta.len() != n => Err(format!(
+            "`{name}` is {} bytes, its metadata records {n} (truncated or modified)",
+            meta.len()
+        )),
+        Expect::AtMost(n) if meta.len() > n => Err(format!(
+            "`{name}` is {} bytes, more than the {n} a cache entry's metadata can have",
+            meta.len()
+        )),
+        _ => Ok(file),
+    }
+}
+
+/// Reads and parses an entry's `meta.json`, bounded in size.
+pub(super) fn read_meta(dir: &OwnedFd) -> Result<Meta, MetaError> {
+    let file = open_entry_file(dir, META, Expect::AtMost(MAX_META)).map_err(|why| {
+        if why.ends_with("is missing") {
+            MetaError::Missing
+        } else {
+            MetaError::Corrupt(why)
+        }
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_META)
+        .read_to_end(&mut bytes)
+        .map_err(|e| MetaError::Corrupt(format!("`{META}` unreadable: {e}")))?;
+    let unreadable = |e: serde_json::Error| MetaError::Corrupt(format!("unreadable metadata: {e}"));
+    let version: MetaVersion = serde_json::from_slice(&bytes).map_err(unreadable)?;
+    if version.version != ENTRY_VERSION {
+        return Err(MetaError::OtherVersion);
+    }
+    serde_json::from_slice(&bytes).map_err(unreadable)
+}
+
+/// Removes an entry whatever it is (directory, file, symlink); errors are ignored, as the next
+/// store replaces whatever is left.
+pub(super) fn remove_any(path: &Path) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let _ = std::fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(path);
+        }
+        Err(_) => {}
+    }
+}
