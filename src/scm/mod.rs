@@ -32,18 +32,6 @@ pub enum FileStatus {
     TypeChanged,
 }
 
-impl FileStatus {
-    pub fn letter(self) -> char {
-        match self {
-            FileStatus::Added => 'A',
-            FileStatus::Deleted => 'D',
-            FileStatus::Modified => 'M',
-            FileStatus::Renamed => 'R',
-            FileStatus::TypeChanged => 'T',
-        }
-    }
-}
-
 /// One changed path, repository-relative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedFile {
@@ -97,11 +85,7 @@ pub enum ScmError {
     #[error("{path} is not inside a git repository ({detail}); run shockwave inside a git checkout or pass --config for one")]
     NotARepository { path: PathBuf, detail: String },
     #[error("revision `{rev}` does not exist in this repository; {hint}")]
-    UnknownRevision {
-        rev: String,
-        hint: String,
-        detail: String,
-    },
+    UnknownRevision { rev: String, hint: String },
     #[error("base `{rev}` is not in this clone (shallow clone with {depth}): fetch full history (`fetch-depth: 0` in actions/checkout) or run `git fetch --deepen=200`, or pass --on-missing-base all to treat every service as affected")]
     MissingBase { rev: String, depth: String },
     #[error("`{base}` and `{head}` have no common ancestor; pass --exact-base to compare their trees directly")]
@@ -126,12 +110,6 @@ impl ScmError {
             action: action.into(),
             detail: e.to_string(),
         }
-    }
-
-    /// True when the failure is "the base is not available here", which `--on-missing-base all`
-    /// turns into "everything is affected".
-    pub fn is_missing_base(&self) -> bool {
-        matches!(self, ScmError::MissingBase { .. })
     }
 }
 
@@ -187,7 +165,7 @@ impl Repo {
 
     /// Resolves a revision to a commit id. `is_base` selects the "missing base" wording in shallow clones.
     fn resolve(&self, rev: &str, is_base: bool) -> Result<ObjectId, ScmError> {
-        let unknown = |detail: String| {
+        let unknown = || {
             if is_base && self.is_shallow() {
                 ScmError::MissingBase {
                     rev: rev.to_string(),
@@ -197,15 +175,14 @@ impl Repo {
                 ScmError::UnknownRevision {
                     rev: rev.to_string(),
                     hint: fetch_hint(rev),
-                    detail,
                 }
             }
         };
         let id = self
             .repo
             .rev_parse_single(rev.as_bytes().as_bstr())
-            .map_err(|e| unknown(e.to_string()))?;
-        let object = id.object().map_err(|e| unknown(e.to_string()))?;
+            .map_err(|_| unknown())?;
+        let object = id.object().map_err(|_| unknown())?;
         let commit = object
             .peel_to_commit()
             .map_err(|e| ScmError::git(format!("read `{rev}` as a commit"), e))?;
