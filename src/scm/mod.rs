@@ -2,15 +2,20 @@
 //! base, as a pull request shows), plus, on request, what is staged, unstaged or untracked in the
 //! worktree. Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git`.
 
+// The raw syscalls of the Linux scan are in `sys::linux`, which alone may opt out.
+#![deny(unsafe_code)]
+
 mod dirs;
+mod ignore;
 mod index;
+mod scope;
 mod sys;
+mod untracked;
 mod worktree;
 
 pub use dirs::RepoDirs;
-
 pub use index::{FileId, RepoIndex};
-pub use worktree::Scope;
+pub use scope::Scope;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
