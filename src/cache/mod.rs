@@ -171,10 +171,6 @@ impl LocalCache {
             .map_err(|(dir, link)| CacheError::LinkedDir { dir, link })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn entry_dir(&self, hash: &str) -> PathBuf {
         self.dir.join(hash)
     }
@@ -545,7 +541,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = LocalCache::new(dir.path().join("cache"));
         cache.ensure_dir().unwrap();
-        let tmp = cache.dir().join(temp_dir_name(HASH));
+        let tmp = cache.dir.join(temp_dir_name(HASH));
         let fresh = Duration::from_secs(1);
         let held = cache.lock(HASH, &|| false).unwrap().unwrap();
         assert!(!cache.writer_is_gone(&tmp, fresh));
@@ -553,7 +549,7 @@ mod tests {
         drop(held);
         assert!(cache.writer_is_gone(&tmp, fresh));
         // A name without a hash: only its age tells.
-        let odd = cache.dir().join(".tmp-odd");
+        let odd = cache.dir.join(".tmp-odd");
         assert!(!cache.writer_is_gone(&odd, fresh));
         assert!(cache.writer_is_gone(&odd, STALE_TMP + fresh));
     }

@@ -1,8 +1,8 @@
 //! The workspace's directories as git sees them, for `members` and `root`: a folder git ignores
 //! (or one below an ignored folder) is never a member, and in a sparse checkout the directories
 //! the index holds outside the checked-out cone count as much as those on disk, so services do not
-//! vanish with their folders. Ignore rules come from gix's exclude stack (`.gitignore` files,
-//! `info/exclude`, `core.excludesFile`), never from parsing `.gitignore` here.
+//! vanish with their folders. Ignore rules come from [`Ignores`] (gix's exclude stack), never
+//! from a `.gitignore` parsed here.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::Mode;
 
+use super::ignore::Ignores;
 use super::Repo;
 use crate::config::{list_subdirs, WorkspaceDirs};
 
@@ -26,9 +27,7 @@ pub struct RepoDirs<'r> {
     /// worktree root) → the names of its subdirectories.
     tracked: Option<HashMap<BString, Vec<BString>>>,
     /// Built on first use: most configs never ask.
-    excludes: Option<Option<gix::AttributeStack<'r>>>,
-    /// Repo-relative directory → whether git ignores it (itself, not its parents).
-    excluded: HashMap<String, bool>,
+    excludes: Option<Option<Ignores<'r>>>,
 }
 
 impl Repo {
@@ -69,12 +68,11 @@ impl Repo {
             index,
             tracked,
             excludes: None,
-            excluded: HashMap::new(),
         }))
     }
 }
 
-impl RepoDirs<'_> {
+impl<'r> RepoDirs<'r> {
     fn repo_path(&self, dir: &str) -> String {
         match (self.prefix.as_str(), dir) {
             (p, "") => p.trim_end_matches('/').to_string(),
@@ -83,45 +81,29 @@ impl RepoDirs<'_> {
         }
     }
 
-    /// Whether git ignores the repo-relative directory `path` itself.
-    fn ignores(&mut self, path: &str) -> bool {
-        if path.is_empty() {
-            return false;
-        }
-        if let Some(&v) = self.excluded.get(path) {
-            return v;
-        }
+    /// The ignore rules, read on first use; `None` (with a warning) when they cannot be read.
+    fn ignore_rules(&mut self) -> Option<&mut Ignores<'r>> {
         let repo = self.repo;
         let index = &self.index;
-        let stack = self.excludes.get_or_insert_with(|| {
-            let empty;
-            let state = match index {
-                Some(i) => &**i,
-                None => {
-                    empty = gix::index::State::new(repo.object_hash());
-                    &empty
-                }
-            };
-            repo.excludes(
-                state,
-                None,
-                gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped,
-            )
-            .map_err(|e| {
-                tracing::warn!(
-                    "failed to read .gitignore files ({e}); members may include ignored folders"
-                );
+        self.excludes
+            .get_or_insert_with(|| {
+                let empty;
+                let state = match index {
+                    Some(i) => &**i,
+                    None => {
+                        empty = gix::index::State::new(repo.object_hash());
+                        &empty
+                    }
+                };
+                Ignores::new(repo, state)
+                    .map_err(|e| {
+                        tracing::warn!(
+                            "failed to read .gitignore files ({e}); members may include ignored folders"
+                        );
+                    })
+                    .ok()
             })
-            .ok()
-        });
-        let v = stack.as_mut().is_some_and(|stack| {
-            stack
-                .at_entry(BStr::new(path.as_bytes()), Some(Mode::DIR))
-                .map(|p| p.is_excluded())
-                .unwrap_or(false)
-        });
-        self.excluded.insert(path.to_string(), v);
-        v
+            .as_mut()
     }
 }
 
@@ -135,20 +117,12 @@ impl WorkspaceDirs for RepoDirs<'_> {
     }
 
     fn is_excluded(&mut self, dir: &str) -> bool {
-        // Every directory from the worktree root down: an ignored parent ignores all below it.
+        // The worktree root is never ignored: no need to read the rules for it.
         let path = self.repo_path(dir);
-        let mut end = 0;
-        loop {
-            let next = path[end..].find('/').map(|i| end + i);
-            let upto = next.unwrap_or(path.len());
-            if self.ignores(&path[..upto]) {
-                return true;
-            }
-            match next {
-                Some(i) => end = i + 1,
-                None => return false,
-            }
-        }
+        !path.is_empty()
+            && self
+                .ignore_rules()
+                .is_some_and(|rules| rules.ignores(BStr::new(path.as_bytes()), true))
     }
 
     fn subdirs(&mut self, dir: &str) -> std::io::Result<Vec<String>> {
@@ -178,14 +152,19 @@ impl WorkspaceDirs for RepoDirs<'_> {
             names.sort_unstable();
             names.dedup();
         }
-        names.retain(|name| {
-            let child = if path.is_empty() {
-                name.clone()
-            } else {
-                format!("{path}/{name}")
-            };
-            !self.ignores(&child)
-        });
+        if names.is_empty() {
+            return Ok(names);
+        }
+        if let Some(rules) = self.ignore_rules() {
+            names.retain(|name| {
+                let child = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}/{name}")
+                };
+                !rules.itself(BStr::new(child.as_bytes()), true)
+            });
+        }
         Ok(names)
     }
 }

@@ -10,8 +10,7 @@ use bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 use rayon::prelude::*;
 
-use super::worktree::Scope;
-use super::{Repo, ScmError};
+use super::{Repo, ScmError, Scope};
 
 /// A file's content id (a git blob id, or a commit id for a submodule).
 pub type FileId = ObjectId;

@@ -1,18 +1,31 @@
-//! Change detection with gix: which paths differ between two commits (by default from their merge
-//! base, as a pull request shows), plus, on request, what is staged, unstaged or untracked in the
-//! worktree. Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git`.
+//! Everything shockwave reads from git, through gix:
+//! - which paths differ between two commits (by default from their merge base, as a pull request
+//!   shows) and, on request, what is staged, unstaged or untracked (`diff`, `status`);
+//! - the content id of every worktree file, for hashing: the index's ids, checked by a scan of
+//!   the worktree against the index (`index`, `worktree`, `scope`, `untracked`, `ignore`, with
+//!   the directory reads in `sys`);
+//! - the workspace's directories as git sees them, for config `members` (`dirs`).
+//!
+//! Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git` and never writes
+//! to the repository (not the index, not a ref, not a file in the worktree).
 
+// The raw syscalls of the Linux scan are in `sys::linux`, which alone may opt out.
+#![deny(unsafe_code)]
+
+mod diff;
 mod dirs;
+mod ignore;
 mod index;
+mod scope;
+mod status;
 mod sys;
+mod untracked;
 mod worktree;
 
 pub use dirs::RepoDirs;
-
 pub use index::{FileId, RepoIndex};
-pub use worktree::Scope;
+pub use scope::Scope;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bstr::{BStr, BString, ByteSlice};
@@ -30,18 +43,6 @@ pub enum FileStatus {
     Renamed,
     /// File ↔ symlink ↔ submodule.
     TypeChanged,
-}
-
-impl FileStatus {
-    pub fn letter(self) -> char {
-        match self {
-            FileStatus::Added => 'A',
-            FileStatus::Deleted => 'D',
-            FileStatus::Modified => 'M',
-            FileStatus::Renamed => 'R',
-            FileStatus::TypeChanged => 'T',
-        }
-    }
 }
 
 /// One changed path, repository-relative.
@@ -97,11 +98,7 @@ pub enum ScmError {
     #[error("{path} is not inside a git repository ({detail}); run shockwave inside a git checkout or pass --config for one")]
     NotARepository { path: PathBuf, detail: String },
     #[error("revision `{rev}` does not exist in this repository; {hint}")]
-    UnknownRevision {
-        rev: String,
-        hint: String,
-        detail: String,
-    },
+    UnknownRevision { rev: String, hint: String },
     #[error("base `{rev}` is not in this clone (shallow clone with {depth}): fetch full history (`fetch-depth: 0` in actions/checkout) or run `git fetch --deepen=200`, or pass --on-missing-base all to treat every service as affected")]
     MissingBase { rev: String, depth: String },
     #[error("`{base}` and `{head}` have no common ancestor; pass --exact-base to compare their trees directly")]
@@ -126,12 +123,6 @@ impl ScmError {
             action: action.into(),
             detail: e.to_string(),
         }
-    }
-
-    /// True when the failure is "the base is not available here", which `--on-missing-base all`
-    /// turns into "everything is affected".
-    pub fn is_missing_base(&self) -> bool {
-        matches!(self, ScmError::MissingBase { .. })
     }
 }
 
@@ -187,7 +178,7 @@ impl Repo {
 
     /// Resolves a revision to a commit id. `is_base` selects the "missing base" wording in shallow clones.
     fn resolve(&self, rev: &str, is_base: bool) -> Result<ObjectId, ScmError> {
-        let unknown = |detail: String| {
+        let unknown = || {
             if is_base && self.is_shallow() {
                 ScmError::MissingBase {
                     rev: rev.to_string(),
@@ -197,15 +188,14 @@ impl Repo {
                 ScmError::UnknownRevision {
                     rev: rev.to_string(),
                     hint: fetch_hint(rev),
-                    detail,
                 }
             }
         };
         let id = self
             .repo
             .rev_parse_single(rev.as_bytes().as_bstr())
-            .map_err(|e| unknown(e.to_string()))?;
-        let object = id.object().map_err(|e| unknown(e.to_string()))?;
+            .map_err(|_| unknown())?;
+        let object = id.object().map_err(|_| unknown())?;
         let commit = object
             .peel_to_commit()
             .map_err(|e| ScmError::git(format!("read `{rev}` as a commit"), e))?;
@@ -326,227 +316,6 @@ impl Repo {
         }
     }
 
-    /// Diffs two trees without reading any blob: changed paths, with exact-content renames paired
-    /// from deletions and additions of the same object id.
-    fn diff_trees(
-        &self,
-        old: &gix::Tree<'_>,
-        new: &gix::Tree<'_>,
-    ) -> Result<Vec<ChangedFile>, ScmError> {
-        use gix::diff::tree::recorder::Change;
-        use gix::objs::tree::EntryKind;
-        let mut recorder = gix::diff::tree::Recorder::default();
-        let mut state = gix::diff::tree::State::default();
-        let kind = self.repo.object_hash();
-        gix::diff::tree(
-            gix::objs::TreeRefIter::from_bytes(&old.data, kind),
-            gix::objs::TreeRefIter::from_bytes(&new.data, kind),
-            &mut state,
-            &self.repo.objects,
-            &mut recorder,
-        )
-        .map_err(|e| ScmError::git("diff the two trees", e))?;
-
-        let empty_blob = ObjectId::empty_blob(kind);
-        let mut files: Vec<ChangedFile> = Vec::with_capacity(recorder.records.len());
-        // Deleted and added blobs by id, for exact rename pairing.
-        let mut deleted: HashMap<ObjectId, Vec<usize>> = HashMap::new();
-        let mut added: Vec<(usize, ObjectId)> = Vec::new();
-        for change in recorder.records {
-            match change {
-                Change::Addition {
-                    entry_mode,
-                    oid,
-                    path,
-                    ..
-                } => {
-                    if entry_mode.is_tree() {
-                        continue;
-                    }
-                    if entry_mode.kind() != EntryKind::Commit && oid != empty_blob {
-                        added.push((files.len(), oid));
-                    }
-                    files.push(ChangedFile {
-                        path,
-                        status: FileStatus::Added,
-                        old_path: None,
-                        untracked: false,
-                    });
-                }
-                Change::Deletion {
-                    entry_mode,
-                    oid,
-                    path,
-                    ..
-                } => {
-                    if entry_mode.is_tree() {
-                        continue;
-                    }
-                    if entry_mode.kind() != EntryKind::Commit && oid != empty_blob {
-                        deleted.entry(oid).or_default().push(files.len());
-                    }
-                    files.push(ChangedFile {
-                        path,
-                        status: FileStatus::Deleted,
-                        old_path: None,
-                        untracked: false,
-                    });
-                }
-                Change::Modification {
-                    previous_entry_mode,
-                    entry_mode,
-                    path,
-                    ..
-                } => {
-                    let status = match (previous_entry_mode.is_tree(), entry_mode.is_tree()) {
-                        (true, true) => continue,
-                        // A directory replaced by a file: the directory's files are reported as
-                        // deletions on their own; the new file is an addition.
-                        (true, false) => FileStatus::Added,
-                        (false, true) => FileStatus::Deleted,
-                        (false, false) => {
-                            if previous_entry_mode.kind() == entry_mode.kind()
-                                || is_blob_kind(previous_entry_mode.kind())
-                                    && is_blob_kind(entry_mode.kind())
-                            {
-                                FileStatus::Modified
-                            } else {
-                                FileStatus::TypeChanged
-                            }
-                        }
-                    };
-                    files.push(ChangedFile {
-                        path,
-                        status,
-                        old_path: None,
-                        untracked: false,
-                    });
-                }
-            }
-        }
-        // Pair renames: an added path whose content was deleted elsewhere becomes a rename; the
-        // deletion entry is dropped (its path lives on as `old_path`).
-        let mut consumed = vec![false; files.len()];
-        for (add_idx, oid) in added {
-            if let Some(candidates) = deleted.get_mut(&oid) {
-                if let Some(del_idx) = candidates.pop() {
-                    consumed[del_idx] = true;
-                    let old = std::mem::take(&mut files[del_idx].path);
-                    files[add_idx].status = FileStatus::Renamed;
-                    files[add_idx].old_path = Some(old);
-                }
-            }
-        }
-        let mut out: Vec<ChangedFile> = files
-            .into_iter()
-            .zip(consumed)
-            .filter_map(|(f, gone)| (!gone).then_some(f))
-            .collect();
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
-    }
-
-    /// Staged, unstaged and untracked-not-ignored files, relative to `HEAD`. Unstaged and
-    /// untracked ones come from the same worktree scan that hashing uses (kept, so a run with
-    /// `--uncommitted` walks the worktree once); staged ones from diffing `HEAD`'s tree with the
-    /// index.
-    fn worktree_changes(&self) -> Result<Vec<ChangedFile>, ScmError> {
-        let index = match self.full_index.get() {
-            Some(i) => i,
-            None => {
-                let loaded = RepoIndex::load(self, &Scope::everything())?;
-                self.full_index.get_or_init(|| loaded)
-            }
-        };
-        let state = index.state();
-        let mut by_path: HashMap<BString, FileStatus> = HashMap::new();
-        let head_tree = self
-            .repo
-            .head_tree_id_or_empty()
-            .map_err(|e| ScmError::git("read the tree of HEAD", e))?
-            .detach();
-        self.repo
-            .tree_index_status(
-                &head_tree,
-                state,
-                None,
-                gix::status::tree_index::TrackRenames::Disabled,
-                |change, _, _| {
-                    use gix::diff::index::ChangeRef;
-                    let status = match &change {
-                        ChangeRef::Addition { .. } => FileStatus::Added,
-                        ChangeRef::Deletion { .. } => FileStatus::Deleted,
-                        ChangeRef::Modification {
-                            previous_entry_mode,
-                            entry_mode,
-                            ..
-                        } if mode_kind(previous_entry_mode.bits())
-                            != mode_kind(entry_mode.bits()) =>
-                        {
-                            FileStatus::TypeChanged
-                        }
-                        ChangeRef::Modification { .. } => FileStatus::Modified,
-                        ChangeRef::Rewrite { .. } => FileStatus::Added,
-                    };
-                    if let ChangeRef::Rewrite {
-                        source_location, ..
-                    } = &change
-                    {
-                        by_path
-                            .entry(source_location.as_ref().to_owned())
-                            .or_insert(FileStatus::Deleted);
-                    }
-                    by_path
-                        .entry(change.location().to_owned())
-                        .or_insert(status);
-                    Ok(std::ops::ControlFlow::Continue(()))
-                },
-            )
-            .map_err(|e| ScmError::git("compare HEAD with the index", e))?;
-        // The worktree against the index; a path staged as added stays "added".
-        for (path, now) in index.unstaged() {
-            let status = match now {
-                None => FileStatus::Deleted,
-                Some((_, mode)) => match state.entry_by_path(path) {
-                    // `git add -N`: in the index by name only, so new as far as HEAD goes.
-                    Some(e) if e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD) => {
-                        FileStatus::Added
-                    }
-                    Some(e) if mode_kind(e.mode.bits()) != mode_kind(mode) => {
-                        FileStatus::TypeChanged
-                    }
-                    _ => FileStatus::Modified,
-                },
-            };
-            by_path
-                .entry(path.to_owned())
-                .and_modify(|s| {
-                    if *s != FileStatus::Added {
-                        *s = status
-                    }
-                })
-                .or_insert(status);
-        }
-        let mut untracked: std::collections::HashSet<BString> = std::collections::HashSet::new();
-        for path in index.untracked_paths() {
-            if !by_path.contains_key(path) {
-                by_path.insert(path.to_owned(), FileStatus::Added);
-                untracked.insert(path.to_owned());
-            }
-        }
-        let mut out: Vec<ChangedFile> = by_path
-            .into_iter()
-            .map(|(path, status)| ChangedFile {
-                untracked: untracked.contains(&path),
-                path,
-                status,
-                old_path: None,
-            })
-            .collect();
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
-    }
-
     /// The full worktree scan made for `--uncommitted`, if one was made; hashing reuses it.
     pub fn take_full_index(&mut self) -> Option<RepoIndex> {
         self.full_index.take()
@@ -570,25 +339,45 @@ fn unsupported_format(git_dir: &Path) -> Option<ScmError> {
             .map(|v| v.to_str_lossy().to_ascii_lowercase())
     };
     let git_dir = std::fs::canonicalize(&common).unwrap_or(common);
-    if let Some(v) = value("extensions.objectFormat").filter(|v| v != "sha1") {
-        return Some(ScmError::UnsupportedFormat {
-            git_dir,
-            format: match v.as_str() {
-                "sha256" => "SHA-256 object ids".to_string(),
-                other => format!("the `{other}` object format"),
-            },
-            hint: "only SHA-1 repositories (git's default object format) can be read",
-        });
+    /// A repository extension of which shockwave reads one value only.
+    struct Extension {
+        key: &'static str,
+        supported: &'static str,
+        /// A value met in the wild, and how to name it.
+        known: (&'static str, &'static str),
+        /// What an unknown value is a value of.
+        noun: &'static str,
+        hint: &'static str,
     }
-    if let Some(v) = value("extensions.refStorage").filter(|v| v != "files") {
-        return Some(ScmError::UnsupportedFormat {
-            git_dir,
-            format: match v.as_str() {
-                "reftable" => "the reftable ref storage".to_string(),
-                other => format!("the `{other}` ref storage"),
-            },
+    const EXTENSIONS: [Extension; 2] = [
+        Extension {
+            key: "extensions.objectFormat",
+            supported: "sha1",
+            known: ("sha256", "SHA-256 object ids"),
+            noun: "object format",
+            hint: "only SHA-1 repositories (git's default object format) can be read",
+        },
+        Extension {
+            key: "extensions.refStorage",
+            supported: "files",
+            known: ("reftable", "the reftable ref storage"),
+            noun: "ref storage",
             hint: "convert it with `git refs migrate --ref-format=files` (git 2.46 or later)",
-        });
+        },
+    ];
+    for ext in EXTENSIONS {
+        if let Some(v) = value(ext.key).filter(|v| v != ext.supported) {
+            let format = if v == ext.known.0 {
+                ext.known.1.to_string()
+            } else {
+                format!("the `{v}` {}", ext.noun)
+            };
+            return Some(ScmError::UnsupportedFormat {
+                git_dir,
+                format,
+                hint: ext.hint,
+            });
+        }
     }
     None
 }
@@ -603,16 +392,6 @@ fn fetch_hint(rev: &str) -> String {
         _ if plain => format!("check the name, or fetch it first (`git fetch origin {rev}`)"),
         _ => "check the name, and that the history it refers to is in this clone".to_string(),
     }
-}
-
-/// File, symlink or submodule: what a mode says the entry is (the exec bit aside).
-fn mode_kind(bits: u32) -> u32 {
-    bits & 0o170000
-}
-
-fn is_blob_kind(kind: gix::objs::tree::EntryKind) -> bool {
-    use gix::objs::tree::EntryKind;
-    matches!(kind, EntryKind::Blob | EntryKind::BlobExecutable)
 }
 
 /// Union of committed and worktree changes, one entry per path (the committed entry wins; a
