@@ -78,7 +78,7 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
                     if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
                         && st.st_size as u64 == size
                         && size <= SAME_FILE_CHECK
-                        && st.st_mode & 0o777 == mode
+                        && mode_bits(st.st_mode) & 0o777 == mode
                     {
                         let mut bytes = Vec::with_capacity(size as usize);
                         entry.read_to_end(&mut bytes)?;
@@ -313,4 +313,16 @@ fn read_regular_at(dir: BorrowedFd, name: &OsStr, size: u64) -> std::io::Result<
     let mut bytes = Vec::with_capacity(size as usize);
     file.take(size + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// A raw `st_mode` as 32 bits: it is `u32` on Linux and `u16` on macOS.
+#[cfg_attr(
+    target_os = "linux",
+    expect(
+        clippy::useless_conversion,
+        reason = "a no-op on Linux, a widening on macOS"
+    )
+)]
+fn mode_bits(raw: rustix::fs::RawMode) -> u32 {
+    u32::from(raw)
 }

@@ -100,7 +100,8 @@ pub fn write_archive<W: Write>(
 }
 
 pub fn kind_name(mode: u32) -> &'static str {
-    match FileType::from_raw_mode(mode) {
+    // The raw mode is 32 bits on Linux and 16 on macOS; the file type bits fit in 16 either way.
+    match FileType::from_raw_mode((mode & 0o170000) as _) {
         FileType::RegularFile => "regular file",
         FileType::Directory => "directory",
         FileType::Symlink => "symlink",
