@@ -275,36 +275,13 @@ fn is_base_problem(e: &ScmError, q: &ChangeQuery) -> bool {
     }
 }
 
-/// A task-graph error as the user sees it: a cycle is a config error pointing at the `needs` entry
-/// that closes it (exit 2), an unknown target a usage error.
-pub(crate) fn task_error(ws: &Workspace, e: crate::tasks::TaskError) -> CliError {
-    if let crate::tasks::TaskError::Cycle {
-        at: Some(at),
-        chain,
-    } = &e
-    {
-        if let Ok(source_text) = std::fs::read_to_string(&ws.config_path) {
-            return CliError::Config(config::ConfigError::Invalid {
-                path: ws.config_path.clone(),
-                source_text,
-                diagnostics: vec![crate::diagnostic::Diagnostic::new(format!(
-                    "task cycle: {chain}"
-                ))
-                .at(at.clone())
-                .help("change the targets' `needs` so that no task needs itself")],
-            });
-        }
-    }
-    CliError::Usage(e.to_string())
-}
-
 fn cmd_check(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
     let ws = load_workspace(cwd, config)?;
     // Every task of every service: a cycle in `needs` is a config error, found here rather than by
     // the first `run` that reaches it.
     let every: Vec<config::ServiceId> = (0..ws.services.len()).collect();
     let targets: Vec<String> = ws.target_names.iter().cloned().collect();
-    crate::tasks::TaskGraph::build(&ws, &every, &targets).map_err(|e| task_error(&ws, e))?;
+    crate::tasks::TaskGraph::build(&ws, &every, &targets).map_err(|e| CliError::task(&ws, e))?;
     let edges: usize = ws.services.iter().map(|s| s.deps.len()).sum();
     let tasks: usize = ws.services.iter().map(|s| s.targets.len()).sum();
     let plural =

@@ -164,7 +164,7 @@ fn prepare(
     let mut ctx = load_context(cwd, config)?;
     let selection = select(&ctx, s)?;
     let graph = TaskGraph::build(&ctx.ws, &selection.services, targets)
-        .map_err(|e| super::task_error(&ctx.ws, e))?;
+        .map_err(|e| CliError::task(&ctx.ws, e))?;
     let t0 = std::time::Instant::now();
     // `--uncommitted` already scanned the whole worktree: reuse that scan.
     let index = match ctx.repo.take_full_index() {
@@ -648,7 +648,7 @@ pub(super) fn cmd_cache(
             )
         }
         CacheAction::Clean => {
-            let s = cache.clean().map_err(|e| CliError::Failed(e.to_string()))?;
+            let s = cache.clean()?;
             let incomplete = if s.incomplete > 0 {
                 format!(" and {}", incomplete_writes(&s))
             } else {
@@ -664,9 +664,7 @@ pub(super) fn cmd_cache(
         CacheAction::Prune { max_size } => {
             let max =
                 parse_size(&max_size).map_err(|e| CliError::Usage(format!("--max-size: {e}")))?;
-            let (removed, left) = cache
-                .prune(max)
-                .map_err(|e| CliError::Failed(e.to_string()))?;
+            let (removed, left) = cache.prune(max)?;
             let incomplete = if removed.incomplete > 0 {
                 format!(" and {}", incomplete_writes(&removed))
             } else {
