@@ -83,7 +83,7 @@ impl CliError {
                 diagnostics,
             }) => {
                 let cwd = std::env::current_dir().unwrap_or_default();
-                let file = super::display_path(&cwd, path);
+                let file = super::workspace::display_path(&cwd, path);
                 let body = Rendered {
                     file: &file,
                     source: source_text,

@@ -10,8 +10,10 @@
 //! abandoned leaves at most a temporary directory, never an entry (entries are renamed into place).
 
 mod interrupt;
+mod plan;
 
 pub use interrupt::Interrupt;
+pub use plan::{SelectedBy, Selection};
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};

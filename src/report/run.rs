@@ -11,14 +11,14 @@ use super::summary::{human_duration, tail};
 use crate::exec::{RunEvent, StopReason, TaskResult, TaskStatus};
 use crate::tasks::TaskIdx;
 
-pub struct HumanReporter {
+pub struct HumanReporter<'a> {
     pub labels: Vec<String>,
     pub style: Style,
     pub github: bool,
     pub stream: bool,
     /// Draw a progress line on stderr, at most as wide as this says the terminal is. Without one,
     /// output is a log: start lines and heartbeats instead.
-    pub progress: Option<fn() -> usize>,
+    pub progress: Option<&'a dyn Fn() -> usize>,
     done: usize,
     /// Tasks handed to workers and not finished, in the order they started.
     running: Vec<TaskIdx>,
@@ -29,13 +29,13 @@ pub struct HumanReporter {
 /// Lines of a failed task's log shown again at the end.
 const FAILED_TAIL: usize = 40;
 
-impl HumanReporter {
+impl<'a> HumanReporter<'a> {
     pub fn new(
         labels: Vec<String>,
         style: Style,
         github: bool,
         stream: bool,
-        progress: Option<fn() -> usize>,
+        progress: Option<&'a dyn Fn() -> usize>,
     ) -> Self {
         HumanReporter {
             labels,
