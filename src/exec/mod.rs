@@ -24,7 +24,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cache::LocalCache;
+use crate::cache::{CacheError, LocalCache};
 use crate::config::Globs;
 use crate::tasks::{TaskGraph, TaskIdx};
 
@@ -82,15 +82,28 @@ pub enum RunEvent {
         task: TaskIdx,
         result: TaskResult,
     },
-    /// A cache problem: reported, never fatal.
+    /// A cache problem: reported, never fatal. The task runs (or keeps its result) without the
+    /// cache.
     CacheWarning {
         task: TaskIdx,
-        message: String,
+        during: CacheStep,
+        error: CacheError,
     },
     /// The run stops starting tasks, or escalates how it stops the running ones.
     Stopping {
         reason: StopReason,
     },
+}
+
+/// What the worker was doing with the cache when a [`RunEvent::CacheWarning`] happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStep {
+    /// Taking the task's lock: the task runs unlocked.
+    Lock,
+    /// Restoring an entry: the task runs.
+    Restore,
+    /// Storing a successful result: the result stands, the next run misses.
+    Store,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,7 +414,8 @@ fn run_one(
             Err(e) => {
                 let _ = tx.send(Msg::Event(RunEvent::CacheWarning {
                     task: idx,
-                    message: format!("running without the cache's lock: {e}"),
+                    during: CacheStep::Lock,
+                    error: e,
                 }));
                 None
             }
@@ -423,7 +437,8 @@ fn run_one(
             Err(e) => {
                 let _ = tx.send(Msg::Event(RunEvent::CacheWarning {
                     task: idx,
-                    message: e.to_string(),
+                    during: CacheStep::Restore,
+                    error: e,
                 }));
             }
         }
@@ -448,7 +463,8 @@ fn run_one(
             ) {
                 let _ = tx.send(Msg::Event(RunEvent::CacheWarning {
                     task: idx,
-                    message: format!("could not save to the cache: {e}"),
+                    during: CacheStep::Store,
+                    error: e,
                 }));
             }
         }

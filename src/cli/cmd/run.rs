@@ -19,7 +19,9 @@ use crate::config::Workspace;
 use crate::exec::{self, Interrupt, RunOptions, SelectedBy, Selection, TaskSpec, TaskStatus};
 use crate::report::affected::AffectedView;
 use crate::report::markdown;
-use crate::report::run::HumanReporter;
+use crate::report::run::{
+    Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
+};
 use crate::report::summary::{tail, Summary, TaskSummary, SUMMARY_SCHEMA};
 
 pub(super) fn run(
@@ -157,18 +159,7 @@ pub(super) fn run(
             }
         })
         .collect();
-    let github = env.github_actions;
-    // A live progress line needs a terminal that is not a CI log; everywhere else each command
-    // gets a plain start line and heartbeats instead.
-    let progress = !github && !env.ci && env.stderr_live;
-    let width = || env.terminal_width();
-    let mut reporter = HumanReporter::new(
-        labels.clone(),
-        env.stdout,
-        github,
-        a.stream,
-        progress.then_some(&width as &dyn Fn() -> usize),
-    );
+    let mut reporter = reporter(&labels, env, a.stream);
     let opts = RunOptions {
         jobs: a.jobs,
         keep_going: a.keep_going,
@@ -183,7 +174,7 @@ pub(super) fn run(
         interrupt.clone(),
         &mut |e| reporter.on_event(e),
     );
-    reporter.finish(&outcome.results, outcome.duration, outcome.interrupted);
+    reporter.finish(&outcome);
 
     let tasks: Vec<TaskSummary> = p
         .graph
@@ -296,4 +287,29 @@ fn service_reasons(ws: &Workspace, sel: &Selection, service: usize) -> Vec<Value
         }
         None => Vec::new(),
     }
+}
+
+/// The reporters for where this run is: how task output appears (streamed, GitHub groups or
+/// blocks), then warnings and the closing totals; on a live terminal all of it under a progress
+/// line, in a log with a line per started command instead.
+fn reporter<'a>(labels: &'a [String], env: &'a Env, stream: bool) -> Box<dyn Reporter + 'a> {
+    let output: Box<dyn Reporter + 'a> = if stream {
+        Box::new(Stream::new(labels, env.stdout))
+    } else if env.github_actions {
+        Box::new(GithubGroups::new(labels))
+    } else {
+        Box::new(Blocks::new(labels, env.stdout))
+    };
+    let mut parts = vec![
+        output,
+        Box::new(Notices::new(labels)),
+        Box::new(Totals::new(labels, env.stdout)),
+    ];
+    // A progress line needs a terminal that is not a CI log.
+    if !env.github_actions && !env.ci && env.stderr_live {
+        let width = Box::new(|| env.terminal_width());
+        return Box::new(Progress::new(Reporters(parts), labels, width));
+    }
+    parts.push(Box::new(StartLines::new(labels)));
+    Box::new(Reporters(parts))
 }
