@@ -13,7 +13,7 @@ mod interrupt;
 mod plan;
 
 pub use interrupt::Interrupt;
-pub use plan::{SelectedBy, Selection};
+pub use plan::{CacheState, Plan, PlannedTask, SelectedBy, Selection};
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};

@@ -3,8 +3,19 @@
 
 pub mod affected;
 pub mod graph;
+pub mod hash;
 pub mod markdown;
 pub mod output;
+pub mod plan;
 pub mod run;
 pub mod style;
 pub mod summary;
+
+/// A service root as people read it: `.` for the workspace root itself.
+fn root_text(root: &str) -> &str {
+    if root.is_empty() {
+        "."
+    } else {
+        root
+    }
+}

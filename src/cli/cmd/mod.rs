@@ -60,8 +60,3 @@ fn cache_dir(workdir: &Path, cwd: &Path, flag: Option<&Path>) -> std::path::Path
         None => workdir.join(".shockwave").join("cache"),
     }
 }
-
-/// `service:target` of every task, in graph order.
-fn labels(p: &super::prepare::Prepared) -> Vec<String> {
-    p.graph.tasks.iter().map(|t| t.label(&p.ctx.ws)).collect()
-}
