@@ -6,7 +6,6 @@ mod args;
 mod cmd;
 mod env;
 mod error;
-mod hash_diff;
 mod logging;
 mod prepare;
 mod select;

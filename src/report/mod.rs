@@ -4,6 +4,7 @@
 pub mod affected;
 pub mod graph;
 pub mod hash;
+pub mod hash_diff;
 pub mod markdown;
 pub mod output;
 pub mod plan;

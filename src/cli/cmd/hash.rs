@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
-use super::print;
+use super::{print, read_input};
 use crate::cli::prepare::{hash_tasks, prepare};
 use crate::cli::settings::{HashFormat, HashSettings};
 use crate::cli::{CliError, ExitCode};
 use crate::exec::Plan;
-use crate::report::hash;
+use crate::hash::diff::{self, Listing};
+use crate::report::{hash, hash_diff};
 
 pub(super) fn run(
     cwd: &Path,
@@ -17,7 +18,8 @@ pub(super) fn run(
 ) -> Result<ExitCode, CliError> {
     let (targets, select, format) = match h {
         HashSettings::Diff(a, b) => {
-            print(&crate::cli::hash_diff::diff_files(&a, &b)?);
+            let (a, b) = (read_listing(&a)?, read_listing(&b)?);
+            print(&hash_diff::text(&diff::diff(&a, &b)));
             return Ok(ExitCode::Success);
         }
         HashSettings::List {
@@ -42,4 +44,13 @@ pub(super) fn run(
         HashFormat::Json => format!("{:#}\n", hash::json(&p.ctx.ws, &plan, &hashes)),
     });
     Ok(ExitCode::Success)
+}
+
+fn read_listing(path: &Path) -> Result<Listing, CliError> {
+    Listing::parse(&read_input(path)?).map_err(|why| {
+        CliError::Usage(format!(
+            "{} is not a `shockwave hash --json` output or run summary: {why}",
+            path.display()
+        ))
+    })
 }
