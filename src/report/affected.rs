@@ -269,6 +269,16 @@ impl AffectedView<'_> {
         )
     }
 
+    /// What `affected --format github` says once it wrote [`github`](Self::github) to the file
+    /// `$GITHUB_OUTPUT` names.
+    pub fn github_written(&self) -> String {
+        let n = self.affected.count();
+        format!(
+            "wrote affected, matrix and any ({n} service{}) to $GITHUB_OUTPUT\n",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+
     /// Everything known about why `id` is or is not affected.
     pub fn explain(&self, id: ServiceId, style: Style) -> String {
         let s = &self.ws.services[id];

@@ -2,6 +2,8 @@
 //! workflows and Markdown for pull requests. Reporters only read; a new format touches no engine code.
 
 pub mod affected;
+pub mod cache;
+pub mod check;
 pub mod graph;
 pub mod hash;
 pub mod hash_diff;

@@ -42,11 +42,7 @@ pub(super) fn run(
             match &env.github_output {
                 Some(path) => {
                     append_file(path, &lines)?;
-                    let n = impact.affected.count();
-                    format!(
-                        "wrote affected, matrix and any ({n} service{}) to $GITHUB_OUTPUT\n",
-                        if n == 1 { "" } else { "s" }
-                    )
+                    view.github_written()
                 }
                 None => lines,
             }

@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use super::{cache_dir, print};
-use crate::cache::{format_size, LocalCache, Stats};
+use crate::cache::LocalCache;
 use crate::cli::settings::{CacheCommand, CacheSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{CliError, ExitCode};
+use crate::report::cache as report;
 
 pub(super) fn run(
     cwd: &Path,
@@ -21,69 +22,13 @@ pub(super) fn run(
         }
     };
     let cache = LocalCache::new(dir.clone());
-    let out = match c.action {
-        CacheCommand::Stats => {
-            let s = cache.stats();
-            let incomplete = if s.incomplete > 0 {
-                format!(
-                    "; {} (`cache prune` removes those whose writer is gone)",
-                    incomplete_writes(&s)
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                "{}: {} entr{}, {}, can save {}{incomplete}\n",
-                dir.display(),
-                s.entries,
-                if s.entries == 1 { "y" } else { "ies" },
-                format_size(s.bytes),
-                crate::report::summary::human_duration(s.saved_ms)
-            )
+    print(&match c.action {
+        CacheCommand::Stats => report::stats(&dir, &cache.stats()),
+        CacheCommand::Clean => report::cleaned(&cache.clean()?),
+        CacheCommand::Prune { max_bytes } => {
+            let (removed, left) = cache.prune(max_bytes)?;
+            report::pruned(&removed, &left, max_bytes)
         }
-        CacheCommand::Clean => {
-            let s = cache.clean()?;
-            let incomplete = if s.incomplete > 0 {
-                format!(" and {}", incomplete_writes(&s))
-            } else {
-                String::new()
-            };
-            format!(
-                "removed {} entr{} ({}){incomplete}\n",
-                s.entries,
-                if s.entries == 1 { "y" } else { "ies" },
-                format_size(s.bytes)
-            )
-        }
-        CacheCommand::Prune { max_bytes: max } => {
-            let (removed, left) = cache.prune(max)?;
-            let incomplete = if removed.incomplete > 0 {
-                format!(" and {}", incomplete_writes(&removed))
-            } else {
-                String::new()
-            };
-            format!(
-                "removed {} least recently used entr{} ({}){incomplete}; {} entr{} left ({}, limit {})\n",
-                removed.entries,
-                if removed.entries == 1 { "y" } else { "ies" },
-                format_size(removed.bytes),
-                left.entries,
-                if left.entries == 1 { "y" } else { "ies" },
-                format_size(left.bytes),
-                format_size(max)
-            )
-        }
-    };
-    print(&out);
+    });
     Ok(ExitCode::Success)
-}
-
-/// `2 incomplete writes (5.0 MiB)`: temporary directories of stores in progress or killed.
-fn incomplete_writes(s: &Stats) -> String {
-    format!(
-        "{} incomplete write{} ({})",
-        s.incomplete,
-        if s.incomplete == 1 { "" } else { "s" },
-        format_size(s.incomplete_bytes)
-    )
 }

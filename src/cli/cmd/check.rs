@@ -14,28 +14,9 @@ pub(super) fn run(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliErro
     let every: Vec<ServiceId> = (0..ws.services.len()).collect();
     let targets: Vec<String> = ws.target_names.iter().cloned().collect();
     TaskGraph::build(&ws, &every, &targets).map_err(|e| CliError::task(&ws, e))?;
-    let edges: usize = ws.services.iter().map(|s| s.deps.len()).sum();
-    let tasks: usize = ws.services.iter().map(|s| s.targets.len()).sum();
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let names = ws
-        .target_names
-        .iter()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    print(&format!(
-        "{}: ok — {}, {}, {}{}, {}\n",
-        display_path(cwd, &ws.config_path),
-        plural(ws.services.len(), "service", "services"),
-        plural(edges, "dependency edge", "dependency edges"),
-        plural(ws.target_names.len(), "target", "targets"),
-        if names.is_empty() {
-            String::new()
-        } else {
-            format!(" ({names})")
-        },
-        plural(tasks, "task", "tasks")
+    print(&crate::report::check::text(
+        &display_path(cwd, &ws.config_path),
+        &ws,
     ));
     Ok(ExitCode::Success)
 }
