@@ -314,3 +314,70 @@ impl HashSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn resolve(args: &[&str]) -> Result<CommandSettings, String> {
+        let cli = Cli::try_parse_from(std::iter::once("shockwave").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        Settings::resolve(cli, Env::read())
+            .map(|s| s.command)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flags_that_contradict_each_other_are_refused_without_reading_anything() {
+        for args in [
+            &["affected", "--head", "x", "--uncommitted"][..],
+            &["run", "build", "--head", "x", "--uncommitted"],
+            &["run", "build", "--all", "-j", "0"],
+            &["cache", "prune", "--max-size", "lots"],
+        ] {
+            assert!(resolve(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_selection_by_name_lists_the_range_flags_it_ignores() {
+        let Ok(CommandSettings::Run(r)) = resolve(&[
+            "run",
+            "build",
+            "--service",
+            "a",
+            "--base",
+            "main",
+            "--uncommitted",
+            "--dependents",
+            "none",
+        ]) else {
+            panic!("not a run");
+        };
+        assert!(matches!(&r.select.by, SelectBy::Services(names) if names == &["a"]));
+        assert_eq!(
+            r.select.ignored,
+            ["--base", "--uncommitted", "--dependents"]
+        );
+    }
+
+    #[test]
+    fn values_are_resolved_once() {
+        let Ok(CommandSettings::Cache(c)) = resolve(&["cache", "prune", "--max-size", "2K"]) else {
+            panic!("not a cache command");
+        };
+        assert!(matches!(c.action, CacheCommand::Prune { max_bytes: 2048 }));
+        let Ok(CommandSettings::Run(r)) = resolve(&["run", "build", "--all"]) else {
+            panic!("not a run");
+        };
+        assert!(r.jobs >= 1, "the default is the number of cores");
+        let Ok(CommandSettings::Hash(HashSettings::Diff(a, b))) =
+            resolve(&["hash", "--diff", "a.json", "b.json"])
+        else {
+            panic!("not a diff");
+        };
+        assert_eq!((a.to_str(), b.to_str()), (Some("a.json"), Some("b.json")));
+    }
+}
