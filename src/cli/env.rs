@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::report::style::Style;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Env {
     /// `GITHUB_OUTPUT`, when set and not empty: where `affected --format github` appends.
     pub github_output: Option<PathBuf>,

@@ -19,9 +19,9 @@ use clap::Parser;
 
 pub use args::Cli;
 pub use error::{CliError, ExitCode};
-pub use settings::Settings;
 
 use crate::report::style::Style;
+use settings::Settings;
 
 /// Runs the program and returns the process exit code.
 pub fn main() -> i32 {

@@ -61,9 +61,7 @@ pub(crate) fn hash_tasks<'a>(
     graph: &TaskGraph,
 ) -> TaskHashes<'a> {
     let t0 = std::time::Instant::now();
-    let hashes = crate::hash::hash_tasks(&ctx.ws, &ctx.prefix, index, graph, &|k: &str| {
-        super::env::task_var(k)
-    });
+    let hashes = crate::hash::hash_tasks(&ctx.ws, &ctx.prefix, index, graph, &super::env::task_var);
     tracing::debug!("hashed {} tasks in {:?}", graph.len(), t0.elapsed());
     hashes
 }
