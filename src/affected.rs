@@ -82,6 +82,14 @@ impl Affected {
     }
 }
 
+/// One range's changes and what they affect, as a command computed them.
+#[derive(Debug)]
+pub struct Impact {
+    pub changes: Changes,
+    pub affected: Affected,
+    pub dependents: Dependents,
+}
+
 /// Strips the workspace prefix (the config's directory inside the repository) from a repo-relative
 /// path; `None` when the path lies outside the workspace.
 pub fn workspace_relative<'p>(prefix: &str, path: &'p BStr) -> Option<&'p BStr> {

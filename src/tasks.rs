@@ -55,6 +55,29 @@ pub enum TaskError {
     },
 }
 
+/// Fails on the first of `targets` that no service defines. Needs only the config, so a command
+/// can check its targets before any git work.
+pub fn check_targets(ws: &Workspace, targets: &[String]) -> Result<(), TaskError> {
+    for t in targets {
+        if !ws.target_names.contains(t) {
+            let hint = crate::diagnostic::suggest(t, ws.target_names.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            return Err(TaskError::UnknownTarget {
+                name: t.clone(),
+                hint,
+                known: ws
+                    .target_names
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl TaskGraph {
     /// Expands `targets` of `services` (ids) with everything they need.
     pub fn build(
@@ -62,24 +85,7 @@ impl TaskGraph {
         services: &[ServiceId],
         targets: &[String],
     ) -> Result<TaskGraph, TaskError> {
-        for t in targets {
-            if !ws.target_names.contains(t) {
-                let hint =
-                    crate::diagnostic::suggest(t, ws.target_names.iter().map(String::as_str))
-                        .map(|s| format!("did you mean `{s}`? "))
-                        .unwrap_or_default();
-                return Err(TaskError::UnknownTarget {
-                    name: t.clone(),
-                    hint,
-                    known: ws
-                        .target_names
-                        .iter()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
+        check_targets(ws, targets)?;
         let mut b = Builder {
             ws,
             index: HashMap::new(),

@@ -1,9 +1,12 @@
-//! Every error the program can end with, and the one place that maps them to exit codes.
+//! Every error the program can end with, and the one place that maps them to exit codes. Engine
+//! errors keep their types up to here; nothing below `cli` decides an exit code.
 
-use crate::config::ConfigError;
-use crate::diagnostic::Rendered;
+use crate::cache::CacheError;
+use crate::config::{ConfigError, Workspace};
+use crate::diagnostic::{Diagnostic, Rendered};
 use crate::report::style::Style;
 use crate::scm::ScmError;
+use crate::tasks::TaskError;
 
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +28,15 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Scm(#[from] ScmError),
+    /// A task graph that cannot be built from what the command line asked for (exit 2).
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// A cache command (`cache clean`, `cache prune`) that could not do its work (exit 1). During a
+    /// run, cache problems are warnings and never end up here.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     #[error("{0}")]
     Usage(String),
-    /// An operation failed for a reason outside the user's input (exit 1).
-    #[error("{0}")]
-    Failed(String),
     #[error("failed to {action}: {source}")]
     Io {
         action: String,
@@ -40,10 +47,31 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::Config(_) | CliError::Usage(_) => ExitCode::Usage,
+            CliError::Config(_) | CliError::Task(_) | CliError::Usage(_) => ExitCode::Usage,
             CliError::Scm(_) => ExitCode::Git,
-            CliError::Io { .. } | CliError::Failed(_) => ExitCode::TaskFailed,
+            CliError::Cache(_) | CliError::Io { .. } => ExitCode::TaskFailed,
         }
+    }
+
+    /// A task-graph error of `ws`. A cycle the config can point at is a config error, shown with the
+    /// `needs` entry that closes it; anything else keeps its type.
+    pub fn task(ws: &Workspace, e: TaskError) -> CliError {
+        if let TaskError::Cycle {
+            at: Some(at),
+            chain,
+        } = &e
+        {
+            if let Ok(source_text) = std::fs::read_to_string(&ws.config_path) {
+                return CliError::Config(ConfigError::Invalid {
+                    path: ws.config_path.clone(),
+                    source_text,
+                    diagnostics: vec![Diagnostic::new(format!("task cycle: {chain}"))
+                        .at(at.clone())
+                        .help("change the targets' `needs` so that no task needs itself")],
+                });
+            }
+        }
+        CliError::Task(e)
     }
 
     /// The message for stderr: config problems with their source lines, others as one sentence.
@@ -55,7 +83,7 @@ impl CliError {
                 diagnostics,
             }) => {
                 let cwd = std::env::current_dir().unwrap_or_default();
-                let file = super::display_path(&cwd, path);
+                let file = super::workspace::display_path(&cwd, path);
                 let body = Rendered {
                     file: &file,
                     source: source_text,
@@ -70,6 +98,53 @@ impl CliError {
                 )
             }
             other => format!("{}: {other}", style.red("error")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The documented exit codes (README "Exit codes"), one per kind of error.
+    #[test]
+    fn each_kind_of_error_has_its_documented_exit_code() {
+        let io = || std::io::Error::other("disk on fire");
+        let cases = [
+            (CliError::Usage("bad flag".into()), 2),
+            (
+                CliError::Task(TaskError::UnknownTarget {
+                    name: "biuld".into(),
+                    hint: String::new(),
+                    known: "build".into(),
+                }),
+                2,
+            ),
+            (
+                CliError::Config(ConfigError::NotFound {
+                    start: "/nowhere".into(),
+                }),
+                2,
+            ),
+            (CliError::Scm(ScmError::UnbornHead), 3),
+            (
+                CliError::Cache(CacheError::Io {
+                    action: "remove a cache entry",
+                    path: "/cache/x".into(),
+                    source: io(),
+                }),
+                1,
+            ),
+            (
+                CliError::Io {
+                    action: "write to stdout".into(),
+                    source: io(),
+                },
+                1,
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.exit_code() as i32, code, "{error}");
         }
     }
 }

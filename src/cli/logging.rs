@@ -7,19 +7,27 @@ use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::registry::LookupSpan;
 
-pub fn init(verbose: u8, quiet: bool, color: bool) {
+use super::env::Env;
+
+pub fn init(verbose: u8, quiet: bool, env: &Env) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("shockwave={level}")));
+    // An unset or unparsable RUST_LOG leaves the level to -v and -q.
+    let filter = env
+        .rust_log
+        .as_deref()
+        .and_then(|v| tracing_subscriber::EnvFilter::builder().parse(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(format!("shockwave={level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .event_format(Plain { color })
+        .event_format(Plain {
+            color: env.stderr.color,
+        })
         .try_init();
 }
 

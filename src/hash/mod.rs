@@ -22,6 +22,7 @@ use crate::scm::{RepoIndex, Scope};
 use crate::tasks::TaskGraph;
 use encode::{Encode, Encoder};
 
+pub mod diff;
 mod encode;
 
 /// Bump to invalidate every cache entry when the fingerprint's meaning changes.

@@ -207,18 +207,6 @@ impl AffectedView<'_> {
         }
     }
 
-    pub fn reason_json(&self, r: &Reason) -> Value {
-        match r {
-            Reason::File { path } => json!({"kind": "file", "path": path.to_str_lossy()}),
-            Reason::Dependency { via } => {
-                json!({"kind": "dependency", "via": via.iter().map(|&i| self.name(i)).collect::<Vec<_>>()})
-            }
-            Reason::Global { path } => json!({"kind": "global", "path": path.to_str_lossy()}),
-            Reason::Unowned { path } => json!({"kind": "unowned", "path": path.to_str_lossy()}),
-            Reason::MissingBase { detail } => json!({"kind": "missing_base", "detail": detail}),
-        }
-    }
-
     pub fn json(&self) -> Value {
         let c = self.changes;
         let changed: Vec<Value> = c
@@ -239,7 +227,7 @@ impl AffectedView<'_> {
                 json!({
                     "name": self.name(id),
                     "root": self.ws.services[id].root,
-                    "reasons": self.affected.reasons[id].iter().map(|r| self.reason_json(r)).collect::<Vec<_>>(),
+                    "reasons": self.affected.reasons[id].iter().map(|r| reason_json(self.ws, r)).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -281,6 +269,16 @@ impl AffectedView<'_> {
         )
     }
 
+    /// What `affected --format github` says once it wrote [`github`](Self::github) to the file
+    /// `$GITHUB_OUTPUT` names.
+    pub fn github_written(&self) -> String {
+        let n = self.affected.count();
+        format!(
+            "wrote affected, matrix and any ({n} service{}) to $GITHUB_OUTPUT\n",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+
     /// Everything known about why `id` is or is not affected.
     pub fn explain(&self, id: ServiceId, style: Style) -> String {
         let s = &self.ws.services[id];
@@ -296,11 +294,7 @@ impl AffectedView<'_> {
                 style.dim("not affected")
             }
         );
-        let _ = writeln!(
-            out,
-            "  root:  {}",
-            if s.root.is_empty() { "." } else { &s.root }
-        );
+        let _ = writeln!(out, "  root:  {}", super::root_text(&s.root));
         if !s.paths.is_empty() {
             let _ = writeln!(out, "  paths: {}", s.paths.join(", "));
         }
@@ -382,6 +376,20 @@ impl AffectedView<'_> {
             }
         }
         out
+    }
+}
+
+/// One reason as JSON (`{"kind": "file", "path": ...}`): the affected output's, the dry run's and
+/// the run summary's `reasons`.
+pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
+    match r {
+        Reason::File { path } => json!({"kind": "file", "path": path.to_str_lossy()}),
+        Reason::Dependency { via } => {
+            json!({"kind": "dependency", "via": via.iter().map(|&i| &ws.services[i].name).collect::<Vec<_>>()})
+        }
+        Reason::Global { path } => json!({"kind": "global", "path": path.to_str_lossy()}),
+        Reason::Unowned { path } => json!({"kind": "unowned", "path": path.to_str_lossy()}),
+        Reason::MissingBase { detail } => json!({"kind": "missing_base", "detail": detail}),
     }
 }
 

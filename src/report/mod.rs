@@ -2,9 +2,23 @@
 //! workflows and Markdown for pull requests. Reporters only read; a new format touches no engine code.
 
 pub mod affected;
+pub mod cache;
+pub mod check;
 pub mod graph;
+pub mod hash;
+pub mod hash_diff;
 pub mod markdown;
 pub mod output;
+pub mod plan;
 pub mod run;
 pub mod style;
 pub mod summary;
+
+/// A service root as people read it: `.` for the workspace root itself.
+fn root_text(root: &str) -> &str {
+    if root.is_empty() {
+        "."
+    } else {
+        root
+    }
+}

@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::Workspace;
+use crate::exec::{CacheState, Plan, RunOutcome, TaskStatus};
+use crate::hash::Fingerprint;
+
 pub const SUMMARY_SCHEMA: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,7 +69,70 @@ pub struct TaskSummary {
     pub fingerprint: Value,
 }
 
+/// Lines of a failed task's log kept in the summary.
+const LOG_TAIL: usize = 30;
+
 impl Summary {
+    /// The record of a finished run: `plan` as it was executed, with each task's `outcome` and
+    /// the `fingerprints` its hash came from (same order).
+    pub fn of(
+        ws: &Workspace,
+        plan: &Plan,
+        outcome: &RunOutcome,
+        fingerprints: &[Fingerprint<'_>],
+    ) -> Summary {
+        let tasks: Vec<TaskSummary> = plan
+            .tasks
+            .iter()
+            .zip(&outcome.results)
+            .zip(fingerprints)
+            .enumerate()
+            .map(|(i, ((t, r), fingerprint))| {
+                let failed = matches!(r.status, TaskStatus::Failed { .. });
+                TaskSummary {
+                    task: plan.labels[i].clone(),
+                    service: ws.services[t.service].name.clone(),
+                    target: t.target.to_string(),
+                    status: r.status.as_str().to_string(),
+                    hash: t.hash.to_hex().to_string(),
+                    duration_ms: r.duration.as_millis() as u64,
+                    saved_ms: r.saved.as_millis() as u64,
+                    exit_code: match r.status {
+                        TaskStatus::Failed { exit_code } => exit_code,
+                        TaskStatus::Success => Some(0),
+                        _ => None,
+                    },
+                    requested: t.requested,
+                    cache: match r.status {
+                        TaskStatus::CachedLocal => CacheState::Hit,
+                        _ => t.cache,
+                    }
+                    .as_str()
+                    .to_string(),
+                    skipped_because: r.skipped_because.map(|b| plan.labels[b].clone()),
+                    reasons: super::plan::reasons(ws, &plan.selection, t.service),
+                    needed_by: t.needed_by.map(|n| plan.labels[n].clone()),
+                    log_tail: failed.then(|| tail(&r.log, LOG_TAIL)),
+                    fingerprint: fingerprint.to_json(),
+                }
+            })
+            .collect();
+        let changes = plan.selection.impact.as_ref().map(|i| &i.changes);
+        Summary {
+            schema: SUMMARY_SCHEMA,
+            shockwave: env!("CARGO_PKG_VERSION").to_string(),
+            targets: plan.targets.clone(),
+            selection: plan.selection.by.as_str().to_string(),
+            base: changes.and_then(|c| c.base.clone()),
+            head: changes.map(|c| c.head.clone()),
+            merge_base: changes.and_then(|c| c.merge_base.map(|m| m.to_string())),
+            duration_ms: outcome.duration.as_millis() as u64,
+            interrupted: outcome.interrupted,
+            totals: Summary::totals_of(&tasks),
+            tasks,
+        }
+    }
+
     pub fn totals_of(tasks: &[TaskSummary]) -> Totals {
         let mut t = Totals {
             tasks: tasks.len(),

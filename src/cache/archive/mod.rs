@@ -6,7 +6,9 @@
 //! anything. Writing goes through directory file descriptors opened without following symlinks, and
 //! each file through a fresh temporary name created exclusively (`O_EXCL|O_NOFOLLOW`), chmod-ed
 //! through its descriptor and renamed: a link planted in the worktree is never followed.
-//! Everything streams: an archive is never held in memory whole, so large outputs cost disk, not RAM.
+//! Writing reads each output file as a stream, and checking and extracting read any tar stream, so
+//! the caller decides what is held in memory: the cache restores a small archive from memory and
+//! streams a large one from disk (see `IN_MEMORY_ARCHIVE`), so large outputs cost disk, not RAM.
 
 mod check;
 mod extract;

@@ -1,0 +1,122 @@
+//! `run`: execute the selected tasks in parallel, skipping cached work; `--dry-run` prints the
+//! plan instead. Writes the run summary when asked and the GitHub step summary when there is one.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{append_file, cache_dir, print};
+use crate::cache::LocalCache;
+use crate::cli::args::DryRunFormat;
+use crate::cli::env::Env;
+use crate::cli::prepare::{hash_tasks, prepare};
+use crate::cli::settings::RunSettings;
+use crate::cli::signals::handle_stop_signals;
+use crate::cli::{CliError, ExitCode};
+use crate::exec::{self, Interrupt, Plan, RunOptions};
+use crate::report::run::{
+    Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
+};
+use crate::report::summary::Summary;
+use crate::report::{markdown, plan};
+
+pub(super) fn run(
+    cwd: &Path,
+    config: Option<&Path>,
+    env: &Env,
+    a: RunSettings,
+) -> Result<ExitCode, CliError> {
+    // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130. A dry
+    // run starts nothing, so the default (exit at once) is right for it.
+    let interrupt = Arc::new(Interrupt::new());
+    if a.dry_run.is_none() {
+        handle_stop_signals(interrupt.clone());
+    }
+    let p = prepare(cwd, config, &a.targets, &a.select)?;
+    let ws = &p.ctx.ws;
+    let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
+    let mut plan = Plan::new(
+        ws,
+        &p.graph,
+        &hashes.hashes,
+        a.targets,
+        p.selection,
+        a.no_cache,
+    );
+    let cache = Arc::new(LocalCache::new(cache_dir(
+        p.ctx.repo.workdir(),
+        cwd,
+        a.cache_dir.as_deref(),
+    )));
+
+    if let Some(format) = a.dry_run {
+        plan.probe(&cache);
+        print(&match format {
+            DryRunFormat::Text => plan::text(&plan),
+            DryRunFormat::Json => format!("{:#}\n", plan::json(ws, &plan)),
+        });
+        return Ok(ExitCode::Success);
+    }
+
+    let mut reporter = reporter(&plan.labels, env, a.stream);
+    let opts = RunOptions {
+        jobs: a.jobs,
+        keep_going: a.keep_going,
+        stream: a.stream,
+        heartbeat: a.heartbeat,
+    };
+    let outcome = exec::execute(
+        &p.graph,
+        plan.specs(ws),
+        &opts,
+        (!a.no_cache).then_some(cache),
+        interrupt,
+        &mut |e| reporter.on_event(e),
+    );
+    reporter.finish(&outcome);
+
+    let summary = Summary::of(ws, &plan, &outcome, &hashes.fingerprints);
+    if let Some(path) = &a.summary {
+        let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        std::fs::write(path, text + "\n").map_err(|e| CliError::Io {
+            action: format!("write the run summary to {}", path.display()),
+            source: e,
+        })?;
+    }
+    if let Some(step) = &env.step_summary {
+        if let Err(e) = append_file(step, &markdown::render(&summary)) {
+            tracing::warn!("{e}");
+        }
+    }
+    Ok(if outcome.interrupted {
+        ExitCode::Interrupted
+    } else if summary.totals.failed > 0 {
+        ExitCode::TaskFailed
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// The reporters for where this run is: how task output appears (streamed, GitHub groups or
+/// blocks), then warnings and the closing totals; on a live terminal all of it under a progress
+/// line, in a log with a line per started command instead.
+fn reporter<'a>(labels: &'a [String], env: &'a Env, stream: bool) -> Box<dyn Reporter + 'a> {
+    let output: Box<dyn Reporter + 'a> = if stream {
+        Box::new(Stream::new(labels, env.stdout))
+    } else if env.github_actions {
+        Box::new(GithubGroups::new(labels))
+    } else {
+        Box::new(Blocks::new(labels, env.stdout))
+    };
+    let mut parts = vec![
+        output,
+        Box::new(Notices::new(labels)),
+        Box::new(Totals::new(labels, env.stdout)),
+    ];
+    // A progress line needs a terminal that is not a CI log.
+    if !env.github_actions && !env.ci && env.stderr_live {
+        let width = Box::new(|| env.terminal_width());
+        return Box::new(Progress::new(Reporters(parts), labels, width));
+    }
+    parts.push(Box::new(StartLines::new(labels)));
+    Box::new(Reporters(parts))
+}

@@ -1,0 +1,86 @@
+//! The process's surroundings, read once at start-up: the environment variables the CLI reacts to
+//! and whether stdout and stderr are terminals. This is the only code that reads the environment.
+//! Variables that stand in for a flag (`SHOCKWAVE_CACHE_DIR`, `SHOCKWAVE_HEARTBEAT_SECS`) are
+//! declared on their flags in `args.rs`, so clap reads them with the command line and `--help`
+//! names them. Nothing here touches git or the disk.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::report::style::Style;
+
+#[derive(Debug)]
+pub struct Env {
+    /// `GITHUB_OUTPUT`, when set and not empty: where `affected --format github` appends.
+    pub github_output: Option<PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`, when set and not empty: where `run` and `report` append Markdown.
+    pub step_summary: Option<PathBuf>,
+    /// `GITHUB_ACTIONS=true`: task output goes in `::group::` blocks.
+    pub github_actions: bool,
+    /// `CI` set to anything but empty, `0` or `false` (GitLab, CircleCI, Buildkite, Travis and
+    /// GitHub Actions all set `CI=true`).
+    pub ci: bool,
+    /// `RUST_LOG`, which overrides `-v` and `-q`.
+    pub rust_log: Option<String>,
+    /// Colour on stdout: a terminal, `NO_COLOR` unset or empty, `TERM` not `dumb`.
+    pub stdout: Style,
+    /// Colour on stderr, by the same rules.
+    pub stderr: Style,
+    /// Stderr is a terminal that can redraw a line in place (`TERM` is not `dumb`).
+    pub stderr_live: bool,
+    /// `COLUMNS`, when it is a positive number: the width of a terminal that does not say.
+    columns: Option<usize>,
+}
+
+impl Env {
+    pub fn read() -> Env {
+        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let color = non_empty("NO_COLOR").is_none() && !dumb;
+        let stderr_terminal = std::io::stderr().is_terminal();
+        Env {
+            github_output: non_empty("GITHUB_OUTPUT").map(PathBuf::from),
+            step_summary: non_empty("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            ci: non_empty("CI").is_some_and(|v| v != "0" && v != "false"),
+            rust_log: std::env::var("RUST_LOG").ok(),
+            stdout: Style {
+                color: color && std::io::stdout().is_terminal(),
+            },
+            stderr: Style {
+                color: color && stderr_terminal,
+            },
+            stderr_live: stderr_terminal && !dumb,
+            columns: std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .filter(|&c: &usize| c > 0),
+        }
+    }
+
+    /// Columns of the terminal on stderr now (it may have been resized); `COLUMNS` or 80 when it
+    /// does not say.
+    pub fn terminal_width(&self) -> usize {
+        // SAFETY: TIOCGWINSZ writes only into `ws`, a zeroed winsize that lives across the call.
+        let cols = unsafe {
+            let mut ws: libc::winsize = std::mem::zeroed();
+            if libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
+                ws.ws_col as usize
+            } else {
+                0
+            }
+        };
+        if cols > 0 {
+            cols
+        } else {
+            self.columns.unwrap_or(80)
+        }
+    }
+}
+
+/// The value of a variable a task declares in `env`, as it enters the task's hash. Unlike the
+/// variables above, which ones are read depends on the config.
+pub fn task_var(name: &str) -> Option<Vec<u8>> {
+    std::env::var_os(name).map(OsString::into_encoded_bytes)
+}

@@ -1,0 +1,207 @@
+//! What a command is about — a range of changes, a set of services — in two steps: first against
+//! the config alone (is there a base to compare with, do the named services exist), so that these
+//! usage errors come before any git work and exit 2 in or out of a repository; then against the
+//! repository (what changed, and what that affects).
+
+use tracing::warn;
+
+use super::settings::{Range, Select, SelectBy};
+use super::workspace::Context;
+use super::CliError;
+use crate::affected::{self, Affected, Impact, Reason};
+use crate::config::{self, ServiceId, Workspace};
+use crate::exec::{SelectedBy, Selection};
+use crate::scm::{ChangeQuery, Changes, ScmError};
+
+pub(crate) fn service_id(ws: &Workspace, name: &str) -> Result<ServiceId, CliError> {
+    ws.service_id(name).ok_or_else(|| {
+        let hint = crate::diagnostic::suggest(name, ws.service_names())
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        CliError::Usage(format!(
+            "no service named `{name}`; {hint}`shockwave graph --format json` lists them"
+        ))
+    })
+}
+
+/// The revisions to compare: `range` completed with the config's `default_base`.
+pub(crate) fn change_query(ws: &Workspace, range: &Range) -> Result<ChangeQuery, CliError> {
+    if range.head.is_some() && range.base.is_none() && ws.default_base.is_none() {
+        return Err(CliError::Usage(
+            "--head needs a base: pass --base REV or set workspace.default_base".into(),
+        ));
+    }
+    let base = match (&range.base, range.uncommitted) {
+        (Some(b), _) => Some(b.clone()),
+        (None, true) => None,
+        (None, false) => match &ws.default_base {
+            Some(b) => Some(b.clone()),
+            None => {
+                return Err(CliError::Usage(
+                    "no base revision: pass --base REV, set default_base in [workspace], or use --uncommitted".into(),
+                ))
+            }
+        },
+    };
+    Ok(ChangeQuery {
+        base,
+        head: range.head.clone(),
+        exact_base: range.exact_base,
+        uncommitted: range.uncommitted,
+    })
+}
+
+/// What `query` changed and which services that affects.
+pub(crate) fn compute_affected(
+    ctx: &Context,
+    range: &Range,
+    query: ChangeQuery,
+) -> Result<Impact, CliError> {
+    let dependents = range.dependents;
+    let mut changes = match ctx.repo.changes(&query) {
+        Ok(c) => c,
+        Err(e) if range.all_on_missing_base && is_base_problem(&e, &query) => {
+            warn!("{e}");
+            warn!("--on-missing-base all: treating every service as affected");
+            let detail = e.to_string();
+            let changes = Changes {
+                base: query.base.clone(),
+                head: query.head.clone().unwrap_or_else(|| "HEAD".into()),
+                base_id: None,
+                head_id: None,
+                merge_base: None,
+                files: Vec::new(),
+                uncommitted: query.uncommitted,
+            };
+            let affected = Affected::everything(&ctx.ws, Reason::MissingBase { detail });
+            return Ok(Impact {
+                changes,
+                affected,
+                dependents,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let products = affected::drop_untracked_outputs(&ctx.ws, &ctx.prefix, &mut changes);
+    if products > 0 {
+        tracing::debug!("{products} untracked files are declared outputs, not changes");
+    }
+    let affected = affected::compute(&ctx.ws, &ctx.prefix, changes.paths(), dependents);
+    if ctx.ws.unowned == config::UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
+        let n = affected.unowned_files.len();
+        let first =
+            bstr::ByteSlice::to_str_lossy(affected.unowned_files[0].as_slice()).into_owned();
+        warn!(
+            "{n} changed file{} owned by no service (first: {first}); add them to a service's `paths`, to `ignore`, or set unowned = \"ignore\"",
+            if n == 1 { " is" } else { "s are" }
+        );
+    }
+    Ok(Impact {
+        changes,
+        affected,
+        dependents,
+    })
+}
+
+fn is_base_problem(e: &ScmError, q: &ChangeQuery) -> bool {
+    match e {
+        ScmError::MissingBase { .. } | ScmError::NoMergeBase { .. } => true,
+        ScmError::UnknownRevision { rev, .. } => q.base.as_deref() == Some(rev.as_str()),
+        _ => false,
+    }
+}
+
+/// A selection checked against the config: the services named exist, a range has a base.
+pub(crate) enum Chosen<'a> {
+    All,
+    Services(Vec<ServiceId>),
+    Affected {
+        range: &'a Range,
+        query: ChangeQuery,
+    },
+}
+
+/// Checks `select` against the config alone.
+pub(crate) fn choose<'a>(ws: &Workspace, select: &'a Select) -> Result<Chosen<'a>, CliError> {
+    Ok(match &select.by {
+        SelectBy::All => Chosen::All,
+        SelectBy::Services(names) => {
+            let mut ids = names
+                .iter()
+                .map(|name| service_id(ws, name))
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.sort_unstable();
+            ids.dedup();
+            Chosen::Services(ids)
+        }
+        SelectBy::Affected { range, asked } => {
+            let base_known = range.base.is_some() || range.uncommitted || ws.default_base.is_some();
+            if !asked && !base_known {
+                return Err(CliError::Usage(
+                    "nothing selected: pass --all, --service NAME, or a base for --affected (--base REV, default_base in [workspace], or --uncommitted)".into(),
+                ));
+            }
+            Chosen::Affected {
+                range,
+                query: change_query(ws, range)?,
+            }
+        }
+    })
+}
+
+/// The services a run covers and why, from what [`choose`] accepted.
+pub(crate) fn select(
+    ctx: &Context,
+    select: &Select,
+    chosen: Chosen,
+) -> Result<Selection, CliError> {
+    // Tasks run in the worktree, which is at HEAD: selecting services from another commit would
+    // build code that is not the code that was diffed.
+    if let Some(head) = &select.head {
+        let wanted = ctx.repo.head_id(Some(head))?;
+        let checked_out = ctx.repo.head_id(None)?;
+        if wanted != checked_out {
+            return Err(CliError::Usage(format!(
+                "--head {head} is {}, but tasks run in the worktree, which is at HEAD ({}): the services would be chosen from one commit and built from another; check out {head} first, or drop --head",
+                wanted.to_hex_with_len(7),
+                checked_out.to_hex_with_len(7)
+            )));
+        }
+    }
+    if !select.ignored.is_empty() {
+        warn!(
+            "{} ignored: {} selects services by name, not by what changed; drop {} or use --affected",
+            select.ignored.join(", "),
+            if matches!(select.by, SelectBy::All) {
+                "--all"
+            } else {
+                "--service"
+            },
+            if select.ignored.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        );
+    }
+    Ok(match chosen {
+        Chosen::All => Selection {
+            services: (0..ctx.ws.services.len()).collect(),
+            by: SelectedBy::All,
+            impact: None,
+        },
+        Chosen::Services(services) => Selection {
+            services,
+            by: SelectedBy::Services,
+            impact: None,
+        },
+        Chosen::Affected { range, query } => {
+            let impact = compute_affected(ctx, range, query)?;
+            Selection {
+                services: impact.affected.ids().collect(),
+                by: SelectedBy::Affected,
+                impact: Some(impact),
+            }
+        }
+    })
+}

@@ -1,0 +1,383 @@
+//! `Settings`: the command line (`args.rs`) and the environment (`env.rs`) resolved into one
+//! validated value before any git or disk work, so that a usage error exits 2 wherever it is run.
+//! What can only be checked against the config — a base to compare with, service and target names
+//! — is checked right after the config is read and still before git (`select.rs`). Nothing here
+//! reads a file or the repository.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::args::{
+    AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
+    GraphArgs, GraphFormat, HashArgs, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
+};
+use super::env::Env;
+use super::CliError;
+use crate::affected::Dependents;
+use crate::cache::parse_size;
+
+/// Everything a command needs to know about how it was invoked.
+#[derive(Debug)]
+pub struct Settings {
+    /// `--config`: the pipeline.toml to use instead of searching upwards.
+    pub config: Option<PathBuf>,
+    pub env: Env,
+    pub command: CommandSettings,
+}
+
+#[derive(Debug)]
+pub enum CommandSettings {
+    Check,
+    Affected(AffectedSettings),
+    Graph(GraphSettings),
+    Run(RunSettings),
+    Hash(HashSettings),
+    Cache(CacheSettings),
+    Report { file: PathBuf },
+}
+
+/// Which commits (and worktree changes) to compare; `--head` and `--uncommitted` never together.
+#[derive(Debug, Clone)]
+pub struct Range {
+    pub base: Option<String>,
+    pub head: Option<String>,
+    pub exact_base: bool,
+    pub uncommitted: bool,
+    /// `--on-missing-base all`: a base that is not in the clone affects everything.
+    pub all_on_missing_base: bool,
+    pub dependents: Dependents,
+}
+
+#[derive(Debug)]
+pub struct AffectedSettings {
+    pub range: Range,
+    pub format: AffectedFormat,
+    /// `--explain SERVICE`, which replaces the format's output.
+    pub explain: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct GraphSettings {
+    pub format: GraphFormat,
+    /// `--affected`: only the services this range affects.
+    pub affected: Option<Range>,
+}
+
+/// Which services' tasks a `run` or `hash` covers.
+#[derive(Debug)]
+pub struct Select {
+    /// `--head`, which must be the checked-out commit whatever selects the services: tasks run
+    /// in the worktree.
+    pub head: Option<String>,
+    pub by: SelectBy,
+    /// Range flags that a selection by name does not use (`--base`, ...), for a warning.
+    pub ignored: Vec<&'static str>,
+}
+
+#[derive(Debug)]
+pub enum SelectBy {
+    All,
+    Services(Vec<String>),
+    /// The services `range` affects; `asked`: `--affected` was given rather than implied.
+    Affected {
+        range: Range,
+        asked: bool,
+    },
+}
+
+#[derive(Debug)]
+pub struct RunSettings {
+    pub targets: Vec<String>,
+    pub select: Select,
+    /// At least 1.
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub dry_run: Option<DryRunFormat>,
+    pub no_cache: bool,
+    pub summary: Option<PathBuf>,
+    pub stream: bool,
+    pub cache_dir: Option<PathBuf>,
+    pub heartbeat: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub enum HashSettings {
+    /// `--diff A B`
+    Diff(PathBuf, PathBuf),
+    List {
+        targets: Vec<String>,
+        select: Select,
+        format: HashFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashFormat {
+    Text,
+    /// `--explain`: every input of every task.
+    Explain,
+    Json,
+}
+
+#[derive(Debug)]
+pub struct CacheSettings {
+    pub dir: Option<PathBuf>,
+    pub action: CacheCommand,
+}
+
+#[derive(Debug)]
+pub enum CacheCommand {
+    Stats,
+    Clean,
+    Prune { max_bytes: u64 },
+}
+
+impl Settings {
+    /// Resolves and validates `cli` in the environment `env`, reading nothing else.
+    pub fn resolve(cli: Cli, env: Env) -> Result<Settings, CliError> {
+        let command = match cli.command {
+            Command::Check => CommandSettings::Check,
+            Command::Affected(a) => CommandSettings::Affected(AffectedSettings::resolve(a)?),
+            Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g)?),
+            Command::Run(r) => CommandSettings::Run(RunSettings::resolve(r)?),
+            Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h)?),
+            Command::Cache(c) => CommandSettings::Cache(CacheSettings {
+                dir: c.cache_dir,
+                action: match c.action {
+                    CacheAction::Stats => CacheCommand::Stats,
+                    CacheAction::Clean => CacheCommand::Clean,
+                    CacheAction::Prune { max_size } => CacheCommand::Prune {
+                        max_bytes: parse_size(&max_size)
+                            .map_err(|e| CliError::Usage(format!("--max-size: {e}")))?,
+                    },
+                },
+            }),
+            Command::Report(r) => CommandSettings::Report { file: r.file },
+        };
+        Ok(Settings {
+            config: cli.global.config,
+            env,
+            command,
+        })
+    }
+}
+
+impl Range {
+    fn resolve(a: RangeArgs) -> Result<Range, CliError> {
+        if a.head.is_some() && a.uncommitted {
+            return Err(CliError::Usage(
+                "--uncommitted compares the worktree with HEAD, so it cannot be combined with --head; drop one of them".into(),
+            ));
+        }
+        Ok(Range {
+            base: a.base,
+            head: a.head,
+            exact_base: a.exact_base,
+            uncommitted: a.uncommitted,
+            all_on_missing_base: a.on_missing_base == OnMissingBase::All,
+            dependents: match a.dependents {
+                DependentsArg::None => Dependents::None,
+                DependentsArg::Direct => Dependents::Direct,
+                DependentsArg::Transitive => Dependents::Transitive,
+            },
+        })
+    }
+
+    /// The flags that select this range (and config) again, shell-quoted, for hints that print a
+    /// command: ` --config ci/pipeline.toml --base origin/main --uncommitted`.
+    pub fn flags(&self, config: Option<&Path>) -> String {
+        use crate::report::affected::shell_quote;
+        let mut out = String::new();
+        if let Some(c) = config {
+            out.push_str(&format!(" --config {}", shell_quote(&c.to_string_lossy())));
+        }
+        if let Some(b) = &self.base {
+            out.push_str(&format!(" --base {}", shell_quote(b)));
+        }
+        if let Some(h) = &self.head {
+            out.push_str(&format!(" --head {}", shell_quote(h)));
+        }
+        if self.exact_base {
+            out.push_str(" --exact-base");
+        }
+        if self.uncommitted {
+            out.push_str(" --uncommitted");
+        }
+        if self.all_on_missing_base {
+            out.push_str(" --on-missing-base all");
+        }
+        out
+    }
+}
+
+impl AffectedSettings {
+    fn resolve(a: AffectedArgs) -> Result<AffectedSettings, CliError> {
+        Ok(AffectedSettings {
+            range: Range::resolve(a.range)?,
+            format: a.format,
+            explain: a.explain,
+        })
+    }
+}
+
+impl GraphSettings {
+    fn resolve(g: GraphArgs) -> Result<GraphSettings, CliError> {
+        // Without `--affected` the range flags select nothing, so they are not checked either.
+        Ok(GraphSettings {
+            format: g.format,
+            affected: g.affected.then(|| Range::resolve(g.range)).transpose()?,
+        })
+    }
+}
+
+impl Select {
+    fn resolve(s: SelectArgs) -> Result<Select, CliError> {
+        let r = s.range;
+        let head = r.head.clone();
+        if !s.all && s.service.is_empty() {
+            return Ok(Select {
+                head,
+                by: SelectBy::Affected {
+                    range: Range::resolve(r)?,
+                    asked: s.affected,
+                },
+                ignored: Vec::new(),
+            });
+        }
+        let ignored = [
+            (r.base.is_some(), "--base"),
+            (r.head.is_some(), "--head"),
+            (r.exact_base, "--exact-base"),
+            (r.uncommitted, "--uncommitted"),
+            (
+                r.on_missing_base != OnMissingBase::Fail,
+                "--on-missing-base",
+            ),
+            (r.dependents != DependentsArg::Transitive, "--dependents"),
+        ]
+        .into_iter()
+        .filter_map(|(set, flag)| set.then_some(flag))
+        .collect();
+        let by = if s.all {
+            SelectBy::All
+        } else {
+            SelectBy::Services(s.service)
+        };
+        Ok(Select { head, by, ignored })
+    }
+}
+
+impl RunSettings {
+    fn resolve(a: RunArgs) -> Result<RunSettings, CliError> {
+        if a.jobs == Some(0) {
+            return Err(CliError::Usage(
+                "-j 0: the number of parallel tasks must be at least 1".into(),
+            ));
+        }
+        Ok(RunSettings {
+            targets: a.targets,
+            select: Select::resolve(a.select)?,
+            jobs: a
+                .jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            keep_going: a.keep_going,
+            dry_run: a.dry_run,
+            no_cache: a.no_cache,
+            summary: a.summary,
+            stream: a.stream,
+            cache_dir: a.cache_dir,
+            heartbeat: (a.heartbeat_secs > 0).then(|| Duration::from_secs(a.heartbeat_secs)),
+        })
+    }
+}
+
+impl HashSettings {
+    fn resolve(a: HashArgs) -> Result<HashSettings, CliError> {
+        if let Some(files) = a.diff {
+            let mut files = files.into_iter();
+            return match (files.next(), files.next()) {
+                (Some(x), Some(y)) => Ok(HashSettings::Diff(x, y)),
+                // clap takes exactly two values for `--diff`.
+                _ => Err(CliError::Usage("--diff takes two files, A and B".into())),
+            };
+        }
+        Ok(HashSettings::List {
+            targets: a.targets,
+            select: Select::resolve(a.select)?,
+            format: if a.json {
+                HashFormat::Json
+            } else if a.explain {
+                HashFormat::Explain
+            } else {
+                HashFormat::Text
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn resolve(args: &[&str]) -> Result<CommandSettings, String> {
+        let cli = Cli::try_parse_from(std::iter::once("shockwave").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        Settings::resolve(cli, Env::read())
+            .map(|s| s.command)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flags_that_contradict_each_other_are_refused_without_reading_anything() {
+        for args in [
+            &["affected", "--head", "x", "--uncommitted"][..],
+            &["run", "build", "--head", "x", "--uncommitted"],
+            &["run", "build", "--all", "-j", "0"],
+            &["cache", "prune", "--max-size", "lots"],
+        ] {
+            assert!(resolve(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_selection_by_name_lists_the_range_flags_it_ignores() {
+        let Ok(CommandSettings::Run(r)) = resolve(&[
+            "run",
+            "build",
+            "--service",
+            "a",
+            "--base",
+            "main",
+            "--uncommitted",
+            "--dependents",
+            "none",
+        ]) else {
+            panic!("not a run");
+        };
+        assert!(matches!(&r.select.by, SelectBy::Services(names) if names == &["a"]));
+        assert_eq!(
+            r.select.ignored,
+            ["--base", "--uncommitted", "--dependents"]
+        );
+    }
+
+    #[test]
+    fn values_are_resolved_once() {
+        let Ok(CommandSettings::Cache(c)) = resolve(&["cache", "prune", "--max-size", "2K"]) else {
+            panic!("not a cache command");
+        };
+        assert!(matches!(c.action, CacheCommand::Prune { max_bytes: 2048 }));
+        let Ok(CommandSettings::Run(r)) = resolve(&["run", "build", "--all"]) else {
+            panic!("not a run");
+        };
+        assert!(r.jobs >= 1, "the default is the number of cores");
+        let Ok(CommandSettings::Hash(HashSettings::Diff(a, b))) =
+            resolve(&["hash", "--diff", "a.json", "b.json"])
+        else {
+            panic!("not a diff");
+        };
+        assert_eq!((a.to_str(), b.to_str()), (Some("a.json"), Some("b.json")));
+    }
+}

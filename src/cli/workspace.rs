@@ -1,0 +1,93 @@
+//! Finding and loading the workspace: the config file, the repository it lives in, and where the
+//! workspace sits in that repository. A broken config is reported before a git problem, and a
+//! missing repository only once the command has checked what it can against the config alone.
+
+use std::path::{Path, PathBuf};
+
+use super::CliError;
+use crate::config::{self, Workspace};
+use crate::scm::{Repo, ScmError};
+
+/// The loaded workspace and its repository.
+pub(crate) struct Context {
+    pub ws: Workspace,
+    pub repo: Repo,
+    /// The workspace root relative to the repository worktree (`""` when they coincide).
+    pub prefix: String,
+}
+
+/// A loaded workspace whose repository may be missing: [`Loaded::into_context`] reports that.
+pub(crate) struct Loaded {
+    pub ws: Workspace,
+    repo: Result<Repo, ScmError>,
+}
+
+impl Loaded {
+    /// Reads the config (`--config`, or the nearest pipeline.toml above `cwd`). Members and roots
+    /// are looked up as git sees the worktree when there is one, with the filesystem alone when not.
+    pub fn open(cwd: &Path, config: Option<&Path>) -> Result<Loaded, CliError> {
+        let path = config_path(cwd, config)?;
+        match Repo::discover(&config::workspace_root(&path)) {
+            Ok(repo) => {
+                let ws = match repo.workspace_dirs(&config::workspace_root(&path))? {
+                    Some(mut dirs) => config::load_with(&path, &mut dirs)?,
+                    None => config::load(&path)?,
+                };
+                Ok(Loaded { ws, repo: Ok(repo) })
+            }
+            Err(e) => {
+                tracing::debug!("reading {} without a repository: {e}", path.display());
+                Ok(Loaded {
+                    ws: config::load(&path)?,
+                    repo: Err(e),
+                })
+            }
+        }
+    }
+
+    /// The workspace with its repository, or the reason there is none.
+    pub fn into_context(self) -> Result<Context, CliError> {
+        let Loaded { ws, repo } = self;
+        let repo = repo?;
+        let prefix = match ws.root.strip_prefix(repo.workdir()) {
+            Ok(rel) => rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/"),
+            Err(_) => {
+                return Err(CliError::Usage(format!(
+                    "{} is not inside the repository at {}; keep pipeline.toml in the repository",
+                    ws.config_path.display(),
+                    repo.workdir().display()
+                )))
+            }
+        };
+        Ok(Context { ws, repo, prefix })
+    }
+}
+
+fn config_path(cwd: &Path, config: Option<&Path>) -> Result<PathBuf, CliError> {
+    Ok(match config {
+        Some(p) => {
+            if p.symlink_metadata().is_err() {
+                return Err(CliError::Usage(format!(
+                    "--config {}: no such file; pass the path of a pipeline.toml",
+                    p.display()
+                )));
+            }
+            p.to_path_buf()
+        }
+        None => config::find(cwd)?,
+    })
+}
+
+/// `p` relative to `cwd` when it lies below it, as given otherwise.
+pub(crate) fn display_path(cwd: &Path, p: &Path) -> String {
+    let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    match abs.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => PathBuf::from(p).display().to_string(),
+    }
+}

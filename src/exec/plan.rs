@@ -1,0 +1,192 @@
+//! What a run will do, decided before anything runs: the selected services and why, and each task
+//! with its hash, its cache state and who needs it. The dry run prints a plan, the run executes it
+//! and the summary records it; reporters read it. Nothing here runs or prints.
+
+use std::sync::Arc;
+
+use super::TaskSpec;
+use crate::affected::Impact;
+use crate::cache::LocalCache;
+use crate::config::{ServiceId, Target, Workspace};
+use crate::tasks::{TaskGraph, TaskIdx};
+
+/// How the services of a run were chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectedBy {
+    /// `--all`
+    All,
+    /// `--service NAME...`
+    Services,
+    /// What a range of changes affects.
+    Affected,
+}
+
+impl SelectedBy {
+    /// The name summaries and dry runs record: `all`, `services`, `affected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelectedBy::All => "all",
+            SelectedBy::Services => "services",
+            SelectedBy::Affected => "affected",
+        }
+    }
+}
+
+/// The services a run covers and why.
+#[derive(Debug)]
+pub struct Selection {
+    /// Sorted, no duplicates.
+    pub services: Vec<ServiceId>,
+    pub by: SelectedBy,
+    /// The changes and affected set, when selected by what changed.
+    pub impact: Option<Impact>,
+}
+
+/// Whether a task's result may come from the cache, and (for a dry run) whether it will.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheState {
+    /// An entry for the task's hash is stored (known only once [`Plan::probe`] looked).
+    Hit,
+    /// Cacheable; no entry found (or none looked for yet).
+    Miss,
+    /// `cache = false` on the target.
+    Disabled,
+    /// `--no-cache`.
+    Off,
+}
+
+impl CacheState {
+    /// The name summaries and dry runs record: `hit`, `miss`, `disabled`, `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheState::Hit => "hit",
+            CacheState::Miss => "miss",
+            CacheState::Disabled => "disabled",
+            CacheState::Off => "off",
+        }
+    }
+}
+
+/// One task of a plan.
+#[derive(Debug, Clone)]
+pub struct PlannedTask {
+    pub service: ServiceId,
+    pub target: Arc<str>,
+    pub def: Arc<Target>,
+    pub hash: blake3::Hash,
+    /// Tasks that must succeed first.
+    pub needs: Vec<TaskIdx>,
+    /// Asked for on the command line, rather than pulled in by `needs`.
+    pub requested: bool,
+    /// For a task pulled in by `needs`: one requested task that (transitively) needs it.
+    pub needed_by: Option<TaskIdx>,
+    pub cache: CacheState,
+}
+
+/// Everything a run will do, in the task graph's order: what `--dry-run` prints, what the run
+/// executes and what its summary records.
+#[derive(Debug)]
+pub struct Plan {
+    /// The targets asked for, as given.
+    pub targets: Vec<String>,
+    pub selection: Selection,
+    /// `service:target` of each task.
+    pub labels: Vec<String>,
+    pub tasks: Vec<PlannedTask>,
+}
+
+impl Plan {
+    /// The plan for `graph` whose tasks hash to `hashes` (same order). `no_cache`: `--no-cache`.
+    pub fn new(
+        ws: &Workspace,
+        graph: &TaskGraph,
+        hashes: &[blake3::Hash],
+        targets: Vec<String>,
+        selection: Selection,
+        no_cache: bool,
+    ) -> Plan {
+        let needed_by = needed_by(graph);
+        let tasks = graph
+            .tasks
+            .iter()
+            .zip(hashes)
+            .zip(needed_by)
+            .map(|((t, &hash), needed_by)| PlannedTask {
+                service: t.service,
+                target: t.target.clone(),
+                def: t.def.clone(),
+                hash,
+                needs: t.needs.clone(),
+                requested: t.requested,
+                needed_by,
+                cache: if !t.def.cache {
+                    CacheState::Disabled
+                } else if no_cache {
+                    CacheState::Off
+                } else {
+                    CacheState::Miss
+                },
+            })
+            .collect();
+        Plan {
+            targets,
+            selection,
+            labels: graph.tasks.iter().map(|t| t.label(ws)).collect(),
+            tasks,
+        }
+    }
+
+    /// Marks each cacheable task whose entry `cache` holds as a hit (for a dry run: a real run
+    /// finds out when it restores).
+    pub fn probe(&mut self, cache: &LocalCache) {
+        for t in &mut self.tasks {
+            if t.cache == CacheState::Miss && cache.contains(&t.hash.to_hex()) {
+                t.cache = CacheState::Hit;
+            }
+        }
+    }
+
+    /// What each worker needs to run its task, in the plan's order.
+    pub fn specs(&self, ws: &Workspace) -> Vec<TaskSpec> {
+        self.tasks
+            .iter()
+            .zip(&self.labels)
+            .map(|(t, label)| {
+                let svc = &ws.services[t.service];
+                let hash = t.hash.to_hex().to_string();
+                TaskSpec {
+                    label: label.clone(),
+                    command: t.def.command.clone(),
+                    cwd: ws.root.join(&svc.root),
+                    cacheable: matches!(t.cache, CacheState::Hit | CacheState::Miss),
+                    outputs: t.def.outputs.clone(),
+                    env: vec![
+                        ("SHOCKWAVE_SERVICE".into(), svc.name.clone()),
+                        ("SHOCKWAVE_TARGET".into(), t.target.to_string()),
+                        ("SHOCKWAVE_HASH".into(), hash.clone()),
+                    ],
+                    hash,
+                }
+            })
+            .collect()
+    }
+}
+
+/// For each task, one requested task that (transitively) needs it; `None` for requested ones.
+fn needed_by(graph: &TaskGraph) -> Vec<Option<TaskIdx>> {
+    let mut out: Vec<Option<TaskIdx>> = vec![None; graph.len()];
+    // Walk in reverse topological order so dependents are labelled before what they need.
+    for i in (0..graph.len()).rev() {
+        let by = if graph.tasks[i].requested {
+            Some(i)
+        } else {
+            out[i]
+        };
+        for &n in &graph.tasks[i].needs {
+            if !graph.tasks[n].requested && out[n].is_none() {
+                out[n] = by;
+            }
+        }
+    }
+    out
+}

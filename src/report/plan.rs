@@ -1,0 +1,107 @@
+//! The dry-run plan (`run --dry-run`, text or JSON), the fields every task listing starts with, and
+//! why each task's service is in a run (the dry run's and the summary's `reasons`).
+
+use serde_json::{json, Map, Value};
+
+use super::affected::reason_json;
+use crate::config::{ServiceId, Workspace};
+use crate::exec::{CacheState, Plan, SelectedBy, Selection};
+
+/// `plan: 3 tasks for 2 selected services (affected), 1 cached`, then one line per task with its
+/// short hash, whether it will run and which requested task pulled it in.
+pub fn text(plan: &Plan) -> String {
+    let width = plan.labels.iter().map(|l| l.len()).max().unwrap_or(0);
+    let n = plan.tasks.len();
+    let services = plan.selection.services.len();
+    let hits = plan
+        .tasks
+        .iter()
+        .filter(|t| t.cache == CacheState::Hit)
+        .count();
+    let mut out = format!(
+        "plan: {n} task{} for {services} selected service{} ({}), {hits} cached\n",
+        if n == 1 { "" } else { "s" },
+        if services == 1 { "" } else { "s" },
+        plan.selection.by.as_str()
+    );
+    for (t, label) in plan.tasks.iter().zip(&plan.labels) {
+        let state = match t.cache {
+            CacheState::Hit => "cache hit",
+            CacheState::Miss => "will run",
+            CacheState::Disabled => "will run (cache = false)",
+            CacheState::Off => "will run (--no-cache)",
+        };
+        let why = match t.needed_by {
+            Some(by) => format!("  (needed by {})", plan.labels[by]),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "  {label:width$}  {}  {state}{why}\n",
+            &t.hash.to_hex()[..16]
+        ));
+    }
+    out
+}
+
+/// The plan as JSON (schema 1): every task with its hash, cache state, command, needs and reasons.
+pub fn json(ws: &Workspace, plan: &Plan) -> Value {
+    let tasks: Vec<Value> = plan
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut v = task_fields(ws, plan, i);
+            v.insert("cache".into(), json!(t.cache.as_str()));
+            v.insert("command".into(), json!(t.def.command));
+            let needs: Vec<&String> = t.needs.iter().map(|&n| &plan.labels[n]).collect();
+            v.insert("needs".into(), json!(needs));
+            v.insert("requested".into(), json!(t.requested));
+            v.insert(
+                "needed_by".into(),
+                json!(t.needed_by.map(|n| &plan.labels[n])),
+            );
+            v.insert(
+                "reasons".into(),
+                json!(reasons(ws, &plan.selection, t.service)),
+            );
+            Value::Object(v)
+        })
+        .collect();
+    json!({
+        "schema": 1,
+        "targets": plan.targets,
+        "selection": plan.selection.by.as_str(),
+        "tasks": tasks,
+    })
+}
+
+/// The fields every task listing starts with: `task`, `service`, `target`, `hash`.
+pub fn task_fields(ws: &Workspace, plan: &Plan, i: usize) -> Map<String, Value> {
+    let t = &plan.tasks[i];
+    let mut v = Map::new();
+    v.insert("task".into(), json!(plan.labels[i]));
+    v.insert("service".into(), json!(ws.services[t.service].name));
+    v.insert("target".into(), json!(&*t.target));
+    v.insert("hash".into(), json!(t.hash.to_hex().to_string()));
+    v
+}
+
+/// Why `service` is in the run: its affected reasons, or how it was selected by name; nothing for
+/// a service only pulled in by `needs`.
+pub fn reasons(ws: &Workspace, selection: &Selection, service: ServiceId) -> Vec<Value> {
+    match &selection.impact {
+        Some(impact) => impact.affected.reasons[service]
+            .iter()
+            .map(|r| reason_json(ws, r))
+            .collect(),
+        None if selection.services.binary_search(&service).is_ok() => {
+            let by = if selection.by == SelectedBy::All {
+                "--all"
+            } else {
+                "--service"
+            };
+            vec![json!({"kind": "selected", "by": by})]
+        }
+        None => Vec::new(),
+    }
+}
