@@ -1,8 +1,8 @@
 //! shockwave: which services does this change touch — and then build, test and deploy only those.
 //!
-//! The modules follow the data: `config` → `scm` → `ownership` → `graph` → `affected` → `tasks` /
-//! `hash` → `cache` → `exec` → `report`, with `cli` at the edge as the only part that knows the
-//! terminal, clap and exit codes.
+//! The modules follow the data: `config` (with `glob` and `diagnostic`) → `scm` → `ownership` →
+//! `graph` → `affected` → `tasks` / `hash` → `cache` → `exec` → `report`, with `cli` at the edge as
+//! the only part that knows the terminal, clap and exit codes.
 
 pub mod affected;
 pub mod cache;

@@ -114,42 +114,37 @@ pub fn check_tar<R: Read>(stream: R, scope: &Scope) -> Result<Vec<Member>, Check
             )));
         }
     }
-    let files: std::collections::HashSet<&Path> = members
+    // Nothing may lie below a file or a symlink of the same archive. Below a file it cannot be
+    // extracted at all, so such an entry would fail on every run; below a symlink it would be
+    // written through that link, wherever it points (`d/l` → `..`, then `d/l/m` → `../..` is the
+    // root's parent, not `d`).
+    let leaves: std::collections::HashMap<&Path, bool> = members
         .iter()
         .filter_map(|m| match m {
-            Member::File { path, .. } => Some(path.as_path()),
-            _ => None,
+            Member::File { path, .. } => Some((path.as_path(), false)),
+            Member::Symlink { path, .. } => Some((path.as_path(), true)),
+            Member::Dir { .. } => None,
         })
         .collect();
     for m in &members {
-        if let Some(file) = m.path().ancestors().skip(1).find(|a| files.contains(a)) {
-            return Err(CheckError::Corrupt(format!(
-                "member `{}` lies under the file `{}` in the same archive",
-                m.path().display(),
-                file.display()
-            )));
-        }
-    }
-    // A member below an archived symlink would be written through that link, wherever it points
-    // (`d/l` → `..`, then `d/l/m` → `../..` is the root's parent, not `d`).
-    let links: std::collections::HashSet<&Path> = members
-        .iter()
-        .filter_map(|m| match m {
-            Member::Symlink { path, .. } => Some(path.as_path()),
-            _ => None,
-        })
-        .collect();
-    if !links.is_empty() {
-        for m in &members {
-            let path = m.path();
-            if let Some(link) = path.ancestors().skip(1).find(|a| links.contains(a)) {
-                return Err(CheckError::Unsafe(format!(
-                    "member `{}` lies under the symlink `{}` in the same archive",
-                    path.display(),
-                    link.display()
-                )));
-            }
-        }
+        let path = m.path();
+        let Some((leaf, is_link)) = path
+            .ancestors()
+            .skip(1)
+            .find_map(|a| leaves.get(a).map(|&link| (a, link)))
+        else {
+            continue;
+        };
+        let (kind, error): (_, fn(String) -> CheckError) = if is_link {
+            ("symlink", CheckError::Unsafe)
+        } else {
+            ("file", CheckError::Corrupt)
+        };
+        return Err(error(format!(
+            "member `{}` lies under the {kind} `{}` in the same archive",
+            path.display(),
+            leaf.display()
+        )));
     }
     check_scope(&members, scope)?;
     Ok(members)

@@ -34,6 +34,21 @@ fn print(text: &str) {
     crate::report::output::Stdout::print(text);
 }
 
+/// Writes `text` to `path` through a temporary file in the same directory, renamed into place: a
+/// reader (a CI step uploading the summary) sees the old file or the new one, never half of one,
+/// even if this process is killed while writing.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 fn append_file(path: &Path, text: &str) -> Result<(), CliError> {
     std::fs::OpenOptions::new()
         .create(true)

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{append_file, cache_dir, print};
+use super::{append_file, cache_dir, print, write_whole};
 use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
 use crate::cli::env::Env;
@@ -77,7 +77,7 @@ pub(super) fn run(
     let summary = Summary::of(ws, &plan, &outcome, &hashes.fingerprints);
     if let Some(path) = &a.summary {
         let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
-        std::fs::write(path, text + "\n").map_err(|e| CliError::Io {
+        write_whole(path, &(text + "\n")).map_err(|e| CliError::Io {
             action: format!("write the run summary to {}", path.display()),
             source: e,
         })?;
