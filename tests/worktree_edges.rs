@@ -217,6 +217,19 @@ fn sparse_checkout_keeps_services_outside_the_cone() {
     }
 }
 
+#[test]
+fn running_a_service_outside_the_sparse_cone_says_how_to_add_it() {
+    let repo = sparse_repo(false);
+    let out = repo.run(&["run", "build", "--service", "b"]);
+    out.expect_code(1);
+    assert!(
+        out.stdout_str()
+            .contains("in a sparse checkout, add it with `git sparse-checkout add`"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Item 14: the worktree scan costs heap, not stack, per directory level.
 

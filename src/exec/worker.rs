@@ -146,11 +146,17 @@ fn run_command(
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
+            // The usual cause of a missing root is a sparse checkout that leaves the service out.
+            let hint = if spec.cwd.exists() {
+                ""
+            } else {
+                " (the service's directory is not in the worktree: in a sparse checkout, add it with `git sparse-checkout add`)"
+            };
             return fail(format!(
-                "shockwave: failed to start `sh -c {}` in {}: {e}\n",
+                "shockwave: failed to start `sh -c {}` in {}: {e}{hint}\n",
                 spec.command,
                 spec.cwd.display()
-            ))
+            ));
         }
     };
     // The command holds the pipe's write ends; drop it so the reader sees end-of-file.
