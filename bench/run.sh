@@ -208,6 +208,59 @@ if [ "$SHOCKWAVE_RUN" = 1 ]; then
             "$BIN" run build --affected --base fifty --head HEAD --exact-base
 fi
 
+# ---- section 3: the remote cache --------------------------------------------------------------
+# A turborepo-remote-cache server on 127.0.0.1 (REMOTE_CACHE_SERVER names its executable; by
+# default the one .ci/run installs under target/remote-cache-server). Timed: the cold run that
+# fills the server (every task run and uploaded), and the all-hit affected run from the remote
+# alone (local cache emptied first), beside the local all-hit figure from section 2.
+
+SERVER="${REMOTE_CACHE_SERVER:-$ROOT/target/remote-cache-server/node_modules/.bin/turborepo-remote-cache}"
+SHOCKWAVE_REMOTE=0
+if [ "$SHOCKWAVE_RUN" = 1 ]; then
+    if ! grep -q -- '--no-remote-cache' <<<"$("$BIN" run --help 2>&1)"; then
+        say "skipping the remote cache: this shockwave has no --no-remote-cache"
+    elif [ ! -x "$SERVER" ]; then
+        say "skipping the remote cache: no server at $SERVER (npm install --prefix $ROOT/target/remote-cache-server turborepo-remote-cache@2.12.0)"
+    else
+        SHOCKWAVE_REMOTE=1
+    fi
+fi
+
+if [ "$SHOCKWAVE_REMOTE" = 1 ]; then
+    STORE=$(mktemp -d)
+    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    TOKEN="bench-$(date +%s%N)"
+    STORAGE_PROVIDER=local STORAGE_PATH="$STORE" TURBO_TOKEN="$TOKEN" PORT="$PORT" \
+        "$SERVER" >"$RESULTS/remote-server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        curl -fs -o /dev/null -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v8/artifacts/status" && break
+        sleep 0.1
+    done
+    export SHOCKWAVE_REMOTE_CACHE_URL="http://127.0.0.1:$PORT" SHOCKWAVE_REMOTE_CACHE_TOKEN="$TOKEN" \
+        SHOCKWAVE_REMOTE_CACHE_TEAM=bench
+    git clean -q -fdX
+    once "shockwave-build-all-cold-uploading" "$BIN" run build --all
+    # Every later run starts with no local cache and no outputs: all hits come from the server.
+    if [ "$HAVE_HYPERFINE" = 1 ]; then
+        say "shockwave-build-affected-fifty-remote-hits"
+        hyperfine --warmup 1 --runs "$RUNS" --style basic --prepare "git clean -q -fdX" \
+            --command-name "shockwave-build-affected-fifty-remote-hits" \
+            --export-json "$RESULTS/shockwave-build-affected-fifty-remote-hits.json" \
+            "$(printf '%q ' "$BIN" run build --affected --base fifty --head HEAD --exact-base)" >&2 \
+            && ROWS+=("shockwave-build-affected-fifty-remote-hits|$(median_ms shockwave-build-affected-fifty-remote-hits)|-|-")
+    else
+        git clean -q -fdX
+        once "shockwave-build-affected-fifty-remote-hits" \
+            "$BIN" run build --affected --base fifty --head HEAD --exact-base
+    fi
+    unset SHOCKWAVE_REMOTE_CACHE_URL SHOCKWAVE_REMOTE_CACHE_TOKEN SHOCKWAVE_REMOTE_CACHE_TEAM
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    rm -rf "$STORE"
+    git clean -q -fdX
+fi
+
 # ---- table ------------------------------------------------------------------------------------
 
 {
