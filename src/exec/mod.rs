@@ -24,10 +24,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::cache::remote::{RemoteCache, RemoteEvent};
 use crate::cache::LocalCache;
 use crate::config::Globs;
 use crate::tasks::{TaskGraph, TaskIdx};
-use worker::{skipped, Msg};
+use worker::{skipped, Caches, Msg};
 
 /// What one task needs to run, resolved by the caller.
 #[derive(Debug, Clone)]
@@ -61,17 +62,31 @@ pub const KILL_WAIT: Duration = Duration::from_secs(2);
 /// (heartbeats, the SIGKILL deadline).
 const TICK: Duration = Duration::from_millis(50);
 
-/// Runs every task of `graph` (specs in the same order) and reports through `on_event`.
+/// Runs every task of `graph` (specs in the same order) and reports through `on_event`. With a
+/// `remote` cache (used only together with `cache`), local misses are looked up there, and the
+/// run ends by waiting (bounded) for its uploads.
 pub fn execute(
     graph: &TaskGraph,
     specs: Vec<TaskSpec>,
     opts: &RunOptions,
     cache: Option<Arc<LocalCache>>,
+    remote: Option<Arc<RemoteCache>>,
     interrupt: Arc<Interrupt>,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> RunOutcome {
     interrupt.set_executing(true);
-    let outcome = schedule(graph, specs, opts, cache, &interrupt, on_event);
+    let caches = Caches {
+        remote: remote.filter(|_| cache.is_some()),
+        local: cache,
+    };
+    let outcome = schedule(graph, specs, opts, &caches, &interrupt, on_event);
+    if let Some(remote) = &caches.remote {
+        let report = remote.finish_uploads(outcome.interrupted);
+        for e in remote.events() {
+            on_event(&RunEvent::Remote(e));
+        }
+        on_event(&RunEvent::Remote(RemoteEvent::Uploads(report)));
+    }
     interrupt.set_executing(false);
     outcome
 }
@@ -80,7 +95,7 @@ fn schedule(
     graph: &TaskGraph,
     specs: Vec<TaskSpec>,
     opts: &RunOptions,
-    cache: Option<Arc<LocalCache>>,
+    caches: &Caches,
     interrupt: &Arc<Interrupt>,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> RunOutcome {
@@ -89,7 +104,7 @@ fn schedule(
     let (job_tx, job_rx) = mpsc::channel::<TaskIdx>();
     let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
     let jobs = opts.jobs.max(1).min(graph.len().max(1));
-    let workers = worker::spawn(jobs, job_rx, &msg_tx, specs, cache, interrupt, opts.stream);
+    let workers = worker::spawn(jobs, job_rx, &msg_tx, specs, caches, interrupt, opts.stream);
     drop(msg_tx);
 
     let mut abandoned = false;

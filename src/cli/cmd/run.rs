@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{append_file, cache_dir, print, write_whole};
+use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
 use crate::cli::env::Env;
@@ -33,6 +34,10 @@ pub(super) fn run(
     }
     let p = prepare(cwd, config, &a.targets, &a.select)?;
     let ws = &p.ctx.ws;
+    let remote = a
+        .remote
+        .config(&ws.remote_cache)?
+        .map(|c| Arc::new(RemoteCache::new(c)));
     let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
     let mut plan = Plan::new(
         ws,
@@ -69,6 +74,7 @@ pub(super) fn run(
         plan.specs(ws),
         &opts,
         (!a.no_cache).then_some(cache),
+        remote,
         interrupt,
         &mut |e| reporter.on_event(e),
     );
