@@ -126,9 +126,9 @@ impl<'a> Validator<'a> {
     fn remote_cache(&mut self, raw: RawRemoteCache) -> RemoteCacheFile {
         if let Some(token) = &raw.token {
             self.errors.push(
-                Diagnostic::new(format!(
-                    "a token does not belong in a committed file; set SHOCKWAVE_REMOTE_CACHE_TOKEN in the environment instead"
-                ))
+                Diagnostic::new(
+                    "a token does not belong in a committed file; set SHOCKWAVE_REMOTE_CACHE_TOKEN in the environment instead",
+                )
                 .at(token.span())
                 .help("remove the `token` key (and rotate the token if this file was ever committed)"),
             );

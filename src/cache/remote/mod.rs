@@ -274,12 +274,10 @@ impl RemoteCache {
         let Some(download) = self.client.get(hash, &mut file, limit, signer.as_mut())? else {
             return Ok(None);
         };
-        match (signer, &download.tag) {
+        match (&signer, &download.tag) {
             (_, None) if self.config.require_signature => return Err(RemoteError::Unsigned),
-            (Some(signer), Some(tag)) => {
-                if !signer.verify(tag) {
-                    return Err(RemoteError::BadSignature);
-                }
+            (Some(signer), Some(tag)) if !signer.verify(tag) => {
+                return Err(RemoteError::BadSignature)
             }
             _ => {}
         }

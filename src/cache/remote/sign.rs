@@ -36,16 +36,16 @@ impl Signer {
     }
 
     /// Whether `tag` is this artifact's signature, compared in constant time.
-    pub(super) fn verify(self, tag: &str) -> bool {
+    pub(super) fn verify(&self, tag: &str) -> bool {
         let Some(bytes) = from_hex(tag.trim()) else {
             return false;
         };
-        self.0.verify_slice(&bytes).is_ok()
+        self.0.clone().verify_slice(&bytes).is_ok()
     }
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
