@@ -401,7 +401,7 @@ fn a_server_that_is_down_costs_one_warning_and_no_time() {
     out.success();
     assert_eq!(statuses(&s), ["success", "success"]);
     let w = warnings(&out);
-    assert!(w[0].contains("cannot be reached"), "{w:?}");
+    assert!(w[0].contains("cannot reach the server"), "{w:?}");
     assert!(w.len() <= 2, "{w:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
@@ -477,7 +477,7 @@ fn server_errors_switch_the_remote_off() {
     assert_eq!(s.with_status("success").len(), 6);
     let w = warnings(&out);
     assert_eq!(w.len(), 2, "{w:?}");
-    assert!(w[0].contains("500: the remote cache failed"), "{w:?}");
+    assert!(w[0].contains("500: the server failed"), "{w:?}");
     assert!(w[1].contains("3 failures"), "{w:?}");
 }
 
@@ -606,5 +606,60 @@ fn a_token_in_pipeline_toml_is_a_config_error() {
         out.stderr_str().contains("needs a team") || out.stderr_str().contains("no key"),
         "{}",
         out.stderr_str()
+    );
+}
+
+#[test]
+fn dry_run_and_cache_stats_ask_the_remote() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let first = repo("");
+    build(&first, &server.url(), &[], &[]).0.success();
+    let second = TestRepo::clone_from(&first, &[]);
+    let remote = |cmd: &mut Command| {
+        cmd.env("SHOCKWAVE_REMOTE_CACHE_URL", server.url())
+            .env("SHOCKWAVE_REMOTE_CACHE_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+    };
+    let out = remote(&mut second.command(&["run", "build", "--all", "--dry-run"]));
+    out.success();
+    assert!(
+        out.stdout_str().contains("2 cached"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_eq!(out.stdout_str().matches("cache hit (remote)").count(), 2);
+    let out = remote(&mut second.command(&["run", "build", "--all", "--dry-run=json"]));
+    assert_eq!(out.json()["tasks"][0]["cache_source"], "remote");
+    assert!(
+        second.cache_dir().read_dir().is_err(),
+        "a dry run downloads nothing"
+    );
+    let out = remote(&mut second.command(&["cache", "stats"]));
+    out.success();
+    let stats = out.stdout_str();
+    assert!(
+        stats.contains(&format!(
+            "remote cache: {}, team acme, read-write, signatures off: answers",
+            server.url()
+        )),
+        "{stats}"
+    );
+    let out = second
+        .command(&["cache", "stats"])
+        .env(
+            "SHOCKWAVE_REMOTE_CACHE_URL",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .output()
+        .unwrap();
+    out.success();
+    assert!(
+        out.stdout_str()
+            .contains("does not answer: cannot reach the server"),
+        "{}",
+        out.stdout_str()
     );
 }

@@ -145,6 +145,8 @@ pub enum HashFormat {
 pub struct CacheSettings {
     pub dir: Option<PathBuf>,
     pub action: CacheCommand,
+    /// For `cache stats`, which also reports the remote cache.
+    pub remote: RemoteSettings,
 }
 
 #[derive(Debug)]
@@ -165,6 +167,7 @@ impl Settings {
             Command::Run(r) => CommandSettings::Run(RunSettings::resolve(r, remote_env)?),
             Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {
+                remote: RemoteSettings::resolve(remote_env, false, false)?,
                 dir: c.cache_dir,
                 action: match c.action {
                     CacheAction::Stats => CacheCommand::Stats,

@@ -111,6 +111,18 @@ impl Client {
         Ok(Some(Download { bytes, tag }))
     }
 
+    /// `HEAD /v8/artifacts/{hash}`: whether the server has it.
+    pub(super) fn head(&self, hash: &str) -> Result<bool, RemoteError> {
+        let req = self
+            .auth(self.agent.head(self.url(hash)))
+            .query(self.team.0, &self.team.1);
+        let resp = req.call().map_err(transport)?;
+        match resp.status().as_u16() {
+            404 => Ok(false),
+            status => check_status(status).map(|()| true),
+        }
+    }
+
     /// Uploads `len` bytes of `file` as `hash`.
     pub(super) fn put(
         &self,

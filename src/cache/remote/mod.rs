@@ -74,37 +74,37 @@ pub struct RemoteConfig {
 /// the token or the key.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
-    #[error("the remote cache cannot be reached ({why}); check SHOCKWAVE_REMOTE_CACHE_URL and that the server runs")]
+    #[error("cannot reach the server ({why}); check SHOCKWAVE_REMOTE_CACHE_URL and that the server runs")]
     Unreachable { why: String },
-    #[error("the remote cache did not answer in time; check the server, or raise remote_cache.timeout (SHOCKWAVE_REMOTE_CACHE_TIMEOUT)")]
+    #[error("the server did not answer in time; check it, or raise remote_cache.timeout (SHOCKWAVE_REMOTE_CACHE_TIMEOUT)")]
     Timeout,
     #[error("{status}: the token was refused; check SHOCKWAVE_REMOTE_CACHE_TOKEN (or TURBO_TOKEN) and the team (SHOCKWAVE_REMOTE_CACHE_TEAM)")]
     Refused { status: u16 },
-    #[error("413: the remote cache refused an artifact{} as too large; raise the server's body limit (BODY_LIMIT for turborepo-remote-cache) or make the task's outputs smaller", if *bytes > 0 { format!(" of {}", format_size(*bytes)) } else { String::new() })]
+    #[error("413: the server refused an artifact{} as too large; raise the server's body limit (BODY_LIMIT for turborepo-remote-cache) or make the task's outputs smaller", if *bytes > 0 { format!(" of {}", format_size(*bytes)) } else { String::new() })]
     PayloadTooLarge { bytes: u64 },
-    #[error("429: the remote cache is rate limiting this client; retry later or raise the server's limits")]
-    RateLimited,
-    #[error("{status}: the remote cache failed; see the server's log")]
-    Server { status: u16 },
-    #[error("{status}: unexpected answer from the remote cache; check SHOCKWAVE_REMOTE_CACHE_URL points at a /v8/artifacts server")]
-    Status { status: u16 },
-    #[error("the remote cache's answer was not understood ({why})")]
-    Protocol { why: String },
-    #[error("a download from the remote cache ended early; the task runs instead")]
-    Truncated,
     #[error(
-        "the connection to the remote cache broke off ({why}); check the server and the network"
+        "429: the server is rate limiting this client; retry later or raise the server's limits"
     )]
+    RateLimited,
+    #[error("{status}: the server failed; see its log")]
+    Server { status: u16 },
+    #[error("{status}: unexpected answer from the server; check SHOCKWAVE_REMOTE_CACHE_URL points at a /v8/artifacts server")]
+    Status { status: u16 },
+    #[error("the server's answer was not understood ({why})")]
+    Protocol { why: String },
+    #[error("a download ended early; the task runs instead")]
+    Truncated,
+    #[error("the connection to the server broke off ({why}); check the server and the network")]
     Broken { why: String },
-    #[error("an artifact in the remote cache is larger than {}; the task runs instead", format_size(*limit))]
+    #[error("an artifact on the server is larger than {}; the task runs instead", format_size(*limit))]
     TooBig { limit: u64 },
     #[error("an artifact's signature does not match (another SHOCKWAVE_REMOTE_CACHE_SIGNATURE_KEY, or it was modified); it was not restored")]
     BadSignature,
     #[error("an artifact is not signed and remote_cache.signature is on; it was not restored (it is replaced once a machine with the key uploads it)")]
     Unsigned,
-    #[error("an artifact from the remote cache was refused: {why}")]
+    #[error("an artifact was refused: {why}")]
     Invalid { why: String },
-    #[error("the remote cache could not use the local cache: {0}")]
+    #[error("could not use the local cache: {0}")]
     Local(String),
 }
 
@@ -301,6 +301,17 @@ impl RemoteCache {
             }
             Err(e) => Err(RemoteError::local(e)),
         }
+    }
+
+    /// Whether the server has an artifact for `hash` (`HEAD`); a failure is recorded and `false`.
+    pub fn has(&self, hash: &str) -> bool {
+        if self.is_off() {
+            return false;
+        }
+        self.client.head(hash).unwrap_or_else(|e| {
+            self.failed(e);
+            false
+        })
     }
 
     /// Queues `hash`'s local entry for upload (not in read-only mode, not once off).

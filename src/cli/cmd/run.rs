@@ -13,7 +13,7 @@ use crate::cli::prepare::{hash_tasks, prepare};
 use crate::cli::settings::RunSettings;
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{CliError, ExitCode};
-use crate::exec::{self, Interrupt, Plan, RunOptions};
+use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
 use crate::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
@@ -55,6 +55,12 @@ pub(super) fn run(
 
     if let Some(format) = a.dry_run {
         plan.probe(&cache);
+        if let Some(remote) = &remote {
+            plan.probe_remote(remote);
+            for e in remote.events() {
+                Notices::new(&plan.labels).on_event(&RunEvent::Remote(e));
+            }
+        }
         print(&match format {
             DryRunFormat::Text => plan::text(&plan),
             DryRunFormat::Json => format!("{:#}\n", plan::json(ws, &plan)),
