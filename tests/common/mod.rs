@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
+pub mod remote;
+
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_shockwave");
 
