@@ -7,7 +7,9 @@
 //! removed and reported as a miss. Restoring writes only the target's declared outputs (see
 //! [`archive::Scope`]). A lock per task hash ([`LocalCache::lock`]) makes concurrent runs in one
 //! cache wait for each other instead of racing. Callers treat every error here as a warning: the
-//! cache is an optimisation and never fails a build.
+//! cache is an optimisation and never fails a build. `transfer.rs` turns an entry into one artifact
+//! and back for the remote cache (`remote/`), whose downloads come back through [`LocalCache::restore`]
+//! like any local entry.
 
 mod archive;
 mod entry;

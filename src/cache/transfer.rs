@@ -153,3 +153,69 @@ fn append<W: Write>(
     tar.append_data(&mut header, name, data)
         .map_err(io("write an artifact", path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff";
+
+    fn import(
+        cache: &LocalCache,
+        build: impl FnOnce(&mut tar::Builder<&mut File>),
+    ) -> Result<(), String> {
+        let tmp = cache.temp_dir(HASH).unwrap();
+        let path = tmp.path().join("artifact.tar");
+        let mut file = File::create(&path).unwrap();
+        let mut tar = tar::Builder::new(&mut file);
+        build(&mut tar);
+        tar.finish().unwrap();
+        drop(tar);
+        cache.import(HASH, &mut File::open(&path).unwrap(), &tmp)
+    }
+
+    fn member(tar: &mut tar::Builder<&mut File>, name: &str, kind: tar::EntryType, data: &[u8]) {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_entry_type(kind);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, name, data).unwrap();
+    }
+
+    #[test]
+    fn an_artifact_holds_only_the_three_entry_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dir.path().join("cache"));
+        let refused = [
+            import(&cache, |t| {
+                member(t, "bin/out", tar::EntryType::Regular, b"x")
+            }),
+            import(&cache, |t| member(t, META, tar::EntryType::Symlink, b"")),
+            import(&cache, |t| {
+                member(t, META, tar::EntryType::Regular, b"{}");
+                member(t, META, tar::EntryType::Regular, b"{}");
+            }),
+            import(&cache, |t| {
+                member(t, LOG, tar::EntryType::Regular, b"no meta")
+            }),
+            import(&cache, |t| {
+                member(
+                    t,
+                    META,
+                    tar::EntryType::Regular,
+                    &vec![b' '; MAX_META as usize + 1],
+                )
+            }),
+        ];
+        for r in &refused {
+            assert!(r.is_err(), "{refused:?}");
+        }
+        assert!(
+            !cache.entry_dir(HASH).exists(),
+            "nothing refused was moved into place"
+        );
+        // A well-formed one is moved in; what it holds is `restore`'s to check.
+        import(&cache, |t| member(t, META, tar::EntryType::Regular, b"{}")).unwrap();
+        assert!(cache.entry_dir(HASH).join(META).is_file());
+    }
+}

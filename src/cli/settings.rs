@@ -483,4 +483,67 @@ mod tests {
         };
         assert_eq!((a.to_str(), b.to_str()), (Some("a.json"), Some("b.json")));
     }
+
+    #[test]
+    fn the_remote_is_resolved_from_flags_environment_and_file() {
+        let file = RemoteCacheFile {
+            url: Some("https://file.example".into()),
+            team: Some("file-team".into()),
+            read_only: Some(false),
+            signature: None,
+            timeout: Some(Duration::from_secs(5)),
+        };
+        let env = |pairs: &[(&'static str, &str)]| RemoteEnv {
+            url: pairs.iter().find(|p| p.0 == "url").map(|p| p.1.to_string()),
+            read_only: pairs
+                .iter()
+                .find(|p| p.0 == "ro")
+                .map(|p| ("SHOCKWAVE_REMOTE_CACHE_READ_ONLY", p.1.to_string())),
+            signature: pairs
+                .iter()
+                .find(|p| p.0 == "sig")
+                .map(|p| ("SHOCKWAVE_REMOTE_CACHE_SIGNATURE", p.1.to_string())),
+            ..RemoteEnv::default()
+        };
+        let resolve = |e: RemoteEnv, off: bool, ro: bool| RemoteSettings::resolve(e, off, ro);
+        let c = resolve(env(&[("url", "http://env.example")]), false, false)
+            .unwrap()
+            .config(&file)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.team.as_str()),
+            ("http://env.example", "file-team")
+        );
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        assert!(!c.read_only && !c.require_signature && c.token.is_none());
+        let ro = resolve(env(&[("ro", "1")]), false, false).unwrap();
+        assert!(ro.config(&file).unwrap().unwrap().read_only);
+        let flag = resolve(env(&[("ro", "0")]), false, true).unwrap();
+        assert!(
+            flag.config(&file).unwrap().unwrap().read_only,
+            "the flag wins"
+        );
+        let off = resolve(env(&[]), true, false).unwrap();
+        assert!(off.config(&file).unwrap().is_none());
+        let none = resolve(env(&[]), false, false).unwrap();
+        assert!(none.config(&RemoteCacheFile::default()).unwrap().is_none());
+        let no_key = resolve(env(&[("sig", "true")]), false, false).unwrap();
+        assert!(no_key
+            .config(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("no key"));
+        let no_team = RemoteCacheFile {
+            team: None,
+            ..file.clone()
+        };
+        assert!(none
+            .config(&no_team)
+            .unwrap_err()
+            .to_string()
+            .contains("needs a team"));
+        assert!(resolve(env(&[("ro", "perhaps")]), false, false).is_err());
+        assert!(resolve(env(&[("url", "ftp://x")]), false, false).is_err());
+    }
 }

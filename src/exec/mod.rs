@@ -1,7 +1,9 @@
 //! Runs a task graph: a scheduler that owns all run state on one thread, and `-j` worker threads
 //! (`worker.rs`) that restore from the cache or run commands via `sh -c` in the service root, each
 //! in its own process group so an interrupt can stop everything a task started. The engine never
-//! prints: it emits [`RunEvent`]s (`events.rs`) and the caller's reporters render them.
+//! prints: it emits [`RunEvent`]s (`events.rs`) and the caller's reporters render them. With a
+//! remote cache, a local miss is looked up there, stores are uploaded in the background, and the
+//! run ends by waiting (at most the remote's timeout) for those uploads.
 //!
 //! Stopping ([`Interrupt`]): the first request sends SIGTERM to every running command and stops
 //! starting tasks; commands still running [`TERM_GRACE`] later get SIGKILL. A second request sends
