@@ -220,6 +220,19 @@ fn a_refused_token_is_one_warning_and_the_remote_goes_off() {
     assert!(w[1].contains("off for the rest of this run"), "{w:?}");
     assert!(started.elapsed() < Duration::from_secs(20));
     assert!(server.artifacts("acme").is_empty());
+
+    // No token at all: the warning says to set one.
+    repo.remove(".shockwave");
+    let mut cmd = repo.command(&["run", "build", "--all"]);
+    cmd.env("SHOCKWAVE_REMOTE_CACHE_URL", server.url());
+    let (out, _) = with_summary(cmd);
+    out.success();
+    let w = warnings(&out);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].contains("without a token; set SHOCKWAVE_REMOTE_CACHE_TOKEN"),
+        "{w:?}"
+    );
 }
 
 #[test]

@@ -63,6 +63,18 @@ impl Client {
         }
     }
 
+    /// A refusal of a request sent without a token is about the missing token.
+    fn check(&self, status: u16) -> Result<(), RemoteError> {
+        match check_status(status) {
+            Err(RemoteError::Refused { .. } | RemoteError::Status { status: 400 })
+                if self.token.is_none() =>
+            {
+                Err(RemoteError::NoToken { status })
+            }
+            other => other,
+        }
+    }
+
     /// Downloads `hash` into `out`, at most `limit` bytes, feeding `signer` as it goes.
     /// `Ok(None)`: the server does not have it.
     pub(super) fn get(
@@ -80,7 +92,7 @@ impl Client {
         if status == 404 {
             return Ok(None);
         }
-        check_status(status)?;
+        self.check(status)?;
         let tag = resp
             .headers()
             .get("x-artifact-tag")
@@ -119,7 +131,7 @@ impl Client {
         let resp = req.call().map_err(transport)?;
         match resp.status().as_u16() {
             404 => Ok(false),
-            status => check_status(status).map(|()| true),
+            status => self.check(status).map(|()| true),
         }
     }
 
@@ -147,7 +159,7 @@ impl Client {
         if status == 413 {
             return Err(RemoteError::PayloadTooLarge { bytes: len });
         }
-        check_status(status)
+        self.check(status)
     }
 
     /// `GET /v8/artifacts/status`: the server's own word (`enabled`, `disabled`, ...).
@@ -156,7 +168,7 @@ impl Client {
             .auth(self.agent.get(format!("{}/v8/artifacts/status", self.base)))
             .query(self.team.0, &self.team.1);
         let resp = req.call().map_err(transport)?;
-        check_status(resp.status().as_u16())?;
+        self.check(resp.status().as_u16())?;
         let text = resp
             .into_body()
             .into_with_config()

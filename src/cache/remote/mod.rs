@@ -80,6 +80,8 @@ pub enum RemoteError {
     Timeout,
     #[error("{status}: the token was refused; check SHOCKWAVE_REMOTE_CACHE_TOKEN (or TURBO_TOKEN) and the team (SHOCKWAVE_REMOTE_CACHE_TEAM)")]
     Refused { status: u16 },
+    #[error("{status}: the server refused a request without a token; set SHOCKWAVE_REMOTE_CACHE_TOKEN (or TURBO_TOKEN)")]
+    NoToken { status: u16 },
     #[error("413: the server refused an artifact{} as too large; raise the server's body limit (BODY_LIMIT for turborepo-remote-cache) or make the task's outputs smaller", if *bytes > 0 { format!(" of {}", format_size(*bytes)) } else { String::new() })]
     PayloadTooLarge { bytes: u64 },
     #[error(
@@ -119,6 +121,7 @@ impl RemoteError {
             RemoteError::Unreachable { .. } => "unreachable",
             RemoteError::Timeout => "timeout",
             RemoteError::Refused { .. } => "refused",
+            RemoteError::NoToken { .. } => "no-token",
             RemoteError::PayloadTooLarge { .. } => "413",
             RemoteError::RateLimited => "429",
             RemoteError::Server { .. } => "5xx",
@@ -211,7 +214,7 @@ impl RemoteCache {
     /// Applies the failure policy to `e`: warn once per kind, switch off when warranted.
     fn failed(&self, e: RemoteError) {
         let off = match &e {
-            RemoteError::Refused { .. } => Some(OffReason::Refused),
+            RemoteError::Refused { .. } | RemoteError::NoToken { .. } => Some(OffReason::Refused),
             e if e.counts_against_server() => {
                 let n = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
                 (n >= MAX_FAILURES).then_some(OffReason::Failures(n))

@@ -21,7 +21,8 @@ const QUEUE: usize = 256;
 pub struct UploadReport {
     pub uploaded: u64,
     pub bytes: u64,
-    /// Not uploaded: the queue was full, the remote went off, or the entry was gone.
+    /// Not uploaded: the server had it already, the queue was full, the remote went off, or the
+    /// entry was gone.
     pub skipped: u64,
     pub failed: u64,
     /// Still running when the wait at the end was over.
@@ -148,12 +149,16 @@ impl Uploads {
     }
 }
 
-/// Packs and sends one entry; `Ok(None)`: there was nothing to send.
+/// Packs and sends one entry; `Ok(None)`: there was nothing to send, or the server has it
+/// already (another machine built the same hash), which a `HEAD` tells for the cost of no body.
 fn upload_one(
     remote: &RemoteCache,
     local: &LocalCache,
     job: &Job,
 ) -> Result<Option<u64>, RemoteError> {
+    if remote.client.head(&job.hash)? {
+        return Ok(None);
+    }
     let tmp = local.temp_dir(&job.hash).map_err(RemoteError::local)?;
     let path = tmp.path().join("artifact.tar");
     let mut file = crate::cache::create_new(&path).map_err(RemoteError::local)?;

@@ -60,7 +60,7 @@ impl Reporter for Notices<'_> {
             RunEvent::Remote(RemoteEvent::Off(reason)) => tracing::warn!(
                 "remote cache: off for the rest of this run ({}); tasks run or come from the local cache",
                 match reason {
-                    OffReason::Refused => "the server refused the token".to_string(),
+                    OffReason::Refused => "the server refused access".to_string(),
                     OffReason::Failures(n) => format!("{n} failures, the limit is {MAX_FAILURES}"),
                 }
             ),
