@@ -137,8 +137,39 @@ fn a_token_in_pipeline_toml_is_a_config_error() {
     let out = repo.run(&["run", "build", "--all"]);
     out.expect_code(2);
     assert!(
-        out.stderr_str().contains("needs a team") || out.stderr_str().contains("no key"),
+        out.stderr_str().contains("needs a team"),
         "{}",
         out.stderr_str()
     );
+    repo.config(&format!(
+        "{build}[remote_cache]\nurl = \"https://cache.example.com\"\nteam = \"t\"\nsignature = true\n"
+    ));
+    let out = repo.run(&["run", "build", "--all"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains("no key is set"),
+        "{}",
+        out.stderr_str()
+    );
+    // Values in the file are checked with their position.
+    for (table, what) in [
+        (
+            "url = \"cache.example.com\"",
+            "remote_cache.url: `cache.example.com` is not an http",
+        ),
+        (
+            "timeout = \"soon\"",
+            "remote_cache.timeout: `soon` is not a duration",
+        ),
+    ] {
+        repo.config(&format!("{build}[remote_cache]\n{table}\n"));
+        let out = repo.run(&["check"]);
+        out.expect_code(2);
+        assert!(out.stderr_str().contains(what), "{}", out.stderr_str());
+        assert!(
+            out.stderr_str().contains("pipeline.toml:"),
+            "{}",
+            out.stderr_str()
+        );
+    }
 }
