@@ -7,13 +7,19 @@
 //! removed and reported as a miss. Restoring writes only the target's declared outputs (see
 //! [`archive::Scope`]). A lock per task hash ([`LocalCache::lock`]) makes concurrent runs in one
 //! cache wait for each other instead of racing. Callers treat every error here as a warning: the
-//! cache is an optimisation and never fails a build.
+//! cache is an optimisation and never fails a build. `transfer.rs` turns an entry into one artifact
+//! and back for the remote cache (`remote/`), whose downloads come back through [`LocalCache::restore`]
+//! like any local entry.
 
 mod archive;
 mod entry;
 mod lock;
 mod maintenance;
+pub mod remote;
 mod size;
+mod transfer;
+
+pub use transfer::TempDir;
 
 use entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect, MetaError};
 pub use lock::TaskLock;
@@ -356,7 +362,6 @@ impl LocalCache {
                 format_size(MAX_LOG_BYTES)
             )));
         }
-        let final_dir = self.entry_dir(hash);
         let tmp = self.dir.join(temp_dir_name(hash));
         let result = (|| {
             std::fs::create_dir(&tmp).map_err(io("create a temporary cache entry", &tmp))?;
@@ -404,22 +409,7 @@ impl LocalCache {
             };
             let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
             write_synced(&tmp.join(META), &json)?;
-            // Whatever is in the way is not a usable entry (`contains` said so above, and the
-            // caller's lock keeps other writers out): an entry of another version, one without
-            // metadata, a plain file.
-            if std::fs::symlink_metadata(&final_dir).is_ok() {
-                remove_any(&final_dir);
-            }
-            match std::fs::rename(&tmp, &final_dir) {
-                Ok(()) => Ok(()),
-                // Another run stored the same hash first: same inputs, same entry; keep theirs.
-                Err(_) if self.contains(hash) => Ok(()),
-                Err(e) => Err(CacheError::Io {
-                    action: "move the cache entry into place",
-                    path: final_dir.clone(),
-                    source: e,
-                }),
-            }
+            self.place(&tmp, hash)
         })();
         let _ = std::fs::remove_dir_all(&tmp);
         result
@@ -468,7 +458,7 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
 }
 
 /// Creates a file that did not exist, never through a symlink.
-fn create_new(path: &Path) -> std::io::Result<File> {
+pub(super) fn create_new(path: &Path) -> std::io::Result<File> {
     File::options()
         .write(true)
         .create_new(true)

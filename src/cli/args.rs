@@ -89,9 +89,15 @@ pub struct RunArgs {
     /// Print the plan (hashes, cache status) without running anything; `--dry-run=json` for JSON
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
     pub dry_run: Option<DryRunFormat>,
-    /// Neither read nor write the cache
+    /// Neither read nor write the cache (local and remote)
     #[arg(long)]
     pub no_cache: bool,
+    /// Neither read nor write the remote cache; the local one is used
+    #[arg(long)]
+    pub no_remote_cache: bool,
+    /// Read hits from the remote cache, never upload (pull requests from forks)
+    #[arg(long)]
+    pub remote_cache_read_only: bool,
     /// Write the run summary JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,

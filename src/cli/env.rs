@@ -8,7 +8,48 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use crate::cache::remote::Secret;
 use crate::report::style::Style;
+
+/// The remote cache's variables as set, ours first, then Turborepo's names when ours are unset.
+/// Checked in `settings.rs`. The token and the key are [`Secret`]s from the moment they are read.
+#[derive(Debug, Default)]
+pub struct RemoteEnv {
+    pub url: Option<String>,
+    pub team: Option<String>,
+    /// (variable, value)
+    pub read_only: Option<(&'static str, String)>,
+    pub signature: Option<(&'static str, String)>,
+    pub timeout: Option<String>,
+    pub token: Option<Secret>,
+    pub signature_key: Option<Secret>,
+}
+
+impl RemoteEnv {
+    fn read(non_empty: &dyn Fn(&str) -> Option<OsString>) -> RemoteEnv {
+        let var = |names: &[&'static str]| {
+            names
+                .iter()
+                .find_map(|&n| non_empty(n).map(|v| (n, v.to_string_lossy().into_owned())))
+        };
+        RemoteEnv {
+            url: var(&["SHOCKWAVE_REMOTE_CACHE_URL", "TURBO_API"]).map(|v| v.1),
+            team: var(&["SHOCKWAVE_REMOTE_CACHE_TEAM", "TURBO_TEAM"]).map(|v| v.1),
+            read_only: var(&[
+                "SHOCKWAVE_REMOTE_CACHE_READ_ONLY",
+                "TURBO_REMOTE_CACHE_READ_ONLY",
+            ]),
+            signature: var(&["SHOCKWAVE_REMOTE_CACHE_SIGNATURE"]),
+            timeout: var(&["SHOCKWAVE_REMOTE_CACHE_TIMEOUT"]).map(|v| v.1),
+            token: var(&["SHOCKWAVE_REMOTE_CACHE_TOKEN", "TURBO_TOKEN"]).map(|v| Secret::new(v.1)),
+            signature_key: var(&[
+                "SHOCKWAVE_REMOTE_CACHE_SIGNATURE_KEY",
+                "TURBO_REMOTE_CACHE_SIGNATURE_KEY",
+            ])
+            .map(|v| Secret::new(v.1)),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Env {
@@ -29,6 +70,8 @@ pub struct Env {
     pub stderr: Style,
     /// Stderr is a terminal that can redraw a line in place (`TERM` is not `dumb`).
     pub stderr_live: bool,
+    /// The remote cache's settings and secrets.
+    pub remote: RemoteEnv,
     /// `COLUMNS`, when it is a positive number: the width of a terminal that does not say.
     columns: Option<usize>,
 }
@@ -52,6 +95,7 @@ impl Env {
                 color: color && stderr_terminal,
             },
             stderr_live: stderr_terminal && !dumb,
+            remote: RemoteEnv::read(&non_empty),
             columns: std::env::var("COLUMNS")
                 .ok()
                 .and_then(|c| c.parse().ok())

@@ -11,10 +11,15 @@ use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
     GraphArgs, GraphFormat, HashArgs, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
 };
-use super::env::Env;
+use super::env::{Env, RemoteEnv};
 use super::CliError;
 use crate::affected::Dependents;
 use crate::cache::parse_size;
+use crate::cache::remote::{RemoteConfig, Secret};
+use crate::config::RemoteCacheFile;
+
+/// The default per-request timeout of the remote cache.
+const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything a command needs to know about how it was invoked.
 #[derive(Debug)]
@@ -98,6 +103,23 @@ pub struct RunSettings {
     pub stream: bool,
     pub cache_dir: Option<PathBuf>,
     pub heartbeat: Option<Duration>,
+    pub remote: RemoteSettings,
+}
+
+/// The remote cache as the flags and the environment set it, checked; the config file's
+/// `[remote_cache]` fills in what they leave unset ([`RemoteSettings::config`]).
+#[derive(Debug, Default)]
+pub struct RemoteSettings {
+    /// `--no-remote-cache` or `--no-cache`.
+    pub off: bool,
+    pub url: Option<String>,
+    pub team: Option<String>,
+    /// `--remote-cache-read-only`, or the variable.
+    pub read_only: Option<bool>,
+    pub signature: Option<bool>,
+    pub timeout: Option<Duration>,
+    pub token: Option<Secret>,
+    pub signature_key: Option<Secret>,
 }
 
 #[derive(Debug)]
@@ -123,6 +145,8 @@ pub enum HashFormat {
 pub struct CacheSettings {
     pub dir: Option<PathBuf>,
     pub action: CacheCommand,
+    /// For `cache stats`, which also reports the remote cache.
+    pub remote: RemoteSettings,
 }
 
 #[derive(Debug)]
@@ -134,14 +158,16 @@ pub enum CacheCommand {
 
 impl Settings {
     /// Resolves and validates `cli` in the environment `env`, reading nothing else.
-    pub fn resolve(cli: Cli, env: Env) -> Result<Settings, CliError> {
+    pub fn resolve(cli: Cli, mut env: Env) -> Result<Settings, CliError> {
+        let remote_env = std::mem::take(&mut env.remote);
         let command = match cli.command {
             Command::Check => CommandSettings::Check,
             Command::Affected(a) => CommandSettings::Affected(AffectedSettings::resolve(a)?),
             Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g)?),
-            Command::Run(r) => CommandSettings::Run(RunSettings::resolve(r)?),
+            Command::Run(r) => CommandSettings::Run(RunSettings::resolve(r, remote_env)?),
             Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {
+                remote: RemoteSettings::resolve(remote_env, false, false)?,
                 dir: c.cache_dir,
                 action: match c.action {
                     CacheAction::Stats => CacheCommand::Stats,
@@ -267,8 +293,80 @@ impl Select {
     }
 }
 
+impl RemoteSettings {
+    fn resolve(env: RemoteEnv, off: bool, read_only: bool) -> Result<RemoteSettings, CliError> {
+        let flag = |v: Option<(&str, String)>| -> Result<Option<bool>, CliError> {
+            let Some((name, value)) = v else {
+                return Ok(None);
+            };
+            match value.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => Ok(Some(true)),
+                "0" | "false" | "no" => Ok(Some(false)),
+                _ => Err(CliError::Usage(format!(
+                    "{name}={value}: write 1 or 0 (true or false)"
+                ))),
+            }
+        };
+        if let Some(url) = &env.url {
+            crate::config::check_url(url)
+                .map_err(|e| CliError::Usage(format!("the remote cache URL: {e}")))?;
+        }
+        let timeout = env
+            .timeout
+            .as_deref()
+            .map(crate::config::parse_duration)
+            .transpose()
+            .map_err(|e| CliError::Usage(format!("SHOCKWAVE_REMOTE_CACHE_TIMEOUT: {e}")))?;
+        Ok(RemoteSettings {
+            off,
+            read_only: if read_only {
+                Some(true)
+            } else {
+                flag(env.read_only)?
+            },
+            signature: flag(env.signature)?,
+            url: env.url,
+            team: env.team,
+            timeout,
+            token: env.token,
+            signature_key: env.signature_key,
+        })
+    }
+
+    /// The remote cache to use with the config file's `[remote_cache]`: `None` when it is off or
+    /// has no URL. A URL without a team, or signatures without a key, are usage errors.
+    pub fn config(&self, file: &RemoteCacheFile) -> Result<Option<RemoteConfig>, CliError> {
+        let Some(url) = self.url.clone().or_else(|| file.url.clone()) else {
+            return Ok(None);
+        };
+        if self.off {
+            return Ok(None);
+        }
+        let team = self.team.clone().or_else(|| file.team.clone()).ok_or_else(|| {
+            CliError::Usage(format!(
+                "the remote cache {url} needs a team: set remote_cache.team in pipeline.toml or SHOCKWAVE_REMOTE_CACHE_TEAM"
+            ))
+        })?;
+        let require_signature = self.signature.or(file.signature).unwrap_or(false);
+        if require_signature && self.signature_key.is_none() {
+            return Err(CliError::Usage(
+                "remote_cache.signature is on but no key is set: set SHOCKWAVE_REMOTE_CACHE_SIGNATURE_KEY (or TURBO_REMOTE_CACHE_SIGNATURE_KEY)".into(),
+            ));
+        }
+        Ok(Some(RemoteConfig {
+            url,
+            team,
+            read_only: self.read_only.or(file.read_only).unwrap_or(false),
+            signature_key: self.signature_key.clone(),
+            require_signature,
+            timeout: self.timeout.or(file.timeout).unwrap_or(REMOTE_TIMEOUT),
+            token: self.token.clone(),
+        }))
+    }
+}
+
 impl RunSettings {
-    fn resolve(a: RunArgs) -> Result<RunSettings, CliError> {
+    fn resolve(a: RunArgs, remote: RemoteEnv) -> Result<RunSettings, CliError> {
         if a.jobs == Some(0) {
             return Err(CliError::Usage(
                 "-j 0: the number of parallel tasks must be at least 1".into(),
@@ -287,6 +385,11 @@ impl RunSettings {
             stream: a.stream,
             cache_dir: a.cache_dir,
             heartbeat: (a.heartbeat_secs > 0).then(|| Duration::from_secs(a.heartbeat_secs)),
+            remote: RemoteSettings::resolve(
+                remote,
+                a.no_cache || a.no_remote_cache,
+                a.remote_cache_read_only,
+            )?,
         })
     }
 }
@@ -379,5 +482,68 @@ mod tests {
             panic!("not a diff");
         };
         assert_eq!((a.to_str(), b.to_str()), (Some("a.json"), Some("b.json")));
+    }
+
+    #[test]
+    fn the_remote_is_resolved_from_flags_environment_and_file() {
+        let file = RemoteCacheFile {
+            url: Some("https://file.example".into()),
+            team: Some("file-team".into()),
+            read_only: Some(false),
+            signature: None,
+            timeout: Some(Duration::from_secs(5)),
+        };
+        let env = |pairs: &[(&'static str, &str)]| RemoteEnv {
+            url: pairs.iter().find(|p| p.0 == "url").map(|p| p.1.to_string()),
+            read_only: pairs
+                .iter()
+                .find(|p| p.0 == "ro")
+                .map(|p| ("SHOCKWAVE_REMOTE_CACHE_READ_ONLY", p.1.to_string())),
+            signature: pairs
+                .iter()
+                .find(|p| p.0 == "sig")
+                .map(|p| ("SHOCKWAVE_REMOTE_CACHE_SIGNATURE", p.1.to_string())),
+            ..RemoteEnv::default()
+        };
+        let resolve = |e: RemoteEnv, off: bool, ro: bool| RemoteSettings::resolve(e, off, ro);
+        let c = resolve(env(&[("url", "http://env.example")]), false, false)
+            .unwrap()
+            .config(&file)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.team.as_str()),
+            ("http://env.example", "file-team")
+        );
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        assert!(!c.read_only && !c.require_signature && c.token.is_none());
+        let ro = resolve(env(&[("ro", "1")]), false, false).unwrap();
+        assert!(ro.config(&file).unwrap().unwrap().read_only);
+        let flag = resolve(env(&[("ro", "0")]), false, true).unwrap();
+        assert!(
+            flag.config(&file).unwrap().unwrap().read_only,
+            "the flag wins"
+        );
+        let off = resolve(env(&[]), true, false).unwrap();
+        assert!(off.config(&file).unwrap().is_none());
+        let none = resolve(env(&[]), false, false).unwrap();
+        assert!(none.config(&RemoteCacheFile::default()).unwrap().is_none());
+        let no_key = resolve(env(&[("sig", "true")]), false, false).unwrap();
+        assert!(no_key
+            .config(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("no key"));
+        let no_team = RemoteCacheFile {
+            team: None,
+            ..file.clone()
+        };
+        assert!(none
+            .config(&no_team)
+            .unwrap_err()
+            .to_string()
+            .contains("needs a team"));
+        assert!(resolve(env(&[("ro", "perhaps")]), false, false).is_err());
+        assert!(resolve(env(&[("url", "ftp://x")]), false, false).is_err());
     }
 }

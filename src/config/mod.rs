@@ -11,6 +11,7 @@ mod load;
 mod members;
 mod model;
 mod raw;
+mod remote;
 mod targets;
 mod validate;
 
@@ -19,7 +20,10 @@ pub use load::{
     find, load, load_with, parse, parse_with, workspace_root, ConfigError, CONFIG_FILE,
 };
 pub use members::{list_subdirs, FsDirs, WorkspaceDirs};
-pub use model::{Need, Service, ServiceId, Target, Targets, UnownedPolicy, Workspace};
+pub use model::{
+    Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy, Workspace,
+};
+pub use remote::{check_url, parse_duration};
 
 /// Set-up shared by the tests of the config's parts.
 #[cfg(test)]

@@ -109,6 +109,18 @@ pub struct Workspace {
     /// Every target name defined anywhere, sorted.
     pub target_names: BTreeSet<String>,
     pub graph: ServiceGraph,
+    /// `[remote_cache]` as written; the environment and flags override it (`cli::settings`).
+    pub remote_cache: RemoteCacheFile,
+}
+
+/// The `[remote_cache]` table, validated; every key is optional.
+#[derive(Debug, Default, Clone)]
+pub struct RemoteCacheFile {
+    pub url: Option<String>,
+    pub team: Option<String>,
+    pub read_only: Option<bool>,
+    pub signature: Option<bool>,
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Workspace {

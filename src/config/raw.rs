@@ -21,6 +21,7 @@ pub struct RawConfig {
     pub targets: BTreeMap<SpannedStr, RawTarget>,
     #[serde(default)]
     pub services: BTreeMap<SpannedStr, RawService>,
+    pub remote_cache: Option<RawRemoteCache>,
 }
 
 impl RawConfig {
@@ -51,6 +52,19 @@ pub struct RawWorkspace {
     #[serde(default)]
     pub ignore: Vec<SpannedStr>,
     pub unowned: Option<Spanned<super::model::UnownedPolicy>>,
+}
+
+/// `[remote_cache]`. `token` is accepted by the parser only to be refused with a position: a
+/// secret does not belong in a committed file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRemoteCache {
+    pub url: Option<SpannedStr>,
+    pub team: Option<String>,
+    pub read_only: Option<bool>,
+    pub signature: Option<bool>,
+    pub timeout: Option<SpannedStr>,
+    pub token: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]

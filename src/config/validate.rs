@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::members::WorkspaceDirs;
-use super::model::{Service, ServiceId, Workspace};
-use super::raw::{RawConfig, RawService, RawTarget, SpannedStr};
+use super::model::{RemoteCacheFile, Service, ServiceId, Workspace};
+use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
 use super::targets::{Defaults, MissingCommands};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::glob::{self, Globs};
@@ -103,6 +103,7 @@ impl<'a> Validator<'a> {
         }
         self.report_missing_commands();
 
+        let remote_cache = self.remote_cache(raw.remote_cache.unwrap_or_default());
         let graph = self.service_graph(&services, &dep_spans);
         let Some(graph) = graph.filter(|_| self.errors.is_empty()) else {
             return Err(self.errors);
@@ -117,7 +118,51 @@ impl<'a> Validator<'a> {
             services,
             target_names,
             graph,
+            remote_cache,
         })
+    }
+
+    /// Checks `[remote_cache]`: no token, an http(s) URL, a readable timeout.
+    fn remote_cache(&mut self, raw: RawRemoteCache) -> RemoteCacheFile {
+        if let Some(token) = &raw.token {
+            self.errors.push(
+                Diagnostic::new(
+                    "a token does not belong in a committed file; set SHOCKWAVE_REMOTE_CACHE_TOKEN in the environment instead",
+                )
+                .at(token.span())
+                .help("remove the `token` key (and rotate the token if this file was ever committed)"),
+            );
+        }
+        if let Some(url) = &raw.url {
+            if let Err(why) = super::remote::check_url(url.get_ref()) {
+                self.errors.push(
+                    Diagnostic::new(format!("remote_cache.url: {why}"))
+                        .at(url.span())
+                        .help("write the server's base URL, such as `https://cache.example.com`"),
+                );
+            }
+        }
+        let timeout =
+            raw.timeout
+                .as_ref()
+                .and_then(|t| match super::remote::parse_duration(t.get_ref()) {
+                    Ok(d) => Some(d),
+                    Err(why) => {
+                        self.errors.push(
+                            Diagnostic::new(format!("remote_cache.timeout: {why}"))
+                                .at(t.span())
+                                .help("write a duration such as \"30s\", \"500ms\" or \"2m\""),
+                        );
+                        None
+                    }
+                });
+        RemoteCacheFile {
+            url: raw.url.map(|u| u.into_inner()),
+            team: raw.team,
+            read_only: raw.read_only,
+            signature: raw.signature,
+            timeout,
+        }
     }
 
     /// Adds `[services.NAME]` to the member services: it configures the member of that name, or

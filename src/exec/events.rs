@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::cache::remote::RemoteEvent;
 use crate::cache::CacheError;
 use crate::tasks::TaskIdx;
 
@@ -12,6 +13,8 @@ pub enum TaskStatus {
     Success,
     /// Outputs restored and log replayed from the local cache.
     CachedLocal,
+    /// Downloaded from the remote cache, verified, kept locally, then restored like a local hit.
+    CachedRemote,
     /// Non-zero exit, killed by a signal (`exit_code: None`), or could not start.
     Failed {
         exit_code: Option<i32>,
@@ -25,13 +28,22 @@ impl TaskStatus {
         match self {
             TaskStatus::Success => "success",
             TaskStatus::CachedLocal => "cached-local",
+            TaskStatus::CachedRemote => "cached-remote",
             TaskStatus::Failed { .. } => "failed",
             TaskStatus::Skipped => "skipped",
         }
     }
 
     pub fn succeeded(&self) -> bool {
-        matches!(self, TaskStatus::Success | TaskStatus::CachedLocal)
+        matches!(
+            self,
+            TaskStatus::Success | TaskStatus::CachedLocal | TaskStatus::CachedRemote
+        )
+    }
+
+    /// Restored from either cache.
+    pub fn cached(&self) -> bool {
+        matches!(self, TaskStatus::CachedLocal | TaskStatus::CachedRemote)
     }
 }
 
@@ -67,6 +79,8 @@ pub enum RunEvent {
         during: CacheStep,
         error: CacheError,
     },
+    /// Something the remote cache reports: a warning, that it is off, how uploads went.
+    Remote(RemoteEvent),
     /// The run stops starting tasks, or escalates how it stops the running ones.
     Stopping {
         reason: StopReason,

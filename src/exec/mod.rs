@@ -1,7 +1,9 @@
 //! Runs a task graph: a scheduler that owns all run state on one thread, and `-j` worker threads
 //! (`worker.rs`) that restore from the cache or run commands via `sh -c` in the service root, each
 //! in its own process group so an interrupt can stop everything a task started. The engine never
-//! prints: it emits [`RunEvent`]s (`events.rs`) and the caller's reporters render them.
+//! prints: it emits [`RunEvent`]s (`events.rs`) and the caller's reporters render them. With a
+//! remote cache, a local miss is looked up there, stores are uploaded in the background, and the
+//! run ends by waiting (at most the remote's timeout) for those uploads.
 //!
 //! Stopping ([`Interrupt`]): the first request sends SIGTERM to every running command and stops
 //! starting tasks; commands still running [`TERM_GRACE`] later get SIGKILL. A second request sends
@@ -24,10 +26,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::cache::remote::{RemoteCache, RemoteEvent};
 use crate::cache::LocalCache;
 use crate::config::Globs;
 use crate::tasks::{TaskGraph, TaskIdx};
-use worker::{skipped, Msg};
+use worker::{skipped, Caches, Msg};
 
 /// What one task needs to run, resolved by the caller.
 #[derive(Debug, Clone)]
@@ -61,17 +64,31 @@ pub const KILL_WAIT: Duration = Duration::from_secs(2);
 /// (heartbeats, the SIGKILL deadline).
 const TICK: Duration = Duration::from_millis(50);
 
-/// Runs every task of `graph` (specs in the same order) and reports through `on_event`.
+/// Runs every task of `graph` (specs in the same order) and reports through `on_event`. With a
+/// `remote` cache (used only together with `cache`), local misses are looked up there, and the
+/// run ends by waiting (bounded) for its uploads.
 pub fn execute(
     graph: &TaskGraph,
     specs: Vec<TaskSpec>,
     opts: &RunOptions,
     cache: Option<Arc<LocalCache>>,
+    remote: Option<Arc<RemoteCache>>,
     interrupt: Arc<Interrupt>,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> RunOutcome {
     interrupt.set_executing(true);
-    let outcome = schedule(graph, specs, opts, cache, &interrupt, on_event);
+    let caches = Caches {
+        remote: remote.filter(|_| cache.is_some()),
+        local: cache,
+    };
+    let outcome = schedule(graph, specs, opts, &caches, &interrupt, on_event);
+    if let Some(remote) = &caches.remote {
+        let report = remote.finish_uploads(outcome.interrupted);
+        for e in remote.events() {
+            on_event(&RunEvent::Remote(e));
+        }
+        on_event(&RunEvent::Remote(RemoteEvent::Uploads(report)));
+    }
     interrupt.set_executing(false);
     outcome
 }
@@ -80,7 +97,7 @@ fn schedule(
     graph: &TaskGraph,
     specs: Vec<TaskSpec>,
     opts: &RunOptions,
-    cache: Option<Arc<LocalCache>>,
+    caches: &Caches,
     interrupt: &Arc<Interrupt>,
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> RunOutcome {
@@ -89,7 +106,7 @@ fn schedule(
     let (job_tx, job_rx) = mpsc::channel::<TaskIdx>();
     let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
     let jobs = opts.jobs.max(1).min(graph.len().max(1));
-    let workers = worker::spawn(jobs, job_rx, &msg_tx, specs, cache, interrupt, opts.stream);
+    let workers = worker::spawn(jobs, job_rx, &msg_tx, specs, caches, interrupt, opts.stream);
     drop(msg_tx);
 
     let mut abandoned = false;

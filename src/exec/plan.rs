@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::TaskSpec;
 use crate::affected::Impact;
+use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::config::{ServiceId, Target, Workspace};
 use crate::tasks::{TaskGraph, TaskIdx};
@@ -42,11 +43,17 @@ pub struct Selection {
     pub impact: Option<Impact>,
 }
 
+/// How many remote lookups a dry run makes at the same time.
+const REMOTE_PROBES: usize = 8;
+
 /// Whether a task's result may come from the cache, and (for a dry run) whether it will.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheState {
     /// An entry for the task's hash is stored (known only once [`Plan::probe`] looked).
     Hit,
+    /// Not in the local cache, and the remote cache has an artifact for it (dry runs only, see
+    /// [`Plan::probe_remote`]).
+    RemoteHit,
     /// Cacheable; no entry found (or none looked for yet).
     Miss,
     /// `cache = false` on the target.
@@ -59,7 +66,7 @@ impl CacheState {
     /// The name summaries and dry runs record: `hit`, `miss`, `disabled`, `off`.
     pub fn as_str(self) -> &'static str {
         match self {
-            CacheState::Hit => "hit",
+            CacheState::Hit | CacheState::RemoteHit => "hit",
             CacheState::Miss => "miss",
             CacheState::Disabled => "disabled",
             CacheState::Off => "off",
@@ -146,6 +153,28 @@ impl Plan {
         }
     }
 
+    /// Asks `remote` about each task still a miss after [`probe`](Self::probe) (`HEAD`, a few
+    /// at a time); the ones it has become [`CacheState::RemoteHit`]. A failing remote leaves
+    /// them misses.
+    pub fn probe_remote(&mut self, remote: &RemoteCache) {
+        let mut misses: Vec<&mut PlannedTask> = self
+            .tasks
+            .iter_mut()
+            .filter(|t| t.cache == CacheState::Miss)
+            .collect();
+        for chunk in misses.chunks_mut(REMOTE_PROBES) {
+            std::thread::scope(|s| {
+                for t in chunk.iter_mut() {
+                    s.spawn(|| {
+                        if remote.has(&t.hash.to_hex()) {
+                            t.cache = CacheState::RemoteHit;
+                        }
+                    });
+                }
+            });
+        }
+    }
+
     /// What each worker needs to run its task, in the plan's order.
     pub fn specs(&self, ws: &Workspace) -> Vec<TaskSpec> {
         self.tasks
@@ -158,7 +187,10 @@ impl Plan {
                     label: label.clone(),
                     command: t.def.command.clone(),
                     cwd: ws.root.join(&svc.root),
-                    cacheable: matches!(t.cache, CacheState::Hit | CacheState::Miss),
+                    cacheable: matches!(
+                        t.cache,
+                        CacheState::Hit | CacheState::RemoteHit | CacheState::Miss
+                    ),
                     outputs: t.def.outputs.clone(),
                     env: vec![
                         ("SHOCKWAVE_SERVICE".into(), svc.name.clone()),

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{CacheStep, Interrupt, RunEvent, TaskResult, TaskSpec, TaskStatus};
+use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::tasks::TaskIdx;
 
@@ -33,15 +34,32 @@ pub(super) fn skipped(because: Option<TaskIdx>) -> TaskResult {
     }
 }
 
+/// The caches a worker uses: the local one, and the remote one behind it.
+#[derive(Clone, Default)]
+pub(super) struct Caches {
+    pub(super) local: Option<Arc<LocalCache>>,
+    pub(super) remote: Option<Arc<RemoteCache>>,
+}
+
+impl Caches {
+    /// Forwards what the remote cache has to report.
+    fn forward(&self, tx: &mpsc::Sender<Msg>) {
+        for e in self.remote.iter().flat_map(|r| r.events()) {
+            let _ = tx.send(Msg::Event(RunEvent::Remote(e)));
+        }
+    }
+}
+
 fn run_one(
     idx: TaskIdx,
     spec: &TaskSpec,
-    cache: Option<&LocalCache>,
+    caches: &Caches,
     interrupt: &Interrupt,
     stream: bool,
     tx: &mpsc::Sender<Msg>,
 ) -> TaskResult {
     let started = Instant::now();
+    let cache = caches.local.as_deref();
     // Held until the task is restored, or has run and been stored: another shockwave run of the
     // same task in this cache waits here, then restores what this one stored.
     let _lock = match (spec.cacheable, cache) {
@@ -79,6 +97,19 @@ fn run_one(
                 }));
             }
         }
+        if let Some(remote) = &caches.remote {
+            let hit = remote.fetch(&spec.hash, cache, &spec.cwd, &spec.outputs);
+            caches.forward(tx);
+            if let Some(hit) = hit {
+                return TaskResult {
+                    status: TaskStatus::CachedRemote,
+                    duration: started.elapsed(),
+                    log: hit.log,
+                    saved: Duration::from_millis(hit.meta.duration_ms),
+                    skipped_because: None,
+                };
+            }
+        }
     }
     if interrupt.is_requested() {
         return skipped(None);
@@ -89,8 +120,8 @@ fn run_one(
     // result, but do not put it in the cache.
     let store = status == TaskStatus::Success && spec.cacheable && !interrupt.is_requested();
     if store {
-        if let Some(cache) = cache {
-            if let Err(e) = cache.store(
+        if let Some(cache) = &caches.local {
+            match cache.store(
                 &spec.hash,
                 &spec.label,
                 &spec.cwd,
@@ -98,11 +129,18 @@ fn run_one(
                 &log,
                 duration,
             ) {
-                let _ = tx.send(Msg::Event(RunEvent::CacheWarning {
-                    task: idx,
-                    during: CacheStep::Store,
-                    error: e,
-                }));
+                Ok(()) => {
+                    if let Some(remote) = &caches.remote {
+                        remote.upload(cache, &spec.hash, duration);
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Msg::Event(RunEvent::CacheWarning {
+                        task: idx,
+                        during: CacheStep::Store,
+                        error: e,
+                    }));
+                }
             }
         }
     }
@@ -260,7 +298,7 @@ pub(super) fn spawn(
     jobs_rx: mpsc::Receiver<TaskIdx>,
     msg_tx: &mpsc::Sender<Msg>,
     specs: Vec<TaskSpec>,
-    cache: Option<Arc<LocalCache>>,
+    caches: &Caches,
     interrupt: &Arc<Interrupt>,
     stream: bool,
 ) -> Vec<std::thread::JoinHandle<()>> {
@@ -271,7 +309,7 @@ pub(super) fn spawn(
             let jobs_rx = jobs_rx.clone();
             let msg_tx = msg_tx.clone();
             let specs = specs.clone();
-            let cache = cache.clone();
+            let caches = caches.clone();
             let interrupt = interrupt.clone();
             std::thread::spawn(move || loop {
                 let next = jobs_rx.lock().map(|rx| rx.recv());
@@ -281,7 +319,7 @@ pub(super) fn spawn(
                     run_one(
                         idx,
                         &specs[idx],
-                        cache.as_deref(),
+                        &caches,
                         &interrupt,
                         stream,
                         &msg_tx,

@@ -3,7 +3,31 @@
 use std::path::Path;
 
 use super::summary::human_duration;
+use crate::cache::remote::{RemoteConfig, RemoteError};
 use crate::cache::{format_size, Stats};
+
+/// `remote cache: https://cache.example.com, team acme, read-write, signatures off: answers (enabled)`
+pub fn remote(c: &RemoteConfig, status: &Result<String, RemoteError>) -> String {
+    format!(
+        "remote cache: {}, team {}, {}, signatures {}: {}\n",
+        c.url,
+        c.team,
+        if c.read_only {
+            "read-only"
+        } else {
+            "read-write"
+        },
+        match (&c.signature_key, c.require_signature) {
+            (Some(_), true) => "required",
+            (Some(_), false) => "on (unsigned artifacts accepted)",
+            (None, _) => "off",
+        },
+        match status {
+            Ok(s) => format!("answers ({s})"),
+            Err(e) => format!("does not answer: {e}"),
+        }
+    )
+}
 
 /// `/repo/.shockwave/cache: 12 entries, 3.1 MiB, can save 4m 10s`
 pub fn stats(dir: &Path, s: &Stats) -> String {

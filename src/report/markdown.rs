@@ -18,10 +18,19 @@ pub fn render(s: &Summary) -> String {
         .unwrap_or(0);
     let _ = write!(
         out,
-        "**{} of {} task{} from cache ({pct}%), {} saved**",
+        "**{} of {} task{} from cache ({pct}%{}), {} saved**",
         t.cached,
         t.tasks,
         if t.tasks == 1 { "" } else { "s" },
+        if t.cached_remote > 0 {
+            format!(
+                ": {} local, {} remote",
+                t.cached - t.cached_remote,
+                t.cached_remote
+            )
+        } else {
+            String::new()
+        },
         human_duration(t.saved_ms)
     );
     let _ = writeln!(
@@ -128,6 +137,7 @@ fn status_label(s: &str) -> &'static str {
     match s {
         "success" => "✅ ran",
         "cached-local" => "⚡ cached",
+        "cached-remote" => "⚡ cached (remote)",
         "failed" => "❌ failed",
         _ => "⏭️ skipped",
     }

@@ -16,7 +16,7 @@ pub fn text(plan: &Plan) -> String {
     let hits = plan
         .tasks
         .iter()
-        .filter(|t| t.cache == CacheState::Hit)
+        .filter(|t| matches!(t.cache, CacheState::Hit | CacheState::RemoteHit))
         .count();
     let mut out = format!(
         "plan: {n} task{} for {services} selected service{} ({}), {hits} cached\n",
@@ -27,6 +27,7 @@ pub fn text(plan: &Plan) -> String {
     for (t, label) in plan.tasks.iter().zip(&plan.labels) {
         let state = match t.cache {
             CacheState::Hit => "cache hit",
+            CacheState::RemoteHit => "cache hit (remote)",
             CacheState::Miss => "will run",
             CacheState::Disabled => "will run (cache = false)",
             CacheState::Off => "will run (--no-cache)",
@@ -52,6 +53,9 @@ pub fn json(ws: &Workspace, plan: &Plan) -> Value {
         .map(|(i, t)| {
             let mut v = task_fields(ws, plan, i);
             v.insert("cache".into(), json!(t.cache.as_str()));
+            if t.cache == CacheState::RemoteHit {
+                v.insert("cache_source".into(), json!("remote"));
+            }
             v.insert("command".into(), json!(t.def.command));
             let needs: Vec<&String> = t.needs.iter().map(|&n| &plan.labels[n]).collect();
             v.insert("needs".into(), json!(needs));

@@ -35,6 +35,13 @@ pub struct Totals {
     pub failed: usize,
     pub skipped: usize,
     pub saved_ms: u64,
+    /// How many of `cached` came from the remote cache (absent when none did).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached_remote: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,7 +50,7 @@ pub struct TaskSummary {
     pub task: String,
     pub service: String,
     pub target: String,
-    /// `success`, `failed`, `skipped` or `cached-local`.
+    /// `success`, `failed`, `skipped`, `cached-local` or `cached-remote`.
     pub status: String,
     pub hash: String,
     pub duration_ms: u64,
@@ -55,6 +62,9 @@ pub struct TaskSummary {
     pub requested: bool,
     /// `hit`, `miss`, `disabled` (`cache = false`) or `off` (`--no-cache`).
     pub cache: String,
+    /// For hits: `local` or `remote`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped_because: Option<String>,
     /// Why the task's service is in the run (affected reasons, or how it was selected).
@@ -103,12 +113,18 @@ impl Summary {
                         _ => None,
                     },
                     requested: t.requested,
-                    cache: match r.status {
-                        TaskStatus::CachedLocal => CacheState::Hit,
-                        _ => t.cache,
+                    cache: if r.status.cached() {
+                        CacheState::Hit
+                    } else {
+                        t.cache
                     }
                     .as_str()
                     .to_string(),
+                    cache_source: match r.status {
+                        TaskStatus::CachedLocal => Some("local".into()),
+                        TaskStatus::CachedRemote => Some("remote".into()),
+                        _ => None,
+                    },
                     skipped_because: r.skipped_because.map(|b| plan.labels[b].clone()),
                     reasons: super::plan::reasons(ws, &plan.selection, t.service),
                     needed_by: t.needed_by.map(|n| plan.labels[n].clone()),
@@ -142,6 +158,10 @@ impl Summary {
             match task.status.as_str() {
                 "success" => t.success += 1,
                 "cached-local" => t.cached += 1,
+                "cached-remote" => {
+                    t.cached += 1;
+                    t.cached_remote += 1;
+                }
                 "failed" => t.failed += 1,
                 _ => t.skipped += 1,
             }

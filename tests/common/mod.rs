@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
+pub mod remote;
+
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_shockwave");
 
@@ -55,7 +57,9 @@ pub fn hermetic(cmd: &mut Command) -> &mut Command {
     }
     // Whatever settings the product grows, the developer's own must not leak into tests.
     for (var, _) in std::env::vars_os() {
-        if var.to_string_lossy().starts_with("SHOCKWAVE_") {
+        // Turborepo's remote cache variables are read too (TURBO_TOKEN, TURBO_API, ...).
+        let name = var.to_string_lossy();
+        if name.starts_with("SHOCKWAVE_") || name.starts_with("TURBO_") {
             cmd.env_remove(var);
         }
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{append_file, cache_dir, print, write_whole};
+use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
 use crate::cli::env::Env;
@@ -12,7 +13,7 @@ use crate::cli::prepare::{hash_tasks, prepare};
 use crate::cli::settings::RunSettings;
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{CliError, ExitCode};
-use crate::exec::{self, Interrupt, Plan, RunOptions};
+use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
 use crate::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
@@ -33,6 +34,10 @@ pub(super) fn run(
     }
     let p = prepare(cwd, config, &a.targets, &a.select)?;
     let ws = &p.ctx.ws;
+    let remote = a
+        .remote
+        .config(&ws.remote_cache)?
+        .map(|c| Arc::new(RemoteCache::new(c)));
     let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
     let mut plan = Plan::new(
         ws,
@@ -50,6 +55,12 @@ pub(super) fn run(
 
     if let Some(format) = a.dry_run {
         plan.probe(&cache);
+        if let Some(remote) = &remote {
+            plan.probe_remote(remote);
+            for e in remote.events() {
+                Notices::new(&plan.labels).on_event(&RunEvent::Remote(e));
+            }
+        }
         print(&match format {
             DryRunFormat::Text => plan::text(&plan),
             DryRunFormat::Json => format!("{:#}\n", plan::json(ws, &plan)),
@@ -69,6 +80,7 @@ pub(super) fn run(
         plan.specs(ws),
         &opts,
         (!a.no_cache).then_some(cache),
+        remote,
         interrupt,
         &mut |e| reporter.on_event(e),
     );

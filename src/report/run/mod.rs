@@ -72,6 +72,10 @@ fn status_text(style: Style, r: &TaskResult) -> String {
             "cached, replaying log (saved {})",
             human_duration(r.saved.as_millis() as u64)
         )),
+        TaskStatus::CachedRemote => style.cyan(&format!(
+            "cached (remote), replaying log (saved {})",
+            human_duration(r.saved.as_millis() as u64)
+        )),
         TaskStatus::Failed { exit_code: Some(c) } => {
             style.red(&format!("failed with exit code {c} after {d}"))
         }

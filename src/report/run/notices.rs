@@ -2,6 +2,7 @@
 //! diagnostic). The engine reports what happened; the words are chosen here.
 
 use super::Reporter;
+use crate::cache::remote::{OffReason, RemoteEvent, MAX_FAILURES};
 use crate::exec::{CacheStep, RunEvent, StopReason};
 use crate::report::summary::human_duration;
 
@@ -55,6 +56,14 @@ impl Reporter for Notices<'_> {
                     }
                 }
             }
+            RunEvent::Remote(RemoteEvent::Warning(e)) => tracing::warn!("remote cache: {e}"),
+            RunEvent::Remote(RemoteEvent::Off(reason)) => tracing::warn!(
+                "remote cache: off for the rest of this run ({}); tasks run or come from the local cache",
+                match reason {
+                    OffReason::Refused => "the server refused access".to_string(),
+                    OffReason::Failures(n) => format!("{n} failures, the limit is {MAX_FAILURES}"),
+                }
+            ),
             RunEvent::Stopping { reason } => tracing::warn!("{}", self.stop_text(reason)),
             _ => {}
         }

@@ -69,7 +69,10 @@ impl<R: Reporter> Reporter for Progress<'_, R> {
                 self.clear();
                 self.inner.on_event(event);
             }
-            RunEvent::Output { .. } | RunEvent::CacheWarning { .. } | RunEvent::Stopping { .. } => {
+            RunEvent::Output { .. }
+            | RunEvent::CacheWarning { .. }
+            | RunEvent::Remote(_)
+            | RunEvent::Stopping { .. } => {
                 self.clear();
                 self.inner.on_event(event);
             }

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::{status_text, write_prefixed, Reporter};
-use crate::exec::{RunEvent, TaskStatus};
+use crate::exec::RunEvent;
 use crate::report::output::Stdout;
 use crate::report::style::Style;
 
@@ -40,7 +40,7 @@ impl Reporter for Stream<'_> {
                     status_text(self.style, result)
                 );
                 // A hit's log is replayed here; a run's was streamed as it came.
-                if result.status == TaskStatus::CachedLocal {
+                if result.status.cached() {
                     let prefix = self.prefix(*task);
                     for line in result.log.split_inclusive(|&b| b == b'\n') {
                         write_prefixed(&mut out, &prefix, line);

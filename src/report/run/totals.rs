@@ -4,6 +4,8 @@
 use std::io::Write;
 
 use super::Reporter;
+use crate::cache::format_size;
+use crate::cache::remote::{RemoteEvent, UploadReport};
 use crate::exec::{RunEvent, RunOutcome, TaskStatus};
 use crate::report::output::Stdout;
 use crate::report::style::Style;
@@ -15,16 +17,46 @@ const FAILED_TAIL: usize = 40;
 pub struct Totals<'a> {
     labels: &'a [String],
     style: Style,
+    uploads: Option<UploadReport>,
 }
 
 impl<'a> Totals<'a> {
     pub fn new(labels: &'a [String], style: Style) -> Self {
-        Totals { labels, style }
+        Totals {
+            labels,
+            style,
+            uploads: None,
+        }
     }
 }
 
+/// `uploaded 12 artifacts (48.0 MiB) in 1.9s`, then what was skipped, failed or left pending.
+pub fn uploads_line(u: &UploadReport) -> String {
+    let mut line = format!(
+        "remote cache: uploaded {} artifact{} ({}) in {}",
+        u.uploaded,
+        if u.uploaded == 1 { "" } else { "s" },
+        format_size(u.bytes),
+        human_duration(u.duration.as_millis() as u64)
+    );
+    for (n, what) in [
+        (u.skipped, "skipped"),
+        (u.failed, "failed"),
+        (u.abandoned, "still pending at the end (left)"),
+    ] {
+        if n > 0 {
+            line.push_str(&format!(", {n} {what}"));
+        }
+    }
+    line
+}
+
 impl Reporter for Totals<'_> {
-    fn on_event(&mut self, _event: &RunEvent) {}
+    fn on_event(&mut self, event: &RunEvent) {
+        if let RunEvent::Remote(RemoteEvent::Uploads(u)) = event {
+            self.uploads = Some(*u);
+        }
+    }
 
     fn finish(&mut self, outcome: &RunOutcome) {
         let results = &outcome.results;
@@ -32,15 +64,24 @@ impl Reporter for Totals<'_> {
         let count =
             |f: &dyn Fn(&TaskStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
         let ran = count(&|s| *s == TaskStatus::Success);
-        let cached = count(&|s| *s == TaskStatus::CachedLocal);
+        let cached = count(&|s| s.cached());
+        let remote = count(&|s| *s == TaskStatus::CachedRemote);
         let failed = count(&|s| matches!(s, TaskStatus::Failed { .. }));
         let skipped = count(&|s| *s == TaskStatus::Skipped);
         let saved: u64 = results.iter().map(|r| r.saved.as_millis() as u64).sum();
         let total = results.len();
         let pct = (cached * 100 + total / 2).checked_div(total).unwrap_or(0);
+        let remote = if remote > 0 {
+            format!(", {remote} of them remote")
+        } else {
+            String::new()
+        };
+        if let Some(u) = self.uploads.filter(|u| *u != UploadReport::default()) {
+            let _ = writeln!(out, "\n{}", uploads_line(&u));
+        }
         let _ = writeln!(
             out,
-            "\n{} {total} task{}: {ran} ran, {cached} from cache ({pct}%), {failed} failed, {skipped} skipped — {} saved, took {}{}",
+            "\n{} {total} task{}: {ran} ran, {cached} from cache ({pct}%{remote}), {failed} failed, {skipped} skipped — {} saved, took {}{}",
             if failed > 0 || outcome.interrupted {
                 self.style.red("✗")
             } else {

@@ -1,0 +1,175 @@
+//! The remote cache's failure modes that need no real server, or that a real one cannot produce
+//! on demand: a server that is down, slow answers, 500s, truncated bodies (a stand-in server on
+//! 127.0.0.1), and the configuration errors. Each passes the build with one clear warning, in
+//! bounded time.
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::remote::{build, free_port, mock, repo, statuses, warnings};
+use common::{OutputExt, SummaryJson, TestRepo};
+
+#[test]
+fn a_server_that_is_down_costs_one_warning_and_no_time() {
+    let repo = repo("");
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let (out, s) = build(&repo, &url, &[], &[]);
+    out.success();
+    assert_eq!(statuses(&s), ["success", "success"]);
+    let w = warnings(&out);
+    assert!(w[0].contains("cannot reach the server"), "{w:?}");
+    assert!(w.len() <= 2, "{w:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_slow_server_is_bounded_by_the_timeout() {
+    let url = mock(|s, _| {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+    });
+    let repo = repo("timeout = \"1s\"");
+    let started = Instant::now();
+    let (out, s) = build(&repo, &url, &[], &[]);
+    out.success();
+    assert_eq!(statuses(&s), ["success", "success"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let w = warnings(&out);
+    assert!(w[0].contains("did not answer in time"), "{w:?}");
+}
+
+#[test]
+fn server_errors_switch_the_remote_off() {
+    let url = mock(|s, _| {
+        let _ = s.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n");
+    });
+    let repo = TestRepo::new();
+    let mut config =
+        String::from("[targets.build]\ncommand = \"echo ok\"\n[remote_cache]\nteam = \"acme\"\n");
+    for i in 0..6 {
+        config.push_str(&format!("[services.s{i}]\nroot = \"s{i}\"\n"));
+        repo.write(format!("s{i}/f"), "x");
+    }
+    repo.config(&config);
+    repo.commit("init");
+    let (out, s) = build(&repo, &url, &[], &["-j", "1"]);
+    out.success();
+    assert_eq!(s.with_status("success").len(), 6);
+    let w = warnings(&out);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("500: the server failed"), "{w:?}");
+    assert!(w[1].contains("3 failures"), "{w:?}");
+}
+
+#[test]
+fn a_truncated_download_is_a_miss() {
+    let url = mock(|s, head| {
+        if head.starts_with("GET") {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\nshort");
+        } else {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+        }
+    });
+    let repo = repo("");
+    let (out, s) = build(&repo, &url, &[], &[]);
+    out.success();
+    assert_eq!(statuses(&s), ["success", "success"]);
+    let w = warnings(&out);
+    assert!(w.len() == 1 && w[0].contains("ended early"), "{w:?}");
+}
+
+#[test]
+fn a_token_in_pipeline_toml_is_a_config_error() {
+    let repo = TestRepo::new();
+    let build = "[targets.build]\ncommand = \"true\"\n[services.a]\nroot = \".\"\n";
+    repo.config(&format!(
+        "{build}[remote_cache]\nurl = \"https://cache.example.com\"\ntoken = \"abc\"\n"
+    ));
+    repo.commit("init");
+    let out = repo.run(&["run", "build", "--all"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(
+            "a token does not belong in a committed file; set SHOCKWAVE_REMOTE_CACHE_TOKEN"
+        ),
+        "{}",
+        out.stderr_str()
+    );
+    for (var, value, what) in [
+        (
+            "SHOCKWAVE_REMOTE_CACHE_TIMEOUT",
+            "soon",
+            "SHOCKWAVE_REMOTE_CACHE_TIMEOUT",
+        ),
+        (
+            "SHOCKWAVE_REMOTE_CACHE_READ_ONLY",
+            "maybe",
+            "SHOCKWAVE_REMOTE_CACHE_READ_ONLY=maybe",
+        ),
+        (
+            "SHOCKWAVE_REMOTE_CACHE_URL",
+            "cache.example.com",
+            "not an http",
+        ),
+    ] {
+        let out = repo
+            .command(&["run", "build", "--all"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        out.expect_code(2);
+        assert!(
+            out.stderr_str().contains(what),
+            "{var}: {}",
+            out.stderr_str()
+        );
+    }
+    repo.config(&format!(
+        "{build}[remote_cache]\nurl = \"https://cache.example.com\"\nsignature = true\n"
+    ));
+    let out = repo.run(&["run", "build", "--all"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains("needs a team"),
+        "{}",
+        out.stderr_str()
+    );
+    repo.config(&format!(
+        "{build}[remote_cache]\nurl = \"https://cache.example.com\"\nteam = \"t\"\nsignature = true\n"
+    ));
+    let out = repo.run(&["run", "build", "--all"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains("no key is set"),
+        "{}",
+        out.stderr_str()
+    );
+    // Values in the file are checked with their position.
+    for (table, what) in [
+        (
+            "url = \"cache.example.com\"",
+            "remote_cache.url: `cache.example.com` is not an http",
+        ),
+        (
+            "timeout = \"soon\"",
+            "remote_cache.timeout: `soon` is not a duration",
+        ),
+    ] {
+        repo.config(&format!("{build}[remote_cache]\n{table}\n"));
+        let out = repo.run(&["check"]);
+        out.expect_code(2);
+        assert!(out.stderr_str().contains(what), "{}", out.stderr_str());
+        assert!(
+            out.stderr_str().contains("pipeline.toml:"),
+            "{}",
+            out.stderr_str()
+        );
+    }
+}
