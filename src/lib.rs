@@ -16,4 +16,5 @@ pub mod hash;
 pub mod ownership;
 pub mod report;
 pub mod scm;
+pub mod shard;
 pub mod tasks;
