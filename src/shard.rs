@@ -99,7 +99,7 @@ fn median(v: &mut [u64]) -> Option<u64> {
     }
     v.sort_unstable();
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 0 {
+    Some(if v.len().is_multiple_of(2) {
         (v[mid - 1] + v[mid]) / 2
     } else {
         v[mid]
@@ -165,6 +165,21 @@ impl Partition {
         }
         h.finalize().to_hex()[..16].to_string()
     }
+}
+
+/// A split as a plan carries it: the partition of the whole run and, for each task of the plan
+/// (all of the run, or one shard's part of it), the shard that requested it.
+#[derive(Debug, Clone)]
+pub struct ShardPlan {
+    /// `Some(k)`: the plan is shard `k` (0-based); `None`: the whole run, listed by shard.
+    pub this: Option<usize>,
+    /// Per task of the plan: the shard (0-based) whose requested task it is.
+    pub owner: Vec<Option<usize>>,
+    pub partition: Partition,
+    /// [`Partition::digest`]
+    pub digest: String,
+    /// How many requested tasks of the whole run had a duration on record.
+    pub with_history: usize,
 }
 
 /// Splits the requested tasks of `graph` into `n` shards by the `estimates` (ms, per task).
@@ -346,6 +361,46 @@ pub fn restrict(
         }
     }
     (TaskGraph { tasks, dependents }, old)
+}
+
+/// Splits `graph` (whose tasks are `labels`) into `count` shards by the durations `known` from
+/// earlier runs, and returns the graph this job runs — shard `this` (0-based) and what it
+/// needs, or all of `graph` when `this` is `None` — with the split as its plan records it.
+pub fn split(
+    graph: TaskGraph,
+    labels: &[String],
+    known: &HashMap<String, u64>,
+    count: usize,
+    this: Option<usize>,
+) -> (TaskGraph, ShardPlan) {
+    let est = estimates(&graph, labels, known);
+    let partition = partition(&graph, labels, &est, count);
+    let with_history = graph
+        .tasks
+        .iter()
+        .zip(labels)
+        .filter(|(t, l)| t.requested && known.contains_key(*l))
+        .count();
+    let digest = partition.digest(labels);
+    let (graph, owner) = match this {
+        Some(k) => {
+            let (sub, old) = restrict(&graph, &partition, k);
+            let owner = old.iter().map(|&o| partition.owner[o]).collect();
+            (sub, owner)
+        }
+        None => {
+            let owner = partition.owner.clone();
+            (graph, owner)
+        }
+    };
+    let plan = ShardPlan {
+        this,
+        owner,
+        partition,
+        digest,
+        with_history,
+    };
+    (graph, plan)
 }
 
 #[cfg(test)]

@@ -127,8 +127,8 @@ fn the_partition_depends_on_labels_and_needs_not_on_order() {
     let rlabels: Vec<String> = labels.iter().rev().cloned().collect();
     let rest: Vec<u64> = est.iter().rev().copied().collect();
     let b = partition(&reversed, &rlabels, &rest, 4);
-    for i in 0..len {
-        assert_eq!(a.owner[i], b.owner[rev(i)], "{}", labels[i]);
+    for (i, label) in labels.iter().enumerate() {
+        assert_eq!(a.owner[i], b.owner[rev(i)], "{label}");
     }
     assert_eq!(a.digest(&labels), b.digest(&rlabels));
     let other = partition(&g, &labels, &est, 5);
