@@ -37,12 +37,15 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 # A timings file with a realistic spread: log-normal build durations (median 20 s, a few tasks
-# past 5 minutes), the libraries slower than the services, from a fixed seed.
+# past 5 minutes), the libraries slower than the services, from a fixed seed. Each task carries
+# its real fingerprint, as in a summary `run --summary` writes, so the file has a real size.
 say "writing a timings file for every build task"
 "$BIN" run build --all --dry-run=json > "$WORK/plan.json"
-python3 - "$WORK/plan.json" "$WORK/timings.json" <<'EOF'
+"$BIN" hash build --all --json > "$WORK/hash.json"
+python3 - "$WORK/plan.json" "$WORK/timings.json" "$WORK/hash.json" <<'EOF'
 import json, random, sys
 plan = json.load(open(sys.argv[1]))
+prints = {t["task"]: t["fingerprint"] for t in json.load(open(sys.argv[3]))["tasks"]}
 rng = random.Random(7)
 tasks = []
 for t in plan["tasks"]:
@@ -50,7 +53,8 @@ for t in plan["tasks"]:
     ms = int(min(rng.lognormvariate(0, 1.0) * 20_000 * scale, 1_800_000))
     tasks.append({"task": t["task"], "service": t["service"], "target": t["target"],
                   "status": "success", "hash": t["hash"], "duration_ms": ms, "saved_ms": 0,
-                  "requested": t["requested"], "cache": "miss", "reasons": []})
+                  "requested": t["requested"], "cache": "miss", "reasons": [],
+                  "fingerprint": prints[t["task"]]})
 json.dump({"schema": 1, "shockwave": "bench", "targets": ["build"], "selection": "all",
            "base": None, "head": None, "merge_base": None, "duration_ms": 0,
            "interrupted": False, "totals": {"tasks": len(tasks), "success": len(tasks),
@@ -73,7 +77,7 @@ for k in $(seq 1 "$N"); do
     "$BIN" run build --all --shard "$k/$N" --dry-run=json --timings "$WORK/timings.json" > "$WORK/shard-$k.json"
 done
 python3 - "$RESULTS/shards.json" "$WORK" "$N" <<'EOF'
-import json, sys
+import json, os, sys
 runs, work, n = json.load(open(sys.argv[1]))["results"], sys.argv[2], int(sys.argv[3])
 base = next(r for r in runs if r["command"] == "unsharded")["median"]
 print(f"{'command':<28} {'median':>9} {'vs unsharded':>13}")
@@ -82,7 +86,8 @@ for r in runs:
 split = json.load(open(f"{work}/split.json"))
 e = split["estimate"]
 loads = [s["estimated_ms"] for s in split["shards"]]
-print(f"\n{n} shards over {e['total_ms'] / 60000:.0f} min of builds "
+print(f"\ntimings file: {os.path.getsize(f'{work}/timings.json') / 2**20:.1f} MiB")
+print(f"{n} shards over {e['total_ms'] / 60000:.0f} min of builds "
       f"(longest task {e['longest_task_ms'] / 1000:.0f} s): longest shard "
       f"{e['longest_shard_ms'] / 1000:.1f} s, ideal {e['ideal_ms'] / 1000:.1f} s, "
       f"balance {e['longest_shard_ms'] / e['ideal_ms']:.3f}; shortest shard {min(loads) / 1000:.1f} s")

@@ -31,13 +31,13 @@ pub fn timings(paths: &[PathBuf]) -> HashMap<String, u64> {
     for path in paths {
         match read_timings(path) {
             Ok(tasks) => {
-                for t in tasks {
-                    let d = match t.status.as_str() {
-                        "success" => t.duration_ms,
-                        "cached-local" | "cached-remote" if t.saved_ms > 0 => t.saved_ms,
+                for (task, status, duration_ms, saved_ms) in tasks {
+                    let d = match status.as_str() {
+                        "success" => duration_ms,
+                        "cached-local" | "cached-remote" if saved_ms > 0 => saved_ms,
                         _ => continue,
                     };
-                    out.insert(t.task, d);
+                    out.insert(task, d);
                 }
             }
             Err(e) => tracing::warn!("--timings: {e}; its durations are not used"),
@@ -46,33 +46,42 @@ pub fn timings(paths: &[PathBuf]) -> HashMap<String, u64> {
     out
 }
 
-/// The fields of a summary that estimates need; fingerprints are skipped unread.
+/// The fields of a summary that estimates need, all optional so that one pass reads any schema's
+/// file far enough to check it; fingerprints are skipped unread.
 #[derive(Deserialize)]
 struct Timed {
+    schema: Option<u32>,
+    #[serde(default)]
     tasks: Vec<TimedTask>,
 }
 
 #[derive(Deserialize)]
 struct TimedTask {
-    task: String,
-    status: String,
+    task: Option<String>,
+    status: Option<String>,
     #[serde(default)]
     duration_ms: u64,
     #[serde(default)]
     saved_ms: u64,
 }
 
-fn read_timings(path: &Path) -> Result<Vec<TimedTask>, String> {
+/// Each task of the summary at `path` as (label, status, duration, saved).
+fn read_timings(path: &Path) -> Result<Vec<(String, String, u64, u64)>, String> {
     let text = read_bounded(path)?;
-    // The schema first: another version's summary may not have these fields at all.
-    #[derive(Deserialize)]
-    struct Schema {
-        schema: Option<u32>,
-    }
-    let schema: Schema = serde_json::from_str(&text).map_err(|e| not_a_summary(path, &e))?;
-    check_schema(path, schema.schema.unwrap_or(0))?;
     let timed: Timed = serde_json::from_str(&text).map_err(|e| not_a_summary(path, &e))?;
-    Ok(timed.tasks)
+    check_schema(path, timed.schema.unwrap_or(0))?;
+    timed
+        .tasks
+        .into_iter()
+        .map(|t| match (t.task, t.status) {
+            (Some(task), Some(status)) => Ok((task, status, t.duration_ms, t.saved_ms)),
+            // A `hash --json` or dry-run listing has tasks, but no statuses.
+            _ => Err(format!(
+                "{} is not a shockwave run summary (a task without `task` or `status`); write one with `shockwave run ... --summary FILE`",
+                path.display()
+            )),
+        })
+        .collect()
 }
 
 fn not_a_summary(path: &Path, e: &serde_json::Error) -> String {
