@@ -17,4 +17,5 @@ pub mod hash;
 pub mod ownership;
 pub mod report;
 pub mod scm;
+pub mod shard;
 pub mod tasks;

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::shard::ShardSpec;
+
+fn parse_shard(s: &str) -> Result<ShardSpec, String> {
+    s.parse()
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "shockwave",
@@ -107,6 +113,15 @@ pub struct RunArgs {
     /// Cache directory (default: .shockwave/cache under the repository root)
     #[arg(long, env = "SHOCKWAVE_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Run shard K of N: a share of the requested tasks, balanced by --timings, and what they need
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "shards")]
+    pub shard: Option<ShardSpec>,
+    /// With --dry-run: show how the requested tasks split over N shards
+    #[arg(long, value_name = "N", value_parser = crate::shard::parse_count)]
+    pub shards: Option<usize>,
+    /// Earlier run summaries whose durations balance the shards (repeatable; later files win)
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub timings: Vec<PathBuf>,
     /// Seconds between "still running" lines for a long command in a log (0: none)
     #[arg(
         long,
@@ -161,9 +176,12 @@ pub enum CacheAction {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A summary written by `run --summary FILE`
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// Summaries written by `run --summary FILE`; several (the shards of a run) are merged
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Also write the merged summary to OUT (usable as the next run's --timings)
+    #[arg(long, value_name = "OUT")]
+    pub merge_json: Option<PathBuf>,
 }
 
 /// Which commits (and worktree changes) to compare.
@@ -222,6 +240,12 @@ pub struct AffectedArgs {
     /// Print the full reasoning for one service (affected or not)
     #[arg(long, value_name = "SERVICE", conflicts_with = "format")]
     pub explain: Option<String>,
+    /// With --format github: also write `shards`, a matrix of `run --shard K/N` jobs
+    #[arg(long, value_name = "N", value_parser = crate::shard::parse_count)]
+    pub shards: Option<usize>,
+    /// With --shards: the targets the shard jobs run, so that shards with nothing to do are left out
+    #[arg(long, value_name = "TARGET", num_args = 1.., action = clap::ArgAction::Append, requires = "shards")]
+    pub target: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,6 +11,7 @@ mod prepare;
 mod select;
 mod settings;
 mod signals;
+mod summaries;
 mod workspace;
 
 use std::io::Write;

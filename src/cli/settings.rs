@@ -38,7 +38,10 @@ pub enum CommandSettings {
     Run(RunSettings),
     Hash(HashSettings),
     Cache(CacheSettings),
-    Report { file: PathBuf },
+    Report {
+        files: Vec<PathBuf>,
+        merge_json: Option<PathBuf>,
+    },
 }
 
 /// Which commits (and worktree changes) to compare; `--head` and `--uncommitted` never together.
@@ -59,6 +62,8 @@ pub struct AffectedSettings {
     pub format: AffectedFormat,
     /// `--explain SERVICE`, which replaces the format's output.
     pub explain: Option<String>,
+    /// `--shards N` (with `--target`s): the `shards` output of `--format github`.
+    pub shards: Option<(usize, Vec<String>)>,
 }
 
 #[derive(Debug)]
@@ -104,6 +109,19 @@ pub struct RunSettings {
     pub cache_dir: Option<PathBuf>,
     pub heartbeat: Option<Duration>,
     pub remote: RemoteSettings,
+    /// `--shard K/N` or `--shards N` (boxed: most runs are not split).
+    pub shard: Option<Box<ShardSettings>>,
+}
+
+/// How a run is split over CI jobs.
+#[derive(Debug)]
+pub struct ShardSettings {
+    pub count: usize,
+    /// `--shard K/N`: this job is shard K (0-based here); `None` for `--shards N`, which lists
+    /// the split (dry runs only).
+    pub this: Option<usize>,
+    /// `--timings FILE...`
+    pub timings: Vec<PathBuf>,
 }
 
 /// The remote cache as the flags and the environment set it, checked; the config file's
@@ -178,7 +196,10 @@ impl Settings {
                     },
                 },
             }),
-            Command::Report(r) => CommandSettings::Report { file: r.file },
+            Command::Report(r) => CommandSettings::Report {
+                files: r.files,
+                merge_json: r.merge_json,
+            },
         };
         Ok(Settings {
             config: cli.global.config,
@@ -238,10 +259,16 @@ impl Range {
 
 impl AffectedSettings {
     fn resolve(a: AffectedArgs) -> Result<AffectedSettings, CliError> {
+        if a.shards.is_some() && a.format != AffectedFormat::Github {
+            return Err(CliError::Usage(
+                "--shards adds the `shards` output of --format github; add --format github".into(),
+            ));
+        }
         Ok(AffectedSettings {
             range: Range::resolve(a.range)?,
             format: a.format,
             explain: a.explain,
+            shards: a.shards.map(|n| (n, a.target)),
         })
     }
 }
@@ -372,7 +399,31 @@ impl RunSettings {
                 "-j 0: the number of parallel tasks must be at least 1".into(),
             ));
         }
+        let shard = match (a.shard, a.shards) {
+            (Some(s), _) => Some(Box::new(ShardSettings {
+                count: s.count,
+                this: Some(s.index - 1),
+                timings: a.timings,
+            })),
+            (None, Some(_)) if a.dry_run.is_none() => {
+                return Err(CliError::Usage(
+                    "--shards N shows how a run would split; add --dry-run (or --dry-run=json), or run one shard with --shard K/N".into(),
+                ))
+            }
+            (None, Some(count)) => Some(Box::new(ShardSettings {
+                count,
+                this: None,
+                timings: a.timings,
+            })),
+            (None, None) if !a.timings.is_empty() => {
+                return Err(CliError::Usage(
+                    "--timings balances shards; add --shard K/N (or --shards N --dry-run)".into(),
+                ))
+            }
+            (None, None) => None,
+        };
         Ok(RunSettings {
+            shard,
             targets: a.targets,
             select: Select::resolve(a.select)?,
             jobs: a

@@ -100,6 +100,8 @@ pub struct Plan {
     /// `service:target` of each task.
     pub labels: Vec<String>,
     pub tasks: Vec<PlannedTask>,
+    /// How the run was split over shards (`--shard K/N`, `--shards N`).
+    pub shard: Option<crate::shard::ShardPlan>,
 }
 
 impl Plan {
@@ -140,6 +142,7 @@ impl Plan {
             selection,
             labels: graph.tasks.iter().map(|t| t.label(ws)).collect(),
             tasks,
+            shard: None,
         }
     }
 

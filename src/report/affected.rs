@@ -269,14 +269,22 @@ impl AffectedView<'_> {
         )
     }
 
-    /// What `affected --format github` says once it wrote [`github`](Self::github) to the file
-    /// `$GITHUB_OUTPUT` names.
-    pub fn github_written(&self) -> String {
+    /// What `affected --format github` says once it wrote [`github`](Self::github) (and, with
+    /// `shards`, [`shards_output`]) to the file `$GITHUB_OUTPUT` names.
+    pub fn github_written(&self, shards: Option<usize>) -> String {
         let n = self.affected.count();
-        format!(
-            "wrote affected, matrix and any ({n} service{}) to $GITHUB_OUTPUT\n",
-            if n == 1 { "" } else { "s" }
-        )
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        match shards {
+            None => format!(
+                "wrote affected, matrix and any ({n} service{}) to $GITHUB_OUTPUT\n",
+                plural(n)
+            ),
+            Some(k) => format!(
+                "wrote affected, matrix, any and shards ({n} service{}, {k} shard{}) to $GITHUB_OUTPUT\n",
+                plural(n),
+                plural(k)
+            ),
+        }
     }
 
     /// Everything known about why `id` is or is not affected.
@@ -408,4 +416,13 @@ pub fn shell_quote(word: &str) -> std::borrow::Cow<'_, str> {
     } else {
         format!("'{}'", word.replace('\'', "'\\''")).into()
     }
+}
+
+/// The `shards=` line for a matrix of `run --shard K/N` jobs: shards `1/count` … `used/count`
+/// (a split fills its shards in order, so the empty ones are the last).
+pub fn shards_output(used: usize, count: usize) -> String {
+    let include: Vec<Value> = (1..=used.min(count))
+        .map(|k| json!({"shard": format!("{k}/{count}")}))
+        .collect();
+    format!("shards={}\n", json!({ "include": include }))
 }

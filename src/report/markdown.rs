@@ -55,7 +55,14 @@ pub fn render(s: &Summary) -> String {
         (Some(b), None) => format!("changes from `{b}`"),
         _ => format!("selection: {}", s.selection),
     };
-    let _ = writeln!(out, "\n{range}\n");
+    let shard = match &s.shard {
+        Some(r) => format!(" · shard {}/{}", r.index, r.count),
+        None => String::new(),
+    };
+    let _ = writeln!(out, "\n{range}{shard}\n");
+    for problem in super::merge::problems(&s.shards) {
+        let _ = writeln!(out, "> ⚠️ {problem}\n");
+    }
 
     let failed: Vec<&TaskSummary> = s.tasks.iter().filter(|t| t.status == "failed").collect();
     if !failed.is_empty() {
@@ -76,6 +83,7 @@ pub fn render(s: &Summary) -> String {
         }
     }
 
+    shard_lines(&mut out, s);
     let _ = writeln!(out, "### Tasks\n");
     let _ = writeln!(out, "| Service | Target | Status | Duration | Saved |");
     let _ = writeln!(out, "|---|---|---|---:|---:|");
@@ -122,6 +130,43 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(out, "- **{}**: {why}", md(&service));
     }
     out
+}
+
+/// For a merged summary, one line per summary that went into it.
+fn shard_lines(out: &mut String, s: &Summary) {
+    if s.shards.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Shards\n");
+    for l in &s.shards {
+        let name = l
+            .shard
+            .as_deref()
+            .map_or_else(|| format!("`{}`", l.file), str::to_string);
+        if l.error.is_some() {
+            let _ = writeln!(out, "- **{}**: not read", md(&name));
+            continue;
+        }
+        let t = &l.totals;
+        let estimate = match l.estimated_ms {
+            Some(e) => format!(" (estimated {})", human_duration(e)),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "- **{}**: {} task{}: {} ran, {} from cache, {} failed, {} skipped · took {}{estimate}{}",
+            md(&name),
+            t.tasks,
+            if t.tasks == 1 { "" } else { "s" },
+            t.success,
+            t.cached,
+            t.failed,
+            t.skipped,
+            human_duration(l.duration_ms),
+            if l.interrupted { " · **interrupted**" } else { "" }
+        );
+    }
+    let _ = writeln!(out);
 }
 
 fn status_rank(s: &str) -> u8 {

@@ -8,9 +8,11 @@ pub mod graph;
 pub mod hash;
 pub mod hash_diff;
 pub mod markdown;
+pub mod merge;
 pub mod output;
 pub mod plan;
 pub mod run;
+pub mod shards;
 pub mod style;
 pub mod summary;
 

@@ -24,7 +24,10 @@ pub fn text(plan: &Plan) -> String {
         if services == 1 { "" } else { "s" },
         plan.selection.by.as_str()
     );
-    for (t, label) in plan.tasks.iter().zip(&plan.labels) {
+    if let Some((shard, k)) = plan.shard.as_ref().and_then(|s| Some((s, s.this?))) {
+        out.push_str(&super::shards::header(shard, k));
+    }
+    for (i, (t, label)) in plan.tasks.iter().zip(&plan.labels).enumerate() {
         let state = match t.cache {
             CacheState::Hit => "cache hit",
             CacheState::RemoteHit => "cache hit (remote)",
@@ -32,10 +35,19 @@ pub fn text(plan: &Plan) -> String {
             CacheState::Disabled => "will run (cache = false)",
             CacheState::Off => "will run (--no-cache)",
         };
-        let why = match t.needed_by {
+        let mut why = match t.needed_by {
             Some(by) => format!("  (needed by {})", plan.labels[by]),
             None => String::new(),
         };
+        if let Some(s) = &plan.shard {
+            if let Some(o) = s.owner[i].filter(|&o| Some(o) != s.this) {
+                why.push_str(&format!(
+                    ", requested by shard {}/{}",
+                    o + 1,
+                    s.partition.count()
+                ));
+            }
+        }
         out.push_str(&format!(
             "  {label:width$}  {}  {state}{why}\n",
             &t.hash.to_hex()[..16]
@@ -68,15 +80,24 @@ pub fn json(ws: &Workspace, plan: &Plan) -> Value {
                 "reasons".into(),
                 json!(reasons(ws, &plan.selection, t.service)),
             );
+            if let Some(o) = plan.shard.as_ref().and_then(|s| s.owner[i]) {
+                v.insert("shard".into(), json!(o + 1));
+            }
             Value::Object(v)
         })
         .collect();
-    json!({
+    let mut out = json!({
         "schema": 1,
         "targets": plan.targets,
         "selection": plan.selection.by.as_str(),
         "tasks": tasks,
-    })
+    });
+    if let Some(s) = &plan.shard {
+        for (key, value) in super::shards::json(plan, s) {
+            out[key] = value;
+        }
+    }
+    out
 }
 
 /// The fields every task listing starts with: `task`, `service`, `target`, `hash`.

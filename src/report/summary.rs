@@ -25,6 +25,49 @@ pub struct Summary {
     pub interrupted: bool,
     pub totals: Totals,
     pub tasks: Vec<TaskSummary>,
+    /// A sharded run (`--shard K/N`): which shard it was and how the run was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
+    /// A merged summary (`report --merge-json`): one line per summary that went into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardLine>,
+}
+
+/// Which shard of a split run a summary records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    /// 1-based.
+    pub index: usize,
+    pub count: usize,
+    /// A digest of who owns which requested task: equal in every shard of one split.
+    pub partition: String,
+    /// The estimated total of this shard's requested tasks.
+    pub estimated_ms: u64,
+}
+
+/// One summary merged into another: its shard (if it was one) and its own totals, or why it
+/// could not be read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ShardLine {
+    /// The file it was read from, as given.
+    pub file: String,
+    /// `2/4`; absent for a summary of an unsharded run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// [`ShardRecord::partition`]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_ms: Option<u64>,
+    #[serde(default)]
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub interrupted: bool,
+    #[serde(default)]
+    pub totals: Totals,
+    /// Why the file could not be merged; nothing else is set then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -72,6 +115,10 @@ pub struct TaskSummary {
     /// For tasks pulled in by `needs`: one requested task that needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needed_by: Option<String>,
+    /// In a sharded run, for tasks some shard requested: that shard (1-based). A task with
+    /// another shard's number was run (or restored) here because one of this shard's needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<usize>,
     /// The last lines of the log, for failed tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<String>,
@@ -128,6 +175,7 @@ impl Summary {
                     skipped_because: r.skipped_because.map(|b| plan.labels[b].clone()),
                     reasons: super::plan::reasons(ws, &plan.selection, t.service),
                     needed_by: t.needed_by.map(|n| plan.labels[n].clone()),
+                    shard: plan.shard.as_ref().and_then(|s| s.owner[i]).map(|o| o + 1),
                     log_tail: failed.then(|| tail(&r.log, LOG_TAIL)),
                     fingerprint: fingerprint.to_json(),
                 }
@@ -146,6 +194,15 @@ impl Summary {
             interrupted: outcome.interrupted,
             totals: Summary::totals_of(&tasks),
             tasks,
+            shard: plan.shard.as_ref().and_then(|s| {
+                s.this.map(|k| ShardRecord {
+                    index: k + 1,
+                    count: s.partition.count(),
+                    partition: s.digest.clone(),
+                    estimated_ms: s.partition.loads[k],
+                })
+            }),
+            shards: Vec::new(),
         }
     }
 

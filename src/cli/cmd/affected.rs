@@ -3,12 +3,15 @@
 use std::path::Path;
 
 use super::{append_file, print};
+use crate::affected::Impact;
 use crate::cli::env::Env;
 use crate::cli::select::{change_query, compute_affected, service_id};
 use crate::cli::settings::AffectedSettings;
 use crate::cli::workspace::Loaded;
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
-use crate::report::affected::AffectedView;
+use crate::config::Workspace;
+use crate::report::affected::{shards_output, AffectedView};
+use crate::tasks::TaskGraph;
 
 pub(super) fn run(
     cwd: &Path,
@@ -21,6 +24,9 @@ pub(super) fn run(
         Some(name) => Some(service_id(&loaded.ws, name)?),
         None => None,
     };
+    if let Some((_, targets)) = &a.shards {
+        crate::tasks::check_targets(&loaded.ws, targets)?;
+    }
     let query = change_query(&loaded.ws, &a.range)?;
     let ctx = loaded.into_context()?;
     let impact = compute_affected(&ctx, &a.range, query)?;
@@ -38,11 +44,19 @@ pub(super) fn run(
         (None, AffectedFormat::Json) => format!("{:#}\n", view.json()),
         (None, AffectedFormat::Names) => view.names(),
         (None, AffectedFormat::Github) => {
-            let lines = view.github();
+            let mut lines = view.github();
+            let shards = match &a.shards {
+                Some((count, targets)) => {
+                    let used = shards_used(&ctx.ws, &impact, *count, targets)?;
+                    lines.push_str(&shards_output(used, *count));
+                    Some(used)
+                }
+                None => None,
+            };
             match &env.github_output {
                 Some(path) => {
                     append_file(path, &lines)?;
-                    view.github_written()
+                    view.github_written(shards)
                 }
                 None => lines,
             }
@@ -50,4 +64,29 @@ pub(super) fn run(
     };
     print(&out);
     Ok(ExitCode::Success)
+}
+
+/// How many of `count` shards `run TARGETS --affected --shard K/N` gives work to: one per
+/// requested task up to `count` (a split fills its shards in order). Without targets, every
+/// shard when anything is affected: leaving out a shard that has work would lose its tasks.
+fn shards_used(
+    ws: &Workspace,
+    impact: &Impact,
+    count: usize,
+    targets: &[String],
+) -> Result<usize, CliError> {
+    if impact.affected.count() == 0 {
+        return Ok(0);
+    }
+    if targets.is_empty() {
+        return Ok(count);
+    }
+    let services: Vec<_> = impact.affected.ids().collect();
+    let graph = TaskGraph::build(ws, &services, targets).map_err(|e| CliError::task(ws, e))?;
+    Ok(graph
+        .tasks
+        .iter()
+        .filter(|t| t.requested)
+        .count()
+        .min(count))
 }

@@ -25,7 +25,9 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
         CommandSettings::Run(r) => run::run(cwd, config, &s.env, r),
         CommandSettings::Hash(h) => hash::run(cwd, config, h),
         CommandSettings::Cache(c) => cache::run(cwd, config, c),
-        CommandSettings::Report { file } => report::run(&s.env, &file),
+        CommandSettings::Report { files, merge_json } => {
+            report::run(&s.env, &files, merge_json.as_deref())
+        }
     }
 }
 

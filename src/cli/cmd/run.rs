@@ -12,13 +12,15 @@ use crate::cli::env::Env;
 use crate::cli::prepare::{hash_tasks, prepare};
 use crate::cli::settings::RunSettings;
 use crate::cli::signals::handle_stop_signals;
+use crate::cli::summaries;
 use crate::cli::{CliError, ExitCode};
 use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
 use crate::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
 use crate::report::summary::Summary;
-use crate::report::{markdown, plan};
+use crate::report::{markdown, plan, shards};
+use crate::shard;
 
 pub(super) fn run(
     cwd: &Path,
@@ -32,8 +34,21 @@ pub(super) fn run(
     if a.dry_run.is_none() {
         handle_stop_signals(interrupt.clone());
     }
-    let p = prepare(cwd, config, &a.targets, &a.select)?;
+    let mut p = prepare(cwd, config, &a.targets, &a.select)?;
     let ws = &p.ctx.ws;
+    let shard = a.shard.as_ref().map(|s| {
+        let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
+        let known = summaries::timings(&s.timings);
+        let (graph, plan) = shard::split(
+            std::mem::take(&mut p.graph),
+            &labels,
+            &known,
+            s.count,
+            s.this,
+        );
+        p.graph = graph;
+        plan
+    });
     let remote = a
         .remote
         .config(&ws.remote_cache)?
@@ -47,6 +62,7 @@ pub(super) fn run(
         p.selection,
         a.no_cache,
     );
+    plan.shard = shard;
     let cache = Arc::new(LocalCache::new(cache_dir(
         p.ctx.repo.workdir(),
         cwd,
@@ -62,7 +78,10 @@ pub(super) fn run(
             }
         }
         print(&match format {
-            DryRunFormat::Text => plan::text(&plan),
+            DryRunFormat::Text => match plan.shard.as_ref().filter(|s| s.this.is_none()) {
+                Some(s) => shards::table(&plan, s),
+                None => plan::text(&plan),
+            },
             DryRunFormat::Json => format!("{:#}\n", plan::json(ws, &plan)),
         });
         return Ok(ExitCode::Success);
