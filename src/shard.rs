@@ -187,7 +187,8 @@ pub struct ShardPlan {
 /// Longest task first, each to the least loaded shard; a second pass also prefers, among the
 /// shards it still fits in (within [`GROUPING_SLACK`] of the ideal), the one that already needs
 /// most of what the task needs, so shared builds are not repeated in every job. That pass is kept
-/// only when its longest shard stays within the slack of plain longest-first. Either way a task
+/// only when it repeats less work across the shards (needed tasks held by several shards, by
+/// estimate) and its longest shard stays within the slack of plain longest-first. Either way a task
 /// goes to an empty shard while there is one, so the non-empty shards are always the first
 /// `min(requested tasks, n)`: a plan job can omit the rest without building the graph's split.
 pub fn partition(graph: &TaskGraph, labels: &[String], estimates: &[u64], n: usize) -> Partition {
@@ -208,15 +209,27 @@ pub fn partition(graph: &TaskGraph, labels: &[String], estimates: &[u64], n: usi
     let ideal = total.div_ceil(n as u64).max(longest);
     let cap = (ideal as f64 * (1.0 + GROUPING_SLACK)) as u64;
     let grouped = assign(graph, &items, estimates, n, Some(cap));
-    let max = |p: &(Vec<Option<usize>>, Vec<u64>)| p.1.iter().copied().max().unwrap_or(0);
-    let keep_grouped = max(&grouped) as f64 <= max(&plain) as f64 * (1.0 + GROUPING_SLACK);
-    let (owner, loads) = if keep_grouped { grouped } else { plain };
+    let max = |p: &Assignment| p.loads.iter().copied().max().unwrap_or(0);
+    let keep_grouped = grouped.held < plain.held
+        && max(&grouped) as f64 <= max(&plain) as f64 * (1.0 + GROUPING_SLACK);
+    let Assignment { owner, loads, .. } = if keep_grouped { grouped } else { plain };
     Partition {
         owner,
         loads,
         total,
         longest,
     }
+}
+
+/// One greedy pass's result.
+struct Assignment {
+    /// Per task: the shard that requested it.
+    owner: Vec<Option<usize>>,
+    /// Per shard: the estimates of its requested tasks, summed.
+    loads: Vec<u64>,
+    /// Every shard's tasks and their needs, by estimate, summed: what the jobs run together at
+    /// worst (no cache hits), so lower means less repeated work.
+    held: u64,
 }
 
 /// One greedy pass over `items` (longest first). With `cap`, a task prefers the shard that
@@ -227,15 +240,13 @@ fn assign(
     estimates: &[u64],
     n: usize,
     cap: Option<u64>,
-) -> (Vec<Option<usize>>, Vec<u64>) {
+) -> Assignment {
     let mut owner = vec![None; graph.len()];
     let mut loads = vec![0u64; n];
     let mut used = vec![false; n];
+    let mut held = 0u64;
     // Per shard: which tasks its requested tasks need (themselves included).
-    let mut holds: Vec<Vec<bool>> = match cap {
-        Some(_) => vec![vec![false; graph.len()]; n],
-        None => Vec::new(),
-    };
+    let mut holds: Vec<Vec<bool>> = vec![vec![false; graph.len()]; n];
     let mut closure = Closure::new(graph.len());
     for &item in items {
         let w = estimates[item];
@@ -267,13 +278,14 @@ fn assign(
         owner[item] = Some(shard);
         loads[shard] += w;
         used[shard] = true;
-        if cap.is_some() {
-            for &t in closure.of(&graph.tasks, item) {
+        for &t in closure.of(&graph.tasks, item) {
+            if !holds[shard][t] {
                 holds[shard][t] = true;
+                held += estimates[t];
             }
         }
     }
-    (owner, loads)
+    Assignment { owner, loads, held }
 }
 
 /// The transitive needs of one task at a time (the task included), reusing its buffers.
