@@ -156,3 +156,38 @@ fn cargo_errors_name_the_manifest_and_line() {
         );
     }
 }
+
+#[test]
+fn a_dev_dependency_cycle_is_no_error_and_still_affects_the_tests_side() {
+    let repo = cargo_repo();
+    // `core`'s tests use `app`, which depends on `core`: Cargo allows this.
+    repo.write(
+        "crates/core/Cargo.toml",
+        krate("core", "[dev-dependencies]\napp = { path = \"../app\" }\n"),
+    );
+    repo.commit("core tests use app");
+    repo.run(&["check"]).success();
+    let g = graph(&repo);
+    assert_eq!(
+        g["core"].1,
+        Vec::<String>::new(),
+        "no edge closes the cycle"
+    );
+    assert!(g["app"].1.contains(&"core".to_string()));
+
+    repo.write("crates/app/src/lib.rs", "pub fn g() {}\n");
+    repo.commit("app");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    // `util` builds with `core`, which counts as changed: dependents follow as for any change.
+    assert_eq!(json.affected_names(), names(&["app", "core", "util"]));
+    assert_eq!(json.reason_kinds("core"), ["file"]);
+
+    // What `app` needs is what `core`'s tests build too.
+    repo.write("crates/plat/src/lib.rs", "pub fn p() {}\n");
+    repo.commit("plat");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.affected_names(),
+        names(&["app", "core", "plat", "util"])
+    );
+}

@@ -44,6 +44,7 @@ impl Validator<'_> {
                         deps: s.deps,
                         scripts: s.scripts,
                         packages: s.packages,
+                        paths: s.paths,
                     }),
                     ..Draft::default()
                 };
@@ -76,6 +77,7 @@ impl Validator<'_> {
                         .collect(),
                     scripts: s.scripts,
                     packages: s.packages,
+                    paths: s.paths,
                 });
             }
         }

@@ -60,6 +60,8 @@ pub(super) struct Found {
     pub(super) deps: Vec<String>,
     pub(super) scripts: Vec<String>,
     pub(super) packages: Vec<PackageInput>,
+    /// Globs added to the service's `paths`.
+    pub(super) paths: Vec<String>,
 }
 
 /// Where a service root really is.
@@ -128,7 +130,13 @@ impl<'a> Validator<'a> {
                 .map(|f| (f.ecosystem, f.scripts.as_slice()));
             let (targets, outputs) =
                 self.service_targets(&name, &d.targets, &mut defaults, &target_names, scripts);
-            let path_globs = self.globs_for(d.paths.clone());
+            let mut paths = d.paths;
+            if let Some(found) = &d.found {
+                paths.extend(found.paths.iter().cloned());
+                paths.sort();
+                paths.dedup();
+            }
+            let path_globs = self.globs_for(paths.clone());
             let (ecosystem, packages) =
                 match d.found {
                     Some(found) => {
@@ -146,7 +154,7 @@ impl<'a> Validator<'a> {
                 root: d.root,
                 deps,
                 path_globs,
-                paths: d.paths,
+                paths,
                 targets,
                 outputs,
                 ecosystem,

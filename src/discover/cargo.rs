@@ -154,7 +154,7 @@ pub(super) fn discover(
             ));
             continue;
         }
-        for (_, target) in path_deps(&member, workspace_deps, &root_text, &mut errors) {
+        for (_, target, _) in path_deps(&member, workspace_deps, &root_text, &mut errors) {
             if ws.is_some() && !excluded(&target) && !members.contains_key(&target) {
                 pending.insert(target);
             }
@@ -206,16 +206,47 @@ fn services(
         }
         by_name.insert(name, m);
     }
+    // Edges by name: the ones a build needs, and the dev-dependencies (tests and examples only).
+    let mut edges: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for m in members.values() {
+        let own = name_of(m);
+        let entry = edges.entry(own.clone()).or_default();
+        for (_, target, dev) in path_deps(m, workspace_deps, root_text, &mut errors) {
+            let Some(dep) = members.get(&target).map(name_of).filter(|d| *d != own) else {
+                continue;
+            };
+            if dev {
+                entry.1.insert(dep);
+            } else {
+                entry.0.insert(dep);
+            }
+        }
+    }
+    let test_only = place_dev_edges(&mut edges);
+    let root_of: BTreeMap<String, &str> = members
+        .values()
+        .map(|m| (name_of(m), m.dir.as_str()))
+        .collect();
     let mut services = Vec::with_capacity(members.len());
     for m in members.values() {
         let own = name_of(m);
-        let mut deps: Vec<String> = path_deps(m, workspace_deps, root_text, &mut errors)
+        let deps = edges
+            .get(&own)
+            .map(|(normal, _)| normal.iter().cloned().collect())
+            .unwrap_or_default();
+        let paths = test_only
+            .get(&own)
             .into_iter()
-            .filter_map(|(_, target)| members.get(&target).map(name_of))
-            .filter(|d| *d != own)
+            .flatten()
+            .filter_map(|name| root_of.get(name))
+            .map(|root| {
+                if root.is_empty() {
+                    "**".to_string()
+                } else {
+                    format!("{root}/**")
+                }
+            })
             .collect();
-        deps.sort();
-        deps.dedup();
         services.push(DiscoveredService {
             name: own,
             root: m.dir.clone(),
@@ -224,6 +255,7 @@ fn services(
             deps,
             scripts: Vec::new(),
             packages: Vec::new(),
+            paths,
         });
     }
     if !errors.is_empty() {
@@ -253,22 +285,66 @@ fn services(
     })
 }
 
-/// Every path dependency of `m` in every table: `(dependency key, workspace-relative target)`.
-/// A path leaving the repository is reported into `errors`.
+/// Cargo allows a dev-dependency cycle (`a`'s tests use `b`, which depends on `a`); a service graph
+/// cannot hold one. Each dev-dependency becomes an edge, in name order, unless it would close a
+/// cycle; then the dependent instead gets the dependency and everything that dependency needs as
+/// its own files (returned per service), so a change there still affects it and enters its task
+/// hashes. Build edges are left alone: a cycle among them is Cargo's error too.
+fn place_dev_edges(
+    edges: &mut BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let names: Vec<String> = edges.keys().cloned().collect();
+    let mut test_only: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for name in &names {
+        let dev = std::mem::take(&mut edges.get_mut(name).expect("listed above").1);
+        for dep in dev {
+            let reach = reachable(edges, &dep);
+            if reach.contains(name) {
+                let used = test_only.entry(name.clone()).or_default();
+                used.extend(reach.into_iter().filter(|n| n != name));
+            } else if let Some(e) = edges.get_mut(name) {
+                e.0.insert(dep);
+            }
+        }
+    }
+    test_only
+}
+
+/// `from` and every service it reaches through the edges placed so far.
+fn reachable(
+    edges: &BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
+    from: &str,
+) -> BTreeSet<String> {
+    let mut seen = BTreeSet::from([from.to_string()]);
+    let mut stack = vec![from.to_string()];
+    while let Some(n) = stack.pop() {
+        for d in edges.get(&n).map(|e| &e.0).into_iter().flatten() {
+            if seen.insert(d.clone()) {
+                stack.push(d.clone());
+            }
+        }
+    }
+    seen
+}
+
+/// Every path dependency of `m` in every table: `(dependency key, workspace-relative target,
+/// whether it is a dev-dependency)`. A path leaving the repository is reported into `errors`.
 fn path_deps(
     m: &Member,
     workspace_deps: Option<&DepTable>,
     root_text: &str,
     errors: &mut Vec<DiscoverError>,
-) -> Vec<(String, String)> {
+) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     let p = &m.parsed;
-    let tables = [&p.dependencies, &p.dev, &p.build].into_iter().chain(
-        p.target
-            .values()
-            .flat_map(|t| [&t.dependencies, &t.dev, &t.build]),
-    );
-    for table in tables {
+    let tables = [(&p.dependencies, false), (&p.dev, true), (&p.build, false)]
+        .into_iter()
+        .chain(
+            p.target
+                .values()
+                .flat_map(|t| [(&t.dependencies, false), (&t.dev, true), (&t.build, false)]),
+        );
+    for (table, dev) in tables {
         for (key, value) in table {
             let inherited = value
                 .get_ref()
@@ -300,7 +376,7 @@ fn path_deps(
                 continue;
             };
             match files::join(base, path) {
-                Some(target) => out.push((key.clone(), target)),
+                Some(target) => out.push((key.clone(), target, dev)),
                 None => errors.push(DiscoverError::new(
                     file,
                     Some(files::line_at(text, span.start)),

@@ -81,6 +81,10 @@ pub struct DiscoveredService {
     /// npm-family `scripts` names (sorted): each becomes a target run as `<package manager> run
     /// NAME` unless `[targets.NAME]` has a command of its own.
     pub scripts: Vec<String>,
+    /// More workspace-relative globs whose files belong to the service, as `[services.*] paths`:
+    /// what it uses through a dependency the graph cannot hold (a Cargo dev-dependency that would
+    /// close a cycle).
+    pub paths: Vec<String>,
     /// Go single module: the package directories whose files are inputs of this service — its
     /// own packages and, transitively, every local package they import. Empty elsewhere.
     pub packages: Vec<PackageInput>,

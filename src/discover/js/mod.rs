@@ -381,6 +381,7 @@ fn services(
             deps,
             scripts,
             packages: Vec::new(),
+            paths: Vec::new(),
         });
     }
     if !errors.is_empty() {
