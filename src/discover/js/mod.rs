@@ -108,8 +108,7 @@ pub(super) fn discover(
             .flatten()
             .unwrap_or_default(),
     };
-    let package_dirs = package_dirs(root, dirs, patterns, file, &root_text)?;
-    let packages = read_packages(root, package_dirs)?;
+    let packages = packages(root, dirs, patterns, file, &root_text)?;
     let pnpm_links_ranges = pnpm_links_ranges(root, pnpm_ws.as_ref(), major);
     let mut found = services(&packages, pm, pnpm_links_ranges)?;
     found.global_inputs.push("package.json".to_string());
@@ -119,6 +118,21 @@ pub(super) fn discover(
         }
     }
     Ok(found)
+}
+
+/// The package in workspace-relative `dir`, or `None` when it holds no `package.json`.
+fn read_package(root: &Path, dir: &str) -> Result<Option<Package>, DiscoverError> {
+    let manifest = format!("{dir}/package.json");
+    let Some(text) = files::read(root, &manifest)? else {
+        return Ok(None);
+    };
+    let json = parse_package(&manifest, &text)?;
+    Ok(Some(Package {
+        dir: dir.to_string(),
+        manifest,
+        text,
+        json,
+    }))
 }
 
 fn parse_package(manifest: &str, text: &str) -> Result<PackageJson, DiscoverError> {
@@ -195,15 +209,15 @@ fn pnpm_links_ranges(root: &Path, ws: Option<&PnpmWorkspace>, major: Option<u64>
     major.is_some_and(|m| m < 9)
 }
 
-/// The package directories the workspace globs name (those holding a `package.json`), sorted;
-/// `!` patterns remove matches. A pattern that names no package is an error.
-fn package_dirs(
+/// The packages in the directories the workspace globs name (those holding a `package.json`),
+/// sorted by directory; `!` patterns remove matches. A pattern that names no package is an error.
+fn packages(
     root: &Path,
     dirs: &mut dyn WorkspaceDirs,
     patterns: &[String],
     file: &str,
     text: &str,
-) -> Result<Vec<String>, Vec<DiscoverError>> {
+) -> Result<Vec<Package>, Vec<DiscoverError>> {
     let mut found = Vec::new();
     let mut negated = Vec::new();
     let mut errors = Vec::new();
@@ -222,56 +236,62 @@ fn package_dirs(
             continue;
         }
         match files::expand(root, dirs, pattern, file, line) {
-            Ok(matched) => {
-                let before = found.len();
-                found.extend(matched.into_iter().filter(|d| {
-                    !d.is_empty() && files::is_file(root, &format!("{d}/package.json"))
-                }));
-                if found.len() == before {
-                    errors.push(DiscoverError::new(
-                        file,
-                        line,
-                        format!("workspace pattern `{pattern}` matches no folder with a package.json; fix or remove it"),
-                    ));
-                }
-            }
+            Ok(matched) => found.push((
+                pattern.as_str(),
+                line,
+                matched
+                    .into_iter()
+                    .filter(|d| !d.is_empty())
+                    .collect::<Vec<_>>(),
+            )),
             Err(e) => errors.push(e),
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    found.retain(|d| !negated.iter().any(|m| m.is_match(d)));
-    found.sort();
-    found.dedup();
-    Ok(found)
-}
-
-/// Every package's manifest, read and parsed in parallel (thousands of small files).
-fn read_packages(root: &Path, dirs: Vec<String>) -> Result<Vec<Package>, Vec<DiscoverError>> {
-    let read: Vec<Result<Package, DiscoverError>> = dirs
-        .into_par_iter()
-        .map(|dir| {
-            let manifest = format!("{dir}/package.json");
-            let text = files::read(root, &manifest)?.unwrap_or_default();
-            let json = parse_package(&manifest, &text)?;
-            Ok(Package {
-                dir,
-                manifest,
-                text,
-                json,
-            })
-        })
+    // Every folder is read once, in parallel; a folder without a package.json is no package.
+    let negated_dir = |d: &str| negated.iter().any(|m| m.is_match(d));
+    let mut candidates: Vec<&String> = found
+        .iter()
+        .flat_map(|(_, _, dirs)| dirs)
+        .filter(|d| !negated_dir(d))
         .collect();
-    let (ok, errors): (Vec<_>, Vec<_>) = read.into_iter().partition(Result::is_ok);
+    candidates.sort();
+    candidates.dedup();
+    let read: Vec<(&String, Result<Option<Package>, DiscoverError>)> = candidates
+        .into_par_iter()
+        .map(|dir| (dir, read_package(root, dir)))
+        .collect();
+    let mut packages = BTreeMap::new();
+    for (dir, r) in read {
+        match r {
+            Ok(Some(p)) => {
+                packages.insert(dir.clone(), p);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    for (pattern, line, dirs) in &found {
+        if !dirs
+            .iter()
+            .any(|d| packages.contains_key(d) || negated_dir(d))
+        {
+            errors.push(DiscoverError::new(
+                file,
+                *line,
+                format!("workspace pattern `{pattern}` matches no folder with a package.json; fix or remove it"),
+            ));
+        }
+    }
     if !errors.is_empty() {
-        return Err(errors.into_iter().filter_map(Result::err).collect());
+        return Err(errors);
     }
     // A package without a name (test fixtures, mostly) is no service: nothing can depend on it
     // by name, and its files belong to the service around it, if any.
-    Ok(ok
-        .into_iter()
-        .filter_map(Result::ok)
+    Ok(packages
+        .into_values()
         .filter(|p| p.json.name.as_deref().is_some_and(|n| !n.is_empty()))
         .collect())
 }
