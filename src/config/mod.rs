@@ -21,7 +21,8 @@ pub use load::{
 };
 pub use members::{list_subdirs, FsDirs, WorkspaceDirs};
 pub use model::{
-    Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy, Workspace,
+    FsMonitorKind, Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy,
+    Workspace,
 };
 pub use remote::{check_url, parse_duration};
 

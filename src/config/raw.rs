@@ -52,6 +52,7 @@ pub struct RawWorkspace {
     #[serde(default)]
     pub ignore: Vec<SpannedStr>,
     pub unowned: Option<Spanned<super::model::UnownedPolicy>>,
+    pub fsmonitor: Option<super::model::FsMonitorKind>,
 }
 
 /// `[remote_cache]`. `token` is accepted by the parser only to be refused with a position: a

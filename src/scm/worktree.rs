@@ -7,7 +7,9 @@
 //! differs from the index, or whose index entry is racy (modified at or after the index was
 //! written), is reported as a candidate to hash. `.git` entries, files or directories, at any
 //! level, are git's own: never an input, never a change. Which paths count is [`Scope`]'s to say;
-//! what git ignores among the untracked entries is [`untracked`]'s. Never writes, never hashes.
+//! what git ignores among the untracked entries is [`untracked`]'s. [`scan_changed`] lists only the
+//! directories a file monitor says may differ, with the same per-directory logic, so both scans
+//! agree wherever the monitor is right. Never writes, never hashes.
 
 use std::ffi::CString;
 use std::path::Path;
@@ -15,7 +17,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bstr::{BString, ByteSlice};
 use gix::index::entry::{Flags, Mode};
-use rustc_hash::FxHashMap;
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::scope::Scope;
 use super::sys::{self, Kind, ListEntries, OpenDir, Stat};
@@ -43,6 +46,7 @@ impl Scan {
     }
 }
 
+/// Compares the worktree with `index` in every tracked directory inside `scope`.
 pub fn scan(
     repo: &gix::Repository,
     workdir: &Path,
@@ -50,32 +54,99 @@ pub fn scan(
     scope: &Scope,
     file_mode: bool,
 ) -> Result<Scan, String> {
-    let stamp = index.timestamp();
     let dirs = tracked_tree(index);
     tracing::debug!("worktree scan: {} tracked directories", dirs.len());
-    let ctx = Ctx {
-        scope,
-        index,
-        dirs: &dirs,
-        stamp: (stamp.unix_seconds(), stamp.nanoseconds()),
-        file_mode,
-        found: Mutex::new((Scan::default(), Vec::new())),
-    };
-    let root = sys::Dir::open(workdir)
-        .map_err(|e| format!("failed to open {}: {e}", workdir.display()))?;
+    let ctx = Ctx::new(scope, index, &dirs, file_mode);
+    let root = open_root(workdir)?;
     rayon::scope(|s| ctx.visit(s, root, BString::default(), scope.is_everything()));
-    let (mut out, candidates) = ctx
-        .found
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    out.suspect.sort_unstable();
-    out.deleted.sort_unstable();
-    out.deleted.dedup();
-    out.submodules.sort_unstable();
-    if !candidates.is_empty() {
-        out.untracked = untracked::not_ignored(repo, workdir, index, candidates)?;
+    ctx.finish(repo, workdir)
+}
+
+/// What [`scan`] of the whole worktree finds, from listing only the directories that can hold a
+/// difference: the deepest tracked directory above each of `changed` (paths a file monitor
+/// reports, and those the last scan found), each tracked directory among them, and those of the
+/// entries the index itself leaves unsure (racy, intent-to-add, submodules). Every other
+/// directory is as the last scan saw it, which found nothing there.
+pub fn scan_changed(
+    repo: &gix::Repository,
+    workdir: &Path,
+    index: &gix::index::State,
+    file_mode: bool,
+    changed: &[BString],
+) -> Result<Scan, String> {
+    let dirs = tracked_tree(index);
+    let everything = Scope::everything();
+    let ctx = Ctx::new(&everything, index, &dirs, file_mode);
+    let targets = dirs_to_list(&ctx, changed);
+    tracing::debug!(
+        "worktree scan: {} of {} tracked directories may hold a change",
+        targets.len(),
+        dirs.len()
+    );
+    let root = open_root(workdir)?;
+    let gone: Vec<&[u8]> = targets
+        .par_iter()
+        .filter_map(|dir| ctx.list_at(&root, dir))
+        .collect();
+    // A directory above a target that cannot be opened: the full scan would have listed its
+    // parent and found it missing or replaced, so list that parent too.
+    let mut listed: FxHashSet<&[u8]> = targets.iter().copied().collect();
+    let mut pending = gone;
+    while let Some(dir) = pending.pop() {
+        if listed.insert(dir) {
+            pending.extend(ctx.list_at(&root, dir));
+        }
     }
-    Ok(out)
+    ctx.finish(repo, workdir)
+}
+
+fn open_root(workdir: &Path) -> Result<sys::Dir, String> {
+    sys::Dir::open(workdir).map_err(|e| format!("failed to open {}: {e}", workdir.display()))
+}
+
+/// The tracked directories [`scan_changed`] lists, sorted.
+fn dirs_to_list<'a>(ctx: &Ctx<'a>, changed: &[BString]) -> Vec<&'a [u8]> {
+    let dirs = ctx.dirs;
+    // The worktree root is always a key, so this ends.
+    let deepest_tracked = |mut d: &[u8]| -> &'a [u8] {
+        loop {
+            if let Some((&k, _)) = dirs.get_key_value(d) {
+                return k;
+            }
+            d = split(d).0;
+        }
+    };
+    let mut out: FxHashSet<&'a [u8]> = FxHashSet::default();
+    let own_dir_untracked = !dirs.contains_key(&b".shockwave"[..]);
+    for path in changed {
+        let path = path.as_slice();
+        if path.split_str("/").any(|c| c == b".git") {
+            continue;
+        }
+        if let Some((&k, _)) = dirs.get_key_value(path) {
+            out.insert(k);
+        }
+        let above = deepest_tracked(split(path).0);
+        // The scan never enters an untracked `.shockwave` at the root (see `Ctx::untracked`).
+        if above.is_empty() && own_dir_untracked && split_first(path) == b".shockwave" {
+            continue;
+        }
+        out.insert(above);
+    }
+    for e in ctx.index.entries() {
+        if e.mode.is_submodule() || e.flags.contains(Flags::INTENT_TO_ADD) || is_racy(e, ctx.stamp)
+        {
+            out.insert(deepest_tracked(split(e.path(ctx.index).as_bytes()).0));
+        }
+    }
+    let mut out: Vec<&'a [u8]> = out.into_iter().collect();
+    out.sort_unstable();
+    out
+}
+
+/// `a/b/c` → `a`.
+fn split_first(path: &[u8]) -> &[u8] {
+    path.find_byte(b'/').map_or(path, |i| &path[..i])
 }
 
 /// What the index holds directly inside one directory, both lists sorted by name.
@@ -180,6 +251,92 @@ struct Listing {
 }
 
 impl<'a> Ctx<'a> {
+    fn new(
+        scope: &'a Scope,
+        index: &'a gix::index::State,
+        dirs: &'a FxHashMap<&'a [u8], DirInfo<'a>>,
+        file_mode: bool,
+    ) -> Ctx<'a> {
+        let stamp = index.timestamp();
+        Ctx {
+            scope,
+            index,
+            dirs,
+            stamp: (stamp.unix_seconds(), stamp.nanoseconds()),
+            file_mode,
+            found: Mutex::new((Scan::default(), Vec::new())),
+        }
+    }
+
+    /// What the listings found, sorted, with the untracked entries reduced to those not ignored.
+    fn finish(self, repo: &gix::Repository, workdir: &Path) -> Result<Scan, String> {
+        let (mut out, candidates) = self
+            .found
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        out.suspect.sort_unstable();
+        out.suspect.dedup();
+        out.deleted.sort_unstable();
+        out.deleted.dedup();
+        out.submodules.sort_unstable();
+        out.submodules.dedup();
+        if !candidates.is_empty() {
+            out.untracked = untracked::not_ignored(repo, workdir, self.index, candidates)?;
+            out.untracked.dedup();
+        }
+        Ok(out)
+    }
+
+    /// Lists the tracked directory `path` alone (not what is below it), opening it from `root`
+    /// one directory at a time as [`Ctx::visit`] would. When a directory on the way cannot be
+    /// opened, everything tracked below it is deleted, and its parent is returned: listing that
+    /// tells what stands there now.
+    fn list_at(&self, root: &sys::Dir, path: &'a [u8]) -> Option<&'a [u8]> {
+        let mut opened: Option<sys::Dir> = None;
+        let mut end = 0;
+        while end < path.len() {
+            let next = path[end..].find_byte(b'/').map_or(path.len(), |i| end + i);
+            let name = CString::new(&path[end..next]).ok()?;
+            let parent = opened.as_ref().unwrap_or(root);
+            match parent.open_child(&name) {
+                Ok(child) => opened = Some(child),
+                Err(err) => {
+                    if err.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(
+                            "cannot open directory `{}` ({err}); treating its tracked files as changed",
+                            path[..next].as_bstr()
+                        );
+                    }
+                    let mut gone = Scan::default();
+                    self.deleted_below(&path[..next], &mut gone);
+                    self.absorb(Listing {
+                        scan: gone,
+                        ..Listing::default()
+                    });
+                    return Some(split(&path[..next]).0);
+                }
+            }
+            end = next + 1;
+        }
+        let here = Here {
+            dir: opened.as_ref().unwrap_or(root),
+            path,
+            inside: true,
+        };
+        let listing = self.list(&here);
+        self.absorb(Listing {
+            subdirs: Vec::new(),
+            ..listing
+        });
+        None
+    }
+
+    fn absorb(&self, listing: Listing) {
+        let mut found = self.found.lock().unwrap_or_else(PoisonError::into_inner);
+        found.0.absorb(listing.scan);
+        found.1.extend(listing.candidates);
+    }
+
     /// Scans the tracked directory `path` (open as `dir`) and spawns a job for each tracked
     /// subdirectory, which opens it through `dir`. `dir` is shared by those jobs and closed when
     /// the last of them has opened its own directory.
@@ -192,17 +349,14 @@ impl<'a> Ctx<'a> {
             path: &path,
             inside,
         };
-        let listing = self.list(&here);
-        {
-            let mut found = self.found.lock().unwrap_or_else(PoisonError::into_inner);
-            found.0.absorb(listing.scan);
-            found.1.extend(listing.candidates);
-        }
-        if listing.subdirs.is_empty() {
+        let mut listing = self.list(&here);
+        let subdirs = std::mem::take(&mut listing.subdirs);
+        self.absorb(listing);
+        if subdirs.is_empty() {
             return;
         }
         let parent = Arc::new(dir);
-        for (path, name) in listing.subdirs {
+        for (path, name) in subdirs {
             let parent = Arc::clone(&parent);
             s.spawn(move |s| {
                 let opened = parent.open_child(&name);
@@ -385,21 +539,26 @@ struct Seen<'e> {
     stat: Option<Stat>,
 }
 
+/// Whether the entry was modified at or after the index was written (`stamp`), when its stat data
+/// cannot vouch for its content.
+fn is_racy(e: &gix::index::Entry, stamp: (i64, u32)) -> bool {
+    match stamp.0.cmp(&i64::from(e.stat.mtime.secs)) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Equal => stamp.1 <= e.stat.mtime.nsecs,
+        std::cmp::Ordering::Greater => false,
+    }
+}
+
 /// Whether the worktree file still matches what the index recorded, by stat data alone. A racy
 /// entry never matches: its content must be read.
 fn stat_matches(e: &gix::index::Entry, st: &Stat, stamp: (i64, u32), file_mode: bool) -> bool {
     if e.flags.contains(Flags::INTENT_TO_ADD) {
         return false;
     }
-    let s = &e.stat;
-    let racy = match stamp.0.cmp(&i64::from(s.mtime.secs)) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Equal => stamp.1 <= s.mtime.nsecs,
-        std::cmp::Ordering::Greater => false,
-    };
-    if racy {
+    if is_racy(e, stamp) {
         return false;
     }
+    let s = &e.stat;
     let mode_ok = if e.mode == Mode::SYMLINK {
         st.kind == Kind::Symlink
     } else if !file_mode {

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::{append_file, print};
 use crate::cli::env::Env;
 use crate::cli::select::{change_query, compute_affected, service_id};
-use crate::cli::settings::AffectedSettings;
+use crate::cli::settings::{AffectedSettings, FsMonitorSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
 use crate::report::affected::AffectedView;
@@ -14,6 +14,7 @@ pub(super) fn run(
     cwd: &Path,
     config: Option<&Path>,
     env: &Env,
+    fs: &FsMonitorSettings,
     a: AffectedSettings,
 ) -> Result<ExitCode, CliError> {
     let loaded = Loaded::open(cwd, config)?;
@@ -22,7 +23,8 @@ pub(super) fn run(
         None => None,
     };
     let query = change_query(&loaded.ws, &a.range)?;
-    let ctx = loaded.into_context()?;
+    let mut ctx = loaded.into_context()?;
+    ctx.watch(fs);
     let impact = compute_affected(&ctx, &a.range, query)?;
     let flags = a.range.flags(config);
     let view = AffectedView {
