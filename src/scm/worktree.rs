@@ -64,9 +64,10 @@ pub fn scan(
 
 /// What [`scan`] of the whole worktree finds, from listing only the directories that can hold a
 /// difference: the deepest tracked directory above each of `changed` (paths a file monitor
-/// reports, and those the last scan found), each tracked directory among them, and those of the
-/// entries the index itself leaves unsure (racy, intent-to-add, submodules). Every other
-/// directory is as the last scan saw it, which found nothing there.
+/// reports, and every path the last scan against this same index reported: so racy and
+/// intent-to-add entries, which are always suspects, and submodules, whose commits move where the
+/// monitor does not look), and each tracked directory among them. Every other directory is as
+/// the last scan saw it, which found nothing there.
 pub fn scan_changed(
     repo: &gix::Repository,
     workdir: &Path,
@@ -132,12 +133,6 @@ fn dirs_to_list<'a>(ctx: &Ctx<'a>, changed: &[BString]) -> Vec<&'a [u8]> {
             continue;
         }
         out.insert(above);
-    }
-    for e in ctx.index.entries() {
-        if e.mode.is_submodule() || e.flags.contains(Flags::INTENT_TO_ADD) || is_racy(e, ctx.stamp)
-        {
-            out.insert(deepest_tracked(split(e.path(ctx.index).as_bytes()).0));
-        }
     }
     let mut out: Vec<&'a [u8]> = out.into_iter().collect();
     out.sort_unstable();

@@ -1,8 +1,9 @@
 //! Opt-in help from a file watcher (Watchman) for the worktree scan: instead of stat'ing every
 //! tracked file, the scan looks only at the directories holding what Watchman reports changed
-//! since the clock stored by the last run, plus what that run found modified, deleted or
-//! untracked, plus what the index itself marks as unsure (racy or intent-to-add entries,
-//! submodules). The clock and those paths live in a state file ([`state`]) under `.shockwave/`.
+//! since the clock stored by the last run, plus every path that run reported: modified or unsure
+//! (racy, intent-to-add), deleted, untracked, and the submodules, whose commits move where
+//! Watchman does not look. The clock and those paths live in a state file ([`state`]) under
+//! `.shockwave/`.
 //!
 //! It never decides an answer: whenever anything is doubtful — no usable state, a state written
 //! against another index, `HEAD`, `core.fileMode` or exclude file, a new watch or a restarted
@@ -159,8 +160,9 @@ impl Session {
             .suspect
             .iter()
             .chain(&scan.deleted)
+            .chain(&scan.submodules)
             .map(|&i| entries[i].path(index));
-        let mut paths = Vec::with_capacity(scan.suspect.len() + scan.deleted.len());
+        let mut paths = Vec::new();
         for p in tracked.chain(scan.untracked.iter().map(|p| p.as_bstr())) {
             match p.to_str() {
                 Ok(s) => paths.push(s.to_string()),

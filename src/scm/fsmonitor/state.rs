@@ -92,7 +92,8 @@ pub(super) struct State {
     /// The watched root `clock` belongs to.
     pub watch: String,
     pub clock: String,
-    /// Repo-relative paths the last scan found modified (or unsure), deleted or untracked.
+    /// Repo-relative paths the last scan found modified (or unsure), deleted or untracked, and
+    /// its submodules.
     pub paths: Vec<String>,
 }
 
