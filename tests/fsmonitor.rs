@@ -14,6 +14,26 @@ use std::time::{Duration, Instant};
 
 use common::{OutputExt, TestRepo};
 
+/// Whether `watchman` runs; outside CI a missing one is a note and a skipped test.
+fn installed() -> bool {
+    let installed = Command::new("watchman")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        assert!(
+            !ci,
+            "CI is set but `watchman` is not installed: the fsmonitor tests must run in CI (see .ci/run)"
+        );
+        eprintln!("note: watchman is not installed; skipping this fsmonitor test");
+        return false;
+    }
+    true
+}
+
 /// A private Watchman server, stopped on drop.
 struct Watchman {
     dir: tempfile::TempDir,
@@ -23,19 +43,7 @@ struct Watchman {
 impl Watchman {
     /// Starts a server, or `None` (with a note) when watchman is not installed outside CI.
     fn start() -> Option<Watchman> {
-        let installed = Command::new("watchman")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-            assert!(
-                !ci,
-                "CI is set but `watchman` is not installed: the fsmonitor tests must run in CI (see .ci/run)"
-            );
-            eprintln!("note: watchman is not installed; skipping this fsmonitor test");
+        if !installed() {
             return None;
         }
         let dir = tempfile::Builder::new()
@@ -585,4 +593,47 @@ fn a_submodule_that_moves_without_a_file_change_is_seen() {
         "the moved submodule is not a change:\n{affected}"
     );
     assert_same(&repo, &wm, "moving the submodule");
+}
+
+// Without `WATCHMAN_SOCK` the socket is the one `watchman get-sockname` names, which also starts
+// the server; as root (CI) its state directory comes from TMPDIR. A private TMPDIR keeps the
+// machine's own server out of it.
+#[test]
+fn without_watchman_sock_the_server_is_found_and_started_by_the_watchman_cli() {
+    if !installed() {
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("shockwave-wm-tmp-")
+        .tempdir()
+        .unwrap();
+    let repo = sample_repo();
+    let run = || {
+        let out = repo
+            .command(&["affected", "--uncommitted", "--format", "names"])
+            .env("RUST_LOG", "shockwave=debug")
+            .env("SHOCKWAVE_FSMONITOR", "watchman")
+            .env("SHOCKWAVE_FSMONITOR_TIMEOUT", "30s")
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        out.success().stderr_str()
+    };
+    let first = run();
+    let second = run();
+    let stop = Command::new("watchman")
+        .args(["--no-spawn", "shutdown-server"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(first.contains("no state from an earlier run"), "{first}");
+    assert!(second.contains("may hold a change"), "{second}");
+    let state = std::fs::read_to_string(repo.abs(".shockwave/fsmonitor.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let sock = state["sockname"].as_str().unwrap();
+    assert!(
+        Path::new(sock).starts_with(tmp.path()),
+        "{sock} is not below TMPDIR"
+    );
+    assert!(stop.status.success(), "{stop:?}");
 }
