@@ -53,14 +53,27 @@ impl RepoIndex {
             .map(|m| m.begin(repo, &index, index_stamp, file_mode));
         let scanned = match session.as_ref().map(|s| s.changed()) {
             None => worktree::scan(&repo.repo, repo.workdir(), &index, scope, file_mode),
-            Some(Some(changed)) => {
-                worktree::scan_changed(&repo.repo, repo.workdir(), &index, file_mode, changed)
-            }
             // With a monitor the whole worktree is scanned, so that what the next run is told to
             // look at again covers every path, whatever that run's scope.
-            Some(None) => {
-                let everything = Scope::everything();
-                worktree::scan(&repo.repo, repo.workdir(), &index, &everything, file_mode)
+            Some(changed) => {
+                let targeted = match changed {
+                    Some(changed) => worktree::scan_changed(
+                        &repo.repo,
+                        repo.workdir(),
+                        &index,
+                        file_mode,
+                        changed,
+                    ),
+                    None => Ok(None),
+                };
+                match targeted {
+                    Ok(Some(scan)) => Ok(scan),
+                    Ok(None) => {
+                        let everything = Scope::everything();
+                        worktree::scan(&repo.repo, repo.workdir(), &index, &everything, file_mode)
+                    }
+                    Err(e) => Err(e),
+                }
             }
         };
         let scan = scanned.map_err(|e| ScmError::Git {
