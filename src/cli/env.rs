@@ -51,6 +51,14 @@ impl RemoteEnv {
     }
 }
 
+/// The file monitor's variables as set.
+#[derive(Debug, Default)]
+pub struct FsMonitorEnv {
+    pub kind: Option<String>,
+    pub timeout: Option<String>,
+    pub watchman_sock: Option<PathBuf>,
+}
+
 #[derive(Debug)]
 pub struct Env {
     /// `GITHUB_OUTPUT`, when set and not empty: where `affected --format github` appends.
@@ -72,6 +80,9 @@ pub struct Env {
     pub stderr_live: bool,
     /// The remote cache's settings and secrets.
     pub remote: RemoteEnv,
+    /// `SHOCKWAVE_FSMONITOR`, `SHOCKWAVE_FSMONITOR_TIMEOUT` and Watchman's own `WATCHMAN_SOCK`,
+    /// as set; checked in `settings.rs`.
+    pub fsmonitor: FsMonitorEnv,
     /// `COLUMNS`, when it is a positive number: the width of a terminal that does not say.
     columns: Option<usize>,
 }
@@ -96,6 +107,12 @@ impl Env {
             },
             stderr_live: stderr_terminal && !dumb,
             remote: RemoteEnv::read(&non_empty),
+            fsmonitor: FsMonitorEnv {
+                kind: non_empty("SHOCKWAVE_FSMONITOR").map(|v| v.to_string_lossy().into_owned()),
+                timeout: non_empty("SHOCKWAVE_FSMONITOR_TIMEOUT")
+                    .map(|v| v.to_string_lossy().into_owned()),
+                watchman_sock: non_empty("WATCHMAN_SOCK").map(PathBuf::from),
+            },
             columns: std::env::var("COLUMNS")
                 .ok()
                 .and_then(|c| c.parse().ok())

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::select::{choose, select};
-use super::settings::Select;
+use super::settings::{FsMonitorSettings, Select};
 use super::workspace::{Context, Loaded};
 use super::CliError;
 use crate::exec::Selection;
@@ -22,6 +22,7 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(
     cwd: &Path,
     config: Option<&Path>,
+    fs: &FsMonitorSettings,
     targets: &[String],
     s: &Select,
 ) -> Result<Prepared, CliError> {
@@ -29,6 +30,7 @@ pub(crate) fn prepare(
     let chosen = choose(&loaded.ws, s)?;
     tasks::check_targets(&loaded.ws, targets)?;
     let mut ctx = loaded.into_context()?;
+    ctx.watch(fs);
     let selection = select(&ctx, s, chosen)?;
     let graph = TaskGraph::build(&ctx.ws, &selection.services, targets)
         .map_err(|e| CliError::task(&ctx.ws, e))?;

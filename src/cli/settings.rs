@@ -11,15 +11,19 @@ use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
     GraphArgs, GraphFormat, HashArgs, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
 };
-use super::env::{Env, RemoteEnv};
+use super::env::{Env, FsMonitorEnv, RemoteEnv};
 use super::CliError;
 use crate::affected::Dependents;
 use crate::cache::parse_size;
 use crate::cache::remote::{RemoteConfig, Secret};
-use crate::config::RemoteCacheFile;
+use crate::config::{FsMonitorKind, RemoteCacheFile};
 
 /// The default per-request timeout of the remote cache.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long one run waits for Watchman before it scans the worktree in full: a full scan of a
+/// large repository takes about this long.
+const FSMONITOR_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Everything a command needs to know about how it was invoked.
 #[derive(Debug)]
@@ -28,6 +32,48 @@ pub struct Settings {
     pub config: Option<PathBuf>,
     pub env: Env,
     pub command: CommandSettings,
+    pub fsmonitor: FsMonitorSettings,
+}
+
+/// The file monitor as the environment sets it; `[workspace] fsmonitor` decides when
+/// `SHOCKWAVE_FSMONITOR` is unset ([`FsMonitorSettings::kind`]).
+#[derive(Debug)]
+pub struct FsMonitorSettings {
+    /// `SHOCKWAVE_FSMONITOR`.
+    pub kind: Option<FsMonitorKind>,
+    pub timeout: Duration,
+    /// `WATCHMAN_SOCK`.
+    pub watchman_sock: Option<PathBuf>,
+}
+
+impl FsMonitorSettings {
+    fn resolve(env: FsMonitorEnv) -> Result<FsMonitorSettings, CliError> {
+        let kind = match env.kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None => None,
+            Some("watchman") => Some(FsMonitorKind::Watchman),
+            Some("off") => Some(FsMonitorKind::Off),
+            Some(other) => {
+                return Err(CliError::Usage(format!(
+                    "SHOCKWAVE_FSMONITOR={other}: write `watchman` or `off`"
+                )))
+            }
+        };
+        let timeout = match env.timeout.as_deref() {
+            None => FSMONITOR_TIMEOUT,
+            Some(t) => crate::config::parse_duration(t)
+                .map_err(|e| CliError::Usage(format!("SHOCKWAVE_FSMONITOR_TIMEOUT: {e}")))?,
+        };
+        Ok(FsMonitorSettings {
+            kind,
+            timeout,
+            watchman_sock: env.watchman_sock,
+        })
+    }
+
+    /// The monitor to use: the variable's choice, else the config file's.
+    pub fn kind(&self, file: FsMonitorKind) -> FsMonitorKind {
+        self.kind.unwrap_or(file)
+    }
 }
 
 #[derive(Debug)]
@@ -179,6 +225,7 @@ impl Settings {
     /// Resolves and validates `cli` in the environment `env`, reading nothing else.
     pub fn resolve(cli: Cli, mut env: Env) -> Result<Settings, CliError> {
         let remote_env = std::mem::take(&mut env.remote);
+        let fsmonitor = FsMonitorSettings::resolve(std::mem::take(&mut env.fsmonitor))?;
         let command = match cli.command {
             Command::Check => CommandSettings::Check,
             Command::Init => CommandSettings::Init,
@@ -207,6 +254,7 @@ impl Settings {
             config: cli.global.config,
             env,
             command,
+            fsmonitor,
         })
     }
 }

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::settings::FsMonitorSettings;
 use super::CliError;
-use crate::config::{self, ConfigError, Workspace};
-use crate::scm::{Repo, ScmError};
+use crate::config::{self, ConfigError, FsMonitorKind, Workspace};
+use crate::scm::{FsMonitor, Repo, ScmError};
 
 /// The loaded workspace and its repository.
 pub(crate) struct Context {
@@ -92,6 +93,25 @@ impl Loaded {
             }
         };
         Ok(Context { ws, repo, prefix })
+    }
+}
+
+impl Context {
+    /// Lets this command's worktree scans ask the file monitor that the environment, or else
+    /// the config, chooses. Its state lives beside the default cache, in the worktree.
+    pub fn watch(&mut self, fs: &FsMonitorSettings) {
+        if fs.kind(self.ws.fsmonitor) == FsMonitorKind::Watchman {
+            let state = self
+                .repo
+                .workdir()
+                .join(".shockwave")
+                .join("fsmonitor.json");
+            self.repo.use_fsmonitor(FsMonitor {
+                sock: fs.watchman_sock.clone(),
+                timeout: fs.timeout,
+                state,
+            });
+        }
     }
 }
 

@@ -23,7 +23,8 @@ pub use load::{
 };
 pub use members::{expand_members, list_subdirs, FsDirs, WorkspaceDirs};
 pub use model::{
-    Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy, Workspace,
+    FsMonitorKind, Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy,
+    Workspace,
 };
 pub use remote::{check_url, parse_duration};
 

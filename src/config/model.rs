@@ -40,6 +40,17 @@ impl UnownedPolicy {
     }
 }
 
+/// `[workspace] fsmonitor`: which file watcher, if any, may tell the worktree scan what changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FsMonitorKind {
+    /// Stat every tracked file on every run.
+    #[default]
+    Off,
+    /// Ask a running Watchman which files changed since the last run.
+    Watchman,
+}
+
 /// A dependency of a target on another target.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {
@@ -110,6 +121,8 @@ pub struct Workspace {
     pub global_inputs: Globs,
     pub ignore: Globs,
     pub unowned: UnownedPolicy,
+    /// `SHOCKWAVE_FSMONITOR` overrides it (`cli::settings`).
+    pub fsmonitor: FsMonitorKind,
     /// Sorted by name; a [`ServiceId`] indexes this.
     pub services: Vec<Service>,
     /// Every target name defined anywhere, sorted.

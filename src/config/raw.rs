@@ -54,6 +54,7 @@ pub struct RawWorkspace {
     pub unowned: Option<Spanned<super::model::UnownedPolicy>>,
     /// `"auto"` or a list of ecosystems; checked by validation.
     pub discover: Option<Spanned<toml::Value>>,
+    pub fsmonitor: Option<super::model::FsMonitorKind>,
 }
 
 /// `[remote_cache]`. `token` is accepted by the parser only to be refused with a position: a

@@ -175,6 +175,7 @@ impl<'a> Validator<'a> {
             global_inputs,
             ignore,
             unowned,
+            fsmonitor: ws.fsmonitor.unwrap_or_default(),
             services,
             target_names,
             graph,

@@ -10,7 +10,7 @@ use bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 use rayon::prelude::*;
 
-use super::{Repo, ScmError, Scope};
+use super::{fsmonitor, worktree, Repo, ScmError, Scope};
 
 /// A file's content id (a git blob id, or a commit id for a submodule).
 pub type FileId = ObjectId;
@@ -30,6 +30,11 @@ impl RepoIndex {
     /// only be asked about paths inside it.
     pub fn load(repo: &Repo, scope: &Scope) -> Result<RepoIndex, ScmError> {
         let t0 = std::time::Instant::now();
+        // Taken before the read: a rewrite racing with it then shows as a change next run.
+        let index_stamp = repo
+            .fsmonitor
+            .as_ref()
+            .and_then(|_| fsmonitor::index_stamp(&repo.repo.index_path()));
         let index = read_index(repo)?;
         tracing::debug!(
             "read the index ({} entries) in {:?}",
@@ -42,11 +47,42 @@ impl RepoIndex {
             .config_snapshot()
             .boolean("core.fileMode")
             .unwrap_or(true);
-        let scan = super::worktree::scan(&repo.repo, repo.workdir(), &index, scope, file_mode)
-            .map_err(|e| ScmError::Git {
-                action: "scan the worktree".into(),
-                detail: e,
-            })?;
+        let session = repo
+            .fsmonitor
+            .as_ref()
+            .map(|m| m.begin(repo, &index, index_stamp, file_mode));
+        let scanned = match session.as_ref().map(|s| s.changed()) {
+            None => worktree::scan(&repo.repo, repo.workdir(), &index, scope, file_mode),
+            // With a monitor the whole worktree is scanned, so that what the next run is told to
+            // look at again covers every path, whatever that run's scope.
+            Some(changed) => {
+                let targeted = match changed {
+                    Some(changed) => worktree::scan_changed(
+                        &repo.repo,
+                        repo.workdir(),
+                        &index,
+                        file_mode,
+                        changed,
+                    ),
+                    None => Ok(None),
+                };
+                match targeted {
+                    Ok(Some(scan)) => Ok(scan),
+                    Ok(None) => {
+                        let everything = Scope::everything();
+                        worktree::scan(&repo.repo, repo.workdir(), &index, &everything, file_mode)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let scan = scanned.map_err(|e| ScmError::Git {
+            action: "scan the worktree".into(),
+            detail: e,
+        })?;
+        if let Some(session) = session {
+            session.finish(&index, &scan);
+        }
         tracing::debug!(
             "scanned the worktree: {} to hash, {} deleted, {} untracked",
             scan.suspect.len(),

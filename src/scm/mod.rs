@@ -3,17 +3,20 @@
 //!   shows) and, on request, what is staged, unstaged or untracked (`diff`, `status`);
 //! - the content id of every worktree file, for hashing: the index's ids, checked by a scan of
 //!   the worktree against the index (`index`, `worktree`, `scope`, `untracked`, `ignore`, with
-//!   the directory reads in `sys`);
+//!   the directory reads in `sys`), or, with the opt-in file monitor, of only what Watchman
+//!   reports changed since the last run (`fsmonitor`);
 //! - the workspace's directories as git sees them, for config `members` (`dirs`).
 //!
 //! Paths stay bytes (`BString`) so that non-UTF-8 names survive. Never runs `git` and never writes
-//! to the repository (not the index, not a ref, not a file in the worktree).
+//! to the repository (not the index, not a ref, not a file git tracks); the one file written is
+//! the file monitor's own state under `.shockwave/`, when it is on.
 
 // The raw syscalls of the Linux scan are in `sys::linux`, which alone may opt out.
 #![deny(unsafe_code)]
 
 mod diff;
 mod dirs;
+mod fsmonitor;
 mod ignore;
 mod index;
 mod scope;
@@ -23,6 +26,7 @@ mod untracked;
 mod worktree;
 
 pub use dirs::RepoDirs;
+pub use fsmonitor::FsMonitor;
 pub use index::{FileId, RepoIndex};
 pub use scope::Scope;
 
@@ -132,6 +136,8 @@ pub struct Repo {
     workdir: PathBuf,
     /// A scan of the whole worktree, made once when `--uncommitted` needs it.
     full_index: std::cell::OnceCell<RepoIndex>,
+    /// Set when the worktree scan may ask a file monitor what changed.
+    fsmonitor: Option<FsMonitor>,
 }
 
 impl Repo {
@@ -165,7 +171,13 @@ impl Repo {
             repo,
             workdir,
             full_index: std::cell::OnceCell::new(),
+            fsmonitor: None,
         })
+    }
+
+    /// Lets the worktree scans of this repository ask `monitor` what changed since the last run.
+    pub fn use_fsmonitor(&mut self, monitor: FsMonitor) {
+        self.fsmonitor = Some(monitor);
     }
 
     pub fn workdir(&self) -> &Path {

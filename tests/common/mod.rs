@@ -48,6 +48,8 @@ const SCRUBBED_ENV: &[&str] = &[
     "GITHUB_STEP_SUMMARY",
     "RUST_LOG",
     "CLICOLOR_FORCE",
+    // A file monitor socket of the developer's; the fsmonitor tests start their own.
+    "WATCHMAN_SOCK",
 ];
 
 /// Applies the hermetic environment shared by `git` and `shockwave` children.

@@ -6,7 +6,7 @@ use super::{append_file, print};
 use crate::affected::Impact;
 use crate::cli::env::Env;
 use crate::cli::select::{change_query, compute_affected, service_id};
-use crate::cli::settings::AffectedSettings;
+use crate::cli::settings::{AffectedSettings, FsMonitorSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
 use crate::config::Workspace;
@@ -17,6 +17,7 @@ pub(super) fn run(
     cwd: &Path,
     config: Option<&Path>,
     env: &Env,
+    fs: &FsMonitorSettings,
     a: AffectedSettings,
 ) -> Result<ExitCode, CliError> {
     let loaded = Loaded::open(cwd, config)?;
@@ -28,7 +29,8 @@ pub(super) fn run(
         crate::tasks::check_targets(&loaded.ws, targets)?;
     }
     let query = change_query(&loaded.ws, &a.range)?;
-    let ctx = loaded.into_context()?;
+    let mut ctx = loaded.into_context()?;
+    ctx.watch(fs);
     let impact = compute_affected(&ctx, &a.range, query)?;
     let flags = a.range.flags(config);
     let view = AffectedView {

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::print;
 use crate::cli::args::GraphFormat;
 use crate::cli::select::{change_query, compute_affected};
-use crate::cli::settings::GraphSettings;
+use crate::cli::settings::{FsMonitorSettings, GraphSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{CliError, ExitCode};
 use crate::report::graph::GraphView;
@@ -14,13 +14,15 @@ use crate::report::graph::GraphView;
 pub(super) fn run(
     cwd: &Path,
     config: Option<&Path>,
+    fs: &FsMonitorSettings,
     g: GraphSettings,
 ) -> Result<ExitCode, CliError> {
     let loaded = Loaded::open(cwd, config)?;
     let (ws, affected) = match &g.affected {
         Some(range) => {
             let query = change_query(&loaded.ws, range)?;
-            let ctx = loaded.into_context()?;
+            let mut ctx = loaded.into_context()?;
+            ctx.watch(fs);
             let impact = compute_affected(&ctx, range, query)?;
             let set: Vec<bool> = (0..ctx.ws.services.len())
                 .map(|i| impact.affected.is_affected(i))

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{print, read_input};
 use crate::cli::prepare::{hash_tasks, prepare};
-use crate::cli::settings::{HashFormat, HashSettings};
+use crate::cli::settings::{FsMonitorSettings, HashFormat, HashSettings};
 use crate::cli::{CliError, ExitCode};
 use crate::exec::Plan;
 use crate::hash::diff::{self, Listing};
@@ -14,6 +14,7 @@ use crate::report::{hash, hash_diff};
 pub(super) fn run(
     cwd: &Path,
     config: Option<&Path>,
+    fs: &FsMonitorSettings,
     h: HashSettings,
 ) -> Result<ExitCode, CliError> {
     let (targets, select, format) = match h {
@@ -28,7 +29,7 @@ pub(super) fn run(
             format,
         } => (targets, select, format),
     };
-    let p = prepare(cwd, config, &targets, &select)?;
+    let p = prepare(cwd, config, fs, &targets, &select)?;
     let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
     let plan = Plan::new(
         &p.ctx.ws,

@@ -22,10 +22,10 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
     match s.command {
         CommandSettings::Check => check::run(cwd, config),
         CommandSettings::Init => init::run(cwd, config),
-        CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, a),
-        CommandSettings::Graph(g) => graph::run(cwd, config, g),
-        CommandSettings::Run(r) => run::run(cwd, config, &s.env, r),
-        CommandSettings::Hash(h) => hash::run(cwd, config, h),
+        CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, &s.fsmonitor, a),
+        CommandSettings::Graph(g) => graph::run(cwd, config, &s.fsmonitor, g),
+        CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, r),
+        CommandSettings::Hash(h) => hash::run(cwd, config, &s.fsmonitor, h),
         CommandSettings::Cache(c) => cache::run(cwd, config, c),
         CommandSettings::Report { files, merge_json } => {
             report::run(&s.env, &files, merge_json.as_deref())

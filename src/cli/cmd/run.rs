@@ -10,7 +10,7 @@ use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
 use crate::cli::env::Env;
 use crate::cli::prepare::{hash_tasks, prepare};
-use crate::cli::settings::RunSettings;
+use crate::cli::settings::{FsMonitorSettings, RunSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::summaries;
 use crate::cli::{CliError, ExitCode};
@@ -26,6 +26,7 @@ pub(super) fn run(
     cwd: &Path,
     config: Option<&Path>,
     env: &Env,
+    fs: &FsMonitorSettings,
     a: RunSettings,
 ) -> Result<ExitCode, CliError> {
     // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130. A dry
@@ -34,7 +35,7 @@ pub(super) fn run(
     if a.dry_run.is_none() {
         handle_stop_signals(interrupt.clone());
     }
-    let mut p = prepare(cwd, config, &a.targets, &a.select)?;
+    let mut p = prepare(cwd, config, fs, &a.targets, &a.select)?;
     let ws = &p.ctx.ws;
     let shard = a.shard.as_ref().map(|s| {
         let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();

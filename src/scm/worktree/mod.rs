@@ -7,7 +7,9 @@
 //! differs from the index, or whose index entry is racy (modified at or after the index was
 //! written), is reported as a candidate to hash. `.git` entries, files or directories, at any
 //! level, are git's own: never an input, never a change. Which paths count is [`Scope`]'s to say;
-//! what git ignores among the untracked entries is [`untracked`]'s. Never writes, never hashes.
+//! what git ignores among the untracked entries is [`untracked`]'s. [`scan_changed`] lists only the
+//! directories a file monitor says may differ, with the same per-directory logic, so both scans
+//! agree wherever the monitor is right. Never writes, never hashes.
 
 use std::ffi::CString;
 use std::path::Path;
@@ -20,6 +22,9 @@ use rustc_hash::FxHashMap;
 use super::scope::Scope;
 use super::sys::{self, Kind, ListEntries, OpenDir, Stat};
 use super::untracked::{self, Candidate};
+
+mod changed;
+pub use changed::scan_changed;
 
 /// The outcome of a scan, in index entry numbers and repo-relative paths.
 #[derive(Debug, Default)]
@@ -43,6 +48,7 @@ impl Scan {
     }
 }
 
+/// Compares the worktree with `index` in every tracked directory inside `scope`.
 pub fn scan(
     repo: &gix::Repository,
     workdir: &Path,
@@ -50,32 +56,16 @@ pub fn scan(
     scope: &Scope,
     file_mode: bool,
 ) -> Result<Scan, String> {
-    let stamp = index.timestamp();
-    let dirs = tracked_tree(index);
+    let dirs = tracked_tree(index, 0..index.entries().len());
     tracing::debug!("worktree scan: {} tracked directories", dirs.len());
-    let ctx = Ctx {
-        scope,
-        index,
-        dirs: &dirs,
-        stamp: (stamp.unix_seconds(), stamp.nanoseconds()),
-        file_mode,
-        found: Mutex::new((Scan::default(), Vec::new())),
-    };
-    let root = sys::Dir::open(workdir)
-        .map_err(|e| format!("failed to open {}: {e}", workdir.display()))?;
+    let ctx = Ctx::new(scope, index, &dirs, file_mode);
+    let root = open_root(workdir)?;
     rayon::scope(|s| ctx.visit(s, root, BString::default(), scope.is_everything()));
-    let (mut out, candidates) = ctx
-        .found
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    out.suspect.sort_unstable();
-    out.deleted.sort_unstable();
-    out.deleted.dedup();
-    out.submodules.sort_unstable();
-    if !candidates.is_empty() {
-        out.untracked = untracked::not_ignored(repo, workdir, index, candidates)?;
-    }
-    Ok(out)
+    ctx.finish(repo, workdir)
+}
+
+fn open_root(workdir: &Path) -> Result<sys::Dir, String> {
+    sys::Dir::open(workdir).map_err(|e| format!("failed to open {}: {e}", workdir.display()))
 }
 
 /// What the index holds directly inside one directory, both lists sorted by name.
@@ -88,11 +78,15 @@ struct DirInfo<'a> {
 /// The tracked tree: per directory, its tracked files and tracked subdirectories. Every ancestor
 /// of a tracked file is present, so the scan reaches every tracked directory and notices one that
 /// disappeared.
-fn tracked_tree(index: &gix::index::State) -> FxHashMap<&[u8], DirInfo<'_>> {
+fn tracked_tree(
+    index: &gix::index::State,
+    only: impl IntoIterator<Item = usize>,
+) -> FxHashMap<&[u8], DirInfo<'_>> {
     let entries = index.entries();
     let mut dirs: FxHashMap<&[u8], DirInfo<'_>> = FxHashMap::default();
     dirs.insert(&b""[..], DirInfo::default());
-    for (i, e) in entries.iter().enumerate() {
+    for i in only {
+        let e = &entries[i];
         if e.stage_raw() != 0 && i > 0 && entries[i - 1].path(index) == e.path(index) {
             continue;
         }
@@ -180,6 +174,48 @@ struct Listing {
 }
 
 impl<'a> Ctx<'a> {
+    fn new(
+        scope: &'a Scope,
+        index: &'a gix::index::State,
+        dirs: &'a FxHashMap<&'a [u8], DirInfo<'a>>,
+        file_mode: bool,
+    ) -> Ctx<'a> {
+        let stamp = index.timestamp();
+        Ctx {
+            scope,
+            index,
+            dirs,
+            stamp: (stamp.unix_seconds(), stamp.nanoseconds()),
+            file_mode,
+            found: Mutex::new((Scan::default(), Vec::new())),
+        }
+    }
+
+    /// What the listings found, sorted, with the untracked entries reduced to those not ignored.
+    fn finish(self, repo: &gix::Repository, workdir: &Path) -> Result<Scan, String> {
+        let (mut out, candidates) = self
+            .found
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        out.suspect.sort_unstable();
+        out.suspect.dedup();
+        out.deleted.sort_unstable();
+        out.deleted.dedup();
+        out.submodules.sort_unstable();
+        out.submodules.dedup();
+        if !candidates.is_empty() {
+            out.untracked = untracked::not_ignored(repo, workdir, self.index, candidates)?;
+            out.untracked.dedup();
+        }
+        Ok(out)
+    }
+
+    fn absorb(&self, listing: Listing) {
+        let mut found = self.found.lock().unwrap_or_else(PoisonError::into_inner);
+        found.0.absorb(listing.scan);
+        found.1.extend(listing.candidates);
+    }
+
     /// Scans the tracked directory `path` (open as `dir`) and spawns a job for each tracked
     /// subdirectory, which opens it through `dir`. `dir` is shared by those jobs and closed when
     /// the last of them has opened its own directory.
@@ -192,17 +228,14 @@ impl<'a> Ctx<'a> {
             path: &path,
             inside,
         };
-        let listing = self.list(&here);
-        {
-            let mut found = self.found.lock().unwrap_or_else(PoisonError::into_inner);
-            found.0.absorb(listing.scan);
-            found.1.extend(listing.candidates);
-        }
-        if listing.subdirs.is_empty() {
+        let mut listing = self.list(&here);
+        let subdirs = std::mem::take(&mut listing.subdirs);
+        self.absorb(listing);
+        if subdirs.is_empty() {
             return;
         }
         let parent = Arc::new(dir);
-        for (path, name) in listing.subdirs {
+        for (path, name) in subdirs {
             let parent = Arc::clone(&parent);
             s.spawn(move |s| {
                 let opened = parent.open_child(&name);
@@ -385,21 +418,26 @@ struct Seen<'e> {
     stat: Option<Stat>,
 }
 
+/// Whether the entry was modified at or after the index was written (`stamp`), when its stat data
+/// cannot vouch for its content.
+fn is_racy(e: &gix::index::Entry, stamp: (i64, u32)) -> bool {
+    match stamp.0.cmp(&i64::from(e.stat.mtime.secs)) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Equal => stamp.1 <= e.stat.mtime.nsecs,
+        std::cmp::Ordering::Greater => false,
+    }
+}
+
 /// Whether the worktree file still matches what the index recorded, by stat data alone. A racy
 /// entry never matches: its content must be read.
 fn stat_matches(e: &gix::index::Entry, st: &Stat, stamp: (i64, u32), file_mode: bool) -> bool {
     if e.flags.contains(Flags::INTENT_TO_ADD) {
         return false;
     }
-    let s = &e.stat;
-    let racy = match stamp.0.cmp(&i64::from(s.mtime.secs)) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Equal => stamp.1 <= s.mtime.nsecs,
-        std::cmp::Ordering::Greater => false,
-    };
-    if racy {
+    if is_racy(e, stamp) {
         return false;
     }
+    let s = &e.stat;
     let mode_ok = if e.mode == Mode::SYMLINK {
         st.kind == Kind::Symlink
     } else if !file_mode {

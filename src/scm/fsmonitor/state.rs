@@ -1,0 +1,238 @@
+//! What one run leaves for the next: the Watchman clock its scan started from, what that scan
+//! depended on (the index file, `HEAD`, `core.fileMode`, the exclude files outside the
+//! worktree), and the paths it found changed, deleted or untracked, which the next run must look
+//! at again even if nothing touched them since. Written to a temporary file and renamed; read as
+//! untrusted input: bounded in size, parsed strictly, every path checked. Anything wrong with it
+//! only means a full scan.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Bump when the meaning of a field changes: older files are then ignored.
+const VERSION: u32 = 1;
+
+/// The largest state file read.
+const MAX_BYTES: u64 = 32 << 20;
+
+/// The longest clock string accepted (Watchman's look like `c:1700000000:1234:1:42`).
+const MAX_CLOCK: usize = 256;
+
+/// The longest repo-relative path accepted.
+const MAX_PATH: usize = 4096;
+
+/// Identity of a file, enough to notice it was rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::scm) struct Stamp {
+    pub size: u64,
+    pub ino: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Stamp {
+    /// The file's stamp, `None` when it does not exist (or cannot be stat'ed).
+    pub(in crate::scm) fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            size: m.size(),
+            ino: m.ino(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// What a scan's result depends on besides the worktree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Basis {
+    /// The worktree, absolute.
+    pub worktree: PathBuf,
+    /// The index file as it was before it was read.
+    pub index: Option<Stamp>,
+    /// The index's trailing checksum (absent with `index.skipHash`).
+    pub index_checksum: Option<String>,
+    pub head: Option<String>,
+    pub file_mode: bool,
+    /// `info/exclude` and the user's excludes file.
+    pub excludes: Vec<Option<Stamp>>,
+}
+
+impl Basis {
+    /// Why `self` (stored) does not describe the run about to scan with `now`, if it does not.
+    pub fn differs(&self, now: &Basis) -> Option<&'static str> {
+        if self.worktree != now.worktree {
+            Some("it was written for another worktree")
+        } else if self.index != now.index || self.index_checksum != now.index_checksum {
+            Some("the index was rewritten since (git add, commit, checkout, status...)")
+        } else if self.head != now.head {
+            Some("HEAD moved since")
+        } else if self.file_mode != now.file_mode {
+            Some("core.fileMode changed since")
+        } else if self.excludes != now.excludes {
+            Some("an exclude file outside the worktree changed since")
+        } else {
+            None
+        }
+    }
+}
+
+/// The stored state.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct State {
+    pub version: u32,
+    pub basis: Basis,
+    /// The socket of the Watchman that issued `clock`.
+    pub sockname: PathBuf,
+    /// The watched root `clock` belongs to.
+    pub watch: String,
+    pub clock: String,
+    /// Repo-relative paths the last scan found modified (or unsure), deleted or untracked, and
+    /// its submodules.
+    pub paths: Vec<String>,
+}
+
+impl State {
+    pub fn new(
+        basis: Basis,
+        sockname: PathBuf,
+        watch: String,
+        clock: String,
+        paths: Vec<String>,
+    ) -> State {
+        State {
+            version: VERSION,
+            basis,
+            sockname,
+            watch,
+            clock,
+            paths,
+        }
+    }
+
+    /// Reads the state at `path`; `Err` says why it cannot be used (missing included).
+    pub fn read(path: &Path) -> Result<State, String> {
+        let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "no state from an earlier run".to_string(),
+            _ => format!("cannot read {} ({e})", path.display()),
+        })?;
+        let mut text = Vec::new();
+        file.take(MAX_BYTES + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| format!("cannot read {} ({e})", path.display()))?;
+        if text.len() as u64 > MAX_BYTES {
+            return Err(format!(
+                "{} is larger than {} MiB",
+                path.display(),
+                MAX_BYTES >> 20
+            ));
+        }
+        let state: State = serde_json::from_slice(&text)
+            .map_err(|e| format!("{} is not a state this version wrote ({e})", path.display()))?;
+        state.check()?;
+        Ok(state)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.version != VERSION {
+            return Err(format!("state version {} is not {VERSION}", self.version));
+        }
+        if self.clock.is_empty()
+            || self.clock.len() > MAX_CLOCK
+            || !self.clock.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err("the stored clock is malformed".into());
+        }
+        if let Some(bad) = self.paths.iter().find(|p| !is_relative_path(p)) {
+            return Err(format!(
+                "the stored path `{}` is not repo-relative",
+                bad.escape_debug()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the state to `path` through a temporary file renamed into place, so a reader sees
+    /// a whole state or the previous one.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        serde_json::to_writer(std::io::BufWriter::new(tmp.as_file_mut()), self)?;
+        tmp.as_file_mut().flush()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// `a/b/c`: not empty, not absolute, no `.` or `..` or empty component, no NUL.
+pub(super) fn is_relative_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= MAX_PATH
+        && !p.contains('\0')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(paths: Vec<String>) -> State {
+        State::new(
+            Basis {
+                worktree: "/w".into(),
+                index: None,
+                index_checksum: None,
+                head: None,
+                file_mode: true,
+                excludes: vec![None],
+            },
+            "/tmp/sock".into(),
+            "/w".into(),
+            "c:1:2:3:4".into(),
+            paths,
+        )
+    }
+
+    #[test]
+    fn a_written_state_reads_back_and_a_bad_one_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("sub/fsmonitor.json");
+        sample(vec!["a/b.txt".into()]).write(&path).unwrap();
+        let back = State::read(&path).unwrap();
+        assert_eq!(back.paths, ["a/b.txt"]);
+        assert_eq!(back.basis.differs(&sample(vec![]).basis), None);
+
+        for bad in ["../x", "/etc/passwd", "a//b", "a/./b", ""] {
+            sample(vec![bad.into()]).write(&path).unwrap();
+            assert!(State::read(&path).is_err(), "{bad:?}");
+        }
+        std::fs::write(&path, b"{\"version\":1}").unwrap();
+        assert!(State::read(&path).is_err());
+        std::fs::write(&path, b"not json").unwrap();
+        assert!(State::read(&path).unwrap_err().contains("not a state"));
+        let mut wrong_clock = sample(vec![]);
+        wrong_clock.clock = "c:1\n2".into();
+        wrong_clock.write(&path).unwrap();
+        assert!(State::read(&path).is_err());
+        assert!(State::read(&t.path().join("missing.json"))
+            .unwrap_err()
+            .contains("no state"));
+    }
+
+    #[test]
+    fn a_changed_basis_says_what_changed() {
+        let a = sample(vec![]).basis;
+        let mut b = a.clone();
+        b.head = Some("abc".into());
+        assert_eq!(a.differs(&b), Some("HEAD moved since"));
+        let mut c = a.clone();
+        c.index_checksum = Some("00".into());
+        assert!(a.differs(&c).unwrap().contains("index"));
+    }
+}
