@@ -12,6 +12,7 @@ mod members;
 mod model;
 mod raw;
 mod remote;
+mod roots;
 mod targets;
 mod validate;
 

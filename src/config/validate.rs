@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::members::WorkspaceDirs;
 use super::model::{RemoteCacheFile, Service, ServiceId, Workspace};
 use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
+use super::roots::Listings;
 use super::targets::{Defaults, MissingCommands};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::glob::{self, Globs};
@@ -22,7 +23,9 @@ use crate::graph::ServiceGraph;
 pub(super) struct Validator<'a> {
     root: &'a Path,
     /// `root` with every symlink resolved: a service root must resolve below it.
-    real_root: PathBuf,
+    pub(super) real_root: PathBuf,
+    /// Parent folders of many roots, listed once (see `roots`).
+    pub(super) listings: Listings,
     pub(super) dirs: &'a mut dyn WorkspaceDirs,
     pub(super) errors: Vec<Diagnostic>,
     glob_cache: HashMap<Vec<String>, Arc<Globs>>,
@@ -59,6 +62,7 @@ impl<'a> Validator<'a> {
             root,
             real_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
             dirs,
+            listings: Listings::default(),
             errors: Vec::new(),
             glob_cache: HashMap::new(),
             missing_command: BTreeMap::new(),
@@ -75,6 +79,7 @@ impl<'a> Validator<'a> {
         let unowned = ws.unowned.map(|u| u.into_inner()).unwrap_or_default();
 
         let mut drafts = self.member_drafts(&ws.members);
+        self.list_root_parents(raw.services.values().filter_map(|s| s.root.as_ref().map(|r| r.get_ref().as_str())));
         for (name, svc) in raw.services {
             self.add_explicit(&mut drafts, name, svc);
         }
@@ -354,6 +359,9 @@ impl<'a> Validator<'a> {
                 Resolved::Inside(real)
             }
         };
+        if let Some(real) = self.listings.lookup(rel) {
+            return inside(real);
+        }
         let full = self.root.join(rel);
         match std::fs::canonicalize(&full) {
             Ok(real) => {
