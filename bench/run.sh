@@ -10,6 +10,7 @@
 # Environment:
 #   RUNS=20 WARMUP=3   hyperfine settings (and the interleaved rounds of --turbo)
 #   SKIP_BUILD=1       use target/release/shockwave as it is, without `cargo build --release`
+#   SHOCKWAVE_BIN      with SKIP_BUILD=1: time this binary instead (an older build, to compare)
 #   TURBO_DIR          where --turbo installs turbo from npm (default /tmp/shockwave-bench/turbo-2.11.11)
 set -uo pipefail
 
@@ -26,7 +27,7 @@ else
     REPO="${1:-/tmp/shockwave-bench/repo}"
 fi
 RESULTS="$BENCH_DIR/results"
-BIN="$ROOT/target/release/shockwave"
+BIN="${SHOCKWAVE_BIN:-$ROOT/target/release/shockwave}"
 RUNS="${RUNS:-20}"
 WARMUP="${WARMUP:-3}"
 

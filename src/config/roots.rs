@@ -7,7 +7,7 @@
 //! [`Validator::resolve`], which follows links and reports what is wrong. This only reads
 //! directories; it never decides that a root is invalid.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::validate::{normalize_rel, Resolved, Validator};
 
@@ -18,13 +18,13 @@ const MIN_ROOTS_TO_LIST: usize = 8;
 /// really is and the names of its entries that are real directories.
 #[derive(Default)]
 pub(super) struct Listings {
-    parents: HashMap<String, Listing>,
+    parents: FxHashMap<String, Listing>,
 }
 
 struct Listing {
     /// The parent's workspace-relative path with symlinks resolved.
     real: String,
-    dirs: HashSet<String>,
+    dirs: FxHashSet<String>,
 }
 
 impl Listings {
@@ -50,7 +50,7 @@ impl Validator<'_> {
     /// Lists, once each, the parent folders that hold several of `roots` (as written in the
     /// config), so that [`Validator::resolve`] finds those roots without a system call.
     pub(super) fn list_root_parents<'r>(&mut self, roots: impl Iterator<Item = &'r str>) {
-        let mut per_parent: HashMap<String, usize> = HashMap::new();
+        let mut per_parent: FxHashMap<String, usize> = FxHashMap::default();
         for root in roots {
             let Some(rel) = normalize_rel(root) else {
                 continue;
@@ -70,9 +70,7 @@ impl Validator<'_> {
                 continue;
             };
             if let Some(dirs) = real_subdirs(&self.real_root.join(&real)) {
-                self.listings
-                    .parents
-                    .insert(parent, Listing { real, dirs });
+                self.listings.parents.insert(parent, Listing { real, dirs });
             }
         }
     }
@@ -80,8 +78,8 @@ impl Validator<'_> {
 
 /// The names of `dir`'s entries that are directories and not symlinks (as the directory entry
 /// says, or `lstat` when the file system does not say), or `None` when it cannot be read.
-fn real_subdirs(dir: &std::path::Path) -> Option<HashSet<String>> {
-    let mut out = HashSet::new();
+fn real_subdirs(dir: &std::path::Path) -> Option<FxHashSet<String>> {
+    let mut out = FxHashSet::default();
     for entry in std::fs::read_dir(dir).ok()? {
         let entry = entry.ok()?;
         if !entry.file_type().ok()?.is_dir() {

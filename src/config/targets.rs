@@ -84,7 +84,7 @@ impl Validator<'_> {
             .collect();
         outputs.sort();
         outputs.dedup();
-        let outputs = self.globs_for(outputs);
+        let outputs = self.globs_for(&outputs);
         if overrides.is_empty() {
             defaults.merged = Some((targets.clone(), outputs.clone()));
         }

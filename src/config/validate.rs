@@ -4,10 +4,12 @@
 //! (roots, deps, globs, the service graph); `members` and `targets` add their own steps to the same
 //! [`Validator`]. Validation reads directories (to resolve roots) but never writes or prints.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use super::members::WorkspaceDirs;
 use super::model::{RemoteCacheFile, Service, ServiceId, Workspace};
@@ -28,7 +30,7 @@ pub(super) struct Validator<'a> {
     pub(super) listings: Listings,
     pub(super) dirs: &'a mut dyn WorkspaceDirs,
     pub(super) errors: Vec<Diagnostic>,
-    glob_cache: HashMap<Vec<String>, Arc<Globs>>,
+    glob_cache: FxHashMap<Vec<String>, Arc<Globs>>,
     pub(super) missing_command: MissingCommands,
 }
 
@@ -53,8 +55,9 @@ pub(super) enum Resolved {
     Missing,
 }
 
-/// Where each valid `deps` entry is written: `(dependent, dependency)` → span, for cycle errors.
-type DepSpans = HashMap<(ServiceId, ServiceId), Range<usize>>;
+/// Where each valid `deps` entry is written: `(dependent, dependency, span)`, for cycle errors. A
+/// list, not a map: it is only searched when there is a cycle to report.
+type DepSpans = Vec<(ServiceId, ServiceId, Range<usize>)>;
 
 impl<'a> Validator<'a> {
     pub(super) fn new(root: &'a Path, dirs: &'a mut dyn WorkspaceDirs) -> Self {
@@ -64,7 +67,7 @@ impl<'a> Validator<'a> {
             dirs,
             listings: Listings::default(),
             errors: Vec::new(),
-            glob_cache: HashMap::new(),
+            glob_cache: FxHashMap::default(),
             missing_command: BTreeMap::new(),
         }
     }
@@ -79,7 +82,11 @@ impl<'a> Validator<'a> {
         let unowned = ws.unowned.map(|u| u.into_inner()).unwrap_or_default();
 
         let mut drafts = self.member_drafts(&ws.members);
-        self.list_root_parents(raw.services.values().filter_map(|s| s.root.as_ref().map(|r| r.get_ref().as_str())));
+        self.list_root_parents(
+            raw.services
+                .values()
+                .filter_map(|s| s.root.as_ref().map(|r| r.get_ref().as_str())),
+        );
         for (name, svc) in raw.services {
             self.add_explicit(&mut drafts, name, svc);
         }
@@ -95,7 +102,7 @@ impl<'a> Validator<'a> {
             let deps = self.service_deps(&name, services.len(), &d.deps, &names, &mut dep_spans);
             let (targets, outputs) =
                 self.service_targets(&name, &d.targets, &mut defaults, &target_names);
-            let path_globs = self.globs_for(d.paths.clone());
+            let path_globs = self.globs_for(&d.paths);
             services.push(Service {
                 name,
                 root: d.root,
@@ -253,7 +260,7 @@ impl<'a> Validator<'a> {
                         .help("remove it from `deps`"),
                 ),
                 Ok(id) => {
-                    dep_spans.insert((self_id, id), dep.span());
+                    dep_spans.push((self_id, id, dep.span()));
                     ids.push(id);
                 }
                 Err(_) => self.unknown_name(
@@ -285,10 +292,14 @@ impl<'a> Validator<'a> {
             Ok(g) => Some(g),
             Err(cycle) => {
                 let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
-                let span = cycle
-                    .windows(2)
-                    .next()
-                    .and_then(|w| dep_spans.get(&(w[0], w[1])).cloned());
+                let span = cycle.windows(2).next().and_then(|w| {
+                    // The last entry, as a dependency written twice is reported where it is
+                    // written last.
+                    dep_spans
+                        .iter()
+                        .rfind(|(from, to, _)| (*from, *to) == (w[0], w[1]))
+                        .map(|(_, _, span)| span.clone())
+                });
                 self.errors.push(
                     Diagnostic::new(format!("dependency cycle: {}", chain.join(" → ")))
                         .at_opt(span)
@@ -439,17 +450,17 @@ impl<'a> Validator<'a> {
             Some(ps) => self.valid_patterns(ps, field),
             None => default.iter().map(|s| s.to_string()).collect(),
         };
-        self.globs_for(list)
+        self.globs_for(&list)
     }
 
     /// Compiled globs for a list of already validated patterns, shared between equal lists (with
     /// thousands of services, most lists are the same few).
-    pub(super) fn globs_for(&mut self, list: Vec<String>) -> Arc<Globs> {
-        if let Some(g) = self.glob_cache.get(&list) {
+    pub(super) fn globs_for(&mut self, list: &[String]) -> Arc<Globs> {
+        if let Some(g) = self.glob_cache.get(list) {
             return g.clone();
         }
-        let g = Arc::new(Globs::new(list.clone()).unwrap_or_else(|_| Globs::empty()));
-        self.glob_cache.insert(list, g.clone());
+        let g = Arc::new(Globs::new(list.to_vec()).unwrap_or_else(|_| Globs::empty()));
+        self.glob_cache.insert(list.to_vec(), g.clone());
         g
     }
 }
