@@ -91,3 +91,81 @@ fn real_subdirs(dir: &std::path::Path) -> Option<FxHashSet<String>> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MIN_ROOTS_TO_LIST;
+    use crate::config::testing::{parse_in, tree};
+
+    /// `[services.sN]` with root `services/sN` for every N below `n`, plus `extra` tables.
+    fn config(n: usize, extra: &str) -> String {
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!("[services.s{i}]\nroot = \"services/s{i}\"\n"));
+        }
+        text + extra
+    }
+
+    fn dirs(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("services/s{i}")).collect()
+    }
+
+    #[test]
+    fn roots_in_a_listed_parent_resolve_as_written() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let names = dirs(n);
+        let t = tree(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let ws = parse_in(t.path(), &config(n, "")).unwrap();
+        assert_eq!(ws.services.len(), n);
+        assert!(ws.services.iter().all(|s| names.contains(&s.root)));
+    }
+
+    #[test]
+    fn a_listed_parent_still_reports_missing_and_escaping_roots() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let names = dirs(n);
+        let t = tree(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), t.path().join("services/evil")).unwrap();
+        std::fs::write(t.path().join("services/file"), "").unwrap();
+        let extra = "[services.evil]\nroot = \"services/evil\"\n[services.gone]\nroot = \"services/gone\"\n[services.file]\nroot = \"services/file\"\n";
+        let errs = parse_in(t.path(), &config(n, extra)).unwrap_err();
+        let messages: Vec<&str> = errs.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(errs.len(), 3, "{messages:?}");
+        assert!(messages
+            .iter()
+            .any(|m| m.starts_with("root `services/evil` leads outside the repository")));
+        assert!(messages
+            .iter()
+            .any(|m| *m == "root `services/gone` does not exist or is not a directory"));
+        assert!(messages
+            .iter()
+            .any(|m| *m == "root `services/file` does not exist or is not a directory"));
+    }
+
+    #[test]
+    fn a_symlink_in_a_listed_parent_resolves_to_its_target() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let mut names = dirs(n);
+        names.push("real/a".to_string());
+        let t = tree(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        std::os::unix::fs::symlink("../real/a", t.path().join("services/link")).unwrap();
+        let ws = parse_in(
+            t.path(),
+            &config(n, "[services.link]\nroot = \"services/link\"\n"),
+        )
+        .unwrap();
+        let link = ws.service_id("link").unwrap();
+        assert_eq!(ws.services[link].root, "real/a");
+    }
+
+    #[test]
+    fn a_symlinked_parent_is_resolved_before_it_is_listed() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let real: Vec<String> = (0..n).map(|i| format!("real/s{i}")).collect();
+        let t = tree(&real.iter().map(String::as_str).collect::<Vec<_>>());
+        std::os::unix::fs::symlink("real", t.path().join("services")).unwrap();
+        let ws = parse_in(t.path(), &config(n, "")).unwrap();
+        assert!(ws.services.iter().all(|s| real.contains(&s.root)));
+    }
+}
