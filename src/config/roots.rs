@@ -135,12 +135,8 @@ mod tests {
         assert!(messages
             .iter()
             .any(|m| m.starts_with("root `services/evil` leads outside the repository")));
-        assert!(messages
-            .iter()
-            .any(|m| *m == "root `services/gone` does not exist or is not a directory"));
-        assert!(messages
-            .iter()
-            .any(|m| *m == "root `services/file` does not exist or is not a directory"));
+        assert!(messages.contains(&"root `services/gone` does not exist or is not a directory"));
+        assert!(messages.contains(&"root `services/file` does not exist or is not a directory"));
     }
 
     #[test]
