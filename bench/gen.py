@@ -11,12 +11,19 @@ index are brought in line with HEAD by `git reset --hard`.
 
 Tags: `initial` (the first commit), `fifty` (HEAD~50), `ten` (HEAD~10), `one` (HEAD~1).
 
-Usage: python3 bench/gen.py [PATH] [--force] [--commit-graph]
+With --npm the same tree and history also form an npm workspace that Turborepo reads: a root
+package.json and package-lock.json, a turbo.json with the same targets, one package.json per package
+(its workspace dependencies are the package's deps), and a pipeline.toml that declares every package
+as an explicit [services.NAME] with root and deps instead of `members`. These files are not in the
+generator's file lists, so the random stream, and with it every later commit, stays the same.
+
+Usage: python3 bench/gen.py [PATH] [--force] [--commit-graph] [--npm]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -86,6 +93,18 @@ outputs = ["bin/**"]
 command = "true"
 needs = ["build"]
 """
+
+# The package manager Turborepo is told about (it needs one to read the lockfile).
+NPM_PACKAGE_MANAGER = "npm@10.9.2"
+
+TURBO_JSON = {
+    "$schema": "https://turborepo.com/schema.json",
+    "globalDependencies": ["go.work", "ci/**"],
+    "tasks": {
+        "build": {"dependsOn": ["^build"], "inputs": ["**/*.go", "go.mod"], "outputs": ["bin/**"]},
+        "test": {"dependsOn": ["build"]},
+    },
+}
 
 REGULAR = "100644"
 EXECUTABLE = "100755"
@@ -191,8 +210,9 @@ def pick_deps(rng: random.Random, pkgs_libs: list[str], kind: str, index: int) -
 
 
 class Generator:
-    def __init__(self, seed: int, n_services: int, n_libs: int, n_commits: int):
+    def __init__(self, seed: int, n_services: int, n_libs: int, n_commits: int, npm: bool = False):
         self.rng = random.Random(seed)
+        self.npm = npm
         self.n_services = n_services
         self.n_libs = n_libs
         self.n_commits = n_commits
@@ -276,7 +296,10 @@ class Generator:
 
     def build_loose_files(self) -> None:
         rng = self.rng
-        self.add(".gitignore", b"# Build outputs and the shockwave cache.\nbin/\n.shockwave/\n", None)
+        ignored = b"# Build outputs and the shockwave cache.\nbin/\n.shockwave/\n"
+        if self.npm:
+            ignored += b"# Turborepo's cache and logs.\nnode_modules/\n.turbo/\n"
+        self.add(".gitignore", ignored, None)
         self.add(
             "README.md",
             b"# mono\n\nGenerated benchmark monorepo: services/ and libs/ are Go modules.\n",
@@ -306,7 +329,40 @@ class Generator:
         self.add("ci/scripts/setup.sh", b"#!/bin/sh\nset -eu\ngo version\n", None, EXECUTABLE)
         self.add("ci/scripts/release.sh", b"#!/bin/sh\nset -eu\necho release\n", None, EXECUTABLE)
 
+    def npm_files(self) -> None:
+        """The npm workspace, kept out of every list the history picks from (see the module doc)."""
+
+        def put(path: str, value: object) -> None:
+            self.repo.files[path] = (REGULAR, (json.dumps(value, indent=2) + "\n").encode())
+
+        workspaces = ["services/*", "libs/*"]
+        put("package.json", {"name": "mono", "private": True, "packageManager": NPM_PACKAGE_MANAGER,
+                             "workspaces": workspaces})
+        put("turbo.json", TURBO_JSON)
+        lock: dict[str, object] = {"": {"name": "mono", "workspaces": workspaces}}
+        for pkg in sorted(self.repo.packages, key=lambda p: p.root):
+            manifest: dict[str, object] = {"name": pkg.name, "version": "0.0.0", "private": True}
+            if pkg.deps:
+                manifest["dependencies"] = {d: "0.0.0" for d in pkg.deps}
+            manifest["scripts"] = {
+                "build": "mkdir -p bin && cat *.go > bin/out 2>/dev/null || true",
+                "test": "true",
+            }
+            put(f"{pkg.root}/package.json", manifest)
+            entry = {k: v for k, v in manifest.items() if k in ("name", "version", "dependencies")}
+            lock[pkg.root] = entry
+        for pkg in sorted(self.repo.packages, key=lambda p: p.name):
+            lock[f"node_modules/{pkg.name}"] = {"resolved": pkg.root, "link": True}
+        put("package-lock.json", {"name": "mono", "lockfileVersion": 3, "requires": True, "packages": lock})
+
     def pipeline_toml(self) -> str:
+        if self.npm:
+            # Every package explicit, as a repository converted from Turborepo would declare them.
+            out = [PIPELINE_HEADER.replace('members = ["services/*", "libs/*"]\n', "")]
+            for pkg in self.repo.packages:
+                deps = ", ".join(f'"{d}"' for d in pkg.deps)
+                out.append(f'\n[services.{pkg.name}]\nroot = "{pkg.root}"\ndeps = [{deps}]\n')
+            return "".join(out)
         out = [PIPELINE_HEADER]
         for pkg in self.repo.packages:
             if pkg.deps:
@@ -473,6 +529,8 @@ class Generator:
         for pkg in self.repo.packages:
             self.fill_package(pkg)
         self.build_loose_files()
+        if self.npm:
+            self.npm_files()
 
         mark = 0
         marks: list[int] = []
@@ -536,6 +594,8 @@ def main() -> int:
     ap.add_argument("--services", type=int, default=2000)
     ap.add_argument("--libs", type=int, default=300)
     ap.add_argument("--commits", type=int, default=300, help="commits after the initial one (at least 51)")
+    ap.add_argument("--npm", action="store_true",
+                    help="also make it an npm workspace for Turborepo, with every service explicit in pipeline.toml")
     args = ap.parse_args()
     if args.commits < 51:
         ap.error("--commits must be at least 51 so that the `fifty` tag exists")
@@ -570,7 +630,7 @@ def main() -> int:
         ["git", "-C", path, "fast-import", "--quiet", "--done"], stdin=subprocess.PIPE, env=env
     )
     assert proc.stdin is not None
-    gen = Generator(args.seed, args.services, args.libs, args.commits)
+    gen = Generator(args.seed, args.services, args.libs, args.commits, npm=args.npm)
     with proc.stdin as stdin:
         commits, files = gen.stream(stdin)
     if proc.wait() != 0:

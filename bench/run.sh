@@ -2,17 +2,32 @@
 # Times shockwave against `git diff` on the generated benchmark monorepo (see bench/README.md).
 #
 # Usage: bash bench/run.sh [REPO]
-#   REPO          benchmark repository (default /tmp/shockwave-bench/repo; generated if missing)
+#        bash bench/run.sh --turbo [REPO]
+#   REPO          benchmark repository (default /tmp/shockwave-bench/repo, or repo-npm with
+#                 --turbo; generated if missing)
+#   --turbo       instead, time shockwave and Turborepo 2.11.11 side by side (interleaved runs)
+#                 on the npm-workspace variant of the repository
 # Environment:
-#   RUNS=20 WARMUP=3   hyperfine settings
+#   RUNS=20 WARMUP=3   hyperfine settings (and the interleaved rounds of --turbo)
 #   SKIP_BUILD=1       use target/release/shockwave as it is, without `cargo build --release`
+#   SHOCKWAVE_BIN      with SKIP_BUILD=1: time this binary instead (an older build, to compare)
+#   TURBO_DIR          where --turbo installs turbo from npm (default /tmp/shockwave-bench/turbo-2.11.11)
 set -uo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-REPO="${1:-/tmp/shockwave-bench/repo}"
+TURBO_MODE=0
+if [ "${1:-}" = --turbo ]; then
+    TURBO_MODE=1
+    shift
+fi
+if [ "$TURBO_MODE" = 1 ]; then
+    REPO="${1:-/tmp/shockwave-bench/repo-npm}"
+else
+    REPO="${1:-/tmp/shockwave-bench/repo}"
+fi
 RESULTS="$BENCH_DIR/results"
-BIN="$ROOT/target/release/shockwave"
+BIN="${SHOCKWAVE_BIN:-$ROOT/target/release/shockwave}"
 RUNS="${RUNS:-20}"
 WARMUP="${WARMUP:-3}"
 
@@ -56,10 +71,18 @@ fi
 
 if [ ! -d "$REPO/.git" ]; then
     say "generating $REPO"
-    python3 "$BENCH_DIR/gen.py" "$REPO" || { say "bench/gen.py failed"; exit 1; }
+    GEN_FLAGS=()
+    [ "$TURBO_MODE" = 1 ] && GEN_FLAGS=(--npm)
+    python3 "$BENCH_DIR/gen.py" "$REPO" "${GEN_FLAGS[@]}" || { say "bench/gen.py failed"; exit 1; }
 fi
 cd "$REPO" || exit 1
 REPO="$(pwd)"
+
+if [ "$TURBO_MODE" = 1 ]; then
+    [ "$HAVE_BIN" = 1 ] || { say "no shockwave binary to compare"; exit 1; }
+    . "$BENCH_DIR/turbo.sh"
+    exit $?
+fi
 
 # ---- measurement helpers ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ mod members;
 mod model;
 mod raw;
 mod remote;
+mod roots;
 mod targets;
 mod validate;
 

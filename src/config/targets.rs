@@ -119,7 +119,7 @@ impl Validator<'_> {
             .collect();
         outputs.sort();
         outputs.dedup();
-        let outputs = self.globs_for(outputs);
+        let outputs = self.globs_for(&outputs);
         (targets, outputs)
     }
 

@@ -4,14 +4,17 @@
 //! (roots, deps, globs, the service graph); `members` and `targets` add their own steps to the same
 //! [`Validator`]. Validation reads directories (to resolve roots) but never writes or prints.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use super::members::WorkspaceDirs;
 use super::model::{RemoteCacheFile, Service, ServiceId, Workspace};
 use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
+use super::roots::Listings;
 use super::targets::{Defaults, MissingCommands};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::discover::{DiscoverError, Ecosystem, PackageInput};
@@ -23,10 +26,12 @@ use crate::graph::ServiceGraph;
 pub(super) struct Validator<'a> {
     pub(super) root: &'a Path,
     /// `root` with every symlink resolved: a service root must resolve below it.
-    real_root: PathBuf,
+    pub(super) real_root: PathBuf,
+    /// Parent folders of many roots, listed once (see `roots`).
+    pub(super) listings: Listings,
     pub(super) dirs: &'a mut dyn WorkspaceDirs,
     pub(super) errors: Vec<Diagnostic>,
-    glob_cache: HashMap<Vec<String>, Arc<Globs>>,
+    glob_cache: FxHashMap<Vec<String>, Arc<Globs>>,
     pub(super) missing_command: MissingCommands,
     /// No pipeline.toml: everything comes from discovery, and the workspace-level manifests are
     /// global inputs.
@@ -76,8 +81,9 @@ pub(super) enum Resolved {
     Missing,
 }
 
-/// Where each valid `deps` entry is written: `(dependent, dependency)` → span, for cycle errors.
-type DepSpans = HashMap<(ServiceId, ServiceId), Range<usize>>;
+/// Where each valid `deps` entry is written: `(dependent, dependency, span)`, for cycle errors. A
+/// list, not a map: it is only searched when there is a cycle to report.
+type DepSpans = Vec<(ServiceId, ServiceId, Range<usize>)>;
 
 impl<'a> Validator<'a> {
     pub(super) fn new(root: &'a Path, dirs: &'a mut dyn WorkspaceDirs) -> Self {
@@ -85,8 +91,9 @@ impl<'a> Validator<'a> {
             root,
             real_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
             dirs,
+            listings: Listings::default(),
             errors: Vec::new(),
-            glob_cache: HashMap::new(),
+            glob_cache: FxHashMap::default(),
             missing_command: BTreeMap::new(),
             zero_config: false,
         }
@@ -102,6 +109,11 @@ impl<'a> Validator<'a> {
         let unowned = ws.unowned.map(|u| u.into_inner()).unwrap_or_default();
 
         let mut drafts = self.member_drafts(&ws.members);
+        self.list_root_parents(
+            raw.services
+                .values()
+                .filter_map(|s| s.root.as_ref().map(|r| r.get_ref().as_str())),
+        );
         let discovery = self
             .discovered(&mut drafts, ws.discover.as_ref(), !ws.members.is_empty())
             .map_err(Rejected::Discover)?;
@@ -136,7 +148,7 @@ impl<'a> Validator<'a> {
                 paths.sort();
                 paths.dedup();
             }
-            let path_globs = self.globs_for(paths.clone());
+            let path_globs = self.globs_for(&paths);
             let (ecosystem, packages) =
                 match d.found {
                     Some(found) => {
@@ -315,7 +327,7 @@ impl<'a> Validator<'a> {
                         .help("remove it from `deps`"),
                 ),
                 Ok(id) => {
-                    dep_spans.insert((self_id, id), dep.span());
+                    dep_spans.push((self_id, id, dep.span()));
                     ids.push(id);
                 }
                 Err(_) => self.unknown_name(
@@ -347,10 +359,14 @@ impl<'a> Validator<'a> {
             Ok(g) => Some(g),
             Err(cycle) => {
                 let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
-                // Discovered edges have no span in pipeline.toml: point at a written one.
-                let span = cycle
-                    .windows(2)
-                    .find_map(|w| dep_spans.get(&(w[0], w[1])).cloned());
+                // Discovered edges have no span in pipeline.toml: point at a written one, the
+                // last entry, as a dependency written twice is reported where it is written last.
+                let span = cycle.windows(2).find_map(|w| {
+                    dep_spans
+                        .iter()
+                        .rfind(|(from, to, _)| (*from, *to) == (w[0], w[1]))
+                        .map(|(_, _, span)| span.clone())
+                });
                 self.errors.push(
                     Diagnostic::new(format!("dependency cycle: {}", chain.join(" → ")))
                         .at_opt(span)
@@ -421,6 +437,9 @@ impl<'a> Validator<'a> {
                 Resolved::Inside(real)
             }
         };
+        if let Some(real) = self.listings.lookup(rel) {
+            return inside(real);
+        }
         let full = self.root.join(rel);
         match std::fs::canonicalize(&full) {
             Ok(real) => {
@@ -498,17 +517,17 @@ impl<'a> Validator<'a> {
             Some(ps) => self.valid_patterns(ps, field),
             None => default.iter().map(|s| s.to_string()).collect(),
         };
-        self.globs_for(list)
+        self.globs_for(&list)
     }
 
     /// Compiled globs for a list of already validated patterns, shared between equal lists (with
     /// thousands of services, most lists are the same few).
-    pub(super) fn globs_for(&mut self, list: Vec<String>) -> Arc<Globs> {
-        if let Some(g) = self.glob_cache.get(&list) {
+    pub(super) fn globs_for(&mut self, list: &[String]) -> Arc<Globs> {
+        if let Some(g) = self.glob_cache.get(list) {
             return g.clone();
         }
-        let g = Arc::new(Globs::new(list.clone()).unwrap_or_else(|_| Globs::empty()));
-        self.glob_cache.insert(list, g.clone());
+        let g = Arc::new(Globs::new(list.to_vec()).unwrap_or_else(|_| Globs::empty()));
+        self.glob_cache.insert(list.to_vec(), g.clone());
         g
     }
 }

@@ -1,0 +1,167 @@
+//! Resolving many explicit service roots at once. Thousands of `[services.*]` tables usually name
+//! roots in a few parent folders (`services/a`, `services/b`, …); resolving each one alone costs a
+//! `readlink` per path component and a `stat`. Instead, a parent that holds several roots is
+//! resolved once and listed once: an entry the listing reports as a real directory (not a
+//! symlink) of a real directory inside the workspace is, exactly, the directory it names. Anything
+//! else — a symlink, a name not listed, a parent that is not plain — is left to
+//! [`Validator::resolve`], which follows links and reports what is wrong. This only reads
+//! directories; it never decides that a root is invalid.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::validate::{normalize_rel, Resolved, Validator};
+
+/// Below this many roots in one parent, resolving each root alone is cheaper than listing it.
+const MIN_ROOTS_TO_LIST: usize = 8;
+
+/// Parent folders listed in advance: workspace-relative parent as written (normalized) → where it
+/// really is and the names of its entries that are real directories.
+#[derive(Default)]
+pub(super) struct Listings {
+    parents: FxHashMap<String, Listing>,
+}
+
+struct Listing {
+    /// The parent's workspace-relative path with symlinks resolved.
+    real: String,
+    dirs: FxHashSet<String>,
+}
+
+impl Listings {
+    /// Where normalized root `rel` really is, when a listing shows it as a plain directory.
+    pub(super) fn lookup(&self, rel: &str) -> Option<String> {
+        let (parent, name) = match rel.rsplit_once('/') {
+            Some((p, n)) => (p, n),
+            None => ("", rel),
+        };
+        let listing = self.parents.get(parent)?;
+        if !listing.dirs.contains(name) {
+            return None;
+        }
+        Some(if listing.real.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", listing.real)
+        })
+    }
+}
+
+impl Validator<'_> {
+    /// Lists, once each, the parent folders that hold several of `roots` (as written in the
+    /// config), so that [`Validator::resolve`] finds those roots without a system call.
+    pub(super) fn list_root_parents<'r>(&mut self, roots: impl Iterator<Item = &'r str>) {
+        let mut per_parent: FxHashMap<String, usize> = FxHashMap::default();
+        for root in roots {
+            let Some(rel) = normalize_rel(root) else {
+                continue;
+            };
+            if rel.is_empty() {
+                continue;
+            }
+            let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+            *per_parent.entry(parent.to_string()).or_default() += 1;
+        }
+        for (parent, count) in per_parent {
+            if count < MIN_ROOTS_TO_LIST {
+                continue;
+            }
+            // A parent inside `.git` or elsewhere odd is left to the per-root path and its errors.
+            let Resolved::Inside(real) = self.resolve(&parent) else {
+                continue;
+            };
+            if let Some(dirs) = real_subdirs(&self.real_root.join(&real)) {
+                self.listings.parents.insert(parent, Listing { real, dirs });
+            }
+        }
+    }
+}
+
+/// The names of `dir`'s entries that are directories and not symlinks (as the directory entry
+/// says, or `lstat` when the file system does not say), or `None` when it cannot be read.
+fn real_subdirs(dir: &std::path::Path) -> Option<FxHashSet<String>> {
+    let mut out = FxHashSet::default();
+    for entry in std::fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        if !entry.file_type().ok()?.is_dir() {
+            continue;
+        }
+        if let Ok(name) = entry.file_name().into_string() {
+            out.insert(name);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIN_ROOTS_TO_LIST;
+    use crate::config::testing::{parse_in, tree};
+
+    /// `[services.sN]` with root `services/sN` for every N below `n`, plus `extra` tables.
+    fn config(n: usize, extra: &str) -> String {
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!("[services.s{i}]\nroot = \"services/s{i}\"\n"));
+        }
+        text + extra
+    }
+
+    fn dirs(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("services/s{i}")).collect()
+    }
+
+    #[test]
+    fn roots_in_a_listed_parent_resolve_as_written() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let names = dirs(n);
+        let t = tree(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let ws = parse_in(t.path(), &config(n, "")).unwrap();
+        assert_eq!(ws.services.len(), n);
+        assert!(ws.services.iter().all(|s| names.contains(&s.root)));
+    }
+
+    #[test]
+    fn a_listed_parent_still_reports_missing_and_escaping_roots() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let names = dirs(n);
+        let t = tree(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), t.path().join("services/evil")).unwrap();
+        std::fs::write(t.path().join("services/file"), "").unwrap();
+        let extra = "[services.evil]\nroot = \"services/evil\"\n[services.gone]\nroot = \"services/gone\"\n[services.file]\nroot = \"services/file\"\n";
+        let errs = parse_in(t.path(), &config(n, extra)).unwrap_err();
+        let messages: Vec<&str> = errs.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(errs.len(), 3, "{messages:?}");
+        assert!(messages
+            .iter()
+            .any(|m| m.starts_with("root `services/evil` leads outside the repository")));
+        assert!(messages.contains(&"root `services/gone` does not exist or is not a directory"));
+        assert!(messages.contains(&"root `services/file` does not exist or is not a directory"));
+    }
+
+    #[test]
+    fn a_symlink_in_a_listed_parent_resolves_to_its_target() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let mut names = dirs(n);
+        names.push("real/a".to_string());
+        let t = tree(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        std::os::unix::fs::symlink("../real/a", t.path().join("services/link")).unwrap();
+        let ws = parse_in(
+            t.path(),
+            &config(n, "[services.link]\nroot = \"services/link\"\n"),
+        )
+        .unwrap();
+        let link = ws.service_id("link").unwrap();
+        assert_eq!(ws.services[link].root, "real/a");
+    }
+
+    #[test]
+    fn a_symlinked_parent_is_resolved_before_it_is_listed() {
+        let n = MIN_ROOTS_TO_LIST * 2;
+        let real: Vec<String> = (0..n).map(|i| format!("real/s{i}")).collect();
+        let t = tree(&real.iter().map(String::as_str).collect::<Vec<_>>());
+        std::os::unix::fs::symlink("real", t.path().join("services")).unwrap();
+        let ws = parse_in(t.path(), &config(n, "")).unwrap();
+        assert!(ws.services.iter().all(|s| real.contains(&s.root)));
+    }
+}
