@@ -207,10 +207,17 @@ pub fn compute<'p>(
 
 /// The service's name, then the packages from the one it imports first down to the changed one
 /// (the service's own root package is the service itself and is not repeated).
-fn package_chain(service: &crate::config::Service, p: &crate::discover::PackageInput) -> Vec<String> {
+fn package_chain(
+    service: &crate::config::Service,
+    p: &crate::discover::PackageInput,
+) -> Vec<String> {
     let skip = usize::from(p.chain.first() == Some(&service.root));
     std::iter::once(service.name.clone())
-        .chain(p.chain[skip..].iter().map(|d| if d.is_empty() { ".".into() } else { d.clone() }))
+        .chain(
+            p.chain[skip..]
+                .iter()
+                .map(|d| if d.is_empty() { ".".into() } else { d.clone() }),
+        )
         .collect()
 }
 

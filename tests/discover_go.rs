@@ -7,7 +7,8 @@ mod common;
 
 use common::{names, AffectedJson, OutputExt, TestRepo};
 
-const MODULE: &str = "module example.com/shop\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n";
+const MODULE: &str =
+    "module example.com/shop\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n";
 
 /// The microservices layout: one module, two binaries, shared packages no service owns.
 ///
@@ -74,11 +75,15 @@ fn the_reason_names_the_import_chain() {
     let json = change(&repo, "pkg/log/log.go");
     assert_eq!(
         json.reasons("user"),
-        [serde_json::json!({"kind": "package", "path": "pkg/log/log.go", "chain": ["user", "pkg/auth", "pkg/log"]})]
+        [
+            serde_json::json!({"kind": "package", "path": "pkg/log/log.go", "chain": ["user", "pkg/auth", "pkg/log"]})
+        ]
     );
     assert_eq!(
         json.reasons("order"),
-        [serde_json::json!({"kind": "package", "path": "pkg/log/log.go", "chain": ["order", "pkg/log"]})]
+        [
+            serde_json::json!({"kind": "package", "path": "pkg/log/log.go", "chain": ["order", "pkg/log"]})
+        ]
     );
     let out = repo.run(&["affected", "--base", "HEAD~1"]);
     out.success();
@@ -174,7 +179,10 @@ fn members_name_the_services_and_discovery_gives_their_closures() {
         "[workspace]\nmembers = [\"services/*\"]\ndiscover = [\"go\"]\n",
     )
     .write("services/user/internal/h/h.go", "package h\n")
-    .write("services/user/cmd.go", "package main\n\nimport _ \"example.com/shop/services/user/internal/h\"\n");
+    .write(
+        "services/user/cmd.go",
+        "package main\n\nimport _ \"example.com/shop/services/user/internal/h\"\n",
+    );
     repo.commit("members");
     let json = change(&repo, "pkg/log/log.go");
     assert_eq!(json.affected_names(), names(&["order", "user"]));
@@ -200,39 +208,61 @@ fn two_binaries_with_one_name_are_an_error() {
 #[test]
 fn a_bad_go_mod_is_an_error_with_its_line() {
     let repo = shop();
-    repo.write("go.mod", "module example.com/shop\n\nrequire (\n\tgithub.com/google/uuid\n)\n");
+    repo.write(
+        "go.mod",
+        "module example.com/shop\n\nrequire (\n\tgithub.com/google/uuid\n)\n",
+    );
     repo.commit("broken go.mod");
     let out = repo.run(&["affected", "--base", "HEAD~1"]);
     out.expect_code(2);
-    assert!(out.stderr_str().contains("go.mod:4"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("go.mod:4"),
+        "{}",
+        out.stderr_str()
+    );
 
-    repo.write("go.mod", "module example.com/shop\n\nreplace example.com/x => ../outside\n");
+    repo.write(
+        "go.mod",
+        "module example.com/shop\n\nreplace example.com/x => ../outside\n",
+    );
     repo.commit("replace out of the repository");
     let out = repo.run(&["affected", "--base", "HEAD~1"]);
     out.expect_code(2);
     let err = out.stderr_str();
-    assert!(err.contains("go.mod:3") && err.contains("leaves the repository"), "{err}");
+    assert!(
+        err.contains("go.mod:3") && err.contains("leaves the repository"),
+        "{err}"
+    );
 }
 
 /// go.work: every used module is a service (the root `.` too); `require` of another member is an
 /// edge, an external `require` is none.
 fn workspace() -> TestRepo {
     let repo = TestRepo::new();
-    repo.write("go.work", "go 1.22\n\nuse (\n\t.\n\t./libs/auth\n\t./services/user\n\t./services/order\n)\n")
-        .write("go.mod", "module example.com/platform\n\ngo 1.22\n")
-        .write("tool.go", "package platform\n")
-        .write("libs/auth/go.mod", "module example.com/auth\n\ngo 1.22\n")
-        .write("libs/auth/auth.go", "package auth\n")
-        .write(
-            "services/user/go.mod",
-            "module example.com/user/v2\n\ngo 1.22\n\nrequire example.com/auth v0.0.0\n",
-        )
-        .write("services/user/main.go", "package main\n\nimport _ \"example.com/auth\"\n\nfunc main() {}\n")
-        .write(
-            "services/order/go.mod",
-            "module example.com/order\n\ngo 1.22\n\nrequire github.com/acme/auth v1.0.0\n",
-        )
-        .write("services/order/main.go", "package main\n\nimport _ \"github.com/acme/auth\"\n\nfunc main() {}\n");
+    repo.write(
+        "go.work",
+        "go 1.22\n\nuse (\n\t.\n\t./libs/auth\n\t./services/user\n\t./services/order\n)\n",
+    )
+    .write("go.mod", "module example.com/platform\n\ngo 1.22\n")
+    .write("tool.go", "package platform\n")
+    .write("libs/auth/go.mod", "module example.com/auth\n\ngo 1.22\n")
+    .write("libs/auth/auth.go", "package auth\n")
+    .write(
+        "services/user/go.mod",
+        "module example.com/user/v2\n\ngo 1.22\n\nrequire example.com/auth v0.0.0\n",
+    )
+    .write(
+        "services/user/main.go",
+        "package main\n\nimport _ \"example.com/auth\"\n\nfunc main() {}\n",
+    )
+    .write(
+        "services/order/go.mod",
+        "module example.com/order\n\ngo 1.22\n\nrequire github.com/acme/auth v1.0.0\n",
+    )
+    .write(
+        "services/order/main.go",
+        "package main\n\nimport _ \"github.com/acme/auth\"\n\nfunc main() {}\n",
+    );
     repo.commit("init");
     repo
 }
@@ -290,14 +320,19 @@ fn module_name_collisions_and_bad_use_lines_are_errors() {
     repo.commit("missing module");
     let out = repo.run(&["affected", "--base", "HEAD~1"]);
     out.expect_code(2);
-    assert!(out.stderr_str().contains("go.work:4"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("go.work:4"),
+        "{}",
+        out.stderr_str()
+    );
 
     repo.write("go.work", "use ../elsewhere\n");
     repo.commit("outside");
     let out = repo.run(&["affected", "--base", "HEAD~1"]);
     out.expect_code(2);
     assert!(
-        out.stderr_str().contains("go.work:1") && out.stderr_str().contains("leaves the repository"),
+        out.stderr_str().contains("go.work:1")
+            && out.stderr_str().contains("leaves the repository"),
         "{}",
         out.stderr_str()
     );

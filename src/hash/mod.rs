@@ -311,8 +311,17 @@ fn service_files<'a>(
 /// The files of one Go package of a service's closure (workspace-relative): those directly in its
 /// directory (a subdirectory is another package), without `_test.go` files when the service only
 /// imports it.
-fn package_files<'a>(index: &'a RepoIndex, prefix: &str, p: &PackageInput, out: &mut Vec<FileInput<'a>>) {
-    let strip = if prefix.is_empty() { 0 } else { prefix.len() + 1 };
+fn package_files<'a>(
+    index: &'a RepoIndex,
+    prefix: &str,
+    p: &PackageInput,
+    out: &mut Vec<FileInput<'a>>,
+) {
+    let strip = if prefix.is_empty() {
+        0
+    } else {
+        prefix.len() + 1
+    };
     let name_at = strip + if p.dir.is_empty() { 0 } else { p.dir.len() + 1 };
     index.for_each_under(repo_dir(prefix, &p.dir).as_bytes(), |path, oid, mode| {
         let name = &path[name_at..];

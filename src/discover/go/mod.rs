@@ -44,9 +44,8 @@ pub fn discover(
 pub(crate) fn last_element(path: &str) -> &str {
     let mut parts = path.rsplit('/').filter(|p| !p.is_empty());
     let last = parts.next().unwrap_or(path);
-    let is_major = last.len() > 1
-        && last.starts_with('v')
-        && last[1..].bytes().all(|b| b.is_ascii_digit());
+    let is_major =
+        last.len() > 1 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
     match parts.next() {
         Some(prev) if is_major => prev,
         _ => last,

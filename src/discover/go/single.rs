@@ -9,8 +9,8 @@ use std::path::Path;
 
 use super::closure::{closure, is_under};
 use super::gomod::GoMod;
-use super::packages::scan_module;
 use super::last_element;
+use super::packages::scan_module;
 use crate::discover::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
     NamedService,

@@ -166,10 +166,7 @@ fn services(
             .require
             .iter()
             .filter_map(|r| by_path.get(r.path.as_str()).filter(|d| d.dir != m.dir))
-            .filter(|dep| {
-                work.is_some()
-                    || m.go_mod.replace.iter().any(|r| replaces_here(r, dep))
-            })
+            .filter(|dep| work.is_some() || m.go_mod.replace.iter().any(|r| replaces_here(r, dep)))
             .map(|dep| last_element(&dep.go_mod.module).to_string())
             .collect();
         deps.sort_unstable();
