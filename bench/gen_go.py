@@ -2,8 +2,9 @@
 """Writes a generated Go single-module repository for bench/discover_go.sh.
 
 One module (`example.com/shop`) of PACKAGES packages: SERVICES `package main` directories under
-`services/` and the rest shared packages under `pkg/`, each shared package importing up to three
-lower-numbered ones (acyclic), each service importing two to six. Every package has two source
+`services/` and the rest shared packages under `pkg/` in domains of 20, each importing up to two
+lower-numbered packages of its domain and sometimes one of the core domain (acyclic), each service
+importing two to six packages of two domains. Every package has two source
 files and a test file. Two commits: the import, then one changed Go file in a shared package.
 With --explicit the repository also gets a pipeline.toml naming every service with `paths` for
 the packages of its closure, which is what a user would write by hand without discovery.
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 
 MODULE = "example.com/shop"
+DOMAIN = 20
 
 
 def main():
@@ -25,18 +27,28 @@ def main():
     ap.add_argument("--packages", type=int, default=2300)
     ap.add_argument("--services", type=int, default=300)
     ap.add_argument("--explicit", action="store_true")
+    ap.add_argument("--roots-only", action="store_true", help="with --explicit: no `paths` (misses every shared package)")
     ap.add_argument("--seed", type=int, default=11)
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     shutil.rmtree(a.path, ignore_errors=True)
     os.makedirs(a.path)
     shared = a.packages - a.services
+    # Shared packages come in domains of DOMAIN packages; each imports up to two lower-numbered
+    # packages of its own domain and, now and then, one of the core domain (the first), as real
+    # layered code does. A service imports two to six packages of one or two domains.
     imports = {}
     for i in range(shared):
-        lower = list(range(i))
-        imports[f"pkg/p{i:04d}"] = [f"pkg/p{j:04d}" for j in rnd.sample(lower, min(len(lower), rnd.randint(0, 3)))]
+        base = i - i % DOMAIN
+        lower = list(range(base, i))
+        deps = rnd.sample(lower, min(len(lower), rnd.randint(0, 2)))
+        if base > 0 and rnd.random() < 0.2:
+            deps.append(rnd.randrange(DOMAIN))
+        imports[f"pkg/p{i:04d}"] = [f"pkg/p{j:04d}" for j in deps]
+    domains = shared // DOMAIN
     for i in range(a.services):
-        imports[f"services/svc-{i:03d}"] = [f"pkg/p{j:04d}" for j in rnd.sample(range(shared), rnd.randint(2, 6))]
+        pool = [p for d in rnd.sample(range(domains), 2) for p in range(d * DOMAIN, (d + 1) * DOMAIN)]
+        imports[f"services/svc-{i:03d}"] = [f"pkg/p{j:04d}" for j in rnd.sample(pool, rnd.randint(2, 6))]
 
     def write(rel, text):
         p = os.path.join(a.path, rel)
@@ -66,7 +78,9 @@ def main():
                     seen.add(x)
                     todo.extend(imports[x])
             paths = ", ".join(f'"{x}/*.go"' for x in sorted(seen))
-            lines += [f"[services.svc-{i:03d}]", f'root = "{d}"', f"paths = [{paths}]", ""]
+            lines += [f"[services.svc-{i:03d}]", f'root = "{d}"']
+            lines += [] if a.roots_only else [f"paths = [{paths}]"]
+            lines += [""]
         write("pipeline.toml", "\n".join(lines))
     env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
                GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com",
@@ -75,7 +89,7 @@ def main():
     git("init", "-q", "-b", "main")
     git("add", "-A")
     git("commit", "-qm", "initial")
-    with open(os.path.join(a.path, "pkg/p0005/b.go"), "a") as f:
+    with open(os.path.join(a.path, "pkg/p0105/b.go"), "a") as f:
         f.write("\nfunc Changed() {}\n")
     git("commit", "-qam", "change one shared package")
 

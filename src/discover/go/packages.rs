@@ -22,6 +22,8 @@ use crate::discover::DiscoverError;
 const MAX_GO_FILE_BYTES: u64 = 16 << 20;
 /// The first read of a file; most import sections end well within it.
 const HEAD_BYTES: usize = 8 << 10;
+/// The deepest directory read below a module root, so a pathological tree cannot exhaust the stack.
+const MAX_DEPTH: usize = 256;
 
 /// One package directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,15 +75,7 @@ pub fn join(a: &str, b: &str) -> String {
 /// Lists the packages of the module rooted at workspace-relative `root` (absolute `ws_root`),
 /// reading each `.go` file's import section.
 pub fn scan_module(ws_root: &Path, root: &str, module: &str) -> Result<ModuleGraph, DiscoverError> {
-    let mut dirs = Vec::new();
-    walk(ws_root, root, true, &mut dirs)?;
-    let packages: Vec<Package> = dirs
-        .par_iter()
-        .map(|(dir, files)| read_package(ws_root, dir, files))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+    let packages = walk(ws_root, root, 0)?;
     Ok(ModuleGraph {
         module: module.to_string(),
         root: root.to_string(),
@@ -89,13 +83,18 @@ pub fn scan_module(ws_root: &Path, root: &str, module: &str) -> Result<ModuleGra
     })
 }
 
-/// Collects `(dir, .go file names)` below `dir`, depth first, skipping what Go skips.
-fn walk(
-    ws_root: &Path,
-    dir: &str,
-    module_root: bool,
-    out: &mut Vec<(String, Vec<String>)>,
-) -> Result<(), DiscoverError> {
+/// The packages at and below `dir`, skipping what Go skips; subdirectories are read in parallel
+/// (listing and opening thousands of small files is the whole cost).
+fn walk(ws_root: &Path, dir: &str, depth: usize) -> Result<Vec<Package>, DiscoverError> {
+    if depth > MAX_DEPTH {
+        return Err(DiscoverError {
+            file: dir.to_string(),
+            line: None,
+            message: format!(
+                "directories nest deeper than {MAX_DEPTH} levels below the module root"
+            ),
+        });
+    }
     let abs = ws_root.join(dir);
     let io = |e: std::io::Error| DiscoverError {
         file: if dir.is_empty() {
@@ -114,8 +113,8 @@ fn walk(
         };
         entries.push((name, entry.file_type().map_err(io)?));
     }
-    if !module_root && entries.iter().any(|(n, t)| n == "go.mod" && !t.is_dir()) {
-        return Ok(());
+    if depth > 0 && entries.iter().any(|(n, t)| n == "go.mod" && !t.is_dir()) {
+        return Ok(Vec::new());
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let files: Vec<String> = entries
@@ -123,15 +122,13 @@ fn walk(
         .filter(|(n, t)| t.is_file() && n.ends_with(".go") && !hidden(n))
         .map(|(n, _)| n.clone())
         .collect();
-    if !files.is_empty() {
-        out.push((dir.to_string(), files));
-    }
-    for (name, t) in &entries {
-        if t.is_dir() && !hidden(name) && name != "testdata" && name != "vendor" {
-            walk(ws_root, &join(dir, name), false, out)?;
-        }
-    }
-    Ok(())
+    let own = read_package(ws_root, dir, &files)?;
+    let below = entries
+        .par_iter()
+        .filter(|(name, t)| t.is_dir() && !hidden(name) && name != "testdata" && name != "vendor")
+        .map(|(name, _)| walk(ws_root, &join(dir, name), depth + 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(own.into_iter().chain(below.into_iter().flatten()).collect())
 }
 
 /// Names Go ignores.
