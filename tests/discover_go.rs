@@ -315,6 +315,17 @@ fn module_name_collisions_and_bad_use_lines_are_errors() {
         "{err}"
     );
 
+    assert!(err.contains("members"), "{err}");
+    // Naming the services by folder resolves it; the edges still come from go.work.
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\nmembers = [\"libs/*\", \"services/*\"]\ndiscover = [\"go\"]\n",
+    );
+    repo.commit("name them");
+    let json = change(&repo, "libs/auth/auth.go");
+    assert_eq!(json.affected_names(), names(&["auth", "user"]));
+    assert_eq!(all_services(&json), names(&["auth", "order", "user"]));
+
     let repo = workspace();
     repo.write("go.work", "go 1.22\n\nuse ./libs/auth\nuse ./missing\n");
     repo.commit("missing module");

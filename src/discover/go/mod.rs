@@ -30,13 +30,13 @@ pub fn discover(
     let one = |e: DiscoverError| vec![e];
     if let Some(text) = super::files::read(root, "go.work").map_err(one)? {
         let work = gomod::parse_go_work("go.work", &text).map_err(one)?;
-        return workspace::discover_work(root, &work);
+        return workspace::discover_work(root, &work, named);
     }
     if let Some(text) = super::files::read(root, "go.mod").map_err(one)? {
         let module = gomod::parse_go_mod("go.mod", &text).map_err(one)?;
         return single::discover_module(root, &module, named).map_err(one);
     }
-    workspace::discover_modules(root)
+    workspace::discover_modules(root, named)
 }
 
 /// The service name a Go path gives: its last element, skipping a major-version suffix

@@ -12,7 +12,7 @@ use super::last_element;
 use super::packages::{join, scan_module};
 use crate::discover::{
     files, DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser,
-    LockfileUse,
+    LockfileUse, NamedService,
 };
 
 /// The most directories searched for `go.mod` files, so a pathological tree cannot stall
@@ -27,7 +27,11 @@ struct Module {
 }
 
 /// The modules `work` uses.
-pub(super) fn discover_work(root: &Path, work: &GoWork) -> Result<Discovery, Vec<DiscoverError>> {
+pub(super) fn discover_work(
+    root: &Path,
+    work: &GoWork,
+    named: &[NamedService],
+) -> Result<Discovery, Vec<DiscoverError>> {
     let mut modules = Vec::new();
     let mut errors = Vec::new();
     for (dir, line) in &work.uses {
@@ -48,13 +52,16 @@ pub(super) fn discover_work(root: &Path, work: &GoWork) -> Result<Discovery, Vec
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut found = services(root, &modules, Some(work))?;
+    let mut found = services(root, &modules, Some(work), named)?;
     found.global_inputs.push("go.work".into());
     Ok(found)
 }
 
 /// Every `go.mod` below `root` (which has none of its own, nor a go.work).
-pub(super) fn discover_modules(root: &Path) -> Result<Discovery, Vec<DiscoverError>> {
+pub(super) fn discover_modules(
+    root: &Path,
+    named: &[NamedService],
+) -> Result<Discovery, Vec<DiscoverError>> {
     let mut dirs = Vec::new();
     find_modules(root, "", &mut dirs, &mut 0).map_err(|e| vec![e])?;
     let mut modules = Vec::new();
@@ -69,7 +76,7 @@ pub(super) fn discover_modules(root: &Path) -> Result<Discovery, Vec<DiscoverErr
     if !errors.is_empty() {
         return Err(errors);
     }
-    services(root, &modules, None)
+    services(root, &modules, None, named)
 }
 
 fn read_module(root: &Path, dir: &str, manifest: &str) -> Result<Option<Module>, DiscoverError> {
@@ -123,24 +130,32 @@ fn find_modules(
 }
 
 /// One service per module, the local `require` edges, and each module's go.mod as the lockfile
-/// of its service.
+/// of its service. A module at the root of a member pipeline.toml names takes that name, so two
+/// modules with one last path element can be told apart there.
 fn services(
     root: &Path,
     modules: &[Module],
     work: Option<&GoWork>,
+    named: &[NamedService],
 ) -> Result<Discovery, Vec<DiscoverError>> {
+    let name_of = |m: &Module| -> String {
+        named.iter().find(|n| n.root == m.dir).map_or_else(
+            || last_element(&m.go_mod.module).to_string(),
+            |n| n.name.clone(),
+        )
+    };
     let mut errors = Vec::new();
-    let mut names: BTreeMap<&str, &Module> = BTreeMap::new();
+    let mut names: BTreeMap<String, &Module> = BTreeMap::new();
     let mut by_path: HashMap<&str, &Module> = HashMap::new();
     for m in modules {
-        let name = last_element(&m.go_mod.module);
-        if let Some(first) = names.insert(name, m) {
+        let name = name_of(m);
+        if let Some(first) = names.insert(name.clone(), m) {
             errors.push(DiscoverError {
                 file: m.manifest.clone(),
                 line: None,
                 message: format!(
-                    "two Go modules give the service name `{name}`: {} ({}) and this one ({}); give one of them another last path element",
-                    first.manifest, first.go_mod.module, m.go_mod.module
+                    "two Go modules give the service name `{name}`: {} ({}) and this one ({}); list the module folders in pipeline.toml's `[workspace] members` (each service is then named after its folder, `{}`)",
+                    first.manifest, first.go_mod.module, m.go_mod.module, m.dir
                 ),
             });
         }
@@ -167,7 +182,7 @@ fn services(
             .iter()
             .filter_map(|r| by_path.get(r.path.as_str()).filter(|d| d.dir != m.dir))
             .filter(|dep| work.is_some() || m.go_mod.replace.iter().any(|r| replaces_here(r, dep)))
-            .map(|dep| last_element(&dep.go_mod.module).to_string())
+            .map(|dep| name_of(dep))
             .collect();
         deps.sort_unstable();
         deps.dedup();
