@@ -255,13 +255,6 @@ fn read_packages(root: &Path, dirs: Vec<String>) -> Result<Vec<Package>, Vec<Dis
             let manifest = format!("{dir}/package.json");
             let text = files::read(root, &manifest)?.unwrap_or_default();
             let json = parse_package(&manifest, &text)?;
-            if json.name.as_deref().is_none_or(str::is_empty) {
-                return Err(DiscoverError::new(
-                    &manifest,
-                    Some(1),
-                    "this workspace package has no `name`; add one (it names the service)",
-                ));
-            }
             Ok(Package {
                 dir,
                 manifest,
@@ -274,7 +267,13 @@ fn read_packages(root: &Path, dirs: Vec<String>) -> Result<Vec<Package>, Vec<Dis
     if !errors.is_empty() {
         return Err(errors.into_iter().filter_map(Result::err).collect());
     }
-    Ok(ok.into_iter().filter_map(Result::ok).collect())
+    // A package without a name (test fixtures, mostly) is no service: nothing can depend on it
+    // by name, and its files belong to the service around it, if any.
+    Ok(ok
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|p| p.json.name.as_deref().is_some_and(|n| !n.is_empty()))
+        .collect())
 }
 
 /// The services, their linked edges and the lockfile that resolves the rest.
