@@ -287,27 +287,14 @@ fn is_local(p: &str) -> bool {
 /// Resolves `path` (relative to workspace-relative `dir`) lexically; leaving the workspace, or an
 /// absolute path, is an error: the repository must not depend on what lies outside it.
 pub fn local_path(file: &str, line: usize, dir: &str, path: &str) -> Result<String, DiscoverError> {
-    let outside = || {
-        err(
+    match crate::discover::files::join(dir, path) {
+        Some(p) if !path.contains('\0') => Ok(p),
+        _ => Err(err(
             file,
             line,
             format!("`{path}` leaves the repository: only directories inside it can be read"),
-        )
-    };
-    if path.starts_with('/') || path.contains('\\') || path.contains('\0') {
-        return Err(outside());
+        )),
     }
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop().ok_or_else(outside)?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Ok(parts.join("/"))
 }
 
 fn check_module_path(file: &str, line: usize, path: &str) -> Result<(), DiscoverError> {
