@@ -214,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn helpers() {
+    fn directory_and_std_rules() {
         assert!(is_under("a/b", "a") && is_under("a", "a") && is_under("x", ""));
         assert!(!is_under("ab", "a") && !is_under("a", "a/b"));
         assert!(is_std("net/http") && is_std("fmt") && !is_std("golang.org/x/net"));
