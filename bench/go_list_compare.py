@@ -10,7 +10,7 @@ build tags to go list (shockwave reads every file whatever its tags).
 usage: python3 bench/go_list_compare.py REPO SHOCKWAVE_BINARY
 """
 import json, os, subprocess, sys
-repo, bin = sys.argv[1], sys.argv[2]
+repo, bin = sys.argv[1], os.path.abspath(sys.argv[2])
 env = dict(os.environ, GOFLAGS="-mod=mod " + os.environ.get("TAGS", ""), GOPROXY="off", GOWORK="off")
 def go(*args):
     return subprocess.run(["go", *args], cwd=repo, env=env, capture_output=True, text=True).stdout
