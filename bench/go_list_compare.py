@@ -17,6 +17,8 @@ def go(*args):
 def rel(d):
     r = os.path.relpath(d, repo)
     return "" if r == "." else r
+if subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout.strip():
+    sys.exit("the checkout has uncommitted changes: every probe would see them (git stash or commit first)")
 mod = go("list", "-m").strip().splitlines()[0]
 pkgs = {}
 for line in go("list", "-e", "-f", "{{.ImportPath}}|{{.Dir}}|{{.Name}}", "./...").splitlines():
