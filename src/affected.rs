@@ -34,6 +34,9 @@ pub enum Reason {
     MissingBase { detail: String },
     /// A path owned by nobody changed and `unowned = "all"`.
     Unowned { path: BString },
+    /// A file of a Go package in the service's closure changed: `chain` runs from the service
+    /// through the packages that import one another down to the package holding `path`.
+    Package { path: BString, chain: Vec<String> },
 }
 
 impl Reason {
@@ -44,6 +47,7 @@ impl Reason {
             Reason::Global { .. } => "global",
             Reason::MissingBase { .. } => "missing_base",
             Reason::Unowned { .. } => "unowned",
+            Reason::Package { .. } => "package",
         }
     }
 }
@@ -141,18 +145,25 @@ pub fn compute<'p>(
     let mut ignored_files = 0;
     let mut owners = Vec::new();
     let mut scratch = Vec::new();
+    let mut by_package = Vec::new();
     for path in paths {
         let Some(rel) = workspace_relative(prefix, path) else {
             continue;
         };
-        match ownership.classify(rel, &mut owners, &mut scratch) {
+        match ownership.classify_into(rel, &mut owners, &mut scratch, Some(&mut by_package)) {
             PathClass::Ignored => ignored_files += 1,
             PathClass::Global => global.push(rel.to_owned()),
             PathClass::Unowned => unowned_files.push(rel.to_owned()),
             PathClass::Owned => {
                 for &id in &owners {
-                    direct[id].push(Reason::File {
-                        path: rel.to_owned(),
+                    direct[id].push(match by_package.iter().find(|(i, _)| *i == id) {
+                        Some((_, p)) => Reason::Package {
+                            path: rel.to_owned(),
+                            chain: package_chain(&ws.services[id], p),
+                        },
+                        None => Reason::File {
+                            path: rel.to_owned(),
+                        },
                     });
                 }
             }
@@ -194,11 +205,28 @@ pub fn compute<'p>(
     }
 }
 
+/// The service's name, then the packages from the one it imports first down to the changed one
+/// (the service's own root package is the service itself and is not repeated).
+fn package_chain(
+    service: &crate::config::Service,
+    p: &crate::discover::PackageInput,
+) -> Vec<String> {
+    let skip = usize::from(p.chain.first() == Some(&service.root));
+    std::iter::once(service.name.clone())
+        .chain(
+            p.chain[skip..]
+                .iter()
+                .map(|d| if d.is_empty() { ".".into() } else { d.clone() }),
+        )
+        .collect()
+}
+
 fn reason_path(r: &Reason) -> &[u8] {
     match r {
-        Reason::File { path } | Reason::Global { path } | Reason::Unowned { path } => {
-            path.as_bytes()
-        }
+        Reason::File { path }
+        | Reason::Global { path }
+        | Reason::Unowned { path }
+        | Reason::Package { path, .. } => path.as_bytes(),
         _ => b"",
     }
 }

@@ -1,6 +1,8 @@
 //! Who owns a path: `ignore` first, then `global_inputs`, then the service with the deepest `root`
 //! containing the path plus every service whose `paths` globs match it. Root lookup walks the path's
 //! ancestors through a hash map, so it costs a few lookups per path however many services exist.
+//! A Go service also owns the files of the packages in its closure: a file whose directory is one
+//! of them (not its `_test.go` files, for a package the service only imports).
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -10,6 +12,7 @@ use std::path::Path;
 use globset::{Candidate, GlobSet, GlobSetBuilder};
 
 use crate::config::{ServiceId, Workspace};
+use crate::discover::PackageInput;
 use crate::glob;
 
 /// What a changed path means for the workspace.
@@ -32,6 +35,8 @@ pub struct Ownership<'w> {
     paths: GlobSet,
     /// Pattern index in `paths` → the service that declared it.
     path_owner: Vec<ServiceId>,
+    /// Go package directory → the services whose closure holds it, with the entry.
+    packages: HashMap<&'w [u8], Vec<(ServiceId, &'w PackageInput)>>,
 }
 
 impl<'w> Ownership<'w> {
@@ -39,8 +44,12 @@ impl<'w> Ownership<'w> {
         let mut roots: HashMap<&[u8], Vec<ServiceId>> = HashMap::with_capacity(ws.services.len());
         let mut builder = GlobSetBuilder::new();
         let mut path_owner = Vec::new();
+        let mut packages: HashMap<&[u8], Vec<(ServiceId, &PackageInput)>> = HashMap::new();
         for (id, s) in ws.services.iter().enumerate() {
             roots.entry(s.root.as_bytes()).or_default().push(id);
+            for p in &s.packages {
+                packages.entry(p.dir.as_bytes()).or_default().push((id, p));
+            }
             for p in &s.paths {
                 // Patterns were validated when the config was loaded.
                 if let Ok(g) = glob::compile(p) {
@@ -55,6 +64,7 @@ impl<'w> Ownership<'w> {
             roots,
             paths,
             path_owner,
+            packages,
         }
     }
 
@@ -66,7 +76,22 @@ impl<'w> Ownership<'w> {
         owners: &mut Vec<ServiceId>,
         scratch: &mut Vec<usize>,
     ) -> PathClass {
+        self.classify_into(path, owners, scratch, None)
+    }
+
+    /// [`Self::classify`], also telling which owners hold the path only through a Go package of
+    /// their closure (cleared first): those get a `package` reason rather than a `file` one.
+    pub fn classify_into(
+        &self,
+        path: &[u8],
+        owners: &mut Vec<ServiceId>,
+        scratch: &mut Vec<usize>,
+        mut by_package: Option<&mut Vec<(ServiceId, &'w PackageInput)>>,
+    ) -> PathClass {
         owners.clear();
+        if let Some(v) = by_package.as_deref_mut() {
+            v.clear();
+        }
         let candidate = Candidate::new(Path::new(OsStr::from_bytes(path)));
         if self.ws.ignore.set.is_match_candidate(&candidate) {
             return PathClass::Ignored;
@@ -81,10 +106,43 @@ impl<'w> Ownership<'w> {
             owners.sort_unstable();
             owners.dedup();
         }
+        if !self.packages.is_empty() {
+            self.add_package_owners(path, owners, by_package);
+        }
         if owners.is_empty() {
             PathClass::Unowned
         } else {
             PathClass::Owned
+        }
+    }
+
+    /// Adds the services whose closure holds `path`'s directory and that do not own it already.
+    fn add_package_owners(
+        &self,
+        path: &[u8],
+        owners: &mut Vec<ServiceId>,
+        mut by_package: Option<&mut Vec<(ServiceId, &'w PackageInput)>>,
+    ) {
+        let dir = path
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(&b""[..], |i| &path[..i]);
+        let Some(entries) = self.packages.get(dir) else {
+            return;
+        };
+        let test = path.ends_with(b"_test.go");
+        let before = owners.len();
+        for &(id, p) in entries {
+            if (p.tests || !test) && owners[..before].binary_search(&id).is_err() {
+                owners.push(id);
+                if let Some(v) = by_package.as_deref_mut() {
+                    v.push((id, p));
+                }
+            }
+        }
+        if owners.len() > before {
+            owners.sort_unstable();
+            owners.dedup();
         }
     }
 

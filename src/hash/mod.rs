@@ -16,6 +16,8 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::config::{Globs, ServiceId, Workspace};
+use crate::discover::go::closure::is_under;
+use crate::discover::PackageInput;
 use crate::glob;
 use crate::ownership::Ownership;
 use crate::scm::{RepoIndex, Scope};
@@ -295,11 +297,38 @@ fn service_files<'a>(
     if !svc.paths.is_empty() {
         out.extend(matching_files(index, prefix, &svc.path_globs));
     }
+    // Packages below the root are in its listing already.
+    for p in svc.packages.iter().filter(|p| !is_under(&p.dir, &svc.root)) {
+        package_files(index, prefix, p, &mut out);
+    }
     // Tracked files come in path order, then untracked ones: the fingerprint needs one order,
     // or `git add` alone would change the hash. (A stable sort merges the sorted runs cheaply.)
     out.sort_by(|a, b| a.0.cmp(b.0));
     out.dedup_by(|a, b| a.0 == b.0);
     out
+}
+
+/// The files of one Go package of a service's closure (workspace-relative): those directly in its
+/// directory (a subdirectory is another package), without `_test.go` files when the service only
+/// imports it.
+fn package_files<'a>(
+    index: &'a RepoIndex,
+    prefix: &str,
+    p: &PackageInput,
+    out: &mut Vec<FileInput<'a>>,
+) {
+    let strip = if prefix.is_empty() {
+        0
+    } else {
+        prefix.len() + 1
+    };
+    let name_at = strip + if p.dir.is_empty() { 0 } else { p.dir.len() + 1 };
+    index.for_each_under(repo_dir(prefix, &p.dir).as_bytes(), |path, oid, mode| {
+        let name = &path[name_at..];
+        if !name.contains(&b'/') && (p.tests || !name.ends_with(b"_test.go")) {
+            out.push((path[strip..].as_bstr(), oid, mode));
+        }
+    });
 }
 
 /// Files (workspace-relative) matching workspace-relative `globs`, reading only the parts of the
@@ -364,6 +393,11 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
             scan_prefixes(prefix, &svc.paths)
                 .into_iter()
                 .map(String::into_bytes),
+        );
+        prefixes.extend(
+            svc.packages
+                .iter()
+                .map(|p| repo_dir(prefix, &p.dir).into_bytes()),
         );
     }
     prefixes.extend(

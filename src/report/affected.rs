@@ -105,7 +105,10 @@ impl AffectedView<'_> {
                 .filter(|r| !matches!(r, Reason::File { .. }))
                 .filter(|r| !(has_direct && matches!(r, Reason::Dependency { .. })))
             {
-                if matches!(r, Reason::Global { .. } | Reason::Unowned { .. }) {
+                if matches!(
+                    r,
+                    Reason::Global { .. } | Reason::Unowned { .. } | Reason::Package { .. }
+                ) {
                     globals += 1;
                     if globals > TEXT_FILES_PER_SERVICE {
                         continue;
@@ -204,6 +207,12 @@ impl AffectedView<'_> {
                 path.to_str_lossy()
             ),
             Reason::MissingBase { detail } => format!("{}  {detail}", style.red("no base   ")),
+            Reason::Package { path, chain } => format!(
+                "{}  {} ({})",
+                style.green("package   "),
+                path.to_str_lossy(),
+                chain.join(" ← ")
+            ),
         }
     }
 
@@ -329,7 +338,8 @@ impl AffectedView<'_> {
                             .filter_map(|r| match r {
                                 Reason::File { path }
                                 | Reason::Global { path }
-                                | Reason::Unowned { path } => {
+                                | Reason::Unowned { path }
+                                | Reason::Package { path, .. } => {
                                     Some(path.to_str_lossy().into_owned())
                                 }
                                 _ => None,
@@ -398,6 +408,9 @@ pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
         Reason::Global { path } => json!({"kind": "global", "path": path.to_str_lossy()}),
         Reason::Unowned { path } => json!({"kind": "unowned", "path": path.to_str_lossy()}),
         Reason::MissingBase { detail } => json!({"kind": "missing_base", "detail": detail}),
+        Reason::Package { path, chain } => {
+            json!({"kind": "package", "path": path.to_str_lossy(), "chain": chain})
+        }
     }
 }
 

@@ -217,6 +217,19 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
                     .collect();
                 format!("dependency {}", chain.join(" ← "))
             }
+            "package" => {
+                let chain: Vec<&str> = r["chain"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                format!(
+                    "package `{}` changed ({})",
+                    r["path"].as_str().unwrap_or("?"),
+                    chain.join(" ← ")
+                )
+            }
             "missing_base" => "base not available, everything assumed changed".to_string(),
             "selected" => format!("selected by `{}`", r["by"].as_str().unwrap_or("?")),
             other => other.to_string(),
