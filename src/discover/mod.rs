@@ -11,6 +11,8 @@
 //! ([`MAX_MANIFEST_BYTES`]), paths they name are confined to the workspace, and a malformed file
 //! is an error with its position, never a panic.
 
+pub mod lockfile;
+
 use std::collections::BTreeSet;
 
 /// The largest manifest or lockfile read. Real lockfiles of very large monorepos reach tens of MB.
