@@ -12,6 +12,7 @@
 // The raw syscalls of the Linux scan are in `sys::linux`, which alone may opt out.
 #![deny(unsafe_code)]
 
+mod blob;
 mod diff;
 mod dirs;
 mod ignore;
@@ -22,6 +23,7 @@ mod sys;
 mod untracked;
 mod worktree;
 
+pub use blob::{FileContent, Revision};
 pub use dirs::RepoDirs;
 pub use index::{FileId, RepoIndex};
 pub use scope::Scope;
