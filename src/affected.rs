@@ -6,6 +6,7 @@
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::config::{ServiceId, UnownedPolicy, Workspace};
+use crate::lockfiles::LockfileImpact;
 use crate::ownership::{Ownership, PathClass};
 use crate::scm::Changes;
 
@@ -34,6 +35,16 @@ pub enum Reason {
     MissingBase { detail: String },
     /// A path owned by nobody changed and `unowned = "all"`.
     Unowned { path: BString },
+    /// A lockfile it uses changed what it installs: `name@version` entries of its resolved
+    /// external closure at head that were not at base, and the reverse (each sorted).
+    Lockfile {
+        file: BString,
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    /// A lockfile it uses changed and could not be read at base or head, so it is assumed to
+    /// change everything it installs.
+    LockfileUnreadable { file: BString, detail: String },
 }
 
 impl Reason {
@@ -44,6 +55,8 @@ impl Reason {
             Reason::Global { .. } => "global",
             Reason::MissingBase { .. } => "missing_base",
             Reason::Unowned { .. } => "unowned",
+            Reason::Lockfile { .. } => "lockfile",
+            Reason::LockfileUnreadable { .. } => "lockfile_unreadable",
         }
     }
 }
@@ -133,6 +146,18 @@ pub fn compute<'p>(
     paths: impl IntoIterator<Item = &'p BStr>,
     dependents: Dependents,
 ) -> Affected {
+    compute_with_lockfiles(ws, prefix, paths, dependents, &LockfileImpact::default())
+}
+
+/// [`compute`], with the changed lockfiles judged by what they install: their paths are not
+/// judged by ownership, and the services whose closures changed carry `locks`' reasons.
+pub fn compute_with_lockfiles<'p>(
+    ws: &Workspace,
+    prefix: &str,
+    paths: impl IntoIterator<Item = &'p BStr>,
+    dependents: Dependents,
+    locks: &LockfileImpact,
+) -> Affected {
     let n = ws.services.len();
     let ownership = Ownership::new(ws);
     let mut direct: Vec<Vec<Reason>> = vec![Vec::new(); n];
@@ -145,6 +170,9 @@ pub fn compute<'p>(
         let Some(rel) = workspace_relative(prefix, path) else {
             continue;
         };
+        if locks.handles(rel) {
+            continue;
+        }
         match ownership.classify(rel, &mut owners, &mut scratch) {
             PathClass::Ignored => ignored_files += 1,
             PathClass::Global => global.push(rel.to_owned()),
@@ -157,6 +185,9 @@ pub fn compute<'p>(
                 }
             }
         }
+    }
+    for (id, reason) in &locks.reasons {
+        direct[*id].push(reason.clone());
     }
     for list in &mut direct {
         list.sort_by(|a, b| reason_path(a).cmp(reason_path(b)));
@@ -196,9 +227,11 @@ pub fn compute<'p>(
 
 fn reason_path(r: &Reason) -> &[u8] {
     match r {
-        Reason::File { path } | Reason::Global { path } | Reason::Unowned { path } => {
-            path.as_bytes()
-        }
+        Reason::File { path }
+        | Reason::Global { path }
+        | Reason::Unowned { path }
+        | Reason::Lockfile { file: path, .. }
+        | Reason::LockfileUnreadable { file: path, .. } => path.as_bytes(),
         _ => b"",
     }
 }

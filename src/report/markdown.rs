@@ -173,6 +173,21 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
                 format!("dependency {}", chain.join(" ← "))
             }
             "missing_base" => "base not available, everything assumed changed".to_string(),
+            "lockfile" => {
+                let list = |key: &str| -> Vec<String> {
+                    let entries = r[key].as_array().into_iter().flatten();
+                    entries.filter_map(|e| e.as_str().map(str::to_owned)).collect()
+                };
+                format!(
+                    "lockfile `{}` changed ({})",
+                    r["file"].as_str().unwrap_or("?"),
+                    super::affected::lockfile_change(&list("added"), &list("removed"))
+                )
+            }
+            "lockfile_unreadable" => format!(
+                "lockfile `{}` unreadable, everything it installs assumed changed",
+                r["file"].as_str().unwrap_or("?")
+            ),
             "selected" => format!("selected by `{}`", r["by"].as_str().unwrap_or("?")),
             other => other.to_string(),
         };
