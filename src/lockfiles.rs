@@ -12,6 +12,7 @@ use crate::affected::{workspace_relative, Reason};
 use crate::config::{ServiceId, Workspace};
 use crate::discover::lockfile::closures;
 use crate::discover::{Closure, LockFormat, LockfileUse, MAX_MANIFEST_BYTES};
+use crate::hash::LockInputs;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
 
 /// What the changed lockfiles affect.
@@ -25,18 +26,20 @@ pub struct LockfileImpact {
 
 impl LockfileImpact {
     pub fn handles(&self, rel: &BStr) -> bool {
-        self.handled.binary_search_by(|p| p.as_bstr().cmp(rel)).is_ok()
+        self.handled
+            .binary_search_by(|p| p.as_bstr().cmp(rel))
+            .is_ok()
     }
 }
 
-/// The changed paths among `uses` and the services their changes reach.
+/// The changed paths among the workspace's lockfiles and the services their changes reach.
 pub fn impact(
     repo: &Repo,
     changes: &Changes,
     prefix: &str,
     ws: &Workspace,
-    uses: &[LockfileUse],
 ) -> Result<LockfileImpact, ScmError> {
+    let uses = &ws.lockfiles;
     let mut out = LockfileImpact::default();
     if uses.is_empty() {
         return Ok(out);
@@ -97,17 +100,19 @@ fn read_closures(
     revision: Revision,
 ) -> Result<Read, ScmError> {
     let path = repo_path(prefix, &lock.path);
-    Ok(match repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)? {
-        // A lockfile that does not exist installs nothing; a new or deleted one changes
-        // every closure it has entries in.
-        FileContent::Absent => Ok(vec![Closure::new(); lock.users.len()]),
-        FileContent::TooLarge(size) => Err(format!(
-            "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
-        )),
-        FileContent::Bytes(bytes) => {
-            closures(lock.format, &bytes, &lock.users).map_err(|e| e.message)
-        }
-    })
+    Ok(
+        match repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)? {
+            // A lockfile that does not exist installs nothing; a new or deleted one changes
+            // every closure it has entries in.
+            FileContent::Absent => Ok(vec![Closure::new(); lock.users.len()]),
+            FileContent::TooLarge(size) => Err(format!(
+                "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
+            )),
+            FileContent::Bytes(bytes) => {
+                closures(lock.format, &bytes, &lock.users).map_err(|e| e.message)
+            }
+        },
+    )
 }
 
 fn repo_path(prefix: &str, rel: &str) -> String {
@@ -140,46 +145,61 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
             .flatten()
             .map(|id| {
                 let detail = detail.clone();
-                (id, Reason::LockfileUnreadable { file: file.clone(), detail })
+                (
+                    id,
+                    Reason::LockfileUnreadable {
+                        file: file.clone(),
+                        detail,
+                    },
+                )
             })
             .collect(),
     }
 }
 
-/// Per service (indexed by id): `(lockfile path, digest of its closure)` for every lockfile it
-/// uses, read from the worktree — what the task hash takes instead of the lockfile's bytes. An
-/// unreadable lockfile gives the digest of its bytes (or of the error), so any change to it
-/// still changes the hash.
-pub fn digests(
-    repo: &Repo,
-    prefix: &str,
-    ws: &Workspace,
-    uses: &[LockfileUse],
-) -> Result<Vec<Vec<(String, blake3::Hash)>>, ScmError> {
-    let mut out = vec![Vec::new(); ws.services.len()];
+/// What the task hash takes instead of the lockfiles' bytes, read from the worktree: per
+/// service, each lockfile it uses with the digest of its closure there, and the paths those
+/// digests stand for. A lockfile that cannot be used gives the digest of its bytes (or of why
+/// it could not be read), so any change to it still changes the hash.
+pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
+    let uses = &ws.lockfiles;
+    let mut digests = vec![Vec::new(); ws.services.len()];
     for lock in uses {
         let path = repo_path(prefix, &lock.path);
-        let content = repo.file_at(Revision::Worktree, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)?;
+        let content = repo.file_at(
+            Revision::Worktree,
+            path.as_bytes().as_bstr(),
+            MAX_MANIFEST_BYTES,
+        );
         let per_user: Vec<blake3::Hash> = match &content {
-            FileContent::Bytes(bytes) => match closures(lock.format, bytes, &lock.users) {
+            Ok(FileContent::Bytes(bytes)) => match closures(lock.format, bytes, &lock.users) {
                 Ok(closures) => closures.iter().map(closure_digest).collect(),
                 Err(_) => vec![blake3::hash(bytes); lock.users.len()],
             },
-            FileContent::Absent => vec![closure_digest(&Closure::new()); lock.users.len()],
-            FileContent::TooLarge(size) => {
+            Ok(FileContent::Absent) => vec![closure_digest(&Closure::new()); lock.users.len()],
+            Ok(FileContent::TooLarge(size)) => {
                 vec![blake3::hash(&size.to_le_bytes()); lock.users.len()]
+            }
+            Err(e) => {
+                tracing::warn!("{e}: its users' tasks will not match the cache");
+                vec![blake3::hash(e.to_string().as_bytes()); lock.users.len()]
             }
         };
         for (user, digest) in lock.users.iter().zip(per_user) {
             if let Some(id) = ws.service_id(&user.service) {
-                out[id].push((lock.path.clone(), digest));
+                digests[id].push((lock.path.clone(), digest));
             }
         }
     }
-    for list in &mut out {
+    for list in &mut digests {
         list.sort_by(|a, b| a.0.cmp(&b.0));
     }
-    Ok(out)
+    let replaced = ws
+        .services
+        .iter()
+        .map(|s| replaced_paths(uses, &s.name))
+        .collect();
+    LockInputs { digests, replaced }
 }
 
 /// A closure's digest: its sorted entries, each length-prefixed.
@@ -194,7 +214,7 @@ pub fn closure_digest(closure: &Closure) -> blake3::Hash {
 
 /// The workspace-relative paths whose bytes a service's task hash leaves out, because their
 /// closure digest stands for them: the lockfiles it uses, and the `go.sum` beside a `go.mod`.
-pub fn replaced_paths(uses: &[LockfileUse], service: &str) -> Vec<String> {
+fn replaced_paths(uses: &[LockfileUse], service: &str) -> Vec<String> {
     let mut out = Vec::new();
     for lock in uses {
         if lock.users.iter().any(|u| u.service == service) {

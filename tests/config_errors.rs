@@ -40,7 +40,7 @@ fn unknown_key_is_named_with_its_position() {
         &["services/a"],
         "[workspace]\nmembers = [\"services/*\"]\nbogus = 1\n",
         "\
-error: unknown field `bogus`, expected one of `members`, `default_base`, `global_inputs`, `ignore`, `unowned`
+error: unknown field `bogus`, expected one of `members`, `default_base`, `global_inputs`, `ignore`, `unowned`, `discover`
  --> pipeline.toml:3:1
   |
 3 | bogus = 1

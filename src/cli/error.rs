@@ -97,6 +97,11 @@ impl CliError {
                     if n == 1 { "" } else { "s" }
                 )
             }
+            CliError::Config(ConfigError::Discover { errors }) => errors
+                .iter()
+                .map(|e| format!("{}: {e}", style.red("error")))
+                .collect::<Vec<_>>()
+                .join("\n"),
             other => format!("{}: {other}", style.red("error")),
         }
     }

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::CliError;
-use crate::config::{self, Workspace};
+use crate::config::{self, ConfigError, Workspace};
+use crate::discover::Ecosystem;
 use crate::scm::{Repo, ScmError};
 
 /// The loaded workspace and its repository.
@@ -26,7 +27,13 @@ impl Loaded {
     /// Reads the config (`--config`, or the nearest pipeline.toml above `cwd`). Members and roots
     /// are looked up as git sees the worktree when there is one, with the filesystem alone when not.
     pub fn open(cwd: &Path, config: Option<&Path>) -> Result<Loaded, CliError> {
-        let path = config_path(cwd, config)?;
+        let path = match config_path(cwd, config) {
+            Ok(path) => path,
+            Err(CliError::Config(not_found @ ConfigError::NotFound { .. })) => {
+                return Loaded::discovered(cwd, not_found)
+            }
+            Err(e) => return Err(e),
+        };
         match Repo::discover(&config::workspace_root(&path)) {
             Ok(repo) => {
                 let ws = match repo.workspace_dirs(&config::workspace_root(&path))? {
@@ -43,6 +50,24 @@ impl Loaded {
                 })
             }
         }
+    }
+
+    /// No pipeline.toml up to the repository root: the workspace discovered from that root, said
+    /// in one line on stderr; `not_found` when there is no repository or nothing to discover.
+    fn discovered(cwd: &Path, not_found: ConfigError) -> Result<Loaded, CliError> {
+        let Ok(repo) = Repo::discover(cwd) else {
+            return Err(not_found.into());
+        };
+        let root = std::fs::canonicalize(repo.workdir()).unwrap_or_else(|_| repo.workdir().into());
+        let found = match repo.workspace_dirs(&root)? {
+            Some(mut dirs) => config::discover_only(&root, &mut dirs)?,
+            None => config::discover_only(&root, &mut config::FsDirs::new(&root))?,
+        };
+        let Some(ws) = found else {
+            return Err(not_found.into());
+        };
+        eprintln!("no {}: {}", config::CONFIG_FILE, found_summary(&ws));
+        Ok(Loaded { ws, repo: Ok(repo) })
     }
 
     /// The workspace with its repository, or the reason there is none.
@@ -90,4 +115,29 @@ pub(crate) fn display_path(cwd: &Path, p: &Path) -> String {
         Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
         _ => PathBuf::from(p).display().to_string(),
     }
+}
+
+/// What discovery found, by kind: `14 npm packages, 3 Go modules`.
+fn found_summary(ws: &Workspace) -> String {
+    let mut counts: std::collections::BTreeMap<(Ecosystem, bool), usize> = Default::default();
+    for s in &ws.services {
+        if let Some(e) = s.ecosystem {
+            *counts.entry((e, s.packages.is_empty())).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((e, no_packages), n)| {
+            let kind = match (e, no_packages) {
+                (Ecosystem::Cargo, _) => "Cargo crate",
+                (Ecosystem::Go, true) => "Go module",
+                (Ecosystem::Go, false) => "Go service",
+                (Ecosystem::Npm, _) => "npm package",
+                (Ecosystem::Pnpm, _) => "pnpm package",
+                (Ecosystem::Yarn, _) => "yarn package",
+            };
+            format!("{n} {kind}{}", if n == 1 { "" } else { "s" })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use super::members::{FsDirs, WorkspaceDirs};
 use super::model::Workspace;
 use super::raw::RawConfig;
-use super::validate::Validator;
+use super::validate::{Rejected, Validator};
 use crate::diagnostic::Diagnostic;
+use crate::discover::DiscoverError;
 
 /// The file name searched for when `--config` is not given.
 pub const CONFIG_FILE: &str = "pipeline.toml";
@@ -33,6 +34,9 @@ pub enum ConfigError {
         source_text: String,
         diagnostics: Vec<Diagnostic>,
     },
+    /// Manifests or lockfiles that workspace discovery could not use.
+    #[error("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Discover { errors: Vec<DiscoverError> },
 }
 
 /// Walks up from `start` looking for `pipeline.toml`, stopping after the directory that holds `.git`.
@@ -81,11 +85,34 @@ pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
 pub fn load_with(path: &Path, dirs: &mut dyn WorkspaceDirs) -> Result<Workspace, ConfigError> {
     let text = read_text(path)?;
     let root = workspace_root(path);
-    parse_with(&text, path, &root, dirs).map_err(|diagnostics| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        source_text: text,
-        diagnostics,
-    })
+    parse_with(&text, path, &root, dirs)
+}
+
+/// The workspace discovered at `root` (the repository root) when there is no pipeline.toml:
+/// every ecosystem is read, and the workspace-level manifests are global inputs. `None` when
+/// nothing was found.
+pub fn discover_only(
+    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+) -> Result<Option<Workspace>, ConfigError> {
+    let mut validator = Validator::new(root, dirs);
+    validator.zero_config = true;
+    let path = root.join(CONFIG_FILE);
+    let ws = validator
+        .run(RawConfig::default(), &path)
+        .map_err(|rejected| rejection(rejected, &path, String::new()))?;
+    Ok((!ws.services.is_empty()).then_some(ws))
+}
+
+fn rejection(rejected: Rejected, path: &Path, source_text: String) -> ConfigError {
+    match rejected {
+        Rejected::Invalid(diagnostics) => ConfigError::Invalid {
+            path: path.to_path_buf(),
+            source_text,
+            diagnostics,
+        },
+        Rejected::Discover(errors) => ConfigError::Discover { errors },
+    }
 }
 
 /// The config file's text, refused when it is not a small regular UTF-8 file.
@@ -121,7 +148,7 @@ fn read_text(path: &Path) -> Result<String, ConfigError> {
 }
 
 /// Parses and validates config `text` whose paths are relative to `root`, in the filesystem.
-pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Workspace, ConfigError> {
     parse_with(text, path, root, &mut FsDirs::new(root))
 }
 
@@ -131,7 +158,10 @@ pub fn parse_with(
     path: &Path,
     root: &Path,
     dirs: &mut dyn WorkspaceDirs,
-) -> Result<Workspace, Vec<Diagnostic>> {
-    let raw = RawConfig::parse(text).map_err(|d| vec![d])?;
-    Validator::new(root, dirs).run(raw, path)
+) -> Result<Workspace, ConfigError> {
+    let raw = RawConfig::parse(text)
+        .map_err(|d| rejection(Rejected::Invalid(vec![d]), path, text.to_string()))?;
+    Validator::new(root, dirs)
+        .run(raw, path)
+        .map_err(|r| rejection(r, path, text.to_string()))
 }

@@ -97,10 +97,7 @@ impl Validator<'_> {
                     name,
                     Draft {
                         root: dir,
-                        name_span: None,
-                        deps: Vec::new(),
-                        paths: Vec::new(),
-                        targets: BTreeMap::new(),
+                        ..Draft::default()
                     },
                 );
             }
@@ -226,7 +223,7 @@ impl Validator<'_> {
 /// directory the pattern starts from (every match is that directory or below it). Only the part of
 /// the tree the pattern can reach is read: `services/*` reads one directory. A directory `dirs`
 /// excludes (git ignores it) is neither matched nor descended into.
-fn expand_members(
+pub fn expand_members(
     dirs: &mut dyn WorkspaceDirs,
     pattern: &str,
     matcher: &globset::GlobMatcher,

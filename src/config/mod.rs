@@ -7,6 +7,7 @@
 //! with per-service overrides). Glob semantics are the crate's `glob` module, shared with the
 //! stages that match paths later.
 
+mod discovered;
 mod load;
 mod members;
 mod model;
@@ -17,9 +18,10 @@ mod validate;
 
 pub use crate::glob::Globs;
 pub use load::{
-    find, load, load_with, parse, parse_with, workspace_root, ConfigError, CONFIG_FILE,
+    discover_only, find, load, load_with, parse, parse_with, workspace_root, ConfigError,
+    CONFIG_FILE,
 };
-pub use members::{list_subdirs, FsDirs, WorkspaceDirs};
+pub use members::{expand_members, list_subdirs, FsDirs, WorkspaceDirs};
 pub use model::{
     Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy, Workspace,
 };
@@ -34,7 +36,11 @@ mod testing {
     use crate::diagnostic::Diagnostic;
 
     pub fn parse_in(dir: &Path, text: &str) -> Result<Workspace, Vec<Diagnostic>> {
-        parse(text, Path::new("pipeline.toml"), dir)
+        match parse(text, Path::new("pipeline.toml"), dir) {
+            Ok(ws) => Ok(ws),
+            Err(super::ConfigError::Invalid { diagnostics, .. }) => Err(diagnostics),
+            Err(other) => panic!("not a config diagnostic: {other}"),
+        }
     }
 
     pub fn tree(dirs: &[&str]) -> tempfile::TempDir {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::discover::{Ecosystem, LockfileUse, PackageInput};
 use crate::glob::Globs;
 use crate::graph::ServiceGraph;
 
@@ -91,6 +92,11 @@ pub struct Service {
     pub targets: Targets,
     /// Every target's `outputs`, together: products of the service, never inputs of its tasks.
     pub outputs: Arc<Globs>,
+    /// The toolchain whose manifest it was discovered from; `None` for a service written only
+    /// in pipeline.toml.
+    pub ecosystem: Option<Ecosystem>,
+    /// Go single module: the package directories whose files belong to this service's closure.
+    pub packages: Vec<PackageInput>,
 }
 
 /// The validated, frozen configuration.
@@ -111,6 +117,8 @@ pub struct Workspace {
     pub graph: ServiceGraph,
     /// `[remote_cache]` as written; the environment and flags override it (`cli::settings`).
     pub remote_cache: RemoteCacheFile,
+    /// Lockfiles whose changes are judged by each user's resolved closure (discovery only).
+    pub lockfiles: Vec<LockfileUse>,
 }
 
 /// The `[remote_cache]` table, validated; every key is optional.

@@ -52,6 +52,8 @@ pub struct RawWorkspace {
     #[serde(default)]
     pub ignore: Vec<SpannedStr>,
     pub unowned: Option<Spanned<super::model::UnownedPolicy>>,
+    /// `"auto"` or a list of ecosystems; checked by validation.
+    pub discover: Option<Spanned<toml::Value>>,
 }
 
 /// `[remote_cache]`. `token` is accepted by the parser only to be refused with a position: a

@@ -12,6 +12,7 @@ use super::model::{Need, Target, Targets};
 use super::raw::{RawTarget, SpannedStr};
 use super::validate::Validator;
 use crate::diagnostic::Diagnostic;
+use crate::discover::Ecosystem;
 use crate::glob::Globs;
 
 /// The `[targets.*]` defaults, and their merged form once a service that only inherits them has
@@ -21,7 +22,14 @@ pub(super) struct Defaults<'r> {
     /// The defaults without a command: every service inheriting them as they are lacks one.
     without_command: Vec<String>,
     merged: Option<(Targets, Arc<Globs>)>,
+    /// The same for discovered npm-family services without overrides, by package manager and
+    /// script names (most packages of a workspace share a few sets of scripts).
+    by_scripts: BTreeMap<(Ecosystem, Vec<String>), (Targets, Arc<Globs>)>,
 }
+
+/// A discovered service's package manager and `scripts` names: targets run as
+/// `<package manager> run NAME` where no command is configured.
+pub(super) type Scripts<'s> = Option<(Ecosystem, &'s [String])>;
 
 impl<'r> Defaults<'r> {
     pub(super) fn new(raw: &'r BTreeMap<SpannedStr, RawTarget>) -> Self {
@@ -34,6 +42,7 @@ impl<'r> Defaults<'r> {
             raw,
             without_command,
             merged: None,
+            by_scripts: BTreeMap::new(),
         }
     }
 }
@@ -66,8 +75,18 @@ impl Validator<'_> {
         overrides: &BTreeMap<SpannedStr, RawTarget>,
         defaults: &mut Defaults<'_>,
         known: &BTreeSet<String>,
+        scripts: Scripts<'_>,
     ) -> (Targets, Arc<Globs>) {
-        if overrides.is_empty() {
+        if let Some((pm, names)) = scripts.filter(|_| overrides.is_empty()) {
+            let key = (pm, names.to_vec());
+            if let Some((targets, outputs)) = defaults.by_scripts.get(&key) {
+                return (targets.clone(), outputs.clone());
+            }
+            let merged = self.merged_targets(service, overrides, defaults, known, scripts);
+            defaults.by_scripts.insert(key, merged.clone());
+            return merged;
+        }
+        if overrides.is_empty() && scripts.is_none() {
             if let Some((targets, outputs)) = &defaults.merged {
                 for target in &defaults.without_command {
                     if let Some(entry) = self.missing_command.get_mut(target) {
@@ -77,7 +96,23 @@ impl Validator<'_> {
                 return (targets.clone(), outputs.clone());
             }
         }
-        let targets = self.merge_targets(service, defaults.raw, overrides, known);
+        let merged = self.merged_targets(service, overrides, defaults, known, scripts);
+        if overrides.is_empty() && scripts.is_none() {
+            defaults.merged = Some(merged.clone());
+        }
+        merged
+    }
+
+    /// The merged targets of one service and all their `outputs` together.
+    fn merged_targets(
+        &mut self,
+        service: &str,
+        overrides: &BTreeMap<SpannedStr, RawTarget>,
+        defaults: &Defaults<'_>,
+        known: &BTreeSet<String>,
+        scripts: Scripts<'_>,
+    ) -> (Targets, Arc<Globs>) {
+        let targets = self.merge_targets(service, defaults.raw, overrides, known, scripts);
         let mut outputs: Vec<String> = targets
             .values()
             .flat_map(|t| t.outputs.patterns.iter().cloned())
@@ -85,9 +120,6 @@ impl Validator<'_> {
         outputs.sort();
         outputs.dedup();
         let outputs = self.globs_for(outputs);
-        if overrides.is_empty() {
-            defaults.merged = Some((targets.clone(), outputs.clone()));
-        }
         (targets, outputs)
     }
 
@@ -138,17 +170,27 @@ impl Validator<'_> {
         defaults: &BTreeMap<SpannedStr, RawTarget>,
         overrides: &BTreeMap<SpannedStr, RawTarget>,
         known: &BTreeSet<String>,
+        scripts: Scripts<'_>,
     ) -> Targets {
+        let script_names = scripts.map(|(_, s)| s).unwrap_or_default();
         let names: BTreeSet<&String> = defaults
             .keys()
             .chain(overrides.keys())
             .map(|k| k.get_ref())
+            .chain(script_names)
             .collect();
         let mut out = BTreeMap::new();
         for name in names {
             let base = defaults.iter().find(|(k, _)| k.get_ref() == name);
             let over = overrides.iter().find(|(k, _)| k.get_ref() == name);
-            if let Some(target) = self.merge_target(service, name, base, over, known) {
+            let script = scripts.and_then(|(pm, names)| {
+                names
+                    .binary_search(name)
+                    .ok()
+                    .map(|_| script_command(pm, name))
+            });
+            let fallback = scripts.map(|_| script);
+            if let Some(target) = self.merge_target(service, name, base, over, known, fallback) {
                 out.insert(name.clone(), Arc::new(target));
             }
         }
@@ -164,6 +206,7 @@ impl Validator<'_> {
         base: Option<(&SpannedStr, &RawTarget)>,
         over: Option<(&SpannedStr, &RawTarget)>,
         known: &BTreeSet<String>,
+        script: Option<Option<String>>,
     ) -> Option<Target> {
         if let Some((_, o)) = over {
             self.check_target_needs(o, known, &format!("[services.{service}.targets.{name}]"));
@@ -176,6 +219,13 @@ impl Validator<'_> {
         let command = over
             .and_then(|o| o.command.clone())
             .or_else(|| base.and_then(|b| b.command.clone()));
+        // A discovered npm-family package runs its own script; one without that script simply
+        // has no such target, as `turbo` and `npm run --workspaces --if-present` treat it.
+        let command = match (command, script) {
+            (Some(c), _) => Some(c),
+            (None, Some(script)) => Some(script?),
+            (None, None) => None,
+        };
         let Some(command) = command else {
             match (over_key, base_key) {
                 (Some(key), _) => self.errors.push(
@@ -227,6 +277,19 @@ impl Validator<'_> {
             env,
             cache,
         })
+    }
+}
+
+/// `<package manager> run NAME`, the name quoted for `sh` when it holds anything but the
+/// characters script names usually have.
+fn script_command(pm: Ecosystem, name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_:.@/+=".contains(c));
+    if plain {
+        format!("{} run {name}", pm.as_str())
+    } else {
+        format!("{} run '{}'", pm.as_str(), name.replace('\'', "'\\''"))
     }
 }
 

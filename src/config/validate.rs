@@ -14,28 +14,52 @@ use super::model::{RemoteCacheFile, Service, ServiceId, Workspace};
 use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
 use super::targets::{Defaults, MissingCommands};
 use crate::diagnostic::{suggest, Diagnostic};
+use crate::discover::{DiscoverError, Ecosystem, PackageInput};
 use crate::glob::{self, Globs};
 use crate::graph::ServiceGraph;
 
 /// The state of one validation: where the workspace is, how its directories are seen, and what
 /// has been found wrong so far.
 pub(super) struct Validator<'a> {
-    root: &'a Path,
+    pub(super) root: &'a Path,
     /// `root` with every symlink resolved: a service root must resolve below it.
     real_root: PathBuf,
     pub(super) dirs: &'a mut dyn WorkspaceDirs,
     pub(super) errors: Vec<Diagnostic>,
     glob_cache: HashMap<Vec<String>, Arc<Globs>>,
     pub(super) missing_command: MissingCommands,
+    /// No pipeline.toml: everything comes from discovery, and the workspace-level manifests are
+    /// global inputs.
+    pub(super) zero_config: bool,
 }
 
-/// A service as collected from `members` and `[services.*]`, before ids exist.
+/// Why validation produced no workspace.
+pub(super) enum Rejected {
+    /// Problems in pipeline.toml, at their positions in it.
+    Invalid(Vec<Diagnostic>),
+    /// Manifests discovery could not use.
+    Discover(Vec<DiscoverError>),
+}
+
+/// A service as collected from `members`, discovery and `[services.*]`, before ids exist.
+#[derive(Default)]
 pub(super) struct Draft {
     pub(super) root: String,
     pub(super) name_span: Option<Range<usize>>,
     pub(super) deps: Vec<SpannedStr>,
     pub(super) paths: Vec<String>,
     pub(super) targets: BTreeMap<SpannedStr, RawTarget>,
+    /// What discovery read from the service's manifest.
+    pub(super) found: Option<Found>,
+}
+
+/// A discovered service's part of a [`Draft`].
+pub(super) struct Found {
+    pub(super) ecosystem: Ecosystem,
+    /// Names of the services it links (only services that exist among the drafts).
+    pub(super) deps: Vec<String>,
+    pub(super) scripts: Vec<String>,
+    pub(super) packages: Vec<PackageInput>,
 }
 
 /// Where a service root really is.
@@ -62,23 +86,31 @@ impl<'a> Validator<'a> {
             errors: Vec::new(),
             glob_cache: HashMap::new(),
             missing_command: BTreeMap::new(),
+            zero_config: false,
         }
     }
 
     /// Validates `raw` (read from `path`). The steps run in a fixed order — workspace globs,
     /// members, explicit services, the defaults' needs, each service's deps and targets, targets
     /// without a command, the cycle — and that is the order the diagnostics are reported in.
-    pub(super) fn run(mut self, raw: RawConfig, path: &Path) -> Result<Workspace, Vec<Diagnostic>> {
+    pub(super) fn run(mut self, raw: RawConfig, path: &Path) -> Result<Workspace, Rejected> {
         let ws = raw.workspace;
-        let global_inputs = self.globs(&ws.global_inputs, "global_inputs");
+        let written_globals = self.valid_patterns(&ws.global_inputs, "global_inputs");
         let ignore = self.globs(&ws.ignore, "ignore");
         let unowned = ws.unowned.map(|u| u.into_inner()).unwrap_or_default();
 
         let mut drafts = self.member_drafts(&ws.members);
+        let discovery = self
+            .discovered(&mut drafts, ws.discover.as_ref(), !ws.members.is_empty())
+            .map_err(Rejected::Discover)?;
+        let global_inputs = self.global_inputs(written_globals, &discovery.global_inputs);
         for (name, svc) in raw.services {
             self.add_explicit(&mut drafts, name, svc);
         }
-        let target_names = self.target_names(&raw.targets, drafts.values().map(|d| &d.targets));
+        let mut target_names = self.target_names(&raw.targets, drafts.values().map(|d| &d.targets));
+        for found in drafts.values().filter_map(|d| d.found.as_ref()) {
+            target_names.extend(found.scripts.iter().cloned());
+        }
 
         // Two explicit services may also share a root: that is allowed (deepest root wins, ties are
         // both owners), but the same name twice is impossible in TOML so nothing to check there.
@@ -87,10 +119,28 @@ impl<'a> Validator<'a> {
         let mut services = Vec::with_capacity(drafts.len());
         let mut dep_spans = DepSpans::new();
         for (name, d) in drafts {
-            let deps = self.service_deps(&name, services.len(), &d.deps, &names, &mut dep_spans);
+            let mut deps =
+                self.service_deps(&name, services.len(), &d.deps, &names, &mut dep_spans);
+            let scripts = d
+                .found
+                .as_ref()
+                .filter(|f| f.ecosystem.is_npm_family())
+                .map(|f| (f.ecosystem, f.scripts.as_slice()));
             let (targets, outputs) =
-                self.service_targets(&name, &d.targets, &mut defaults, &target_names);
+                self.service_targets(&name, &d.targets, &mut defaults, &target_names, scripts);
             let path_globs = self.globs_for(d.paths.clone());
+            let (ecosystem, packages) =
+                match d.found {
+                    Some(found) => {
+                        deps.extend(found.deps.iter().filter_map(|dep| {
+                            names.binary_search_by(|x| x.as_str().cmp(dep)).ok()
+                        }));
+                        deps.sort_unstable();
+                        deps.dedup();
+                        (Some(found.ecosystem), found.packages)
+                    }
+                    None => (None, Vec::new()),
+                };
             services.push(Service {
                 name,
                 root: d.root,
@@ -99,6 +149,8 @@ impl<'a> Validator<'a> {
                 paths: d.paths,
                 targets,
                 outputs,
+                ecosystem,
+                packages,
             });
         }
         self.report_missing_commands();
@@ -106,7 +158,7 @@ impl<'a> Validator<'a> {
         let remote_cache = self.remote_cache(raw.remote_cache.unwrap_or_default());
         let graph = self.service_graph(&services, &dep_spans);
         let Some(graph) = graph.filter(|_| self.errors.is_empty()) else {
-            return Err(self.errors);
+            return Err(Rejected::Invalid(self.errors));
         };
         Ok(Workspace {
             config_path: path.to_path_buf(),
@@ -119,6 +171,7 @@ impl<'a> Validator<'a> {
             target_names,
             graph,
             remote_cache,
+            lockfiles: discovery.lockfiles,
         })
     }
 
@@ -187,9 +240,13 @@ impl<'a> Validator<'a> {
                     (&explicit_root, svc.root.as_ref().map(|r| r.span()))
                 {
                     if *root != existing.root && existing.name_span.is_none() {
+                        let what = match existing.found {
+                            Some(_) => "discovered package in",
+                            None => "member folder",
+                        };
                         self.errors.push(
                             Diagnostic::new(format!(
-                                "two services are named `{name}`: root `{root}` here and member folder `{}`",
+                                "two services are named `{name}`: root `{root}` here and {what} `{}`",
                                 existing.root
                             ))
                             .at(span)
@@ -223,6 +280,7 @@ impl<'a> Validator<'a> {
                         deps: svc.deps,
                         paths,
                         targets: svc.targets,
+                        found: None,
                     },
                 );
             }
@@ -280,10 +338,10 @@ impl<'a> Validator<'a> {
             Ok(g) => Some(g),
             Err(cycle) => {
                 let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+                // Discovered edges have no span in pipeline.toml: point at a written one.
                 let span = cycle
                     .windows(2)
-                    .next()
-                    .and_then(|w| dep_spans.get(&(w[0], w[1])).cloned());
+                    .find_map(|w| dep_spans.get(&(w[0], w[1])).cloned());
                 self.errors.push(
                     Diagnostic::new(format!("dependency cycle: {}", chain.join(" → ")))
                         .at_opt(span)
@@ -393,7 +451,7 @@ impl<'a> Validator<'a> {
     }
 
     /// The patterns that compile, as written; each one that does not is reported.
-    fn valid_patterns(&mut self, patterns: &[SpannedStr], field: &str) -> Vec<String> {
+    pub(super) fn valid_patterns(&mut self, patterns: &[SpannedStr], field: &str) -> Vec<String> {
         patterns
             .iter()
             .filter(|p| self.check_glob(p, field))

@@ -11,9 +11,16 @@
 //! ([`MAX_MANIFEST_BYTES`]), paths they name are confined to the workspace, and a malformed file
 //! is an error with its position, never a panic.
 
+mod cargo;
+mod files;
+pub mod go;
+mod js;
 pub mod lockfile;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::config::WorkspaceDirs;
 
 /// The largest manifest or lockfile read. Real lockfiles of very large monorepos reach tens of MB.
 pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
@@ -38,6 +45,11 @@ impl Ecosystem {
             Ecosystem::Go => "go",
         }
     }
+
+    /// npm, pnpm or yarn: packages with `scripts`, run through the package manager.
+    pub fn is_npm_family(self) -> bool {
+        matches!(self, Ecosystem::Npm | Ecosystem::Pnpm | Ecosystem::Yarn)
+    }
 }
 
 /// What discovery found in one workspace.
@@ -48,6 +60,10 @@ pub struct Discovery {
     /// Lockfiles and module files whose changes are judged by each user's resolved external
     /// closure rather than by their bytes.
     pub lockfiles: Vec<LockfileUse>,
+    /// Workspace-level manifests that belong to no service (the root `package.json` of a
+    /// workspace, `pnpm-workspace.yaml`, `.npmrc`, a virtual Cargo manifest): a change there
+    /// affects every service when the workspace has no pipeline.toml of its own.
+    pub global_inputs: Vec<String>,
 }
 
 /// One service found in a manifest.
@@ -135,4 +151,129 @@ pub struct DiscoverError {
     pub line: Option<usize>,
     /// What is wrong, and what to do about it.
     pub message: String,
+}
+
+/// Which toolchains' workspaces to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sources {
+    /// npm, pnpm and yarn: one workspace whose package manager is detected.
+    pub js: bool,
+    pub cargo: bool,
+    pub go: bool,
+}
+
+impl Sources {
+    pub const ALL: Sources = Sources {
+        js: true,
+        cargo: true,
+        go: true,
+    };
+}
+
+/// A service `members` already named: discovery then supplies only its edges (and, for Go, its
+/// package closure), matched by root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedService {
+    pub name: String,
+    /// Workspace-relative, as in [`DiscoveredService::root`].
+    pub root: String,
+}
+
+/// Reads every workspace `sources` asks for below `root` (the directory holding pipeline.toml,
+/// or the repository root), seeing directories through `dirs` (git-ignored folders left out).
+/// All problems found are returned together; names are unique across ecosystems and the
+/// discovered edges form no cycle.
+pub fn discover(
+    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+    sources: Sources,
+    named: &[NamedService],
+) -> Result<Discovery, Vec<DiscoverError>> {
+    let mut parts = Vec::new();
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<Discovery, Vec<DiscoverError>>| match r {
+        Ok(d) => parts.push(d),
+        Err(e) => errors.extend(e),
+    };
+    if sources.js {
+        keep(js::discover(root, dirs));
+    }
+    if sources.cargo {
+        keep(cargo::discover(root, dirs));
+    }
+    if sources.go {
+        keep(go::discover(root, dirs, named));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut all = Discovery::default();
+    let mut by_name: BTreeMap<String, DiscoveredService> = BTreeMap::new();
+    for part in parts {
+        for s in part.services {
+            if let Some(first) = by_name.get(&s.name) {
+                errors.push(DiscoverError {
+                    file: s.manifest.clone(),
+                    line: None,
+                    message: format!(
+                        "two services are named `{}`: this one and the one in {}",
+                        s.name, first.manifest
+                    ),
+                });
+                continue;
+            }
+            by_name.insert(s.name.clone(), s);
+        }
+        all.lockfiles.extend(part.lockfiles);
+        all.global_inputs.extend(part.global_inputs);
+    }
+    all.services = by_name.into_values().collect();
+    if let Err(e) = check_cycle(&all.services) {
+        errors.push(e);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    all.lockfiles.sort_by(|a, b| a.path.cmp(&b.path));
+    all.global_inputs.sort();
+    all.global_inputs.dedup();
+    Ok(all)
+}
+
+/// A cycle among the discovered edges, named with the manifest of its first service.
+fn check_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
+    let id = |name: &str| {
+        services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+    };
+    let deps: Vec<Vec<usize>> = services
+        .iter()
+        .map(|s| s.deps.iter().filter_map(|d| id(d)).collect())
+        .collect();
+    match crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice)) {
+        Ok(_) => Ok(()),
+        Err(cycle) => {
+            let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+            let first = &services[cycle[0]];
+            Err(DiscoverError {
+                file: first.manifest.clone(),
+                line: None,
+                message: format!(
+                    "dependency cycle: {}; remove one of these dependencies so the packages form a DAG",
+                    chain.join(" → ")
+                ),
+            })
+        }
+    }
+}
+
+impl DiscoverError {
+    pub(crate) fn new(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        DiscoverError {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
 }

@@ -455,6 +455,7 @@ mod tests {
             env: vec![("GOFLAGS".into(), Some(EnvDigest::of("GOFLAGS", b"-v")))],
             global: blake3::hash(b"g"),
             needs: vec![],
+            lockfiles: vec![("package-lock.json".into(), blake3::hash(b"closure"))],
         }
     }
 
@@ -464,17 +465,17 @@ mod tests {
     #[test]
     fn golden_fingerprint_hash() {
         let mut f = fp();
-        f.version = 2;
+        f.version = 3;
         f.needs = vec![("lib:build".into(), blake3::hash(b"lib"))];
         f.env.push(("UNSET".into(), None));
         assert_eq!(
-            FINGERPRINT_VERSION, 2,
+            FINGERPRINT_VERSION, 3,
             "the version is part of the golden value"
         );
         assert_eq!(f.hash().to_hex().as_str(), GOLDEN_TASK);
     }
 
-    const GOLDEN_TASK: &str = "d75e72900fc262d1b091939598b9678bb0aba08241ada28f63aac1cb51a5af49";
+    const GOLDEN_TASK: &str = "1808ad4ddbebc29d63cbf16e5a12a657dcffd8968cea3852440b524e89c23eaf";
 
     #[test]
     fn golden_global_hash() {

@@ -409,7 +409,9 @@ pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
             file,
             added,
             removed,
-        } => json!({"kind": "lockfile", "file": file.to_str_lossy(), "added": added, "removed": removed}),
+        } => {
+            json!({"kind": "lockfile", "file": file.to_str_lossy(), "added": added, "removed": removed})
+        }
         Reason::LockfileUnreadable { file, detail } => {
             json!({"kind": "lockfile_unreadable", "file": file.to_str_lossy(), "detail": detail})
         }

@@ -176,7 +176,9 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
             "lockfile" => {
                 let list = |key: &str| -> Vec<String> {
                     let entries = r[key].as_array().into_iter().flatten();
-                    entries.filter_map(|e| e.as_str().map(str::to_owned)).collect()
+                    entries
+                        .filter_map(|e| e.as_str().map(str::to_owned))
+                        .collect()
                 };
                 format!(
                     "lockfile `{}` changed ({})",

@@ -13,7 +13,7 @@ use crate::discover::LockUser;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Lock {
-    lockfile_version: Option<serde_norway::Value>,
+    lockfile_version: Option<Version>,
     #[serde(default)]
     importers: BTreeMap<String, Importer>,
     /// A lockfile without workspace has the root importer's fields at the top level.
@@ -33,6 +33,14 @@ struct Importer {
     optional_dependencies: BTreeMap<String, ImporterDep>,
     #[serde(default)]
     dev_dependencies: BTreeMap<String, ImporterDep>,
+}
+
+/// `lockfileVersion`: a string since v6 (`'9.0'`), a number before.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Version {
+    Text(String),
+    Number(f64),
 }
 
 /// `{specifier, version}` (v6 and later); a bare version string is accepted too.
@@ -71,7 +79,7 @@ enum Keys {
 
 pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
     let mut lock: Lock =
-        serde_norway::from_str(text).map_err(|e| format!("is not a pnpm lockfile: {e}"))?;
+        serde_saphyr::from_str(text).map_err(|e| format!("is not a pnpm lockfile: {e}"))?;
     let keys = check_version(lock.lockfile_version.as_ref())?;
     if lock.importers.is_empty() {
         lock.importers
@@ -129,11 +137,11 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
 }
 
 /// Accepts lockfile versions 6 to 9 and says how their keys are written.
-fn check_version(version: Option<&serde_norway::Value>) -> Result<Keys, String> {
+fn check_version(version: Option<&Version>) -> Result<Keys, String> {
     let text = match version {
-        Some(serde_norway::Value::String(s)) => s.clone(),
-        Some(serde_norway::Value::Number(n)) => n.to_string(),
-        _ => String::from("(none)"),
+        Some(Version::Text(s)) => s.clone(),
+        Some(Version::Number(n)) => n.to_string(),
+        None => String::from("(none)"),
     };
     let major = text.split('.').next().and_then(|m| m.parse::<u32>().ok());
     match major {

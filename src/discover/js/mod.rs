@@ -1,0 +1,412 @@
+//! npm, pnpm and yarn workspaces: the packages the workspace globs name (`package.json`
+//! `workspaces`, or `pnpm-workspace.yaml` for pnpm), their edges where the package manager links
+//! the local package (rules in `link`), their `scripts`, and which lockfile resolves their
+//! external dependencies. The workspace root's own `package.json` is no service: it holds the
+//! workspace, as `turbo` and the package managers treat it.
+
+mod link;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::files;
+use super::{
+    DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
+};
+use crate::config::WorkspaceDirs;
+use link::Spec;
+
+/// The parts of a `package.json` discovery reads; everything else is ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PackageJson {
+    name: Option<String>,
+    version: Option<String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    dev_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    scripts: BTreeMap<String, String>,
+    workspaces: Option<Workspaces>,
+    package_manager: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Workspaces {
+    List(Vec<String>),
+    Object {
+        #[serde(default)]
+        packages: Vec<String>,
+    },
+}
+
+/// `pnpm-workspace.yaml`: the package globs and the linking setting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PnpmWorkspace {
+    #[serde(default)]
+    packages: Vec<String>,
+    link_workspace_packages: Option<LinkSetting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum LinkSetting {
+    Flag(bool),
+    /// `deep`: links at every depth, so also the workspace's own packages.
+    Mode(String),
+}
+
+/// One workspace package, read.
+struct Package {
+    dir: String,
+    manifest: String,
+    text: String,
+    json: PackageJson,
+}
+
+/// The npm-family workspace at `root`, or nothing when there is none.
+pub(super) fn discover(
+    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+) -> Result<Discovery, Vec<DiscoverError>> {
+    let one = |e| vec![e];
+    let root_pkg = match files::read(root, "package.json").map_err(one)? {
+        Some(text) => Some(parse_package("package.json", &text).map_err(one)?),
+        None => None,
+    };
+    let pnpm_text = files::read(root, "pnpm-workspace.yaml").map_err(one)?;
+    let pnpm_ws = match &pnpm_text {
+        Some(text) => Some(parse_pnpm_workspace(text).map_err(one)?),
+        None => None,
+    };
+    let (pm, major) = detect(root, root_pkg.as_ref(), pnpm_ws.is_some());
+    let (patterns, file, text) = match (pm, &pnpm_ws, &root_pkg) {
+        (Ecosystem::Pnpm, Some(ws), _) => {
+            (&ws.packages, "pnpm-workspace.yaml", pnpm_text.as_deref())
+        }
+        (Ecosystem::Pnpm, None, _) => return Ok(Discovery::default()),
+        (_, _, Some(pkg)) => match &pkg.workspaces {
+            Some(Workspaces::List(p) | Workspaces::Object { packages: p }) => {
+                (p, "package.json", None)
+            }
+            None => return Ok(Discovery::default()),
+        },
+        (_, _, None) => return Ok(Discovery::default()),
+    };
+    let root_text = match text {
+        Some(t) => t.to_string(),
+        None => files::read(root, "package.json")
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    };
+    let package_dirs = package_dirs(root, dirs, patterns, file, &root_text)?;
+    let packages = read_packages(root, package_dirs)?;
+    let pnpm_links_ranges = pnpm_links_ranges(root, pnpm_ws.as_ref(), major);
+    let mut found = services(&packages, pm, pnpm_links_ranges)?;
+    found.global_inputs.push("package.json".to_string());
+    for extra in ["pnpm-workspace.yaml", ".npmrc"] {
+        if files::is_file(root, extra) {
+            found.global_inputs.push(extra.to_string());
+        }
+    }
+    Ok(found)
+}
+
+fn parse_package(manifest: &str, text: &str) -> Result<PackageJson, DiscoverError> {
+    serde_json::from_str(text).map_err(|e| {
+        DiscoverError::new(
+            manifest,
+            Some(e.line()),
+            format!("cannot be parsed as package.json: {e}"),
+        )
+    })
+}
+
+fn parse_pnpm_workspace(text: &str) -> Result<PnpmWorkspace, DiscoverError> {
+    if text.trim().is_empty() {
+        return Ok(PnpmWorkspace::default());
+    }
+    serde_saphyr::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line() as usize).filter(|&l| l > 0);
+        DiscoverError::new(
+            "pnpm-workspace.yaml",
+            line,
+            format!("cannot be parsed: {e}"),
+        )
+    })
+}
+
+/// The package manager: `packageManager` first, then the lockfile present, then
+/// `pnpm-workspace.yaml`; npm otherwise. For pnpm also its major version when known.
+fn detect(root: &Path, pkg: Option<&PackageJson>, pnpm_ws: bool) -> (Ecosystem, Option<u64>) {
+    if let Some(found) = pkg
+        .and_then(|p| p.package_manager.as_deref())
+        .and_then(link::from_package_manager)
+    {
+        return found;
+    }
+    for (file, pm) in [
+        ("pnpm-lock.yaml", Ecosystem::Pnpm),
+        ("yarn.lock", Ecosystem::Yarn),
+        ("package-lock.json", Ecosystem::Npm),
+    ] {
+        if files::is_file(root, file) {
+            return (pm, None);
+        }
+    }
+    if pnpm_ws {
+        (Ecosystem::Pnpm, None)
+    } else {
+        (Ecosystem::Npm, None)
+    }
+}
+
+/// Whether pnpm links plain ranges: `linkWorkspacePackages` in `pnpm-workspace.yaml`, else
+/// `link-workspace-packages` in `.npmrc`, else pnpm's default (on before pnpm 9, off since).
+fn pnpm_links_ranges(root: &Path, ws: Option<&PnpmWorkspace>, major: Option<u64>) -> bool {
+    if let Some(setting) = ws.and_then(|w| w.link_workspace_packages.as_ref()) {
+        return match setting {
+            LinkSetting::Flag(on) => *on,
+            LinkSetting::Mode(m) => m == "deep" || m == "true",
+        };
+    }
+    if let Some(on) = files::read(root, ".npmrc")
+        .ok()
+        .flatten()
+        .and_then(|t| link::npmrc_link_setting(&t))
+    {
+        return on;
+    }
+    let major = major.or_else(|| {
+        files::read(root, "pnpm-lock.yaml")
+            .ok()
+            .flatten()
+            .and_then(|t| link::pnpm_major_from_lockfile(t.get(..4096).unwrap_or(&t)))
+    });
+    major.is_some_and(|m| m < 9)
+}
+
+/// The package directories the workspace globs name (those holding a `package.json`), sorted;
+/// `!` patterns remove matches. A pattern that names no package is an error.
+fn package_dirs(
+    root: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+    patterns: &[String],
+    file: &str,
+    text: &str,
+) -> Result<Vec<String>, Vec<DiscoverError>> {
+    let mut found = Vec::new();
+    let mut negated = Vec::new();
+    let mut errors = Vec::new();
+    for pattern in patterns {
+        let line =
+            files::line_of(text, &format!("{pattern}\"")).or_else(|| files::line_of(text, pattern));
+        if let Some(neg) = pattern.strip_prefix('!') {
+            match crate::glob::compile(neg.trim_start_matches("./").trim_end_matches('/')) {
+                Ok(g) => negated.push(g.compile_matcher()),
+                Err(e) => errors.push(DiscoverError::new(
+                    file,
+                    line,
+                    format!("invalid workspace pattern `{pattern}`: {e}"),
+                )),
+            }
+            continue;
+        }
+        match files::expand(root, dirs, pattern, file, line) {
+            Ok(matched) => {
+                let before = found.len();
+                found.extend(matched.into_iter().filter(|d| {
+                    !d.is_empty() && files::is_file(root, &format!("{d}/package.json"))
+                }));
+                if found.len() == before {
+                    errors.push(DiscoverError::new(
+                        file,
+                        line,
+                        format!("workspace pattern `{pattern}` matches no folder with a package.json; fix or remove it"),
+                    ));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    found.retain(|d| !negated.iter().any(|m| m.is_match(d)));
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+/// Every package's manifest, read and parsed in parallel (thousands of small files).
+fn read_packages(root: &Path, dirs: Vec<String>) -> Result<Vec<Package>, Vec<DiscoverError>> {
+    let read: Vec<Result<Package, DiscoverError>> = dirs
+        .into_par_iter()
+        .map(|dir| {
+            let manifest = format!("{dir}/package.json");
+            let text = files::read(root, &manifest)?.unwrap_or_default();
+            let json = parse_package(&manifest, &text)?;
+            if json.name.as_deref().is_none_or(str::is_empty) {
+                return Err(DiscoverError::new(
+                    &manifest,
+                    Some(1),
+                    "this workspace package has no `name`; add one (it names the service)",
+                ));
+            }
+            Ok(Package {
+                dir,
+                manifest,
+                text,
+                json,
+            })
+        })
+        .collect();
+    let (ok, errors): (Vec<_>, Vec<_>) = read.into_iter().partition(Result::is_ok);
+    if !errors.is_empty() {
+        return Err(errors.into_iter().filter_map(Result::err).collect());
+    }
+    Ok(ok.into_iter().filter_map(Result::ok).collect())
+}
+
+/// The services, their linked edges and the lockfile that resolves the rest.
+fn services(
+    packages: &[Package],
+    pm: Ecosystem,
+    pnpm_links_ranges: bool,
+) -> Result<Discovery, Vec<DiscoverError>> {
+    let mut errors = Vec::new();
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    let by_dir: BTreeMap<&str, usize> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.dir.as_str(), i))
+        .collect();
+    for (i, p) in packages.iter().enumerate() {
+        let name = p.json.name.as_deref().unwrap_or_default();
+        if let Some(&first) = by_name.get(name) {
+            errors.push(DiscoverError::new(
+                &p.manifest,
+                files::line_of(&p.text, "\"name\""),
+                format!(
+                    "two workspace packages are named `{name}`: this one and {}; rename one",
+                    packages[first].manifest
+                ),
+            ));
+            continue;
+        }
+        by_name.insert(name, i);
+    }
+    let mut services = Vec::with_capacity(packages.len());
+    let mut users = Vec::with_capacity(packages.len());
+    for p in packages {
+        let own = p.json.name.clone().unwrap_or_default();
+        let mut deps = Vec::new();
+        let mut direct = Vec::new();
+        let tables = [
+            &p.json.dependencies,
+            &p.json.dev_dependencies,
+            &p.json.optional_dependencies,
+        ];
+        for (dep, spec) in tables.into_iter().flatten() {
+            let local = by_name.get(dep.as_str()).map(|&i| &packages[i]);
+            let linked = match link::classify(spec) {
+                Spec::Workspace => match local {
+                    Some(l) => Some(l),
+                    None => {
+                        errors.push(DiscoverError::new(
+                            &p.manifest,
+                            files::line_of(&p.text, &format!("\"{dep}\"")),
+                            format!("`{dep}` uses the workspace: protocol, but no workspace package is named `{dep}`; fix the name or add the package to the workspace"),
+                        ));
+                        None
+                    }
+                },
+                Spec::Path(path) => match files::join(&p.dir, path) {
+                    Some(target) => by_dir.get(target.as_str()).map(|&i| &packages[i]),
+                    None => {
+                        errors.push(DiscoverError::new(
+                            &p.manifest,
+                            files::line_of(&p.text, &format!("\"{dep}\"")),
+                            format!("`{dep}` points at `{path}`, outside the repository; local path dependencies must stay inside it"),
+                        ));
+                        None
+                    }
+                },
+                Spec::Range(range) => local.filter(|l| {
+                    link::range_links(pm, pnpm_links_ranges, range, l.json.version.as_deref())
+                }),
+                Spec::External => None,
+            };
+            match linked {
+                Some(l) => {
+                    let name = l.json.name.clone().unwrap_or_default();
+                    if name != own {
+                        deps.push(name);
+                    }
+                }
+                None => direct.push(format!("{dep}@{spec}")),
+            }
+        }
+        deps.sort();
+        deps.dedup();
+        direct.sort();
+        direct.dedup();
+        let mut scripts: Vec<String> = p.json.scripts.keys().cloned().collect();
+        scripts.sort();
+        users.push(LockUser {
+            service: own.clone(),
+            key: match pm {
+                Ecosystem::Yarn => own.clone(),
+                _ => p.dir.clone(),
+            },
+            direct: if pm == Ecosystem::Yarn {
+                direct
+            } else {
+                Vec::new()
+            },
+        });
+        services.push(DiscoveredService {
+            name: own,
+            root: p.dir.clone(),
+            ecosystem: pm,
+            manifest: p.manifest.clone(),
+            deps,
+            scripts,
+            packages: Vec::new(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Discovery {
+        services,
+        lockfiles: lockfile(pm, users).into_iter().collect(),
+        global_inputs: Vec::new(),
+    })
+}
+
+/// The lockfile the package manager writes, with every package as a user. Whether it exists is
+/// not checked: a lockfile added later is judged the same way.
+fn lockfile(pm: Ecosystem, users: Vec<LockUser>) -> Option<LockfileUse> {
+    let (path, format) = match pm {
+        Ecosystem::Npm => ("package-lock.json", LockFormat::NpmLock),
+        Ecosystem::Pnpm => ("pnpm-lock.yaml", LockFormat::PnpmLock),
+        Ecosystem::Yarn => ("yarn.lock", LockFormat::YarnLock),
+        Ecosystem::Cargo | Ecosystem::Go => return None,
+    };
+    Some(LockfileUse {
+        path: path.to_string(),
+        format,
+        users,
+    })
+}

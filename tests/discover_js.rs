@@ -1,0 +1,187 @@
+//! Discovery of npm, pnpm and yarn workspaces through the real binary: the zero-config path, the
+//! `[workspace] discover` setting and how explicit services refine discovered ones, the linking
+//! rules of each package manager, scripts as targets, and every discovery error (exit 2, the
+//! manifest named with its line).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{names, AffectedJson, OutputExt, TestRepo};
+
+/// Each service's deps, from `graph --format json`.
+fn graph(repo: &TestRepo, args: &[&str]) -> BTreeMap<String, Vec<String>> {
+    let mut all = vec!["graph", "--format", "json"];
+    all.extend_from_slice(args);
+    let json = repo.run(&all).success().json();
+    json["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| {
+            let deps = s["deps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap().to_string())
+                .collect();
+            (s["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+fn deps(list: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    list.iter()
+        .map(|(n, d)| (n.to_string(), names(d)))
+        .collect()
+}
+
+fn package(name: &str, version: &str, dependencies: &[(&str, &str)]) -> String {
+    let deps: Vec<String> = dependencies
+        .iter()
+        .map(|(n, r)| format!("\"{n}\": \"{r}\""))
+        .collect();
+    format!(
+        "{{\n  \"name\": \"{name}\",\n  \"version\": \"{version}\",\n  \"dependencies\": {{ {} }}\n}}\n",
+        deps.join(", ")
+    )
+}
+
+/// An npm workspace: `b` needs `a` by a satisfied range, `web` needs `b` by `*` and asks for a
+/// version of `a` the workspace does not have (fetched, no edge).
+fn npm_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"workspaces\": [\"packages/*\", \"apps/*\"]}\n",
+    )
+    .write("packages/a/package.json", package("@x/a", "1.2.0", &[]))
+    .write(
+        "packages/b/package.json",
+        package("@x/b", "1.0.0", &[("@x/a", "^1.0.0"), ("react", "^18")]),
+    )
+    .write(
+        "apps/web/package.json",
+        package("web", "0.0.1", &[("@x/b", "*"), ("@x/a", "^2.0.0")]),
+    )
+    .write("packages/a/index.js", "module.exports = 1;\n");
+    repo.commit("init");
+    repo
+}
+
+#[test]
+fn without_a_config_the_npm_workspace_is_discovered() {
+    let repo = npm_repo();
+    assert_eq!(
+        graph(&repo, &[]),
+        deps(&[("@x/a", &[]), ("@x/b", &["@x/a"]), ("web", &["@x/b"])])
+    );
+    let out = repo.run(&["graph"]);
+    assert_eq!(
+        out.stderr_lines(),
+        ["no pipeline.toml: 3 npm packages"],
+        "said once"
+    );
+}
+
+#[test]
+fn zero_config_affected_follows_linked_edges() {
+    let repo = npm_repo();
+    repo.write("packages/a/index.js", "module.exports = 2;\n");
+    repo.commit("change a");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["@x/a", "@x/b", "web"]));
+    repo.write("apps/web/page.js", "x\n");
+    repo.commit("change web");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+}
+
+#[test]
+fn zero_config_root_manifest_is_a_global_input() {
+    let repo = npm_repo();
+    repo.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"workspaces\": [\"packages/*\", \"apps/*\"], \"devDependencies\": {\"typescript\": \"5\"}}\n",
+    );
+    repo.commit("root devDependency");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["@x/a", "@x/b", "web"]));
+}
+
+#[test]
+fn discover_setting_adds_services_that_explicit_tables_refine() {
+    let repo = npm_repo();
+    repo.write("proto/api.proto", "syntax = \"proto3\";\n").config(
+        "[workspace]\ndiscover = [\"npm\"]\n\n[services.web]\ndeps = [\"@x/a\"]\npaths = [\"proto/**\"]\n",
+    );
+    repo.commit("config");
+    assert_eq!(
+        graph(&repo, &[]),
+        deps(&[
+            ("@x/a", &[]),
+            ("@x/b", &["@x/a"]),
+            ("web", &["@x/a", "@x/b"])
+        ])
+    );
+    assert!(repo.run(&["graph"]).stderr_str().is_empty());
+    repo.write("proto/api.proto", "syntax = \"proto3\"; // v2\n");
+    repo.commit("proto");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["web"]));
+}
+
+#[test]
+fn explicit_root_different_from_the_discovered_one_is_an_error() {
+    let repo = npm_repo();
+    repo.mkdir("elsewhere")
+        .write("elsewhere/.keep", "")
+        .config("[workspace]\ndiscover = \"auto\"\n[services.web]\nroot = \"elsewhere\"\n");
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str()
+            .contains("two services are named `web`: root `elsewhere` here and discovered package in `apps/web`"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn members_name_the_services_and_discovery_adds_only_edges() {
+    let repo = npm_repo();
+    repo.config("[workspace]\nmembers = [\"packages/*\"]\ndiscover = [\"npm\"]\n");
+    repo.commit("config");
+    // Folder names, as members name them; `web` is no member, so neither is it a service.
+    assert_eq!(graph(&repo, &[]), deps(&[("a", &[]), ("b", &["a"])]));
+}
+
+#[test]
+fn an_unknown_discover_value_is_a_config_error() {
+    let repo = npm_repo();
+    repo.config("[workspace]\ndiscover = [\"npm\", \"maven\"]\n");
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("discover: `maven` is not an ecosystem shockwave reads"),
+        "{err}"
+    );
+    assert!(err.contains("pipeline.toml:2:"), "{err}");
+}
+
+#[test]
+fn an_unparsable_package_json_is_named_with_its_line() {
+    let repo = npm_repo();
+    repo.write(
+        "packages/b/package.json",
+        "{\n  \"name\": \"@x/b\",\n  \"version\": 1.0.0\n}\n",
+    );
+    let out = repo.run(&["affected"]);
+    out.expect_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.starts_with("error: packages/b/package.json:3: cannot be parsed as package.json"),
+        "{err}"
+    );
+}
