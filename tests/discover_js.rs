@@ -185,3 +185,176 @@ fn an_unparsable_package_json_is_named_with_its_line() {
         "{err}"
     );
 }
+
+/// A pnpm workspace: `b` asks for `a` by a plain range, `c` by `workspace:^`; `d` only as a
+/// peer dependency; `e` through an `npm:` alias named like the local package.
+fn pnpm_repo(package_manager: &str, extra: &[(&str, &str)]) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        format!("{{\"name\": \"root\", \"private\": true, \"packageManager\": \"{package_manager}\"}}\n"),
+    )
+    .write("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n")
+    .write("packages/a/package.json", package("a", "1.0.0", &[]))
+    .write("packages/b/package.json", package("b", "1.0.0", &[("a", "^1.0.0")]))
+    .write("packages/c/package.json", package("c", "1.0.0", &[("a", "workspace:^")]))
+    .write(
+        "packages/d/package.json",
+        "{\"name\": \"d\", \"version\": \"1.0.0\", \"peerDependencies\": {\"a\": \"^1.0.0\"}}\n",
+    )
+    .write("packages/e/package.json", package("e", "1.0.0", &[("a", "npm:a@^1.0.0")]));
+    for (path, text) in extra {
+        repo.write(path, text);
+    }
+    repo.commit("init");
+    repo
+}
+
+#[test]
+fn pnpm_9_links_plain_ranges_only_with_link_workspace_packages() {
+    let expect_unlinked = deps(&[
+        ("a", &[]),
+        ("b", &[]),
+        ("c", &["a"]),
+        ("d", &[]),
+        ("e", &[]),
+    ]);
+    let expect_linked = deps(&[
+        ("a", &[]),
+        ("b", &["a"]),
+        ("c", &["a"]),
+        ("d", &[]),
+        ("e", &[]),
+    ]);
+    assert_eq!(graph(&pnpm_repo("pnpm@9.1.0", &[]), &[]), expect_unlinked);
+    assert_eq!(
+        graph(&pnpm_repo("pnpm@8.15.0", &[]), &[]),
+        expect_linked,
+        "pnpm 8 links by default"
+    );
+    let npmrc = [(".npmrc", "link-workspace-packages=true\n")];
+    assert_eq!(graph(&pnpm_repo("pnpm@9.1.0", &npmrc), &[]), expect_linked);
+    // pnpm-workspace.yaml wins over .npmrc.
+    let both = [
+        (".npmrc", "link-workspace-packages=true\n"),
+        (
+            "pnpm-workspace.yaml",
+            "packages:\n  - 'packages/*'\nlinkWorkspacePackages: false\n",
+        ),
+    ];
+    assert_eq!(graph(&pnpm_repo("pnpm@9.1.0", &both), &[]), expect_unlinked);
+    let repo = pnpm_repo("pnpm@9.1.0", &[]);
+    assert_eq!(
+        repo.run(&["graph"]).stderr_lines(),
+        ["no pipeline.toml: 5 pnpm packages"]
+    );
+}
+
+#[test]
+fn package_manager_is_detected_from_the_lockfile_without_package_manager() {
+    let repo = npm_repo();
+    repo.write("yarn.lock", "# yarn lockfile v1\n");
+    repo.commit("yarn");
+    assert_eq!(
+        repo.run(&["graph"]).stderr_lines(),
+        ["no pipeline.toml: 3 yarn packages"]
+    );
+    // Yarn links a satisfied range like npm.
+    assert_eq!(graph(&repo, &[])["@x/b"], names(&["@x/a"]));
+}
+
+#[test]
+fn workspaces_object_form_and_negated_patterns() {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"private\": true, \"workspaces\": {\"packages\": [\"packages/**\", \"!packages/legacy\"]}}\n",
+    )
+    .write("packages/a/package.json", package("a", "1.0.0", &[]))
+    .write("packages/group/b/package.json", package("b", "1.0.0", &[("a", "*")]))
+    .write("packages/legacy/package.json", package("legacy", "1.0.0", &[]))
+    .write("packages/a/node_modules/dep/package.json", package("dep", "1.0.0", &[]));
+    repo.commit("init");
+    assert_eq!(graph(&repo, &[]), deps(&[("a", &[]), ("b", &["a"])]));
+}
+
+#[test]
+fn scripts_become_targets_run_by_the_package_manager() {
+    let repo = npm_repo();
+    repo.write(
+        "packages/a/package.json",
+        "{\"name\": \"@x/a\", \"version\": \"1.2.0\", \"scripts\": {\"build\": \"x\"}}\n",
+    )
+    .write("bin/npm", "#!/bin/sh\necho \"npm $*\" >> \"$LOG\"\n")
+    .chmod_exec("bin/npm", true);
+    repo.config("[workspace]\ndiscover = \"auto\"\n[targets.build]\nneeds = [\"^build\"]\n[targets.lint]\ncommand = \"echo lint >> \\\"$LOG\\\"\"\n");
+    repo.commit("scripts");
+    let log = repo.abs("log.txt");
+    let path = format!(
+        "{}:{}",
+        repo.abs("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = repo
+        .command(&["run", "build", "lint", "--all", "--no-cache"])
+        .env("PATH", path)
+        .env("LOG", &log)
+        .output()
+        .unwrap();
+    out.success();
+    let mut lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    // Only `@x/a` has a build script; every service has the configured lint.
+    assert_eq!(lines, ["lint", "lint", "lint", "npm run build"]);
+}
+
+#[test]
+fn js_discovery_errors() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "package.json",
+            "{\"workspaces\": [\"packages/*\",\n \"nowhere/*\"]}\n",
+            "error: package.json:2: workspace pattern `nowhere/*` matches no folder with a package.json",
+        ),
+        (
+            "package.json",
+            "{\"workspaces\": [\"../outside/*\"]}\n",
+            "error: package.json:1: workspace pattern `../outside/*` leaves the repository",
+        ),
+        (
+            "apps/web/package.json",
+            "{\"name\": \"@x/a\", \"version\": \"1.0.0\"}\n",
+            "two workspace packages are named `@x/a`",
+        ),
+        (
+            "apps/web/package.json",
+            "{\"name\": \"web\",\n \"dependencies\": {\n  \"ghost\": \"workspace:*\"}}\n",
+            "error: apps/web/package.json:3: `ghost` uses the workspace: protocol, but no workspace package is named `ghost`",
+        ),
+        (
+            "packages/a/package.json",
+            "{\"name\": \"@x/a\", \"version\": \"1.2.0\", \"dependencies\": {\"web\": \"*\"}}\n",
+            "dependency cycle: @x/a → web → @x/b → @x/a",
+        ),
+        (
+            "packages/a/package.json",
+            "{\"version\": \"1.2.0\"}\n",
+            "error: packages/a/package.json:1: this workspace package has no `name`",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let repo = npm_repo();
+        repo.write(file, text);
+        let out = repo.run(&["affected"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr_str().contains(expected),
+            "{file}: expected {expected:?} in\n{}",
+            out.stderr_str()
+        );
+    }
+}

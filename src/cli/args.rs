@@ -49,6 +49,8 @@ pub enum Command {
     Cache(CacheArgs),
     /// Render a run summary (run --summary FILE) as Markdown for a pull request
     Report(ReportArgs),
+    /// Write a pipeline.toml listing the services workspace discovery finds
+    Init,
 }
 
 /// Which services' tasks to include.

@@ -33,6 +33,7 @@ pub struct Settings {
 #[derive(Debug)]
 pub enum CommandSettings {
     Check,
+    Init,
     Affected(AffectedSettings),
     Graph(GraphSettings),
     Run(RunSettings),
@@ -162,6 +163,7 @@ impl Settings {
         let remote_env = std::mem::take(&mut env.remote);
         let command = match cli.command {
             Command::Check => CommandSettings::Check,
+            Command::Init => CommandSettings::Init,
             Command::Affected(a) => CommandSettings::Affected(AffectedSettings::resolve(a)?),
             Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g)?),
             Command::Run(r) => CommandSettings::Run(RunSettings::resolve(r, remote_env)?),

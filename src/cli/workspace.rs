@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use super::CliError;
 use crate::config::{self, ConfigError, Workspace};
-use crate::discover::Ecosystem;
 use crate::scm::{Repo, ScmError};
 
 /// The loaded workspace and its repository.
@@ -66,7 +65,11 @@ impl Loaded {
         let Some(ws) = found else {
             return Err(not_found.into());
         };
-        eprintln!("no {}: {}", config::CONFIG_FILE, found_summary(&ws));
+        eprintln!(
+            "no {}: {}",
+            config::CONFIG_FILE,
+            crate::report::init::found(&ws)
+        );
         Ok(Loaded { ws, repo: Ok(repo) })
     }
 
@@ -115,29 +118,4 @@ pub(crate) fn display_path(cwd: &Path, p: &Path) -> String {
         Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
         _ => PathBuf::from(p).display().to_string(),
     }
-}
-
-/// What discovery found, by kind: `14 npm packages, 3 Go modules`.
-fn found_summary(ws: &Workspace) -> String {
-    let mut counts: std::collections::BTreeMap<(Ecosystem, bool), usize> = Default::default();
-    for s in &ws.services {
-        if let Some(e) = s.ecosystem {
-            *counts.entry((e, s.packages.is_empty())).or_default() += 1;
-        }
-    }
-    counts
-        .into_iter()
-        .map(|((e, no_packages), n)| {
-            let kind = match (e, no_packages) {
-                (Ecosystem::Cargo, _) => "Cargo crate",
-                (Ecosystem::Go, true) => "Go module",
-                (Ecosystem::Go, false) => "Go service",
-                (Ecosystem::Npm, _) => "npm package",
-                (Ecosystem::Pnpm, _) => "pnpm package",
-                (Ecosystem::Yarn, _) => "yarn package",
-            };
-            format!("{n} {kind}{}", if n == 1 { "" } else { "s" })
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod graph;
 pub mod hash;
 pub mod hash_diff;
+pub mod init;
 pub mod markdown;
 pub mod output;
 pub mod plan;

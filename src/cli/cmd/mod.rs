@@ -6,6 +6,7 @@ mod cache;
 mod check;
 mod graph;
 mod hash;
+mod init;
 mod report;
 mod run;
 
@@ -20,6 +21,7 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
     let config = s.config.as_deref();
     match s.command {
         CommandSettings::Check => check::run(cwd, config),
+        CommandSettings::Init => init::run(cwd, config),
         CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, a),
         CommandSettings::Graph(g) => graph::run(cwd, config, g),
         CommandSettings::Run(r) => run::run(cwd, config, &s.env, r),

@@ -1,0 +1,43 @@
+//! `init`: discover the workspace at the repository root (or the current directory outside a
+//! repository) and write what was found as a `pipeline.toml` there. Never overwrites one.
+
+use std::path::Path;
+
+use super::{print, write_whole};
+use crate::cli::{CliError, ExitCode};
+use crate::config::{self, FsDirs};
+use crate::scm::Repo;
+
+pub(super) fn run(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(cwd).ok();
+    let root = repo.as_ref().map_or(cwd, |r| r.workdir());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let path = config.map_or_else(|| root.join(config::CONFIG_FILE), Path::to_path_buf);
+    if path.symlink_metadata().is_ok() {
+        return Err(CliError::Usage(format!(
+            "{} already exists; init never overwrites it (remove it first to start over)",
+            path.display()
+        )));
+    }
+    let found = match repo.as_ref().map(|r| r.workspace_dirs(&root)).transpose()? {
+        Some(Some(mut dirs)) => config::discover_only(&root, &mut dirs)?,
+        _ => config::discover_only(&root, &mut FsDirs::new(&root))?,
+    };
+    let Some(ws) = found else {
+        return Err(CliError::Usage(format!(
+            "found no npm, pnpm, yarn, Cargo or Go workspace in {}; write {} by hand (see the README)",
+            root.display(),
+            config::CONFIG_FILE
+        )));
+    };
+    write_whole(&path, &crate::report::init::pipeline_toml(&ws)).map_err(|e| CliError::Io {
+        action: format!("write {}", path.display()),
+        source: e,
+    })?;
+    print(&format!(
+        "wrote {}: {}\n",
+        path.display(),
+        crate::report::init::found(&ws)
+    ));
+    Ok(ExitCode::Success)
+}

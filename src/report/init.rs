@@ -1,0 +1,90 @@
+//! What workspace discovery found, in words: the one-line summary (`14 npm packages, 3 Go
+//! modules`) and the `pipeline.toml` that `init` writes. Pure functions of the workspace.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::config::Workspace;
+use crate::discover::Ecosystem;
+
+/// The services discovery found, by kind: `14 npm packages, 3 Go modules`.
+pub fn found(ws: &Workspace) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &ws.services {
+        let kind = match s.ecosystem {
+            Some(Ecosystem::Npm) => "npm package",
+            Some(Ecosystem::Pnpm) => "pnpm package",
+            Some(Ecosystem::Yarn) => "yarn package",
+            Some(Ecosystem::Cargo) => "Cargo crate",
+            Some(Ecosystem::Go) if s.packages.is_empty() => "Go module",
+            Some(Ecosystem::Go) => "Go service",
+            None => continue,
+        };
+        *counts.entry(kind).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(kind, n)| format!("{n} {kind}{}", if n == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A `pipeline.toml` for the discovered `ws`: discovery stays on, the workspace-level
+/// manifests are written as global inputs, and every service is listed as a commented table,
+/// since it only repeats what discovery finds.
+pub fn pipeline_toml(ws: &Workspace) -> String {
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let list = |items: &[&str]| {
+        let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Written by `shockwave init` from the workspace manifests: {}.\n\
+         # Services and their dependencies are read from the manifests on every run (discover);\n\
+         # the [services.*] tables below only repeat what was found, so they are commented out:\n\
+         # uncomment one to refine it (extra deps, paths, per-service targets).\n",
+        found(ws)
+    );
+    let globals: Vec<&str> = ws
+        .global_inputs
+        .patterns
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let _ = writeln!(out, "[workspace]\ndiscover = \"auto\"");
+    let _ = writeln!(
+        out,
+        "# A change to a workspace-level manifest affects every service.\nglobal_inputs = {}",
+        list(&globals)
+    );
+    let _ = writeln!(out, "# default_base = \"origin/main\"\n");
+    if !ws.target_names.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Targets found in package.json scripts ({}) run through the package manager\n\
+             # (`npm run NAME`) unless [targets.NAME] has a command; needs orders them:\n\
+             # [targets.build]\n# needs = [\"^build\"]\n",
+            ws.target_names
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for s in &ws.services {
+        let eco = s.ecosystem.map_or("", |e| e.as_str());
+        let _ = writeln!(out, "# [services.{}]  # {eco}", quote(&s.name));
+        let _ = writeln!(out, "# root = {}", quote(&s.root));
+        if !s.deps.is_empty() {
+            let deps: Vec<&str> = s
+                .deps
+                .iter()
+                .map(|&d| ws.services[d].name.as_str())
+                .collect();
+            let _ = writeln!(out, "# deps = {}", list(&deps));
+        }
+    }
+    out
+}
