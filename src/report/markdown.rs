@@ -200,3 +200,25 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
     }
     parts.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::reasons_text;
+    use serde_json::json;
+
+    #[test]
+    fn lockfile_reasons_name_the_file_and_what_moved() {
+        let changed = json!({"kind": "lockfile", "file": "pnpm-lock.yaml",
+            "added": ["ms@2.1.3", "a@1", "b@1", "c@1"], "removed": ["ms@2.1.2"]});
+        assert_eq!(
+            reasons_text("web", &[changed]),
+            "lockfile `pnpm-lock.yaml` changed (+ms@2.1.3 +a@1 +b@1 +1 more −ms@2.1.2)"
+        );
+        let unreadable =
+            json!({"kind": "lockfile_unreadable", "file": "yarn.lock", "detail": "not yarn"});
+        assert_eq!(
+            reasons_text("web", &[unreadable]),
+            "lockfile `yarn.lock` unreadable, everything it installs assumed changed"
+        );
+    }
+}
