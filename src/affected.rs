@@ -6,6 +6,7 @@
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::config::{ServiceId, UnownedPolicy, Workspace};
+use crate::lockfiles::LockfileImpact;
 use crate::ownership::{Ownership, PathClass};
 use crate::scm::Changes;
 
@@ -37,6 +38,16 @@ pub enum Reason {
     /// A file of a Go package in the service's closure changed: `chain` runs from the service
     /// through the packages that import one another down to the package holding `path`.
     Package { path: BString, chain: Vec<String> },
+    /// A lockfile it uses changed what it installs: `name@version` entries of its resolved
+    /// external closure at head that were not at base, and the reverse (each sorted).
+    Lockfile {
+        file: BString,
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    /// A lockfile it uses changed and could not be read at base or head, so it is assumed to
+    /// change everything it installs.
+    LockfileUnreadable { file: BString, detail: String },
 }
 
 impl Reason {
@@ -48,6 +59,8 @@ impl Reason {
             Reason::MissingBase { .. } => "missing_base",
             Reason::Unowned { .. } => "unowned",
             Reason::Package { .. } => "package",
+            Reason::Lockfile { .. } => "lockfile",
+            Reason::LockfileUnreadable { .. } => "lockfile_unreadable",
         }
     }
 }
@@ -137,6 +150,18 @@ pub fn compute<'p>(
     paths: impl IntoIterator<Item = &'p BStr>,
     dependents: Dependents,
 ) -> Affected {
+    compute_with_lockfiles(ws, prefix, paths, dependents, &LockfileImpact::default())
+}
+
+/// [`compute`], with the changed lockfiles judged by what they install: their paths are not
+/// judged by ownership, and the services whose closures changed carry `locks`' reasons.
+pub fn compute_with_lockfiles<'p>(
+    ws: &Workspace,
+    prefix: &str,
+    paths: impl IntoIterator<Item = &'p BStr>,
+    dependents: Dependents,
+    locks: &LockfileImpact,
+) -> Affected {
     let n = ws.services.len();
     let ownership = Ownership::new(ws);
     let mut direct: Vec<Vec<Reason>> = vec![Vec::new(); n];
@@ -150,6 +175,9 @@ pub fn compute<'p>(
         let Some(rel) = workspace_relative(prefix, path) else {
             continue;
         };
+        if locks.handles(rel) {
+            continue;
+        }
         match ownership.classify_into(rel, &mut owners, &mut scratch, Some(&mut by_package)) {
             PathClass::Ignored => ignored_files += 1,
             PathClass::Global => global.push(rel.to_owned()),
@@ -168,6 +196,9 @@ pub fn compute<'p>(
                 }
             }
         }
+    }
+    for (id, reason) in &locks.reasons {
+        direct[*id].push(reason.clone());
     }
     for list in &mut direct {
         list.sort_by(|a, b| reason_path(a).cmp(reason_path(b)));
@@ -227,6 +258,9 @@ fn reason_path(r: &Reason) -> &[u8] {
         | Reason::Global { path }
         | Reason::Unowned { path }
         | Reason::Package { path, .. } => path.as_bytes(),
+        Reason::Lockfile { file: path, .. } | Reason::LockfileUnreadable { file: path, .. } => {
+            path.as_bytes()
+        }
         _ => b"",
     }
 }

@@ -14,6 +14,7 @@ pub mod exec;
 pub mod glob;
 pub mod graph;
 pub mod hash;
+pub mod lockfiles;
 pub mod ownership;
 pub mod report;
 pub mod scm;

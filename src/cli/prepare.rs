@@ -63,7 +63,15 @@ pub(crate) fn hash_tasks<'a>(
     graph: &TaskGraph,
 ) -> TaskHashes<'a> {
     let t0 = std::time::Instant::now();
-    let hashes = crate::hash::hash_tasks(&ctx.ws, &ctx.prefix, index, graph, &super::env::task_var);
+    let locks = crate::lockfiles::lock_inputs(&ctx.repo, &ctx.prefix, &ctx.ws);
+    let hashes = crate::hash::hash_tasks(
+        &ctx.ws,
+        &ctx.prefix,
+        index,
+        graph,
+        &super::env::task_var,
+        &locks,
+    );
     tracing::debug!("hashed {} tasks in {:?}", graph.len(), t0.elapsed());
     hashes
 }

@@ -86,7 +86,9 @@ pub(crate) fn compute_affected(
     if products > 0 {
         tracing::debug!("{products} untracked files are declared outputs, not changes");
     }
-    let affected = affected::compute(&ctx.ws, &ctx.prefix, changes.paths(), dependents);
+    let locks = crate::lockfiles::impact(&ctx.repo, &changes, &ctx.prefix, &ctx.ws)?;
+    let affected =
+        affected::compute_with_lockfiles(&ctx.ws, &ctx.prefix, changes.paths(), dependents, &locks);
     if ctx.ws.unowned == config::UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
         let n = affected.unowned_files.len();
         let first =

@@ -15,6 +15,7 @@ mod cargo;
 mod files;
 pub mod go;
 mod js;
+pub mod lockfile;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

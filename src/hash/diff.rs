@@ -166,7 +166,7 @@ pub fn diff(a: &Listing, b: &Listing) -> ListingDiff {
 
 fn diff_fingerprints(a: &Value, b: &Value) -> Vec<InputDiff> {
     let mut out = Vec::new();
-    for name in ["version", "command", "root", "outputs"] {
+    for name in ["version", "command", "root", "outputs", "lockfiles"] {
         if a.get(name) != b.get(name) {
             out.push(InputDiff::Field {
                 name,

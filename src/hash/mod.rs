@@ -30,7 +30,9 @@ mod encode;
 /// Bump to invalidate every cache entry when the fingerprint's meaning changes.
 /// 2: env values enter as their keyed digest ([`EnvDigest`]) rather than as raw bytes, and the
 /// global-inputs hash counts its lists.
-pub const FINGERPRINT_VERSION: u32 = 2;
+/// 3: a lockfile enters as the digest of each using service's resolved closure
+/// ([`Fingerprint::lockfiles`]) instead of as a file.
+pub const FINGERPRINT_VERSION: u32 = 3;
 
 /// One input file: workspace-relative path, content id and git mode (borrowed from the index).
 pub type FileInput<'a> = (&'a BStr, &'a gix::oid, u32);
@@ -53,6 +55,10 @@ pub struct Fingerprint<'a> {
     pub global: blake3::Hash,
     /// Label (`service:target`) and hash of every needed task, sorted by label.
     pub needs: Vec<(String, blake3::Hash)>,
+    /// Each lockfile the service resolves external dependencies through (workspace-relative
+    /// path) and the digest of its closure there, sorted by path: what it installs, so churn in
+    /// the lockfile that does not concern it leaves the hash alone.
+    pub lockfiles: Vec<(String, blake3::Hash)>,
 }
 
 /// A keyed blake3 digest of one environment variable's value: what enters the task hash and the
@@ -101,7 +107,8 @@ impl Encode for Fingerprint<'_> {
             .put(&self.files)
             .put(&self.env)
             .put(&self.global)
-            .put(&self.needs);
+            .put(&self.needs)
+            .put(&self.lockfiles);
     }
 }
 
@@ -132,8 +139,14 @@ impl Fingerprint<'_> {
             .iter()
             .map(|(k, v)| (k.clone(), json!(v.to_hex().to_string())))
             .collect();
+        let lockfiles: serde_json::Map<String, Value> = self
+            .lockfiles
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v.to_hex().to_string())))
+            .collect();
         json!({
             "version": self.version,
+            "lockfiles": lockfiles,
             "command": self.command,
             "root": self.root,
             "outputs": self.outputs,
@@ -162,6 +175,14 @@ fn global_hash(patterns: &[String], files: &[FileInput<'_>]) -> blake3::Hash {
         .finish()
 }
 
+/// The lockfile closures of every service (indexed by id), from [`crate::lockfiles::digests`],
+/// and the workspace-relative paths whose bytes those digests replace in its file inputs.
+#[derive(Debug, Default)]
+pub struct LockInputs {
+    pub digests: Vec<Vec<(String, blake3::Hash)>>,
+    pub replaced: Vec<Vec<String>>,
+}
+
 /// Hashes every task in `graph`. `env` looks up variable values (the process environment in the CLI).
 pub fn hash_tasks<'a>(
     ws: &Workspace,
@@ -169,6 +190,7 @@ pub fn hash_tasks<'a>(
     index: &'a RepoIndex,
     graph: &TaskGraph,
     env: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
+    locks: &LockInputs,
 ) -> TaskHashes<'a> {
     let global_files = matching_files(index, prefix, &ws.global_inputs);
     let global = global_hash(&ws.global_inputs.patterns, &global_files);
@@ -182,10 +204,11 @@ pub fn hash_tasks<'a>(
     let files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = services
         .par_iter()
         .map(|&s| {
-            (
-                s,
-                service_files(ws, prefix, index, &ownership, s, nested[s]),
-            )
+            let mut files = service_files(ws, prefix, index, &ownership, s, nested[s]);
+            if let Some(replaced) = locks.replaced.get(s).filter(|r| !r.is_empty()) {
+                files.retain(|(path, ..)| !replaced.iter().any(|r| r.as_bytes() == *path));
+            }
+            (s, files)
         })
         .collect();
 
@@ -214,6 +237,7 @@ pub fn hash_tasks<'a>(
                     .collect(),
                 global,
                 needs: Vec::new(),
+                lockfiles: locks.digests.get(t.service).cloned().unwrap_or_default(),
             }
         })
         .collect();
@@ -465,6 +489,7 @@ mod tests {
             env: vec![("GOFLAGS".into(), Some(EnvDigest::of("GOFLAGS", b"-v")))],
             global: blake3::hash(b"g"),
             needs: vec![],
+            lockfiles: vec![("package-lock.json".into(), blake3::hash(b"closure"))],
         }
     }
 
@@ -474,17 +499,17 @@ mod tests {
     #[test]
     fn golden_fingerprint_hash() {
         let mut f = fp();
-        f.version = 2;
+        f.version = 3;
         f.needs = vec![("lib:build".into(), blake3::hash(b"lib"))];
         f.env.push(("UNSET".into(), None));
         assert_eq!(
-            FINGERPRINT_VERSION, 2,
+            FINGERPRINT_VERSION, 3,
             "the version is part of the golden value"
         );
         assert_eq!(f.hash().to_hex().as_str(), GOLDEN_TASK);
     }
 
-    const GOLDEN_TASK: &str = "d75e72900fc262d1b091939598b9678bb0aba08241ada28f63aac1cb51a5af49";
+    const GOLDEN_TASK: &str = "1808ad4ddbebc29d63cbf16e5a12a657dcffd8968cea3852440b524e89c23eaf";
 
     #[test]
     fn golden_global_hash() {

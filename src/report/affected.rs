@@ -213,6 +213,21 @@ impl AffectedView<'_> {
                 path.to_str_lossy(),
                 chain.join(" ← ")
             ),
+            Reason::Lockfile {
+                file,
+                added,
+                removed,
+            } => format!(
+                "{}  {} ({})",
+                style.green("lockfile  "),
+                file.to_str_lossy(),
+                lockfile_change(added, removed)
+            ),
+            Reason::LockfileUnreadable { file, detail } => format!(
+                "{}  {} could not be read, so everything it installs is assumed changed: {detail}",
+                style.red("lockfile  "),
+                file.to_str_lossy()
+            ),
         }
     }
 
@@ -339,7 +354,9 @@ impl AffectedView<'_> {
                                 Reason::File { path }
                                 | Reason::Global { path }
                                 | Reason::Unowned { path }
-                                | Reason::Package { path, .. } => {
+                                | Reason::Package { path, .. }
+                                | Reason::Lockfile { file: path, .. }
+                                | Reason::LockfileUnreadable { file: path, .. } => {
                                     Some(path.to_str_lossy().into_owned())
                                 }
                                 _ => None,
@@ -411,6 +428,39 @@ pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
         Reason::Package { path, chain } => {
             json!({"kind": "package", "path": path.to_str_lossy(), "chain": chain})
         }
+        Reason::Lockfile {
+            file,
+            added,
+            removed,
+        } => {
+            json!({"kind": "lockfile", "file": file.to_str_lossy(), "added": added, "removed": removed})
+        }
+        Reason::LockfileUnreadable { file, detail } => {
+            json!({"kind": "lockfile_unreadable", "file": file.to_str_lossy(), "detail": detail})
+        }
+    }
+}
+
+/// A closure change in a few words: `+ms@2.1.3 −ms@2.1.2`, the first entries of each side and
+/// a count of the rest (JSON lists them all).
+pub fn lockfile_change(added: &[String], removed: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let side = |sign: &str, entries: &[String]| {
+        let mut parts: Vec<String> = entries
+            .iter()
+            .take(SHOWN)
+            .map(|e| format!("{sign}{e}"))
+            .collect();
+        if entries.len() > SHOWN {
+            parts.push(format!("{sign}{} more", entries.len() - SHOWN));
+        }
+        parts
+    };
+    let parts = [side("+", added), side("−", removed)].concat();
+    if parts.is_empty() {
+        "no entry changed".to_owned()
+    } else {
+        parts.join(" ")
     }
 }
 

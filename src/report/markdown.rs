@@ -231,6 +231,23 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
                 )
             }
             "missing_base" => "base not available, everything assumed changed".to_string(),
+            "lockfile" => {
+                let list = |key: &str| -> Vec<String> {
+                    let entries = r[key].as_array().into_iter().flatten();
+                    entries
+                        .filter_map(|e| e.as_str().map(str::to_owned))
+                        .collect()
+                };
+                format!(
+                    "lockfile `{}` changed ({})",
+                    r["file"].as_str().unwrap_or("?"),
+                    super::affected::lockfile_change(&list("added"), &list("removed"))
+                )
+            }
+            "lockfile_unreadable" => format!(
+                "lockfile `{}` unreadable, everything it installs assumed changed",
+                r["file"].as_str().unwrap_or("?")
+            ),
             "selected" => format!("selected by `{}`", r["by"].as_str().unwrap_or("?")),
             other => other.to_string(),
         };
@@ -240,4 +257,26 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
         parts.push(format!("and {} more", reasons.len() - SHOWN));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reasons_text;
+    use serde_json::json;
+
+    #[test]
+    fn lockfile_reasons_name_the_file_and_what_moved() {
+        let changed = json!({"kind": "lockfile", "file": "pnpm-lock.yaml",
+            "added": ["ms@2.1.3", "a@1", "b@1", "c@1"], "removed": ["ms@2.1.2"]});
+        assert_eq!(
+            reasons_text("web", &[changed]),
+            "lockfile `pnpm-lock.yaml` changed (+ms@2.1.3 +a@1 +b@1 +1 more −ms@2.1.2)"
+        );
+        let unreadable =
+            json!({"kind": "lockfile_unreadable", "file": "yarn.lock", "detail": "not yarn"});
+        assert_eq!(
+            reasons_text("web", &[unreadable]),
+            "lockfile `yarn.lock` unreadable, everything it installs assumed changed"
+        );
+    }
 }

@@ -14,6 +14,7 @@
 // The raw syscalls of the Linux scan are in `sys::linux`, which alone may opt out.
 #![deny(unsafe_code)]
 
+mod blob;
 mod diff;
 mod dirs;
 mod fsmonitor;
@@ -25,6 +26,7 @@ mod sys;
 mod untracked;
 mod worktree;
 
+pub use blob::{FileContent, Revision};
 pub use dirs::RepoDirs;
 pub use fsmonitor::FsMonitor;
 pub use index::{FileId, RepoIndex};

@@ -1,0 +1,172 @@
+//! Lockfile closures: for each service that resolves external dependencies through a lockfile,
+//! the set of external `name@version` entries the package manager installs for it, read from
+//! one revision's lockfile bytes. `affected` compares two revisions' closures; `hash` digests one.
+//!
+//! One file per format (`npm`, `pnpm`, `yarn`, `cargo`, `gomod`); each turns the bytes into a
+//! [`Graph`] of resolved packages and the starting nodes of every user, and the walk below is
+//! shared. Parsing is pure: no I/O, no printing.
+//!
+//! What a closure holds, in every format: the external packages reachable from the user through
+//! the dependencies the lockfile records for it (its own dev dependencies included), and through
+//! workspace-local packages it links — those are not entries themselves, but their external
+//! non-dev dependencies are, because the package manager installs them for the user too. yarn v1
+//! does not record workspace packages, so there a closure starts from the user's declared ranges
+//! only (a linked package's externals reach the user through the dependency edge instead).
+//!
+//! Lockfiles are untrusted: the size is bounded ([`MAX_MANIFEST_BYTES`]), the parsers used have
+//! nesting limits, the walk is iterative with a bounded number of nodes, and a user the lockfile
+//! does not know gets a closure that says so ([`missing_entry`]) rather than an empty one.
+
+mod cargo;
+mod gomod;
+mod npm;
+mod pnpm;
+mod yarn;
+
+use super::{Closure, DiscoverError, LockFormat, LockUser, MAX_MANIFEST_BYTES};
+
+/// The most resolved packages one lockfile may hold. The largest public lockfiles hold tens of
+/// thousands; this bounds the memory a hostile file can make the walk use.
+const MAX_NODES: usize = 1 << 20;
+
+/// Each user's resolved external closure, in the order of `users`.
+///
+/// `bytes` are one revision's lockfile. An error means the file cannot be used at all (not
+/// UTF-8, not the format, a version this parser does not know); its `file` is the format's
+/// usual file name, which the caller replaces with the path it read.
+pub fn closures(
+    format: LockFormat,
+    bytes: &[u8],
+    users: &[LockUser],
+) -> Result<Vec<Closure>, DiscoverError> {
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(error(
+            format,
+            format!(
+                "is {} bytes, more than the {MAX_MANIFEST_BYTES} read",
+                bytes.len()
+            ),
+        ));
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| error(format, format!("is not UTF-8 ({e})")))?;
+    let resolved = match format {
+        LockFormat::NpmLock => npm::resolve(text, users),
+        LockFormat::PnpmLock => pnpm::resolve(text, users),
+        LockFormat::YarnLock => yarn::resolve(text, users),
+        LockFormat::CargoLock => cargo::resolve(text, users),
+        LockFormat::GoMod => return gomod::closures(text, users).map_err(|m| error(format, m)),
+    }
+    .map_err(|m| error(format, m))?;
+    Ok(resolved.closures(users))
+}
+
+/// The usual file name of a format, for messages.
+pub fn file_name(format: LockFormat) -> &'static str {
+    match format {
+        LockFormat::NpmLock => "package-lock.json",
+        LockFormat::PnpmLock => "pnpm-lock.yaml",
+        LockFormat::YarnLock => "yarn.lock",
+        LockFormat::CargoLock => "Cargo.lock",
+        LockFormat::GoMod => "go.mod",
+    }
+}
+
+fn error(format: LockFormat, message: String) -> DiscoverError {
+    DiscoverError {
+        file: file_name(format).to_owned(),
+        line: None,
+        message,
+    }
+}
+
+/// The closure entry of a user the lockfile has no entry for: the lockfile is older than the
+/// manifests. It keeps the closure from looking empty (and equal to another empty one), so the
+/// user counts as changed when it appears or disappears.
+pub fn missing_entry(key: &str) -> String {
+    format!("<{key} not in lockfile>")
+}
+
+/// Resolved packages of one lockfile: a node per package instance, its label (`None` for a
+/// workspace-local package, which is walked through but is no entry) and its dependency edges.
+#[derive(Debug, Default)]
+struct Graph {
+    labels: Vec<Option<String>>,
+    edges: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    fn add(&mut self, label: Option<String>) -> Result<usize, String> {
+        if self.labels.len() >= MAX_NODES {
+            return Err(format!("holds more than {MAX_NODES} packages"));
+        }
+        self.labels.push(label);
+        self.edges.push(Vec::new());
+        Ok(self.labels.len() - 1)
+    }
+
+    /// Every labelled node reachable from `starts` (the starts included).
+    fn closure(&self, starts: &[usize]) -> Closure {
+        let mut seen = vec![false; self.labels.len()];
+        let mut stack: Vec<usize> = starts.to_vec();
+        let mut out = Closure::new();
+        while let Some(node) = stack.pop() {
+            if std::mem::replace(&mut seen[node], true) {
+                continue;
+            }
+            if let Some(label) = &self.labels[node] {
+                out.insert(label.clone());
+            }
+            stack.extend(self.edges[node].iter().filter(|&&n| !seen[n]));
+        }
+        out
+    }
+}
+
+/// A parsed lockfile: its graph and, per user, the nodes the user depends on directly, or
+/// `None` when the lockfile does not know the user.
+struct Resolved {
+    graph: Graph,
+    starts: Vec<Option<Vec<usize>>>,
+}
+
+impl Resolved {
+    fn closures(&self, users: &[LockUser]) -> Vec<Closure> {
+        users
+            .iter()
+            .zip(&self.starts)
+            .map(|(user, starts)| match starts {
+                Some(starts) => self.graph.closure(starts),
+                None => Closure::from([missing_entry(&user.key)]),
+            })
+            .collect()
+    }
+}
+
+/// `name@range` split at the `@` that ends the name (a scoped name starts with one).
+fn split_at_version(spec: &str) -> Option<(&str, &str)> {
+    let at = spec.get(1..)?.find('@')? + 1;
+    Some((&spec[..at], &spec[at + 1..]))
+}
+
+/// A `/`-separated relative path joined to a directory, `..` resolved; `None` when it leaves
+/// the workspace.
+fn join_relative(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+//! `yarn.lock`, v1 (yarn's own format) and berry (yarn 2+, YAML), read with the
+//! `yarn-lock-parser` crate. Entries are keyed by the descriptors that resolve to them
+//! (`ms@^2.0.0`, `ms@npm:^2.0.0`) and list their dependencies as descriptors too.
+//!
+//! berry records each workspace (`a@workspace:packages/a`, version `0.0.0-use.local`) with all
+//! its dependencies, so a user starts there. v1 records no workspace, so a user starts from the
+//! `name@range` descriptors discovery read from its manifest ([`LockUser::direct`]).
+
+use std::collections::HashMap;
+
+use super::{split_at_version, Graph, Resolved};
+use crate::discover::LockUser;
+
+/// The lockfile versions understood: 1 (yarn classic) and berry's `__metadata.version` from
+/// yarn 2 (4) to yarn 4 (8 and later revisions of it).
+const BERRY_VERSIONS: std::ops::RangeInclusive<u8> = 4..=10;
+
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
+    let lock = yarn_lock_parser::parse_str(text)
+        .map_err(|e| format!("is not a yarn lockfile ({e}): regenerate it with `yarn install`"))?;
+    if lock.version != 1 && !BERRY_VERSIONS.contains(&lock.version) {
+        return Err(format!(
+            "__metadata version {} is not supported (1 and 4 to 10 are): regenerate it with \
+             yarn 1 to 4 (`yarn install`)",
+            lock.version
+        ));
+    }
+    let berry = lock.version != 1;
+    let mut graph = Graph::default();
+    let mut ids: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut workspaces: HashMap<&str, usize> = HashMap::new();
+    for entry in &lock.entries {
+        let local = entry
+            .descriptors
+            .iter()
+            .any(|(_, range)| range.starts_with("workspace:"));
+        let label = (!local).then(|| format!("{}@{}", entry.name, entry.version));
+        let id = graph.add(label)?;
+        for &descriptor in &entry.descriptors {
+            ids.insert(descriptor, id);
+        }
+        if local {
+            workspaces.insert(entry.name, id);
+        }
+    }
+    let find = |name: &str, range: &str| -> Option<usize> {
+        ids.get(&(name, range)).copied().or_else(|| {
+            // Manifests write `^2.0.0`; berry's descriptors carry the protocol.
+            berry.then(|| ids.get(&(name, format!("npm:{range}").as_str())).copied())?
+        })
+    };
+    for (id, entry) in lock.entries.iter().enumerate() {
+        let deps = entry
+            .dependencies
+            .iter()
+            .chain(&entry.optional_dependencies);
+        graph.edges[id] = deps.filter_map(|(name, range)| find(name, range)).collect();
+    }
+    let starts = users
+        .iter()
+        .map(|user| {
+            if let Some(&workspace) = workspaces.get(user.key.as_str()) {
+                return Some(graph.edges[workspace].clone());
+            }
+            if berry {
+                return None;
+            }
+            let direct = user.direct.iter().filter_map(|spec| split_at_version(spec));
+            Some(
+                direct
+                    .filter_map(|(name, range)| find(name, range))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(Resolved { graph, starts })
+}

@@ -1,0 +1,230 @@
+//! Lockfiles judged by what they install, not by their bytes: for a changed lockfile, which of
+//! its users' resolved external closures changed between base and head (for `affected`), and
+//! each user's closure digest at the worktree (for the task hash, in place of the file).
+//!
+//! Reads lockfiles through `scm` (size-bounded) and resolves them with
+//! [`crate::discover::lockfile`]. When a lockfile cannot be read or parsed, every user is
+//! assumed changed, with the reason: never a silently empty answer.
+
+use bstr::{BStr, BString, ByteSlice};
+
+use crate::affected::{workspace_relative, Reason};
+use crate::config::{ServiceId, Workspace};
+use crate::discover::lockfile::closures;
+use crate::discover::{Closure, LockFormat, LockfileUse, MAX_MANIFEST_BYTES};
+use crate::hash::LockInputs;
+use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
+
+/// What the changed lockfiles affect.
+#[derive(Debug, Default)]
+pub struct LockfileImpact {
+    /// Workspace-relative paths judged here, which ownership must not judge again (sorted).
+    pub handled: Vec<BString>,
+    /// Direct reasons, per service.
+    pub reasons: Vec<(ServiceId, Reason)>,
+}
+
+impl LockfileImpact {
+    pub fn handles(&self, rel: &BStr) -> bool {
+        self.handled
+            .binary_search_by(|p| p.as_bstr().cmp(rel))
+            .is_ok()
+    }
+}
+
+/// The changed paths among the workspace's lockfiles and the services their changes reach.
+pub fn impact(
+    repo: &Repo,
+    changes: &Changes,
+    prefix: &str,
+    ws: &Workspace,
+) -> Result<LockfileImpact, ScmError> {
+    let uses = &ws.lockfiles;
+    let mut out = LockfileImpact::default();
+    if uses.is_empty() {
+        return Ok(out);
+    }
+    let (base, head) = revisions(repo, changes);
+    for path in changes.paths() {
+        let Some(rel) = workspace_relative(prefix, path) else {
+            continue;
+        };
+        if let Some(lock) = uses.iter().find(|u| u.path.as_bytes() == rel.as_bytes()) {
+            out.handled.push(rel.to_owned());
+            let Some(base) = base else {
+                continue;
+            };
+            let at = |rev| read_closures(repo, prefix, lock, rev);
+            out.reasons.extend(compare(ws, lock, at(base)?, at(head)?));
+        } else if uses.iter().any(|u| is_go_sum_of(u, rel)) {
+            // go.sum only records checksums of what go.mod pins: it changes no build.
+            out.handled.push(rel.to_owned());
+        }
+    }
+    out.handled.sort();
+    out.handled.dedup();
+    Ok(out)
+}
+
+/// Is `rel` the `go.sum` beside a `go.mod` in `uses`?
+fn is_go_sum_of(lock: &LockfileUse, rel: &BStr) -> bool {
+    lock.format == LockFormat::GoMod
+        && lock
+            .path
+            .strip_suffix("go.mod")
+            .is_some_and(|dir| rel.strip_prefix(dir.as_bytes()) == Some(b"go.sum".as_slice()))
+}
+
+/// The revisions to compare: the commit the head was compared with (HEAD when only uncommitted
+/// changes are asked for) and the head commit or, with `--uncommitted`, the worktree.
+fn revisions(repo: &Repo, changes: &Changes) -> (Option<Revision>, Revision) {
+    let base = match changes.merge_base {
+        Some(id) => Some(Revision::Commit(id)),
+        None if changes.uncommitted => repo.head_id(None).ok().map(Revision::Commit),
+        None => None,
+    };
+    let head = match (changes.uncommitted, changes.head_id) {
+        (false, Some(id)) => Revision::Commit(id),
+        _ => Revision::Worktree,
+    };
+    (base, head)
+}
+
+/// Each user's closure at one revision, or why the lockfile cannot be used there.
+type Read = Result<Vec<Closure>, String>;
+
+fn read_closures(
+    repo: &Repo,
+    prefix: &str,
+    lock: &LockfileUse,
+    revision: Revision,
+) -> Result<Read, ScmError> {
+    let path = repo_path(prefix, &lock.path);
+    Ok(
+        match repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)? {
+            // A lockfile that does not exist installs nothing; a new or deleted one changes
+            // every closure it has entries in.
+            FileContent::Absent => Ok(vec![Closure::new(); lock.users.len()]),
+            FileContent::TooLarge(size) => Err(format!(
+                "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
+            )),
+            FileContent::Bytes(bytes) => {
+                closures(lock.format, &bytes, &lock.users).map_err(|e| e.message)
+            }
+        },
+    )
+}
+
+fn repo_path(prefix: &str, rel: &str) -> String {
+    if prefix.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{prefix}/{rel}")
+    }
+}
+
+/// The reasons of the users whose closure differs between `old` and `new`.
+fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(ServiceId, Reason)> {
+    let file = BString::from(lock.path.as_str());
+    let ids = lock.users.iter().map(|u| ws.service_id(&u.service));
+    match (old, new) {
+        (Ok(old), Ok(new)) => ids
+            .zip(old.iter().zip(&new))
+            .filter_map(|(id, (old, new))| {
+                let added: Vec<String> = new.difference(old).cloned().collect();
+                let removed: Vec<String> = old.difference(new).cloned().collect();
+                let reason = Reason::Lockfile {
+                    file: file.clone(),
+                    added,
+                    removed,
+                };
+                (old != new).then_some((id?, reason))
+            })
+            .collect(),
+        (Err(detail), _) | (_, Err(detail)) => ids
+            .flatten()
+            .map(|id| {
+                let detail = detail.clone();
+                (
+                    id,
+                    Reason::LockfileUnreadable {
+                        file: file.clone(),
+                        detail,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// What the task hash takes instead of the lockfiles' bytes, read from the worktree: per
+/// service, each lockfile it uses with the digest of its closure there, and the paths those
+/// digests stand for. A lockfile that cannot be used gives the digest of its bytes (or of why
+/// it could not be read), so any change to it still changes the hash.
+pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
+    let uses = &ws.lockfiles;
+    let mut digests = vec![Vec::new(); ws.services.len()];
+    for lock in uses {
+        let path = repo_path(prefix, &lock.path);
+        let content = repo.file_at(
+            Revision::Worktree,
+            path.as_bytes().as_bstr(),
+            MAX_MANIFEST_BYTES,
+        );
+        let per_user: Vec<blake3::Hash> = match &content {
+            Ok(FileContent::Bytes(bytes)) => match closures(lock.format, bytes, &lock.users) {
+                Ok(closures) => closures.iter().map(closure_digest).collect(),
+                Err(_) => vec![blake3::hash(bytes); lock.users.len()],
+            },
+            Ok(FileContent::Absent) => vec![closure_digest(&Closure::new()); lock.users.len()],
+            Ok(FileContent::TooLarge(size)) => {
+                vec![blake3::hash(&size.to_le_bytes()); lock.users.len()]
+            }
+            Err(e) => {
+                tracing::warn!("{e}: its users' tasks will not match the cache");
+                vec![blake3::hash(e.to_string().as_bytes()); lock.users.len()]
+            }
+        };
+        for (user, digest) in lock.users.iter().zip(per_user) {
+            if let Some(id) = ws.service_id(&user.service) {
+                digests[id].push((lock.path.clone(), digest));
+            }
+        }
+    }
+    for list in &mut digests {
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let replaced = ws
+        .services
+        .iter()
+        .map(|s| replaced_paths(uses, &s.name))
+        .collect();
+    LockInputs { digests, replaced }
+}
+
+/// A closure's digest: its sorted entries, each length-prefixed.
+pub fn closure_digest(closure: &Closure) -> blake3::Hash {
+    let mut h = blake3::Hasher::new_derive_key("shockwave 2027-01 lockfile closure v1");
+    for entry in closure {
+        h.update(&(entry.len() as u64).to_le_bytes());
+        h.update(entry.as_bytes());
+    }
+    h.finalize()
+}
+
+/// The workspace-relative paths whose bytes a service's task hash leaves out, because their
+/// closure digest stands for them: the lockfiles it uses, and the `go.sum` beside a `go.mod`.
+fn replaced_paths(uses: &[LockfileUse], service: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for lock in uses {
+        if lock.users.iter().any(|u| u.service == service) {
+            out.push(lock.path.clone());
+            if lock.format == LockFormat::GoMod {
+                let dir = lock.path.strip_suffix("go.mod").unwrap_or("");
+                out.push(format!("{dir}go.sum"));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,229 @@
+//! Lockfile-aware affected through the real binary, on zero-config workspaces copied from
+//! `tests/fixtures/lockfiles/` (real lockfiles of npm, pnpm, yarn 1, yarn 4 and cargo): a
+//! lockfile change affects only the package whose resolved closure changed (plus its
+//! dependents), an unreadable lockfile affects every user with the reason, and lockfile churn
+//! that does not concern a package leaves its task hash alone.
+
+mod common;
+
+use std::path::Path;
+
+use common::{names, AffectedJson, OutputExt, SummaryJson, TestRepo};
+use serde_json::{json, Value};
+
+/// The workspace of `tests/fixtures/lockfiles/<name>`, committed, without the `after.` and
+/// older-version variants of its lockfile.
+fn workspace(name: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lockfiles")
+        .join(name);
+    copy(&source, &source, &repo);
+    repo.commit("workspace");
+    repo
+}
+
+fn copy(root: &Path, dir: &Path, repo: &TestRepo) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_str().unwrap();
+        if path.is_dir() {
+            copy(root, &path, repo);
+        } else if !file.starts_with("after.") && !file.starts_with("v2.") && !file.starts_with("v6")
+        {
+            repo.write(
+                path.strip_prefix(root).unwrap(),
+                std::fs::read(&path).unwrap(),
+            );
+        }
+    }
+}
+
+/// Replaces `lockfile` with the fixture's `after.` twin (only `c`'s ms moved) and commits.
+fn update(repo: &TestRepo, name: &str, lockfile: &str) {
+    let after = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lockfiles")
+        .join(name)
+        .join(format!("after.{lockfile}"));
+    repo.write(lockfile, std::fs::read(after).unwrap());
+    repo.commit("update ms");
+}
+
+fn reasons(json: &Value, service: &str) -> Vec<Value> {
+    let entry = json["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == service);
+    entry.unwrap_or_else(|| panic!("{service} not affected: {json:#}"))["reasons"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The lockfile update affects `c` alone, with the entries that moved.
+fn only_c_is_affected(name: &str, lockfile: &str, added: &str, removed: &str) {
+    let repo = workspace(name);
+    update(&repo, name, lockfile);
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    let want =
+        json!({"kind": "lockfile", "file": lockfile, "added": [added], "removed": [removed]});
+    assert_eq!(reasons(&json, "c"), vec![want]);
+    assert_eq!(json["unowned_files"], json!([]), "{json:#}");
+    let text = repo
+        .run(&["affected", "--base", "HEAD~1"])
+        .success()
+        .stdout_str();
+    assert!(
+        text.contains(&format!("lockfile    {lockfile} (+{added} −{removed})")),
+        "{text}"
+    );
+}
+
+#[test]
+fn npm_lockfile_update_affects_only_the_package_it_changes() {
+    // npm also re-hoisted ms (the root copy became 2.1.3 and debug's nested one went away):
+    // b's closure is the same, so b is not affected.
+    only_c_is_affected("npm", "package-lock.json", "ms@2.1.3", "ms@2.1.2");
+}
+
+#[test]
+fn pnpm_lockfile_update_affects_only_the_package_it_changes() {
+    only_c_is_affected("pnpm", "pnpm-lock.yaml", "ms@2.1.3", "ms@2.1.2");
+}
+
+#[test]
+fn yarn_v1_lockfile_update_affects_only_the_package_it_changes() {
+    only_c_is_affected("yarn1", "yarn.lock", "ms@2.1.3", "ms@2.1.2");
+}
+
+#[test]
+fn yarn_berry_lockfile_update_affects_only_the_package_it_changes() {
+    only_c_is_affected("berry", "yarn.lock", "ms@2.1.3", "ms@2.1.2");
+}
+
+#[test]
+fn cargo_lockfile_update_affects_only_the_crate_it_changes() {
+    only_c_is_affected("cargo", "Cargo.lock", "ryu@1.0.23", "ryu@1.0.18");
+}
+
+#[test]
+fn a_dependency_version_change_reaches_the_dependents_through_the_edge() {
+    // is-number moves for `a`; `b` links `a`, so npm installs it for `b` too.
+    let repo = workspace("npm");
+    let lock = repo.read("package-lock.json").replace(
+        "\"node_modules/is-number\": {\n      \"version\": \"7.0.0\"",
+        "\"node_modules/is-number\": {\n      \"version\": \"7.0.1\"",
+    );
+    assert_ne!(
+        lock,
+        repo.read("package-lock.json"),
+        "the fixture has is-number 7.0.0 at the root"
+    );
+    repo.write("package-lock.json", lock);
+    repo.commit("bump is-number");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["a", "b"]), "{json:#}");
+    let change = json!({"kind": "lockfile", "file": "package-lock.json",
+        "added": ["is-number@7.0.1"], "removed": ["is-number@7.0.0"]});
+    assert_eq!(reasons(&json, "a"), vec![change.clone()]);
+    assert!(reasons(&json, "b").contains(&change), "{json:#}");
+}
+
+#[test]
+fn an_unreadable_lockfile_affects_every_package_that_uses_it() {
+    let repo = workspace("npm");
+    repo.write(
+        "package-lock.json",
+        "{\"lockfileVersion\": 3, \"packages\": ",
+    );
+    repo.commit("truncate the lockfile");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["a", "b", "c"]), "{json:#}");
+    for service in ["a", "b", "c"] {
+        let reasons = reasons(&json, service);
+        let unreadable = reasons.iter().find(|r| r["kind"] == "lockfile_unreadable");
+        let unreadable = unreadable.unwrap_or_else(|| panic!("{reasons:?}"));
+        assert_eq!(unreadable["file"], "package-lock.json");
+        assert!(
+            unreadable["detail"]
+                .as_str()
+                .unwrap()
+                .contains("is not valid JSON"),
+            "{unreadable}"
+        );
+    }
+    let text = repo
+        .run(&["affected", "--base", "HEAD~1"])
+        .success()
+        .stdout_str();
+    assert!(
+        text.contains("package-lock.json could not be read"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_lockfile_version_affects_every_package_with_the_version_named() {
+    let repo = workspace("pnpm");
+    let lock = repo
+        .read("pnpm-lock.yaml")
+        .replace("lockfileVersion: '9.0'", "lockfileVersion: '5.4'");
+    repo.write("pnpm-lock.yaml", lock);
+    repo.commit("downgrade");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["a", "b", "c"]), "{json:#}");
+    let detail = reasons(&json, "a")[0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("lockfileVersion 5.4 is not supported (6 to 9 are)"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn uncommitted_lockfile_edits_are_read_from_the_worktree() {
+    let repo = workspace("cargo");
+    let after = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lockfiles/cargo/after.Cargo.lock");
+    repo.write("Cargo.lock", std::fs::read(after).unwrap());
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+}
+
+#[test]
+fn lockfile_churn_that_does_not_concern_a_package_keeps_its_task_hash() {
+    let repo = workspace("npm");
+    for p in ["a", "b", "c"] {
+        let path = format!("packages/{p}/package.json");
+        let manifest = repo
+            .read(&path)
+            .replacen('{', "{ \"scripts\": { \"build\": \"true\" },", 1);
+        repo.write(&path, manifest);
+    }
+    repo.commit("build scripts");
+    let before = repo.task_hashes(&["build"]);
+    assert_eq!(before.len(), 3, "{before:?}");
+    update(&repo, "npm", "package-lock.json");
+    let after = repo.task_hashes(&["build"]);
+    assert_eq!(before["a:build"], after["a:build"]);
+    assert_eq!(before["b:build"], after["b:build"]);
+    assert_ne!(before["c:build"], after["c:build"]);
+    // The cache agrees: a and b hit, c runs.
+    repo.run(&["run", "build", "--all"]).success();
+    update_back(&repo);
+    let (_, summary) = repo.run_summary(&["build", "--all"]);
+    let statuses = summary.statuses();
+    assert_eq!(statuses["a:build"], "cached-local", "{statuses:?}");
+    assert_eq!(statuses["b:build"], "cached-local", "{statuses:?}");
+    assert_eq!(statuses["c:build"], "success", "{statuses:?}");
+}
+
+/// Restores the committed-before lockfile in the worktree (a second, opposite churn).
+fn update_back(repo: &TestRepo) {
+    let before = repo.git(&["show", "HEAD~1:package-lock.json"]);
+    repo.write("package-lock.json", before);
+}
