@@ -2,7 +2,9 @@
 //! `tests/fixtures/lockfiles/` (real lockfiles of npm, pnpm, yarn 1, yarn 4 and cargo): a
 //! lockfile change affects only the package whose resolved closure changed (plus its
 //! dependents), an unreadable lockfile affects every user with the reason, and lockfile churn
-//! that does not concern a package leaves its task hash alone.
+//! that does not concern a package leaves its task hash alone. For a Go single module, a go.mod
+//! change affects only the services whose package closure imports the module it moves (every
+//! service for the `go` line), and go.sum alone affects nothing.
 
 mod common;
 
@@ -226,4 +228,141 @@ fn lockfile_churn_that_does_not_concern_a_package_keeps_its_task_hash() {
 fn update_back(repo: &TestRepo) {
     let before = repo.git(&["show", "HEAD~1:package-lock.json"]);
     repo.write("package-lock.json", before);
+}
+
+/// A Go single module: `user` reaches `github.com/google/uuid` through the shared `pkg/ids`,
+/// `order` imports `github.com/sirupsen/logrus` directly.
+fn go_shop(go_mod: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("go.mod", go_mod)
+        .write("go.sum", "github.com/google/uuid v1.6.0 h1:a\n")
+        .write(
+            "services/user/main.go",
+            "package main\n\nimport \"example.com/shop/pkg/ids\"\n\nfunc main() { ids.New() }\n",
+        )
+        .write(
+            "pkg/ids/ids.go",
+            "package ids\n\nimport \"github.com/google/uuid\"\n\nfunc New() string { return uuid.NewString() }\n",
+        )
+        .write(
+            "services/order/main.go",
+            "package main\n\nimport log \"github.com/sirupsen/logrus/hooks/writer\"\n\nfunc main() { _ = log.Hook{} }\n",
+        );
+    repo.commit("init");
+    repo
+}
+
+const GO_MOD: &str = "module example.com/shop\n\ngo 1.22\n\nrequire (\n\tgithub.com/google/uuid v1.6.0\n\tgithub.com/sirupsen/logrus v1.9.0\n)\n";
+
+fn go_mod_change(from: &str, to: &str) -> Value {
+    let repo = go_shop(GO_MOD);
+    repo.write("go.mod", GO_MOD.replace(from, to));
+    repo.commit("go.mod");
+    repo.affected_json(&["--base", "HEAD~1"])
+}
+
+#[test]
+fn a_go_require_change_affects_only_the_services_importing_that_module() {
+    let json = go_mod_change("uuid v1.6.0", "uuid v1.6.1");
+    assert_eq!(json.affected_names(), names(&["user"]), "{json:#}");
+    assert_eq!(
+        reasons(&json, "user"),
+        [json!({"kind": "lockfile", "file": "go.mod",
+                "added": ["github.com/google/uuid@v1.6.1"],
+                "removed": ["github.com/google/uuid@v1.6.0"]})]
+    );
+    assert!(json["unowned_files"].as_array().unwrap().is_empty());
+
+    // A package path below the module's own path belongs to that module.
+    let json = go_mod_change("logrus v1.9.0", "logrus v1.9.3");
+    assert_eq!(json.affected_names(), names(&["order"]), "{json:#}");
+}
+
+#[test]
+fn a_go_replace_of_one_module_affects_only_its_importers() {
+    let json = go_mod_change(
+        ")\n",
+        ")\n\nreplace github.com/sirupsen/logrus => github.com/fork/logrus v1.9.1\n",
+    );
+    assert_eq!(json.affected_names(), names(&["order"]), "{json:#}");
+}
+
+#[test]
+fn a_go_directive_change_affects_every_go_service() {
+    let json = go_mod_change("go 1.22", "go 1.23");
+    assert_eq!(json.affected_names(), names(&["order", "user"]), "{json:#}");
+    assert_eq!(json.reason_kinds("order"), ["lockfile"]);
+}
+
+#[test]
+fn a_go_sum_change_alone_affects_nothing_and_is_not_unowned() {
+    let repo = go_shop(GO_MOD);
+    repo.write("go.sum", "github.com/google/uuid v1.6.0 h1:b\n");
+    repo.commit("go.sum");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert!(json.affected_names().is_empty(), "{json:#}");
+    assert!(
+        json["unowned_files"].as_array().unwrap().is_empty(),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn an_unparsable_go_mod_is_an_error_at_head_and_affects_every_go_service_at_base() {
+    const BROKEN: &str =
+        "module example.com/shop\n\ngo 1.22\n\nrequire (\n\tgithub.com/google/uuid\n";
+    let repo = go_shop(GO_MOD);
+    repo.write("go.mod", BROKEN);
+    repo.commit("broken go.mod");
+    // At head go.mod is also what discovery reads: a manifest error, with its line.
+    let out = repo.run(&["affected", "--base", "HEAD~1"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str()
+            .contains("go.mod:6: `require (` block is never closed"),
+        "{}",
+        out.stderr_str()
+    );
+    // Mended at head, unreadable at base: every user of it is affected, saying why.
+    repo.write("go.mod", GO_MOD);
+    repo.commit("mended go.mod");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["order", "user"]), "{json:#}");
+    assert_eq!(json.reason_kinds("user"), ["lockfile_unreadable"]);
+}
+
+#[test]
+fn go_mod_churn_for_one_module_keeps_the_other_services_task_hashes() {
+    let repo = go_shop(GO_MOD);
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\ndiscover = [\"go\"]\n\n[targets.build]\ncommand = \"true\"\n",
+    );
+    repo.commit("pipeline");
+    let hashes = |repo: &TestRepo| -> Vec<(String, String)> {
+        let json = repo
+            .run(&["hash", "build", "--all", "--json"])
+            .success()
+            .json();
+        let mut v: Vec<(String, String)> = json["tasks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{json:#}"))
+            .iter()
+            .map(|t| {
+                (
+                    t["service"].as_str().unwrap().to_string(),
+                    t["hash"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = hashes(&repo);
+    assert_eq!(before.len(), 2, "{before:?}");
+    repo.write("go.mod", GO_MOD.replace("logrus v1.9.0", "logrus v1.9.3"));
+    repo.commit("bump logrus");
+    let after = hashes(&repo);
+    assert_eq!(after[1], before[1], "user does not import logrus");
+    assert_ne!(after[0], before[0], "order does");
 }
