@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{AffectedJson, TestRepo};
+use common::{AffectedJson, OutputExt, TestRepo};
 
 /// A task hash of `label` from `hash TARGET --all --json`.
 fn hash_of(repo: &TestRepo, target: &str, label: &str) -> String {
@@ -44,4 +44,69 @@ fn go_package_below_a_nested_service_root_enters_the_importers_hash() {
     );
     let json = repo.affected_json(&["--uncommitted"]);
     assert!(json.affected_names().contains(&"app".to_string()), "{json}");
+}
+
+/// Two services with a `build` target that only prints.
+fn two_services() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("a/a.txt", "a")
+        .write("b/b.txt", "b")
+        .config(
+            "[services.a]\nroot = \"a\"\n[services.b]\nroot = \"b\"\n[targets.build]\ncommand = \"echo build\"\n",
+        );
+    repo.commit("init");
+    repo
+}
+
+/// Durations in a timings file are untrusted: huge ones must not overflow the estimates.
+#[test]
+fn huge_timings_durations_do_not_overflow_the_split() {
+    let repo = two_services();
+    repo.write(
+        "t.json",
+        r#"{"schema":1,"tasks":[
+            {"task":"a:build","status":"success","duration_ms":18446744073709551615},
+            {"task":"b:build","status":"success","duration_ms":18446744073709551614}]}"#,
+    );
+    let out = repo.run(&[
+        "run",
+        "build",
+        "--all",
+        "--shards",
+        "2",
+        "--dry-run=json",
+        "--timings",
+        "t.json",
+    ]);
+    out.success();
+    let json = out.json();
+    let text = json.to_string();
+    assert!(
+        text.contains("a:build") && text.contains("b:build"),
+        "{text}"
+    );
+}
+
+/// Summaries given to `report` are untrusted: durations near `u64::MAX` must not overflow the
+/// merged totals.
+#[test]
+fn report_of_summaries_with_huge_durations_does_not_overflow() {
+    let repo = two_services();
+    let (out, mut summary) = repo.run_summary(&["build", "--all"]);
+    out.success();
+    for t in summary["tasks"].as_array_mut().unwrap() {
+        t["status"] = "cached-local".into();
+        t["saved_ms"] = u64::MAX.into();
+        t["duration_ms"] = u64::MAX.into();
+    }
+    summary["duration_ms"] = u64::MAX.into();
+    repo.write("one.json", summary.to_string())
+        .write("two.json", summary.to_string());
+    let out = repo.run(&["report", "one.json", "two.json"]);
+    out.success();
+    assert!(
+        out.stdout_str().contains("2 of 2 tasks from cache"),
+        "{}",
+        out.stdout_str()
+    );
 }
