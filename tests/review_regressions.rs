@@ -110,3 +110,45 @@ fn report_of_summaries_with_huge_durations_does_not_overflow() {
         out.stdout_str()
     );
 }
+
+/// A Go single module with `replace M => ./third_party/m`: the replaced directory is a nested
+/// module the package walk skips, but the services importing M build from it.
+fn go_with_local_replace() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "go.mod",
+        "module ex.com/m\n\ngo 1.22\n\nrequire example.com/lib v0.0.0\n\nreplace example.com/lib => ./third_party/lib\n",
+    )
+    .write("third_party/lib/go.mod", "module example.com/lib\n\ngo 1.22\n")
+    .write("third_party/lib/lib.go", "package lib\n")
+    .write(
+        "services/api/main.go",
+        "package main\n\nimport _ \"example.com/lib\"\n\nfunc main() {}\n",
+    )
+    .write("services/web/main.go", "package main\n\nfunc main() {}\n");
+    repo.commit("init");
+    repo
+}
+
+#[test]
+fn go_local_replace_directory_affects_the_services_importing_it() {
+    let repo = go_with_local_replace();
+    repo.write("third_party/lib/lib.go", "package lib\n\nvar X = 1\n");
+    repo.commit("change the replaced module");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), ["api"], "{json}");
+}
+
+#[test]
+fn go_local_replace_directory_enters_the_importers_hash() {
+    let repo = go_with_local_replace();
+    repo.config(
+        "[workspace]\nmembers = [\"services/*\"]\ndiscover = [\"go\"]\n[targets.build]\ncommand = \"true\"\n",
+    );
+    repo.commit("config");
+    let api = hash_of(&repo, "build", "api:build");
+    let web = hash_of(&repo, "build", "web:build");
+    repo.write("third_party/lib/lib.go", "package lib\n\nvar X = 1\n");
+    assert_ne!(api, hash_of(&repo, "build", "api:build"));
+    assert_eq!(web, hash_of(&repo, "build", "web:build"));
+}
