@@ -78,6 +78,23 @@ pub fn normalize(pattern: &str) -> String {
     }
 }
 
+/// The pattern matching everything below the literal directory `dir` (`""`: the whole tree),
+/// its glob characters escaped.
+pub fn below(dir: &str) -> String {
+    let mut out = String::with_capacity(dir.len() + 3);
+    for c in dir.chars() {
+        if METACHARS.contains(&c) || matches!(c, ']' | '}') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if !dir.is_empty() {
+        out.push('/');
+    }
+    out.push_str("**");
+    out
+}
+
 /// Whether `pattern` names one path rather than a set of them.
 pub fn is_literal(pattern: &str) -> bool {
     !pattern.contains(METACHARS)
@@ -114,6 +131,17 @@ fn dir_before_meta(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn below_a_directory_matches_only_inside_it_whatever_its_name() {
+        let g = compile(&below("third_party/a[1]*"))
+            .unwrap()
+            .compile_matcher();
+        assert!(g.is_match("third_party/a[1]*/x/y.go"));
+        assert!(!g.is_match("third_party/a1x/y.go"));
+        assert_eq!(below(""), "**");
+        assert_eq!(below("a/b"), "a/b/**");
+    }
 
     #[test]
     fn literal_dir_stops_at_glob() {

@@ -16,6 +16,10 @@ pub const MAX_SHARDS: usize = 256;
 /// The estimate for a task when no task of the run has any history.
 pub const DEFAULT_ESTIMATE_MS: u64 = 1000;
 
+/// The longest estimate a task may have (30 days): durations come from summary files, and every
+/// sum of up to 2^32 such estimates must fit a `u64`.
+pub const MAX_ESTIMATE_MS: u64 = 30 * 24 * 3600 * 1000;
+
 /// How much balance grouping tasks that share needs may cost, relative to plain longest-first.
 const GROUPING_SLACK: f64 = 0.05;
 
@@ -65,9 +69,13 @@ pub fn parse_count(s: &str) -> Result<usize, String> {
 
 /// Duration estimates (ms) for every task of `graph`: its own history in `known` (by label),
 /// else the median of the known tasks with the same target, else the median of all known tasks
-/// of the graph, else [`DEFAULT_ESTIMATE_MS`]. Never 0, so every assigned task weighs something.
+/// of the graph, else [`DEFAULT_ESTIMATE_MS`]. Never 0, so every assigned task weighs something,
+/// and never over [`MAX_ESTIMATE_MS`], so no sum of them overflows.
 pub fn estimates(graph: &TaskGraph, labels: &[String], known: &HashMap<String, u64>) -> Vec<u64> {
-    let own: Vec<Option<u64>> = labels.iter().map(|l| known.get(l).copied()).collect();
+    let own: Vec<Option<u64>> = labels
+        .iter()
+        .map(|l| known.get(l).map(|&d| d.min(MAX_ESTIMATE_MS)))
+        .collect();
     let mut by_target: HashMap<&str, Vec<u64>> = HashMap::new();
     let mut all = Vec::new();
     for (t, d) in graph.tasks.iter().zip(&own) {

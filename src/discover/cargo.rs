@@ -239,13 +239,7 @@ fn services(
             .into_iter()
             .flatten()
             .filter_map(|name| root_of.get(name))
-            .map(|root| {
-                if root.is_empty() {
-                    "**".to_string()
-                } else {
-                    format!("{root}/**")
-                }
-            })
+            .map(|root| crate::glob::below(root))
             .collect();
         services.push(DiscoveredService {
             name: own,

@@ -321,8 +321,13 @@ fn service_files<'a>(
     if !svc.paths.is_empty() {
         out.extend(matching_files(index, prefix, &svc.path_globs));
     }
-    // Packages below the root are in its listing already.
-    for p in svc.packages.iter().filter(|p| !is_under(&p.dir, &svc.root)) {
+    // Packages below the root are in its listing already, unless a nested service's root took
+    // them out of it (the service may still import them).
+    for p in svc
+        .packages
+        .iter()
+        .filter(|p| has_nested || !is_under(&p.dir, &svc.root))
+    {
         package_files(index, prefix, p, &mut out);
     }
     // Tracked files come in path order, then untracked ones: the fingerprint needs one order,

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::summary::{ShardLine, Summary, TaskSummary, SUMMARY_SCHEMA};
+use crate::shard::MAX_SHARDS;
 
 /// One input of a merge: the file as given, and its summary or why it could not be read.
 pub type Input = (String, Result<Summary, String>);
@@ -116,6 +117,14 @@ pub fn problems(lines: &[ShardLine]) -> Vec<String> {
         let (Ok(k), Ok(n)) = (k.parse::<usize>(), n.parse::<usize>()) else {
             continue;
         };
+        // The line comes from a file: a shard no split makes is named, never enumerated.
+        if !(1..=MAX_SHARDS).contains(&n) || !(1..=n).contains(&k) {
+            out.push(format!(
+                "`{}` names shard {k}/{n}, which no split makes (K from 1 to N, N at most {MAX_SHARDS})",
+                l.file
+            ));
+            continue;
+        }
         let entry = seen.entry(n).or_default();
         *entry.0.entry(k).or_default() += 1;
         if let Some(p) = &l.partition {
@@ -265,5 +274,21 @@ mod tests {
         assert!(p[1].contains("no summary for shard 3/3"));
         assert!(p[2].contains("not split the same way"));
         assert!(merge(vec![("c.json".into(), Err("gone".into()))]).is_none());
+    }
+
+    #[test]
+    fn a_shard_count_no_split_has_is_named_not_enumerated() {
+        // A summary is untrusted: its shard count must not size the work done on it.
+        let line = |shard: &str| ShardLine {
+            file: "s.json".into(),
+            shard: Some(shard.into()),
+            ..ShardLine::default()
+        };
+        let p = problems(&[line("1/5000000"), line("0/3"), line("4/3"), line("3/3")]);
+        let total: usize = p.iter().map(String::len).sum();
+        assert!(total < 1_000, "{total} bytes of problems");
+        assert!(p.iter().any(|m| m.contains("1/5000000")), "{p:?}");
+        assert!(p.iter().any(|m| m.contains("0/3")), "{p:?}");
+        assert!(p.iter().any(|m| m.contains("4/3")), "{p:?}");
     }
 }

@@ -222,7 +222,8 @@ impl Summary {
                 "failed" => t.failed += 1,
                 _ => t.skipped += 1,
             }
-            t.saved_ms += task.saved_ms;
+            // Merged summaries come from files: a wild `saved_ms` must not overflow the sum.
+            t.saved_ms = t.saved_ms.saturating_add(task.saved_ms);
         }
         t
     }

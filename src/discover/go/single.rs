@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::closure::{closure, is_under};
-use super::gomod::GoMod;
+use super::gomod::{GoMod, ReplaceTarget};
 use super::last_element;
 use super::packages::scan_module;
 use crate::discover::{
@@ -37,6 +37,7 @@ pub(super) fn discover_module(
     for (name, dir) in &services {
         let others: Vec<&str> = roots.iter().copied().filter(|r| r != dir).collect();
         let c = closure(&graph, dir, &others, &|_| false);
+        let paths = replaced_dirs(module, &c.external);
         users.push(LockUser {
             service: name.clone(),
             key: dir.clone(),
@@ -50,7 +51,7 @@ pub(super) fn discover_module(
             deps: Vec::new(),
             scripts: Vec::new(),
             packages: c.packages,
-            paths: Vec::new(),
+            paths,
         });
     }
     found.services.sort_by(|a, b| a.name.cmp(&b.name));
@@ -62,6 +63,30 @@ pub(super) fn discover_module(
         });
     }
     Ok(found)
+}
+
+/// The directories that `replace M => ./dir` lines put in place of the modules providing
+/// `external` imports, as `paths` globs: the build reads them, but they are nested modules that
+/// the package walk skips, so without these a change there would affect nothing.
+fn replaced_dirs(module: &GoMod, external: &[String]) -> Vec<String> {
+    let provides = |m: &str, import: &str| {
+        import
+            .strip_prefix(m)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    let mut out: Vec<String> = module
+        .replace
+        .iter()
+        .filter_map(|r| match &r.new {
+            ReplaceTarget::Local(dir) if external.iter().any(|i| provides(&r.old, i)) => {
+                Some(crate::glob::below(dir))
+            }
+            _ => None,
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Every `package main` directory as `(name, dir)`, named after its folder (the module path's last

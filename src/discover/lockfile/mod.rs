@@ -143,6 +143,34 @@ impl Resolved {
     }
 }
 
+/// The closure entry of an installed package: `name@version`, followed by where it came from
+/// (` (git+ssh://…#abc123)`) unless that is a registry tarball of that version. A git, URL,
+/// file or patched package keeps its version when its commit or content moves; the source is
+/// what changes then. `resolved` is npm's / yarn 1's `resolved` or berry's `resolution`.
+fn package_label(name: &str, version: &str, resolved: Option<&str>) -> String {
+    match resolved.filter(|r| !r.is_empty() && !from_registry(name, version, r)) {
+        Some(source) => format!("{name}@{version} ({source})"),
+        None => format!("{name}@{version}"),
+    }
+}
+
+/// Whether `resolved` is a registry's: berry's `name@npm:version`, or a tarball URL in the
+/// registries' `…/-/basename-version.tgz` layout (a `#hash` or `?query` after it aside).
+fn from_registry(name: &str, version: &str, resolved: &str) -> bool {
+    if let Some(v) = resolved
+        .strip_prefix(name)
+        .and_then(|r| r.strip_prefix("@npm:"))
+    {
+        return v == version;
+    }
+    let url = resolved.split(['#', '?']).next().unwrap_or(resolved);
+    let base = name.rsplit('/').next().unwrap_or(name);
+    url.starts_with("http")
+        && url
+            .rsplit_once("/-/")
+            .is_some_and(|(_, file)| file == format!("{base}-{version}.tgz"))
+}
+
 /// `name@range` split at the `@` that ends the name (a scoped name starts with one).
 fn split_at_version(spec: &str) -> Option<(&str, &str)> {
     let at = spec.get(1..)?.find('@')? + 1;

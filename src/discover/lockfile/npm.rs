@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-use super::{Graph, Resolved};
+use super::{package_label, Graph, Resolved};
 use crate::discover::LockUser;
 
 #[derive(Deserialize)]
@@ -108,7 +108,11 @@ fn label(location: &str, entry: &Entry) -> Option<String> {
             .rsplit_once("node_modules/")
             .map_or(location, |(_, n)| n),
     };
-    Some(format!("{name}@{}", entry.version.as_deref().unwrap_or("")))
+    Some(package_label(
+        name,
+        entry.version.as_deref().unwrap_or(""),
+        entry.resolved.as_deref(),
+    ))
 }
 
 /// Where Node finds `dep` required from the package at `from`: `from/node_modules/dep`, then

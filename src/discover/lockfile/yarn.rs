@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{split_at_version, Graph, Resolved};
+use super::{package_label, split_at_version, Graph, Resolved};
 use crate::discover::LockUser;
 
 /// The lockfile versions understood: 1 (yarn classic) and berry's `__metadata.version` from
@@ -34,7 +34,8 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
             .descriptors
             .iter()
             .any(|(_, range)| range.starts_with("workspace:"));
-        let label = (!local).then(|| format!("{}@{}", entry.name, entry.version));
+        let label =
+            (!local).then(|| package_label(entry.name, entry.version, Some(entry.resolved)));
         let id = graph.add(label)?;
         for &descriptor in &entry.descriptors {
             ids.insert(descriptor, id);
