@@ -27,6 +27,8 @@ pub struct Require {
     pub path: String,
     pub version: String,
     pub line: usize,
+    /// Marked `// indirect`: no package of the module needs it directly.
+    pub indirect: bool,
 }
 
 /// One `replace` line: `old [version] => new [version]`.
@@ -59,6 +61,8 @@ pub struct GoWork {
 struct Line {
     number: usize,
     tokens: Vec<String>,
+    /// The line's `//` comment is `indirect` (or starts `indirect;`), as `go mod tidy` writes it.
+    indirect: bool,
 }
 
 /// Splits a go.mod / go.work text into directive lines, expanding blocks: `require ( a v1 )`
@@ -68,7 +72,11 @@ fn directives(file: &str, text: &str) -> Result<Vec<Line>, DiscoverError> {
     let mut block: Option<String> = None;
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
-        let tokens = tokenize(raw).map_err(|m| err(file, number, m))?;
+        let (tokens, comment) = tokenize(raw).map_err(|m| err(file, number, m))?;
+        let indirect = comment.is_some_and(|c| {
+            let c = c.trim();
+            c == "indirect" || c.starts_with("indirect;")
+        });
         let Some(first) = tokens.first() else {
             continue;
         };
@@ -80,13 +88,21 @@ fn directives(file: &str, text: &str) -> Result<Vec<Line>, DiscoverError> {
             let mut t = Vec::with_capacity(tokens.len() + 1);
             t.push(verb.clone());
             t.extend(tokens);
-            out.push(Line { number, tokens: t });
+            out.push(Line {
+                number,
+                tokens: t,
+                indirect,
+            });
         } else if tokens.len() == 2 && tokens[1] == "(" {
             block = Some(tokens[0].clone());
         } else if first == "(" || first == ")" {
             return Err(err(file, number, "unexpected parenthesis".into()));
         } else {
-            out.push(Line { number, tokens });
+            out.push(Line {
+                number,
+                tokens,
+                indirect,
+            });
         }
     }
     if let Some(verb) = block {
@@ -99,15 +115,16 @@ fn directives(file: &str, text: &str) -> Result<Vec<Line>, DiscoverError> {
     Ok(out)
 }
 
-/// Tokens of one line: bare words, `(`, `)`, `=>`, and quoted strings (unquoted); `//` ends it.
-fn tokenize(line: &str) -> Result<Vec<String>, String> {
+/// Tokens of one line: bare words, `(`, `)`, `=>`, and quoted strings (unquoted); `//` ends
+/// them, and what follows it is returned as the comment.
+fn tokenize(line: &str) -> Result<(Vec<String>, Option<&str>), String> {
     let b = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
             b' ' | b'\t' | b'\r' => i += 1,
-            b'/' if b.get(i + 1) == Some(&b'/') => break,
+            b'/' if b.get(i + 1) == Some(&b'/') => return Ok((out, Some(&line[i + 2..]))),
             b'(' | b')' => {
                 out.push((b[i] as char).to_string());
                 i += 1;
@@ -137,7 +154,7 @@ fn tokenize(line: &str) -> Result<Vec<String>, String> {
             }
         }
     }
-    Ok(out)
+    Ok((out, None))
 }
 
 fn err(file: &str, line: usize, message: String) -> DiscoverError {
@@ -180,6 +197,7 @@ pub fn parse_go_mod(file: &str, text: &str) -> Result<GoMod, DiscoverError> {
                     path: path.clone(),
                     version: version.clone(),
                     line: l.number,
+                    indirect: l.indirect,
                 };
                 if t[0] == "require" {
                     m.require.push(r);

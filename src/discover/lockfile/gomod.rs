@@ -1,4 +1,5 @@
-//! `go.mod` of a single module, read with the `gomod-parser` crate. A service's closure is what
+//! `go.mod` of a single module, read with the same go.mod reader discovery uses
+//! (`discover::go::gomod`), so both always agree on what the file says. A service's closure is what
 //! of the module file its build depends on:
 //!
 //! - `go@X` and `toolchain@X`, for every service (they change how everything builds);
@@ -13,15 +14,16 @@
 
 use std::collections::HashMap;
 
-use gomod_parser::{GoMod, ModuleDependency, ModuleReplacement, Replacement};
-
 use super::Closure;
+use crate::discover::go::gomod::{parse_go_mod, GoMod, Replace, ReplaceTarget, Require};
 use crate::discover::LockUser;
 
+/// Closures of `users` from the text of the workspace root's `go.mod`.
 pub(super) fn closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
-    let module: GoMod = text
-        .parse()
-        .map_err(|e: String| format!("cannot be parsed ({}): run `go mod tidy`", first_line(&e)))?;
+    let module: GoMod = parse_go_mod("go.mod", text).map_err(|e| {
+        let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        format!("cannot be parsed ({at}{}): run `go mod tidy`", e.message)
+    })?;
     let mut shared = Closure::new();
     if let Some(go) = &module.go {
         shared.insert(format!("go@{go}"));
@@ -39,7 +41,7 @@ pub(super) fn closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, S
         .require
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.module.module_path.as_str(), i))
+        .map(|(i, r)| (r.path.as_str(), i))
         .collect();
     Ok(users
         .iter()
@@ -68,41 +70,33 @@ fn providing_module(by_path: &HashMap<&str, usize>, import: &str) -> Option<usiz
 }
 
 /// The closure entries one requirement contributes.
-fn entries(module: &GoMod, require: &ModuleDependency) -> Closure {
-    let path = &require.module.module_path;
-    let version = &require.module.version;
+fn entries(module: &GoMod, require: &Require) -> Closure {
+    let path = &require.path;
+    let version = &require.version;
     let mut out = Closure::from([format!("{path}@{version}")]);
     // A replace with a version applies to that version only and wins over one without.
     let replace = module
         .replace
         .iter()
-        .filter(|r| &r.module_path == path)
-        .filter(|r| r.version.as_ref().is_none_or(|v| v == version))
-        .max_by_key(|r| r.version.is_some());
+        .filter(|r| &r.old == path)
+        .filter(|r| r.old_version.as_ref().is_none_or(|v| v == version))
+        .max_by_key(|r| r.old_version.is_some());
     if let Some(replace) = replace {
         out.insert(replace_entry(replace));
     }
-    for exclude in module
-        .exclude
-        .iter()
-        .filter(|e| &e.module.module_path == path)
-    {
-        out.insert(format!("{path}@{} excluded", exclude.module.version));
+    for exclude in module.exclude.iter().filter(|e| &e.path == path) {
+        out.insert(format!("{path}@{} excluded", exclude.version));
     }
     out
 }
 
-fn replace_entry(replace: &ModuleReplacement) -> String {
-    let old = match &replace.version {
-        Some(v) => format!("{}@{v}", replace.module_path),
-        None => replace.module_path.clone(),
+fn replace_entry(replace: &Replace) -> String {
+    let old = match &replace.old_version {
+        Some(v) => format!("{}@{v}", replace.old),
+        None => replace.old.clone(),
     };
-    match &replace.replacement {
-        Replacement::FilePath(dir) => format!("{old} => {dir}"),
-        Replacement::Module(m) => format!("{old} => {}@{}", m.module_path, m.version),
+    match &replace.new {
+        ReplaceTarget::Local(dir) => format!("{old} => ./{dir}"),
+        ReplaceTarget::Module { path, version } => format!("{old} => {path}@{version}"),
     }
-}
-
-fn first_line(message: &str) -> &str {
-    message.lines().next().unwrap_or(message)
 }

@@ -271,7 +271,7 @@ require (
 
 replace golang.org/x/net v0.20.0 => golang.org/x/net v0.21.0
 
-replace github.com/google/uuid => ../uuid
+replace github.com/google/uuid => ./third_party/uuid
 
 exclude golang.org/x/net v0.19.0
 ";
@@ -294,7 +294,7 @@ fn gomod_closure_is_the_modules_providing_the_imports() {
         got[0],
         with(&[
             "github.com/google/uuid@v1.6.0",
-            "github.com/google/uuid => ../uuid"
+            "github.com/google/uuid => ./third_party/uuid"
         ])
     );
     assert_eq!(
