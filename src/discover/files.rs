@@ -93,7 +93,10 @@ pub(super) fn join(base: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') || rel.contains('\\') {
         return None;
     }
-    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    let mut parts: Vec<&str> = base
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     for part in rel.split('/') {
         match part {
             "" | "." => {}
@@ -174,6 +177,7 @@ mod tests {
 
     #[test]
     fn join_stays_inside() {
+        assert_eq!(join(".", "packages/b").as_deref(), Some("packages/b"));
         assert_eq!(join("packages/a", "../b").as_deref(), Some("packages/b"));
         assert_eq!(join("a", "./x/").as_deref(), Some("a/x"));
         assert_eq!(join("a", "../../b"), None);

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-use super::{join_relative, Graph, Resolved};
+use super::{Graph, Resolved};
+use crate::discover::files::join;
 use crate::discover::LockUser;
 
 #[derive(Deserialize)]
@@ -116,7 +117,7 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
         }
         deps.into_iter()
             .filter_map(|(name, dep)| match dep.version().strip_prefix("link:") {
-                Some(rel) => join_relative(path, rel)
+                Some(rel) => join(path, rel)
                     .and_then(|target| importer_ids.get(importer_key(&target)).copied()),
                 None => find(&ids, keys, name, dep.version()),
             })
