@@ -429,3 +429,84 @@ error: pipeline.toml has 2 errors
 "
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A scan restricted to some services compares only the directories it enters with the index; its
+// answers must be exactly those of a scan of everything.
+
+#[test]
+fn a_scoped_scan_hashes_exactly_as_a_full_scan() {
+    let repo = TestRepo::new();
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\nglobal_inputs = [\"ci/**\"]\n[targets.build]\ncommand = \"true\"\n\
+         [services.a]\nroot = \"svc/a\"\n[services.b]\nroot = \"svc/b\"\npaths = [\"proto/b/b.proto\"]\n\
+         [services.gen]\nroot = \"svc/b/gen\"\n[services.top]\nroot = \"top\"\n",
+    )
+    .write("svc/a/main.go", "package main\n")
+    .write("svc/a/x/deep.go", "package x\n")
+    .write("svc/b/main.go", "package main\n")
+    .write("svc/b/util/u.go", "package util\n")
+    .write("svc/b.txt", "between\n")
+    .write("proto/b/b.proto", "syntax\n")
+    .write("top/t.sh", "echo\n")
+    .write("ci/run.sh", "echo\n");
+    std::fs::create_dir_all(repo.abs("svc/b/gen")).unwrap();
+    repo.write("svc/b/gen/.keep", "");
+    repo.commit("init");
+    // `gen` is a service with nothing tracked but a placeholder; its generated file is untracked.
+    repo.git(&["rm", "-q", "--cached", "svc/b/gen/.keep"]);
+    repo.write("svc/b/gen/out.go", "package gen\n");
+    repo.commit("untrack gen");
+
+    let scoped = |service: &str| -> String {
+        let json = repo
+            .run(&["hash", "build", "--service", service, "--json"])
+            .success()
+            .json();
+        json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["task"] == format!("{service}:build"))
+            .unwrap_or_else(|| panic!("{json:#}"))["hash"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let edits: &[&dyn Fn()] = &[
+        &|| {},
+        &|| {
+            repo.write("svc/a/main.go", "package main // edited\n");
+        },
+        &|| {
+            repo.write("svc/b/util/new.go", "package util // untracked\n");
+        },
+        &|| {
+            std::fs::remove_file(repo.abs("svc/a/x/deep.go")).unwrap();
+        },
+        &|| {
+            repo.write("svc/b.txt", "changed between\n");
+            repo.write("proto/b/b.proto", "syntax 2\n");
+        },
+        &|| {
+            repo.write("svc/b/gen/more.go", "package gen // untracked\n");
+            std::fs::remove_dir_all(repo.abs("svc/b/util")).unwrap();
+        },
+        &|| {
+            repo.write("ci/run.sh", "echo changed\n");
+            repo.write("top/t.sh", "echo changed\n");
+        },
+    ];
+    for (step, edit) in edits.iter().enumerate() {
+        edit();
+        let full = repo.task_hashes(&["build"]);
+        for service in ["a", "b", "gen", "top"] {
+            assert_eq!(
+                scoped(service),
+                full[&format!("{service}:build")],
+                "step {step}: {service} hashed differently when scanned alone"
+            );
+        }
+    }
+}
