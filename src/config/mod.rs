@@ -28,6 +28,7 @@ pub use model::{
     Workspace,
 };
 pub use remote::{check_url, parse_duration};
+pub use validate::join_rel;
 
 /// Set-up shared by the tests of the config's parts.
 #[cfg(test)]

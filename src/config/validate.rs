@@ -538,8 +538,19 @@ pub(super) fn normalize_rel(path: &str) -> Option<String> {
     if path.starts_with('/') || path.contains('\\') && Path::new(path).is_absolute() {
         return None;
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
+    join_rel("", path)
+}
+
+/// `/`-separated relative path `rel` laid over directory `base` (both workspace-relative), with
+/// empty and `.` parts dropped and `..` resolved lexically; `None` when it climbs above the
+/// workspace root. The one path normalisation config and discovery share; callers decide first
+/// which absolute forms to refuse.
+pub fn join_rel(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = base
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    for part in rel.split('/') {
         match part {
             "" | "." => {}
             ".." => {

@@ -93,20 +93,7 @@ pub(super) fn join(base: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') || rel.contains('\\') {
         return None;
     }
-    let mut parts: Vec<&str> = base
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(parts.join("/"))
+    crate::config::join_rel(base, rel)
 }
 
 /// The directories workspace glob `pattern` (relative to `base`) matches, sorted. `file` and
