@@ -74,6 +74,13 @@ impl LocalCache {
             {
                 let name = e.file_name();
                 let p = e.path();
+                if name == CONFIGS {
+                    // Never followed: a `.config` that is not a real directory stays.
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        std::fs::remove_dir_all(&p).map_err(io("remove the parsed configs", &p))?;
+                    }
+                    continue;
+                }
                 if name == LOCKS {
                     self.remove_idle_locks(|_| true)?;
                     // Still there only while a lock is held, by a run that is using the cache.

@@ -48,6 +48,9 @@ const LOG: &str = "log";
 const ARCHIVE: &str = "outputs.tar.zst";
 /// Lock files, one per task hash, live here.
 const LOCKS: &str = ".locks";
+
+/// The folder of parsed `pipeline.toml` files (see `config::parsed`), not task entries.
+const CONFIGS: &str = ".config";
 /// Temporary directories of stores in progress (or of killed ones) start with this.
 const TMP_PREFIX: &str = ".tmp-";
 /// A `meta.json` is a few hundred bytes; anything much larger is not ours.
@@ -175,6 +178,30 @@ impl LocalCache {
         checked
             .clone()
             .map_err(|(dir, link)| CacheError::LinkedDir { dir, link })
+    }
+
+    /// The cache's folder for parsed configs, created as a real directory with the cache's
+    /// `.gitignore`; `None` when the cache directory may not be used or the folder cannot be
+    /// made. A symlink or file by that name is never followed or replaced. Statistics and
+    /// pruning leave it alone; `clean` removes it.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        let name = CONFIGS;
+        if let Err(e) = self.ensure_dir() {
+            tracing::debug!("no {name} in the cache: {e}");
+            return None;
+        }
+        let dir = self.dir.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                tracing::debug!("no {name} in the cache: {e}");
+                return None;
+            }
+        }
+        std::fs::symlink_metadata(&dir)
+            .is_ok_and(|m| m.is_dir())
+            .then_some(dir)
     }
 
     fn entry_dir(&self, hash: &str) -> PathBuf {

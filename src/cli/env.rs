@@ -83,6 +83,9 @@ pub struct Env {
     /// `SHOCKWAVE_FSMONITOR`, `SHOCKWAVE_FSMONITOR_TIMEOUT` and Watchman's own `WATCHMAN_SOCK`,
     /// as set; checked in `settings.rs`.
     pub fsmonitor: FsMonitorEnv,
+    /// `SHOCKWAVE_CACHE_DIR`, for the commands without `--cache-dir` (which read it through
+    /// clap): where they keep the parsed config.
+    pub cache_dir: Option<PathBuf>,
     /// `COLUMNS`, when it is a positive number: the width of a terminal that does not say.
     columns: Option<usize>,
 }
@@ -113,6 +116,7 @@ impl Env {
                     .map(|v| v.to_string_lossy().into_owned()),
                 watchman_sock: non_empty("WATCHMAN_SOCK").map(PathBuf::from),
             },
+            cache_dir: non_empty("SHOCKWAVE_CACHE_DIR").map(PathBuf::from),
             columns: std::env::var("COLUMNS")
                 .ok()
                 .and_then(|c| c.parse().ok())

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::select::{choose, select};
-use super::settings::{FsMonitorSettings, Select};
+use super::settings::{ConfigAt, FsMonitorSettings, Select};
 use super::workspace::{Context, Loaded};
 use super::CliError;
 use crate::exec::Selection;
@@ -21,7 +21,7 @@ pub(crate) struct Prepared {
 
 pub(crate) fn prepare(
     cwd: &Path,
-    config: Option<&Path>,
+    config: &ConfigAt,
     fs: &FsMonitorSettings,
     targets: &[String],
     s: &Select,

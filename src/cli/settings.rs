@@ -25,11 +25,21 @@ const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 /// large repository takes about this long.
 const FSMONITOR_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Where the config is, and where its parsed form is kept between runs.
+#[derive(Debug, Default)]
+pub struct ConfigAt {
+    /// `--config`: the pipeline.toml to use instead of searching upwards.
+    pub file: Option<PathBuf>,
+    /// `--cache-dir` or `SHOCKWAVE_CACHE_DIR` (relative to the working directory); the default
+    /// is `.shockwave/cache` under the repository root.
+    pub cache_dir: Option<PathBuf>,
+}
+
 /// Everything a command needs to know about how it was invoked.
 #[derive(Debug)]
 pub struct Settings {
-    /// `--config`: the pipeline.toml to use instead of searching upwards.
-    pub config: Option<PathBuf>,
+    /// `--config`, and the cache directory that also keeps the config's parsed form.
+    pub config: ConfigAt,
     pub env: Env,
     pub command: CommandSettings,
     pub fsmonitor: FsMonitorSettings,
@@ -250,8 +260,18 @@ impl Settings {
                 merge_json: r.merge_json,
             },
         };
+        // `run` and `cache` have `--cache-dir` (clap reads the variable there); the other
+        // commands only keep the parsed config in the cache, wherever the variable moves it.
+        let cache_dir = match &command {
+            CommandSettings::Run(r) => r.cache_dir.clone(),
+            CommandSettings::Cache(c) => c.dir.clone(),
+            _ => env.cache_dir.clone(),
+        };
         Ok(Settings {
-            config: cli.global.config,
+            config: ConfigAt {
+                file: cli.global.config,
+                cache_dir,
+            },
             env,
             command,
             fsmonitor,

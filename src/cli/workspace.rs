@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::settings::FsMonitorSettings;
+use super::settings::{ConfigAt, FsMonitorSettings};
 use super::CliError;
+use crate::cache::LocalCache;
 use crate::config::{self, ConfigError, FsMonitorKind, Workspace};
 use crate::scm::{FsMonitor, Repo, ScmError};
 
@@ -26,20 +27,32 @@ pub(crate) struct Loaded {
 impl Loaded {
     /// Reads the config (`--config`, or the nearest pipeline.toml above `cwd`). Members and roots
     /// are looked up as git sees the worktree when there is one, with the filesystem alone when not.
-    pub fn open(cwd: &Path, config: Option<&Path>) -> Result<Loaded, CliError> {
-        let path = match config_path(cwd, config) {
+    pub fn open(cwd: &Path, config: &ConfigAt) -> Result<Loaded, CliError> {
+        let path = match config_path(cwd, config.file.as_deref()) {
             Ok(path) => path,
             Err(CliError::Config(not_found @ ConfigError::NotFound { .. })) => {
                 return Loaded::discovered(cwd, not_found)
             }
             Err(e) => return Err(e),
         };
+        let started = std::time::Instant::now();
         match Repo::discover(&config::workspace_root(&path)) {
             Ok(repo) => {
                 let ws = match repo.workspace_dirs(&config::workspace_root(&path))? {
-                    Some(mut dirs) => config::load_with(&path, &mut dirs)?,
+                    Some(mut dirs) => {
+                        let cache = cache_dir(repo.workdir(), cwd, config.cache_dir.as_deref());
+                        match LocalCache::new(cache).config_dir() {
+                            Some(parsed) => config::load_reusing(&path, &mut dirs, &parsed)?,
+                            None => config::load_with(&path, &mut dirs)?,
+                        }
+                    }
                     None => config::load(&path)?,
                 };
+                tracing::debug!(
+                    "{} and its repository loaded in {:.1} ms",
+                    path.display(),
+                    started.elapsed().as_secs_f64() * 1e3
+                );
                 Ok(Loaded { ws, repo: Ok(repo) })
             }
             Err(e) => {
@@ -137,5 +150,14 @@ pub(crate) fn display_path(cwd: &Path, p: &Path) -> String {
     match abs.strip_prefix(&cwd) {
         Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
         _ => PathBuf::from(p).display().to_string(),
+    }
+}
+
+/// `--cache-dir` (relative to `cwd`), or `.shockwave/cache` under the repository worktree.
+pub(crate) fn cache_dir(workdir: &Path, cwd: &Path, flag: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(p) if p.is_absolute() => p.to_path_buf(),
+        Some(p) => cwd.join(p),
+        None => workdir.join(".shockwave").join("cache"),
     }
 }

@@ -16,7 +16,7 @@ impl Validator<'_> {
     pub(super) fn discovered(
         &mut self,
         drafts: &mut BTreeMap<String, Draft>,
-        setting: Option<&toml::Spanned<toml::Value>>,
+        setting: Option<&super::raw::Spanned<toml::Value>>,
         edges_only: bool,
     ) -> Result<Discovery, Vec<DiscoverError>> {
         let sources = match (self.zero_config, setting) {
@@ -39,13 +39,13 @@ impl Validator<'_> {
             for s in std::mem::take(&mut found.services) {
                 let draft = Draft {
                     root: s.root,
-                    found: Some(Found {
+                    found: Some(Box::new(Found {
                         ecosystem: s.ecosystem,
                         deps: s.deps,
                         scripts: s.scripts,
                         packages: s.packages,
                         paths: s.paths,
-                    }),
+                    })),
                     ..Draft::default()
                 };
                 drafts.insert(s.name, draft);
@@ -68,7 +68,7 @@ impl Validator<'_> {
                 continue;
             };
             if let Some(draft) = drafts.get_mut(member) {
-                draft.found = Some(Found {
+                draft.found = Some(Box::new(Found {
                     ecosystem: s.ecosystem,
                     deps: s
                         .deps
@@ -78,7 +78,7 @@ impl Validator<'_> {
                     scripts: s.scripts,
                     packages: s.packages,
                     paths: s.paths,
-                });
+                }));
             }
         }
         for lock in &mut found.lockfiles {
@@ -95,7 +95,7 @@ impl Validator<'_> {
 
     /// `discover = "auto"` or a list of `"npm"`, `"pnpm"`, `"yarn"`, `"cargo"`, `"go"` (the first
     /// three all read the one npm-family workspace, whose package manager is detected).
-    fn sources(&mut self, value: &toml::Spanned<toml::Value>) -> Option<Sources> {
+    fn sources(&mut self, value: &super::raw::Spanned<toml::Value>) -> Option<Sources> {
         let help =
             "write discover = \"auto\", or a list such as discover = [\"npm\", \"cargo\", \"go\"]";
         let mut sources = Sources {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::members::{FsDirs, WorkspaceDirs};
 use super::model::Workspace;
+use super::parsed::Slot;
 use super::raw::RawConfig;
 use super::validate::{Rejected, Validator};
 use crate::diagnostic::Diagnostic;
@@ -86,6 +87,36 @@ pub fn load_with(path: &Path, dirs: &mut dyn WorkspaceDirs) -> Result<Workspace,
     let text = read_text(path)?;
     let root = workspace_root(path);
     parse_with(&text, path, &root, dirs)
+}
+
+/// [`load_with`], keeping the parsed form of the file in `parsed_dir` so that the next load of
+/// the same text skips the TOML parse (validation always runs).
+pub fn load_reusing(
+    path: &Path,
+    dirs: &mut dyn WorkspaceDirs,
+    parsed_dir: &Path,
+) -> Result<Workspace, ConfigError> {
+    let text = read_text(path)?;
+    let root = workspace_root(path);
+    let Some(slot) = Slot::new(parsed_dir, path, &text) else {
+        return parse_with(&text, path, &root, dirs);
+    };
+    let (raw, entry) = match slot.load(&text) {
+        Some(raw) => (raw, None),
+        None => {
+            let raw = RawConfig::parse(&text)
+                .map_err(|d| rejection(Rejected::Invalid(vec![d]), path, text.clone()))?;
+            let entry = slot.encode(&raw);
+            (raw, entry)
+        }
+    };
+    let ws = Validator::new(&root, dirs)
+        .run(raw, path)
+        .map_err(|r| rejection(r, path, text.clone()))?;
+    if let Some(entry) = entry {
+        slot.store(&entry);
+    }
+    Ok(ws)
 }
 
 /// The workspace discovered at `root` (the repository root) when there is no pipeline.toml:

@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::discover::{Ecosystem, LockfileUse, PackageInput};
 use crate::glob::Globs;
@@ -18,7 +18,7 @@ use crate::graph::ServiceGraph;
 pub type ServiceId = usize;
 
 /// What to do with a changed file that no service owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum UnownedPolicy {
     /// Report it (text output and a warning) and affect nothing.
@@ -41,7 +41,7 @@ impl UnownedPolicy {
 }
 
 /// `[workspace] fsmonitor`: which file watcher, if any, may tell the worktree scan what changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum FsMonitorKind {
     /// Stat every tracked file on every run.
@@ -100,7 +100,8 @@ pub struct Service {
     pub paths: Vec<String>,
     /// `paths`, compiled.
     pub path_globs: Arc<Globs>,
-    pub targets: Targets,
+    /// Shared: services that only inherit the defaults hold one copy.
+    pub targets: Arc<Targets>,
     /// Every target's `outputs`, together: products of the service, never inputs of its tasks.
     pub outputs: Arc<Globs>,
     /// The toolchain whose manifest it was discovered from; `None` for a service written only

@@ -5,14 +5,80 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use serde::Deserialize;
-use toml::Spanned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::diagnostic::Diagnostic;
 
 pub type SpannedStr = Spanned<String>;
 
-#[derive(Debug, Deserialize, Default)]
+/// A value and where it is written in the file. From TOML it is read through [`toml::Spanned`];
+/// in the parsed-config cache (a binary, not human-readable, format) it is the triple
+/// `(start, end, value)`. Equality and order look at the value only, as `toml::Spanned`'s do.
+#[derive(Debug, Clone)]
+pub struct Spanned<T> {
+    span: Range<usize>,
+    value: T,
+}
+
+impl<T> Spanned<T> {
+    pub fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    pub fn get_ref(&self) -> &T {
+        &self.value
+    }
+
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Spanned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Spanned<T> {}
+
+impl<T: PartialOrd> PartialOrd for Spanned<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+
+impl<T: Ord> Ord for Spanned<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = toml::Spanned::<T>::deserialize(d)?;
+            Ok(Spanned {
+                span: s.span(),
+                value: s.into_inner(),
+            })
+        } else {
+            let (start, end, value) = <(usize, usize, T)>::deserialize(d)?;
+            Ok(Spanned {
+                span: start..end,
+                value,
+            })
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Spanned<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.span.start, self.span.end, &self.value).serialize(s)
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     #[serde(default)]
@@ -41,7 +107,7 @@ impl RawConfig {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkspace {
     #[serde(default)]
@@ -59,7 +125,7 @@ pub struct RawWorkspace {
 
 /// `[remote_cache]`. `token` is accepted by the parser only to be refused with a position: a
 /// secret does not belong in a committed file.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawRemoteCache {
     pub url: Option<SpannedStr>,
@@ -70,7 +136,7 @@ pub struct RawRemoteCache {
     pub token: Option<Spanned<toml::Value>>,
 }
 
-#[derive(Debug, Deserialize, Default, Clone)]
+#[derive(Debug, Deserialize, Serialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     pub command: Option<String>,
@@ -81,7 +147,7 @@ pub struct RawTarget {
     pub cache: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     pub root: Option<SpannedStr>,

@@ -38,7 +38,9 @@ impl Listings {
         if !listing.dirs.contains(name) {
             return None;
         }
-        Some(if listing.real.is_empty() {
+        Some(if listing.real == parent {
+            rel.to_string()
+        } else if listing.real.is_empty() {
             name.to_string()
         } else {
             format!("{}/{name}", listing.real)
@@ -59,7 +61,12 @@ impl Validator<'_> {
                 continue;
             }
             let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
-            *per_parent.entry(parent.to_string()).or_default() += 1;
+            match per_parent.get_mut(parent) {
+                Some(count) => *count += 1,
+                None => {
+                    per_parent.insert(parent.to_string(), 1);
+                }
+            }
         }
         for (parent, count) in per_parent {
             if count < MIN_ROOTS_TO_LIST {

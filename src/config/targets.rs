@@ -15,16 +15,19 @@ use crate::diagnostic::Diagnostic;
 use crate::discover::Ecosystem;
 use crate::glob::Globs;
 
+/// A service's merged targets, shared, and all their `outputs` together.
+pub(super) type Merged = (Arc<Targets>, Arc<Globs>);
+
 /// The `[targets.*]` defaults, and their merged form once a service that only inherits them has
 /// been seen (with thousands of services, most are such services).
 pub(super) struct Defaults<'r> {
     raw: &'r BTreeMap<SpannedStr, RawTarget>,
     /// The defaults without a command: every service inheriting them as they are lacks one.
     without_command: Vec<String>,
-    merged: Option<(Targets, Arc<Globs>)>,
+    merged: Option<Merged>,
     /// The same for discovered npm-family services without overrides, by package manager and
     /// script names (most packages of a workspace share a few sets of scripts).
-    by_scripts: BTreeMap<(Ecosystem, Vec<String>), (Targets, Arc<Globs>)>,
+    by_scripts: BTreeMap<(Ecosystem, Vec<String>), Merged>,
 }
 
 /// A discovered service's package manager and `scripts` names: targets run as
@@ -76,7 +79,7 @@ impl Validator<'_> {
         defaults: &mut Defaults<'_>,
         known: &BTreeSet<String>,
         scripts: Scripts<'_>,
-    ) -> (Targets, Arc<Globs>) {
+    ) -> Merged {
         if let Some((pm, names)) = scripts.filter(|_| overrides.is_empty()) {
             let key = (pm, names.to_vec());
             if let Some((targets, outputs)) = defaults.by_scripts.get(&key) {
@@ -111,7 +114,7 @@ impl Validator<'_> {
         defaults: &Defaults<'_>,
         known: &BTreeSet<String>,
         scripts: Scripts<'_>,
-    ) -> (Targets, Arc<Globs>) {
+    ) -> Merged {
         let targets = self.merge_targets(service, defaults.raw, overrides, known, scripts);
         let mut outputs: Vec<String> = targets
             .values()
@@ -120,7 +123,7 @@ impl Validator<'_> {
         outputs.sort();
         outputs.dedup();
         let outputs = self.globs_for(&outputs);
-        (targets, outputs)
+        (Arc::new(targets), outputs)
     }
 
     /// One error per default target without a command, not one per service that inherits it.

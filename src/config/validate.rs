@@ -55,7 +55,7 @@ pub(super) struct Draft {
     pub(super) paths: Vec<String>,
     pub(super) targets: BTreeMap<SpannedStr, RawTarget>,
     /// What discovery read from the service's manifest.
-    pub(super) found: Option<Found>,
+    pub(super) found: Option<Box<Found>>,
 }
 
 /// A discovered service's part of a [`Draft`].
@@ -129,12 +129,22 @@ impl<'a> Validator<'a> {
         // Two explicit services may also share a root: that is allowed (deepest root wins, ties are
         // both owners), but the same name twice is impossible in TOML so nothing to check there.
         let names: Vec<String> = drafts.keys().cloned().collect();
+        let ids: FxHashMap<&str, ServiceId> = names
+            .iter()
+            .enumerate()
+            .map(|(id, n)| (n.as_str(), id))
+            .collect();
         let mut defaults = Defaults::new(&raw.targets);
         let mut services = Vec::with_capacity(drafts.len());
         let mut dep_spans = DepSpans::new();
         for (name, d) in drafts {
-            let mut deps =
-                self.service_deps(&name, services.len(), &d.deps, &names, &mut dep_spans);
+            let mut deps = self.service_deps(
+                &name,
+                services.len(),
+                &d.deps,
+                (&names, &ids),
+                &mut dep_spans,
+            );
             let scripts = d
                 .found
                 .as_ref()
@@ -149,18 +159,15 @@ impl<'a> Validator<'a> {
                 paths.dedup();
             }
             let path_globs = self.globs_for(&paths);
-            let (ecosystem, packages) =
-                match d.found {
-                    Some(found) => {
-                        deps.extend(found.deps.iter().filter_map(|dep| {
-                            names.binary_search_by(|x| x.as_str().cmp(dep)).ok()
-                        }));
-                        deps.sort_unstable();
-                        deps.dedup();
-                        (Some(found.ecosystem), found.packages)
-                    }
-                    None => (None, Vec::new()),
-                };
+            let (ecosystem, packages) = match d.found {
+                Some(found) => {
+                    deps.extend(found.deps.iter().filter_map(|dep| ids.get(dep.as_str())));
+                    deps.sort_unstable();
+                    deps.dedup();
+                    (Some(found.ecosystem), found.packages)
+                }
+                None => (None, Vec::new()),
+            };
             services.push(Service {
                 name,
                 root: d.root,
@@ -308,20 +315,21 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// The ids of service `name`'s `deps` (sorted, deduplicated; `names` is every service, sorted),
-    /// noting where each is written. Unknown names and the service itself are reported.
+    /// The ids of service `name`'s `deps` (sorted, deduplicated; `names` is every service, sorted,
+    /// with the id of each), noting where each is written. Unknown names and the service itself
+    /// are reported.
     fn service_deps(
         &mut self,
         name: &str,
         self_id: ServiceId,
         deps: &[SpannedStr],
-        names: &[String],
+        (names, by_name): (&[String], &FxHashMap<&str, ServiceId>),
         dep_spans: &mut DepSpans,
     ) -> Vec<ServiceId> {
         let mut ids = Vec::with_capacity(deps.len());
         for dep in deps {
-            match names.binary_search_by(|x| x.as_str().cmp(dep.get_ref())) {
-                Ok(id) if names[id] == name => self.errors.push(
+            match by_name.get(dep.get_ref().as_str()).copied().ok_or(()) {
+                Ok(id) if id == self_id => self.errors.push(
                     Diagnostic::new(format!("service `{name}` depends on itself"))
                         .at(dep.span())
                         .help("remove it from `deps`"),
@@ -546,6 +554,11 @@ pub(super) fn normalize_rel(path: &str) -> Option<String> {
 /// workspace root. The one path normalisation config and discovery share; callers decide first
 /// which absolute forms to refuse.
 pub fn join_rel(base: &str, rel: &str) -> Option<String> {
+    // Most paths are already normal: keep them as written.
+    let plain = |p: &str| p.split('/').all(|c| !matches!(c, "" | "." | ".."));
+    if base.is_empty() && plain(rel) {
+        return Some(rel.to_string());
+    }
     let mut parts: Vec<&str> = base
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")

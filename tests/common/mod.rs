@@ -647,6 +647,13 @@ impl TestRepo {
 }
 
 /// Names of the entries of a directory (empty when it does not exist).
+/// The task entries (and anything else not starting with a dot) in a cache directory.
+pub fn entry_names(dir: &Path) -> BTreeSet<String> {
+    let mut names = dir_names(dir);
+    names.retain(|n| !n.starts_with('.'));
+    names
+}
+
 pub fn dir_names(dir: &Path) -> BTreeSet<String> {
     match std::fs::read_dir(dir) {
         Ok(read) => read

@@ -6,7 +6,7 @@ use super::{append_file, print};
 use crate::affected::Impact;
 use crate::cli::env::Env;
 use crate::cli::select::{change_query, compute_affected, service_id};
-use crate::cli::settings::{AffectedSettings, FsMonitorSettings};
+use crate::cli::settings::{AffectedSettings, ConfigAt, FsMonitorSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
 use crate::config::Workspace;
@@ -15,7 +15,7 @@ use crate::tasks::TaskGraph;
 
 pub(super) fn run(
     cwd: &Path,
-    config: Option<&Path>,
+    config: &ConfigAt,
     env: &Env,
     fs: &FsMonitorSettings,
     a: AffectedSettings,
@@ -32,7 +32,7 @@ pub(super) fn run(
     let mut ctx = loaded.into_context()?;
     ctx.watch(fs);
     let impact = compute_affected(&ctx, &a.range, query)?;
-    let flags = a.range.flags(config);
+    let flags = a.range.flags(config.file.as_deref());
     let view = AffectedView {
         ws: &ctx.ws,
         changes: &impact.changes,

@@ -6,16 +6,13 @@ use std::path::Path;
 use super::{cache_dir, print};
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
+use crate::cli::settings::ConfigAt;
 use crate::cli::settings::{CacheCommand, CacheSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{CliError, ExitCode};
 use crate::report::cache as report;
 
-pub(super) fn run(
-    cwd: &Path,
-    config: Option<&Path>,
-    c: CacheSettings,
-) -> Result<ExitCode, CliError> {
+pub(super) fn run(cwd: &Path, config: &ConfigAt, c: CacheSettings) -> Result<ExitCode, CliError> {
     // With `--cache-dir`, a config is read only for `cache stats`' remote line, and may be absent.
     let (dir, remote_file) = match &c.dir {
         Some(d) => {

@@ -4,12 +4,13 @@
 use std::path::Path;
 
 use super::print;
+use crate::cli::settings::ConfigAt;
 use crate::cli::workspace::{display_path, Loaded};
 use crate::cli::{CliError, ExitCode};
 use crate::config::ServiceId;
 use crate::tasks::TaskGraph;
 
-pub(super) fn run(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
+pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
     let ws = Loaded::open(cwd, config)?.ws;
     let every: Vec<ServiceId> = (0..ws.services.len()).collect();
     let targets: Vec<String> = ws.target_names.iter().cloned().collect();

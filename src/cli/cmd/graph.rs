@@ -6,6 +6,7 @@ use std::path::Path;
 use super::print;
 use crate::cli::args::GraphFormat;
 use crate::cli::select::{change_query, compute_affected};
+use crate::cli::settings::ConfigAt;
 use crate::cli::settings::{FsMonitorSettings, GraphSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{CliError, ExitCode};
@@ -13,7 +14,7 @@ use crate::report::graph::GraphView;
 
 pub(super) fn run(
     cwd: &Path,
-    config: Option<&Path>,
+    config: &ConfigAt,
     fs: &FsMonitorSettings,
     g: GraphSettings,
 ) -> Result<ExitCode, CliError> {

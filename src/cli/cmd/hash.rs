@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{print, read_input};
 use crate::cli::prepare::{hash_tasks, prepare};
+use crate::cli::settings::ConfigAt;
 use crate::cli::settings::{FsMonitorSettings, HashFormat, HashSettings};
 use crate::cli::{CliError, ExitCode};
 use crate::exec::Plan;
@@ -13,7 +14,7 @@ use crate::report::{hash, hash_diff};
 
 pub(super) fn run(
     cwd: &Path,
-    config: Option<&Path>,
+    config: &ConfigAt,
     fs: &FsMonitorSettings,
     h: HashSettings,
 ) -> Result<ExitCode, CliError> {

@@ -4,15 +4,19 @@
 use std::path::Path;
 
 use super::{print, write_whole};
+use crate::cli::settings::ConfigAt;
 use crate::cli::{CliError, ExitCode};
 use crate::config::{self, FsDirs};
 use crate::scm::Repo;
 
-pub(super) fn run(cwd: &Path, config: Option<&Path>) -> Result<ExitCode, CliError> {
+pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(cwd).ok();
     let root = repo.as_ref().map_or(cwd, |r| r.workdir());
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let path = config.map_or_else(|| root.join(config::CONFIG_FILE), Path::to_path_buf);
+    let path = config
+        .file
+        .as_deref()
+        .map_or_else(|| root.join(config::CONFIG_FILE), Path::to_path_buf);
     if path.symlink_metadata().is_ok() {
         return Err(CliError::Usage(format!(
             "{} already exists; init never overwrites it (remove it first to start over)",

@@ -14,11 +14,12 @@ use std::io::Write;
 use std::path::Path;
 
 use super::settings::{CommandSettings, Settings};
+pub(super) use super::workspace::cache_dir;
 use super::{CliError, ExitCode};
 
 /// Runs the command `s` describes, from the current directory `cwd`.
 pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
-    let config = s.config.as_deref();
+    let config = &s.config;
     match s.command {
         CommandSettings::Check => check::run(cwd, config),
         CommandSettings::Init => init::run(cwd, config),
@@ -65,17 +66,25 @@ fn append_file(path: &Path, text: &str) -> Result<(), CliError> {
         })
 }
 
-/// A file named on the command line; one that cannot be read is a usage error.
-fn read_input(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))
-}
+/// The largest file read as `hash --diff` input: a `hash --json` listing of 100k tasks with every
+/// input file is well under this.
+const MAX_INPUT_BYTES: u64 = 512 << 20;
 
-/// `--cache-dir` (relative to `cwd`), or `.shockwave/cache` under the repository worktree.
-fn cache_dir(workdir: &Path, cwd: &Path, flag: Option<&Path>) -> std::path::PathBuf {
-    match flag {
-        Some(p) if p.is_absolute() => p.to_path_buf(),
-        Some(p) => cwd.join(p),
-        None => workdir.join(".shockwave").join("cache"),
+/// A file named on the command line; one that cannot be read, or is absurdly large, is a usage
+/// error.
+fn read_input(path: &Path) -> Result<String, CliError> {
+    use std::io::Read;
+    let fail = |why: String| CliError::Usage(format!("cannot read {}: {why}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut text = String::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| fail(e.to_string()))?;
+    if text.len() as u64 > MAX_INPUT_BYTES {
+        return Err(fail(format!(
+            "it is larger than {} MiB; pass a `hash --json` listing or a run summary",
+            MAX_INPUT_BYTES >> 20
+        )));
     }
+    Ok(text)
 }

@@ -10,6 +10,7 @@ use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
 use crate::cli::env::Env;
 use crate::cli::prepare::{hash_tasks, prepare};
+use crate::cli::settings::ConfigAt;
 use crate::cli::settings::{FsMonitorSettings, RunSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::summaries;
@@ -24,7 +25,7 @@ use crate::shard;
 
 pub(super) fn run(
     cwd: &Path,
-    config: Option<&Path>,
+    config: &ConfigAt,
     env: &Env,
     fs: &FsMonitorSettings,
     a: RunSettings,
