@@ -2,6 +2,8 @@
 //! down: is this path in scope, is this whole directory, does anything in scope lie below it. Pure
 //! byte-prefix logic: nothing here reads the disk or knows about the index.
 
+use std::cmp::Ordering;
+
 /// The part of the worktree a scan covers: repo-relative path prefixes (a directory with a trailing
 /// `/`, or an exact file path). Tasks only ever read files below their services' roots, their
 /// `paths` and the global inputs, so only those need their stat data checked.
@@ -47,7 +49,11 @@ impl Scope {
         if dir.is_empty() {
             return self.is_everything();
         }
-        self.contains(&with_slash(dir))
+        // `contains("dir/")`, without building that path: the greatest prefix not above it.
+        let i = self
+            .prefixes
+            .partition_point(|p| cmp_dir(p, dir) != Ordering::Greater);
+        i > 0 && is_dir_prefix(&self.prefixes[i - 1], dir)
     }
 
     /// Whether some of the scope lies below directory `dir`.
@@ -55,11 +61,12 @@ impl Scope {
         if dir.is_empty() {
             return !self.prefixes.is_empty();
         }
-        let d = with_slash(dir);
         let i = self
             .prefixes
-            .partition_point(|p| p.as_slice() < d.as_slice());
-        self.prefixes.get(i).is_some_and(|p| p.starts_with(&d))
+            .partition_point(|p| cmp_dir(p, dir) == Ordering::Less);
+        self.prefixes
+            .get(i)
+            .is_some_and(|p| p.len() > dir.len() && p.starts_with(dir) && p[dir.len()] == b'/')
     }
 
     /// Whether a scan must enter directory `dir`: all of it is in scope, or some part below it.
@@ -68,12 +75,27 @@ impl Scope {
     }
 }
 
-/// `dir` as a directory prefix: `a/b` → `a/b/`.
-fn with_slash(dir: &[u8]) -> Vec<u8> {
-    let mut d = Vec::with_capacity(dir.len() + 1);
-    d.extend_from_slice(dir);
-    d.push(b'/');
-    d
+/// How `p` sorts against the directory prefix `dir/`, without building it.
+fn cmp_dir(p: &[u8], dir: &[u8]) -> Ordering {
+    let n = p.len().min(dir.len());
+    match p[..n].cmp(&dir[..n]) {
+        Ordering::Equal if p.len() <= dir.len() => Ordering::Less,
+        Ordering::Equal => p[dir.len()].cmp(&b'/').then(if p.len() == dir.len() + 1 {
+            Ordering::Equal
+        } else {
+            Ordering::Greater
+        }),
+        other => other,
+    }
+}
+
+/// Whether prefix `p` covers `dir/` (is a prefix of it).
+fn is_dir_prefix(p: &[u8], dir: &[u8]) -> bool {
+    match p.len().cmp(&(dir.len() + 1)) {
+        Ordering::Greater => false,
+        Ordering::Equal => p.starts_with(dir) && p[dir.len()] == b'/',
+        Ordering::Less => dir.starts_with(p),
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +104,37 @@ mod tests {
 
     fn scope(p: &[&str]) -> Scope {
         Scope::new(p.iter().map(|s| s.as_bytes().to_vec()).collect())
+    }
+
+    /// The allocation-free directory questions answer as `contains` and a search for `dir/`.
+    #[test]
+    fn directory_questions_agree_with_the_slashed_path() {
+        let prefixes = [
+            "", "a", "a/", "a/b", "a/b/", "a.b/", "a-", "a/b/c/", "ab/", "b/x.txt", "a0/", "a/bc/",
+        ];
+        let dirs = [
+            "a", "a/b", "a/b/c", "ab", "a.b", "b", "a/bc", "a0", "z", "a/b/c/d",
+        ];
+        for n in 0..=prefixes.len() {
+            for start in 0..prefixes.len() {
+                let chosen: Vec<&str> = prefixes
+                    .iter()
+                    .cycle()
+                    .skip(start)
+                    .take(n)
+                    .copied()
+                    .collect();
+                let s = scope(&chosen);
+                for dir in dirs {
+                    let d = format!("{dir}/").into_bytes();
+                    let i = s.prefixes.partition_point(|p| p.as_slice() < d.as_slice());
+                    let reaches = s.prefixes.get(i).is_some_and(|p| p.starts_with(&d));
+                    let dir = dir.as_bytes();
+                    assert_eq!(s.contains_dir(dir), s.contains(&d), "{chosen:?} {d:?}");
+                    assert_eq!(s.reaches_into(dir), reaches, "{chosen:?} {d:?}");
+                }
+            }
+        }
     }
 
     #[test]

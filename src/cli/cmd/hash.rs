@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{print, read_input};
+use super::{free_at_exit, print, read_input};
 use crate::cli::prepare::{hash_tasks, prepare};
 use crate::cli::settings::ConfigAt;
 use crate::cli::settings::{FsMonitorSettings, HashFormat, HashSettings};
@@ -45,6 +45,9 @@ pub(super) fn run(
         HashFormat::Explain => hash::text(&plan, &hashes, true),
         HashFormat::Json => format!("{:#}\n", hash::json(&p.ctx.ws, &plan, &hashes)),
     });
+    drop(plan);
+    free_at_exit(hashes);
+    free_at_exit(p.index);
     Ok(ExitCode::Success)
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{append_file, cache_dir, print, write_whole};
+use super::{append_file, cache_dir, free_at_exit, print, write_whole};
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
@@ -86,6 +86,9 @@ pub(super) fn run(
             },
             DryRunFormat::Json => format!("{:#}\n", plan::json(ws, &plan)),
         });
+        drop(plan);
+        free_at_exit(hashes);
+        free_at_exit(p.index);
         return Ok(ExitCode::Success);
     }
 
@@ -120,13 +123,19 @@ pub(super) fn run(
             tracing::warn!("{e}");
         }
     }
-    Ok(if outcome.interrupted {
+    let code = if outcome.interrupted {
         ExitCode::Interrupted
     } else if summary.totals.failed > 0 {
         ExitCode::TaskFailed
     } else {
         ExitCode::Success
-    })
+    };
+    drop(summary);
+    drop(reporter);
+    drop(plan);
+    free_at_exit(hashes);
+    free_at_exit(p.index);
+    Ok(code)
 }
 
 /// The reporters for where this run is: how task output appears (streamed, GitHub groups or
