@@ -5,7 +5,12 @@
 //! Config, ownership, hashing and the output cache all ask this module, so a pattern means the same
 //! thing wherever it is used. It never reads the filesystem and knows nothing of the config's shape.
 
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use rustc_hash::FxHashMap;
 
 /// The characters that make a pattern a glob rather than a literal path. A backslash counts: it
 /// escapes the next character, so what follows it is not read literally.
@@ -26,17 +31,37 @@ pub enum GlobError {
 }
 
 /// A compiled list of globs plus the patterns it came from (for explanations and hashing).
+///
+/// Most patterns start with a literal directory (`pkg/auth/*.go`, `dist/**`): those are kept by
+/// that directory, and only the rest of the pattern (`*.go`, `**`) is compiled, once for all the
+/// patterns that share it. A path is then checked against the patterns of its own ancestors
+/// only. Thousands of `paths` globs thus cost a handful of small automata instead of one huge
+/// one (compiling 3,726 Go package globs into one set took most of a second). A pattern matches
+/// exactly the paths its whole-pattern glob does: its literal start is compared byte for byte,
+/// and the rest is the same glob syntax applied to what follows.
 #[derive(Debug, Clone)]
 pub struct Globs {
     pub patterns: Vec<String>,
-    pub set: GlobSet,
+    /// Fully literal patterns: the path each names → pattern indices.
+    exact: FxHashMap<Box<[u8]>, Vec<usize>>,
+    /// Literal directory → (index into `rests`, pattern index).
+    by_dir: FxHashMap<Box<[u8]>, Vec<(usize, usize)>>,
+    /// The distinct remainders after a literal directory, compiled.
+    rests: Vec<GlobMatcher>,
+    /// Patterns without a literal directory, as one set, and the pattern index of each.
+    rooted: GlobSet,
+    rooted_ids: Vec<usize>,
 }
 
 impl Globs {
     pub fn empty() -> Self {
         Globs {
             patterns: Vec::new(),
-            set: GlobSet::empty(),
+            exact: FxHashMap::default(),
+            by_dir: FxHashMap::default(),
+            rests: Vec::new(),
+            rooted: GlobSet::empty(),
+            rooted_ids: Vec::new(),
         }
     }
 
@@ -46,13 +71,103 @@ impl Globs {
 
     /// Compiles `patterns`; the first invalid one is returned with its index.
     pub fn new(patterns: Vec<String>) -> Result<Self, (usize, GlobError)> {
-        let mut builder = GlobSetBuilder::new();
+        let mut exact: FxHashMap<Box<[u8]>, Vec<usize>> = FxHashMap::default();
+        let mut by_dir: FxHashMap<Box<[u8]>, Vec<(usize, usize)>> = FxHashMap::default();
+        let mut rest_ids: FxHashMap<String, usize> = FxHashMap::default();
+        let mut rests = Vec::new();
+        let mut rooted = GlobSetBuilder::new();
+        let mut rooted_ids = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
-            builder.add(compile(p).map_err(|e| (i, e))?);
+            // The whole pattern must compile, whichever part of it is used.
+            let whole = compile(p).map_err(|e| (i, e))?;
+            let normalized = normalize(p);
+            match split_literal(&normalized) {
+                (path, "") => exact.entry(path.as_bytes().into()).or_default().push(i),
+                ("", _) => {
+                    rooted.add(whole);
+                    rooted_ids.push(i);
+                }
+                (dir, rest) => {
+                    let rest = &rest[1..];
+                    let id = match rest_ids.get(rest) {
+                        Some(&id) => id,
+                        None => {
+                            let m = build(rest).map_err(|e| (i, e))?.compile_matcher();
+                            rests.push(m);
+                            rest_ids.insert(rest.to_string(), rests.len() - 1);
+                            rests.len() - 1
+                        }
+                    };
+                    by_dir
+                        .entry(dir.as_bytes().into())
+                        .or_default()
+                        .push((id, i));
+                }
+            }
         }
-        let set = builder.build().map_err(|e| (0, GlobError::Invalid(e)))?;
-        Ok(Globs { patterns, set })
+        let rooted = rooted.build().map_err(|e| (0, GlobError::Invalid(e)))?;
+        Ok(Globs {
+            patterns,
+            exact,
+            by_dir,
+            rests,
+            rooted,
+            rooted_ids,
+        })
     }
+
+    /// Whether some pattern matches `path` (`/`-separated, relative).
+    pub fn is_match(&self, path: &[u8]) -> bool {
+        let mut any = false;
+        self.each_match(path, &mut |_| {
+            any = true;
+            false
+        });
+        any
+    }
+
+    /// Appends the index of every pattern matching `path` to `out` (unsorted).
+    pub fn matches_into(&self, path: &[u8], out: &mut Vec<usize>) {
+        self.each_match(path, &mut |i| {
+            out.push(i);
+            true
+        });
+    }
+
+    /// Calls `found` with each matching pattern's index until it returns false.
+    fn each_match(&self, path: &[u8], found: &mut dyn FnMut(usize) -> bool) {
+        if let Some(ids) = self.exact.get(path) {
+            for &i in ids {
+                if !found(i) {
+                    return;
+                }
+            }
+        }
+        if !self.by_dir.is_empty() {
+            for (slash, _) in path.iter().enumerate().filter(|(_, &b)| b == b'/') {
+                let Some(entries) = self.by_dir.get(&path[..slash]) else {
+                    continue;
+                };
+                let rest = as_path(&path[slash + 1..]);
+                for &(rest_id, i) in entries {
+                    if self.rests[rest_id].is_match(rest) && !found(i) {
+                        return;
+                    }
+                }
+            }
+        }
+        if !self.rooted_ids.is_empty() {
+            for m in self.rooted.matches(as_path(path)) {
+                if !found(self.rooted_ids[m]) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn as_path(bytes: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(bytes))
 }
 
 /// Compiles one glob with the semantics used everywhere (see the module docs).
@@ -60,7 +175,12 @@ pub fn compile(pattern: &str) -> Result<Glob, GlobError> {
     if pattern.len() > MAX_GLOB_BYTES {
         return Err(GlobError::TooLong(pattern.len()));
     }
-    GlobBuilder::new(&normalize(pattern))
+    build(&normalize(pattern))
+}
+
+/// Compiles an already normalized pattern.
+fn build(pattern: &str) -> Result<Glob, GlobError> {
+    GlobBuilder::new(pattern)
         .literal_separator(true)
         .backslash_escape(true)
         .build()
@@ -131,6 +251,100 @@ fn dir_before_meta(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Matching by literal directory answers exactly as one set of the whole patterns does.
+    #[test]
+    fn split_matching_agrees_with_whole_patterns() {
+        let patterns = [
+            "pkg/auth/*.go",
+            "pkg/auth/**",
+            "pkg/**/*.go",
+            "pkg/auth",
+            "pkg/auth/",
+            "./pkg/a*/x",
+            "**/*.md",
+            "*.go",
+            "go.work",
+            "a/b/c.txt",
+            "a/b/**/c",
+            "a/{b,c}/d",
+            "a/[bc]/d",
+            "a/b?/d",
+            "a\\*b/x",
+            "a/**",
+            "a/b/",
+            "docs/*",
+            "x/y.z/**/*.rs",
+            "a.b/*",
+            "pkg/auth.go",
+            "services/*/api/**",
+            "**",
+            "**/b/**",
+            "a/b/c.txt/**",
+        ];
+        let paths = [
+            "pkg/auth/a.go",
+            "pkg/auth/sub/b.go",
+            "pkg/auth",
+            "pkg/auth.go",
+            "pkg/authz/a.go",
+            "pkg/ab/x",
+            "README.md",
+            "docs/a.md",
+            "docs/sub/b.md",
+            "main.go",
+            "go.work",
+            "a/b/c.txt",
+            "a/b/c",
+            "a/b/x/y/c",
+            "a/c/d",
+            "a/d/d",
+            "a/bb/d",
+            "a*b/x",
+            "a/b",
+            "x/y.z/q/r.rs",
+            "a.b/c",
+            "ab/c",
+            "services/web/api/v1/x.proto",
+            "services/web/api",
+            "b/q",
+            "q/b/r/s",
+            "a/b/c.txt/z",
+            "",
+            "a",
+            "pkg/auth/",
+            "a//b",
+        ];
+        let mut whole = GlobSetBuilder::new();
+        for p in patterns {
+            whole.add(compile(p).unwrap());
+        }
+        let whole = whole.build().unwrap();
+        // Every subset of a sliding window, so patterns meet in every combination of parts.
+        for width in [1, 2, 3, patterns.len()] {
+            for start in 0..patterns.len() {
+                let chosen: Vec<usize> =
+                    (start..start + width).map(|i| i % patterns.len()).collect();
+                let globs =
+                    Globs::new(chosen.iter().map(|&i| patterns[i].to_string()).collect()).unwrap();
+                for path in paths {
+                    let mut want: Vec<usize> = whole
+                        .matches(path)
+                        .into_iter()
+                        .filter_map(|m| chosen.iter().position(|&c| c == m))
+                        .collect();
+                    want.sort_unstable();
+                    want.dedup();
+                    let mut got = Vec::new();
+                    globs.matches_into(path.as_bytes(), &mut got);
+                    got.sort_unstable();
+                    got.dedup();
+                    assert_eq!(got, want, "{chosen:?} on {path:?}");
+                    assert_eq!(globs.is_match(path.as_bytes()), !want.is_empty());
+                }
+            }
+        }
+    }
 
     #[test]
     fn below_a_directory_matches_only_inside_it_whatever_its_name() {

@@ -5,15 +5,11 @@
 //! of them (not its `_test.go` files, for a package the service only imports).
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
-use globset::{Candidate, GlobSet, GlobSetBuilder};
+use crate::glob::Globs;
 
 use crate::config::{ServiceId, Workspace};
 use crate::discover::PackageInput;
-use crate::glob;
 
 /// What a changed path means for the workspace.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,7 +28,7 @@ pub struct Ownership<'w> {
     ws: &'w Workspace,
     /// Service roots (workspace-relative, no trailing slash) to the services rooted there.
     roots: HashMap<&'w [u8], Vec<ServiceId>>,
-    paths: GlobSet,
+    paths: Globs,
     /// Pattern index in `paths` → the service that declared it.
     path_owner: Vec<ServiceId>,
     /// Go package directory → the services whose closure holds it, with the entry.
@@ -42,7 +38,7 @@ pub struct Ownership<'w> {
 impl<'w> Ownership<'w> {
     pub fn new(ws: &'w Workspace) -> Self {
         let mut roots: HashMap<&[u8], Vec<ServiceId>> = HashMap::with_capacity(ws.services.len());
-        let mut builder = GlobSetBuilder::new();
+        let mut patterns = Vec::new();
         let mut path_owner = Vec::new();
         let mut packages: HashMap<&[u8], Vec<(ServiceId, &PackageInput)>> = HashMap::new();
         for (id, s) in ws.services.iter().enumerate() {
@@ -51,14 +47,15 @@ impl<'w> Ownership<'w> {
                 packages.entry(p.dir.as_bytes()).or_default().push((id, p));
             }
             for p in &s.paths {
-                // Patterns were validated when the config was loaded.
-                if let Ok(g) = glob::compile(p) {
-                    builder.add(g);
-                    path_owner.push(id);
-                }
+                patterns.push(p.clone());
+                path_owner.push(id);
             }
         }
-        let paths = builder.build().unwrap_or_else(|_| GlobSet::empty());
+        // Patterns were validated when the config was loaded.
+        let paths = Globs::new(patterns).unwrap_or_else(|_| {
+            path_owner.clear();
+            Globs::empty()
+        });
         Ownership {
             ws,
             roots,
@@ -92,16 +89,16 @@ impl<'w> Ownership<'w> {
         if let Some(v) = by_package.as_deref_mut() {
             v.clear();
         }
-        let candidate = Candidate::new(Path::new(OsStr::from_bytes(path)));
-        if self.ws.ignore.set.is_match_candidate(&candidate) {
+        if self.ws.ignore.is_match(path) {
             return PathClass::Ignored;
         }
-        if self.ws.global_inputs.set.is_match_candidate(&candidate) {
+        if self.ws.global_inputs.is_match(path) {
             return PathClass::Global;
         }
         self.root_owners(path, owners);
         if !self.path_owner.is_empty() {
-            self.paths.matches_candidate_into(&candidate, scratch);
+            scratch.clear();
+            self.paths.matches_into(path, scratch);
             owners.extend(scratch.iter().map(|&i| self.path_owner[i]));
             owners.sort_unstable();
             owners.dedup();
@@ -164,7 +161,7 @@ impl<'w> Ownership<'w> {
                 None => return false,
             }
         };
-        s.outputs.set.is_match(Path::new(OsStr::from_bytes(rel)))
+        s.outputs.is_match(rel)
     }
 
     /// The services whose root is the deepest directory containing `path`.
@@ -193,6 +190,7 @@ impl<'w> Ownership<'w> {
 mod tests {
     use super::*;
     use crate::config::parse;
+    use std::path::Path;
 
     fn ws(dirs: &[&str], text: &str) -> (tempfile::TempDir, Workspace) {
         let t = tempfile::tempdir().unwrap();

@@ -5,11 +5,6 @@
 //! the same tree hashes the same in any clone. File lists are gathered per service in parallel.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-
-use globset::Candidate;
 
 use bstr::{BStr, ByteSlice};
 use rayon::prelude::*;
@@ -395,7 +390,7 @@ pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> 
     for dir in scan {
         index.for_each_under(dir.as_bytes(), |path, oid, mode| {
             let rel = path[strip..].as_bstr();
-            if globs.set.is_match(Path::new(OsStr::from_bytes(rel))) {
+            if globs.is_match(rel) {
                 out.push((rel, oid, mode));
             }
         });
@@ -476,10 +471,7 @@ fn select_inputs<'a>(
             if all_inputs && outputs.is_empty() {
                 return true;
             }
-            // One candidate (path split into basename and extension) serves both glob sets.
-            let c = Candidate::new(Path::new(OsStr::from_bytes(rel)));
-            (all_inputs || inputs.set.is_match_candidate(&c))
-                && (outputs.is_empty() || !outputs.set.is_match_candidate(&c))
+            (all_inputs || inputs.is_match(rel)) && (outputs.is_empty() || !outputs.is_match(rel))
         })
         .cloned()
         .collect()

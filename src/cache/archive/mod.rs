@@ -101,7 +101,7 @@ impl<'a> Scope<'a> {
     }
 
     fn declared(&self, path: &Path) -> bool {
-        self.outputs.set.is_match(path)
+        self.outputs.is_match(path.as_os_str().as_bytes())
     }
 
     /// A directory may be created when it is declared, leads to where outputs start, or lies
