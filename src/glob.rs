@@ -81,7 +81,13 @@ impl Globs {
             // The whole pattern must compile, whichever part of it is used.
             let whole = compile(p).map_err(|e| (i, e))?;
             let normalized = normalize(p);
-            match split_literal(&normalized) {
+            // `split_literal` would drop a second `./`, which the whole pattern keeps literally.
+            let parts = if normalized.starts_with("./") {
+                ("", normalized.as_str())
+            } else {
+                split_literal(&normalized)
+            };
+            match parts {
                 (path, "") => exact.entry(path.as_bytes().into()).or_default().push(i),
                 ("", _) => {
                     rooted.add(whole);
@@ -281,6 +287,8 @@ mod tests {
             "**",
             "**/b/**",
             "a/b/c.txt/**",
+            "././x/*.go",
+            "./././y",
         ];
         let paths = [
             "pkg/auth/a.go",
@@ -314,6 +322,11 @@ mod tests {
             "a",
             "pkg/auth/",
             "a//b",
+            "x/a.go",
+            "./x/a.go",
+            "y",
+            "./y",
+            "././y",
         ];
         let mut whole = GlobSetBuilder::new();
         for p in patterns {

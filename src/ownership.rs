@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::glob::Globs;
+use crate::glob::{self, Globs};
 
 use crate::config::{ServiceId, Workspace};
 use crate::discover::PackageInput;
@@ -46,12 +46,13 @@ impl<'w> Ownership<'w> {
             for p in &s.packages {
                 packages.entry(p.dir.as_bytes()).or_default().push((id, p));
             }
-            for p in &s.paths {
+            // Patterns were validated when the config was loaded; one that still does not
+            // compile (a discovered folder's pattern) is skipped alone.
+            for p in s.paths.iter().filter(|p| glob::compile(p).is_ok()) {
                 patterns.push(p.clone());
                 path_owner.push(id);
             }
         }
-        // Patterns were validated when the config was loaded.
         let paths = Globs::new(patterns).unwrap_or_else(|_| {
             path_owner.clear();
             Globs::empty()

@@ -159,14 +159,16 @@ fn the_parsed_config_follows_the_cache_directory() {
 #[test]
 fn a_linked_parsed_config_folder_is_never_written_through() {
     let repo = repo();
+    // A sound entry for this text, in the folder the link points to: not read through it.
+    repo.run(&["check"]).success();
     let outside = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(repo.cache_dir()).unwrap();
-    std::os::unix::fs::symlink(outside.path(), repo.cache_dir().join(".config")).unwrap();
+    std::fs::rename(repo.cache_dir().join(".config"), outside.path().join("c")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("c"), repo.cache_dir().join(".config")).unwrap();
     let log = check_log(&repo);
     assert!(!log.contains("parsed config reused"), "{log}");
     assert_eq!(
-        std::fs::read_dir(outside.path()).unwrap().count(),
-        0,
+        std::fs::read_dir(outside.path().join("c")).unwrap().count(),
+        1,
         "nothing written through the link"
     );
     assert!(repo
@@ -176,4 +178,73 @@ fn a_linked_parsed_config_folder_is_never_written_through() {
         .unwrap()
         .file_type()
         .is_symlink());
+}
+
+#[test]
+fn an_entry_reached_through_a_symlink_or_not_a_file_is_never_read() {
+    let repo = repo();
+    repo.run(&["check"]).success();
+    let found = entries(&repo.cache_dir());
+    let [entry] = found.as_slice() else {
+        panic!("one entry: {found:?}");
+    };
+    // A sound entry, but behind a link: not followed.
+    let outside = tempfile::tempdir().unwrap();
+    let copy = outside.path().join("entry.bin");
+    std::fs::rename(entry, &copy).unwrap();
+    std::os::unix::fs::symlink(&copy, entry).unwrap();
+    let log = check_log(&repo);
+    assert!(!log.contains("parsed config reused"), "{log}");
+    assert!(
+        std::fs::symlink_metadata(entry).unwrap().is_file(),
+        "the link was replaced by a fresh entry, not written through"
+    );
+    assert_eq!(
+        std::fs::read(&copy).unwrap().len(),
+        std::fs::read(entry).unwrap().len()
+    );
+    // A FIFO in its place would block a plain read: it is a miss at once.
+    std::fs::remove_file(entry).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(entry)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log = check_log(&repo);
+    assert!(!log.contains("parsed config reused"), "{log}");
+}
+
+#[test]
+fn an_entry_made_by_another_copy_of_the_executable_misses() {
+    let repo = repo();
+    repo.run(&["check"]).success();
+    assert!(check_log(&repo).contains("parsed config reused"));
+    // The same build at another path (another inode and change time): its key differs, as an
+    // entry carried in by a commit would for any installed binary.
+    let bin = tempfile::tempdir().unwrap();
+    let other = bin.path().join("shockwave");
+    std::fs::copy(env!("CARGO_BIN_EXE_shockwave"), &other).unwrap();
+    let mut cmd = std::process::Command::new(&other);
+    common::hermetic(&mut cmd);
+    let out = cmd
+        .args(["-v", "check"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    out.success();
+    assert!(!out.stderr_str().contains("parsed config reused"));
+}
+
+#[test]
+fn run_no_cache_and_the_cache_commands_leave_parsed_configs_alone() {
+    let repo = repo();
+    repo.run(&["run", "build", "--all", "--no-cache"]).success();
+    assert!(!repo.cache_dir().exists(), "--no-cache wrote the cache");
+    let typo = repo.abs("no-such-cache");
+    repo.run(&["cache", "stats", "--cache-dir", typo.to_str().unwrap()])
+        .success();
+    assert!(
+        !typo.exists(),
+        "cache stats created the directory it was asked about"
+    );
 }

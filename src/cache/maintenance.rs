@@ -75,9 +75,15 @@ impl LocalCache {
                 let name = e.file_name();
                 let p = e.path();
                 if name == CONFIGS {
-                    // Never followed: a `.config` that is not a real directory stays.
+                    // Never followed: a `.config` that is not a real directory stays. Another
+                    // command may be storing a config meanwhile: what is left is re-made anyway.
                     if e.file_type().is_ok_and(|t| t.is_dir()) {
-                        std::fs::remove_dir_all(&p).map_err(io("remove the parsed configs", &p))?;
+                        if let Err(e) = std::fs::remove_dir_all(&p) {
+                            tracing::debug!(
+                                "parsed configs in {} not all removed: {e}",
+                                p.display()
+                            );
+                        }
                     }
                     continue;
                 }

@@ -180,15 +180,32 @@ impl LocalCache {
             .map_err(|(dir, link)| CacheError::LinkedDir { dir, link })
     }
 
-    /// The cache's folder for parsed configs, created as a real directory with the cache's
-    /// `.gitignore`; `None` when the cache directory may not be used or the folder cannot be
-    /// made. A symlink or file by that name is never followed or replaced. Statistics and
-    /// pruning leave it alone; `clean` removes it.
+    /// Where the cache keeps parsed configs, if the cache directory may be used at all (see
+    /// [`LocalCache::check_dir`]); nothing is created. Statistics and pruning leave that folder
+    /// alone; `clean` removes it.
     pub fn config_dir(&self) -> Option<PathBuf> {
+        if let Err(e) = self.check_dir() {
+            tracing::debug!("no parsed configs in the cache: {e}");
+            return None;
+        }
+        let dir = self.dir.join(CONFIGS);
+        // Nothing there yet is fine; a symlink or a file in its place is never read through.
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if !m.is_dir() => {
+                tracing::debug!("no parsed configs: {} is not a directory", dir.display());
+                None
+            }
+            _ => Some(dir),
+        }
+    }
+
+    /// Creates the parsed-config folder as a real directory, with the cache's `.gitignore`; false
+    /// when that cannot be done. A symlink or file by that name is never followed or replaced.
+    pub fn make_config_dir(&self) -> bool {
         let name = CONFIGS;
         if let Err(e) = self.ensure_dir() {
             tracing::debug!("no {name} in the cache: {e}");
-            return None;
+            return false;
         }
         let dir = self.dir.join(name);
         match std::fs::create_dir(&dir) {
@@ -196,12 +213,10 @@ impl LocalCache {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
                 tracing::debug!("no {name} in the cache: {e}");
-                return None;
+                return false;
             }
         }
-        std::fs::symlink_metadata(&dir)
-            .is_ok_and(|m| m.is_dir())
-            .then_some(dir)
+        std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir())
     }
 
     fn entry_dir(&self, hash: &str) -> PathBuf {

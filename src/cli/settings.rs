@@ -26,13 +26,16 @@ const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 const FSMONITOR_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Where the config is, and where its parsed form is kept between runs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConfigAt {
     /// `--config`: the pipeline.toml to use instead of searching upwards.
     pub file: Option<PathBuf>,
     /// `--cache-dir` or `SHOCKWAVE_CACHE_DIR` (relative to the working directory); the default
     /// is `.shockwave/cache` under the repository root.
     pub cache_dir: Option<PathBuf>,
+    /// Whether the parsed config may be read from and kept in the cache (not with
+    /// `run --no-cache`, which leaves the cache alone, nor for `cache` itself).
+    pub keep_parsed: bool,
 }
 
 /// Everything a command needs to know about how it was invoked.
@@ -267,10 +270,17 @@ impl Settings {
             CommandSettings::Cache(c) => c.dir.clone(),
             _ => env.cache_dir.clone(),
         };
+        // `run --no-cache` leaves the cache alone, and `cache` only inspects it.
+        let keep_parsed = match &command {
+            CommandSettings::Run(r) => !r.no_cache,
+            CommandSettings::Cache(_) => false,
+            _ => true,
+        };
         Ok(Settings {
             config: ConfigAt {
                 file: cli.global.config,
                 cache_dir,
+                keep_parsed,
             },
             env,
             command,

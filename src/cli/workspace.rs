@@ -41,8 +41,13 @@ impl Loaded {
                 let ws = match repo.workspace_dirs(&config::workspace_root(&path))? {
                     Some(mut dirs) => {
                         let cache = cache_dir(repo.workdir(), cwd, config.cache_dir.as_deref());
-                        match LocalCache::new(cache).config_dir() {
-                            Some(parsed) => config::load_reusing(&path, &mut dirs, &parsed)?,
+                        let cache = LocalCache::new(cache);
+                        match cache.config_dir().filter(|_| config.keep_parsed) {
+                            Some(parsed) => {
+                                config::load_reusing(&path, &mut dirs, &parsed, &|| {
+                                    cache.make_config_dir()
+                                })?
+                            }
                             None => config::load_with(&path, &mut dirs)?,
                         }
                     }

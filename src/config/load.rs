@@ -9,6 +9,7 @@ use super::members::{FsDirs, WorkspaceDirs};
 use super::model::Workspace;
 use super::parsed::Slot;
 use super::raw::RawConfig;
+use super::roots::list_parents;
 use super::validate::{Rejected, Validator};
 use crate::diagnostic::Diagnostic;
 use crate::discover::DiscoverError;
@@ -90,30 +91,44 @@ pub fn load_with(path: &Path, dirs: &mut dyn WorkspaceDirs) -> Result<Workspace,
 }
 
 /// [`load_with`], keeping the parsed form of the file in `parsed_dir` so that the next load of
-/// the same text skips the TOML parse (validation always runs).
+/// the same text skips the TOML parse (validation always runs). The folder is read where it is;
+/// `make_dir` creates it (and says whether it may be written) only when there is something to
+/// store.
 pub fn load_reusing(
     path: &Path,
     dirs: &mut dyn WorkspaceDirs,
     parsed_dir: &Path,
+    make_dir: &dyn Fn() -> bool,
 ) -> Result<Workspace, ConfigError> {
     let text = read_text(path)?;
     let root = workspace_root(path);
     let Some(slot) = Slot::new(parsed_dir, path, &text) else {
         return parse_with(&text, path, &root, dirs);
     };
-    let (raw, entry) = match slot.load(&text) {
-        Some(raw) => (raw, None),
-        None => {
+    // On a hit, the root folders are listed on another thread while the rest is decoded.
+    let hit = slot.read(&text).map(|entry| {
+        rayon::join(
+            || list_parents(&root, &entry.parents),
+            || entry.decode(&text),
+        )
+    });
+    let (raw, listings, entry) = match hit {
+        Some((listings, Some(raw))) => (raw, Some(listings), None),
+        _ => {
             let raw = RawConfig::parse(&text)
                 .map_err(|d| rejection(Rejected::Invalid(vec![d]), path, text.clone()))?;
             let entry = slot.encode(&raw);
-            (raw, entry)
+            (raw, None, entry)
         }
     };
-    let ws = Validator::new(&root, dirs)
+    let mut validator = Validator::new(&root, dirs);
+    if let Some(listings) = listings {
+        validator.preset_listings(listings);
+    }
+    let ws = validator
         .run(raw, path)
         .map_err(|r| rejection(r, path, text.clone()))?;
-    if let Some(entry) = entry {
+    if let Some(entry) = entry.filter(|_| make_dir()) {
         slot.store(&entry);
     }
     Ok(ws)

@@ -1,19 +1,23 @@
 //! The parsed form of a `pipeline.toml`, kept between runs so that an unchanged file is not parsed
 //! as TOML again: with thousands of services the parse is most of the cost of loading the config.
 //!
-//! An entry is the [`RawConfig`] in postcard, in one file per config path under the worktree's
-//! `.shockwave` folder. It is used only when its key, the blake3 of this executable's identity
-//! and the config's exact text, matches, its checksum holds, it decodes to the end, and every span
-//! it carries lies on character boundaries of the text. Anything else is a miss, and the file is
-//! parsed as usual. Only a config that went on to validate is stored, so a file with a `token` (always
+//! An entry is the [`RawConfig`] in postcard, in one file per config path in the local cache's
+//! `.config` folder. It is used only when it is a regular file (never read through a symlink),
+//! its key matches, its checksum holds, it decodes to the end, and every span it carries lies on
+//! character boundaries of the text. The key is the blake3 of the config's exact text and this
+//! executable's identity, including its inode and change time: a rebuilt or reinstalled binary
+//! misses, and an entry made elsewhere (one a commit carries into the worktree) cannot know the
+//! key. Anything else is a miss, and the file is parsed as usual. Only a config that went on to validate is stored, so a file with a `token` (always
 //! refused) never reaches the disk. Validation runs on every load, hit or miss, so its answers (roots
 //! that exist, names that resolve) are never taken from the cache.
 
 use std::io::Read;
 use std::ops::Range;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::raw::{RawConfig, RawTarget, SpannedStr};
+use super::roots::parents_to_list;
 
 /// The first bytes of every entry; the last byte is the layout's version.
 const MAGIC: &[u8; 8] = b"swcfg\0\0\x01";
@@ -44,6 +48,12 @@ impl Slot {
         key.update(exe.as_os_str().as_encoded_bytes());
         key.update(&meta.len().to_le_bytes());
         key.update(&mtime.as_nanos().to_le_bytes());
+        for n in [meta.dev(), meta.ino()] {
+            key.update(&n.to_le_bytes());
+        }
+        for n in [meta.ctime(), meta.ctime_nsec()] {
+            key.update(&n.to_le_bytes());
+        }
         key.update(&(text.len() as u64).to_le_bytes());
         key.update(text.as_bytes());
         let config = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
@@ -55,14 +65,28 @@ impl Slot {
     }
 
     /// The parsed form of `text` stored in this slot, if a sound one is there.
+    #[cfg(test)]
     pub(super) fn load(&self, text: &str) -> Option<RawConfig> {
+        self.read(text)?.decode(text)
+    }
+
+    /// The entry in this slot for `text`, checked but not yet decoded.
+    pub(super) fn read(&self, text: &str) -> Option<Entry> {
         let miss = |why: &str| {
             tracing::debug!("parsed config {}: {why}", self.file.display());
             None
         };
-        let Ok(file) = std::fs::File::open(&self.file) else {
-            return miss("not there");
+        // Never through a symlink, never a FIFO or device (which could block or never end).
+        let Ok(file) = std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&self.file)
+        else {
+            return miss("not there, or not a plain file");
         };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return miss("not a regular file");
+        }
         // The parsed form is never much larger than the text (spans and lengths are varints).
         let limit = (text.len() as u64).saturating_mul(8) + 65_536 + HEADER as u64;
         let mut bytes = Vec::new();
@@ -79,27 +103,36 @@ impl Slot {
         if blake3::hash(payload).as_bytes() != &bytes[40..72] {
             return miss("checksum does not match");
         }
-        let raw = match postcard::take_from_bytes::<RawConfig>(payload) {
-            Ok((raw, [])) => raw,
-            Ok(_) => return miss("trailing bytes"),
+        let (parents, rest) = match postcard::take_from_bytes::<Vec<String>>(payload) {
+            Ok(decoded) => decoded,
             Err(e) => return miss(&format!("does not decode: {e}")),
         };
-        if !spans_fit(&raw, text) {
-            return miss("a span lies outside the text");
-        }
-        tracing::debug!("parsed config reused from {}", self.file.display());
-        Some(raw)
+        let raw_at = bytes.len() - rest.len();
+        Some(Entry {
+            file: self.file.clone(),
+            bytes,
+            raw_at,
+            parents,
+        })
     }
 
     /// The entry for `raw`, ready to [`Slot::store`]; `None` for a config this cache leaves alone
     /// (one with `discover` or a `token`, whose free-form values postcard cannot read back).
+    /// The root folders to list come first, so that listing them can start before the rest
+    /// is decoded.
     pub(super) fn encode(&self, raw: &RawConfig) -> Option<Vec<u8>> {
         let free_form = raw.workspace.discover.is_some()
             || raw.remote_cache.as_ref().is_some_and(|r| r.token.is_some());
         if free_form {
             return None;
         }
-        let payload = postcard::to_allocvec(raw).ok()?;
+        let parents = parents_to_list(
+            raw.services
+                .values()
+                .filter_map(|s| s.root.as_ref().map(|r| r.get_ref().as_str())),
+        );
+        let mut payload = postcard::to_allocvec(&parents).ok()?;
+        payload.extend(postcard::to_allocvec(raw).ok()?);
         let mut entry = Vec::with_capacity(HEADER + payload.len());
         entry.extend_from_slice(MAGIC);
         entry.extend_from_slice(&self.key);
@@ -109,7 +142,8 @@ impl Slot {
     }
 
     /// Writes `entry` whole or not at all (a temporary file renamed over the slot). A failure is
-    /// only a debug line: the next run parses the file again.
+    /// only a debug line: the next run parses the file again. The folder must exist (the cache
+    /// makes it: `LocalCache::config_dir`).
     pub(super) fn store(&self, entry: &[u8]) {
         let write = || -> std::io::Result<()> {
             let dir = self.file.parent().unwrap_or(Path::new("."));
@@ -121,6 +155,36 @@ impl Slot {
         if let Err(e) = write() {
             tracing::debug!("parsed config not stored in {}: {e}", self.file.display());
         }
+    }
+}
+
+/// A stored entry whose key and checksum hold: the root folders its config lists, and the
+/// parsed config still to decode.
+pub(super) struct Entry {
+    file: PathBuf,
+    bytes: Vec<u8>,
+    raw_at: usize,
+    /// The parent folders validation lists (see `roots`), as the text gives them.
+    pub(super) parents: Vec<String>,
+}
+
+impl Entry {
+    /// The parsed config, if it decodes to the last byte with every span inside `text`.
+    pub(super) fn decode(&self, text: &str) -> Option<RawConfig> {
+        let miss = |why: &str| {
+            tracing::debug!("parsed config {}: {why}", self.file.display());
+            None
+        };
+        let raw = match postcard::take_from_bytes::<RawConfig>(&self.bytes[self.raw_at..]) {
+            Ok((raw, [])) => raw,
+            Ok(_) => return miss("trailing bytes"),
+            Err(e) => return miss(&format!("does not decode: {e}")),
+        };
+        if !spans_fit(&raw, text) {
+            return miss("a span lies outside the text");
+        }
+        tracing::debug!("parsed config reused from {}", self.file.display());
+        Some(raw)
     }
 }
 

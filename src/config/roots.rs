@@ -9,7 +9,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::validate::{normalize_rel, Resolved, Validator};
+use std::path::Path;
+
+use super::validate::{normalize_rel, Validator};
 
 /// Below this many roots in one parent, resolving each root alone is cheaper than listing it.
 const MIN_ROOTS_TO_LIST: usize = 8;
@@ -19,6 +21,8 @@ const MIN_ROOTS_TO_LIST: usize = 8;
 #[derive(Default)]
 pub(super) struct Listings {
     parents: FxHashMap<String, Listing>,
+    /// Made before validation started, from the same text.
+    preset: bool,
 }
 
 struct Listing {
@@ -50,37 +54,78 @@ impl Listings {
 
 impl Validator<'_> {
     /// Lists, once each, the parent folders that hold several of `roots` (as written in the
-    /// config), so that [`Validator::resolve`] finds those roots without a system call.
+    /// config), so that [`Validator::resolve`] finds those roots without a system call. Nothing
+    /// to do when the listings were made beforehand ([`Validator::preset_listings`]).
     pub(super) fn list_root_parents<'r>(&mut self, roots: impl Iterator<Item = &'r str>) {
-        let mut per_parent: FxHashMap<String, usize> = FxHashMap::default();
-        for root in roots {
-            let Some(rel) = normalize_rel(root) else {
-                continue;
-            };
-            if rel.is_empty() {
-                continue;
-            }
-            let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
-            match per_parent.get_mut(parent) {
-                Some(count) => *count += 1,
-                None => {
-                    per_parent.insert(parent.to_string(), 1);
-                }
-            }
+        if self.listings.preset {
+            return;
         }
-        for (parent, count) in per_parent {
-            if count < MIN_ROOTS_TO_LIST {
-                continue;
-            }
-            // A parent inside `.git` or elsewhere odd is left to the per-root path and its errors.
-            let Resolved::Inside(real) = self.resolve(&parent) else {
-                continue;
-            };
-            if let Some(dirs) = real_subdirs(&self.real_root.join(&real)) {
-                self.listings.parents.insert(parent, Listing { real, dirs });
+        self.listings = list_parents(self.root, &parents_to_list(roots));
+    }
+
+    /// Uses `listings`, made from the same text while it was being decoded, instead of listing.
+    pub(super) fn preset_listings(&mut self, mut listings: Listings) {
+        listings.preset = true;
+        self.listings = listings;
+    }
+}
+
+/// The parent folders (normalized, workspace-relative) that hold enough of `roots` (as written)
+/// to be listed rather than resolved root by root, sorted. A function of the text alone.
+pub(super) fn parents_to_list<'r>(roots: impl Iterator<Item = &'r str>) -> Vec<String> {
+    let mut per_parent: FxHashMap<String, usize> = FxHashMap::default();
+    for root in roots {
+        let Some(rel) = normalize_rel(root) else {
+            continue;
+        };
+        if rel.is_empty() {
+            continue;
+        }
+        let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+        match per_parent.get_mut(parent) {
+            Some(count) => *count += 1,
+            None => {
+                per_parent.insert(parent.to_string(), 1);
             }
         }
     }
+    let mut parents: Vec<String> = per_parent
+        .into_iter()
+        .filter(|&(_, count)| count >= MIN_ROOTS_TO_LIST)
+        .map(|(parent, _)| parent)
+        .collect();
+    parents.sort_unstable();
+    parents
+}
+
+/// Lists `parents` of the workspace at `root`. Reads only the filesystem (no `WorkspaceDirs`), so
+/// it can run while the config is still being decoded. A parent that does not resolve to a plain
+/// directory inside the workspace (and outside `.git`) is not listed: its roots are resolved one
+/// by one, with their errors.
+pub(super) fn list_parents(root: &Path, parents: &[String]) -> Listings {
+    let mut listings = Listings::default();
+    if parents.is_empty() {
+        return listings;
+    }
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    for parent in parents {
+        let Ok(real) = std::fs::canonicalize(root.join(parent)) else {
+            continue;
+        };
+        let Some(below) = real.strip_prefix(&real_root).ok().and_then(Path::to_str) else {
+            continue;
+        };
+        if below.split('/').any(|c| c == ".git") {
+            continue;
+        }
+        if let Some(dirs) = real_subdirs(&real) {
+            let real = below.to_string();
+            listings
+                .parents
+                .insert(parent.clone(), Listing { real, dirs });
+        }
+    }
+    listings
 }
 
 /// The names of `dir`'s entries that are directories and not symlinks (as the directory entry
