@@ -79,8 +79,10 @@ impl Server {
             port,
             storage,
         };
+        // Ready means answering the API, not only accepting connections: a server that accepts
+        // before its routes are up fails the first upload.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !answers_status(port) {
             assert!(Instant::now() < deadline, "the server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -190,4 +192,21 @@ pub fn mock(answer: fn(&mut TcpStream, &str)) -> String {
         }
     });
     url
+}
+
+/// Whether the server on `port` answers `GET /v8/artifacts/status` with 200.
+fn answers_status(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "GET /v8/artifacts/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+    );
+    if conn.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
