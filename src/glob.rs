@@ -124,51 +124,48 @@ impl Globs {
 
     /// Whether some pattern matches `path` (`/`-separated, relative).
     pub fn is_match(&self, path: &[u8]) -> bool {
-        let mut any = false;
-        self.each_match(path, &mut |_| {
-            any = true;
-            false
-        });
-        any
+        self.exact.contains_key(path)
+            || self.by_dir_matches(path, &mut |_| false)
+            || (!self.rooted_ids.is_empty() && self.rooted.is_match(as_path(path)))
     }
 
     /// Appends the index of every pattern matching `path` to `out` (unsorted).
     pub fn matches_into(&self, path: &[u8], out: &mut Vec<usize>) {
-        self.each_match(path, &mut |i| {
+        if let Some(ids) = self.exact.get(path) {
+            out.extend_from_slice(ids);
+        }
+        self.by_dir_matches(path, &mut |i| {
             out.push(i);
             true
         });
+        if !self.rooted_ids.is_empty() {
+            let found = self.rooted.matches(as_path(path));
+            out.extend(found.into_iter().map(|m| self.rooted_ids[m]));
+        }
     }
 
-    /// Calls `found` with each matching pattern's index until it returns false.
-    fn each_match(&self, path: &[u8], found: &mut dyn FnMut(usize) -> bool) {
-        if let Some(ids) = self.exact.get(path) {
-            for &i in ids {
-                if !found(i) {
-                    return;
-                }
-            }
+    /// Calls `found` with each pattern kept under one of `path`'s ancestors that matches it,
+    /// until `found` returns false; whether any matched.
+    fn by_dir_matches(&self, path: &[u8], found: &mut dyn FnMut(usize) -> bool) -> bool {
+        let mut any = false;
+        if self.by_dir.is_empty() {
+            return any;
         }
-        if !self.by_dir.is_empty() {
-            for (slash, _) in path.iter().enumerate().filter(|(_, &b)| b == b'/') {
-                let Some(entries) = self.by_dir.get(&path[..slash]) else {
-                    continue;
-                };
-                let rest = as_path(&path[slash + 1..]);
-                for &(rest_id, i) in entries {
-                    if self.rests[rest_id].is_match(rest) && !found(i) {
-                        return;
+        for (slash, _) in path.iter().enumerate().filter(|(_, &b)| b == b'/') {
+            let Some(entries) = self.by_dir.get(&path[..slash]) else {
+                continue;
+            };
+            let rest = as_path(&path[slash + 1..]);
+            for &(rest_id, i) in entries {
+                if self.rests[rest_id].is_match(rest) {
+                    any = true;
+                    if !found(i) {
+                        return any;
                     }
                 }
             }
         }
-        if !self.rooted_ids.is_empty() {
-            for m in self.rooted.matches(as_path(path)) {
-                if !found(self.rooted_ids[m]) {
-                    return;
-                }
-            }
-        }
+        any
     }
 }
 

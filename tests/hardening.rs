@@ -503,3 +503,31 @@ fn nothing_affected_counts_every_changed_path_exactly_once() {
         out.stdout_str()
     );
 }
+
+/// `hash --diff` refuses an input over its size limit before reading it: a usage error naming the
+/// file and the limit, not an allocation of whatever the file holds.
+#[test]
+fn hash_diff_refuses_an_oversized_input_without_reading_it() {
+    let repo = TestRepo::from_fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.json");
+    // Sparse: 600 MiB on paper, no disk.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    let small = dir.path().join("small.json");
+    std::fs::write(&small, "{}").unwrap();
+    let out = repo.run(&[
+        "hash",
+        "--diff",
+        huge.to_str().unwrap(),
+        small.to_str().unwrap(),
+    ]);
+    out.expect_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("huge.json") && err.contains("larger than 512 MiB"),
+        "{err}"
+    );
+}

@@ -84,15 +84,22 @@ fn read_input(path: &Path) -> Result<String, CliError> {
     use std::io::Read;
     let fail = |why: String| CliError::Usage(format!("cannot read {}: {why}", path.display()));
     let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let too_large = || {
+        fail(format!(
+            "it is larger than {} MiB; pass a `hash --json` listing or a run summary",
+            MAX_INPUT_BYTES >> 20
+        ))
+    };
+    // A regular file says its size up front; anything else is read up to the limit.
+    if file.metadata().is_ok_and(|m| m.len() > MAX_INPUT_BYTES) {
+        return Err(too_large());
+    }
     let mut text = String::new();
     file.take(MAX_INPUT_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|e| fail(e.to_string()))?;
     if text.len() as u64 > MAX_INPUT_BYTES {
-        return Err(fail(format!(
-            "it is larger than {} MiB; pass a `hash --json` listing or a run summary",
-            MAX_INPUT_BYTES >> 20
-        )));
+        return Err(too_large());
     }
     Ok(text)
 }
