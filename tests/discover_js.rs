@@ -465,3 +465,43 @@ fn check_warns_about_a_package_cycle_and_only_ordering_across_it_fails() {
         );
     }
 }
+
+#[test]
+fn a_config_without_services_says_which_line_turns_discovery_on() {
+    let repo = npm_repo();
+    repo.config("[workspace]\nunowned = \"all\"\n");
+    repo.write("packages/a/index.js", "module.exports = 3;\n");
+    repo.commit("config without services");
+    let out = repo.run(&["affected", "--base", "HEAD~1"]);
+    out.success();
+    let err = out.stderr_str();
+    assert!(
+        err.contains("pipeline.toml declares no services, but the workspace holds 3 npm packages: add `discover = \"auto\"` under `[workspace]`"),
+        "{err}"
+    );
+    // Following the hint gives the services.
+    repo.config("[workspace]\nunowned = \"all\"\ndiscover = \"auto\"\n");
+    repo.commit("discover");
+    let json = repo.affected_json(&["--base", "HEAD~2"]);
+    assert_eq!(json.affected_names(), ["@x/a", "@x/b", "web"]);
+    let out = repo.run(&["check"]);
+    out.success();
+    assert!(out.stderr_str().is_empty(), "{}", out.stderr_str());
+    assert!(
+        out.stdout_str()
+            .starts_with("pipeline.toml: ok — 3 services (3 discovered: 3 npm packages), 2 dependency edges"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+#[test]
+fn check_without_a_config_says_where_the_services_came_from() {
+    let repo = npm_repo();
+    let out = repo.run(&["check"]);
+    out.success();
+    assert_eq!(
+        out.stdout_str(),
+        "no pipeline.toml: discovered 3 npm packages: ok — 3 services, 2 dependency edges, 0 targets, 0 tasks\n"
+    );
+}
