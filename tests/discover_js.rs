@@ -595,3 +595,70 @@ fn zero_config_scripts_in_a_package_cycle_run_with_a_warning() {
         assert!(at(&format!("end {dep}")) < at("start app"), "{text}");
     }
 }
+
+/// A discovered script with no declared `outputs` that writes files is not cached (a hit could
+/// not restore them) and says so; one that writes nothing is cached as before; declaring
+/// `outputs` caches and restores them.
+#[test]
+fn a_script_that_writes_undeclared_files_is_not_cached() {
+    let repo = npm_repo();
+    repo.write(
+        "packages/a/package.json",
+        "{\"name\": \"@x/a\", \"version\": \"1.2.0\", \"scripts\": {\"build\": \"x\", \"lint\": \"x\"}}\n",
+    )
+    .write(
+        "bin/npm",
+        "#!/bin/sh\nif [ \"$2\" = build ]; then mkdir -p dist && echo built > dist/index.js; fi\necho \"$2\" >> \"$LOG\"\n",
+    )
+    .chmod_exec("bin/npm", true)
+    .write(".gitignore", "dist/\nlog.txt\n");
+    repo.commit("scripts");
+    // Files are judged by modification time: the ones written above must be older than a run.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let path = format!(
+        "{}:{}",
+        repo.abs("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let log = repo.abs("log.txt");
+    let run = |args: &[&str]| {
+        repo.command(args)
+            .env("PATH", &path)
+            .env("LOG", &log)
+            .output()
+            .unwrap()
+    };
+    for round in 0..2 {
+        // One at a time: a task running beside another of the same service sees its files too.
+        let out = run(&["run", "build", "lint", "--service", "@x/a", "-j", "1"]);
+        out.success();
+        assert!(
+            out.stderr_str().contains(
+                "warning: @x/a:build wrote files its target declares no `outputs` for (dist/index.js): not cached"
+            ),
+            "round {round}: {}",
+            out.stderr_str()
+        );
+    }
+    // build ran twice, lint once (its second run came from the cache).
+    let ran = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(ran.matches("build").count(), 2, "{ran}");
+    assert_eq!(ran.matches("lint").count(), 1, "{ran}");
+
+    // Declared, the output is cached and a hit restores it.
+    repo.config("[workspace]\ndiscover = \"auto\"\n[targets.build]\noutputs = [\"dist/**\"]\n");
+    repo.commit("declare outputs");
+    run(&["run", "build", "--service", "@x/a"]).success();
+    repo.remove("packages/a/dist");
+    let out = run(&["run", "build", "--service", "@x/a"]);
+    out.success();
+    assert!(out.stderr_str().is_empty(), "{}", out.stderr_str());
+    assert_eq!(repo.read("packages/a/dist/index.js"), "built\n");
+    assert_eq!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("build")
+            .count(),
+        3
+    );
+}

@@ -89,6 +89,9 @@ pub struct Target {
     /// Names of environment variables whose values enter the task hash (sorted, deduplicated).
     pub env: Vec<String>,
     pub cache: bool,
+    /// The command is a discovered package's own script: what it writes is not declared unless
+    /// `outputs` says, so a run watches for files it writes outside them (`exec`).
+    pub script: bool,
 }
 
 /// A service's targets by name.

@@ -287,6 +287,7 @@ impl Validator<'_> {
             outputs,
             env,
             cache,
+            script: from_script,
         })
     }
 }

@@ -79,6 +79,14 @@ pub enum RunEvent {
         during: CacheStep,
         error: CacheError,
     },
+    /// A task whose outputs are not declared wrote files below its service root, so its result
+    /// was not cached: a cache hit would not have restored them.
+    UndeclaredWrites {
+        task: TaskIdx,
+        /// The first few, relative to the service root, sorted.
+        first: Vec<String>,
+        count: usize,
+    },
     /// Something the remote cache reports: a warning, that it is off, how uploads went.
     Remote(RemoteEvent),
     /// The run stops starting tasks, or escalates how it stops the running ones.

@@ -15,6 +15,7 @@ mod events;
 mod interrupt;
 mod plan;
 mod worker;
+mod writes;
 
 pub use events::{CacheStep, RunEvent, RunOutcome, StopReason, TaskResult, TaskStatus};
 pub use interrupt::Interrupt;
@@ -43,6 +44,10 @@ pub struct TaskSpec {
     pub cacheable: bool,
     pub outputs: Arc<Globs>,
     pub env: Vec<(String, String)>,
+    /// A discovered script with no declared `outputs`: files it writes below `cwd` are looked
+    /// for after it succeeds, and a run that wrote any is reported and not cached (a hit could
+    /// not restore them).
+    pub watch_writes: bool,
 }
 
 #[derive(Debug, Clone)]

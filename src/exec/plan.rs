@@ -195,6 +195,7 @@ impl Plan {
                         CacheState::Hit | CacheState::RemoteHit | CacheState::Miss
                     ),
                     outputs: t.def.outputs.clone(),
+                    watch_writes: t.def.script && t.def.outputs.patterns.is_empty(),
                     env: vec![
                         ("SHOCKWAVE_SERVICE".into(), svc.name.clone()),
                         ("SHOCKWAVE_TARGET".into(), t.target.to_string()),

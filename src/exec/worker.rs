@@ -114,11 +114,23 @@ fn run_one(
     if interrupt.is_requested() {
         return skipped(None);
     }
+    let since = super::writes::now();
     let (status, log) = run_command(idx, spec, interrupt, stream, tx);
     let duration = started.elapsed();
     // A command that finished just as the run was interrupted may have seen the signal: keep its
     // result, but do not put it in the cache.
-    let store = status == TaskStatus::Success && spec.cacheable && !interrupt.is_requested();
+    let mut store = status == TaskStatus::Success && spec.cacheable && !interrupt.is_requested();
+    if store && spec.watch_writes {
+        let (first, count) = super::writes::written_since(&spec.cwd, since);
+        if count > 0 {
+            store = false;
+            let _ = tx.send(Msg::Event(RunEvent::UndeclaredWrites {
+                task: idx,
+                first,
+                count,
+            }));
+        }
+    }
     if store {
         if let Some(cache) = &caches.local {
             match cache.store(

@@ -56,6 +56,19 @@ impl Reporter for Notices<'_> {
                     }
                 }
             }
+            RunEvent::UndeclaredWrites { task, first, count } => {
+                let label = &self.labels[*task];
+                let target = label.rsplit(':').next().unwrap_or(label);
+                let more = if *count > first.len() {
+                    format!(", … {} in all", count)
+                } else {
+                    String::new()
+                };
+                tracing::warn!(
+                    "{label} wrote files its target declares no `outputs` for ({}{more}): not cached, since a cache hit could not restore them; declare them as `outputs` in [targets.{target}] of a pipeline.toml",
+                    first.join(", ")
+                );
+            }
             RunEvent::Remote(RemoteEvent::Warning(e)) => tracing::warn!("remote cache: {e}"),
             RunEvent::Remote(RemoteEvent::Off(reason)) => tracing::warn!(
                 "remote cache: off for the rest of this run ({}); tasks run or come from the local cache",

@@ -71,6 +71,7 @@ impl<R: Reporter> Reporter for Progress<'_, R> {
             }
             RunEvent::Output { .. }
             | RunEvent::CacheWarning { .. }
+            | RunEvent::UndeclaredWrites { .. }
             | RunEvent::Remote(_)
             | RunEvent::Stopping { .. } => {
                 self.clear();
