@@ -191,3 +191,62 @@ fn a_dev_dependency_cycle_is_no_error_and_still_affects_the_tests_side() {
         names(&["app", "core", "plat", "util"])
     );
 }
+
+/// The workspace of `tests/fixtures/lockfiles/cargo` with `lock` (a file of
+/// `tests/fixtures/lockfiles/`) as its `Cargo.lock`, committed.
+fn locked_workspace(lock: &str) -> TestRepo {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lockfiles");
+    let repo = TestRepo::new();
+    for file in [
+        "Cargo.toml",
+        "crates/a/Cargo.toml",
+        "crates/a/src/lib.rs",
+        "crates/b/Cargo.toml",
+        "crates/b/src/lib.rs",
+        "crates/c/Cargo.toml",
+        "crates/c/src/lib.rs",
+    ] {
+        repo.write(
+            file,
+            std::fs::read(fixtures.join("cargo").join(file)).unwrap(),
+        );
+    }
+    repo.write("Cargo.lock", std::fs::read(fixtures.join(lock)).unwrap());
+    repo.commit("workspace");
+    repo
+}
+
+/// Lockfiles cargo writes in format v1 (`rust-version` below 1.41) and v2 (below 1.53) are read
+/// like v3 and v4: a change of `ryu` affects only `c`, also when cargo rewrites the file in a
+/// newer format at the same time.
+#[test]
+fn cargo_lock_v1_and_v2_are_read() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lockfiles");
+    for (base, head) in [
+        ("cargo-old/v1.Cargo.lock", "cargo-old/v1.after.Cargo.lock"),
+        ("cargo-old/v2.Cargo.lock", "cargo-old/v2.after.Cargo.lock"),
+        ("cargo-old/v1.Cargo.lock", "cargo-old/v2.after.Cargo.lock"),
+        ("cargo-old/v1.Cargo.lock", "cargo/after.Cargo.lock"),
+    ] {
+        let repo = locked_workspace(base);
+        repo.write("Cargo.lock", std::fs::read(fixtures.join(head)).unwrap());
+        repo.commit("update ryu");
+        let json = repo.affected_json(&["--base", "HEAD~1"]);
+        assert_eq!(json.affected_names(), names(&["c"]), "{base} → {head}");
+        let reason = &json["affected"][0]["reasons"][0];
+        assert_eq!(reason["kind"], "lockfile", "{base} → {head}: {reason}");
+        assert_eq!(reason["added"], serde_json::json!(["ryu@1.0.23"]));
+        assert_eq!(reason["removed"], serde_json::json!(["ryu@1.0.18"]));
+    }
+    // The format alone changing installs nothing new.
+    let repo = locked_workspace("cargo-old/v1.Cargo.lock");
+    repo.write(
+        "Cargo.lock",
+        std::fs::read(fixtures.join("cargo/Cargo.lock")).unwrap(),
+    );
+    repo.commit("cargo rewrote the lockfile");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert!(json.affected_names().is_empty(), "{json:#}");
+}

@@ -1,7 +1,17 @@
-//! `Cargo.lock` v3 / v4, read with `toml` and serde: `[[package]]` tables with `name`,
-//! `version`, `source` (absent for workspace and path crates) and `dependencies`, each written
-//! `name`, `name version` or `name version (source)` — as much as tells the packages apart.
-//! Dev, build and every target's dependencies are all recorded, so all count.
+//! `Cargo.lock`, every version cargo has written, read with `toml` and serde: `[[package]]`
+//! tables with `name`, `version`, `source` (absent for workspace and path crates) and
+//! `dependencies`, each written `name`, `name version` or `name version (source)` — as much as
+//! tells the packages apart. Dev, build and every target's dependencies are all recorded, so all
+//! count.
+//!
+//! The versions differ in what this reading does not use (cargo's `ResolveVersion`): v1 (no
+//! `version` key, checksums in a `[metadata]` table, every dependency written in full as
+//! `name version (source)`, and before cargo 0.22 the root package in a `[root]` table rather
+//! than among the `[[package]]`s); v2 (no `version` key, a `checksum` per package, dependencies
+//! shortened); v3 (`version = 3`, a git `branch = "master"` written as `?branch=master` in
+//! `source`); v4 (`version = 4`, `source` URLs percent-encoded). A git crate's `source` can so
+//! read differently after cargo rewrites the file in a newer version: its users then count as
+//! changed, once.
 
 use std::collections::HashMap;
 
@@ -16,6 +26,8 @@ const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 #[derive(Deserialize)]
 struct Lock {
     version: Option<u32>,
+    /// v1 before cargo 0.22: the root package, outside `[[package]]`.
+    root: Option<Package>,
     #[serde(default)]
     package: Vec<Package>,
 }
@@ -30,16 +42,16 @@ struct Package {
 }
 
 pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let lock: Lock = toml::from_str(text).map_err(|e| format!("is not a Cargo lockfile: {e}"))?;
-    match lock.version {
-        Some(3 | 4) => {}
-        other => {
-            return Err(format!(
-                "version {} is not supported (3 and 4 are): regenerate it with a recent cargo \
-                 (`cargo generate-lockfile`)",
-                other.map_or_else(|| "1 or 2".to_owned(), |v| v.to_string())
-            ))
-        }
+    let mut lock: Lock =
+        toml::from_str(text).map_err(|e| format!("is not a Cargo lockfile: {e}"))?;
+    // No `version` key: v1 or v2, which read alike here.
+    if let Some(v) = lock.version.filter(|v| !(1..=4).contains(v)) {
+        return Err(format!(
+            "version {v} is not supported (1 to 4 are): a newer cargo wrote it, or it was edited"
+        ));
+    }
+    if let Some(root) = lock.root.take() {
+        lock.package.push(root);
     }
     let mut graph = Graph::default();
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -89,4 +101,58 @@ fn find(packages: &[Package], by_name: &HashMap<&str, Vec<usize>>, dep: &str) ->
         version.is_none_or(|v| package.version == v)
             && source.is_none_or(|s| package.source.as_deref() == Some(s))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use crate::discover::LockUser;
+
+    /// The shape cargo before 0.22 wrote (as in 2016 lockfiles of real projects): the root package in
+    /// `[root]`, every dependency in full, checksums in `[metadata]`.
+    #[test]
+    fn v1_root_table_is_a_package() {
+        let lock = r#"[root]
+name = "app"
+version = "0.1.0"
+dependencies = [
+ "memchr 0.1.11 (registry+https://github.com/rust-lang/crates.io-index)",
+ "lib 0.1.0",
+]
+
+[[package]]
+name = "lib"
+version = "0.1.0"
+dependencies = [
+ "libc 0.2.15 (registry+https://github.com/rust-lang/crates.io-index)",
+]
+
+[[package]]
+name = "libc"
+version = "0.2.15"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "memchr"
+version = "0.1.11"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = [
+ "libc 0.2.15 (registry+https://github.com/rust-lang/crates.io-index)",
+]
+
+[metadata]
+"checksum libc 0.2.15 (registry+https://github.com/rust-lang/crates.io-index)" = "23e3757828fa702a20072c37ff47938e9dd331b92fac6e223d26d4b7a55f7ee2"
+"checksum memchr 0.1.11 (registry+https://github.com/rust-lang/crates.io-index)" = "d8b629fb514376c675b98c1421e80b151d3817ac42d7c667717d282761418d20"
+"#;
+        let users = ["app", "lib", "gone"].map(|k| LockUser {
+            service: k.to_owned(),
+            key: k.to_owned(),
+            direct: Vec::new(),
+        });
+        let got = resolve(lock, &users).unwrap().closures(&users);
+        let set = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        assert_eq!(got[0], set(&["libc@0.2.15", "memchr@0.1.11"]));
+        assert_eq!(got[1], set(&["libc@0.2.15"]));
+        assert_eq!(got[2], set(&["<gone not in lockfile>"]));
+    }
 }
