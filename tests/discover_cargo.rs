@@ -250,3 +250,326 @@ fn cargo_lock_v1_and_v2_are_read() {
     let json = repo.affected_json(&["--base", "HEAD~1"]);
     assert!(json.affected_names().is_empty(), "{json:#}");
 }
+
+/// A workspace whose root manifest is also the package `app` (which depends on `core`), with
+/// members inheriting from it: `core` its `rust-version` and `serde`; `lic` its `license` and
+/// lints (`[lints] workspace = true`); `tgt` `itoa` in a `[target.*]` table and `lints` written
+/// `lints.workspace = true`; `plain` nothing.
+fn inheriting_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "Cargo.toml",
+        r#"[package]
+name = "app"
+version = "0.1.0"
+edition = "2021"
+rust-version.workspace = true
+
+[dependencies]
+core = { path = "crates/core" }
+
+[workspace]
+members = ["crates/*"]
+resolver = "2"
+
+[workspace.package]
+rust-version = "1.70"
+license = "MIT"
+
+[workspace.dependencies]
+serde = "1"
+itoa = "1"
+
+[workspace.lints.clippy]
+pedantic = "warn"
+
+[workspace.metadata.release]
+tag = true
+
+[profile.release]
+lto = true
+"#,
+    )
+    .write("src/main.rs", "fn main() {}\n")
+    .write(
+        "crates/core/Cargo.toml",
+        krate(
+            "core",
+            "rust-version = { workspace = true }\n[dependencies]\nserde.workspace = true\n",
+        )
+        .replacen("\n\n", "\n", 1),
+    )
+    .write(
+        "crates/lic/Cargo.toml",
+        krate("lic", "license.workspace = true\n[lints]\nworkspace = true\n").replacen("\n\n", "\n", 1),
+    )
+    .write(
+        "crates/tgt/Cargo.toml",
+        krate(
+            "tgt",
+            "[target.'cfg(unix)'.dependencies]\nitoa = { workspace = true }\n[lints]\nworkspace = true\n",
+        ),
+    )
+    .write("crates/plain/Cargo.toml", krate("plain", ""));
+    for c in ["core", "lic", "tgt", "plain"] {
+        repo.write(format!("crates/{c}/src/lib.rs"), "\n");
+    }
+    repo.commit("init");
+    repo
+}
+
+/// Edits the root manifest (`from` → `to`), commits, and returns `affected --dependents none`
+/// of that commit as `service → [key of each reason]`.
+fn root_change(repo: &TestRepo, from: &str, to: &str) -> BTreeMap<String, Vec<String>> {
+    let text = repo.read("Cargo.toml");
+    assert!(text.contains(from), "{from:?} not in the root manifest");
+    repo.write("Cargo.toml", text.replacen(from, to, 1));
+    repo.commit(&format!("{from} → {to}"));
+    let json = repo.affected_json(&["--base", "HEAD~1", "--dependents", "none"]);
+    json["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let keys = a["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    assert_eq!(r["kind"], "manifest", "{r}");
+                    assert_eq!(r["file"], "Cargo.toml", "{r}");
+                    r["key"].as_str().unwrap().to_owned()
+                })
+                .collect();
+            (a["name"].as_str().unwrap().to_owned(), keys)
+        })
+        .collect()
+}
+
+fn keyed(list: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    list.iter()
+        .map(|(name, keys)| (name.to_string(), names(keys)))
+        .collect()
+}
+
+#[test]
+fn an_inherited_key_affects_exactly_the_members_that_inherit_it() {
+    let repo = inheriting_repo();
+    let rv = "workspace.package.rust-version";
+    assert_eq!(
+        root_change(&repo, "rust-version = \"1.70\"", "rust-version = \"1.75\""),
+        keyed(&[("app", &[rv]), ("core", &[rv])])
+    );
+    assert_eq!(
+        root_change(
+            &repo,
+            "license = \"MIT\"",
+            "license = \"MIT OR Apache-2.0\""
+        ),
+        keyed(&[("lic", &["workspace.package.license"])])
+    );
+    assert_eq!(
+        root_change(
+            &repo,
+            "serde = \"1\"",
+            "serde = { version = \"1\", features = [\"derive\"] }"
+        ),
+        keyed(&[("core", &["workspace.dependencies.serde"])])
+    );
+    // A dependency inherited in a `[target.*]` table counts.
+    assert_eq!(
+        root_change(&repo, "itoa = \"1\"", "itoa = \"1.0.5\""),
+        keyed(&[("tgt", &["workspace.dependencies.itoa"])])
+    );
+    // `[lints] workspace = true` and `lints.workspace = true` alike; a new lint too.
+    let pedantic = "workspace.lints.clippy.pedantic";
+    assert_eq!(
+        root_change(
+            &repo,
+            "pedantic = \"warn\"",
+            "pedantic = \"deny\"\nunwrap_used = \"warn\""
+        ),
+        keyed(&[
+            ("lic", &[pedantic, "workspace.lints.clippy.unwrap_used"]),
+            ("tgt", &[pedantic, "workspace.lints.clippy.unwrap_used"]),
+        ])
+    );
+    // A key nobody inherits affects nobody.
+    assert_eq!(
+        root_change(
+            &repo,
+            "itoa = \"1.0.5\"",
+            "itoa = \"1.0.5\"\nlibc = \"0.2\""
+        ),
+        keyed(&[])
+    );
+}
+
+#[test]
+fn what_cargo_applies_to_every_member_affects_every_member() {
+    let all = |key: &str| {
+        let keys: &[&str] = &[key];
+        ["app", "core", "lic", "plain", "tgt"]
+            .iter()
+            .map(|n| (n.to_string(), names(keys)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let repo = inheriting_repo();
+    assert_eq!(
+        root_change(&repo, "lto = true", "lto = \"thin\""),
+        all("profile.release.lto")
+    );
+    assert_eq!(
+        root_change(
+            &repo,
+            "[profile.release]",
+            "[patch.crates-io]\nserde = { path = \"../serde\" }\n\n[profile.release]"
+        ),
+        all("patch.crates-io.serde")
+    );
+    assert_eq!(
+        root_change(&repo, "resolver = \"2\"", "resolver = \"3\""),
+        all("workspace.resolver")
+    );
+    assert_eq!(
+        root_change(
+            &repo,
+            "members = [\"crates/*\"]",
+            "members = [\"crates/*\"]\nexclude = [\"fixtures\"]"
+        ),
+        all("workspace.exclude")
+    );
+}
+
+#[test]
+fn the_root_package_sections_affect_it_and_its_dependents() {
+    let repo = inheriting_repo();
+    assert_eq!(
+        root_change(
+            &repo,
+            "core = { path = \"crates/core\" }",
+            "core = { path = \"crates/core\" }\nanyhow = \"1\""
+        ),
+        keyed(&[("app", &["dependencies.anyhow"])])
+    );
+    assert_eq!(
+        root_change(&repo, "edition = \"2021\"", "edition = \"2024\""),
+        keyed(&[("app", &["package.edition"])])
+    );
+    // Without `--dependents none`, the crates that depend on the root package follow as usual.
+    repo.write(
+        "crates/plain/Cargo.toml",
+        krate("plain", "[dependencies]\napp = { path = \"../..\" }\n"),
+    );
+    repo.commit("plain uses app");
+    root_change(&repo, "edition = \"2024\"", "edition = \"2021\"");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["app", "plain"]));
+    assert_eq!(json.reason_kinds("plain"), ["dependency"]);
+}
+
+#[test]
+fn what_cargo_ignores_affects_nothing() {
+    let repo = inheriting_repo();
+    assert_eq!(
+        root_change(&repo, "tag = true", "tag = false"),
+        keyed(&[]),
+        "Cargo ignores [workspace.metadata]"
+    );
+    assert_eq!(
+        root_change(
+            &repo,
+            "rust-version = \"1.70\"",
+            "# the MSRV\nrust-version   =   '1.70'"
+        ),
+        keyed(&[]),
+        "comments and layout"
+    );
+    assert_eq!(
+        root_change(
+            &repo,
+            "[workspace.lints.clippy]\npedantic = \"warn\"",
+            "[workspace.lints]\nclippy = { pedantic = \"warn\" }"
+        ),
+        keyed(&[]),
+        "the same table written inline"
+    );
+}
+
+#[test]
+fn a_root_manifest_unparsable_at_the_base_affects_every_member() {
+    let repo = inheriting_repo();
+    let good = repo.read("Cargo.toml");
+    repo.write("Cargo.toml", good.replace("lto = true", "lto = "));
+    repo.commit("broken");
+    repo.write("Cargo.toml", good);
+    repo.commit("fixed");
+    let json = repo.affected_json(&["--base", "HEAD~1", "--dependents", "none"]);
+    assert_eq!(
+        json.affected_names(),
+        names(&["app", "core", "lic", "plain", "tgt"])
+    );
+    let reason = &json.reasons("plain")[0];
+    assert_eq!(reason["kind"], "manifest_unreadable", "{reason}");
+    assert_eq!(reason["file"], "Cargo.toml");
+    assert!(
+        reason["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be parsed as Cargo.toml"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn text_and_explain_name_the_key() {
+    let repo = inheriting_repo();
+    root_change(&repo, "rust-version = \"1.70\"", "rust-version = \"1.75\"");
+    let text = repo
+        .run(&["affected", "--base", "HEAD~1"])
+        .success()
+        .stdout_str();
+    assert!(
+        text.contains("workspace.package.rust-version in Cargo.toml"),
+        "{text}"
+    );
+    let explain = repo
+        .run(&["affected", "--base", "HEAD~1", "--explain", "core"])
+        .success()
+        .stdout_str();
+    assert!(
+        explain.contains("manifest    workspace.package.rust-version in Cargo.toml"),
+        "{explain}"
+    );
+}
+
+/// The task hash takes each member's closure of the root manifest in place of the file: a
+/// change re-hashes exactly the tasks of the members it affects.
+#[test]
+fn the_task_hash_follows_the_root_manifest_closure() {
+    let repo = inheriting_repo();
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\ndiscover = [\"cargo\"]\n\n[targets.test]\ncommand = \"cargo test\"\n",
+    );
+    repo.commit("pipeline");
+    let before = repo.task_hashes(&["test"]);
+    assert_eq!(before.len(), 5, "{before:?}");
+    let edit = |from: &str, to: &str| {
+        let text = repo.read("Cargo.toml");
+        repo.write("Cargo.toml", text.replacen(from, to, 1));
+        repo.task_hashes(&["test"])
+    };
+    let changed = |a: &BTreeMap<String, String>, b: &BTreeMap<String, String>| -> Vec<String> {
+        a.iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let after = edit("tag = true", "tag = false");
+    assert_eq!(changed(&before, &after), Vec::<String>::new());
+    let after = edit("license = \"MIT\"", "license = \"MIT OR Apache-2.0\"");
+    assert_eq!(changed(&before, &after), names(&["lic:test"]));
+    let after = edit("lto = true", "lto = false");
+    assert_eq!(changed(&before, &after).len(), 5);
+}

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::files;
+use super::lockfile::{manifest_key, ROOT_PACKAGE};
 use super::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
 };
@@ -21,8 +22,10 @@ type DepTable = BTreeMap<String, Spanned<toml::Value>>;
 /// The parts of a `Cargo.toml` discovery reads.
 #[derive(Debug, Default, Deserialize)]
 struct Manifest {
-    package: Option<Package>,
+    /// Every key, for the name and for the ones inherited from the workspace.
+    package: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
     workspace: Option<WorkspaceTable>,
+    lints: Option<toml::Value>,
     // The top-level tables are written out rather than flattened: serde's `flatten` buffers
     // values, which loses the spans errors point at.
     #[serde(default)]
@@ -45,11 +48,6 @@ struct DepTables {
     build: DepTable,
 }
 
-#[derive(Debug, Deserialize)]
-struct Package {
-    name: Spanned<String>,
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct WorkspaceTable {
     #[serde(default)]
@@ -66,6 +64,85 @@ struct Member {
     manifest: String,
     text: String,
     parsed: Manifest,
+}
+
+impl Member {
+    /// The package name; `""` before [`check_package`] has refused a member without one.
+    fn name(&self) -> &str {
+        self.name_value()
+            .and_then(|v| v.get_ref().as_str())
+            .unwrap_or_default()
+    }
+
+    fn name_value(&self) -> Option<&Spanned<toml::Value>> {
+        self.parsed.package.as_ref()?.get_ref().get("name")
+    }
+
+    /// Every dependency table: `(table, whether it holds dev-dependencies)`.
+    fn dep_tables(&self) -> impl Iterator<Item = (&DepTable, bool)> {
+        let p = &self.parsed;
+        [(&p.dependencies, false), (&p.dev, true), (&p.build, false)]
+            .into_iter()
+            .chain(
+                p.target
+                    .values()
+                    .flat_map(|t| [(&t.dependencies, false), (&t.dev, true), (&t.build, false)]),
+            )
+    }
+
+    /// The keys of the root manifest this member inherits (`workspace.package.rust-version`,
+    /// `workspace.dependencies.serde`, `workspace.lints`), sorted: the `key.workspace = true`
+    /// of its `[package]`, of every dependency table and `[lints]`.
+    fn inherited(&self) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        if let Some(package) = &self.parsed.package {
+            for (key, value) in package.get_ref() {
+                if inherits(value.get_ref()) {
+                    out.insert(manifest_key(&["workspace", "package", key]));
+                }
+            }
+        }
+        for (table, _) in self.dep_tables() {
+            for (key, value) in table {
+                if inherits(value.get_ref()) {
+                    out.insert(manifest_key(&["workspace", "dependencies", key]));
+                }
+            }
+        }
+        if self.parsed.lints.as_ref().is_some_and(inherits) {
+            out.insert("workspace.lints".to_owned());
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// `{ workspace = true }`, however it is written.
+fn inherits(value: &toml::Value) -> bool {
+    value.get("workspace").and_then(toml::Value::as_bool) == Some(true)
+}
+
+/// A member's `[package]` with a `name` string, or the error Cargo gives too.
+fn check_package(member: &Member) -> Result<(), DiscoverError> {
+    let Some(package) = &member.parsed.package else {
+        return Err(DiscoverError::new(
+            &member.manifest,
+            Some(1),
+            "this workspace member has no [package]; add one or leave the folder out of `members`",
+        ));
+    };
+    match member.name_value() {
+        Some(name) if name.get_ref().is_str() => Ok(()),
+        Some(name) => Err(DiscoverError::new(
+            &member.manifest,
+            Some(files::line_at(&member.text, name.span().start)),
+            "`package.name` must be a string",
+        )),
+        None => Err(DiscoverError::new(
+            &member.manifest,
+            Some(files::line_at(&member.text, package.span().start)),
+            "this [package] has no `name`; Cargo needs one",
+        )),
+    }
 }
 
 /// The Cargo workspace (or single package) at `root`, or nothing when there is no Cargo.toml.
@@ -146,12 +223,8 @@ pub(super) fn discover(
                 }
             }
         };
-        if member.parsed.package.is_none() {
-            errors.push(DiscoverError::new(
-                &member.manifest,
-                Some(1),
-                "this workspace member has no [package]; add one or leave the folder out of `members`",
-            ));
+        if let Err(e) = check_package(&member) {
+            errors.push(e);
             continue;
         }
         for (_, target, _) in path_deps(&member, workspace_deps, &root_text, &mut errors) {
@@ -164,12 +237,7 @@ pub(super) fn discover(
     if !errors.is_empty() {
         return Err(errors);
     }
-    services(
-        members,
-        workspace_deps,
-        &root_text,
-        ws.is_some() && !root_package,
-    )
+    services(members, workspace_deps, &root_text, ws.is_some())
 }
 
 /// The services and their edges, with `Cargo.lock` resolving the rest.
@@ -177,26 +245,18 @@ fn services(
     members: BTreeMap<String, Member>,
     workspace_deps: Option<&DepTable>,
     root_text: &str,
-    virtual_root: bool,
+    workspace: bool,
 ) -> Result<Discovery, Vec<DiscoverError>> {
     let mut errors = Vec::new();
-    let name_of = |m: &Member| {
-        m.parsed
-            .package
-            .as_ref()
-            .map(|p| p.name.get_ref().clone())
-            .unwrap_or_default()
-    };
+    let name_of = |m: &Member| m.name().to_owned();
     let mut by_name: BTreeMap<String, &Member> = BTreeMap::new();
     for m in members.values() {
         let name = name_of(m);
         if let Some(first) = by_name.get(&name) {
             errors.push(DiscoverError::new(
                 &m.manifest,
-                m.parsed
-                    .package
-                    .as_ref()
-                    .map(|p| files::line_at(&m.text, p.name.span().start)),
+                m.name_value()
+                    .map(|v| files::line_at(&m.text, v.span().start)),
                 format!(
                     "two workspace crates are named `{name}`: this one and {}; rename one",
                     first.manifest
@@ -264,19 +324,44 @@ fn services(
             direct: Vec::new(),
         })
         .collect();
+    let mut lockfiles = vec![LockfileUse {
+        path: "Cargo.lock".to_string(),
+        format: LockFormat::CargoLock,
+        users,
+    }];
+    if workspace {
+        lockfiles.push(LockfileUse {
+            path: "Cargo.toml".to_string(),
+            format: LockFormat::CargoManifest,
+            users: manifest_users(&members),
+        });
+    }
     Ok(Discovery {
         services,
-        lockfiles: vec![LockfileUse {
-            path: "Cargo.lock".to_string(),
-            format: LockFormat::CargoLock,
-            users,
-        }],
-        global_inputs: if virtual_root {
-            vec!["Cargo.toml".to_string()]
-        } else {
-            Vec::new()
-        },
+        lockfiles,
+        global_inputs: Vec::new(),
     })
+}
+
+/// The members as users of the root manifest: each selects the keys it inherits, and the root
+/// package its own sections too.
+fn manifest_users(members: &BTreeMap<String, Member>) -> Vec<LockUser> {
+    let mut users: Vec<LockUser> = members
+        .values()
+        .map(|m| {
+            let mut direct = m.inherited();
+            if m.dir.is_empty() {
+                direct.push(ROOT_PACKAGE.to_owned());
+            }
+            LockUser {
+                service: m.name().to_owned(),
+                key: m.manifest.clone(),
+                direct,
+            }
+        })
+        .collect();
+    users.sort_by(|a, b| a.service.cmp(&b.service));
+    users
 }
 
 /// Cargo allows a dev-dependency cycle (`a`'s tests use `b`, which depends on `a`); a service graph
@@ -330,21 +415,9 @@ fn path_deps(
     errors: &mut Vec<DiscoverError>,
 ) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
-    let p = &m.parsed;
-    let tables = [(&p.dependencies, false), (&p.dev, true), (&p.build, false)]
-        .into_iter()
-        .chain(
-            p.target
-                .values()
-                .flat_map(|t| [(&t.dependencies, false), (&t.dev, true), (&t.build, false)]),
-        );
-    for (table, dev) in tables {
+    for (table, dev) in m.dep_tables() {
         for (key, value) in table {
-            let inherited = value
-                .get_ref()
-                .get("workspace")
-                .and_then(toml::Value::as_bool)
-                .unwrap_or(false);
+            let inherited = inherits(value.get_ref());
             let (path, base, file, text, span) = if inherited {
                 let Some(w) = workspace_deps.and_then(|w| w.get(key)) else {
                     continue;

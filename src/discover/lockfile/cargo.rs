@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::{Graph, Resolved};
-use crate::discover::LockUser;
+use crate::discover::{Closure, LockUser};
 
 /// The registry whose crates are labelled `name@version` alone.
 const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
@@ -101,6 +101,161 @@ fn find(packages: &[Package], by_name: &HashMap<&str, Vec<usize>>, dep: &str) ->
         version.is_none_or(|v| package.version == v)
             && source.is_none_or(|s| package.source.as_deref() == Some(s))
     })
+}
+
+/// The selector, in a manifest user's `direct`, of the root package's own sections.
+pub const ROOT_PACKAGE: &str = "<root package>";
+
+/// A key of the root `Cargo.toml` written as TOML writes a dotted key: bare parts as they are,
+/// others quoted (`target."cfg(unix)".dependencies.libc`).
+pub fn manifest_key<S: AsRef<str>>(parts: &[S]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        let part = part.as_ref();
+        if !out.is_empty() {
+            out.push('.');
+        }
+        let bare = !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if bare {
+            out.push_str(part);
+        } else {
+            out.push('"');
+            for c in part.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        }
+    }
+    out
+}
+
+/// The key of a manifest closure entry (`workspace.package.rust-version = 1f3a…`).
+pub fn manifest_entry_key(entry: &str) -> &str {
+    entry.rsplit_once(" = ").map_or(entry, |(key, _)| key)
+}
+
+/// Each user's closure of the workspace's root `Cargo.toml`: a `key = digest` entry for every
+/// value of it that reaches the user's build. `users[i].direct` selects what the user inherits
+/// (`workspace.package.rust-version`, `workspace.dependencies.serde`, `workspace.lints`) and,
+/// for the root package, [`ROOT_PACKAGE`]: its own sections. Every user gets what Cargo applies
+/// to every member: `[profile.*]`, `[patch.*]`, `[replace]`, `cargo-features` and the
+/// `[workspace]` keys other than `package`, `dependencies`, `lints` and `metadata` (which Cargo
+/// ignores); in a virtual manifest also any other top-level key, which Cargo would refuse there.
+pub(super) fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
+    let table: toml::Table = toml::from_str(text)
+        .map_err(|e| format!("cannot be parsed as Cargo.toml: {}", e.message().trim_end()))?;
+    let root_package = table.contains_key("package");
+    let mut every = Vec::new();
+    let mut own = Vec::new();
+    let mut inherited = Vec::new();
+    let mut path = Vec::new();
+    for (section, value) in &table {
+        path.push(section.as_str());
+        match (section.as_str(), value.as_table()) {
+            ("workspace", Some(workspace)) => {
+                for (key, value) in workspace {
+                    path.push(key.as_str());
+                    match key.as_str() {
+                        "package" | "dependencies" => flatten(&mut inherited, &mut path, value, 1),
+                        "lints" => flatten(&mut inherited, &mut path, value, 2),
+                        "metadata" => {}
+                        _ => flatten(&mut every, &mut path, value, 0),
+                    }
+                    path.pop();
+                }
+            }
+            ("profile" | "patch", _) => flatten(&mut every, &mut path, value, 2),
+            ("replace", _) => flatten(&mut every, &mut path, value, 1),
+            ("workspace" | "cargo-features", _) => flatten(&mut every, &mut path, value, 0),
+            ("target", _) if root_package => flatten(&mut own, &mut path, value, 3),
+            _ if root_package => flatten(&mut own, &mut path, value, 1),
+            _ => flatten(&mut every, &mut path, value, 1),
+        }
+        path.pop();
+    }
+    inherited.sort();
+    Ok(users
+        .iter()
+        .map(|user| {
+            let mut closure: Closure = every.iter().cloned().collect();
+            for selector in &user.direct {
+                if selector == ROOT_PACKAGE {
+                    closure.extend(own.iter().cloned());
+                    continue;
+                }
+                let start = inherited.partition_point(|e: &String| e.as_str() < selector.as_str());
+                closure.extend(
+                    inherited[start..]
+                        .iter()
+                        .take_while(|e| e.starts_with(selector.as_str()))
+                        .filter(|e| {
+                            let rest = &e[selector.len()..];
+                            rest.starts_with(" = ") || rest.starts_with('.')
+                        })
+                        .cloned(),
+                );
+            }
+            closure
+        })
+        .collect())
+}
+
+/// The entries of `value` at `path`: one per value `depth` tables down (an empty table gives
+/// none, as Cargo reads it like a missing one), or the value itself when it is no table.
+fn flatten<'a>(out: &mut Vec<String>, path: &mut Vec<&'a str>, value: &'a toml::Value, depth: u32) {
+    match value {
+        toml::Value::Table(table) if depth > 0 => {
+            for (key, value) in table {
+                path.push(key);
+                flatten(out, path, value, depth - 1);
+                path.pop();
+            }
+        }
+        _ => {
+            let mut h = blake3::Hasher::new_derive_key("shockwave 2027-01 cargo manifest value v1");
+            digest_value(&mut h, value);
+            let hex = h.finalize().to_hex();
+            out.push(format!("{} = {}", manifest_key(path), &hex[..16]));
+        }
+    }
+}
+
+/// Feeds `value` to `h` unambiguously (type tags, lengths, table keys sorted): two values digest
+/// alike exactly when Cargo reads them alike, whatever their layout, order or comments.
+fn digest_value(h: &mut blake3::Hasher, value: &toml::Value) {
+    let bytes = |h: &mut blake3::Hasher, tag: u8, b: &[u8]| {
+        h.update(&[tag]);
+        h.update(&(b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    match value {
+        toml::Value::String(s) => bytes(h, b's', s.as_bytes()),
+        toml::Value::Integer(i) => bytes(h, b'i', &i.to_le_bytes()),
+        toml::Value::Float(f) => bytes(h, b'f', &f.to_bits().to_le_bytes()),
+        toml::Value::Boolean(b) => bytes(h, b'b', &[u8::from(*b)]),
+        toml::Value::Datetime(d) => bytes(h, b'd', d.to_string().as_bytes()),
+        toml::Value::Array(items) => {
+            bytes(h, b'a', &(items.len() as u64).to_le_bytes());
+            for item in items {
+                digest_value(h, item);
+            }
+        }
+        toml::Value::Table(table) => {
+            bytes(h, b't', &(table.len() as u64).to_le_bytes());
+            let mut keys: Vec<&String> = table.keys().collect();
+            keys.sort();
+            for key in keys {
+                bytes(h, b'k', key.as_bytes());
+                digest_value(h, &table[key.as_str()]);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
