@@ -40,10 +40,13 @@ pub struct TaskGraph {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("task cycle: {chain}; change the targets' `needs` so that no task needs itself")]
+    #[error("task cycle: {chain}; {help}")]
     Cycle {
         /// `a:build → a:test → a:build`
         chain: String,
+        /// What to change: the `needs` entry, or the dependency edge between services that a
+        /// `^target` would have to order.
+        help: String,
         /// Where the config writes the `needs` entry that closes the cycle.
         at: Option<Range<usize>>,
     },
@@ -76,6 +79,47 @@ pub fn check_targets(ws: &Workspace, targets: &[String]) -> Result<(), TaskError
         }
     }
     Ok(())
+}
+
+/// What to change to break a task cycle. When the loop crosses services, a `^target` need is
+/// ordering a cycle of service dependencies (which discovery accepts: package managers install
+/// such workspaces): name the services, the `needs` entry and one dependency edge to drop.
+fn cycle_help(ws: &Workspace, loop_: &[(ServiceId, &str)]) -> String {
+    let cross = loop_.windows(2).rev().find(|w| w[0].0 != w[1].0);
+    let Some(w) = cross else {
+        return "change the targets' `needs` so that no task needs itself".to_string();
+    };
+    let (from, target) = w[0];
+    let to = w[1].0;
+    let mut services: Vec<&str> = loop_
+        .iter()
+        .map(|&(s, _)| ws.services[s].name.as_str())
+        .collect();
+    services.dedup();
+    let (a, b) = (&ws.services[from], &ws.services[to]);
+    let manifest = match a.ecosystem {
+        Some(e) if e.is_npm_family() => format!(" in {}", manifest_path(&a.root, "package.json")),
+        Some(crate::discover::Ecosystem::Cargo) => {
+            format!(" in {}", manifest_path(&a.root, "Cargo.toml"))
+        }
+        Some(crate::discover::Ecosystem::Go) => format!(" in {}", manifest_path(&a.root, "go.mod")),
+        _ => " (its `deps`)".to_string(),
+    };
+    format!(
+        "the services {} depend on one another in a loop, so `^{target}` cannot build each one's dependencies first: \
+         drop `^{target}` from `[targets.{target}] needs` (or that service's own), or remove the dependency of `{}` on `{}`{manifest}",
+        services.join(" → "),
+        a.name,
+        b.name
+    )
+}
+
+fn manifest_path(root: &str, file: &str) -> String {
+    if root.is_empty() {
+        file.to_string()
+    } else {
+        format!("{root}/{file}")
+    }
 }
 
 impl TaskGraph {
@@ -143,8 +187,14 @@ impl Builder<'_> {
                 .map(|(s, t)| format!("{}:{t}", self.ws.services[*s].name))
                 .collect();
             chain.push(format!("{}:{target}", self.ws.services[service].name));
+            let mut loop_: Vec<(ServiceId, &str)> = self.stack[pos..]
+                .iter()
+                .map(|(s, t)| (*s, t.as_str()))
+                .collect();
+            loop_.push((service, target));
             return Err(TaskError::Cycle {
                 chain: chain.join(" → "),
+                help: cycle_help(self.ws, &loop_),
                 at: via.cloned(),
             });
         }

@@ -1409,3 +1409,19 @@ fn sample_monorepo_library_change_spreads_to_dependents() {
     repo.commit("go.work");
     assert_eq!(repo.affected_json(&[]).affected_names().len(), 10);
 }
+
+/// `members = ["."]` makes a service of the workspace root; it has no folder name of its own that
+/// is the same in every clone, so it is `root`, never an empty name.
+#[test]
+fn the_workspace_root_as_a_member_is_named_root() {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\".\", \"services/*\"]\n")
+        .write("main.go", "package main\n")
+        .write("services/api/main.go", "package main\n");
+    repo.commit("init");
+    repo.write("main.go", "package main\n// changed\n");
+    repo.commit("change");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "names"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "root\n");
+}

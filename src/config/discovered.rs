@@ -42,6 +42,7 @@ impl Validator<'_> {
                     found: Some(Box::new(Found {
                         ecosystem: s.ecosystem,
                         deps: s.deps,
+                        dev_deps: s.dev_deps,
                         scripts: s.scripts,
                         packages: s.packages,
                         paths: s.paths,
@@ -72,6 +73,11 @@ impl Validator<'_> {
                     ecosystem: s.ecosystem,
                     deps: s
                         .deps
+                        .iter()
+                        .filter_map(|d| renamed.get(d).cloned())
+                        .collect(),
+                    dev_deps: s
+                        .dev_deps
                         .iter()
                         .filter_map(|d| renamed.get(d).cloned())
                         .collect(),

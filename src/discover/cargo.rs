@@ -307,6 +307,7 @@ fn services(
             ecosystem: Ecosystem::Cargo,
             manifest: m.manifest.clone(),
             deps,
+            dev_deps: Vec::new(),
             scripts: Vec::new(),
             packages: Vec::new(),
             paths,

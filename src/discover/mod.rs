@@ -77,8 +77,13 @@ pub struct DiscoveredService {
     /// Workspace-relative path of the manifest it was read from (`packages/a/package.json`).
     pub manifest: String,
     /// Names of other discovered services it depends on (sorted, deduplicated): exactly the
-    /// edges the toolchain itself links locally.
+    /// edges the toolchain itself links locally. They may form cycles (package managers install
+    /// such workspaces); only a task graph that must order one refuses it.
     pub deps: Vec<String>,
+    /// Names of discovered services it needs only for its own tests (Cargo `[dev-dependencies]`),
+    /// sorted, deduplicated, none also in `deps`: a change there affects this service but not,
+    /// through it, its dependents, and `^target` needs do not follow them.
+    pub dev_deps: Vec<String>,
     /// npm-family `scripts` names (sorted): each becomes a target run as `<package manager> run
     /// NAME` unless `[targets.NAME]` has a command of its own.
     pub scripts: Vec<String>,
@@ -188,8 +193,8 @@ pub struct NamedService {
 
 /// Reads every workspace `sources` asks for below `root` (the directory holding pipeline.toml,
 /// or the repository root), seeing directories through `dirs` (git-ignored folders left out).
-/// All problems found are returned together; names are unique across ecosystems and the
-/// discovered edges form no cycle.
+/// All problems found are returned together; names are unique across ecosystems. The edges may
+/// form cycles.
 pub fn discover(
     root: &Path,
     dirs: &mut dyn WorkspaceDirs,
@@ -235,7 +240,7 @@ pub fn discover(
         all.global_inputs.extend(part.global_inputs);
     }
     all.services = by_name.into_values().collect();
-    if let Err(e) = check_cycle(&all.services) {
+    if let Err(e) = check_cargo_cycle(&all.services) {
         errors.push(e);
     }
     if !errors.is_empty() {
@@ -247,8 +252,10 @@ pub fn discover(
     Ok(all)
 }
 
-/// A cycle among the discovered edges, named with the manifest of its first service.
-fn check_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
+/// A cycle among the edges of Cargo crates, named with the manifest of its first crate: Cargo
+/// refuses one ("cyclic package dependency"), while npm, pnpm, yarn and Go install theirs.
+/// Dev-dependencies are no edges here: Cargo accepts a cycle through them.
+fn check_cargo_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
     let id = |name: &str| {
         services
             .binary_search_by(|s| s.name.as_str().cmp(name))
@@ -256,18 +263,27 @@ fn check_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
     };
     let deps: Vec<Vec<usize>> = services
         .iter()
-        .map(|s| s.deps.iter().filter_map(|d| id(d)).collect())
+        .map(|s| match s.ecosystem {
+            Ecosystem::Cargo => s.deps.iter().filter_map(|d| id(d)).collect(),
+            _ => Vec::new(),
+        })
         .collect();
-    match crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice)) {
-        Ok(_) => Ok(()),
-        Err(cycle) => {
+    let graph =
+        crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice), std::iter::empty());
+    match graph
+        .cycles()
+        .first()
+        .and_then(|g| graph.cycle_through(g[0]))
+    {
+        None => Ok(()),
+        Some(cycle) => {
             let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
             let first = &services[cycle[0]];
             Err(DiscoverError {
                 file: first.manifest.clone(),
                 line: None,
                 message: format!(
-                    "dependency cycle: {}; remove one of these dependencies so the packages form a DAG",
+                    "dependency cycle: {}; Cargo refuses a cycle of dependencies: remove one of them (a `[dev-dependencies]` entry may close a cycle)",
                     chain.join(" → ")
                 ),
             })

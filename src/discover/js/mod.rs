@@ -399,6 +399,7 @@ fn services(
             ecosystem: pm,
             manifest: p.manifest.clone(),
             deps,
+            dev_deps: Vec::new(),
             scripts,
             packages: Vec::new(),
             paths: Vec::new(),
