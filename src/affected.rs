@@ -420,7 +420,10 @@ paths = ["proto/**"]
     fn a_dev_edge_reaches_its_dependent_and_stops_there() {
         let (_t, mut ws) = shop();
         // `log`'s tests use `user` (which needs `log`): Cargo accepts such a dev-dependency.
-        let (log, user) = (ws.service_id("log").unwrap(), ws.service_id("user").unwrap());
+        let (log, user) = (
+            ws.service_id("log").unwrap(),
+            ws.service_id("user").unwrap(),
+        );
         ws.services[log].dev_deps = vec![user];
         ws.graph = crate::graph::ServiceGraph::build(
             ws.services.iter().map(|s| s.deps.as_slice()),

@@ -33,7 +33,8 @@ fn krate(name: &str, deps: &str) -> String {
 }
 
 /// `app` uses `core` directly, `util` through `[workspace.dependencies]`, `plat` only on unix, and
-/// `bench-helper` as a dev-dependency outside the members globs (Cargo makes it a member).
+/// `bench-helper` as a dev-dependency outside the members globs (Cargo makes it a member; a
+/// dev-only edge).
 /// `crates/old` is excluded; `serde` is external.
 fn cargo_repo() -> TestRepo {
     let repo = TestRepo::new();
@@ -66,11 +67,7 @@ fn cargo_workspace_members_and_path_edges() {
     let repo = cargo_repo();
     let g = graph(&repo);
     let expect: BTreeMap<String, (String, Vec<String>)> = [
-        (
-            "app",
-            "crates/app",
-            &["bench-helper", "core", "plat", "util"][..],
-        ),
+        ("app", "crates/app", &["core", "plat", "util"][..]),
         ("bench-helper", "tools/bench-helper", &[]),
         ("core", "crates/core", &[]),
         ("plat", "crates/plat", &[]),
@@ -80,6 +77,12 @@ fn cargo_workspace_members_and_path_edges() {
     .map(|(n, r, d)| (n.to_string(), (r.to_string(), names(d))))
     .collect();
     assert_eq!(g, expect, "`old` is excluded");
+    let json = repo.run(&["graph", "--format", "json"]).success().json();
+    assert_eq!(
+        json["services"][0]["dev_deps"],
+        serde_json::json!(["bench-helper"]),
+        "a dev-dependency is a dev-only edge"
+    );
     assert_eq!(
         repo.run(&["graph"]).stderr_lines(),
         ["no pipeline.toml: 5 Cargo crates"]
@@ -130,11 +133,6 @@ fn cargo_errors_name_the_manifest_and_line() {
         ),
         (
             "crates/core/Cargo.toml",
-            "[package]\nname = \"core\"\nversion = \"0.1.0\"\n[dependencies]\nx = { path = \"../../../x\" }\n",
-            "error: crates/core/Cargo.toml:5: dependency `x` has path `../../../x`, outside the repository",
-        ),
-        (
-            "crates/core/Cargo.toml",
             "[package]\nname = \"core\"\nversion = \"0.1.0\"\n[dependencies]\napp = { path = \"../app\" }\n",
             "dependency cycle: app → core → app",
         ),
@@ -157,38 +155,146 @@ fn cargo_errors_name_the_manifest_and_line() {
     }
 }
 
+/// `[dev-dependencies]` are dev-only edges, as Cargo builds them: a change reaches the crate
+/// whose tests use the dependency, and stops there — Cargo never builds a dependency's
+/// dev-dependencies, so the crates depending on it are not affected through it. A cycle through
+/// a dev-dependency (`core`'s tests use `app`, which depends on `core`) is accepted, as Cargo
+/// accepts it.
 #[test]
-fn a_dev_dependency_cycle_is_no_error_and_still_affects_the_tests_side() {
+fn a_dev_dependency_reaches_the_crate_that_tests_with_it_and_no_further() {
     let repo = cargo_repo();
-    // `core`'s tests use `app`, which depends on `core`: Cargo allows this.
     repo.write(
         "crates/core/Cargo.toml",
-        krate("core", "[dev-dependencies]\napp = { path = \"../app\" }\n"),
+        krate(
+            "core",
+            "[dev-dependencies]
+app = { path = \"../app\" }\n",
+        ),
     );
     repo.commit("core tests use app");
     repo.run(&["check"]).success();
-    let g = graph(&repo);
-    assert_eq!(
-        g["core"].1,
-        Vec::<String>::new(),
-        "no edge closes the cycle"
-    );
-    assert!(g["app"].1.contains(&"core".to_string()));
+    let json = repo.run(&["graph", "--format", "json"]).success().json();
+    let core = json["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "core")
+        .unwrap()
+        .clone();
+    assert_eq!(core["deps"], serde_json::json!([]), "{core}");
 
     repo.write("crates/app/src/lib.rs", "pub fn g() {}\n");
     repo.commit("app");
     let json = repo.affected_json(&["--base", "HEAD~1"]);
-    // `util` builds with `core`, which counts as changed: dependents follow as for any change.
-    assert_eq!(json.affected_names(), names(&["app", "core", "util"]));
-    assert_eq!(json.reason_kinds("core"), ["file"]);
+    // `util` builds with `core` but never with `core`'s tests.
+    assert_eq!(json.affected_names(), names(&["app", "core"]));
+    let reason = &json.reasons("core")[0];
+    assert_eq!(reason["kind"], "dependency", "{reason}");
+    assert_eq!(reason["dev"], true, "{reason}");
+    let explain = repo
+        .run(&["affected", "--base", "HEAD~1", "--explain", "core"])
+        .success()
+        .stdout_str();
+    assert!(explain.contains("dev-dependency"), "{explain}");
 
-    // What `app` needs is what `core`'s tests build too.
+    // What `app` needs reaches `core`'s tests through it, and stops there too.
     repo.write("crates/plat/src/lib.rs", "pub fn p() {}\n");
     repo.commit("plat");
     let json = repo.affected_json(&["--base", "HEAD~1"]);
-    assert_eq!(
-        json.affected_names(),
-        names(&["app", "core", "plat", "util"])
+    assert_eq!(json.affected_names(), names(&["app", "core", "plat"]));
+}
+
+/// A dev-dependency's files, and those of what it needs, stay inputs of the dependent's tasks:
+/// `cargo test` there builds them, so a change must not give it a cache hit. Its dependents'
+/// tasks are left alone.
+#[test]
+fn a_dev_dependency_enters_the_task_hash_of_the_crate_testing_with_it() {
+    let repo = cargo_repo();
+    repo.write(
+        "crates/core/Cargo.toml",
+        krate("core", "[dev-dependencies]\napp = { path = \"../app\" }\n"),
+    )
+    .write(
+        "pipeline.toml",
+        "[workspace]\ndiscover = [\"cargo\"]\n\n[targets.test]\ncommand = \"cargo test\"\n",
+    );
+    repo.commit("core tests use app");
+    let before = repo.task_hashes(&["test"]);
+    repo.write("crates/plat/src/lib.rs", "pub fn p() {}\n");
+    let after = repo.task_hashes(&["test"]);
+    let changed: Vec<&str> = before
+        .iter()
+        .filter(|(k, v)| after.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    // `app:test` takes `plat` in only through `needs = ["^build"]`, as for any build edge;
+    // `core:test` has no such need to follow a dev edge, so it hashes `plat`'s files itself.
+    assert_eq!(changed, ["core:test", "plat:test"]);
+}
+
+/// What Cargo accepts in a committed workspace, discovery accepts: a `members` glob whose every
+/// folder is excluded, a path dependency beside the repository, and an excluded path
+/// dependency, whose folder (and what it needs) then belongs to the crate that builds it.
+#[test]
+fn what_cargo_accepts_is_accepted() {
+    let repo = cargo_repo();
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\", \"legacy/*\"]\nexclude = [\"crates/old\", \"legacy\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nutil = { path = \"crates/util\" }\nserde = \"1\"\n",
+    )
+    .write("legacy/v1/Cargo.toml", krate("v1", ""))
+    .write("legacy/v1/src/lib.rs", "\n")
+    .write(
+        "crates/plat/Cargo.toml",
+        krate(
+            "plat",
+            "[dependencies]\nold = { path = \"../old\" }\nsibling = { path = \"../../../sibling-repo\" }\n",
+        ),
+    );
+    repo.commit("excluded path dependency");
+    repo.run(&["check"]).success();
+    let g = graph(&repo);
+    assert!(!g.contains_key("old") && !g.contains_key("v1"), "{g:?}");
+    // `old` needs `core`: `plat` builds `core` through it.
+    assert_eq!(g["plat"].1, names(&["core"]));
+
+    repo.write("crates/old/src/lib.rs", "pub fn o() {}\n");
+    repo.commit("old");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["app", "plat"]));
+}
+
+/// Where Cargo refuses, discovery does too, naming the file and line: a path dependency to a
+/// folder without a Cargo.toml, and a `members` glob naming only such folders.
+#[test]
+fn what_cargo_refuses_is_an_error_with_file_and_line() {
+    let repo = cargo_repo();
+    repo.write(
+        "crates/plat/Cargo.toml",
+        krate("plat", "[dependencies]\ngone = { path = \"../gone\" }\n"),
+    );
+    let out = repo.run(&["affected"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(
+            "crates/plat/Cargo.toml:7: dependency `gone` has path `../gone`, where there is no Cargo.toml"
+        ),
+        "{}",
+        out.stderr_str()
+    );
+    let repo = cargo_repo();
+    repo.write("docs/guide/README.md", "guide\n").write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\",\n  \"docs/*\"]\n",
+    );
+    let out = repo.run(&["affected"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(
+            "Cargo.toml:3: workspace member `docs/*` matches no folder with a Cargo.toml"
+        ),
+        "{}",
+        out.stderr_str()
     );
 }
 

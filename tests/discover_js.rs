@@ -488,8 +488,9 @@ fn a_config_without_services_says_which_line_turns_discovery_on() {
     out.success();
     assert!(out.stderr_str().is_empty(), "{}", out.stderr_str());
     assert!(
-        out.stdout_str()
-            .starts_with("pipeline.toml: ok — 3 services (3 discovered: 3 npm packages), 2 dependency edges"),
+        out.stdout_str().starts_with(
+            "pipeline.toml: ok — 3 services (3 discovered: 3 npm packages), 2 dependency edges"
+        ),
         "{}",
         out.stdout_str()
     );
