@@ -1,6 +1,8 @@
 //! Lockfiles judged by what they install, not by their bytes: for a changed lockfile, which of
 //! its users' resolved external closures changed between base and head (for `affected`), and
-//! each user's closure digest at the worktree (for the task hash, in place of the file).
+//! each user's closure digest at the worktree (for the task hash, in place of the file). A Cargo
+//! workspace's root `Cargo.toml` is judged the same way, by the values of it each member's build
+//! reads; its changed keys become `manifest` reasons.
 //!
 //! Reads lockfiles through `scm` (size-bounded) and resolves them with
 //! [`crate::discover::lockfile`]. When a lockfile cannot be read or parsed, every user is

@@ -1,8 +1,12 @@
 //! Cargo workspaces: the members `[workspace] members` names (globs, less `exclude`), the root
 //! package, and the path dependencies inside the workspace that Cargo makes members on its own;
 //! edges from `path` dependencies (directly, or through `workspace = true` and a path in
-//! `[workspace.dependencies]`) in `[dependencies]`, `[dev-dependencies]`, `[build-dependencies]`
-//! and every `[target.*]` table. `Cargo.lock` at the root resolves the rest.
+//! `[workspace.dependencies]`) in `[dependencies]`, `[build-dependencies]` and every
+//! `[target.*]` table, dev-only edges from `[dev-dependencies]`. An excluded crate a member
+//! depends on by path is no member: its folder belongs to that member. `Cargo.lock` at the root
+//! resolves the rest, and the root `Cargo.toml` is judged per member by the keys it inherits
+//! (see `lockfile::cargo`). What `cargo metadata` accepts is accepted; what it refuses is an
+//! error naming the manifest and line.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
