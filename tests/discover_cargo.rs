@@ -233,17 +233,20 @@ fn a_dev_dependency_enters_the_task_hash_of_the_crate_testing_with_it() {
 }
 
 /// What Cargo accepts in a committed workspace, discovery accepts: a `members` glob whose every
-/// folder is excluded, a path dependency beside the repository, and an excluded path
-/// dependency, whose folder (and what it needs) then belongs to the crate that builds it.
+/// folder is excluded, a member under `vendor/` named outright, a path dependency beside the
+/// repository, and an excluded path dependency, whose folder (and what it needs) then belongs
+/// to the crate that builds it.
 #[test]
 fn what_cargo_accepts_is_accepted() {
     let repo = cargo_repo();
     repo.write(
         "Cargo.toml",
-        "[workspace]\nmembers = [\"crates/*\", \"legacy/*\"]\nexclude = [\"crates/old\", \"legacy\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nutil = { path = \"crates/util\" }\nserde = \"1\"\n",
+        "[workspace]\nmembers = [\"crates/*\", \"legacy/*\", \"vendor/patched\"]\nexclude = [\"crates/old\", \"legacy/v1\"]\nresolver = \"2\"\n\n[workspace.dependencies]\nutil = { path = \"crates/util\" }\nserde = \"1\"\n",
     )
     .write("legacy/v1/Cargo.toml", krate("v1", ""))
     .write("legacy/v1/src/lib.rs", "\n")
+    .write("vendor/patched/Cargo.toml", krate("patched", ""))
+    .write("vendor/patched/src/lib.rs", "\n")
     .write(
         "crates/plat/Cargo.toml",
         krate(
@@ -255,6 +258,10 @@ fn what_cargo_accepts_is_accepted() {
     repo.run(&["check"]).success();
     let g = graph(&repo);
     assert!(!g.contains_key("old") && !g.contains_key("v1"), "{g:?}");
+    assert_eq!(
+        g["patched"].0, "vendor/patched",
+        "a folder named outright, where globs never look"
+    );
     // `old` needs `core`: `plat` builds `core` through it.
     assert_eq!(g["plat"].1, names(&["core"]));
 

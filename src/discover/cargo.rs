@@ -182,24 +182,31 @@ pub(super) fn discover(
     let mut pending: BTreeMap<String, Option<PathDep>> = BTreeMap::new();
     for m in ws.map(|w| w.members.as_slice()).unwrap_or_default() {
         let line = Some(files::line_at(&root_text, m.span().start));
-        match files::expand(root, dirs, m.get_ref(), "Cargo.toml", line) {
+        let pattern = m.get_ref().as_str();
+        let literal = !pattern.contains(['*', '?', '[', '{']);
+        // A folder named outright is read as Cargo reads it, wherever it is (`vendor/x`, a
+        // folder git ignores); a glob walks the folders globs walk.
+        let found = match files::join("", pattern.trim_end_matches('/')) {
+            Some(dir) if literal && files::is_file(root, &manifest_of(&dir)) => Ok(vec![dir]),
+            _ => files::expand(root, dirs, pattern, "Cargo.toml", line),
+        };
+        match found {
             Ok(found) => {
-                // Cargo refuses a `members` entry that names no folder (a glob matching nothing
-                // is read as a path) and one whose folders, less `exclude`, hold no Cargo.toml;
-                // a glob whose every folder is excluded is fine.
-                let kept: Vec<String> = found.into_iter().filter(|d| !excluded(d)).collect();
+                // Cargo refuses an entry that names no folder (it reads a glob matching
+                // nothing as a path) and a folder, not excluded, without a Cargo.toml; a glob
+                // whose every folder is excluded is fine. Where a glob matches crates and also
+                // a folder without a Cargo.toml, the crates are taken.
+                let kept: Vec<String> = found.iter().filter(|d| !excluded(d)).cloned().collect();
                 let with_manifest: Vec<String> = kept
                     .iter()
                     .filter(|d| files::is_file(root, &manifest_of(d)))
                     .cloned()
                     .collect();
-                if with_manifest.is_empty()
-                    && (!kept.is_empty() || !all_excluded(m.get_ref(), &excluded))
-                {
+                if found.is_empty() || (!kept.is_empty() && with_manifest.is_empty()) {
                     errors.push(DiscoverError::new(
                         "Cargo.toml",
                         line,
-                        format!("workspace member `{}` matches no folder with a Cargo.toml; fix or remove it", m.get_ref()),
+                        format!("workspace member `{pattern}` matches no folder with a Cargo.toml; fix or remove it"),
                     ));
                 }
                 pending.extend(with_manifest.into_iter().map(|d| (d, None)));
@@ -273,17 +280,6 @@ pub(super) fn discover(
         return Err(errors);
     }
     services(members, &outside, workspace_deps, &root_text, ws.is_some())
-}
-
-/// Whether every folder `pattern` can name lies under an `exclude`d path: Cargo then accepts
-/// that it names nothing.
-fn all_excluded(pattern: &str, excluded: &dyn Fn(&str) -> bool) -> bool {
-    let literal: Vec<&str> = pattern
-        .trim_start_matches("./")
-        .split('/')
-        .take_while(|part| !part.contains(['*', '?', '[', '{']))
-        .collect();
-    !literal.is_empty() && excluded(&literal.join("/"))
 }
 
 /// The crate in workspace-relative folder `dir`, named by `origin` (a path dependency) or by
