@@ -686,3 +686,29 @@ fn the_task_hash_follows_the_root_manifest_closure() {
     let after = edit("lto = true", "lto = false");
     assert_eq!(changed(&before, &after).len(), 5);
 }
+
+/// `[project]`, the name `[package]` had until 2016, still read by Cargo (rust-lang/cargo's own
+/// manifest used it), names the crate too.
+#[test]
+fn the_old_project_table_is_a_package() {
+    let repo = TestRepo::new();
+    repo.write(
+        "Cargo.toml",
+        "[project]\nname = \"old\"\nversion = \"0.1.0\"\n\n[workspace]\nmembers = [\"lib\"]\n",
+    )
+    .write("src/main.rs", "fn main() {}\n")
+    .write(
+        "lib/Cargo.toml",
+        "[project]\nname = \"lib\"\nversion = \"0.1.0\"\n",
+    )
+    .write("lib/src/lib.rs", "\n");
+    repo.commit("init");
+    let g = graph(&repo);
+    assert_eq!(g.keys().collect::<Vec<_>>(), ["lib", "old"]);
+    let text = repo.read("Cargo.toml");
+    repo.write("Cargo.toml", text.replace("0.1.0", "0.2.0"));
+    repo.commit("bump");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["old"]));
+    assert_eq!(json.reasons("old")[0]["key"], "project.version");
+}

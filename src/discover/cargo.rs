@@ -26,7 +26,9 @@ type DepTable = BTreeMap<String, Spanned<toml::Value>>;
 /// The parts of a `Cargo.toml` discovery reads.
 #[derive(Debug, Default, Deserialize)]
 struct Manifest {
-    /// Every key, for the name and for the ones inherited from the workspace.
+    /// Every key, for the name and for the ones inherited from the workspace. `[project]` is
+    /// the old name Cargo still reads.
+    #[serde(alias = "project")]
     package: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
     workspace: Option<WorkspaceTable>,
     lints: Option<toml::Value>,

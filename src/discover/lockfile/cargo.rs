@@ -150,7 +150,7 @@ pub fn manifest_entry_key(entry: &str) -> &str {
 pub(super) fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
     let table: toml::Table = toml::from_str(text)
         .map_err(|e| format!("cannot be parsed as Cargo.toml: {}", e.message().trim_end()))?;
-    let root_package = table.contains_key("package");
+    let root_package = table.contains_key("package") || table.contains_key("project");
     let mut every = Vec::new();
     let mut own = Vec::new();
     let mut inherited = Vec::new();
