@@ -369,7 +369,7 @@ fn cycle_repo() -> TestRepo {
     .write("packages/utils/package.json", dev("utils", "env"))
     .write(
         "packages/app/package.json",
-        package("app", "1.0.0", &[("env", "*")]),
+        "{\"name\": \"app\", \"version\": \"1.0.0\", \"scripts\": {\"build\": \"true\"}, \"dependencies\": {\"env\": \"*\"}}\n",
     )
     .write(
         "packages/other/package.json",
@@ -439,7 +439,7 @@ fn check_warns_about_a_package_cycle_and_only_ordering_across_it_fails() {
         "{}",
         check.stdout_str()
     );
-    // Scripts run on their own: no order is needed, so the cycle is no obstacle.
+    // The scripts' implied order leaves the loop out, so the cycle is no obstacle.
     repo.run(&["run", "build", "--all"]).success();
 
     // `^build` must build each dependency first, which a loop cannot give: exit 2, naming the
@@ -505,4 +505,93 @@ fn check_without_a_config_says_where_the_services_came_from() {
         out.stdout_str(),
         "no pipeline.toml: discovered 3 npm packages: ok — 3 services, 2 dependency edges, 0 targets, 0 tasks\n"
     );
+}
+
+/// A fake `npm` on PATH that logs when each package's script starts and ends.
+fn logging_npm(repo: &TestRepo) -> (String, std::path::PathBuf) {
+    repo.write(
+        "bin/npm",
+        "#!/bin/sh\necho \"start ${PWD##*/}\" >> \"$LOG\"\nsleep 0.3\necho \"end ${PWD##*/}\" >> \"$LOG\"\n",
+    )
+    .chmod_exec("bin/npm", true);
+    let path = format!(
+        "{}:{}",
+        repo.abs("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    (path, repo.abs("log.txt"))
+}
+
+/// With no pipeline.toml, a package's script runs after the same script of its workspace
+/// dependencies, as `pnpm -r run build` and `yarn workspaces foreach --topological` order them.
+#[test]
+fn zero_config_scripts_run_after_those_of_their_dependencies() {
+    let repo = npm_repo();
+    let build = |name: &str, deps: &str| {
+        format!("{{\"name\": \"{name}\", \"version\": \"1.2.0\", \"scripts\": {{\"build\": \"x\"}}, \"dependencies\": {{{deps}}}}}\n")
+    };
+    repo.write("packages/a/package.json", build("@x/a", ""))
+        .write(
+            "packages/b/package.json",
+            build("@x/b", "\"@x/a\": \"^1.0.0\""),
+        )
+        .write("apps/web/package.json", build("web", "\"@x/b\": \"*\""));
+    let (path, log) = logging_npm(&repo);
+    repo.commit("scripts");
+    let out = repo
+        .command(&["run", "build", "--all", "-j", "3"])
+        .env("PATH", path)
+        .env("LOG", &log)
+        .output()
+        .unwrap();
+    out.success();
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "start a",
+            "end a",
+            "start b",
+            "end b",
+            "start web",
+            "end web"
+        ],
+        "dependencies first"
+    );
+}
+
+/// In a loop of packages the implied order is dropped for the loop, with a warning, as pnpm
+/// does; the rest of the graph is still ordered.
+#[test]
+fn zero_config_scripts_in_a_package_cycle_run_with_a_warning() {
+    let repo = cycle_repo();
+    let (path, log) = logging_npm(&repo);
+    repo.commit("fake npm");
+    let out = repo
+        .command(&["run", "build", "--all", "-j", "4"])
+        .env("PATH", path)
+        .env("LOG", &log)
+        .output()
+        .unwrap();
+    out.success();
+    assert!(
+        out.stderr_str().contains(
+            "warning: env, timers, utils depend on one another in a loop: their `build` scripts are not ordered among themselves"
+        ),
+        "{}",
+        out.stderr_str()
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let at = |line: &str| {
+        text.lines()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line} in {text}"))
+    };
+    for dep in ["env", "timers", "utils"] {
+        assert!(at(&format!("end {dep}")) < at("start app"), "{text}");
+    }
 }

@@ -58,13 +58,18 @@ pub enum Need {
     Own(String),
     /// `"^build"`: `build` of every dependency of the service.
     Deps(String),
+    /// The same script of every workspace dependency, for a discovered package's script whose
+    /// `needs` nobody wrote (as `pnpm -r run` and `yarn workspaces foreach --topological` order
+    /// them). Dependencies in a loop with the service are not ordered, as pnpm does, instead of
+    /// failing as a written `^build` across a loop does.
+    ScriptDeps(String),
 }
 
 impl std::fmt::Display for Need {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Need::Own(t) => f.write_str(t),
-            Need::Deps(t) => write!(f, "^{t}"),
+            Need::Deps(t) | Need::ScriptDeps(t) => write!(f, "^{t}"),
         }
     }
 }
@@ -74,7 +79,8 @@ impl std::fmt::Display for Need {
 pub struct Target {
     pub command: String,
     pub needs: Vec<Need>,
-    /// Where each of `needs` is written in the config file (same order), for task-cycle errors.
+    /// Where each of `needs` is written in the config file (same order), for task-cycle errors;
+    /// shorter than `needs` when the last ones are implied ([`Need::ScriptDeps`]).
     pub need_spans: Vec<Range<usize>>,
     /// Globs relative to the service root; `**` when not declared.
     pub inputs: Arc<Globs>,

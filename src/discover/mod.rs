@@ -13,6 +13,7 @@
 
 mod cargo;
 mod files;
+mod folders;
 pub mod go;
 mod js;
 pub mod lockfile;
@@ -33,6 +34,14 @@ pub enum Ecosystem {
     Yarn,
     Cargo,
     Go,
+    /// A folder with `pyproject.toml`, `setup.py`, `requirements.txt` or a `Pipfile`.
+    Python,
+    /// A folder with `pom.xml` or `build.gradle(.kts)`.
+    Java,
+    /// A folder with a `.sln`, `.csproj` or `.fsproj`.
+    Dotnet,
+    /// A folder whose only build manifest is a `Dockerfile`.
+    Docker,
 }
 
 impl Ecosystem {
@@ -43,6 +52,10 @@ impl Ecosystem {
             Ecosystem::Yarn => "yarn",
             Ecosystem::Cargo => "cargo",
             Ecosystem::Go => "go",
+            Ecosystem::Python => "python",
+            Ecosystem::Java => "java",
+            Ecosystem::Dotnet => "dotnet",
+            Ecosystem::Docker => "docker",
         }
     }
 
@@ -172,6 +185,9 @@ pub struct Sources {
     pub js: bool,
     pub cargo: bool,
     pub go: bool,
+    /// Folders no workspace covers that hold their own build manifest (`package.json`,
+    /// `pyproject.toml`, `pom.xml`, `*.csproj`, `Dockerfile`, …): one service each.
+    pub folders: bool,
 }
 
 impl Sources {
@@ -179,6 +195,7 @@ impl Sources {
         js: true,
         cargo: true,
         go: true,
+        folders: true,
     };
 }
 
@@ -219,6 +236,24 @@ pub fn discover(
     if !errors.is_empty() {
         return Err(errors);
     }
+    if sources.folders {
+        let claimed: Vec<&str> = parts
+            .iter()
+            .flat_map(|p| &p.services)
+            .map(|s| s.root.as_str())
+            .chain(named.iter().map(|n| n.root.as_str()))
+            .collect();
+        let npm_workspace = parts
+            .iter()
+            .flat_map(|p| &p.services)
+            .any(|s| s.ecosystem.is_npm_family());
+        let mut services = folders::discover(root, dirs, &claimed, npm_workspace);
+        unique_folder_names(&mut services, parts.iter().flat_map(|p| &p.services));
+        parts.push(Discovery {
+            services,
+            ..Discovery::default()
+        });
+    }
     let mut all = Discovery::default();
     let mut by_name: BTreeMap<String, DiscoveredService> = BTreeMap::new();
     for part in parts {
@@ -250,6 +285,27 @@ pub fn discover(
     all.global_inputs.sort();
     all.global_inputs.dedup();
     Ok(all)
+}
+
+/// Folder services are named after their folder; where that name is taken (by a package, a
+/// crate, a module or another folder), by their workspace-relative path, which no other folder
+/// has.
+fn unique_folder_names<'a>(
+    folders: &mut [DiscoveredService],
+    others: impl Iterator<Item = &'a DiscoveredService>,
+) {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for name in others.map(|s| s.name.clone()) {
+        *count.entry(name).or_default() += 2;
+    }
+    for s in folders.iter() {
+        *count.entry(s.name.clone()).or_default() += 1;
+    }
+    for s in folders.iter_mut() {
+        if count.get(&s.name).copied().unwrap_or(0) > 1 {
+            s.name = s.root.clone();
+        }
+    }
 }
 
 /// A cycle among the edges of Cargo crates, named with the manifest of its first crate: Cargo

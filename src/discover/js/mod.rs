@@ -423,7 +423,7 @@ fn lockfile(pm: Ecosystem, users: Vec<LockUser>) -> Option<LockfileUse> {
         Ecosystem::Npm => ("package-lock.json", LockFormat::NpmLock),
         Ecosystem::Pnpm => ("pnpm-lock.yaml", LockFormat::PnpmLock),
         Ecosystem::Yarn => ("yarn.lock", LockFormat::YarnLock),
-        Ecosystem::Cargo | Ecosystem::Go => return None,
+        _ => return None,
     };
     Some(LockfileUse {
         path: path.to_string(),
