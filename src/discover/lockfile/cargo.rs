@@ -260,8 +260,120 @@ fn digest_value(h: &mut blake3::Hasher, value: &toml::Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{manifest_closures, manifest_entry_key, manifest_key, resolve, ROOT_PACKAGE};
     use crate::discover::LockUser;
+
+    fn users(selectors: &[&[&str]]) -> Vec<LockUser> {
+        selectors
+            .iter()
+            .enumerate()
+            .map(|(i, sel)| LockUser {
+                service: format!("s{i}"),
+                key: format!("s{i}/Cargo.toml"),
+                direct: sel.iter().map(|s| s.to_string()).collect(),
+            })
+            .collect()
+    }
+
+    fn keys(closure: &crate::discover::Closure) -> Vec<&str> {
+        closure.iter().map(|e| manifest_entry_key(e)).collect()
+    }
+
+    #[test]
+    fn keys_are_written_as_toml_writes_them() {
+        assert_eq!(
+            manifest_key(&["target", "cfg(unix)", "dependencies", "libc"]),
+            "target.\"cfg(unix)\".dependencies.libc"
+        );
+        assert_eq!(manifest_key(&["a\"b", ""]), "\"a\\\"b\".\"\"");
+        assert_eq!(
+            manifest_entry_key("patch.\"x = y\".z = 0123456789abcdef"),
+            "patch.\"x = y\".z"
+        );
+    }
+
+    /// A selector takes its key and the keys below it, never a key it is only a prefix of.
+    #[test]
+    fn selectors_take_whole_keys() {
+        let text = r#"
+[workspace.dependencies]
+serde = "1"
+serde-json = "1"
+[workspace.lints.rust]
+unsafe_code = "forbid"
+[workspace.lints.clippy]
+pedantic = "warn"
+[workspace.metadata.release]
+x = 1
+[profile.dev]
+[profile.release]
+lto = true
+"#;
+        let got = manifest_closures(
+            text,
+            &users(&[&["workspace.dependencies.serde"], &["workspace.lints"], &[]]),
+        )
+        .unwrap();
+        assert_eq!(
+            keys(&got[0]),
+            ["profile.release.lto", "workspace.dependencies.serde"]
+        );
+        assert_eq!(
+            keys(&got[1]),
+            [
+                "profile.release.lto",
+                "workspace.lints.clippy.pedantic",
+                "workspace.lints.rust.unsafe_code"
+            ]
+        );
+        assert_eq!(
+            keys(&got[2]),
+            ["profile.release.lto"],
+            "an empty table is no entry"
+        );
+    }
+
+    /// The root package's own sections go to the root package only; in a virtual manifest an
+    /// unexpected table goes to every member.
+    #[test]
+    fn own_sections_and_virtual_manifests() {
+        let root = "[package]\nname = \"app\"\n[dependencies]\nx = \"1\"\n[workspace]\nmembers = [\"a\"]\n";
+        let got = manifest_closures(root, &users(&[&[ROOT_PACKAGE], &[]])).unwrap();
+        assert_eq!(
+            keys(&got[0]),
+            ["dependencies.x", "package.name", "workspace.members"]
+        );
+        assert_eq!(keys(&got[1]), ["workspace.members"]);
+        let virt = "[workspace]\nmembers = [\"a\"]\n[dependencies]\nx = \"1\"\n";
+        let got = manifest_closures(virt, &users(&[&[]])).unwrap();
+        assert_eq!(keys(&got[0]), ["dependencies.x", "workspace.members"]);
+    }
+
+    /// Layout, order, comments and inline-or-dotted tables digest alike; a value does not.
+    #[test]
+    fn digests_follow_what_cargo_reads() {
+        let sel: &[&[&str]] = &[&["workspace.dependencies.serde"]];
+        let a = manifest_closures(
+            "[workspace.dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\n",
+            &users(sel),
+        )
+        .unwrap();
+        let b = manifest_closures(
+            "# deps\n[workspace.dependencies.serde]\nfeatures = ['derive']\nversion = '1'\n",
+            &users(sel),
+        )
+        .unwrap();
+        let c = manifest_closures(
+            "[workspace.dependencies]\nserde = { version = \"1\", features = [\"std\"] }\n",
+            &users(sel),
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(manifest_closures("[workspace\n", &users(sel))
+            .unwrap_err()
+            .contains("cannot be parsed as Cargo.toml"));
+    }
 
     /// The shape cargo before 0.22 wrote (as in 2016 lockfiles of real projects): the root package in
     /// `[root]`, every dependency in full, checksums in `[metadata]`.
