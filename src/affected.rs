@@ -50,6 +50,12 @@ pub enum Reason {
     /// A lockfile it uses changed and could not be read at base or head, so it is assumed to
     /// change everything it installs.
     LockfileUnreadable { file: BString, detail: String },
+    /// A value of a workspace manifest that reaches its build changed: `key` is the dotted key
+    /// (`workspace.package.rust-version`, `profile.release.lto`).
+    Manifest { file: BString, key: String },
+    /// A workspace manifest changed and could not be parsed at base or head, so every value
+    /// of it is assumed changed.
+    ManifestUnreadable { file: BString, detail: String },
 }
 
 impl Reason {
@@ -63,6 +69,8 @@ impl Reason {
             Reason::Package { .. } => "package",
             Reason::Lockfile { .. } => "lockfile",
             Reason::LockfileUnreadable { .. } => "lockfile_unreadable",
+            Reason::Manifest { .. } => "manifest",
+            Reason::ManifestUnreadable { .. } => "manifest_unreadable",
         }
     }
 }
@@ -260,9 +268,10 @@ fn reason_path(r: &Reason) -> &[u8] {
         | Reason::Global { path }
         | Reason::Unowned { path }
         | Reason::Package { path, .. } => path.as_bytes(),
-        Reason::Lockfile { file: path, .. } | Reason::LockfileUnreadable { file: path, .. } => {
-            path.as_bytes()
-        }
+        Reason::Lockfile { file: path, .. }
+        | Reason::LockfileUnreadable { file: path, .. }
+        | Reason::Manifest { file: path, .. }
+        | Reason::ManifestUnreadable { file: path, .. } => path.as_bytes(),
         _ => b"",
     }
 }

@@ -1,6 +1,8 @@
 //! Lockfiles judged by what they install, not by their bytes: for a changed lockfile, which of
 //! its users' resolved external closures changed between base and head (for `affected`), and
-//! each user's closure digest at the worktree (for the task hash, in place of the file).
+//! each user's closure digest at the worktree (for the task hash, in place of the file). A Cargo
+//! workspace's root `Cargo.toml` is judged the same way, by the values of it each member's build
+//! reads; its changed keys become `manifest` reasons.
 //!
 //! Reads lockfiles through `scm` (size-bounded) and resolves them with
 //! [`crate::discover::lockfile`]. When a lockfile cannot be read or parsed, every user is
@@ -10,7 +12,7 @@ use bstr::{BStr, BString, ByteSlice};
 
 use crate::affected::{workspace_relative, Reason};
 use crate::config::{ServiceId, Workspace};
-use crate::discover::lockfile::closures;
+use crate::discover::lockfile::{closures, manifest_entry_key};
 use crate::discover::{Closure, LockFormat, LockfileUse, MAX_MANIFEST_BYTES};
 use crate::hash::LockInputs;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
@@ -127,6 +129,9 @@ fn repo_path(prefix: &str, rel: &str) -> String {
 fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(ServiceId, Reason)> {
     let file = BString::from(lock.path.as_str());
     let ids = lock.users.iter().map(|u| ws.service_id(&u.service));
+    if lock.format == LockFormat::CargoManifest {
+        return compare_manifest(ids, file, old, new);
+    }
     match (old, new) {
         (Ok(old), Ok(new)) => ids
             .zip(old.iter().zip(&new))
@@ -152,6 +157,41 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
                         detail,
                     },
                 )
+            })
+            .collect(),
+    }
+}
+
+/// [`compare`] for a workspace manifest: a reason per changed key of each user's closure.
+fn compare_manifest(
+    ids: impl Iterator<Item = Option<ServiceId>>,
+    file: BString,
+    old: Read,
+    new: Read,
+) -> Vec<(ServiceId, Reason)> {
+    match (old, new) {
+        (Ok(old), Ok(new)) => ids
+            .zip(old.iter().zip(&new))
+            .filter_map(|(id, pair)| Some((id?, pair)))
+            .flat_map(|(id, (old, new))| {
+                let keys: std::collections::BTreeSet<&str> = old
+                    .symmetric_difference(new)
+                    .map(|e| manifest_entry_key(e))
+                    .collect();
+                let file = file.clone();
+                keys.into_iter().map(move |key| {
+                    let key = key.to_owned();
+                    let file = file.clone();
+                    (id, Reason::Manifest { file, key })
+                })
+            })
+            .collect(),
+        (Err(detail), _) | (_, Err(detail)) => ids
+            .flatten()
+            .map(|id| {
+                let file = file.clone();
+                let detail = detail.clone();
+                (id, Reason::ManifestUnreadable { file, detail })
             })
             .collect(),
     }

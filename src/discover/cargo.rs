@@ -1,8 +1,12 @@
 //! Cargo workspaces: the members `[workspace] members` names (globs, less `exclude`), the root
 //! package, and the path dependencies inside the workspace that Cargo makes members on its own;
 //! edges from `path` dependencies (directly, or through `workspace = true` and a path in
-//! `[workspace.dependencies]`) in `[dependencies]`, `[dev-dependencies]`, `[build-dependencies]`
-//! and every `[target.*]` table. `Cargo.lock` at the root resolves the rest.
+//! `[workspace.dependencies]`) in `[dependencies]`, `[build-dependencies]` and every
+//! `[target.*]` table, dev-only edges from `[dev-dependencies]`. An excluded crate a member
+//! depends on by path is no member: its folder belongs to that member. `Cargo.lock` at the root
+//! resolves the rest, and the root `Cargo.toml` is judged per member by the keys it inherits
+//! (see `lockfile::cargo`). What `cargo metadata` accepts is accepted; what it refuses is an
+//! error naming the manifest and line.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -11,6 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::files;
+use super::lockfile::{manifest_key, ROOT_PACKAGE};
 use super::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
 };
@@ -21,8 +26,12 @@ type DepTable = BTreeMap<String, Spanned<toml::Value>>;
 /// The parts of a `Cargo.toml` discovery reads.
 #[derive(Debug, Default, Deserialize)]
 struct Manifest {
-    package: Option<Package>,
+    /// Every key, for the name and for the ones inherited from the workspace. `[project]` is
+    /// the old name Cargo still reads.
+    #[serde(alias = "project")]
+    package: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
     workspace: Option<WorkspaceTable>,
+    lints: Option<toml::Value>,
     // The top-level tables are written out rather than flattened: serde's `flatten` buffers
     // values, which loses the spans errors point at.
     #[serde(default)]
@@ -45,11 +54,6 @@ struct DepTables {
     build: DepTable,
 }
 
-#[derive(Debug, Deserialize)]
-struct Package {
-    name: Spanned<String>,
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct WorkspaceTable {
     #[serde(default)]
@@ -66,6 +70,85 @@ struct Member {
     manifest: String,
     text: String,
     parsed: Manifest,
+}
+
+impl Member {
+    /// The package name; `""` before [`check_package`] has refused a member without one.
+    fn name(&self) -> &str {
+        self.name_value()
+            .and_then(|v| v.get_ref().as_str())
+            .unwrap_or_default()
+    }
+
+    fn name_value(&self) -> Option<&Spanned<toml::Value>> {
+        self.parsed.package.as_ref()?.get_ref().get("name")
+    }
+
+    /// Every dependency table: `(table, whether it holds dev-dependencies)`.
+    fn dep_tables(&self) -> impl Iterator<Item = (&DepTable, bool)> {
+        let p = &self.parsed;
+        [(&p.dependencies, false), (&p.dev, true), (&p.build, false)]
+            .into_iter()
+            .chain(
+                p.target
+                    .values()
+                    .flat_map(|t| [(&t.dependencies, false), (&t.dev, true), (&t.build, false)]),
+            )
+    }
+
+    /// The keys of the root manifest this member inherits (`workspace.package.rust-version`,
+    /// `workspace.dependencies.serde`, `workspace.lints`), sorted: the `key.workspace = true`
+    /// of its `[package]`, of every dependency table and `[lints]`.
+    fn inherited(&self) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        if let Some(package) = &self.parsed.package {
+            for (key, value) in package.get_ref() {
+                if inherits(value.get_ref()) {
+                    out.insert(manifest_key(&["workspace", "package", key]));
+                }
+            }
+        }
+        for (table, _) in self.dep_tables() {
+            for (key, value) in table {
+                if inherits(value.get_ref()) {
+                    out.insert(manifest_key(&["workspace", "dependencies", key]));
+                }
+            }
+        }
+        if self.parsed.lints.as_ref().is_some_and(inherits) {
+            out.insert("workspace.lints".to_owned());
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// `{ workspace = true }`, however it is written.
+fn inherits(value: &toml::Value) -> bool {
+    value.get("workspace").and_then(toml::Value::as_bool) == Some(true)
+}
+
+/// A member's `[package]` with a `name` string, or the error Cargo gives too.
+fn check_package(member: &Member) -> Result<(), DiscoverError> {
+    let Some(package) = &member.parsed.package else {
+        return Err(DiscoverError::new(
+            &member.manifest,
+            Some(1),
+            "this workspace member has no [package]; add one or leave the folder out of `members`",
+        ));
+    };
+    match member.name_value() {
+        Some(name) if name.get_ref().is_str() => Ok(()),
+        Some(name) => Err(DiscoverError::new(
+            &member.manifest,
+            Some(files::line_at(&member.text, name.span().start)),
+            "`package.name` must be a string",
+        )),
+        None => Err(DiscoverError::new(
+            &member.manifest,
+            Some(files::line_at(&member.text, package.span().start)),
+            "this [package] has no `name`; Cargo needs one",
+        )),
+    }
 }
 
 /// The Cargo workspace (or single package) at `root`, or nothing when there is no Cargo.toml.
@@ -97,23 +180,38 @@ pub(super) fn discover(
             .any(|e| dir == e || dir.starts_with(&format!("{e}/")))
     };
     let mut errors = Vec::new();
-    let mut pending: BTreeSet<String> = BTreeSet::new();
+    // Folders to read as members, with the path dependency that named each (`None`: `members`).
+    let mut pending: BTreeMap<String, Option<PathDep>> = BTreeMap::new();
     for m in ws.map(|w| w.members.as_slice()).unwrap_or_default() {
         let line = Some(files::line_at(&root_text, m.span().start));
-        match files::expand(root, dirs, m.get_ref(), "Cargo.toml", line) {
+        let pattern = m.get_ref().as_str();
+        let literal = !pattern.contains(['*', '?', '[', '{']);
+        // A folder named outright is read as Cargo reads it, wherever it is (`vendor/x`, a
+        // folder git ignores); a glob walks the folders globs walk.
+        let found = match files::join("", pattern.trim_end_matches('/')) {
+            Some(dir) if literal && files::is_file(root, &manifest_of(&dir)) => Ok(vec![dir]),
+            _ => files::expand(root, dirs, pattern, "Cargo.toml", line),
+        };
+        match found {
             Ok(found) => {
-                let with_manifest: Vec<String> = found
-                    .into_iter()
-                    .filter(|d| files::is_file(root, &manifest_of(d)) && !excluded(d))
+                // Cargo refuses an entry that names no folder (it reads a glob matching
+                // nothing as a path) and a folder, not excluded, without a Cargo.toml; a glob
+                // whose every folder is excluded is fine. Where a glob matches crates and also
+                // a folder without a Cargo.toml, the crates are taken.
+                let kept: Vec<String> = found.iter().filter(|d| !excluded(d)).cloned().collect();
+                let with_manifest: Vec<String> = kept
+                    .iter()
+                    .filter(|d| files::is_file(root, &manifest_of(d)))
+                    .cloned()
                     .collect();
-                if with_manifest.is_empty() {
+                if found.is_empty() || (!kept.is_empty() && with_manifest.is_empty()) {
                     errors.push(DiscoverError::new(
                         "Cargo.toml",
                         line,
-                        format!("workspace member `{}` matches no folder with a Cargo.toml; fix or remove it", m.get_ref()),
+                        format!("workspace member `{pattern}` matches no folder with a Cargo.toml; fix or remove it"),
                     ));
                 }
-                pending.extend(with_manifest);
+                pending.extend(with_manifest.into_iter().map(|d| (d, None)));
             }
             Err(e) => errors.push(e),
         }
@@ -121,11 +219,14 @@ pub(super) fn discover(
     let workspace_deps = ws.map(|w| &w.dependencies);
     let mut members: BTreeMap<String, Member> = BTreeMap::new();
     if root_package || ws.is_none() {
-        pending.insert(String::new());
+        pending.insert(String::new(), None);
     }
-    // Path dependencies inside the workspace are members too, as Cargo makes them: read members
-    // until no new directory turns up.
-    while let Some(dir) = pending.pop_first() {
+    // Path dependencies inside the workspace are members too, as Cargo makes them, unless
+    // excluded: read members until no new directory turns up. Excluded ones (and, in a single
+    // package, every path dependency) are built as plain path dependencies: `outside`.
+    let mut outside: BTreeMap<String, Member> = BTreeMap::new();
+    let mut outside_pending: BTreeMap<String, PathDep> = BTreeMap::new();
+    while let Some((dir, origin)) = pending.pop_first() {
         if members.contains_key(&dir) {
             continue;
         }
@@ -135,10 +236,7 @@ pub(super) fn discover(
                 None => continue,
             }
         } else {
-            let manifest = manifest_of(&dir);
-            match files::read(root, &manifest)
-                .and_then(|t| parse(&dir, &manifest, t.unwrap_or_default()))
-            {
+            match read_crate(root, &dir, origin.as_ref()) {
                 Ok(m) => m,
                 Err(e) => {
                     errors.push(e);
@@ -146,57 +244,77 @@ pub(super) fn discover(
                 }
             }
         };
-        if member.parsed.package.is_none() {
-            errors.push(DiscoverError::new(
-                &member.manifest,
-                Some(1),
-                "this workspace member has no [package]; add one or leave the folder out of `members`",
-            ));
+        if let Err(e) = check_package(&member) {
+            errors.push(e);
             continue;
         }
-        for (_, target, _) in path_deps(&member, workspace_deps, &root_text, &mut errors) {
-            if ws.is_some() && !excluded(&target) && !members.contains_key(&target) {
-                pending.insert(target);
+        for dep in path_deps(&member, workspace_deps, &root_text) {
+            if members.contains_key(&dep.target) || dep.target == dir {
+                continue;
+            }
+            if ws.is_some() && !excluded(&dep.target) {
+                pending.entry(dep.target.clone()).or_insert(Some(dep));
+            } else if !dir.is_empty() || ws.is_some() {
+                outside_pending.entry(dep.target.clone()).or_insert(dep);
             }
         }
         members.insert(dir, member);
     }
+    // What the excluded path dependencies need in turn, as Cargo builds them: their own
+    // non-dev path dependencies.
+    while let Some((dir, origin)) = outside_pending.pop_first() {
+        if outside.contains_key(&dir) || members.contains_key(&dir) {
+            continue;
+        }
+        match read_crate(root, &dir, Some(&origin)) {
+            Ok(krate) => {
+                for dep in path_deps(&krate, None, "").into_iter().filter(|d| !d.dev) {
+                    if !outside.contains_key(&dep.target) && !members.contains_key(&dep.target) {
+                        outside_pending.entry(dep.target.clone()).or_insert(dep);
+                    }
+                }
+                outside.insert(dir, krate);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    services(
-        members,
-        workspace_deps,
-        &root_text,
-        ws.is_some() && !root_package,
-    )
+    services(members, &outside, workspace_deps, &root_text, ws.is_some())
+}
+
+/// The crate in workspace-relative folder `dir`, named by `origin` (a path dependency) or by
+/// `members`: an error when its Cargo.toml is missing or cannot be parsed, as in Cargo.
+fn read_crate(root: &Path, dir: &str, origin: Option<&PathDep>) -> Result<Member, DiscoverError> {
+    let manifest = manifest_of(dir);
+    match files::read(root, &manifest)? {
+        Some(text) => parse(dir, &manifest, text),
+        None => Err(match origin {
+            Some(dep) => dep.missing(),
+            None => DiscoverError::new(&manifest, None, "this workspace member has no Cargo.toml"),
+        }),
+    }
 }
 
 /// The services and their edges, with `Cargo.lock` resolving the rest.
 fn services(
     members: BTreeMap<String, Member>,
+    outside: &BTreeMap<String, Member>,
     workspace_deps: Option<&DepTable>,
     root_text: &str,
-    virtual_root: bool,
+    workspace: bool,
 ) -> Result<Discovery, Vec<DiscoverError>> {
     let mut errors = Vec::new();
-    let name_of = |m: &Member| {
-        m.parsed
-            .package
-            .as_ref()
-            .map(|p| p.name.get_ref().clone())
-            .unwrap_or_default()
-    };
+    let name_of = |m: &Member| m.name().to_owned();
     let mut by_name: BTreeMap<String, &Member> = BTreeMap::new();
     for m in members.values() {
         let name = name_of(m);
         if let Some(first) = by_name.get(&name) {
             errors.push(DiscoverError::new(
                 &m.manifest,
-                m.parsed
-                    .package
-                    .as_ref()
-                    .map(|p| files::line_at(&m.text, p.name.span().start)),
+                m.name_value()
+                    .map(|v| files::line_at(&m.text, v.span().start)),
                 format!(
                     "two workspace crates are named `{name}`: this one and {}; rename one",
                     first.manifest
@@ -206,51 +324,56 @@ fn services(
         }
         by_name.insert(name, m);
     }
-    // Edges by name: the ones a build needs, and the dev-dependencies (tests and examples only).
-    let mut edges: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
-    for m in members.values() {
-        let own = name_of(m);
-        let entry = edges.entry(own.clone()).or_default();
-        for (_, target, dev) in path_deps(m, workspace_deps, root_text, &mut errors) {
-            let Some(dep) = members.get(&target).map(name_of).filter(|d| *d != own) else {
-                continue;
-            };
-            if dev {
-                entry.1.insert(dep);
-            } else {
-                entry.0.insert(dep);
-            }
-        }
-    }
-    let test_only = place_dev_edges(&mut edges);
-    let root_of: BTreeMap<String, &str> = members
-        .values()
-        .map(|m| (name_of(m), m.dir.as_str()))
-        .collect();
     let mut services = Vec::with_capacity(members.len());
     for m in members.values() {
         let own = name_of(m);
-        let deps = edges
-            .get(&own)
-            .map(|(normal, _)| normal.iter().cloned().collect())
-            .unwrap_or_default();
-        let paths = test_only
-            .get(&own)
-            .into_iter()
-            .flatten()
-            .filter_map(|name| root_of.get(name))
-            .map(|root| crate::glob::below(root))
-            .collect();
+        // Edges by name: the ones a build needs, and the dev-dependencies (its tests, examples
+        // and benches only: Cargo never builds a dependency's dev-dependencies).
+        let (mut deps, mut dev_deps) = (BTreeSet::new(), BTreeSet::new());
+        let mut paths = BTreeSet::new();
+        for dep in path_deps(m, workspace_deps, root_text) {
+            if let Some(target) = members.get(&dep.target) {
+                let name = name_of(target);
+                if name != own {
+                    if dep.dev { &mut dev_deps } else { &mut deps }.insert(name);
+                }
+            } else if outside.contains_key(&dep.target) {
+                // An excluded crate it builds: its folder, and what it needs, are the member's
+                // own inputs.
+                let mut stack = vec![dep.target.clone()];
+                let mut seen = BTreeSet::new();
+                while let Some(dir) = stack.pop() {
+                    if !seen.insert(dir.clone()) {
+                        continue;
+                    }
+                    paths.insert(crate::glob::below(&dir));
+                    let Some(krate) = outside.get(&dir) else {
+                        continue;
+                    };
+                    for next in path_deps(krate, None, "").into_iter().filter(|d| !d.dev) {
+                        match members.get(&next.target) {
+                            Some(target) if name_of(target) != own => {
+                                if dep.dev { &mut dev_deps } else { &mut deps }
+                                    .insert(name_of(target));
+                            }
+                            Some(_) => {}
+                            None => stack.push(next.target),
+                        }
+                    }
+                }
+            }
+        }
+        dev_deps.retain(|d| !deps.contains(d));
         services.push(DiscoveredService {
             name: own,
             root: m.dir.clone(),
             ecosystem: Ecosystem::Cargo,
             manifest: m.manifest.clone(),
-            deps,
-            dev_deps: Vec::new(),
+            deps: deps.into_iter().collect(),
+            dev_deps: dev_deps.into_iter().collect(),
             scripts: Vec::new(),
             packages: Vec::new(),
-            paths,
+            paths: paths.into_iter().collect(),
         });
     }
     if !errors.is_empty() {
@@ -265,98 +388,87 @@ fn services(
             direct: Vec::new(),
         })
         .collect();
+    let mut lockfiles = vec![LockfileUse {
+        path: "Cargo.lock".to_string(),
+        format: LockFormat::CargoLock,
+        users,
+    }];
+    if workspace {
+        lockfiles.push(LockfileUse {
+            path: "Cargo.toml".to_string(),
+            format: LockFormat::CargoManifest,
+            users: manifest_users(&members),
+        });
+    }
     Ok(Discovery {
         services,
-        lockfiles: vec![LockfileUse {
-            path: "Cargo.lock".to_string(),
-            format: LockFormat::CargoLock,
-            users,
-        }],
-        global_inputs: if virtual_root {
-            vec!["Cargo.toml".to_string()]
-        } else {
-            Vec::new()
-        },
+        lockfiles,
+        global_inputs: Vec::new(),
     })
 }
 
-/// Cargo allows a dev-dependency cycle (`a`'s tests use `b`, which depends on `a`); a service graph
-/// cannot hold one. Each dev-dependency becomes an edge, in name order, unless it would close a
-/// cycle; then the dependent instead gets the dependency and everything that dependency needs as
-/// its own files (returned per service), so a change there still affects it and enters its task
-/// hashes. Build edges are left alone: a cycle among them is Cargo's error too.
-fn place_dev_edges(
-    edges: &mut BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
-) -> BTreeMap<String, BTreeSet<String>> {
-    let names: Vec<String> = edges.keys().cloned().collect();
-    let mut test_only: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for name in &names {
-        let dev = std::mem::take(&mut edges.get_mut(name).expect("listed above").1);
-        for dep in dev {
-            let reach = reachable(edges, &dep);
-            if reach.contains(name) {
-                let used = test_only.entry(name.clone()).or_default();
-                used.extend(reach.into_iter().filter(|n| n != name));
-            } else if let Some(e) = edges.get_mut(name) {
-                e.0.insert(dep);
+/// The members as users of the root manifest: each selects the keys it inherits, and the root
+/// package its own sections too.
+fn manifest_users(members: &BTreeMap<String, Member>) -> Vec<LockUser> {
+    let mut users: Vec<LockUser> = members
+        .values()
+        .map(|m| {
+            let mut direct = m.inherited();
+            if m.dir.is_empty() {
+                direct.push(ROOT_PACKAGE.to_owned());
             }
-        }
-    }
-    test_only
+            LockUser {
+                service: m.name().to_owned(),
+                key: m.manifest.clone(),
+                direct,
+            }
+        })
+        .collect();
+    users.sort_by(|a, b| a.service.cmp(&b.service));
+    users
 }
 
-/// `from` and every service it reaches through the edges placed so far.
-fn reachable(
-    edges: &BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
-    from: &str,
-) -> BTreeSet<String> {
-    let mut seen = BTreeSet::from([from.to_string()]);
-    let mut stack = vec![from.to_string()];
-    while let Some(n) = stack.pop() {
-        for d in edges.get(&n).map(|e| &e.0).into_iter().flatten() {
-            if seen.insert(d.clone()) {
-                stack.push(d.clone());
-            }
-        }
-    }
-    seen
+/// A path dependency, resolved.
+struct PathDep {
+    key: String,
+    /// Workspace-relative folder.
+    target: String,
+    /// Written in `[dev-dependencies]` (of any target).
+    dev: bool,
+    /// Where it is written (the member's manifest, or the root's `[workspace.dependencies]`),
+    /// the 1-based line and the path as written: for the error when the folder has no manifest.
+    file: String,
+    line: usize,
+    path: String,
 }
 
-/// Every path dependency of `m` in every table: `(dependency key, workspace-relative target,
-/// whether it is a dev-dependency)`. A path leaving the repository is reported into `errors`.
-fn path_deps(
-    m: &Member,
-    workspace_deps: Option<&DepTable>,
-    root_text: &str,
-    errors: &mut Vec<DiscoverError>,
-) -> Vec<(String, String, bool)> {
+impl PathDep {
+    /// Cargo's refusal of a path dependency whose folder holds no `Cargo.toml`.
+    fn missing(&self) -> DiscoverError {
+        DiscoverError::new(
+            &self.file,
+            Some(self.line),
+            format!(
+                "dependency `{}` has path `{}`, where there is no Cargo.toml; fix the path or add the crate",
+                self.key, self.path
+            ),
+        )
+    }
+}
+
+/// Every path dependency of `m` in every table, directly or through `workspace = true`. A path
+/// that leaves the workspace (a crate beside the repository) is no edge: Cargo builds it, but
+/// its files are out of shockwave's sight.
+fn path_deps(m: &Member, workspace_deps: Option<&DepTable>, root_text: &str) -> Vec<PathDep> {
     let mut out = Vec::new();
-    let p = &m.parsed;
-    let tables = [(&p.dependencies, false), (&p.dev, true), (&p.build, false)]
-        .into_iter()
-        .chain(
-            p.target
-                .values()
-                .flat_map(|t| [(&t.dependencies, false), (&t.dev, true), (&t.build, false)]),
-        );
-    for (table, dev) in tables {
+    for (table, dev) in m.dep_tables() {
         for (key, value) in table {
-            let inherited = value
-                .get_ref()
-                .get("workspace")
-                .and_then(toml::Value::as_bool)
-                .unwrap_or(false);
-            let (path, base, file, text, span) = if inherited {
+            let (path, base, file, text, span) = if inherits(value.get_ref()) {
                 let Some(w) = workspace_deps.and_then(|w| w.get(key)) else {
                     continue;
                 };
-                (
-                    w.get_ref().get("path"),
-                    "",
-                    "Cargo.toml",
-                    root_text,
-                    w.span(),
-                )
+                let path = w.get_ref().get("path");
+                (path, "", "Cargo.toml", root_text, w.span())
             } else {
                 let path = value.get_ref().get("path");
                 (
@@ -370,13 +482,15 @@ fn path_deps(
             let Some(path) = path.and_then(toml::Value::as_str) else {
                 continue;
             };
-            match files::join(base, path) {
-                Some(target) => out.push((key.clone(), target, dev)),
-                None => errors.push(DiscoverError::new(
-                    file,
-                    Some(files::line_at(text, span.start)),
-                    format!("dependency `{key}` has path `{path}`, outside the repository; path dependencies must stay inside it"),
-                )),
+            if let Some(target) = files::join(base, path) {
+                out.push(PathDep {
+                    key: key.clone(),
+                    target,
+                    dev,
+                    file: file.to_owned(),
+                    line: files::line_at(text, span.start),
+                    path: path.to_owned(),
+                });
             }
         }
     }

@@ -131,10 +131,13 @@ pub enum LockFormat {
     PnpmLock,
     /// `yarn.lock`, v1 and berry.
     YarnLock,
-    /// `Cargo.lock` v3 / v4.
+    /// `Cargo.lock`, v1 – v4.
     CargoLock,
     /// `go.mod` of a Go single module (its `require`, `replace`, `exclude`, `go`, `toolchain`).
     GoMod,
+    /// The root `Cargo.toml` of a Cargo workspace, judged per member by the values of it that
+    /// reach the member's build (what it inherits, and what Cargo applies to every member).
+    CargoManifest,
 }
 
 /// A lockfile and the services that resolve external dependencies through it.

@@ -209,7 +209,16 @@ pub fn hash_tasks<'a>(
     services.dedup();
     let ownership = Ownership::new(ws);
     let nested = nested_roots(ws);
-    let files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = services
+    let dev_inputs: HashMap<ServiceId, Vec<ServiceId>> = services
+        .iter()
+        .filter(|&&s| !ws.services[s].dev_deps.is_empty())
+        .map(|&s| (s, dev_closure(ws, s)))
+        .collect();
+    let mut listed = services.clone();
+    listed.extend(dev_inputs.values().flatten());
+    listed.sort_unstable();
+    listed.dedup();
+    let mut files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = listed
         .par_iter()
         .map(|&s| {
             let mut files = service_files(ws, prefix, index, &ownership, s, nested[s]);
@@ -219,6 +228,21 @@ pub fn hash_tasks<'a>(
             (s, files)
         })
         .collect();
+    // A service's tests build its dev-dependencies, so their files are inputs of its tasks too,
+    // although a change there reaches none of its dependents.
+    let with_dev: Vec<(ServiceId, Vec<FileInput<'a>>)> = dev_inputs
+        .iter()
+        .map(|(&s, extra)| {
+            let mut files = files_of[&s].clone();
+            for e in extra {
+                files.extend(files_of[e].iter().copied());
+            }
+            files.sort_by(|a, b| a.0.cmp(b.0));
+            files.dedup_by(|a, b| a.0 == b.0);
+            (s, files)
+        })
+        .collect();
+    files_of.extend(with_dev);
 
     // Per-task file selection is independent work; the needs' hashes are chained afterwards in
     // topological order, which is cheap.
@@ -273,6 +297,24 @@ pub fn hash_tasks<'a>(
         global_files,
         global,
     }
+}
+
+/// The services `id`'s dev-dependencies are built from: each dev-dependency and, transitively,
+/// the services it needs to build (not their own dev-dependencies, which its tests never build),
+/// `id` itself left out.
+fn dev_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
+    let mut seen = vec![false; ws.services.len()];
+    seen[id] = true;
+    let mut stack = ws.services[id].dev_deps.clone();
+    let mut out = Vec::new();
+    while let Some(s) = stack.pop() {
+        if std::mem::replace(&mut seen[s], true) {
+            continue;
+        }
+        out.push(s);
+        stack.extend(ws.services[s].deps.iter().filter(|&&d| !seen[d]));
+    }
+    out
 }
 
 /// For each service: does another service's root lie inside its root?

@@ -234,6 +234,16 @@ impl AffectedView<'_> {
                 style.red("lockfile  "),
                 file.to_str_lossy()
             ),
+            Reason::Manifest { file, key } => format!(
+                "{}  {key} in {}",
+                style.green("manifest  "),
+                file.to_str_lossy()
+            ),
+            Reason::ManifestUnreadable { file, detail } => format!(
+                "{}  {} could not be parsed, so all of it is assumed changed: {detail}",
+                style.red("manifest  "),
+                file.to_str_lossy()
+            ),
         }
     }
 
@@ -370,8 +380,12 @@ impl AffectedView<'_> {
                                 | Reason::Unowned { path }
                                 | Reason::Package { path, .. }
                                 | Reason::Lockfile { file: path, .. }
-                                | Reason::LockfileUnreadable { file: path, .. } => {
+                                | Reason::LockfileUnreadable { file: path, .. }
+                                | Reason::ManifestUnreadable { file: path, .. } => {
                                     Some(path.to_str_lossy().into_owned())
+                                }
+                                Reason::Manifest { file, key } => {
+                                    Some(format!("{key} in {}", file.to_str_lossy()))
                                 }
                                 _ => None,
                             })
@@ -456,6 +470,12 @@ pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
         }
         Reason::LockfileUnreadable { file, detail } => {
             json!({"kind": "lockfile_unreadable", "file": file.to_str_lossy(), "detail": detail})
+        }
+        Reason::Manifest { file, key } => {
+            json!({"kind": "manifest", "file": file.to_str_lossy(), "key": key})
+        }
+        Reason::ManifestUnreadable { file, detail } => {
+            json!({"kind": "manifest_unreadable", "file": file.to_str_lossy(), "detail": detail})
         }
     }
 }

@@ -253,6 +253,15 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
                 "lockfile `{}` unreadable, everything it installs assumed changed",
                 r["file"].as_str().unwrap_or("?")
             ),
+            "manifest" => format!(
+                "`{}` in `{}` changed",
+                r["key"].as_str().unwrap_or("?"),
+                r["file"].as_str().unwrap_or("?")
+            ),
+            "manifest_unreadable" => format!(
+                "manifest `{}` unreadable, all of it assumed changed",
+                r["file"].as_str().unwrap_or("?")
+            ),
             "selected" => format!("selected by `{}`", r["by"].as_str().unwrap_or("?")),
             other => other.to_string(),
         };
@@ -282,6 +291,21 @@ mod tests {
         assert_eq!(
             reasons_text("web", &[unreadable]),
             "lockfile `yarn.lock` unreadable, everything it installs assumed changed"
+        );
+    }
+
+    #[test]
+    fn manifest_reasons_name_the_key_and_the_file() {
+        let changed = json!({"kind": "manifest", "file": "Cargo.toml", "key": "workspace.package.rust-version"});
+        assert_eq!(
+            reasons_text("core", &[changed]),
+            "`workspace.package.rust-version` in `Cargo.toml` changed"
+        );
+        let unreadable =
+            json!({"kind": "manifest_unreadable", "file": "Cargo.toml", "detail": "line 3"});
+        assert_eq!(
+            reasons_text("core", &[unreadable]),
+            "manifest `Cargo.toml` unreadable, all of it assumed changed"
         );
     }
 }

@@ -23,6 +23,8 @@ mod npm;
 mod pnpm;
 mod yarn;
 
+pub use cargo::{manifest_entry_key, manifest_key, ROOT_PACKAGE};
+
 use super::{Closure, DiscoverError, LockFormat, LockUser, MAX_MANIFEST_BYTES};
 
 /// The most resolved packages one lockfile may hold. The largest public lockfiles hold tens of
@@ -56,6 +58,9 @@ pub fn closures(
         LockFormat::YarnLock => yarn::resolve(text, users),
         LockFormat::CargoLock => cargo::resolve(text, users),
         LockFormat::GoMod => return gomod::closures(text, users).map_err(|m| error(format, m)),
+        LockFormat::CargoManifest => {
+            return cargo::manifest_closures(text, users).map_err(|m| error(format, m))
+        }
     }
     .map_err(|m| error(format, m))?;
     Ok(resolved.closures(users))
@@ -69,6 +74,7 @@ pub fn file_name(format: LockFormat) -> &'static str {
         LockFormat::YarnLock => "yarn.lock",
         LockFormat::CargoLock => "Cargo.lock",
         LockFormat::GoMod => "go.mod",
+        LockFormat::CargoManifest => "Cargo.toml",
     }
 }
 

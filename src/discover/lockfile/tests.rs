@@ -226,7 +226,7 @@ fn cargo_v4_follows_path_crates_and_counts_dev_dependencies() {
 }
 
 #[test]
-fn cargo_tells_versions_and_sources_apart_and_refuses_old_versions() {
+fn cargo_tells_versions_and_sources_apart_and_refuses_unknown_versions() {
     let lock = r#"version = 3
 [[package]]
 name = "app"
@@ -248,12 +248,51 @@ source = "git+https://example.com/dep#abc"
     );
     let want = set(&["dep@1.0.0", "dep@2.0.0 (git+https://example.com/dep#abc)"]);
     assert_eq!(got.unwrap(), vec![want]);
-    let old = "[[package]]\nname = \"x\"\nversion = \"1.0.0\"\n";
-    let err = closures(LockFormat::CargoLock, old.as_bytes(), &[]).unwrap_err();
-    assert!(
-        err.message.contains("version 1 or 2 is not supported"),
-        "{err}"
-    );
+    let newer = "version = 5\n[[package]]\nname = \"x\"\nversion = \"1.0.0\"\n";
+    let err = closures(LockFormat::CargoLock, newer.as_bytes(), &[]).unwrap_err();
+    assert!(err.message.contains("version 5 is not supported"), "{err}");
+}
+
+/// v1 and v2, as cargo writes them for a workspace whose `rust-version` predates v2 (1.40) and
+/// v3 (1.45): the same closures as v4, and the same change when `ryu` moves.
+#[test]
+fn cargo_v1_and_v2_read_like_v4() {
+    let users = [
+        user("a", "a", &[]),
+        user("b", "b", &[]),
+        user("c", "c", &[]),
+    ];
+    let v4 = closures(
+        LockFormat::CargoLock,
+        fixture!("cargo/Cargo.lock").as_bytes(),
+        &users,
+    )
+    .unwrap();
+    let v4_after = closures(
+        LockFormat::CargoLock,
+        fixture!("cargo/after.Cargo.lock").as_bytes(),
+        &users,
+    )
+    .unwrap();
+    for (before, after) in [
+        (
+            fixture!("cargo-old/v1.Cargo.lock"),
+            fixture!("cargo-old/v1.after.Cargo.lock"),
+        ),
+        (
+            fixture!("cargo-old/v2.Cargo.lock"),
+            fixture!("cargo-old/v2.after.Cargo.lock"),
+        ),
+    ] {
+        assert_eq!(
+            closures(LockFormat::CargoLock, before.as_bytes(), &users).unwrap(),
+            v4
+        );
+        assert_eq!(
+            closures(LockFormat::CargoLock, after.as_bytes(), &users).unwrap(),
+            v4_after
+        );
+    }
 }
 
 const GO_MOD: &str = "module example.com/shop
