@@ -92,11 +92,11 @@ impl ServiceGraph {
         &self.cycles
     }
 
-    /// One loop through the cycle group holding `id`, closed (`[a, b, a]`), starting at the
-    /// group's smallest id; `None` when `id` is in no cycle.
+    /// A shortest loop from `id` through its cycle group and back, closed (`[a, b, a]`); `None`
+    /// when `id` is in no cycle.
     pub fn cycle_through(&self, id: NodeId) -> Option<Vec<NodeId>> {
         let group = self.cycles.iter().find(|c| c.binary_search(&id).is_ok())?;
-        Some(find_loop(&self.graph, group))
+        Some(find_loop(&self.graph, group, id))
     }
 
     /// Edges as `(dependent, dependency, kind)`, in a stable order.
@@ -126,10 +126,9 @@ fn normal_cycles(graph: &DiGraph<NodeId, EdgeKind>) -> Vec<Vec<NodeId>> {
     sccs
 }
 
-/// A loop through the normal edges of `group` (a sorted cycle component), from its smallest id
-/// back to it: breadth-first, so the loop is a shortest one.
-fn find_loop(graph: &DiGraph<NodeId, EdgeKind>, group: &[NodeId]) -> Vec<NodeId> {
-    let start = group[0];
+/// A loop through the normal edges of `group` (a sorted cycle component) from `start` back to
+/// it: breadth-first, so the loop is a shortest one.
+fn find_loop(graph: &DiGraph<NodeId, EdgeKind>, group: &[NodeId], start: NodeId) -> Vec<NodeId> {
     let inside = |n: NodeId| group.binary_search(&n).is_ok();
     let mut parent: std::collections::HashMap<NodeId, NodeId> = Default::default();
     let mut queue = std::collections::VecDeque::from([start]);
@@ -178,10 +177,10 @@ mod tests {
     }
 
     #[test]
-    fn a_cycle_is_kept_and_walked_from_its_smallest_node() {
+    fn a_cycle_is_kept_and_walked_from_the_node_asked_for() {
         let g = build(&[&[], &[2], &[3], &[1]]);
         assert_eq!(g.cycles(), [vec![1, 2, 3]]);
-        assert_eq!(g.cycle_through(3).unwrap(), [1, 2, 3, 1]);
+        assert_eq!(g.cycle_through(3).unwrap(), [3, 1, 2, 3]);
         assert_eq!(g.cycle_through(0), None);
         assert_eq!(g.dependents_of(1), [3]);
     }
@@ -190,7 +189,8 @@ mod tests {
     fn the_loop_is_a_shortest_one() {
         // 0 → 1 → 0 and 0 → 2 → 3 → 0: the walk takes the two-step loop.
         let g = build(&[&[1, 2], &[0], &[3], &[0]]);
-        assert_eq!(g.cycle_through(2).unwrap(), [0, 1, 0]);
+        assert_eq!(g.cycle_through(0).unwrap(), [0, 1, 0]);
+        assert_eq!(g.cycle_through(2).unwrap(), [2, 3, 0, 2]);
         let g = build(&[&[0]]);
         assert_eq!(g.cycle_through(0).unwrap(), [0, 0]);
     }

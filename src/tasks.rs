@@ -90,7 +90,7 @@ fn cycle_help(ws: &Workspace, loop_: &[(ServiceId, &str)]) -> String {
         return "change the targets' `needs` so that no task needs itself".to_string();
     };
     let (from, target) = w[0];
-    let to = w[1].0;
+    let (to, needed) = w[1];
     let mut services: Vec<&str> = loop_
         .iter()
         .map(|&(s, _)| ws.services[s].name.as_str())
@@ -106,8 +106,8 @@ fn cycle_help(ws: &Workspace, loop_: &[(ServiceId, &str)]) -> String {
         _ => " (its `deps`)".to_string(),
     };
     format!(
-        "the services {} depend on one another in a loop, so `^{target}` cannot build each one's dependencies first: \
-         drop `^{target}` from `[targets.{target}] needs` (or that service's own), or remove the dependency of `{}` on `{}`{manifest}",
+        "the services {} depend on one another in a loop, so `^{needed}` cannot run each one's dependencies first: \
+         drop `^{needed}` from `[targets.{target}] needs` (or that service's own), or remove the dependency of `{}` on `{}`{manifest}",
         services.join(" → "),
         a.name,
         b.name
@@ -145,7 +145,7 @@ impl TaskGraph {
         for &s in services {
             for t in targets {
                 if ws.services[s].targets.contains_key(t.as_str()) {
-                    for idx in b.resolve(s, t, None, false)? {
+                    for idx in b.resolve(s, t, None)? {
                         b.nodes[idx].requested = true;
                     }
                 }
@@ -185,7 +185,6 @@ impl Builder<'_> {
         service: ServiceId,
         target: &str,
         via: Option<&Range<usize>>,
-        implied: bool,
     ) -> Result<Vec<TaskIdx>, TaskError> {
         let key = (service, target.to_string());
         if let Some(pos) = self.stack.iter().position(|k| *k == key) {
@@ -232,12 +231,8 @@ impl Builder<'_> {
         }
         // Not defined here: carry the request through to the same target in every dependency.
         // (A `[targets.NAME]` default would have defined it here; another service's own `needs`
-        // say nothing about this one.) A request implied by a script stays implied.
-        let needs = vec![if implied {
-            Need::ScriptDeps(target.to_string())
-        } else {
-            Need::Deps(target.to_string())
-        }];
+        // say nothing about this one.)
+        let needs = vec![Need::Deps(target.to_string())];
         self.stack.push(key.clone());
         let found = self.resolve_needs(service, &needs, &[via])?;
         self.stack.pop();
@@ -256,23 +251,15 @@ impl Builder<'_> {
         for (i, need) in needs.iter().enumerate() {
             let via = spans.get(i).copied().flatten();
             match need {
-                Need::Own(t) => out.extend(self.resolve(service, t, via, false)?),
+                Need::Own(t) => out.extend(self.resolve(service, t, via)?),
                 Need::Deps(t) => {
                     let deps = self.ws.services[service].deps.clone();
                     for d in deps {
-                        out.extend(self.resolve(d, t, via, false)?);
+                        out.extend(self.resolve(d, t, via)?);
                     }
                 }
-                Need::ScriptDeps(t) => {
-                    let deps = self.ws.services[service].deps.clone();
-                    for d in deps {
-                        if let Some(group) = self.same_cycle(service, d) {
-                            self.unordered.insert((group, t.clone()));
-                            continue;
-                        }
-                        out.extend(self.resolve(d, t, via, true)?);
-                    }
-                }
+                // Orders among the tasks the plan holds, pulls none in: see `order_scripts`.
+                Need::ScriptDeps(_) => {}
             }
         }
         out.sort_unstable();
@@ -280,23 +267,161 @@ impl Builder<'_> {
         Ok(out)
     }
 
-    /// The cycle group `a` and `b` are both in, if any.
-    fn same_cycle(&mut self, a: ServiceId, b: ServiceId) -> Option<usize> {
+    /// The cycle group of each service in one.
+    fn cycle_groups(&mut self) -> &HashMap<ServiceId, usize> {
         let ws = self.ws;
-        let cycle_of = self.cycle_of.get_or_insert_with(|| {
+        self.cycle_of.get_or_insert_with(|| {
             ws.graph
                 .cycles()
                 .iter()
                 .enumerate()
                 .flat_map(|(g, members)| members.iter().map(move |&m| (m, g)))
                 .collect()
-        });
-        let group = *cycle_of.get(&a)?;
-        (cycle_of.get(&b) == Some(&group)).then_some(group)
+        })
     }
 
-    /// Nodes were pushed after their needs, so the order is already topological.
-    fn finish(self) -> TaskGraph {
+    /// Adds the implied order of scripts ([`Need::ScriptDeps`]) among the tasks already planned,
+    /// as the package managers order `run` over a workspace: a task waits for the same script of
+    /// the nearest dependencies that have it in the plan, looking through the ones that do not.
+    /// A loop of services is one unit: its members wait for what any member depends on outside
+    /// the loop, and a dependent of any member waits for all of them; among themselves they are
+    /// not ordered (noted in `unordered`).
+    fn order_scripts(&mut self) {
+        let implied: Vec<(TaskIdx, String)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| {
+                t.def.needs.iter().filter_map(move |n| match n {
+                    Need::ScriptDeps(target) => Some((i, target.clone())),
+                    _ => None,
+                })
+            })
+            .collect();
+        if implied.is_empty() {
+            return;
+        }
+        let groups = self.cycle_groups().clone();
+        let planned = |idx: &HashMap<(ServiceId, Arc<str>), TaskIdx>,
+                       s: ServiceId,
+                       t: &Arc<str>| { idx.get(&(s, t.clone())).copied() };
+        for (task, target) in implied {
+            let target: Arc<str> = Arc::from(target.as_str());
+            let service = self.nodes[task].service;
+            let own_group = groups.get(&service).copied();
+            let mut seen: std::collections::HashSet<ServiceId> = [service].into();
+            let mut stack: Vec<ServiceId> = Vec::new();
+            // The loop's members look through one another to what the loop depends on outside.
+            let starts: Vec<ServiceId> = match own_group {
+                Some(g) => self.ws.graph.cycles()[g].clone(),
+                None => vec![service],
+            };
+            for s in starts {
+                seen.insert(s);
+                stack.extend(self.ws.services[s].deps.iter().copied());
+            }
+            let mut found: Vec<TaskIdx> = Vec::new();
+            while let Some(d) = stack.pop() {
+                if !seen.insert(d) {
+                    continue;
+                }
+                let group = groups.get(&d).copied();
+                let members: Vec<ServiceId> = match group {
+                    Some(g) => self.ws.graph.cycles()[g].clone(),
+                    None => vec![d],
+                };
+                let hits: Vec<TaskIdx> = members
+                    .iter()
+                    .filter_map(|&m| planned(&self.index, m, &target))
+                    .collect();
+                if hits.is_empty() {
+                    for &m in &members {
+                        seen.insert(m);
+                        stack.extend(self.ws.services[m].deps.iter().copied());
+                    }
+                } else {
+                    seen.extend(members.iter().copied());
+                    found.extend(hits);
+                }
+            }
+            if let Some(g) = own_group {
+                let mates_planned = self.ws.graph.cycles()[g]
+                    .iter()
+                    .any(|&m| m != service && planned(&self.index, m, &target).is_some());
+                if mates_planned {
+                    self.unordered.insert((g, target.to_string()));
+                }
+            }
+            let needs = &mut self.nodes[task].needs;
+            needs.extend(found);
+            needs.sort_unstable();
+            needs.dedup();
+        }
+    }
+
+    /// Orders the nodes so that each comes after everything it needs (the implied script order
+    /// adds needs between nodes planned in any order), renumbering the needs. The needs stay
+    /// acyclic: written ones were checked while resolving, and implied ones follow the service
+    /// graph with its loops collapsed.
+    fn sort(&mut self) {
+        let n = self.nodes.len();
+        if self
+            .nodes
+            .iter()
+            .enumerate()
+            .all(|(i, t)| t.needs.iter().all(|&x| x < i))
+        {
+            return;
+        }
+        let mut waiting: Vec<usize> = self.nodes.iter().map(|t| t.needs.len()).collect();
+        let mut dependents: Vec<Vec<TaskIdx>> = vec![Vec::new(); n];
+        for (i, t) in self.nodes.iter().enumerate() {
+            for &x in &t.needs {
+                dependents[x].push(i);
+            }
+        }
+        let mut ready: std::collections::BTreeSet<TaskIdx> =
+            (0..n).filter(|&i| waiting[i] == 0).collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(i) = ready.pop_first() {
+            order.push(i);
+            for &d in &dependents[i] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.insert(d);
+                }
+            }
+        }
+        debug_assert_eq!(order.len(), n, "implied script order closed a loop");
+        if order.len() != n {
+            // Cannot happen (see above); keep the plan as it was rather than lose tasks.
+            return;
+        }
+        let mut new_of = vec![0; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_of[old] = new;
+        }
+        let mut old: Vec<Option<Task>> = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for &o in &order {
+            let mut t = old[o].take().expect("each node is placed once");
+            for x in &mut t.needs {
+                *x = new_of[*x];
+            }
+            t.needs.sort_unstable();
+            self.nodes.push(t);
+        }
+        for idx in self.index.values_mut() {
+            *idx = new_of[*idx];
+        }
+    }
+
+    /// Adds the implied script order, sorts, and lists each task's dependents.
+    fn finish(mut self) -> TaskGraph {
+        self.order_scripts();
+        self.sort();
         let mut by_group: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
         for (group, target) in &self.unordered {
             by_group.entry(*group).or_default().push(target);
@@ -454,6 +579,37 @@ command = "d"
         };
         assert_eq!(&text[at.clone()], "\"a\"");
         assert!(at.start > text.find("[targets.b]").unwrap());
+    }
+
+    /// Across a loop of services the help names the `^` need as written and the target it is
+    /// written in (`^lint` in [targets.test], not `^test`), and the dependency to drop.
+    #[test]
+    fn a_caret_need_across_a_service_loop_names_the_need_and_the_edge() {
+        let text = "[workspace]\nmembers=[\"s/*\"]\n[services.a]\ndeps=[\"b\"]\n[services.b]\ndeps=[]\n[targets.test]\ncommand=\"t\"\nneeds=[\"^lint\"]\n[targets.lint]\ncommand=\"l\"\n";
+        let (_t, mut w) = ws(text, &["s/a", "s/b"]);
+        // A discovered edge b → a closes the loop (written deps alone may not).
+        w.services[1].deps = vec![0];
+        w.graph = crate::graph::ServiceGraph::build(
+            w.services.iter().map(|s| s.deps.as_slice()),
+            std::iter::empty(),
+        );
+        // lint needs ^test: test(a) → lint(b) → test(a).
+        let mut lint = (*w.services[1].targets["lint"]).clone();
+        lint.needs = vec![Need::Deps("test".into())];
+        let mut targets = (*w.services[1].targets).clone();
+        targets.insert("lint".into(), Arc::new(lint));
+        w.services[1].targets = Arc::new(targets);
+        let err = TaskGraph::build(&w, &[0], &["test".into()]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("task cycle: a:test → b:lint → a:test;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("drop `^test` from `[targets.lint] needs`")
+                && text.contains("remove the dependency of `b` on `a` (its `deps`)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1485,9 +1485,11 @@ fn every_service_of_a_polyglot_repository_is_found_with_no_config() {
 #[test]
 fn a_folder_service_named_like_a_package_takes_its_path() {
     let repo = polyglot();
-    repo.write("tools/checkout/Dockerfile", "FROM scratch\n");
-    repo.commit("a second checkout");
+    repo.write("tools/checkout/Dockerfile", "FROM scratch\n")
+        .write("checkout/requirements.txt", "flask\n");
+    repo.commit("a second and a third checkout");
     let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "names"]);
     out.success();
-    assert_eq!(out.stdout_str(), "tools/checkout\n");
+    // A top-level folder's path is its name: its kind tells it apart.
+    assert_eq!(out.stdout_str(), "checkout-python\ntools/checkout\n");
 }

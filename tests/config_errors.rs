@@ -687,6 +687,27 @@ fn the_base_defaults_to_the_ci_or_the_default_branch() {
     out.success();
     assert_eq!(out.stdout_str(), "b\n");
 
+    // A target branch the clone lacks is still the base: the missing-base rules apply.
+    let missing = |extra: &[&str]| {
+        let mut args = vec!["affected", "--format", "names"];
+        args.extend_from_slice(extra);
+        repo.command(&args)
+            .env("GITHUB_BASE_REF", "release")
+            .output()
+            .unwrap()
+    };
+    let out = missing(&[]);
+    out.expect_code(3);
+    assert!(
+        out.stderr_str()
+            .contains("revision `origin/release` does not exist"),
+        "{}",
+        out.stderr_str()
+    );
+    let out = missing(&["--on-missing-base", "all"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "a\nb\n");
+
     repo.git(&["branch", "-q", "-m", "main", "trunk"]);
     let out = repo.run(&["affected"]);
     out.expect_code(2);

@@ -452,7 +452,7 @@ fn check_warns_about_a_package_cycle_and_only_ordering_across_it_fails() {
         let err = out.stderr_str();
         assert!(err.contains("task cycle: "), "{err}");
         assert!(
-            err.contains("depend on one another in a loop, so `^build` cannot build each one's dependencies first"),
+            err.contains("depend on one another in a loop, so `^build` cannot run each one's dependencies first"),
             "{err}"
         );
         assert!(
@@ -661,4 +661,139 @@ fn a_script_that_writes_undeclared_files_is_not_cached() {
             .count(),
         3
     );
+}
+
+/// A workspace from package.json texts: `(folder, name, scripts, dependencies)`.
+fn workspace(packages: &[(&str, &str, &[&str], &[&str])]) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"workspaces\": [\"packages/*\"]}\n",
+    );
+    for (folder, name, scripts, deps) in packages {
+        let scripts: Vec<String> = scripts.iter().map(|s| format!("\"{s}\": \"x\"")).collect();
+        let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\": \"*\"")).collect();
+        repo.write(
+            format!("packages/{folder}/package.json"),
+            format!(
+                "{{\"name\": \"{name}\", \"version\": \"1.0.0\", \"scripts\": {{{}}}, \"dependencies\": {{{}}}}}\n",
+                scripts.join(", "),
+                deps.join(", ")
+            ),
+        )
+        .write(format!("packages/{folder}/index.js"), "1;\n");
+    }
+    repo
+}
+
+/// The implied order only orders what was selected: `run dev --service app` starts app's dev
+/// server alone, as `pnpm --filter app run dev` does, never a dependency's.
+#[test]
+fn the_implied_script_order_pulls_in_no_task() {
+    let repo = workspace(&[
+        ("utils", "utils", &["dev", "test"], &[]),
+        ("app", "app", &["dev", "test"], &["utils"]),
+    ]);
+    let (path, log) = logging_npm(&repo);
+    repo.commit("init");
+    let out = repo
+        .command(&["run", "dev", "test", "--service", "app", "-j", "1"])
+        .env("PATH", path)
+        .env("LOG", &log)
+        .output()
+        .unwrap();
+    out.success();
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "start app\nend app\nstart app\nend app\n"
+    );
+}
+
+/// A script whose dependencies have no such script still reruns when their files change: their
+/// files are inputs of its hash, since no task of theirs is in its needs.
+#[test]
+fn a_dependency_without_the_script_still_invalidates_the_cache() {
+    let repo = workspace(&[
+        ("utils", "utils", &[], &[]),
+        ("app", "app", &["test"], &["utils"]),
+    ]);
+    let (path, log) = logging_npm(&repo);
+    repo.commit("init");
+    let run = || {
+        repo.command(&["run", "test", "--all"])
+            .env("PATH", &path)
+            .env("LOG", &log)
+            .output()
+            .unwrap()
+    };
+    run().success();
+    run().success();
+    let ran = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("start app")
+            .count()
+    };
+    assert_eq!(ran(), 1, "the second run is a cache hit");
+    repo.write("packages/utils/index.js", "2;\n");
+    repo.commit("change utils");
+    run().success();
+    assert_eq!(ran(), 2, "a change in a dependency reruns the test");
+    // Uncommitted too: the dependency's folder is scanned.
+    repo.write("packages/utils/index.js", "3;\n");
+    run().success();
+    assert_eq!(ran(), 3);
+}
+
+/// A loop of packages is ordered as one unit: its members wait for what any of them depends on
+/// outside it, and a dependent of any member waits for all of them.
+#[test]
+fn a_package_loop_is_ordered_as_one_unit() {
+    let repo = workspace(&[
+        ("d", "d", &["build"], &[]),
+        ("a", "a", &["build"], &["b"]),
+        ("b", "b", &["build"], &["d", "a"]),
+        ("c", "c", &["build"], &["a"]),
+    ]);
+    let (path, log) = logging_npm(&repo);
+    repo.commit("init");
+    let out = repo
+        .command(&["run", "build", "--all", "-j", "4"])
+        .env("PATH", path)
+        .env("LOG", &log)
+        .output()
+        .unwrap();
+    out.success();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let at = |line: &str| {
+        text.lines()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line} in {text}"))
+    };
+    for member in ["a", "b"] {
+        assert!(at("end d") < at(&format!("start {member}")), "{text}");
+        assert!(at(&format!("end {member}")) < at("start c"), "{text}");
+    }
+    // Dry run: the plan says so too, whatever the timing.
+    let plan = repo.run(&["run", "build", "--all", "--dry-run=json"]);
+    plan.success();
+    let json = plan.json();
+    let needs = |label: &str| -> Vec<String> {
+        let mut n: Vec<String> = json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["task"] == label)
+            .unwrap_or_else(|| panic!("{label} in {json}"))["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(needs("a:build"), ["d:build"]);
+    assert_eq!(needs("b:build"), ["d:build"]);
+    assert_eq!(needs("c:build"), ["a:build", "b:build"]);
 }

@@ -77,7 +77,7 @@ pub fn discover(
     while let Some(dir) = stack.pop() {
         seen += 1;
         if seen > MAX_DIRS {
-            tracing::debug!("stopped looking for service folders after {MAX_DIRS} folders");
+            tracing::warn!("stopped looking for service folders after {MAX_DIRS} folders: folders past them are no services; declare them in pipeline.toml");
             break;
         }
         let entries = match std::fs::read_dir(root.join(&dir)) {
@@ -108,13 +108,11 @@ pub fn discover(
             if ecosystem == Ecosystem::Npm && npm_workspace {
                 continue;
             }
-            // A language's own manifest says more than a Dockerfile; of two, the first by name.
+            // Of two manifests, the one earlier in `MANIFESTS` (a language's own before a
+            // Dockerfile), then the smaller name: never the order the directory lists them in.
             let better = match &kind {
                 None => true,
-                Some((Ecosystem::Docker, _)) => ecosystem != Ecosystem::Docker,
-                Some((k, first)) => {
-                    ecosystem != Ecosystem::Docker && *k == ecosystem && name < *first
-                }
+                Some((_, first)) => (rank(&name), name.as_str()) < (rank(first), first.as_str()),
             };
             if better {
                 kind = Some((ecosystem, name));
@@ -139,6 +137,16 @@ pub fn discover(
     }
     found.sort_by(|a, b| a.root.cmp(&b.root));
     found
+}
+
+/// Where `name` stands among the manifests: `MANIFESTS` order, .NET projects before the
+/// Dockerfile.
+fn rank(name: &str) -> usize {
+    match MANIFESTS.iter().position(|(m, _)| *m == name) {
+        Some(i) if name == "Dockerfile" => i + 1,
+        Some(i) => i,
+        None => MANIFESTS.len() - 1,
+    }
 }
 
 /// What file `name` says its folder is built with, if it is a build manifest.
@@ -283,6 +291,35 @@ mod tests {
             .map(|(r, _)| r)
             .collect();
         assert_eq!(roots, ["src/ad", "src/cart", "src/edge", "src/email"]);
+    }
+
+    #[test]
+    fn of_two_manifests_the_first_in_the_table_wins_in_any_listing_order() {
+        let t = tempfile::tempdir().unwrap();
+        write(
+            t.path(),
+            &[
+                "a/requirements.txt",
+                "a/package.json",
+                "b/Dockerfile",
+                "b/b.csproj",
+                "c/pom.xml",
+                "c/build.gradle",
+            ],
+        );
+        assert_eq!(
+            found(t.path(), &[], false),
+            [
+                ("a".to_string(), Ecosystem::Npm),
+                ("b".to_string(), Ecosystem::Dotnet),
+                ("c".to_string(), Ecosystem::Java),
+            ]
+        );
+        let manifests: Vec<String> = discover(t.path(), &mut FsDirs::new(t.path()), &[], false)
+            .into_iter()
+            .map(|s| s.manifest)
+            .collect();
+        assert_eq!(manifests, ["a/package.json", "b/b.csproj", "c/pom.xml"]);
     }
 
     #[test]

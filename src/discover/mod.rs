@@ -246,7 +246,8 @@ pub fn discover(
         let npm_workspace = parts
             .iter()
             .flat_map(|p| &p.services)
-            .any(|s| s.ecosystem.is_npm_family());
+            .any(|s| s.ecosystem.is_npm_family())
+            || is_npm_workspace_root(root);
         let mut services = folders::discover(root, dirs, &claimed, npm_workspace);
         unique_folder_names(&mut services, parts.iter().flat_map(|p| &p.services));
         parts.push(Discovery {
@@ -287,6 +288,19 @@ pub fn discover(
     Ok(all)
 }
 
+/// Whether the workspace root is an npm, pnpm or yarn workspace (even when that discovery is
+/// off): a `pnpm-workspace.yaml`, or a root `package.json` with `workspaces`.
+fn is_npm_workspace_root(root: &Path) -> bool {
+    if files::is_file(root, "pnpm-workspace.yaml") {
+        return true;
+    }
+    match files::read(root, "package.json") {
+        Ok(Some(text)) => serde_json::from_str::<serde_json::Value>(&text)
+            .is_ok_and(|v| v.get("workspaces").is_some()),
+        _ => false,
+    }
+}
+
 /// Folder services are named after their folder; where that name is taken (by a package, a
 /// crate, a module or another folder), by their workspace-relative path, which no other folder
 /// has.
@@ -301,10 +315,25 @@ fn unique_folder_names<'a>(
     for s in folders.iter() {
         *count.entry(s.name.clone()).or_default() += 1;
     }
+    let mut taken: std::collections::BTreeSet<String> = count.keys().cloned().collect();
     for s in folders.iter_mut() {
-        if count.get(&s.name).copied().unwrap_or(0) > 1 {
-            s.name = s.root.clone();
+        if count.get(&s.name).copied().unwrap_or(0) <= 1 {
+            continue;
         }
+        // The folder's path, or (a top-level folder's path being its name) the path with its
+        // kind: `docs-python`; a number after that, which only a contrived tree needs.
+        let kind = s.ecosystem.as_str();
+        let mut name = s.root.clone();
+        if taken.contains(&name) {
+            name = format!("{}-{kind}", s.root);
+        }
+        let mut n = 2;
+        while taken.contains(&name) {
+            name = format!("{}-{kind}-{n}", s.root);
+            n += 1;
+        }
+        taken.insert(name.clone());
+        s.name = name;
     }
 }
 

@@ -85,7 +85,9 @@ pub enum RunEvent {
         task: TaskIdx,
         /// The first few, relative to the service root, sorted.
         first: Vec<String>,
-        count: usize,
+        /// `None`: the service root holds more entries than are looked at, so the task may have
+        /// written more (or, when `first` is empty, anything).
+        count: Option<usize>,
     },
     /// Something the remote cache reports: a warning, that it is off, how uploads went.
     Remote(RemoteEvent),

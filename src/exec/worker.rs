@@ -122,7 +122,7 @@ fn run_one(
     let mut store = status == TaskStatus::Success && spec.cacheable && !interrupt.is_requested();
     if store && spec.watch_writes {
         let (first, count) = super::writes::written_since(&spec.cwd, since);
-        if count > 0 {
+        if count != Some(0) {
             store = false;
             let _ = tx.send(Msg::Event(RunEvent::UndeclaredWrites {
                 task: idx,

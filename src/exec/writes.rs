@@ -25,8 +25,9 @@ pub(super) fn now() -> SystemTime {
 
 /// The first few regular files below `root` modified after `since` (a file stamped in the very
 /// tick the task started is taken as older: no command writes that fast) (relative to `root`,
-/// sorted) and how many there are in all.
-pub(super) fn written_since(root: &Path, since: SystemTime) -> (Vec<String>, usize) {
+/// sorted) and how many there are in all; `None` for the count when the look stopped at its
+/// bound, so that what it wrote is unknown.
+pub(super) fn written_since(root: &Path, since: SystemTime) -> (Vec<String>, Option<usize>) {
     let mut found = Vec::new();
     let mut stack = vec![String::new()];
     let mut seen = 0usize;
@@ -37,8 +38,9 @@ pub(super) fn written_since(root: &Path, since: SystemTime) -> (Vec<String>, usi
         for entry in entries.flatten() {
             seen += 1;
             if seen > MAX_ENTRIES {
-                stack.clear();
-                break;
+                found.sort_unstable();
+                found.truncate(NAMED);
+                return (found, None);
             }
             let Ok(kind) = entry.file_type() else {
                 continue;
@@ -67,7 +69,7 @@ pub(super) fn written_since(root: &Path, since: SystemTime) -> (Vec<String>, usi
     let count = found.len();
     found.sort_unstable();
     found.truncate(NAMED);
-    (found, count)
+    (found, Some(count))
 }
 
 #[cfg(test)]
@@ -98,7 +100,7 @@ mod tests {
             std::fs::write(t.path().join(f), "").unwrap();
         }
         let (first, count) = written_since(t.path(), since);
-        assert_eq!(count, 4);
+        assert_eq!(count, Some(4));
         assert_eq!(first, ["dist/b.js", "dist/c.js", "dist/js/a.js"]);
     }
 }

@@ -10,7 +10,7 @@ use bstr::{BStr, ByteSlice};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::config::{Globs, ServiceId, Workspace};
+use crate::config::{Globs, Need, ServiceId, Workspace};
 use crate::discover::go::closure::is_under;
 use crate::discover::PackageInput;
 use crate::glob;
@@ -214,8 +214,21 @@ pub fn hash_tasks<'a>(
         .filter(|&&s| !ws.services[s].dev_deps.is_empty())
         .map(|&s| (s, dev_closure(ws, s)))
         .collect();
+    // A script ordered only by the implied `^NAME` may run without its dependencies' tasks in
+    // the plan (nothing pulls them in), so their files enter its hash directly: a change in any
+    // of them is never a stale cache hit.
+    let dep_inputs: HashMap<ServiceId, Vec<ServiceId>> = graph
+        .tasks
+        .iter()
+        .filter(|t| t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_))))
+        .map(|t| t.service)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|s| (s, dep_closure(ws, s)))
+        .collect();
     let mut listed = services.clone();
     listed.extend(dev_inputs.values().flatten());
+    listed.extend(dep_inputs.values().flatten());
     listed.sort_unstable();
     listed.dedup();
     let mut files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = listed
@@ -243,6 +256,18 @@ pub fn hash_tasks<'a>(
         })
         .collect();
     files_of.extend(with_dev);
+    let with_deps: HashMap<ServiceId, Vec<FileInput<'a>>> = dep_inputs
+        .iter()
+        .map(|(&s, extra)| {
+            let mut files = files_of[&s].clone();
+            for e in extra {
+                files.extend(files_of[e].iter().copied());
+            }
+            files.sort_by(|a, b| a.0.cmp(b.0));
+            files.dedup_by(|a, b| a.0 == b.0);
+            (s, files)
+        })
+        .collect();
 
     // Per-task file selection is independent work; the needs' hashes are chained afterwards in
     // topological order, which is cheap.
@@ -251,7 +276,11 @@ pub fn hash_tasks<'a>(
         .par_iter()
         .map(|t| {
             let svc = &ws.services[t.service];
-            let all = &files_of[&t.service];
+            let implied = t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_)));
+            let all = match with_deps.get(&t.service) {
+                Some(files) if implied => files,
+                _ => &files_of[&t.service],
+            };
             let files = select_inputs(svc.root.as_str(), all, &t.def.inputs, &svc.outputs);
             let fp = Fingerprint {
                 version: FINGERPRINT_VERSION,
@@ -314,6 +343,24 @@ fn dev_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
         out.push(s);
         stack.extend(ws.services[s].deps.iter().filter(|&&d| !seen[d]));
     }
+    out
+}
+
+/// Every service `id` depends on through normal edges, transitively (loops walked once), `id`
+/// itself left out.
+fn dep_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
+    let mut seen = vec![false; ws.services.len()];
+    seen[id] = true;
+    let mut stack = ws.services[id].deps.clone();
+    let mut out = Vec::new();
+    while let Some(s) = stack.pop() {
+        if std::mem::replace(&mut seen[s], true) {
+            continue;
+        }
+        out.push(s);
+        stack.extend(ws.services[s].deps.iter().filter(|&&d| !seen[d]));
+    }
+    out.sort_unstable();
     out
 }
 
@@ -465,9 +512,31 @@ fn scan_prefixes(prefix: &str, patterns: &[String]) -> Vec<String> {
 }
 
 /// The part of the worktree whose files can enter the hashes of `graph`'s tasks: the roots of
-/// their services, those services' `paths` and the global inputs.
+/// their services, of the services whose files they read as well (dev-dependencies, and the
+/// dependencies of a script ordered by the implied `^NAME`), those services' `paths` and the
+/// global inputs.
 pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
     let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
+    services.sort_unstable();
+    services.dedup();
+    let mut read_too: Vec<ServiceId> = Vec::new();
+    for &s in &services {
+        if !ws.services[s].dev_deps.is_empty() {
+            read_too.extend(dev_closure(ws, s));
+        }
+    }
+    let mut implied: Vec<ServiceId> = graph
+        .tasks
+        .iter()
+        .filter(|t| t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_))))
+        .map(|t| t.service)
+        .collect();
+    implied.sort_unstable();
+    implied.dedup();
+    for s in implied {
+        read_too.extend(dep_closure(ws, s));
+    }
+    services.extend(read_too);
     services.sort_unstable();
     services.dedup();
     let mut prefixes: Vec<Vec<u8>> = Vec::with_capacity(services.len() + 4);

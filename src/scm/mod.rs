@@ -244,12 +244,13 @@ impl Repo {
         let exists = |rev: &str| self.repo.rev_parse_single(rev.as_bytes().as_bstr()).is_ok();
         let mut tried = Vec::new();
         if let Some((branch, var)) = ci_branch {
-            for rev in [format!("origin/{branch}"), branch.to_string()] {
-                if exists(&rev) {
-                    return Ok((rev, format!("the pull request's target branch (${var})")));
-                }
-                tried.push(rev);
+            let why = format!("the pull request's target branch (${var})");
+            if !exists(&format!("origin/{branch}")) && exists(branch) {
+                return Ok((branch.to_string(), why));
             }
+            // Missing from the clone (a shallow checkout, say): still the base, so that the
+            // missing-base rules (the fetch hint, `--on-missing-base all`) apply to it.
+            return Ok((format!("origin/{branch}"), why));
         }
         let origin_head = self
             .repo
@@ -270,6 +271,9 @@ impl Repo {
             tried.push(rev);
         }
         for rev in ["origin/main", "main", "origin/master", "master"] {
+            if tried.iter().any(|t| t == rev) {
+                continue;
+            }
             if exists(rev) {
                 return Ok((rev.to_string(), "the default branch".to_string()));
             }
