@@ -79,8 +79,8 @@ pub enum RunEvent {
         during: CacheStep,
         error: CacheError,
     },
-    /// A task whose outputs are not declared wrote files below its service root, so its result
-    /// was not cached: a cache hit would not have restored them.
+    /// A task whose outputs are not declared wrote or deleted files below its service root, so
+    /// its result was not cached: a cache hit would not have done the same.
     UndeclaredWrites {
         task: TaskIdx,
         /// The first few, relative to the service root, sorted.

@@ -44,9 +44,9 @@ pub struct TaskSpec {
     pub cacheable: bool,
     pub outputs: Arc<Globs>,
     pub env: Vec<(String, String)>,
-    /// A discovered script with no declared `outputs`: files it writes below `cwd` are looked
-    /// for after it succeeds, and a run that wrote any is reported and not cached (a hit could
-    /// not restore them).
+    /// A discovered script with no declared `outputs`: `cwd` is listed before and after it runs,
+    /// and a run that wrote or deleted files there is reported and not cached (a hit could not
+    /// restore what it did).
     pub watch_writes: bool,
 }
 

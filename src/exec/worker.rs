@@ -114,14 +114,14 @@ fn run_one(
     if interrupt.is_requested() {
         return skipped(None);
     }
-    let since = super::writes::now();
+    let before = spec.watch_writes.then(|| super::writes::list(&spec.cwd));
     let (status, log) = run_command(idx, spec, interrupt, stream, tx);
     let duration = started.elapsed();
     // A command that finished just as the run was interrupted may have seen the signal: keep its
     // result, but do not put it in the cache.
     let mut store = status == TaskStatus::Success && spec.cacheable && !interrupt.is_requested();
-    if store && spec.watch_writes {
-        let (first, count) = super::writes::written_since(&spec.cwd, since);
+    if let Some(before) = before.filter(|_| store) {
+        let (first, count) = super::writes::changed(&before, &super::writes::list(&spec.cwd));
         if count != Some(0) {
             store = false;
             let _ = tx.send(Msg::Event(RunEvent::UndeclaredWrites {
