@@ -230,6 +230,17 @@ pub enum AffectedFormat {
     Json,
     Names,
     Github,
+    /// The affected Go packages as `go test` arguments (`./pkg/auth ./tsdb`), on one line
+    Gotest,
+}
+
+/// Which kind of unit to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// Deployable services (npm and Cargo packages, Go modules and binaries)
+    Service,
+    /// Go library packages, tested on their own
+    Package,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +259,9 @@ pub struct AffectedArgs {
     /// With --shards: the targets the shard jobs run, so that shards with nothing to do are left out
     #[arg(long, value_name = "TARGET", num_args = 1.., action = clap::ArgAction::Append, requires = "shards")]
     pub target: Vec<String>,
+    /// List only units of this kind (`service` for a deploy matrix)
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<KindArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -124,6 +124,8 @@ pub struct AffectedSettings {
     pub explain: Option<String>,
     /// `--shards N` (with `--target`s): the `shards` output of `--format github`.
     pub shards: Option<(usize, Vec<String>)>,
+    /// `--kind`: list only units of this kind.
+    pub kind: Option<crate::discover::Kind>,
 }
 
 #[derive(Debug)]
@@ -349,6 +351,10 @@ impl AffectedSettings {
             format: a.format,
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
+            kind: a.kind.map(|k| match k {
+                super::args::KindArg::Service => crate::discover::Kind::Service,
+                super::args::KindArg::Package => crate::discover::Kind::Package,
+            }),
         })
     }
 }

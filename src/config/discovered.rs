@@ -44,6 +44,7 @@ impl Validator<'_> {
                         deps: s.deps,
                         scripts: s.scripts,
                         packages: s.packages,
+                        kind: s.kind,
                         paths: s.paths,
                     })),
                     ..Draft::default()
@@ -77,6 +78,7 @@ impl Validator<'_> {
                         .collect(),
                     scripts: s.scripts,
                     packages: s.packages,
+                    kind: s.kind,
                     paths: s.paths,
                 }));
             }

@@ -17,7 +17,7 @@ use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
 use super::roots::Listings;
 use super::targets::{Defaults, MissingCommands};
 use crate::diagnostic::{suggest, Diagnostic};
-use crate::discover::{DiscoverError, Ecosystem, PackageInput};
+use crate::discover::{DiscoverError, Ecosystem, Kind, PackageInput};
 use crate::glob::{self, Globs};
 use crate::graph::ServiceGraph;
 
@@ -65,6 +65,7 @@ pub(super) struct Found {
     pub(super) deps: Vec<String>,
     pub(super) scripts: Vec<String>,
     pub(super) packages: Vec<PackageInput>,
+    pub(super) kind: Kind,
     /// Globs added to the service's `paths`.
     pub(super) paths: Vec<String>,
 }
@@ -148,7 +149,7 @@ impl<'a> Validator<'a> {
             let scripts = d
                 .found
                 .as_ref()
-                .filter(|f| f.ecosystem.is_npm_family())
+                .filter(|f| f.ecosystem.is_npm_family() || f.kind == Kind::Package)
                 .map(|f| (f.ecosystem, f.scripts.as_slice()));
             let (targets, outputs) =
                 self.service_targets(&name, &d.targets, &mut defaults, &target_names, scripts);
@@ -159,14 +160,14 @@ impl<'a> Validator<'a> {
                 paths.dedup();
             }
             let path_globs = self.globs_for(&paths);
-            let (ecosystem, packages) = match d.found {
+            let (ecosystem, packages, kind) = match d.found {
                 Some(found) => {
                     deps.extend(found.deps.iter().filter_map(|dep| ids.get(dep.as_str())));
                     deps.sort_unstable();
                     deps.dedup();
-                    (Some(found.ecosystem), found.packages)
+                    (Some(found.ecosystem), found.packages, found.kind)
                 }
-                None => (None, Vec::new()),
+                None => (None, Vec::new(), Kind::Service),
             };
             services.push(Service {
                 name,
@@ -178,6 +179,7 @@ impl<'a> Validator<'a> {
                 outputs,
                 ecosystem,
                 packages,
+                kind,
             });
         }
         self.report_missing_commands();

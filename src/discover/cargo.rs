@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::files;
 use super::{
-    DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
+    DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
 use crate::config::WorkspaceDirs;
 
@@ -249,6 +249,7 @@ fn services(
             deps,
             scripts: Vec::new(),
             packages: Vec::new(),
+            kind: Kind::Service,
             paths,
         });
     }

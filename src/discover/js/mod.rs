@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::files;
 use super::{
-    DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
+    DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
 use crate::config::WorkspaceDirs;
 use link::Spec;
@@ -401,6 +401,7 @@ fn services(
             deps,
             scripts,
             packages: Vec::new(),
+            kind: Kind::Service,
             paths: Vec::new(),
         });
     }
