@@ -16,8 +16,9 @@ pub fn found(ws: &Workspace) -> String {
             Some(Ecosystem::Pnpm) => "pnpm package",
             Some(Ecosystem::Yarn) => "yarn package",
             Some(Ecosystem::Cargo) => "Cargo crate",
-            Some(Ecosystem::Go) if s.packages.is_empty() => "Go module",
-            Some(Ecosystem::Go) => "Go service",
+            Some(Ecosystem::Go) if s.kind == crate::discover::Kind::Package => "Go package",
+            Some(Ecosystem::Go) if s.packages.iter().any(|p| p.tests) => "Go service",
+            Some(Ecosystem::Go) => "Go module",
             None => continue,
         };
         *counts.entry(kind).or_default() += 1;
