@@ -682,3 +682,34 @@ fn a_package_is_tested_with_go_test_in_its_folder() {
     // Binaries get no default test target.
     assert!(!text.contains("user:test"), "{text}");
 }
+
+#[test]
+fn run_kind_service_leaves_packages_out_of_a_deploy() {
+    let repo = shop();
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\ndiscover = [\"go\"]\n\n[targets.deploy]\ncommand = \"echo deploy\"\n",
+    );
+    repo.commit("deploy target");
+    let out = repo.run(&["run", "deploy", "--all", "--dry-run=json"]);
+    out.success();
+    assert!(
+        out.stdout_str().contains("./pkg/log"),
+        "{}",
+        out.stdout_str()
+    );
+    let out = repo.run(&[
+        "run",
+        "deploy",
+        "--all",
+        "--kind",
+        "service",
+        "--dry-run=json",
+    ]);
+    out.success();
+    let text = out.stdout_str();
+    assert!(
+        !text.contains("./pkg/") && text.contains("user") && text.contains("order"),
+        "{text}"
+    );
+}

@@ -71,6 +71,9 @@ pub struct SelectArgs {
     /// These services (repeatable, or several names after one flag)
     #[arg(long, value_name = "NAME", num_args = 1.., action = clap::ArgAction::Append)]
     pub service: Vec<String>,
+    /// With --affected or --all: only units of this kind (`service`: no Go library packages)
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "service")]
+    pub kind: Option<KindArg>,
     #[command(flatten)]
     pub range: RangeArgs,
 }
@@ -241,6 +244,15 @@ pub enum KindArg {
     Service,
     /// Go library packages, tested on their own
     Package,
+}
+
+impl KindArg {
+    pub fn kind(self) -> crate::discover::Kind {
+        match self {
+            KindArg::Service => crate::discover::Kind::Service,
+            KindArg::Package => crate::discover::Kind::Package,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
-    GraphArgs, GraphFormat, HashArgs, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
+    GraphArgs, GraphFormat, HashArgs, KindArg, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
 };
 use super::env::{Env, FsMonitorEnv, RemoteEnv};
 use super::CliError;
@@ -144,6 +144,8 @@ pub struct Select {
     pub by: SelectBy,
     /// Range flags that a selection by name does not use (`--base`, ...), for a warning.
     pub ignored: Vec<&'static str>,
+    /// `--kind`: only units of this kind.
+    pub kind: Option<crate::discover::Kind>,
 }
 
 #[derive(Debug)]
@@ -351,10 +353,7 @@ impl AffectedSettings {
             format: a.format,
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
-            kind: a.kind.map(|k| match k {
-                super::args::KindArg::Service => crate::discover::Kind::Service,
-                super::args::KindArg::Package => crate::discover::Kind::Package,
-            }),
+            kind: a.kind.map(KindArg::kind),
         })
     }
 }
@@ -373,6 +372,7 @@ impl Select {
     fn resolve(s: SelectArgs) -> Result<Select, CliError> {
         let r = s.range;
         let head = r.head.clone();
+        let kind = s.kind.map(KindArg::kind);
         if !s.all && s.service.is_empty() {
             return Ok(Select {
                 head,
@@ -381,6 +381,7 @@ impl Select {
                     asked: s.affected,
                 },
                 ignored: Vec::new(),
+                kind,
             });
         }
         let ignored = [
@@ -402,7 +403,12 @@ impl Select {
         } else {
             SelectBy::Services(s.service)
         };
-        Ok(Select { head, by, ignored })
+        Ok(Select {
+            head,
+            by,
+            ignored,
+            kind,
+        })
     }
 }
 
