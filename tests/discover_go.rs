@@ -569,7 +569,7 @@ fn the_root_module_reaches_a_nested_module_it_replaces_or_shares_a_go_work_with(
     let repo = mixed();
     repo.write(
         "go.mod",
-        &format!("{MODULE}\nrequire example.com/shop/web/ui/tools v0.0.0\n\nreplace example.com/shop/web/ui/tools => ./web/ui/tools\n"),
+        format!("{MODULE}\nrequire example.com/shop/web/ui/tools v0.0.0\n\nreplace example.com/shop/web/ui/tools => ./web/ui/tools\n"),
     )
     .write(
         "services/order/gen.go",
