@@ -420,10 +420,15 @@ fn bad_use_lines_are_errors() {
     let out = repo.run(&["affected", "--base", "HEAD~1"]);
     out.expect_code(2);
     assert!(
-        out.stderr_str().contains("go.work:4"),
+        out.stderr_str().contains("go.work:4") && out.stderr_str().contains("remove the line"),
         "{}",
         out.stderr_str()
     );
+    // Following the hint works: without the line the workspace is read.
+    repo.write("go.work", "go 1.22\n\nuse ./libs/auth\n");
+    repo.commit("hint followed");
+    let json = change(&repo, "libs/auth/auth.go");
+    assert_eq!(json.affected_names(), names(&["auth"]));
 
     repo.write("go.work", "use ../elsewhere\n");
     repo.commit("outside");
@@ -712,4 +717,31 @@ fn run_kind_service_leaves_packages_out_of_a_deploy() {
         !text.contains("./pkg/") && text.contains("user") && text.contains("order"),
         "{text}"
     );
+}
+
+#[test]
+fn the_root_module_reads_what_its_local_modules_require_in_turn() {
+    let repo = TestRepo::new();
+    repo.write(
+        "go.work",
+        "go 1.22\n\nuse (\n\t.\n\t./libs/a\n\t./libs/b\n)\n",
+    )
+    .write(
+        "go.mod",
+        "module example.com/m\n\ngo 1.22\n\nrequire example.com/a v0.0.0\n",
+    )
+    .write(
+        "cmd/app/main.go",
+        "package main\n\nimport _ \"example.com/a\"\n\nfunc main() {}\n",
+    )
+    .write(
+        "libs/a/go.mod",
+        "module example.com/a\n\ngo 1.22\n\nrequire example.com/b v0.0.0\n",
+    )
+    .write("libs/a/a.go", "package a\n\nimport _ \"example.com/b\"\n")
+    .write("libs/b/go.mod", "module example.com/b\n\ngo 1.22\n")
+    .write("libs/b/b.go", "package b\n");
+    repo.commit("init");
+    let json = change(&repo, "libs/b/b.go");
+    assert_eq!(json.affected_names(), names(&["a", "app", "b"]), "{json:#}");
 }

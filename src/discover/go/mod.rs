@@ -287,7 +287,8 @@ impl Layout<'_> {
 
     /// The folders of the modules that module `from` builds locally and that provide one of
     /// `external`: a `replace M => ./dir` of a module providing one (a nested module the package
-    /// walk skips), or a go.work member. They are `paths` of the service: its build reads them.
+    /// walk skips), or a go.work member, with the local modules those require in turn. They are
+    /// `paths` of the service: its build reads them.
     fn local_dirs(&self, from: usize, external: &[String]) -> Vec<String> {
         let m = &self.mods[from].m.go_mod;
         let provides = |module: &str, import: &str| {
@@ -305,12 +306,30 @@ impl Layout<'_> {
                 _ => None,
             })
             .collect();
+        // The modules it imports from, and what they require in turn, as long as `from` (the main
+        // module: only its replacements apply) builds them locally.
+        let mut seen: Vec<usize> = external
+            .iter()
+            .filter_map(|i| self.provider(i))
+            .filter(|&t| self.resolves_locally(from, t))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut next = 0;
+        while next < seen.len() {
+            let t = seen[next];
+            next += 1;
+            for r in &self.mods[t].m.go_mod.require {
+                if let Some(&u) = self.by_path.get(r.path.as_str()) {
+                    if self.resolves_locally(from, u) && !seen.contains(&u) {
+                        seen.push(u);
+                    }
+                }
+            }
+        }
         out.extend(
-            external
-                .iter()
-                .filter_map(|i| self.provider(i))
-                .filter(|&t| self.resolves_locally(from, t))
-                .map(|t| crate::glob::below(&self.mods[t].m.dir)),
+            seen.iter()
+                .map(|&t| crate::glob::below(&self.mods[t].m.dir)),
         );
         out.sort_unstable();
         out.dedup();
