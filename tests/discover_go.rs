@@ -745,3 +745,22 @@ fn the_root_module_reads_what_its_local_modules_require_in_turn() {
     let json = change(&repo, "libs/b/b.go");
     assert_eq!(json.affected_names(), names(&["a", "app", "b"]), "{json:#}");
 }
+
+#[test]
+fn a_test_that_imports_a_testdata_package_reaches_what_it_imports() {
+    let repo = shop();
+    repo.write(
+        "internal/testdata/hello/hello.go",
+        "package hello\n\nimport _ \"example.com/shop/pkg/log\"\n",
+    )
+    .write(
+        "pkg/auth/hello_test.go",
+        "package auth\n\nimport _ \"example.com/shop/internal/testdata/hello\"\n",
+    );
+    repo.commit("a test server in testdata");
+    let json = repo.affected_json(&["--base", "HEAD~1", "--kind", "package"]);
+    // The testdata package is no unit of its own (`go test ./...` never lists it).
+    assert!(!all_services(&json).iter().any(|n| n.contains("testdata")));
+    let json = change(&repo, "internal/testdata/hello/hello.go");
+    assert_eq!(json.affected_names(), names(&["./pkg/auth"]), "{json:#}");
+}

@@ -40,8 +40,9 @@ pub fn own_packages<'g>(graph: &'g ModuleGraph, root: &str, other_roots: &[&str]
         .collect();
     graph
         .packages
-        .keys()
-        .map(String::as_str)
+        .values()
+        .filter(|p| !p.data)
+        .map(|p| p.dir.as_str())
         .filter(|d| is_under(d, root) && !deeper.iter().any(|o| is_under(d, o)))
         .collect()
 }
@@ -179,6 +180,7 @@ mod tests {
                 test_imports: v(test_imports),
                 main: false,
                 assets: Vec::new(),
+                data: false,
             },
         )
     }

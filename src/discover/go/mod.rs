@@ -168,11 +168,17 @@ impl Layout<'_> {
         if let Some(r) = root {
             let graph = &self.mods[r].graph;
             if named.is_empty() {
-                units.extend(graph.packages.values().map(|p| RootUnit {
-                    dir: p.dir.clone(),
-                    kind: if p.main { Kind::Service } else { Kind::Package },
-                    name: None,
-                }));
+                units.extend(
+                    graph
+                        .packages
+                        .values()
+                        .filter(|p| !p.data)
+                        .map(|p| RootUnit {
+                            dir: p.dir.clone(),
+                            kind: if p.main { Kind::Service } else { Kind::Package },
+                            name: None,
+                        }),
+                );
             } else {
                 units.extend(
                     named
@@ -346,7 +352,12 @@ impl Layout<'_> {
         found: &mut Discovery,
     ) {
         let Scanned { m, graph } = &self.mods[i];
-        let own: Vec<&str> = graph.packages.keys().map(String::as_str).collect();
+        let own: Vec<&str> = graph
+            .packages
+            .values()
+            .filter(|p| !p.data)
+            .map(|p| p.dir.as_str())
+            .collect();
         let all_external = closure(graph, &own, &|_| false).external;
         let mut deps: Vec<String> = m
             .go_mod

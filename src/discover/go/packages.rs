@@ -41,6 +41,9 @@ pub struct Package {
     /// an embedded `static/`, their subfolders), workspace-relative and sorted: what `go:embed`
     /// and the package's tests can read besides its own files.
     pub assets: Vec<String>,
+    /// It lies in a `testdata/` folder: no unit of its own (`go test ./...` skips it), but a
+    /// test that imports it by path builds it.
+    pub data: bool,
 }
 
 /// The packages of one module.
@@ -95,8 +98,9 @@ pub fn scan_module(ws_root: &Path, root: &str, module: &str) -> Result<ModuleGra
 
 /// The packages at and below `dir`, skipping what Go skips, and the folders at and below it that
 /// no package holds (a package above claims those below it as its assets). Inside `testdata/`,
-/// which Go never builds, every folder is such a folder and no file is read; `vendor/` and
-/// folders whose name starts with `_` or `.` are skipped, as Go skips them. Subdirectories are read in parallel (listing and opening thousands of
+/// which `./...` never lists, every folder is such a folder, and one holding `.go` files is also
+/// a package marked `data` (a test may import it by path); `vendor/` and folders whose name
+/// starts with `_` or `.` are skipped, as Go skips them. Subdirectories are read in parallel (listing and opening thousands of
 /// small files is the whole cost).
 fn walk(ws_root: &Path, dir: &str, depth: usize, data: bool) -> Result<Walked, DiscoverError> {
     if depth > MAX_DEPTH {
@@ -133,16 +137,12 @@ fn walk(ws_root: &Path, dir: &str, depth: usize, data: bool) -> Result<Walked, D
         });
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let own = if data {
-        None
-    } else {
-        let files: Vec<String> = entries
-            .iter()
-            .filter(|(n, t)| t.is_file() && n.ends_with(".go") && !hidden(n))
-            .map(|(n, _)| n.clone())
-            .collect();
-        read_package(ws_root, dir, &files)?
-    };
+    let files: Vec<String> = entries
+        .iter()
+        .filter(|(n, t)| t.is_file() && n.ends_with(".go") && !hidden(n))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let own = read_package(ws_root, dir, &files)?;
     let below = entries
         .par_iter()
         .filter(|(name, t)| t.is_dir() && (data || !hidden(name) && name != "vendor"))
@@ -162,6 +162,13 @@ fn walk(ws_root: &Path, dir: &str, depth: usize, data: bool) -> Result<Walked, D
         w.nested.extend(b.nested);
     }
     match own {
+        // In testdata a package is data of the package above (`./...` never lists it), which a
+        // test may still import by its path: it is listed, and its folder stays an asset.
+        Some(mut p) if data => {
+            p.data = true;
+            w.packages.insert(0, p);
+            w.orphans.push(dir.to_string());
+        }
         Some(mut p) => {
             p.assets = std::mem::take(&mut w.orphans);
             p.assets.sort_unstable();
@@ -295,10 +302,11 @@ mod tests {
         );
         let g = scan_module(t.path(), "", "example.com/m").unwrap();
         let dirs: Vec<_> = g.packages.keys().map(String::as_str).collect();
-        assert_eq!(dirs, ["pkg/x", "pkg/y", "svc/a"]);
+        assert_eq!(dirs, ["pkg/x", "pkg/y", "pkg/y/testdata", "svc/a"]);
+        assert!(g.packages["pkg/y/testdata"].data && !g.packages["pkg/y"].data);
         assert_eq!(g.nested, ["nested"]);
-        // Folders below a package that hold none of their own are its assets; testdata is read
-        // as data (its .go files are no package), vendor and `_`/`.` folders are skipped.
+        // Folders below a package that hold none of their own are its assets; a package in
+        // testdata is listed as data and stays an asset; vendor and `_`/`.` folders are skipped.
         assert_eq!(g.packages["pkg/y"].assets, ["pkg/y/testdata"]);
         assert!(g.packages["svc/a"].assets.is_empty());
         let a = &g.packages["svc/a"];
