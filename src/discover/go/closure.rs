@@ -38,9 +38,12 @@ pub fn own_packages<'g>(graph: &'g ModuleGraph, root: &str, other_roots: &[&str]
         .copied()
         .filter(|o| o.len() > root.len() && is_under(o, root))
         .collect();
+    // The packages below `root` are one run of the sorted map, from `root` on.
     graph
         .packages
-        .values()
+        .range::<str, _>((std::ops::Bound::Included(root), std::ops::Bound::Unbounded))
+        .map(|(_, p)| p)
+        .take_while(|p| p.dir.starts_with(root))
         .filter(|p| !p.data)
         .map(|p| p.dir.as_str())
         .filter(|d| is_under(d, root) && !deeper.iter().any(|o| is_under(d, o)))
