@@ -26,8 +26,9 @@ mkdir -p "$DIR"
 [ -d "$DIR/discovered/.git" ] || python3 "$BENCH_DIR/gen_go.py" "$DIR/discovered"
 [ -d "$DIR/explicit/.git" ] || python3 "$BENCH_DIR/gen_go.py" "$DIR/explicit" --explicit
 
-# Both must agree before their times mean anything.
-a=$(cd "$DIR/discovered" && "$BIN" affected --base HEAD~1 --format json 2>/dev/null | python3 -c 'import json,sys; print(sorted(x["name"] for x in json.load(sys.stdin)["affected"]))')
+# Both must agree before their times mean anything. Discovery also finds the 2,000 library
+# packages (units of kind `package`), which the explicit config does not name: compare services.
+a=$(cd "$DIR/discovered" && "$BIN" affected --base HEAD~1 --format json --kind service 2>/dev/null | python3 -c 'import json,sys; print(sorted(x["name"] for x in json.load(sys.stdin)["affected"]))')
 b=$(cd "$DIR/explicit" && "$BIN" affected --base HEAD~1 --format json | python3 -c 'import json,sys; print(sorted(x["name"] for x in json.load(sys.stdin)["affected"]))')
 if [ "$a" != "$b" ]; then
     echo "the two configurations disagree:" >&2
@@ -60,4 +61,4 @@ e=$(median_ms "$DIR/explicit")
 printf '%-44s %10s\n' "affected --base HEAD~1 (2,300 Go packages)" "median ms"
 printf '%-44s %10s\n' "  with discovery (no pipeline.toml)" "$d"
 printf '%-44s %10s\n' "  explicit pipeline.toml (services + paths)" "$e"
-python3 -c "print(f'  ratio {float(\"$d\")/float(\"$e\"):.2f}x (goal: within 2x)')"
+python3 -c "print(f'  ratio {float(\"$d\")/float(\"$e\"):.2f}x (goal: within 1.5x)')"

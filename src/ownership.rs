@@ -2,7 +2,8 @@
 //! containing the path plus every service whose `paths` globs match it. Root lookup walks the path's
 //! ancestors through a hash map, so it costs a few lookups per path however many services exist.
 //! A Go service also owns the files of the packages in its closure: a file whose directory is one
-//! of them (not its `_test.go` files, for a package the service only imports).
+//! of them or one of their asset folders (not its `_test.go` files nor `testdata/`, for a package
+//! the service only imports).
 
 use std::collections::HashMap;
 
@@ -45,6 +46,9 @@ impl<'w> Ownership<'w> {
             roots.entry(s.root.as_bytes()).or_default().push(id);
             for p in &s.packages {
                 packages.entry(p.dir.as_bytes()).or_default().push((id, p));
+                for a in &p.assets {
+                    packages.entry(a.as_bytes()).or_default().push((id, p));
+                }
             }
             // Patterns were validated when the config was loaded; one that still does not
             // compile (a discovered folder's pattern) is skipped alone.
@@ -128,9 +132,12 @@ impl<'w> Ownership<'w> {
         let Some(entries) = self.packages.get(dir) else {
             return;
         };
+        // A `_test.go` file is a test of the package in whose own folder it lies; in an asset
+        // folder it is data.
         let test = path.ends_with(b"_test.go");
         let before = owners.len();
         for &(id, p) in entries {
+            let test = test && p.dir.as_bytes() == dir;
             if (p.tests || !test) && owners[..before].binary_search(&id).is_err() {
                 owners.push(id);
                 if let Some(v) = by_package.as_deref_mut() {

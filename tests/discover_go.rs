@@ -1,7 +1,8 @@
 //! Go discovery end to end: a single module with no pipeline.toml (services are the `package main`
-//! directories, ownership is by package closure, the reason names the import chain), `members`
-//! naming the services, go.work and multi-module workspaces with their edges, and the errors a
-//! broken go.mod or go.work gives.
+//! directories, library packages are units of kind `package`, ownership is by package closure,
+//! the reason names the import chain), `members` naming the services, go.work and multi-module
+//! workspaces with their edges and names that never collide, a root module with nested modules,
+//! and the errors a broken go.mod or go.work gives.
 
 mod common;
 
@@ -60,13 +61,39 @@ fn all_services(json: &serde_json::Value) -> Vec<String> {
     all
 }
 
+/// The affected units of one kind, from `affected --format json`.
+fn affected_of_kind(json: &serde_json::Value, kind: &str) -> Vec<String> {
+    json["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn zero_config_services_are_the_package_main_directories() {
     let repo = shop();
     let json = change(&repo, "pkg/log/log.go");
     // Shared packages are no services: only the binaries are.
-    assert_eq!(all_services(&json), names(&["order", "user"]));
-    assert_eq!(json.affected_names(), names(&["order", "user"]));
+    assert_eq!(
+        affected_of_kind(&json, "service"),
+        names(&["order", "user"])
+    );
+    let services = repo.affected_json(&["--base", "HEAD~1", "--kind", "service"]);
+    assert_eq!(all_services(&services), names(&["order", "user"]));
+    // Every library package is a unit of kind `package`, named as `go test` takes it.
+    let packages = repo.affected_json(&["--base", "HEAD~1", "--kind", "package"]);
+    assert_eq!(
+        all_services(&packages),
+        names(&["./pkg/auth", "./pkg/log", "./pkg/mock", "./pkg/testutil"])
+    );
+    // pkg/log, and pkg/auth that imports it.
+    assert_eq!(
+        packages.affected_names(),
+        names(&["./pkg/auth", "./pkg/log"])
+    );
 }
 
 #[test]
@@ -98,18 +125,52 @@ fn the_reason_names_the_import_chain() {
 fn a_shared_package_change_affects_exactly_its_importers() {
     let repo = shop();
     let json = change(&repo, "pkg/auth/auth.go");
-    assert_eq!(json.affected_names(), names(&["user"]));
-    assert_eq!(json.unaffected_names(), names(&["order"]));
+    assert_eq!(json.affected_names(), names(&["./pkg/auth", "user"]));
+    assert_eq!(json.reason_kinds("./pkg/auth"), ["file"]);
+    assert_eq!(affected_of_kind(&json, "service"), names(&["user"]));
 }
 
 #[test]
-fn a_dependency_test_file_affects_nothing() {
+fn a_test_file_affects_only_its_package_and_a_test_import_its_importer() {
     let repo = shop();
     let json = change(&repo, "pkg/auth/auth_test.go");
-    assert!(json.affected_names().is_empty(), "{json:#}");
-    // And a package only a dependency's test imports belongs to no closure.
+    assert_eq!(json.affected_names(), names(&["./pkg/auth"]), "{json:#}");
+    // pkg/mock is imported only by pkg/auth's test: that package is affected, no service is.
     let json = change(&repo, "pkg/mock/mock.go");
-    assert!(json.affected_names().is_empty(), "{json:#}");
+    assert_eq!(json.affected_names(), names(&["./pkg/auth", "./pkg/mock"]));
+    assert_eq!(
+        json.reasons("./pkg/auth"),
+        [
+            serde_json::json!({"kind": "package", "path": "pkg/mock/mock.go", "chain": ["./pkg/auth", "pkg/mock"]})
+        ]
+    );
+}
+
+#[test]
+fn testdata_and_embedded_folders_belong_to_their_package() {
+    let repo = shop();
+    repo.write("pkg/auth/testdata/case.json", "{}\n")
+        .write("pkg/auth/testdata/deep/more.txt", "x\n")
+        .write("pkg/log/static/index.html", "<html>\n")
+        .write("pkg/log/static/css/site.css", "body {}\n");
+    repo.commit("data");
+    // testdata is read by the package's own tests only.
+    let json = change(&repo, "pkg/auth/testdata/deep/more.txt");
+    assert_eq!(json.affected_names(), names(&["./pkg/auth"]), "{json:#}");
+    assert!(json["unowned_files"].as_array().unwrap().is_empty());
+    // An embedded folder is part of the package's build: its importers are affected too.
+    let json = change(&repo, "pkg/log/static/css/site.css");
+    assert_eq!(
+        json.affected_names(),
+        names(&["./pkg/auth", "./pkg/log", "order", "user"]),
+        "{json:#}"
+    );
+    assert_eq!(
+        json.reasons("order"),
+        [
+            serde_json::json!({"kind": "package", "path": "pkg/log/static/css/site.css", "chain": ["order", "pkg/log"]})
+        ]
+    );
 }
 
 #[test]
@@ -119,7 +180,7 @@ fn an_own_test_file_and_its_imports_affect_the_service() {
     assert_eq!(json.affected_names(), names(&["user"]));
     assert_eq!(json.reason_kinds("user"), ["file"]);
     let json = change(&repo, "pkg/testutil/testutil.go");
-    assert_eq!(json.affected_names(), names(&["user"]));
+    assert_eq!(json.affected_names(), names(&["./pkg/testutil", "user"]));
     assert_eq!(
         json.reasons("user")[0]["chain"],
         serde_json::json!(["user", "pkg/testutil"])
@@ -133,20 +194,22 @@ fn an_external_import_is_not_a_local_package() {
     repo.write("github.com/google/uuid/uuid.go", "package uuid\n");
     repo.commit("a look-alike folder");
     let json = change(&repo, "github.com/google/uuid/uuid.go");
-    assert!(json.affected_names().is_empty(), "{json:#}");
+    assert_eq!(
+        json.affected_names(),
+        names(&["./github.com/google/uuid"]),
+        "{json:#}"
+    );
 }
 
 #[test]
-fn nested_modules_vendor_and_testdata_are_skipped() {
+fn vendor_testdata_and_hidden_folders_hold_no_binary() {
     let repo = shop();
-    repo.write("tools/go.mod", "module example.com/tools\n")
-        .write("tools/gen/main.go", "package main\n\nfunc main() {}\n")
-        .write("vendor/x/main.go", "package main\n")
+    repo.write("vendor/x/main.go", "package main\n")
         .write("pkg/log/testdata/main.go", "package main\n")
         .write("_old/main.go", "package main\n")
         .write(".hidden/main.go", "package main\n");
-    repo.commit("nested module and skipped folders");
-    let json = change(&repo, "pkg/log/log.go");
+    repo.commit("skipped folders");
+    let json = repo.affected_json(&["--base", "HEAD~1", "--kind", "service"]);
     assert_eq!(all_services(&json), names(&["order", "user"]));
 }
 
@@ -164,11 +227,16 @@ fn closure_files_are_task_inputs() {
     let after = repo.task_hashes(&["build"]);
     assert_ne!(before["user:build"], after["user:build"]);
     assert_ne!(before["order:build"], after["order:build"]);
-    // A dependency's test is no input; the mock it imports neither.
+    // A dependency's test is no input of a service; the mock it imports neither. Both are
+    // inputs of the package whose test it is.
     repo.git(&["checkout", "--", "."]);
     repo.write("pkg/auth/auth_test.go", "package auth_test\n// edited\n");
     repo.write("pkg/mock/mock.go", "package mock\n// edited\n");
-    assert_eq!(repo.task_hashes(&["build"]), before);
+    let after = repo.task_hashes(&["build"]);
+    for task in ["user:build", "order:build", "./pkg/log:build"] {
+        assert_eq!(before[task], after[task], "{task}");
+    }
+    assert_ne!(before["./pkg/auth:build"], after["./pkg/auth:build"]);
 }
 
 #[test]
@@ -191,17 +259,22 @@ fn members_name_the_services_and_discovery_gives_their_closures() {
 }
 
 #[test]
-fn two_binaries_with_one_name_are_an_error() {
+fn two_binaries_with_one_folder_name_get_longer_names() {
     let repo = shop();
     repo.write("services/a/cmd/server/main.go", "package main\n")
-        .write("services/b/cmd/server/main.go", "package main\n");
+        .write("services/b/cmd/server/main.go", "package main\n")
+        .write("services/b/cmd/user/main.go", "package main\n");
     repo.commit("two servers");
-    let out = repo.run(&["affected", "--base", "HEAD~1"]);
-    out.expect_code(2);
-    let err = out.stderr_str();
-    assert!(
-        err.contains("services/a/cmd/server") && err.contains("services/b/cmd/server"),
-        "{err}"
+    let json = repo.affected_json(&["--base", "HEAD~1", "--kind", "service"]);
+    assert_eq!(
+        all_services(&json),
+        names(&[
+            "a/cmd/server",
+            "b/cmd/server",
+            "cmd/user",
+            "order",
+            "services/user"
+        ])
     );
 }
 
@@ -271,14 +344,12 @@ fn workspace() -> TestRepo {
 fn go_work_modules_are_services_with_require_edges() {
     let repo = workspace();
     let json = change(&repo, "libs/auth/auth.go");
-    assert_eq!(
-        all_services(&json),
-        names(&["auth", "order", "platform", "user"])
-    );
+    // The root module (`use .`) works at package level: its root package is the unit `.`.
+    assert_eq!(all_services(&json), names(&[".", "auth", "order", "user"]));
     assert_eq!(json.affected_names(), names(&["auth", "user"]));
     assert_eq!(json.reason_kinds("user"), ["dependency"]);
     let json = change(&repo, "tool.go");
-    assert_eq!(json.affected_names(), names(&["platform"]));
+    assert_eq!(json.affected_names(), names(&["."]));
 }
 
 #[test]
@@ -303,20 +374,34 @@ fn without_go_work_only_a_local_replace_links_a_module() {
 }
 
 #[test]
-fn module_name_collisions_and_bad_use_lines_are_errors() {
+fn modules_sharing_a_last_element_get_unique_names_and_hints_still_work() {
     let repo = workspace();
     repo.write("services/order/go.mod", "module example.com/x/auth\n");
     repo.commit("collide");
-    let out = repo.run(&["affected", "--base", "HEAD~1"]);
-    out.expect_code(2);
-    let err = out.stderr_str();
-    assert!(
-        err.contains("libs/auth/go.mod") && err.contains("services/order/go.mod"),
-        "{err}"
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        all_services(&json),
+        names(&[".", "example.com/auth", "user", "x/auth"])
+    );
+    let json = change(&repo, "libs/auth/auth.go");
+    assert_eq!(json.affected_names(), names(&["example.com/auth", "user"]));
+    assert_eq!(
+        json.reasons("user"),
+        [serde_json::json!({"kind": "dependency", "via": ["example.com/auth"]})]
     );
 
-    assert!(err.contains("members"), "{err}");
-    // Naming the services by folder resolves it; the edges still come from go.work.
+    // Naming a module in its own table refines it, whatever name it was given.
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\ndiscover = [\"go\"]\n\n[services.\"x/auth\"]\npaths = [\"docs/order/**\"]\n",
+    )
+    .write("docs/order/api.md", "api\n");
+    repo.commit("configure one");
+    let json = change(&repo, "docs/order/api.md");
+    // (`.`, the root package, holds every folder below it that is no package of its own.)
+    assert_eq!(json.affected_names(), names(&[".", "x/auth"]));
+
+    // Naming the services by folder with `members` works as well; the edges come from go.work.
     repo.write(
         "pipeline.toml",
         "[workspace]\nmembers = [\"libs/*\", \"services/*\"]\ndiscover = [\"go\"]\n",
@@ -325,17 +410,25 @@ fn module_name_collisions_and_bad_use_lines_are_errors() {
     let json = change(&repo, "libs/auth/auth.go");
     assert_eq!(json.affected_names(), names(&["auth", "user"]));
     assert_eq!(all_services(&json), names(&["auth", "order", "user"]));
+}
 
+#[test]
+fn bad_use_lines_are_errors() {
     let repo = workspace();
     repo.write("go.work", "go 1.22\n\nuse ./libs/auth\nuse ./missing\n");
     repo.commit("missing module");
     let out = repo.run(&["affected", "--base", "HEAD~1"]);
     out.expect_code(2);
     assert!(
-        out.stderr_str().contains("go.work:4"),
+        out.stderr_str().contains("go.work:4") && out.stderr_str().contains("remove the line"),
         "{}",
         out.stderr_str()
     );
+    // Following the hint works: without the line the workspace is read.
+    repo.write("go.work", "go 1.22\n\nuse ./libs/auth\n");
+    repo.commit("hint followed");
+    let json = change(&repo, "libs/auth/auth.go");
+    assert_eq!(json.affected_names(), names(&["auth"]));
 
     repo.write("go.work", "use ../elsewhere\n");
     repo.commit("outside");
@@ -347,4 +440,327 @@ fn module_name_collisions_and_bad_use_lines_are_errors() {
         "{}",
         out.stderr_str()
     );
+}
+
+#[test]
+fn go_work_names_never_collide() {
+    let repo = TestRepo::new();
+    let mut work = String::from("go 1.22\n\nuse (\n");
+    for dir in [
+        "client/pkg",
+        "pkg",
+        "kv-store/nats",
+        "pubsub/nats",
+        "pubsub/kafka",
+    ] {
+        work.push_str(&format!("\t./{dir}\n"));
+        let short = dir.rsplit('/').next().unwrap();
+        repo.write(
+            format!("{dir}/go.mod"),
+            format!("module github.com/acme/c/{dir}\n\ngo 1.22\n"),
+        )
+        .write(
+            format!("{dir}/{short}.go"),
+            format!("package {}\n", short.replace('-', "")),
+        );
+    }
+    work.push_str(")\n");
+    repo.write("go.work", work);
+    repo.commit("init");
+    let json = change(&repo, "pubsub/nats/nats.go");
+    assert_eq!(
+        all_services(&json),
+        names(&[
+            "c/pkg",
+            "client/pkg",
+            "kafka",
+            "kv-store/nats",
+            "pubsub/nats"
+        ])
+    );
+    assert_eq!(json.affected_names(), names(&["pubsub/nats"]));
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "names"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "pubsub/nats\n");
+}
+
+#[test]
+fn a_go_name_yields_to_an_npm_package() {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        r#"{"name": "root", "private": true, "workspaces": ["web/*"]}"#,
+    )
+    .write(
+        "web/api/package.json",
+        r#"{"name": "api", "version": "1.0.0"}"#,
+    )
+    .write("go.work", "go 1.22\n\nuse ./services/api\n")
+    .write("services/api/go.mod", "module example.com/services/api\n")
+    .write("services/api/main.go", "package main\n");
+    repo.commit("init");
+    let json = change(&repo, "services/api/main.go");
+    assert_eq!(json.affected_names(), names(&["services/api"]));
+    assert!(all_services(&json).contains(&"api".to_string()));
+}
+
+/// A root module with nested modules and no go.work (prometheus' layout): the root module at
+/// package level, each nested module a service of its own.
+fn mixed() -> TestRepo {
+    let repo = shop();
+    repo.write(
+        "internal/tools/go.mod",
+        "module example.com/shop/internal/tools\n\ngo 1.22\n\nrequire example.com/shop v0.1.0\n",
+    )
+    .write(
+        "internal/tools/tools.go",
+        "package tools\n\nimport _ \"example.com/shop/pkg/log\"\n",
+    )
+    .write(
+        "web/ui/tools/go.mod",
+        "module example.com/shop/web/ui/tools\n\ngo 1.22\n",
+    )
+    .write("web/ui/tools/main.go", "package main\n\nfunc main() {}\n")
+    .write("web/ui/tools/gen/gen.go", "package gen\n");
+    repo.commit("nested modules");
+    repo
+}
+
+#[test]
+fn nested_modules_are_services_of_their_own() {
+    let repo = mixed();
+    let json = change(&repo, "web/ui/tools/gen/gen.go");
+    assert_eq!(json.affected_names(), names(&["ui/tools"]), "{json:#}");
+    assert!(json["unowned_files"].as_array().unwrap().is_empty());
+    let json = repo.affected_json(&["--base", "HEAD~1", "--kind", "service"]);
+    assert_eq!(
+        all_services(&json),
+        names(&["internal/tools", "order", "ui/tools", "user"])
+    );
+    // The nested module requires the root module by version: Go downloads it, so a change to
+    // the root module's package it imports does not reach it.
+    let json = change(&repo, "pkg/log/log.go");
+    assert!(!json
+        .affected_names()
+        .contains(&"internal/tools".to_string()));
+}
+
+#[test]
+fn a_nested_module_that_replaces_the_root_module_imports_its_packages() {
+    let repo = mixed();
+    repo.write(
+        "internal/tools/go.mod",
+        "module example.com/shop/internal/tools\n\ngo 1.22\n\nrequire example.com/shop v0.1.0\n\nreplace example.com/shop => ../..\n",
+    );
+    repo.commit("build against the root module");
+    let json = change(&repo, "pkg/log/log.go");
+    assert!(json
+        .affected_names()
+        .contains(&"internal/tools".to_string()));
+    assert_eq!(
+        json.reasons("internal/tools"),
+        [
+            serde_json::json!({"kind": "package", "path": "pkg/log/log.go", "chain": ["internal/tools", "pkg/log"]})
+        ]
+    );
+    let json = change(&repo, "pkg/auth/auth.go");
+    assert!(!json
+        .affected_names()
+        .contains(&"internal/tools".to_string()));
+}
+
+#[test]
+fn the_root_module_reaches_a_nested_module_it_replaces_or_shares_a_go_work_with() {
+    let repo = mixed();
+    repo.write(
+        "go.mod",
+        format!("{MODULE}\nrequire example.com/shop/web/ui/tools v0.0.0\n\nreplace example.com/shop/web/ui/tools => ./web/ui/tools\n"),
+    )
+    .write(
+        "services/order/gen.go",
+        "package main\n\nimport _ \"example.com/shop/web/ui/tools/gen\"\n",
+    );
+    repo.commit("order uses the generator");
+    let json = change(&repo, "web/ui/tools/gen/gen.go");
+    assert_eq!(
+        json.affected_names(),
+        names(&["order", "ui/tools"]),
+        "{json:#}"
+    );
+
+    // The same through a go.work: the root module still works at package level.
+    repo.write("go.mod", MODULE).write(
+        "go.work",
+        "go 1.22\n\nuse (\n\t.\n\t./internal/tools\n\t./web/ui/tools\n)\n",
+    );
+    repo.commit("go.work");
+    let json = change(&repo, "web/ui/tools/gen/gen.go");
+    assert_eq!(
+        json.affected_names(),
+        names(&["order", "ui/tools"]),
+        "{json:#}"
+    );
+    let json = change(&repo, "pkg/auth/auth.go");
+    assert_eq!(json.affected_names(), names(&["./pkg/auth", "user"]));
+}
+
+#[test]
+fn members_and_discover_go_in_a_mixed_layout() {
+    let repo = mixed();
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\nmembers = [\"services/*\", \"internal/tools\"]\ndiscover = [\"go\"]\n\n[services.ui-tools]\nroot = \"web/ui/tools\"\n",
+    );
+    repo.commit("members");
+    let json = change(&repo, "pkg/log/log.go");
+    assert_eq!(json.affected_names(), names(&["order", "user"]));
+    let json = change(&repo, "internal/tools/tools.go");
+    assert_eq!(json.affected_names(), names(&["tools"]), "{json:#}");
+    let json = change(&repo, "web/ui/tools/gen/gen.go");
+    assert_eq!(json.affected_names(), names(&["ui-tools"]), "{json:#}");
+}
+
+#[test]
+fn kind_filters_every_format_and_gotest_lists_packages() {
+    let repo = shop();
+    change(&repo, "pkg/log/log.go");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    let kinds: Vec<(&str, &str)> = json["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("./pkg/auth", "package"),
+            ("./pkg/log", "package"),
+            ("order", "service"),
+            ("user", "service")
+        ]
+    );
+    let out = repo.run(&[
+        "affected", "--base", "HEAD~1", "--format", "github", "--kind", "service",
+    ]);
+    out.success();
+    assert!(
+        out.stdout_str()
+            .contains(r#"matrix={"include":[{"service":"order"},{"service":"user"}]}"#),
+        "{}",
+        out.stdout_str()
+    );
+    let out = repo.run(&[
+        "affected", "--base", "HEAD~1", "--format", "names", "--kind", "service",
+    ]);
+    assert_eq!(out.stdout_str(), "order\nuser\n");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "gotest"]);
+    out.success();
+    assert_eq!(
+        out.stdout_str(),
+        "./pkg/auth ./pkg/log ./services/order ./services/user\n"
+    );
+    let out = repo.run(&[
+        "affected", "--base", "HEAD~1", "--format", "gotest", "--kind", "package",
+    ]);
+    assert_eq!(out.stdout_str(), "./pkg/auth ./pkg/log\n");
+    // Nothing affected: nothing printed, so `go test $(...)` is never run on the current folder.
+    repo.write("README.md", "readme\n");
+    repo.commit("docs");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "gotest"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "");
+}
+
+#[test]
+fn a_package_is_tested_with_go_test_in_its_folder() {
+    let repo = shop();
+    let out = repo.run(&["run", "test", "--all", "--dry-run=json"]);
+    out.success();
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    let text = plan.to_string();
+    assert!(
+        text.contains("./pkg/auth:test") || text.contains("\"./pkg/auth\""),
+        "{text}"
+    );
+    assert!(text.contains("go test ."), "{text}");
+    // Binaries get no default test target.
+    assert!(!text.contains("user:test"), "{text}");
+}
+
+#[test]
+fn run_kind_service_leaves_packages_out_of_a_deploy() {
+    let repo = shop();
+    repo.write(
+        "pipeline.toml",
+        "[workspace]\ndiscover = [\"go\"]\n\n[targets.deploy]\ncommand = \"echo deploy\"\n",
+    );
+    repo.commit("deploy target");
+    let out = repo.run(&["run", "deploy", "--all", "--dry-run=json"]);
+    out.success();
+    assert!(
+        out.stdout_str().contains("./pkg/log"),
+        "{}",
+        out.stdout_str()
+    );
+    let out = repo.run(&[
+        "run",
+        "deploy",
+        "--all",
+        "--kind",
+        "service",
+        "--dry-run=json",
+    ]);
+    out.success();
+    let text = out.stdout_str();
+    assert!(
+        !text.contains("./pkg/") && text.contains("user") && text.contains("order"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_root_module_reads_what_its_local_modules_require_in_turn() {
+    let repo = TestRepo::new();
+    repo.write(
+        "go.work",
+        "go 1.22\n\nuse (\n\t.\n\t./libs/a\n\t./libs/b\n)\n",
+    )
+    .write(
+        "go.mod",
+        "module example.com/m\n\ngo 1.22\n\nrequire example.com/a v0.0.0\n",
+    )
+    .write(
+        "cmd/app/main.go",
+        "package main\n\nimport _ \"example.com/a\"\n\nfunc main() {}\n",
+    )
+    .write(
+        "libs/a/go.mod",
+        "module example.com/a\n\ngo 1.22\n\nrequire example.com/b v0.0.0\n",
+    )
+    .write("libs/a/a.go", "package a\n\nimport _ \"example.com/b\"\n")
+    .write("libs/b/go.mod", "module example.com/b\n\ngo 1.22\n")
+    .write("libs/b/b.go", "package b\n");
+    repo.commit("init");
+    let json = change(&repo, "libs/b/b.go");
+    assert_eq!(json.affected_names(), names(&["a", "app", "b"]), "{json:#}");
+}
+
+#[test]
+fn a_test_that_imports_a_testdata_package_reaches_what_it_imports() {
+    let repo = shop();
+    repo.write(
+        "internal/testdata/hello/hello.go",
+        "package hello\n\nimport _ \"example.com/shop/pkg/log\"\n",
+    )
+    .write(
+        "pkg/auth/hello_test.go",
+        "package auth\n\nimport _ \"example.com/shop/internal/testdata/hello\"\n",
+    );
+    repo.commit("a test server in testdata");
+    let json = repo.affected_json(&["--base", "HEAD~1", "--kind", "package"]);
+    // The testdata package is no unit of its own (`go test ./...` never lists it).
+    assert!(!all_services(&json).iter().any(|n| n.contains("testdata")));
+    let json = change(&repo, "internal/testdata/hello/hello.go");
+    assert_eq!(json.affected_names(), names(&["./pkg/auth"]), "{json:#}");
 }

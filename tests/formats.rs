@@ -86,7 +86,7 @@ fn json_has_the_documented_schema() {
     );
     assert_eq!(
         json["affected"][0],
-        json!({"name": "api", "root": "services/api", "reasons": [{"kind": "dependency", "via": ["auth", "log"]}]})
+        json!({"name": "api", "root": "services/api", "kind": "service", "reasons": [{"kind": "dependency", "via": ["auth", "log"]}]})
     );
     assert_eq!(json.affected_names(), names(&["api", "auth", "log", "web"]));
     assert_eq!(json.unaffected_names(), names(&["billing"]));

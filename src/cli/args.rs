@@ -71,6 +71,9 @@ pub struct SelectArgs {
     /// These services (repeatable, or several names after one flag)
     #[arg(long, value_name = "NAME", num_args = 1.., action = clap::ArgAction::Append)]
     pub service: Vec<String>,
+    /// With --affected or --all: only units of this kind (`service`: no Go library packages)
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "service")]
+    pub kind: Option<KindArg>,
     #[command(flatten)]
     pub range: RangeArgs,
 }
@@ -230,6 +233,26 @@ pub enum AffectedFormat {
     Json,
     Names,
     Github,
+    /// The affected Go packages as `go test` arguments (`./pkg/auth ./tsdb`), on one line
+    Gotest,
+}
+
+/// Which kind of unit to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// Deployable services (npm and Cargo packages, Go modules and binaries)
+    Service,
+    /// Go library packages, tested on their own
+    Package,
+}
+
+impl KindArg {
+    pub fn kind(self) -> crate::discover::Kind {
+        match self {
+            KindArg::Service => crate::discover::Kind::Service,
+            KindArg::Package => crate::discover::Kind::Package,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +271,9 @@ pub struct AffectedArgs {
     /// With --shards: the targets the shard jobs run, so that shards with nothing to do are left out
     #[arg(long, value_name = "TARGET", num_args = 1.., action = clap::ArgAction::Append, requires = "shards")]
     pub target: Vec<String>,
+    /// List only units of this kind (`service` for a deploy matrix)
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<KindArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

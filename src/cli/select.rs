@@ -200,9 +200,10 @@ pub(crate) fn select(
             }
         );
     }
+    let of_kind = |id: &usize| select.kind.is_none_or(|k| ctx.ws.services[*id].kind == k);
     Ok(match chosen {
         Chosen::All => Selection {
-            services: (0..ctx.ws.services.len()).collect(),
+            services: (0..ctx.ws.services.len()).filter(of_kind).collect(),
             by: SelectedBy::All,
             impact: None,
         },
@@ -214,7 +215,7 @@ pub(crate) fn select(
         Chosen::Affected { range, query } => {
             let impact = compute_affected(ctx, range, query)?;
             Selection {
-                services: impact.affected.ids().collect(),
+                services: impact.affected.ids().filter(of_kind).collect(),
                 by: SelectedBy::Affected,
                 impact: Some(impact),
             }

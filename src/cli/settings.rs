@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
-    GraphArgs, GraphFormat, HashArgs, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
+    GraphArgs, GraphFormat, HashArgs, KindArg, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
 };
 use super::env::{CiBase, Env, FsMonitorEnv, RemoteEnv};
 use super::CliError;
@@ -127,6 +127,8 @@ pub struct AffectedSettings {
     pub explain: Option<String>,
     /// `--shards N` (with `--target`s): the `shards` output of `--format github`.
     pub shards: Option<(usize, Vec<String>)>,
+    /// `--kind`: list only units of this kind.
+    pub kind: Option<crate::discover::Kind>,
 }
 
 #[derive(Debug)]
@@ -145,6 +147,8 @@ pub struct Select {
     pub by: SelectBy,
     /// Range flags that a selection by name does not use (`--base`, ...), for a warning.
     pub ignored: Vec<&'static str>,
+    /// `--kind`: only units of this kind.
+    pub kind: Option<crate::discover::Kind>,
 }
 
 #[derive(Debug)]
@@ -357,6 +361,7 @@ impl AffectedSettings {
             format: a.format,
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
+            kind: a.kind.map(KindArg::kind),
         })
     }
 }
@@ -378,6 +383,7 @@ impl Select {
     fn resolve(s: SelectArgs, ci_base: &Option<CiBase>) -> Result<Select, CliError> {
         let r = s.range;
         let head = r.head.clone();
+        let kind = s.kind.map(KindArg::kind);
         if !s.all && s.service.is_empty() {
             return Ok(Select {
                 head,
@@ -386,6 +392,7 @@ impl Select {
                     asked: s.affected,
                 },
                 ignored: Vec::new(),
+                kind,
             });
         }
         let ignored = [
@@ -407,7 +414,12 @@ impl Select {
         } else {
             SelectBy::Services(s.service)
         };
-        Ok(Select { head, by, ignored })
+        Ok(Select {
+            head,
+            by,
+            ignored,
+            kind,
+        })
     }
 }
 

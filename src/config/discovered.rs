@@ -45,6 +45,7 @@ impl Validator<'_> {
                         dev_deps: s.dev_deps,
                         scripts: s.scripts,
                         packages: s.packages,
+                        kind: s.kind,
                         paths: s.paths,
                     })),
                     ..Draft::default()
@@ -83,6 +84,7 @@ impl Validator<'_> {
                         .collect(),
                     scripts: s.scripts,
                     packages: s.packages,
+                    kind: s.kind,
                     paths: s.paths,
                 }));
             }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::discover::{Ecosystem, LockfileUse, PackageInput};
+use crate::discover::{Ecosystem, Kind, LockfileUse, PackageInput};
 use crate::glob::Globs;
 use crate::graph::ServiceGraph;
 
@@ -121,6 +121,8 @@ pub struct Service {
     pub ecosystem: Option<Ecosystem>,
     /// Go single module: the package directories whose files belong to this service's closure.
     pub packages: Vec<PackageInput>,
+    /// A deployable service, or a Go library package (tested, never deployed).
+    pub kind: Kind,
 }
 
 /// The validated, frozen configuration.

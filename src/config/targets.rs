@@ -293,8 +293,12 @@ impl Validator<'_> {
 }
 
 /// `<package manager> run NAME`, the name quoted for `sh` when it holds anything but the
-/// characters script names usually have.
+/// characters script names usually have; `go test .` for a Go package's `test`.
 fn script_command(pm: Ecosystem, name: &str) -> String {
+    // A Go package's one script is its test, run in its folder.
+    if pm == Ecosystem::Go {
+        return "go test .".to_string();
+    }
     let plain = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_:.@/+=".contains(c));

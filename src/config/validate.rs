@@ -17,7 +17,7 @@ use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
 use super::roots::Listings;
 use super::targets::{Defaults, MissingCommands};
 use crate::diagnostic::{suggest, Diagnostic};
-use crate::discover::{DiscoverError, Ecosystem, PackageInput};
+use crate::discover::{DiscoverError, Ecosystem, Kind, PackageInput};
 use crate::glob::{self, Globs};
 use crate::graph::ServiceGraph;
 
@@ -67,6 +67,7 @@ pub(super) struct Found {
     pub(super) dev_deps: Vec<String>,
     pub(super) scripts: Vec<String>,
     pub(super) packages: Vec<PackageInput>,
+    pub(super) kind: Kind,
     /// Globs added to the service's `paths`.
     pub(super) paths: Vec<String>,
 }
@@ -150,7 +151,7 @@ impl<'a> Validator<'a> {
             let scripts = d
                 .found
                 .as_ref()
-                .filter(|f| f.ecosystem.is_npm_family())
+                .filter(|f| f.ecosystem.is_npm_family() || f.kind == Kind::Package)
                 .map(|f| (f.ecosystem, f.scripts.as_slice()));
             let (targets, outputs) =
                 self.service_targets(&name, &d.targets, &mut defaults, &target_names, scripts);
@@ -161,7 +162,7 @@ impl<'a> Validator<'a> {
                 paths.dedup();
             }
             let path_globs = self.globs_for(&paths);
-            let (ecosystem, packages, dev_deps) = match d.found {
+            let (ecosystem, packages, dev_deps, kind) = match d.found {
                 Some(found) => {
                     deps.extend(found.deps.iter().filter_map(|dep| ids.get(dep.as_str())));
                     deps.sort_unstable();
@@ -175,9 +176,9 @@ impl<'a> Validator<'a> {
                         .collect();
                     dev.sort_unstable();
                     dev.dedup();
-                    (Some(found.ecosystem), found.packages, dev)
+                    (Some(found.ecosystem), found.packages, dev, found.kind)
                 }
-                None => (None, Vec::new(), Vec::new()),
+                None => (None, Vec::new(), Vec::new(), Kind::Service),
             };
             services.push(Service {
                 name,
@@ -190,6 +191,7 @@ impl<'a> Validator<'a> {
                 outputs,
                 ecosystem,
                 packages,
+                kind,
             });
         }
         self.report_missing_commands();

@@ -17,7 +17,7 @@ use toml::Spanned;
 use super::files;
 use super::lockfile::{manifest_key, ROOT_PACKAGE};
 use super::{
-    DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
+    DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
 use crate::config::WorkspaceDirs;
 
@@ -373,6 +373,7 @@ fn services(
             dev_deps: dev_deps.into_iter().collect(),
             scripts: Vec::new(),
             packages: Vec::new(),
+            kind: Kind::Service,
             paths: paths.into_iter().collect(),
         });
     }

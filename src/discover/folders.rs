@@ -191,6 +191,7 @@ fn service(root: &Path, dir: &str, ecosystem: Ecosystem, manifest: &str) -> Disc
         manifest,
         deps: Vec::new(),
         dev_deps: Vec::new(),
+        kind: super::Kind::Service,
         scripts,
         paths: Vec::new(),
         packages: Vec::new(),

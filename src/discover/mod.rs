@@ -107,6 +107,26 @@ pub struct DiscoveredService {
     /// Go single module: the package directories whose files are inputs of this service — its
     /// own packages and, transitively, every local package they import. Empty elsewhere.
     pub packages: Vec<PackageInput>,
+    /// A deployable service, or a library package tested on its own (Go).
+    pub kind: Kind,
+}
+
+/// What a unit is for: deploying (a service, an npm or Cargo package, a Go module or binary), or
+/// testing alone (a Go library package).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Kind {
+    #[default]
+    Service,
+    Package,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Service => "service",
+            Kind::Package => "package",
+        }
+    }
 }
 
 /// One package directory in a service's closure (Go, single module).
@@ -120,6 +140,9 @@ pub struct PackageInput {
     /// How the service reaches it, from the service's own package to this one
     /// (`["services/user", "pkg/auth", "pkg/log"]`); just `[dir]` for an own package.
     pub chain: Vec<String>,
+    /// Folders below `dir` that hold no package of their own (an embedded `static/`, and when
+    /// `tests` is set `testdata/`): their files belong to the package too.
+    pub assets: Vec<String>,
 }
 
 /// The format of a lockfile or module file.
@@ -220,18 +243,24 @@ pub fn discover(
 ) -> Result<Discovery, Vec<DiscoverError>> {
     let mut parts = Vec::new();
     let mut errors = Vec::new();
-    let mut keep = |r: Result<Discovery, Vec<DiscoverError>>| match r {
+    let mut keep = |r: Result<Discovery, Vec<DiscoverError>>, parts: &mut Vec<Discovery>| match r {
         Ok(d) => parts.push(d),
         Err(e) => errors.extend(e),
     };
     if sources.js {
-        keep(js::discover(root, dirs));
+        keep(js::discover(root, dirs), &mut parts);
     }
     if sources.cargo {
-        keep(cargo::discover(root, dirs));
+        keep(cargo::discover(root, dirs), &mut parts);
     }
     if sources.go {
-        keep(go::discover(root, dirs, named));
+        // npm and Cargo packages keep their names; a Go name never takes one of them.
+        let taken: BTreeSet<&str> = parts
+            .iter()
+            .flat_map(|d| d.services.iter().map(|s| s.name.as_str()))
+            .collect();
+        let found = go::discover(root, dirs, named, &|n| taken.contains(n));
+        keep(found, &mut parts);
     }
     if !errors.is_empty() {
         return Err(errors);

@@ -461,6 +461,15 @@ fn package_files<'a>(
             out.push((path[strip..].as_bstr(), oid, mode));
         }
     });
+    // Asset folders (an embedded `static/`, a test's `testdata/`): every file directly in each.
+    for a in &p.assets {
+        let name_at = strip + a.len() + 1;
+        index.for_each_under(repo_dir(prefix, a).as_bytes(), |path, oid, mode| {
+            if !path[name_at..].contains(&b'/') {
+                out.push((path[strip..].as_bstr(), oid, mode));
+            }
+        });
+    }
 }
 
 /// Files (workspace-relative) matching workspace-relative `globs`, reading only the parts of the
@@ -551,7 +560,8 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
         prefixes.extend(
             svc.packages
                 .iter()
-                .map(|p| repo_dir(prefix, &p.dir).into_bytes()),
+                .flat_map(|p| std::iter::once(&p.dir).chain(&p.assets))
+                .map(|d| repo_dir(prefix, d).into_bytes()),
         );
     }
     prefixes.extend(

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::style::Style;
 use crate::affected::{Affected, Dependents, Reason};
 use crate::config::{ServiceId, UnownedPolicy, Workspace};
+use crate::discover::{Ecosystem, Kind};
 use crate::scm::Changes;
 
 /// Everything a reporter needs about one `affected` computation.
@@ -20,6 +21,9 @@ pub struct AffectedView<'a> {
     /// The flags that reproduce this range (` --base origin/main --uncommitted`, shell-quoted),
     /// so a printed hint runs against the same changes.
     pub range_flags: &'a str,
+    /// `--kind`: only units of this kind are listed (the others are still computed: a package
+    /// reaches a service through it).
+    pub kind: Option<Kind>,
 }
 
 /// How many files per service the text output lists before summarising.
@@ -28,6 +32,16 @@ const TEXT_FILES_PER_SERVICE: usize = 5;
 impl AffectedView<'_> {
     fn name(&self, id: ServiceId) -> &str {
         &self.ws.services[id].name
+    }
+
+    /// Whether `--kind` lists service `id`.
+    fn listed(&self, id: ServiceId) -> bool {
+        self.kind.is_none_or(|k| self.ws.services[id].kind == k)
+    }
+
+    /// The affected units `--kind` lists, in name order.
+    fn shown(&self) -> impl Iterator<Item = ServiceId> + '_ {
+        self.affected.ids().filter(|&i| self.listed(i))
     }
 
     /// `user-service ← auth-lib ← proto`
@@ -58,17 +72,23 @@ impl AffectedView<'_> {
     }
 
     pub fn text(&self, style: Style) -> String {
-        let total = self.ws.services.len();
-        let count = self.affected.count();
+        let total = (0..self.ws.services.len())
+            .filter(|&i| self.listed(i))
+            .count();
+        let count = self.shown().count();
         let mut out = String::new();
+        let noun = match self.kind {
+            Some(Kind::Package) => "package",
+            _ => "service",
+        };
         let _ = writeln!(
             out,
-            "{} of {total} service{} affected — {}",
+            "{} of {total} {noun}{} affected — {}",
             style.bold(&count.to_string()),
             if total == 1 { "" } else { "s" },
             self.range_line()
         );
-        for id in self.affected.ids() {
+        for id in self.shown() {
             let _ = writeln!(out, "\n{}", style.bold(self.name(id)));
             let reasons = &self.affected.reasons[id];
             let files: Vec<&Reason> = reasons
@@ -261,18 +281,18 @@ impl AffectedView<'_> {
             })
             .collect();
         let affected: Vec<Value> = self
-            .affected
-            .ids()
+            .shown()
             .map(|id| {
                 json!({
                     "name": self.name(id),
                     "root": self.ws.services[id].root,
+                    "kind": self.ws.services[id].kind.as_str(),
                     "reasons": self.affected.reasons[id].iter().map(|r| reason_json(self.ws, r)).collect::<Vec<_>>(),
                 })
             })
             .collect();
         let unaffected: Vec<&str> = (0..self.ws.services.len())
-            .filter(|&i| !self.affected.is_affected(i))
+            .filter(|&i| !self.affected.is_affected(i) && self.listed(i))
             .map(|i| self.name(i))
             .collect();
         json!({
@@ -290,16 +310,50 @@ impl AffectedView<'_> {
 
     pub fn names(&self) -> String {
         let mut out = String::new();
-        for id in self.affected.ids() {
+        for id in self.shown() {
             out.push_str(self.name(id));
             out.push('\n');
         }
         out
     }
 
+    /// The affected Go packages as `go test` takes them, run from the module at the workspace
+    /// root: `./pkg/auth ./tsdb` (`.` for the root package), one line, nothing when none is
+    /// affected. Each affected unit of that module gives its own package folders: a library
+    /// package its folder, a binary (or a `members` service) the folders of its own packages.
+    pub fn gotest(&self) -> String {
+        let mut dirs: Vec<&str> = self
+            .shown()
+            .map(|i| &self.ws.services[i])
+            .filter(|s| s.ecosystem == Some(Ecosystem::Go))
+            .flat_map(|s| {
+                s.packages
+                    .iter()
+                    .filter(|p| p.tests)
+                    .map(|p| p.dir.as_str())
+            })
+            .collect();
+        if dirs.is_empty() {
+            return String::new();
+        }
+        dirs.sort_unstable();
+        dirs.dedup();
+        let args: Vec<String> = dirs
+            .iter()
+            .map(|d| {
+                if d.is_empty() {
+                    ".".to_string()
+                } else {
+                    shell_quote(&format!("./{d}")).into_owned()
+                }
+            })
+            .collect();
+        format!("{}\n", args.join(" "))
+    }
+
     /// `affected=`, `matrix=` and `any=` lines in GitHub's output-file syntax.
     pub fn github(&self) -> String {
-        let names: Vec<&str> = self.affected.ids().map(|i| self.name(i)).collect();
+        let names: Vec<&str> = self.shown().map(|i| self.name(i)).collect();
         let include: Vec<Value> = names.iter().map(|n| json!({"service": n})).collect();
         format!(
             "affected={}\nmatrix={}\nany={}\n",
@@ -312,7 +366,7 @@ impl AffectedView<'_> {
     /// What `affected --format github` says once it wrote [`github`](Self::github) (and, with
     /// `shards`, [`shards_output`]) to the file `$GITHUB_OUTPUT` names.
     pub fn github_written(&self, shards: Option<usize>) -> String {
-        let n = self.affected.count();
+        let n = self.shown().count();
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         match shards {
             None => format!(

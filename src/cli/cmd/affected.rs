@@ -39,12 +39,14 @@ pub(super) fn run(
         affected: &impact.affected,
         dependents: impact.dependents,
         range_flags: &flags,
+        kind: a.kind,
     };
     let out = match (explain, a.format) {
         (Some(id), _) => view.explain(id, env.stdout),
         (None, AffectedFormat::Text) => view.text(env.stdout),
         (None, AffectedFormat::Json) => format!("{:#}\n", view.json()),
         (None, AffectedFormat::Names) => view.names(),
+        (None, AffectedFormat::Gotest) => view.gotest(),
         (None, AffectedFormat::Github) => {
             let mut lines = view.github();
             let shards = match &a.shards {

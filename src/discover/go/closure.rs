@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::packages::ModuleGraph;
+use super::packages::{ModuleGraph, Package};
 use crate::discover::PackageInput;
 
 /// One service's closure.
@@ -30,43 +30,91 @@ pub fn is_std(import: &str) -> bool {
     !import.split('/').next().unwrap_or("").contains('.')
 }
 
-/// The closure of the service rooted at `root`; `other_roots` are the other services' roots, whose
-/// packages are never this service's own even when they lie below `root`. `local` says whether an
-/// import path outside this module is still a workspace module (not an external dependency).
-pub fn closure(
+/// The packages of `graph` a service rooted at `root` holds as its own: every package below
+/// `root` that lies below none of `other_roots` deeper than `root` (another service's).
+pub fn own_packages<'g>(graph: &'g ModuleGraph, root: &str, other_roots: &[&str]) -> Vec<&'g str> {
+    let deeper: Vec<&str> = other_roots
+        .iter()
+        .copied()
+        .filter(|o| o.len() > root.len() && is_under(o, root))
+        .collect();
+    // The packages below `root` are one run of the sorted map, from `root` on.
+    graph
+        .packages
+        .range::<str, _>((std::ops::Bound::Included(root), std::ops::Bound::Unbounded))
+        .map(|(_, p)| p)
+        .take_while(|p| p.dir.starts_with(root))
+        .filter(|p| !p.data)
+        .map(|p| p.dir.as_str())
+        .filter(|d| is_under(d, root) && !deeper.iter().any(|o| is_under(d, o)))
+        .collect()
+}
+
+/// The closure of a service whose own packages are `own` (their tests count). `local` says
+/// whether an import path outside this module is still a workspace module (not an external
+/// dependency).
+pub fn closure(graph: &ModuleGraph, own: &[&str], local: &dyn Fn(&str) -> bool) -> ServiceClosure {
+    let start = own.iter().map(|&d| (d, None)).collect();
+    walk(graph, start, &[], local)
+}
+
+/// The packages of `graph` that a service of another module reaches through its `imports` (a
+/// module that uses this one as a local dependency): each imported package and what it imports,
+/// without tests, each chain starting at `from` (the service's root).
+pub fn imported(
     graph: &ModuleGraph,
-    root: &str,
-    other_roots: &[&str],
+    imports: &[String],
+    from: &str,
+    local: &dyn Fn(&str) -> bool,
+) -> Vec<PackageInput> {
+    let mut start: Vec<(&str, Option<&str>)> = Vec::new();
+    for import in imports {
+        if let Some(d) = graph.local_dir(import) {
+            if let Some((key, _)) = graph.packages.get_key_value(&d) {
+                start.push((key.as_str(), Some(from)));
+            }
+        }
+    }
+    start.sort_unstable();
+    start.dedup();
+    walk(graph, start, &[from], local).packages
+}
+
+/// Breadth-first over the imports from `start` (package dir, and for a package that is not the
+/// service's own, the chain head it is reached from); `heads` are those chain heads, which are
+/// no packages of `graph`.
+fn walk<'g>(
+    graph: &'g ModuleGraph,
+    start: Vec<(&'g str, Option<&'g str>)>,
+    heads: &[&str],
     local: &dyn Fn(&str) -> bool,
 ) -> ServiceClosure {
-    let own: Vec<&str> = graph
-        .packages
-        .keys()
-        .map(String::as_str)
-        .filter(|d| {
-            is_under(d, root)
-                && !other_roots
-                    .iter()
-                    .any(|o| o.len() > root.len() && is_under(o, root) && is_under(d, o))
-        })
-        .collect();
-    // Package dir → the package it was reached from (`None` for an own package).
-    let mut parent: HashMap<&str, Option<&str>> = own.iter().map(|&d| (d, None)).collect();
-    let mut queue: VecDeque<&str> = own.iter().copied().collect();
+    // Package dir → the package (or chain head) it was reached from (`None` for an own package).
+    let mut parent: HashMap<&str, Option<&str>> = HashMap::new();
+    let mut queue: VecDeque<&str> = VecDeque::new();
+    for (d, from) in start {
+        if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(d) {
+            e.insert(from);
+            queue.push_back(d);
+        }
+    }
     let mut external = BTreeSet::new();
     while let Some(dir) = queue.pop_front() {
         let pkg = &graph.packages[dir];
         let own_pkg = parent[dir].is_none();
         let tests = own_pkg.then_some(&pkg.test_imports).into_iter().flatten();
         for import in pkg.imports.iter().chain(tests) {
-            match graph.local_dir(import) {
-                Some(d) => {
-                    if let Some((key, _)) = graph.packages.get_key_value(&d) {
-                        parent.entry(key.as_str()).or_insert_with(|| {
-                            queue.push_back(key.as_str());
-                            Some(dir)
-                        });
-                    }
+            // A path below the module's own that names no package of it lies in a nested
+            // module (or nowhere): that is another module's package.
+            let found = graph
+                .local_dir(import)
+                .and_then(|d| graph.packages.get_key_value(&d));
+            match found {
+                Some((key, _)) => {
+                    parent.entry(key.as_str()).or_insert_with(|| {
+                        queue.push_back(key.as_str());
+                        Some(dir)
+                    });
                 }
                 None if !is_std(import) && !local(import) => {
                     external.insert(import.clone());
@@ -76,19 +124,22 @@ pub fn closure(
         }
     }
     let mut packages: Vec<PackageInput> = parent
-        .keys()
-        .map(|&dir| {
+        .iter()
+        .filter(|(dir, _)| !heads.contains(dir))
+        .map(|(&dir, &from)| {
             let mut chain = vec![dir.to_string()];
-            let mut at = dir;
-            while let Some(Some(p)) = parent.get(at) {
+            let mut at = from;
+            while let Some(p) = at {
                 chain.push(p.to_string());
-                at = p;
+                at = parent.get(p).copied().flatten();
             }
             chain.reverse();
+            let tests = from.is_none();
             PackageInput {
                 dir: dir.to_string(),
-                tests: parent[dir].is_none(),
+                tests,
                 chain,
+                assets: assets(&graph.packages[dir], tests),
             }
         })
         .collect();
@@ -97,6 +148,24 @@ pub fn closure(
         packages,
         external: external.into_iter().collect(),
     }
+}
+
+/// The asset folders of `pkg` that a build reads: all of them when its tests count, else those
+/// not in a `testdata/` folder (only the package's own tests read those).
+fn assets(pkg: &Package, tests: bool) -> Vec<String> {
+    let below = |a: &str| -> bool {
+        let rel = if pkg.dir.is_empty() {
+            a
+        } else {
+            a.get(pkg.dir.len() + 1..).unwrap_or(a)
+        };
+        rel.split('/').any(|c| c == "testdata")
+    };
+    pkg.assets
+        .iter()
+        .filter(|a| tests || !below(a))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -113,6 +182,8 @@ mod tests {
                 imports: v(imports),
                 test_imports: v(test_imports),
                 main: false,
+                assets: Vec::new(),
+                data: false,
             },
         )
     }
@@ -151,17 +222,19 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            nested: Vec::new(),
         }
     }
 
     #[test]
     fn own_packages_with_tests_and_dependencies_without() {
-        let c = closure(
-            &graph(),
+        let g = graph();
+        let own = own_packages(
+            &g,
             "services/user",
-            &["services/user/tools/migrate"],
-            &|_| false,
+            &["services/user/tools/migrate", "pkg/auth"],
         );
+        let c = closure(&g, &own, &|_| false);
         let got: Vec<(&str, bool, Vec<&str>)> = c
             .packages
             .iter()
@@ -205,11 +278,11 @@ mod tests {
 
     #[test]
     fn other_workspace_modules_are_not_external() {
-        let c = closure(&graph(), "shared/other", &[], &|p| {
+        let c = closure(&graph(), &["shared/other"], &|p| {
             p.starts_with("ex.com/other")
         });
         assert!(c.external.is_empty());
-        let c = closure(&graph(), "shared/other", &[], &|_| false);
+        let c = closure(&graph(), &["shared/other"], &|_| false);
         assert_eq!(c.external, ["ex.com/other/lib"]);
     }
 

@@ -1,66 +1,418 @@
-//! Go discovery: modules from `go.work` or the `go.mod` files below the workspace root, and in a
-//! single module the services (`package main` directories or `members`) with their package-level
-//! closures, read from the import sections of the `.go` files alone.
+//! Go discovery: modules from `go.work` or the `go.mod` files of the workspace, and in the root
+//! module the binaries and library packages with their package-level closures, read from the
+//! import sections of the `.go` files alone.
 //!
-//! Two layouts, as Go users build them:
-//! - **several modules** (a `go.work`, or `go.mod` files below a root that has none): one service
-//!   per module, edges where a `require` of another workspace module resolves locally (a
-//!   `replace` to its directory, or `go.work` membership);
-//! - **one module** (a root `go.mod`, no `go.work`): services are the `members` the pipeline
-//!   names or else every `package main` directory, and each carries its package closure.
+//! The module at the workspace root (a root `go.mod`, or `use .` in a go.work) works at package
+//! level: every `package main` directory is a service (or the `members` pipeline.toml names, when
+//! it names some) and every other package directory is a unit of kind `package`, each carrying
+//! its package closure. Every other module — a go.work member, or a `go.mod` nested below the
+//! root or found below a root without one — is one service rooted at its directory, with edges
+//! where a `require` of another workspace module resolves locally (`go.work` membership, or a
+//! `replace` to the module's directory).
 
 pub mod closure;
 pub mod gomod;
 pub mod lexer;
+mod names;
 pub mod packages;
-mod single;
 mod workspace;
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use super::{DiscoverError, Discovery, NamedService};
+use rayon::prelude::*;
+
+use self::closure::{closure, imported, own_packages};
+use self::gomod::{parse_go_mod, parse_go_work, GoWork, ReplaceTarget};
+use self::names::{package_name, unique_names, Unit};
+use self::packages::{join, scan_module, ModuleGraph};
+use self::workspace::Module;
+use super::{
+    files, DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser,
+    LockfileUse, NamedService,
+};
 use crate::config::WorkspaceDirs;
 
-/// The Go services below `root`; `named` are the services `members` already names.
+/// The Go services below `root`; `named` are the services `members` already names, `reserved`
+/// says which names npm and Cargo packages hold (a Go name never takes one).
 pub fn discover(
     root: &Path,
-    _dirs: &mut dyn WorkspaceDirs,
+    dirs: &mut dyn WorkspaceDirs,
     named: &[NamedService],
+    reserved: &dyn Fn(&str) -> bool,
 ) -> Result<Discovery, Vec<DiscoverError>> {
     let one = |e: DiscoverError| vec![e];
-    if let Some(text) = super::files::read(root, "go.work").map_err(one)? {
-        let work = gomod::parse_go_work("go.work", &text).map_err(one)?;
-        return workspace::discover_work(root, &work, named);
+    let (modules, work) = match files::read(root, "go.work").map_err(one)? {
+        Some(text) => {
+            let work = parse_go_work("go.work", &text).map_err(one)?;
+            (workspace::load_work(root, &work)?, Some(work))
+        }
+        None => match files::read(root, "go.mod").map_err(one)? {
+            Some(text) => {
+                let go_mod = parse_go_mod("go.mod", &text).map_err(one)?;
+                let m = Module {
+                    dir: String::new(),
+                    manifest: "go.mod".into(),
+                    go_mod,
+                };
+                (vec![m], None)
+            }
+            None => (workspace::find_all(root)?, None),
+        },
+    };
+    let mut mods = scan(root, modules)?;
+    if work.is_none() {
+        // Modules nested in another are where its package walk stopped; a go.work lists its own.
+        let mut known: BTreeSet<String> = mods.iter().map(|s| s.m.dir.clone()).collect();
+        loop {
+            let new: Vec<String> = mods
+                .iter()
+                .flat_map(|s| s.graph.nested.iter())
+                .filter(|d| !known.contains(*d))
+                .filter(|d| !d.split('/').any(|c| c == "node_modules") && !dirs.is_excluded(d))
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            known.extend(new.iter().cloned());
+            mods.extend(scan(root, workspace::read_modules(root, &new)?)?);
+        }
+        mods.sort_by(|a, b| a.m.dir.cmp(&b.m.dir));
     }
-    if let Some(text) = super::files::read(root, "go.mod").map_err(one)? {
-        let module = gomod::parse_go_mod("go.mod", &text).map_err(one)?;
-        return single::discover_module(root, &module, named).map_err(one);
+    let mut found = Layout {
+        mods: &mods,
+        work: work.as_ref(),
+        by_path: mods
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| (s.m.go_mod.module.as_str(), i))
+            .collect(),
     }
-    workspace::discover_modules(root, named)
+    .discover(named, reserved)
+    .map_err(one)?;
+    if work.is_some() {
+        found.global_inputs.push("go.work".into());
+    }
+    Ok(found)
 }
 
-/// The service name a Go path gives: its last element, skipping a major-version suffix
-/// (`github.com/acme/pay/v2` → `pay`).
-pub(crate) fn last_element(path: &str) -> &str {
-    let mut parts = path.rsplit('/').filter(|p| !p.is_empty());
-    let last = parts.next().unwrap_or(path);
-    let is_major =
-        last.len() > 1 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
-    match parts.next() {
-        Some(prev) if is_major => prev,
-        _ => last,
-    }
+/// A module with its packages.
+struct Scanned {
+    m: Module,
+    graph: ModuleGraph,
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn names_come_from_the_last_path_element() {
-        use super::last_element;
-        assert_eq!(last_element("github.com/acme/pay"), "pay");
-        assert_eq!(last_element("github.com/acme/pay/v2"), "pay");
-        assert_eq!(last_element("services/user-service"), "user-service");
-        assert_eq!(last_element("v2"), "v2");
-        assert_eq!(last_element("example.com/vx"), "vx");
+fn scan(root: &Path, modules: Vec<Module>) -> Result<Vec<Scanned>, Vec<DiscoverError>> {
+    modules
+        .into_par_iter()
+        .map(|m| {
+            let graph = scan_module(root, &m.dir, &m.go_mod.module)?;
+            Ok(Scanned { m, graph })
+        })
+        .collect::<Result<Vec<_>, DiscoverError>>()
+        .map_err(|e| vec![e])
+}
+
+/// The modules of one workspace and how they resolve one another.
+struct Layout<'a> {
+    /// Sorted by directory.
+    mods: &'a [Scanned],
+    work: Option<&'a GoWork>,
+    /// Module path → index (the first module, by directory, when two share a path).
+    by_path: HashMap<&'a str, usize>,
+}
+
+/// A service of the root module before it is named: its folder, whether it is a binary, and
+/// (members) the name pipeline.toml gives it.
+struct RootUnit {
+    dir: String,
+    kind: Kind,
+    name: Option<String>,
+}
+
+impl Layout<'_> {
+    /// The module providing an import path: the longest module path that is the import path or
+    /// a `/`-separated prefix of it.
+    fn provider(&self, import: &str) -> Option<usize> {
+        let mut candidate = import;
+        loop {
+            if let Some(&i) = self.by_path.get(candidate) {
+                return Some(i);
+            }
+            candidate = candidate.rsplit_once('/')?.0;
+        }
+    }
+
+    /// Whether module `from` builds with workspace module `to`'s folder rather than a download:
+    /// both are in the go.work, or `from` replaces `to` with its folder.
+    fn resolves_locally(&self, from: usize, to: usize) -> bool {
+        let (f, t) = (&self.mods[from].m, &self.mods[to].m);
+        from != to
+            && (self.work.is_some()
+                || f.go_mod.replace.iter().any(|r| {
+                    r.old == t.go_mod.module && r.new == ReplaceTarget::Local(t.dir.clone())
+                }))
+    }
+
+    fn discover(
+        &self,
+        named: &[NamedService],
+        reserved: &dyn Fn(&str) -> bool,
+    ) -> Result<Discovery, DiscoverError> {
+        let root = self.mods.iter().position(|s| s.m.dir.is_empty());
+        let mut units: Vec<RootUnit> = Vec::new();
+        if let Some(r) = root {
+            let graph = &self.mods[r].graph;
+            if named.is_empty() {
+                units.extend(
+                    graph
+                        .packages
+                        .values()
+                        .filter(|p| !p.data)
+                        .map(|p| RootUnit {
+                            dir: p.dir.clone(),
+                            kind: if p.main { Kind::Service } else { Kind::Package },
+                            name: None,
+                        }),
+                );
+            } else {
+                units.extend(
+                    named
+                        .iter()
+                        .filter(|n| graph.packages.keys().any(|d| closure::is_under(d, &n.root)))
+                        .map(|n| RootUnit {
+                            dir: n.root.clone(),
+                            kind: Kind::Service,
+                            name: Some(n.name.clone()),
+                        }),
+                );
+            }
+        }
+        // Binaries and the other modules share one naming; packages are named by folder.
+        let import_paths: Vec<String> = units
+            .iter()
+            .filter(|u| u.kind == Kind::Service && u.name.is_none())
+            .map(|u| match root {
+                Some(r) => join(&self.mods[r].m.go_mod.module, &u.dir),
+                None => u.dir.clone(),
+            })
+            .collect();
+        let mut to_name: Vec<Unit> = import_paths
+            .iter()
+            .zip(
+                units
+                    .iter()
+                    .filter(|u| u.kind == Kind::Service && u.name.is_none()),
+            )
+            .map(|(path, u)| Unit { path, dir: &u.dir })
+            .collect();
+        let others: Vec<usize> = (0..self.mods.len()).filter(|&i| Some(i) != root).collect();
+        to_name.extend(others.iter().map(|&i| Unit {
+            path: &self.mods[i].m.go_mod.module,
+            dir: &self.mods[i].m.dir,
+        }));
+        let mut names = unique_names(&to_name, reserved).into_iter();
+        for u in units
+            .iter_mut()
+            .filter(|u| u.kind == Kind::Service && u.name.is_none())
+        {
+            u.name = names.next();
+        }
+        let module_names: HashMap<usize, String> = others.iter().copied().zip(names).collect();
+
+        let mut found = Discovery::default();
+        if let Some(r) = root {
+            self.root_services(r, &units, &mut found);
+        }
+        for &i in &others {
+            self.module_service(i, root, &module_names, &mut found);
+        }
+        found.services.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    /// The binaries and packages of the root module `r`, each with its closure.
+    fn root_services(&self, r: usize, units: &[RootUnit], found: &mut Discovery) {
+        let Scanned { m, graph } = &self.mods[r];
+        let binaries: Vec<&str> = units
+            .iter()
+            .filter(|u| u.kind == Kind::Service)
+            .map(|u| u.dir.as_str())
+            .collect();
+        let built: Vec<(DiscoveredService, LockUser)> = units
+            .par_iter()
+            .map(|u| {
+                let own = match u.kind {
+                    Kind::Service => own_packages(graph, &u.dir, &binaries),
+                    Kind::Package => vec![u.dir.as_str()],
+                };
+                let c = closure(graph, &own, &|_| false);
+                let name = match (&u.name, u.kind) {
+                    (Some(n), _) => n.clone(),
+                    (None, _) => package_name(&u.dir),
+                };
+                let service = DiscoveredService {
+                    name: name.clone(),
+                    root: u.dir.clone(),
+                    ecosystem: Ecosystem::Go,
+                    manifest: m.manifest.clone(),
+                    deps: Vec::new(),
+                    dev_deps: Vec::new(),
+                    scripts: match u.kind {
+                        Kind::Package => vec!["test".to_string()],
+                        Kind::Service => Vec::new(),
+                    },
+                    paths: self.local_dirs(r, &c.external),
+                    packages: c.packages,
+                    kind: u.kind,
+                };
+                let user = LockUser {
+                    service: name,
+                    key: u.dir.clone(),
+                    direct: c.external,
+                };
+                (service, user)
+            })
+            .collect();
+        let mut users = Vec::with_capacity(built.len());
+        for (service, user) in built {
+            found.services.push(service);
+            users.push(user);
+        }
+        if !users.is_empty() {
+            found.lockfiles.push(LockfileUse {
+                path: m.manifest.clone(),
+                format: LockFormat::GoMod,
+                users,
+            });
+        }
+    }
+
+    /// The folders of the modules that module `from` builds locally and that provide one of
+    /// `external`: a `replace M => ./dir` of a module providing one (a nested module the package
+    /// walk skips), or a go.work member, with the local modules those require in turn. They are
+    /// `paths` of the service: its build reads them.
+    fn local_dirs(&self, from: usize, external: &[String]) -> Vec<String> {
+        let m = &self.mods[from].m.go_mod;
+        let provides = |module: &str, import: &str| {
+            import
+                .strip_prefix(module)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        let mut out: Vec<String> = m
+            .replace
+            .iter()
+            .filter_map(|r| match &r.new {
+                ReplaceTarget::Local(dir) if external.iter().any(|i| provides(&r.old, i)) => {
+                    Some(crate::glob::below(dir))
+                }
+                _ => None,
+            })
+            .collect();
+        // The modules it imports from, and what they require in turn, as long as `from` (the main
+        // module: only its replacements apply) builds them locally.
+        let mut seen: Vec<usize> = external
+            .iter()
+            .filter_map(|i| self.provider(i))
+            .filter(|&t| self.resolves_locally(from, t))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut next = 0;
+        while next < seen.len() {
+            let t = seen[next];
+            next += 1;
+            for r in &self.mods[t].m.go_mod.require {
+                if let Some(&u) = self.by_path.get(r.path.as_str()) {
+                    if self.resolves_locally(from, u) && !seen.contains(&u) {
+                        seen.push(u);
+                    }
+                }
+            }
+        }
+        out.extend(
+            seen.iter()
+                .map(|&t| crate::glob::below(&self.mods[t].m.dir)),
+        );
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Module `i` as one service: its local `require` edges, and when it builds the root module
+    /// `root` locally, the root module's packages it imports with their closures.
+    fn module_service(
+        &self,
+        i: usize,
+        root: Option<usize>,
+        names: &HashMap<usize, String>,
+        found: &mut Discovery,
+    ) {
+        let Scanned { m, graph } = &self.mods[i];
+        let own: Vec<&str> = graph
+            .packages
+            .values()
+            .filter(|p| !p.data)
+            .map(|p| p.dir.as_str())
+            .collect();
+        let all_external = closure(graph, &own, &|_| false).external;
+        let mut deps: Vec<String> = m
+            .go_mod
+            .require
+            .iter()
+            .filter_map(|r| self.by_path.get(r.path.as_str()).copied())
+            .filter(|&t| Some(t) != root && self.resolves_locally(i, t))
+            .filter_map(|t| names.get(&t).cloned())
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        let root_local = root.filter(|&r| {
+            let path = &self.mods[r].m.go_mod.module;
+            m.go_mod.require.iter().any(|q| &q.path == path) && self.resolves_locally(i, r)
+        });
+        let packages = match root_local {
+            Some(r) => {
+                let into_root: Vec<String> = all_external
+                    .iter()
+                    .filter(|imp| self.provider(imp) == Some(r))
+                    .cloned()
+                    .collect();
+                imported(&self.mods[r].graph, &into_root, &m.dir, &|_| false)
+            }
+            None => Vec::new(),
+        };
+        let external: Vec<String> = all_external
+            .into_iter()
+            .filter(|imp| {
+                self.provider(imp)
+                    .is_none_or(|t| !self.resolves_locally(i, t))
+            })
+            .collect();
+        let name = names[&i].clone();
+        found.lockfiles.push(LockfileUse {
+            path: m.manifest.clone(),
+            format: LockFormat::GoMod,
+            users: vec![LockUser {
+                service: name.clone(),
+                key: m.dir.clone(),
+                direct: external,
+            }],
+        });
+        found.services.push(DiscoveredService {
+            name,
+            root: m.dir.clone(),
+            ecosystem: Ecosystem::Go,
+            manifest: m.manifest.clone(),
+            deps,
+            dev_deps: Vec::new(),
+            scripts: Vec::new(),
+            paths: Vec::new(),
+            packages,
+            kind: Kind::Service,
+        });
     }
 }

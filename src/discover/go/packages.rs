@@ -37,6 +37,13 @@ pub struct Package {
     /// Its non-test files declare `package main` (generator files under `//go:build ignore`
     /// aside): a binary.
     pub main: bool,
+    /// The folders below it that belong to no other package and no nested module (`testdata/`,
+    /// an embedded `static/`, their subfolders), workspace-relative and sorted: what `go:embed`
+    /// and the package's tests can read besides its own files.
+    pub assets: Vec<String>,
+    /// It lies in a `testdata/` folder: no unit of its own (`go test ./...` skips it), but a
+    /// test that imports it by path builds it.
+    pub data: bool,
 }
 
 /// The packages of one module.
@@ -48,6 +55,9 @@ pub struct ModuleGraph {
     pub root: String,
     /// By package directory.
     pub packages: BTreeMap<String, Package>,
+    /// The folders below the module root holding a `go.mod` of their own, where the walk stopped
+    /// (sorted): nested modules.
+    pub nested: Vec<String>,
 }
 
 impl ModuleGraph {
@@ -75,17 +85,24 @@ pub fn join(a: &str, b: &str) -> String {
 /// Lists the packages of the module rooted at workspace-relative `root` (absolute `ws_root`),
 /// reading each `.go` file's import section.
 pub fn scan_module(ws_root: &Path, root: &str, module: &str) -> Result<ModuleGraph, DiscoverError> {
-    let packages = walk(ws_root, root, 0)?;
+    let w = walk(ws_root, root, 0, false)?;
+    let mut nested = w.nested;
+    nested.sort_unstable();
     Ok(ModuleGraph {
         module: module.to_string(),
         root: root.to_string(),
-        packages: packages.into_iter().map(|p| (p.dir.clone(), p)).collect(),
+        packages: w.packages.into_iter().map(|p| (p.dir.clone(), p)).collect(),
+        nested,
     })
 }
 
-/// The packages at and below `dir`, skipping what Go skips; subdirectories are read in parallel
-/// (listing and opening thousands of small files is the whole cost).
-fn walk(ws_root: &Path, dir: &str, depth: usize) -> Result<Vec<Package>, DiscoverError> {
+/// The packages at and below `dir`, skipping what Go skips, and the folders at and below it that
+/// no package holds (a package above claims those below it as its assets). Inside `testdata/`,
+/// which `./...` never lists, every folder is such a folder, and one holding `.go` files is also
+/// a package marked `data` (a test may import it by path); `vendor/` and folders whose name
+/// starts with `_` or `.` are skipped, as Go skips them. Subdirectories are read in parallel (listing and opening thousands of
+/// small files is the whole cost).
+fn walk(ws_root: &Path, dir: &str, depth: usize, data: bool) -> Result<Walked, DiscoverError> {
     if depth > MAX_DEPTH {
         return Err(DiscoverError {
             file: dir.to_string(),
@@ -113,8 +130,11 @@ fn walk(ws_root: &Path, dir: &str, depth: usize) -> Result<Vec<Package>, Discove
         };
         entries.push((name, entry.file_type().map_err(io)?));
     }
-    if depth > 0 && entries.iter().any(|(n, t)| n == "go.mod" && !t.is_dir()) {
-        return Ok(Vec::new());
+    if !data && depth > 0 && entries.iter().any(|(n, t)| n == "go.mod" && !t.is_dir()) {
+        return Ok(Walked {
+            nested: vec![dir.to_string()],
+            ..Walked::default()
+        });
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let files: Vec<String> = entries
@@ -125,10 +145,48 @@ fn walk(ws_root: &Path, dir: &str, depth: usize) -> Result<Vec<Package>, Discove
     let own = read_package(ws_root, dir, &files)?;
     let below = entries
         .par_iter()
-        .filter(|(name, t)| t.is_dir() && !hidden(name) && name != "testdata" && name != "vendor")
-        .map(|(name, _)| walk(ws_root, &join(dir, name), depth + 1))
+        .filter(|(name, t)| t.is_dir() && (data || !hidden(name) && name != "vendor"))
+        .map(|(name, _)| {
+            walk(
+                ws_root,
+                &join(dir, name),
+                depth + 1,
+                data || name == "testdata",
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(own.into_iter().chain(below.into_iter().flatten()).collect())
+    let mut w = Walked::default();
+    for b in below {
+        w.packages.extend(b.packages);
+        w.orphans.extend(b.orphans);
+        w.nested.extend(b.nested);
+    }
+    match own {
+        // In testdata a package is data of the package above (`./...` never lists it), which a
+        // test may still import by its path: it is listed, and its folder stays an asset.
+        Some(mut p) if data => {
+            p.data = true;
+            w.packages.insert(0, p);
+            w.orphans.push(dir.to_string());
+        }
+        Some(mut p) => {
+            p.assets = std::mem::take(&mut w.orphans);
+            p.assets.sort_unstable();
+            w.packages.insert(0, p);
+        }
+        None => w.orphans.push(dir.to_string()),
+    }
+    Ok(w)
+}
+
+/// What one folder's walk found.
+#[derive(Default)]
+struct Walked {
+    packages: Vec<Package>,
+    /// Folders no package holds yet.
+    orphans: Vec<String>,
+    /// Nested module folders.
+    nested: Vec<String>,
 }
 
 /// Names Go ignores.
@@ -244,7 +302,13 @@ mod tests {
         );
         let g = scan_module(t.path(), "", "example.com/m").unwrap();
         let dirs: Vec<_> = g.packages.keys().map(String::as_str).collect();
-        assert_eq!(dirs, ["pkg/x", "pkg/y", "svc/a"]);
+        assert_eq!(dirs, ["pkg/x", "pkg/y", "pkg/y/testdata", "svc/a"]);
+        assert!(g.packages["pkg/y/testdata"].data && !g.packages["pkg/y"].data);
+        assert_eq!(g.nested, ["nested"]);
+        // Folders below a package that hold none of their own are its assets; a package in
+        // testdata is listed as data and stays an asset; vendor and `_`/`.` folders are skipped.
+        assert_eq!(g.packages["pkg/y"].assets, ["pkg/y/testdata"]);
+        assert!(g.packages["svc/a"].assets.is_empty());
         let a = &g.packages["svc/a"];
         assert!(a.main);
         assert_eq!(

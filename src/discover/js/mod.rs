@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::files;
 use super::{
-    DiscoverError, DiscoveredService, Discovery, Ecosystem, LockFormat, LockUser, LockfileUse,
+    DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
 use crate::config::WorkspaceDirs;
 use link::Spec;
@@ -402,6 +402,7 @@ fn services(
             dev_deps: Vec::new(),
             scripts,
             packages: Vec::new(),
+            kind: Kind::Service,
             paths: Vec::new(),
         });
     }
