@@ -276,6 +276,7 @@ fn services(
         } else {
             Vec::new()
         },
+        ..Discovery::default()
     })
 }
 

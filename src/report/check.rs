@@ -1,5 +1,6 @@
 //! `check`'s one line: `pipeline.toml: ok — 9 services, 12 dependency edges, 4 targets (build,
-//! deploy, lint, test), 36 tasks`.
+//! deploy, lint, test), 36 tasks`, after a `note:` line per thing discovery accepted but is worth
+//! knowing (a workspace pattern that matches no package).
 
 use crate::config::Workspace;
 
@@ -15,8 +16,13 @@ pub fn text(config: &str, ws: &Workspace) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
+    let notes: String = ws
+        .discovery_notes
+        .iter()
+        .map(|n| format!("note: {n}\n"))
+        .collect();
     format!(
-        "{config}: ok — {}, {}, {}{}, {}\n",
+        "{notes}{config}: ok — {}, {}, {}{}, {}\n",
         plural(ws.services.len(), "service", "services"),
         plural(edges, "dependency edge", "dependency edges"),
         plural(ws.target_names.len(), "target", "targets"),

@@ -1,0 +1,334 @@
+//! The links a lockfile records: for each workspace folder and each dependency name, whether the
+//! package manager installed a workspace folder (and which) or a fetched package. This is what
+//! the package manager actually did, whatever the specifier says (`npm:` aliases, ranges and tags
+//! can all end up linked), so where it is recorded it decides the edge.
+//!
+//! - pnpm: an importer's dependency whose `version` is `link:../rel` (relative to the importer)
+//!   or `file:rel` (an injected workspace package, relative to the lockfile).
+//! - npm (`package-lock.json` v2 / v3): the dependency as Node resolves it from the folder,
+//!   `folder/node_modules/NAME` upwards to `node_modules/NAME`; an entry with `"link": true`
+//!   names the folder in `resolved`. Only dependencies the folder's own entry lists count.
+//! - yarn berry: a workspace entry's dependency descriptor resolves to an entry whose
+//!   `resolution` is `NAME@workspace:rel`. yarn 1 records no workspace, so nothing here.
+//!
+//! Pure functions of the lockfile text; linear in its size. Paths are confined to the workspace
+//! by the caller (a target that is not a discovered package is simply no edge).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use crate::discover::files::join;
+use crate::discover::Ecosystem;
+
+/// Per workspace folder (`""` for the root), per dependency name: `Some(folder)` when the
+/// lockfile links that workspace folder, `None` when it installs a fetched package.
+#[derive(Debug, Default)]
+pub(super) struct LockLinks {
+    folders: HashMap<String, HashMap<String, Option<String>>>,
+}
+
+impl LockLinks {
+    /// What the lockfile records for `name` as a dependency of folder `dir`: `None` when it
+    /// does not record it (a stale lockfile, or a folder it does not know), else the linked
+    /// folder or `Some(None)` for a fetched package.
+    pub(super) fn get(&self, dir: &str, name: &str) -> Option<Option<&str>> {
+        self.folders
+            .get(dir)?
+            .get(name)
+            .map(|target| target.as_deref())
+    }
+
+    fn record(&mut self, dir: String, name: String, target: Option<String>) {
+        self.folders.entry(dir).or_default().insert(name, target);
+    }
+}
+
+/// The links in lockfile `text` of package manager `pm`, or why it cannot be read. `Ok(None)`
+/// for a lockfile that records no links (yarn 1, npm v1, a pnpm lockfile without importers).
+pub(super) fn read(pm: Ecosystem, text: &str) -> Result<Option<LockLinks>, String> {
+    match pm {
+        Ecosystem::Pnpm => pnpm(text),
+        Ecosystem::Npm => npm(text),
+        Ecosystem::Yarn => yarn(text),
+        Ecosystem::Cargo | Ecosystem::Go => Ok(None),
+    }
+}
+
+/// A folder as the lockfiles write it (`.` for the root) in discovery's form (`""`).
+fn folder(path: &str) -> String {
+    match path.trim_end_matches('/') {
+        "." | "" => String::new(),
+        p => p.strip_prefix("./").unwrap_or(p).to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PnpmImporters {
+    #[serde(default)]
+    importers: BTreeMap<String, PnpmImporter>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PnpmImporter {
+    #[serde(default)]
+    dependencies: BTreeMap<String, PnpmDep>,
+    #[serde(default)]
+    dev_dependencies: BTreeMap<String, PnpmDep>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, PnpmDep>,
+}
+
+/// `{specifier, version}` (v6 and later), or a bare version (v5).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PnpmDep {
+    Full { version: String },
+    Bare(String),
+}
+
+/// Only the top-level `importers:` block is parsed: the package graph after it, most of a
+/// large lockfile, says nothing about links.
+fn pnpm(text: &str) -> Result<Option<LockLinks>, String> {
+    let Some(block) = top_level_block(text, "importers:") else {
+        return Ok(None);
+    };
+    let lock: PnpmImporters = serde_saphyr::from_str(block).map_err(|e| e.to_string())?;
+    let mut links = LockLinks::default();
+    for (path, importer) in lock.importers {
+        let dir = folder(&path);
+        let deps = importer
+            .dependencies
+            .into_iter()
+            .chain(importer.dev_dependencies)
+            .chain(importer.optional_dependencies);
+        for (name, dep) in deps {
+            let version = match &dep {
+                PnpmDep::Full { version } | PnpmDep::Bare(version) => version,
+            };
+            let target = if let Some(rel) = version.strip_prefix("link:") {
+                join(&dir, rel)
+            } else if let Some(rel) = version.strip_prefix("file:") {
+                // An injected workspace package: `file:packages/a(peer@1.0.0)`.
+                let rel = rel.split_once('(').map_or(rel, |(path, _)| path);
+                join("", rel)
+            } else {
+                None
+            };
+            links.record(dir.clone(), name, target);
+        }
+    }
+    Ok(Some(links))
+}
+
+/// The lines of top-level YAML key `key` (written at the start of a line) up to the next
+/// top-level key: a document holding just that key.
+fn top_level_block<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let mut start = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let top = line
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_whitespace() && c != '#');
+        match start {
+            None if top && line.starts_with(key) => start = Some(offset),
+            Some(s) if top => return Some(&text[s..offset]),
+            _ => {}
+        }
+        offset += line.len();
+    }
+    start.map(|s| &text[s..])
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NpmLock {
+    lockfile_version: Option<u64>,
+    #[serde(default)]
+    packages: HashMap<String, NpmEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NpmEntry {
+    resolved: Option<String>,
+    #[serde(default)]
+    link: bool,
+    #[serde(default)]
+    dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(default)]
+    dev_dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(default)]
+    peer_dependencies: BTreeMap<String, IgnoredAny>,
+}
+
+fn npm(text: &str) -> Result<Option<LockLinks>, String> {
+    let lock: NpmLock = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if !matches!(lock.lockfile_version, Some(2 | 3)) {
+        return Ok(None);
+    }
+    let mut links = LockLinks::default();
+    // The folders: the root and every workspace folder the root links (`node_modules/a` →
+    // `packages/a`), whose own entries list what they ask for.
+    let mut folders: Vec<&str> = vec![""];
+    folders.extend(
+        lock.packages
+            .iter()
+            .filter(|(_, e)| e.link)
+            .filter_map(|(_, e)| e.resolved.as_deref()),
+    );
+    folders.sort_unstable();
+    folders.dedup();
+    for dir in folders {
+        let Some(entry) = lock.packages.get(dir) else {
+            continue;
+        };
+        let names = entry
+            .dependencies
+            .keys()
+            .chain(entry.dev_dependencies.keys())
+            .chain(entry.optional_dependencies.keys())
+            .chain(entry.peer_dependencies.keys());
+        for name in names {
+            let Some(found) = node_resolve(&lock.packages, dir, name) else {
+                continue;
+            };
+            let target = found
+                .link
+                .then(|| found.resolved.as_deref().and_then(|r| join("", r)))
+                .flatten();
+            links.record(folder(dir), name.clone(), target);
+        }
+    }
+    Ok(Some(links))
+}
+
+/// The entry Node finds for `name` required from folder `dir`: `dir/node_modules/name`, then
+/// each parent's `node_modules`, up to the root's.
+fn node_resolve<'a>(
+    packages: &'a HashMap<String, NpmEntry>,
+    dir: &str,
+    name: &str,
+) -> Option<&'a NpmEntry> {
+    let mut at = dir;
+    loop {
+        let key = if at.is_empty() {
+            format!("node_modules/{name}")
+        } else {
+            format!("{at}/node_modules/{name}")
+        };
+        if let Some(e) = packages.get(&key) {
+            return Some(e);
+        }
+        if at.is_empty() {
+            return None;
+        }
+        at = at.rsplit_once('/').map_or("", |(parent, _)| parent);
+    }
+}
+
+fn yarn(text: &str) -> Result<Option<LockLinks>, String> {
+    let lock = yarn_lock_parser::parse_str(text).map_err(|e| e.to_string())?;
+    if lock.version == 1 {
+        return Ok(None);
+    }
+    // `name@workspace:packages/a` → `packages/a`.
+    let workspace_of = |resolved: &str| -> Option<String> {
+        let (_, range) = resolved.get(1..)?.split_once('@')?;
+        range.strip_prefix("workspace:").map(folder)
+    };
+    let mut by_descriptor: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, entry) in lock.entries.iter().enumerate() {
+        for &descriptor in &entry.descriptors {
+            by_descriptor.insert(descriptor, i);
+        }
+    }
+    let mut links = LockLinks::default();
+    for entry in &lock.entries {
+        let Some(dir) = workspace_of(entry.resolved) else {
+            continue;
+        };
+        for &(name, range) in entry
+            .dependencies
+            .iter()
+            .chain(&entry.optional_dependencies)
+        {
+            let Some(&target) = by_descriptor.get(&(name, range)) else {
+                continue;
+            };
+            let target = workspace_of(lock.entries[target].resolved);
+            links.record(dir.clone(), name.to_owned(), target);
+        }
+    }
+    Ok(Some(links))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pnpm_links_whatever_the_specifier() {
+        let text = "lockfileVersion: '9.0'\n\nsettings:\n  autoInstallPeers: true\n\nimporters:\n\n  .: {}\n\n  examples/ex:\n    dependencies:\n      is-odd:\n        specifier: npm:is-odd@^3.0.0\n        version: link:../../packages/client\n      zod:\n        specifier: ^3.0.0\n        version: 3.25.76\n    devDependencies:\n      b:\n        specifier: workspace:*\n        version: file:packages/b(react@18.0.0)\n\n  packages/client: {}\n\npackages:\n\n  zod@3.25.76:\n    resolution: {integrity: sha512-x}\n";
+        let links = read(Ecosystem::Pnpm, text).unwrap().unwrap();
+        assert_eq!(
+            links.get("examples/ex", "is-odd"),
+            Some(Some("packages/client"))
+        );
+        assert_eq!(links.get("examples/ex", "zod"), Some(None));
+        assert_eq!(links.get("examples/ex", "b"), Some(Some("packages/b")));
+        assert_eq!(links.get("examples/ex", "other"), None);
+        assert_eq!(links.get("packages/client", "zod"), None);
+    }
+
+    #[test]
+    fn npm_resolves_as_node_does() {
+        let text = r#"{"lockfileVersion": 3, "packages": {
+            "": {"name": "root"},
+            "examples/ex": {"dependencies": {"is-odd": "npm:is-odd@^3.0.0"}},
+            "examples/ex2": {"dependencies": {"is-odd": "latest"}},
+            "examples/ex2/node_modules/is-odd": {"version": "3.0.1"},
+            "node_modules/ex": {"resolved": "examples/ex", "link": true},
+            "node_modules/ex2": {"resolved": "examples/ex2", "link": true},
+            "node_modules/is-odd": {"resolved": "packages/client", "link": true},
+            "packages/client": {"name": "is-odd", "version": "3.0.1"}
+        }}"#;
+        let links = read(Ecosystem::Npm, text).unwrap().unwrap();
+        assert_eq!(
+            links.get("examples/ex", "is-odd"),
+            Some(Some("packages/client"))
+        );
+        assert_eq!(links.get("examples/ex2", "is-odd"), Some(None));
+        assert!(read(Ecosystem::Npm, r#"{"lockfileVersion": 1}"#)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn berry_workspace_resolutions() {
+        let text = "# This file is generated by running \"yarn install\" inside your project.\n# Manual changes might be lost - proceed with caution!\n\n__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"ex@workspace:examples/ex\":\n  version: 0.0.0-use.local\n  resolution: \"ex@workspace:examples/ex\"\n  dependencies:\n    is-odd: \"npm:is-odd@^3.0.0\"\n    ms: \"npm:^2.0.0\"\n  languageName: unknown\n  linkType: soft\n\n\"is-odd@npm:is-odd@^3.0.0, is-odd@workspace:packages/client\":\n  version: 0.0.0-use.local\n  resolution: \"is-odd@workspace:packages/client\"\n  languageName: unknown\n  linkType: soft\n\n\"ms@npm:^2.0.0\":\n  version: 2.1.3\n  resolution: \"ms@npm:2.1.3\"\n  checksum: 10c0/abc\n  languageName: node\n  linkType: hard\n";
+        let links = read(Ecosystem::Yarn, text).unwrap().unwrap();
+        assert_eq!(
+            links.get("examples/ex", "is-odd"),
+            Some(Some("packages/client"))
+        );
+        assert_eq!(links.get("examples/ex", "ms"), Some(None));
+        let v1 = "# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n\n\nms@^2.0.0:\n  version \"2.1.3\"\n  resolved \"https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz\"\n";
+        assert!(read(Ecosystem::Yarn, v1).unwrap().is_none());
+    }
+
+    #[test]
+    fn top_level_block_stops_at_the_next_key() {
+        let text = "a: 1\nimporters:\n  x: {}\n# comment\n  y: {}\npackages:\n  z: 1\n";
+        assert_eq!(
+            top_level_block(text, "importers:"),
+            Some("importers:\n  x: {}\n# comment\n  y: {}\n")
+        );
+        assert_eq!(top_level_block(text, "missing:"), None);
+    }
+}
