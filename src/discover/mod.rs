@@ -17,6 +17,8 @@ pub mod go;
 mod js;
 pub mod lockfile;
 
+pub use js::declared_dependencies;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 

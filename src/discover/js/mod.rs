@@ -162,6 +162,26 @@ fn read_package(root: &Path, dir: &str) -> Result<Option<Package>, DiscoverError
     }))
 }
 
+/// Every dependency a `package.json` declares, as `name@specifier` (dependencies, dev and
+/// optional), or `None` when it cannot be parsed: what yarn 1 resolves for the package, read at
+/// each end of a comparison from that end's manifest.
+pub fn declared_dependencies(text: &str) -> Option<Vec<String>> {
+    let json: PackageJson = serde_json::from_str(text).ok()?;
+    let tables = [
+        &json.dependencies,
+        &json.dev_dependencies,
+        &json.optional_dependencies,
+    ];
+    let mut out: Vec<String> = tables
+        .into_iter()
+        .flatten()
+        .map(|(name, spec)| format!("{name}@{spec}"))
+        .collect();
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
 fn parse_package(manifest: &str, text: &str) -> Result<PackageJson, DiscoverError> {
     serde_json::from_str(text).map_err(|e| {
         DiscoverError::new(
