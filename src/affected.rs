@@ -28,7 +28,9 @@ pub enum Reason {
     /// It owns this changed path (by root or `paths`).
     File { path: BString },
     /// A dependency is affected: `via[0]` is the direct dependency, the last element owns a change.
-    Dependency { via: Vec<ServiceId> },
+    /// `dev`: the first edge is a dev-only one (the service's tests use `via[0]`), so the change
+    /// reaches this service and goes no further through it.
+    Dependency { via: Vec<ServiceId>, dev: bool },
     /// A `global_inputs` path changed.
     Global { path: BString },
     /// The base revision was not available, so everything is assumed changed.
@@ -265,8 +267,11 @@ fn reason_path(r: &Reason) -> &[u8] {
     }
 }
 
-/// Adds dependency reasons in topological order: a service is reached through each affected direct
-/// dependency, and each such reason carries the shortest chain down to a directly changed service.
+/// Adds dependency reasons: a service is reached through each affected direct dependency, and
+/// each such reason carries the shortest chain down to a directly changed service. Distances come
+/// from a breadth-first walk over the dependents, so cycles between services are walked once; a
+/// chain that leads back to the service itself says nothing new and is left out. Dev-only edges
+/// reach their dependent and stop there.
 fn propagate(
     ws: &Workspace,
     mut reasons: Vec<Vec<Reason>>,
@@ -277,62 +282,76 @@ fn propagate(
         return reasons;
     }
     let is_direct: Vec<bool> = reasons.iter().map(|r| !r.is_empty()).collect();
-    // Distance to the nearest directly changed service and the dependency that leads there.
+    // Distance to the nearest directly changed service over normal edges.
     let mut dist: Vec<Option<u32>> = vec![None; n];
-    let mut next: Vec<Option<ServiceId>> = vec![None; n];
-    for &id in ws.graph.topological() {
-        let deps = &ws.services[id].deps;
-        let mut via_reasons = Vec::new();
-        let mut best: Option<(u32, ServiceId)> = None;
-        for &dep in deps {
-            let reached = match dependents {
-                Dependents::Direct => is_direct[dep],
-                _ => dist[dep].is_some(),
-            };
-            if !reached {
+    let mut queue = std::collections::VecDeque::new();
+    for id in (0..n).filter(|&i| is_direct[i]) {
+        dist[id] = Some(0);
+        queue.push_back(id);
+    }
+    while let Some(cur) = queue.pop_front() {
+        let d = dist[cur].unwrap_or(0);
+        if dependents == Dependents::Direct && d > 0 {
+            continue;
+        }
+        for &dependent in ws.graph.dependents_of(cur) {
+            if dist[dependent].is_none() {
+                dist[dependent] = Some(d + 1);
+                queue.push_back(dependent);
+            }
+        }
+    }
+    let reached = |dep: ServiceId| match dependents {
+        Dependents::Direct => is_direct[dep],
+        _ => dist[dep].is_some(),
+    };
+    // The dependency that leads to the nearest change (the smallest id among equals).
+    let next: Vec<Option<ServiceId>> = (0..n)
+        .map(|id| {
+            if is_direct[id] {
+                return None;
+            }
+            ws.services[id]
+                .deps
+                .iter()
+                .copied()
+                .filter(|&dep| reached(dep))
+                .min_by_key(|&dep| dist[dep].unwrap_or(0))
+        })
+        .collect();
+    let chain = |id: ServiceId, dep: ServiceId| -> Option<Vec<ServiceId>> {
+        let mut via = vec![dep];
+        let mut cur = dep;
+        while !is_direct[cur] {
+            cur = next[cur]?;
+            if cur == id || via.len() > n {
+                return None;
+            }
+            via.push(cur);
+        }
+        (dep != id).then_some(via)
+    };
+    for (id, r) in reasons.iter_mut().enumerate() {
+        let svc = &ws.services[id];
+        let normal = svc.deps.iter().map(|&d| (d, false));
+        let dev = svc.dev_deps.iter().map(|&d| (d, true));
+        for (dep, is_dev) in normal.chain(dev) {
+            if !reached(dep) {
                 continue;
             }
-            let d = if is_direct[dep] {
-                0
-            } else {
-                dist[dep].unwrap_or(0)
-            };
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, dep));
+            if let Some(via) = chain(id, dep) {
+                r.push(Reason::Dependency { via, dev: is_dev });
             }
-            via_reasons.push(dep);
         }
-        if is_direct[id] {
-            dist[id] = Some(0);
-        } else if let Some((d, dep)) = best {
-            dist[id] = Some(d + 1);
-            next[id] = Some(dep);
-        }
-        for dep in via_reasons {
-            let mut via = vec![dep];
-            let mut cur = dep;
-            while !is_direct[cur] {
-                match next[cur] {
-                    Some(nx) => {
-                        via.push(nx);
-                        cur = nx;
-                    }
-                    None => break,
-                }
-            }
-            reasons[id].push(Reason::Dependency { via });
-        }
-        if let Some(r) = reasons.get_mut(id) {
-            // Shortest chains first among the dependency reasons, after the direct ones.
-            let split = r
-                .iter()
-                .position(|x| matches!(x, Reason::Dependency { .. }))
-                .unwrap_or(r.len());
-            r[split..].sort_by_key(|x| match x {
-                Reason::Dependency { via } => via.len(),
-                _ => 0,
-            });
-        }
+        // Shortest chains first among the dependency reasons, after the direct ones.
+        let split = r
+            .iter()
+            .position(|x| matches!(x, Reason::Dependency { .. }))
+            .unwrap_or(r.len());
+        r[split..].sort_by_key(|x| match x {
+            Reason::Dependency { via, .. } => via.len(),
+            _ => 0,
+        });
     }
     reasons
 }
@@ -380,12 +399,40 @@ paths = ["proto/**"]
         assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
         let user = ws.service_id("user").unwrap();
         let via: Vec<&str> = match &a.reasons[user][0] {
-            Reason::Dependency { via } => {
+            Reason::Dependency { via, .. } => {
                 via.iter().map(|&i| ws.services[i].name.as_str()).collect()
             }
             r => panic!("unexpected {r:?}"),
         };
         assert_eq!(via, ["auth", "log"]);
+    }
+
+    #[test]
+    fn a_dev_edge_reaches_its_dependent_and_stops_there() {
+        let (_t, mut ws) = shop();
+        // `log`'s tests use `user` (which needs `log`): Cargo accepts such a dev-dependency.
+        let (log, user) = (
+            ws.service_id("log").unwrap(),
+            ws.service_id("user").unwrap(),
+        );
+        ws.services[log].dev_deps = vec![user];
+        ws.graph = crate::graph::ServiceGraph::build(
+            ws.services.iter().map(|s| s.deps.as_slice()),
+            ws.services.iter().map(|s| s.dev_deps.as_slice()),
+        );
+        let a = run(&ws, &["s/user/main.go"], Dependents::Transitive);
+        assert_eq!(names(&ws, &a), ["log", "user"], "not log's dependents");
+        assert_eq!(
+            a.reasons[log],
+            [Reason::Dependency {
+                via: vec![user],
+                dev: true
+            }]
+        );
+        // A change to `log` reaches `user` through `auth`; the dev edge back adds no reason.
+        let a = run(&ws, &["l/log/log.go"], Dependents::Transitive);
+        assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
+        assert_eq!(a.reasons[log].len(), 1);
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! The service dependency graph. Built once from plain dependency lists, checked for cycles and then
-//! frozen: a `ServiceGraph` that exists is acyclic, so later stages never re-check. It keeps the
-//! petgraph graph (for export and algorithms) and flat adjacency lists for the hot paths. A node is
-//! the position of its list in what `build` was given (the workspace's service ids); this module
-//! knows nothing of the config, so it never validates names or reports errors in words.
+//! The service dependency graph, built once from plain dependency lists and then frozen. Package
+//! managers and toolchains accept cycles between workspace packages (a loop through
+//! `devDependencies` installs fine), so a `ServiceGraph` may hold them: what spreads a change
+//! follows reachability, and only a task graph that must *order* a cycle refuses it (`tasks`).
+//! Two kinds of edge: a normal dependency, whose change reaches the dependent and everything that
+//! depends on it, and a dev-only dependency (Cargo `[dev-dependencies]`), which reaches the
+//! dependent's own tests and stops there. This module knows nothing of the config, so it never
+//! validates names or reports errors in words.
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -11,134 +14,195 @@ use petgraph::visit::EdgeRef;
 /// A node: the position of its dependency list in what [`ServiceGraph::build`] was given.
 pub type NodeId = usize;
 
-/// An acyclic graph of services; an edge `a → b` means `a` depends on `b`.
+/// What a dependency edge carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EdgeKind {
+    /// Built into the dependent: a change reaches the dependent and, through it, its dependents.
+    Normal,
+    /// Needed only by the dependent's own tests: a change reaches the dependent and stops.
+    Dev,
+}
+
+/// A graph of services; an edge `a → b` means `a` depends on `b`.
 #[derive(Debug)]
 pub struct ServiceGraph {
-    graph: DiGraph<NodeId, ()>,
-    /// `dependents[b]` = services that depend directly on `b`, sorted.
+    graph: DiGraph<NodeId, EdgeKind>,
+    /// `dependents[b]` = services that depend on `b` through a normal edge, sorted.
     dependents: Vec<Vec<NodeId>>,
-    /// Every service, dependencies before dependents.
-    topo: Vec<NodeId>,
+    /// `dev_dependents[b]` = services that depend on `b` only for their tests, sorted.
+    dev_dependents: Vec<Vec<NodeId>>,
+    /// The strongly connected components of more than one service (or one that needs itself)
+    /// over normal edges, each sorted, smallest first.
+    cycles: Vec<Vec<NodeId>>,
 }
 
 impl ServiceGraph {
-    /// Builds the graph from each node's direct dependencies (every id below the number of lists),
-    /// or returns one cycle as a closed list of ids (`[a, b, a]`).
+    /// Builds the graph from each node's direct normal dependencies and its dev-only ones
+    /// (`dev` may be shorter than `deps`: missing lists are empty). Every id must be below the
+    /// number of lists.
     pub fn build<'d>(
         deps: impl ExactSizeIterator<Item = &'d [NodeId]>,
-    ) -> Result<Self, Vec<NodeId>> {
+        dev: impl Iterator<Item = &'d [NodeId]>,
+    ) -> Self {
         let n = deps.len();
         let mut graph = DiGraph::with_capacity(n, n * 2);
         for id in 0..n {
             graph.add_node(id);
         }
         let mut dependents = vec![Vec::new(); n];
+        let mut dev_dependents = vec![Vec::new(); n];
         for (id, list) in deps.enumerate() {
             for &dep in list {
-                graph.add_edge(NodeIndex::new(id), NodeIndex::new(dep), ());
+                graph.add_edge(NodeIndex::new(id), NodeIndex::new(dep), EdgeKind::Normal);
                 dependents[dep].push(id);
             }
         }
-        for d in &mut dependents {
-            d.sort_unstable();
-        }
-        match petgraph::algo::toposort(&graph, None) {
-            Ok(order) => {
-                // toposort puts dependents first (edges point at dependencies); we want the reverse.
-                let topo = order.into_iter().rev().map(NodeIndex::index).collect();
-                Ok(ServiceGraph {
-                    graph,
-                    dependents,
-                    topo,
-                })
+        for (id, list) in dev.enumerate().take(n) {
+            for &dep in list {
+                graph.add_edge(NodeIndex::new(id), NodeIndex::new(dep), EdgeKind::Dev);
+                dev_dependents[dep].push(id);
             }
-            Err(_) => Err(find_cycle(&graph)),
+        }
+        for d in dependents.iter_mut().chain(dev_dependents.iter_mut()) {
+            d.sort_unstable();
+            d.dedup();
+        }
+        let cycles = normal_cycles(&graph);
+        ServiceGraph {
+            graph,
+            dependents,
+            dev_dependents,
+            cycles,
         }
     }
 
+    /// Services that depend on `id` through a normal edge.
     pub fn dependents_of(&self, id: NodeId) -> &[NodeId] {
         &self.dependents[id]
     }
 
-    /// Every service, each after all its dependencies.
-    pub fn topological(&self) -> &[NodeId] {
-        &self.topo
+    /// Services that depend on `id` only for their own tests.
+    pub fn dev_dependents_of(&self, id: NodeId) -> &[NodeId] {
+        &self.dev_dependents[id]
     }
 
-    /// Edges as `(dependent, dependency)` pairs, in a stable order.
-    pub fn edges(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+    /// Groups of services that depend on one another around a loop of normal edges: each sorted,
+    /// the groups in order of their smallest id.
+    pub fn cycles(&self) -> &[Vec<NodeId>] {
+        &self.cycles
+    }
+
+    /// One loop through the cycle group holding `id`, closed (`[a, b, a]`), starting at the
+    /// group's smallest id; `None` when `id` is in no cycle.
+    pub fn cycle_through(&self, id: NodeId) -> Option<Vec<NodeId>> {
+        let group = self.cycles.iter().find(|c| c.binary_search(&id).is_ok())?;
+        Some(find_loop(&self.graph, group))
+    }
+
+    /// Edges as `(dependent, dependency, kind)`, in a stable order.
+    pub fn edges(&self) -> impl Iterator<Item = (NodeId, NodeId, EdgeKind)> + '_ {
         self.graph
             .edge_references()
-            .map(|e| (e.source().index(), e.target().index()))
+            .map(|e| (e.source().index(), e.target().index(), *e.weight()))
     }
 }
 
-/// Finds one cycle inside the first non-trivial strongly connected component, smallest name first.
-fn find_cycle(graph: &DiGraph<NodeId, ()>) -> Vec<NodeId> {
-    let mut sccs: Vec<Vec<NodeIndex>> = tarjan_scc(graph)
+/// The components of the normal-edge graph that hold a loop.
+fn normal_cycles(graph: &DiGraph<NodeId, EdgeKind>) -> Vec<Vec<NodeId>> {
+    let normal = graph.filter_map(
+        |_, &n| Some(n),
+        |_, &k| (k == EdgeKind::Normal).then_some(k),
+    );
+    let mut sccs: Vec<Vec<NodeId>> = tarjan_scc(&normal)
         .into_iter()
-        .filter(|c| c.len() > 1)
+        .filter(|c| c.len() > 1 || normal.contains_edge(c[0], c[0]))
+        .map(|c| {
+            let mut ids: Vec<NodeId> = c.into_iter().map(NodeIndex::index).collect();
+            ids.sort_unstable();
+            ids
+        })
         .collect();
-    for c in &mut sccs {
-        c.sort();
-    }
     sccs.sort();
-    let Some(scc) = sccs.first() else {
-        return Vec::new();
-    };
-    let start = scc[0];
-    // Depth-first search within the component for a path back to `start`.
-    let mut path = vec![start];
-    let mut visited = vec![false; graph.node_count()];
-    visited[start.index()] = true;
-    fn dfs(
-        graph: &DiGraph<NodeId, ()>,
-        scc: &[NodeIndex],
-        start: NodeIndex,
-        path: &mut Vec<NodeIndex>,
-        visited: &mut [bool],
-    ) -> bool {
-        let cur = *path.last().expect("path starts non-empty");
-        let mut next: Vec<NodeIndex> = graph.neighbors(cur).filter(|n| scc.contains(n)).collect();
-        next.sort();
+    sccs
+}
+
+/// A loop through the normal edges of `group` (a sorted cycle component), from its smallest id
+/// back to it: breadth-first, so the loop is a shortest one.
+fn find_loop(graph: &DiGraph<NodeId, EdgeKind>, group: &[NodeId]) -> Vec<NodeId> {
+    let start = group[0];
+    let inside = |n: NodeId| group.binary_search(&n).is_ok();
+    let mut parent: std::collections::HashMap<NodeId, NodeId> = Default::default();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(cur) = queue.pop_front() {
+        let mut next: Vec<NodeId> = graph
+            .edges(NodeIndex::new(cur))
+            .filter(|e| *e.weight() == EdgeKind::Normal)
+            .map(|e| e.target().index())
+            .filter(|&n| inside(n))
+            .collect();
+        next.sort_unstable();
         for n in next {
             if n == start {
-                path.push(n);
-                return true;
-            }
-            if !visited[n.index()] {
-                visited[n.index()] = true;
-                path.push(n);
-                if dfs(graph, scc, start, path, visited) {
-                    return true;
+                // start → … → cur → start: walk the parents back from `cur`.
+                let mut walk = vec![cur];
+                while let Some(&p) = parent.get(walk.last().expect("walk starts non-empty")) {
+                    walk.push(p);
                 }
-                path.pop();
+                walk.reverse();
+                walk.push(start);
+                return walk;
+            }
+            if n != start && !parent.contains_key(&n) {
+                parent.insert(n, cur);
+                queue.push_back(n);
             }
         }
-        false
     }
-    dfs(graph, scc, start, &mut path, &mut visited);
-    path.into_iter().map(|n| graph[n]).collect()
+    vec![start, start]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn build(deps: &[&[NodeId]]) -> Result<ServiceGraph, Vec<NodeId>> {
-        ServiceGraph::build(deps.iter().copied())
+    fn build(deps: &[&[NodeId]]) -> ServiceGraph {
+        ServiceGraph::build(deps.iter().copied(), std::iter::empty())
     }
 
     #[test]
-    fn orders_dependencies_first_and_lists_dependents() {
-        let g = build(&[&[1, 2], &[2], &[]]).unwrap();
-        assert_eq!(g.topological(), [2, 1, 0]);
+    fn lists_dependents_sorted() {
+        let g = build(&[&[1, 2], &[2], &[]]);
         assert_eq!(g.dependents_of(2), [0, 1]);
         assert!(g.dependents_of(0).is_empty());
+        assert!(g.cycles().is_empty());
     }
 
     #[test]
-    fn a_cycle_is_returned_closed_from_its_smallest_node() {
-        assert_eq!(build(&[&[], &[2], &[3], &[1]]).unwrap_err(), [1, 2, 3, 1]);
+    fn a_cycle_is_kept_and_walked_from_its_smallest_node() {
+        let g = build(&[&[], &[2], &[3], &[1]]);
+        assert_eq!(g.cycles(), [vec![1, 2, 3]]);
+        assert_eq!(g.cycle_through(3).unwrap(), [1, 2, 3, 1]);
+        assert_eq!(g.cycle_through(0), None);
+        assert_eq!(g.dependents_of(1), [3]);
+    }
+
+    #[test]
+    fn the_loop_is_a_shortest_one() {
+        // 0 → 1 → 0 and 0 → 2 → 3 → 0: the walk takes the two-step loop.
+        let g = build(&[&[1, 2], &[0], &[3], &[0]]);
+        assert_eq!(g.cycle_through(2).unwrap(), [0, 1, 0]);
+        let g = build(&[&[0]]);
+        assert_eq!(g.cycle_through(0).unwrap(), [0, 0]);
+    }
+
+    #[test]
+    fn dev_edges_are_their_own_kind_and_close_no_cycle() {
+        // 0 depends on 1; 1 dev-depends on 0 (its tests use 0): no cycle.
+        let g = ServiceGraph::build([&[1][..], &[]].into_iter(), [&[][..], &[0]].into_iter());
+        assert!(g.cycles().is_empty());
+        assert_eq!(g.dev_dependents_of(0), [1]);
+        assert!(g.dependents_of(0).is_empty());
+        let kinds: Vec<EdgeKind> = g.edges().map(|(_, _, k)| k).collect();
+        assert_eq!(kinds, [EdgeKind::Normal, EdgeKind::Dev]);
     }
 }

@@ -40,10 +40,13 @@ pub struct TaskGraph {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("task cycle: {chain}; change the targets' `needs` so that no task needs itself")]
+    #[error("task cycle: {chain}; {help}")]
     Cycle {
         /// `a:build → a:test → a:build`
         chain: String,
+        /// What to change: the `needs` entry, or the dependency edge between services that a
+        /// `^target` would have to order.
+        help: String,
         /// Where the config writes the `needs` entry that closes the cycle.
         at: Option<Range<usize>>,
     },
@@ -78,6 +81,47 @@ pub fn check_targets(ws: &Workspace, targets: &[String]) -> Result<(), TaskError
     Ok(())
 }
 
+/// What to change to break a task cycle. When the loop crosses services, a `^target` need is
+/// ordering a cycle of service dependencies (which discovery accepts: package managers install
+/// such workspaces): name the services, the `needs` entry and one dependency edge to drop.
+fn cycle_help(ws: &Workspace, loop_: &[(ServiceId, &str)]) -> String {
+    let cross = loop_.windows(2).rev().find(|w| w[0].0 != w[1].0);
+    let Some(w) = cross else {
+        return "change the targets' `needs` so that no task needs itself".to_string();
+    };
+    let (from, target) = w[0];
+    let to = w[1].0;
+    let mut services: Vec<&str> = loop_
+        .iter()
+        .map(|&(s, _)| ws.services[s].name.as_str())
+        .collect();
+    services.dedup();
+    let (a, b) = (&ws.services[from], &ws.services[to]);
+    let manifest = match a.ecosystem {
+        Some(e) if e.is_npm_family() => format!(" in {}", manifest_path(&a.root, "package.json")),
+        Some(crate::discover::Ecosystem::Cargo) => {
+            format!(" in {}", manifest_path(&a.root, "Cargo.toml"))
+        }
+        Some(crate::discover::Ecosystem::Go) => format!(" in {}", manifest_path(&a.root, "go.mod")),
+        _ => " (its `deps`)".to_string(),
+    };
+    format!(
+        "the services {} depend on one another in a loop, so `^{target}` cannot build each one's dependencies first: \
+         drop `^{target}` from `[targets.{target}] needs` (or that service's own), or remove the dependency of `{}` on `{}`{manifest}",
+        services.join(" → "),
+        a.name,
+        b.name
+    )
+}
+
+fn manifest_path(root: &str, file: &str) -> String {
+    if root.is_empty() {
+        file.to_string()
+    } else {
+        format!("{root}/{file}")
+    }
+}
+
 impl TaskGraph {
     /// Expands `targets` of `services` (ids) with everything they need.
     pub fn build(
@@ -92,6 +136,8 @@ impl TaskGraph {
             nodes: Vec::new(),
             passthrough: HashMap::new(),
             stack: Vec::new(),
+            cycle_of: None,
+            unordered: Default::default(),
         };
         // A requested target the service does not define is skipped outright: passing it through
         // to the dependencies would run (say) their `deploy` although nobody selected them.
@@ -99,7 +145,7 @@ impl TaskGraph {
         for &s in services {
             for t in targets {
                 if ws.services[s].targets.contains_key(t.as_str()) {
-                    for idx in b.resolve(s, t, None)? {
+                    for idx in b.resolve(s, t, None, false)? {
                         b.nodes[idx].requested = true;
                     }
                 }
@@ -125,6 +171,10 @@ struct Builder<'w> {
     passthrough: HashMap<(ServiceId, String), Vec<TaskIdx>>,
     /// The (service, target) pairs being resolved, for cycle reports.
     stack: Vec<(ServiceId, String)>,
+    /// Each service's cycle group (an index into `ws.graph.cycles()`), when it is in one.
+    cycle_of: Option<HashMap<ServiceId, usize>>,
+    /// Cycle groups whose implied script order was dropped, with the script.
+    unordered: std::collections::BTreeSet<(usize, String)>,
 }
 
 impl Builder<'_> {
@@ -135,6 +185,7 @@ impl Builder<'_> {
         service: ServiceId,
         target: &str,
         via: Option<&Range<usize>>,
+        implied: bool,
     ) -> Result<Vec<TaskIdx>, TaskError> {
         let key = (service, target.to_string());
         if let Some(pos) = self.stack.iter().position(|k| *k == key) {
@@ -143,8 +194,14 @@ impl Builder<'_> {
                 .map(|(s, t)| format!("{}:{t}", self.ws.services[*s].name))
                 .collect();
             chain.push(format!("{}:{target}", self.ws.services[service].name));
+            let mut loop_: Vec<(ServiceId, &str)> = self.stack[pos..]
+                .iter()
+                .map(|(s, t)| (*s, t.as_str()))
+                .collect();
+            loop_.push((service, target));
             return Err(TaskError::Cycle {
                 chain: chain.join(" → "),
+                help: cycle_help(self.ws, &loop_),
                 at: via.cloned(),
             });
         }
@@ -175,8 +232,12 @@ impl Builder<'_> {
         }
         // Not defined here: carry the request through to the same target in every dependency.
         // (A `[targets.NAME]` default would have defined it here; another service's own `needs`
-        // say nothing about this one.)
-        let needs = vec![Need::Deps(target.to_string())];
+        // say nothing about this one.) A request implied by a script stays implied.
+        let needs = vec![if implied {
+            Need::ScriptDeps(target.to_string())
+        } else {
+            Need::Deps(target.to_string())
+        }];
         self.stack.push(key.clone());
         let found = self.resolve_needs(service, &needs, &[via])?;
         self.stack.pop();
@@ -195,11 +256,21 @@ impl Builder<'_> {
         for (i, need) in needs.iter().enumerate() {
             let via = spans.get(i).copied().flatten();
             match need {
-                Need::Own(t) => out.extend(self.resolve(service, t, via)?),
+                Need::Own(t) => out.extend(self.resolve(service, t, via, false)?),
                 Need::Deps(t) => {
                     let deps = self.ws.services[service].deps.clone();
                     for d in deps {
-                        out.extend(self.resolve(d, t, via)?);
+                        out.extend(self.resolve(d, t, via, false)?);
+                    }
+                }
+                Need::ScriptDeps(t) => {
+                    let deps = self.ws.services[service].deps.clone();
+                    for d in deps {
+                        if let Some(group) = self.same_cycle(service, d) {
+                            self.unordered.insert((group, t.clone()));
+                            continue;
+                        }
+                        out.extend(self.resolve(d, t, via, true)?);
                     }
                 }
             }
@@ -209,8 +280,38 @@ impl Builder<'_> {
         Ok(out)
     }
 
+    /// The cycle group `a` and `b` are both in, if any.
+    fn same_cycle(&mut self, a: ServiceId, b: ServiceId) -> Option<usize> {
+        let ws = self.ws;
+        let cycle_of = self.cycle_of.get_or_insert_with(|| {
+            ws.graph
+                .cycles()
+                .iter()
+                .enumerate()
+                .flat_map(|(g, members)| members.iter().map(move |&m| (m, g)))
+                .collect()
+        });
+        let group = *cycle_of.get(&a)?;
+        (cycle_of.get(&b) == Some(&group)).then_some(group)
+    }
+
     /// Nodes were pushed after their needs, so the order is already topological.
     fn finish(self) -> TaskGraph {
+        let mut by_group: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
+        for (group, target) in &self.unordered {
+            by_group.entry(*group).or_default().push(target);
+        }
+        for (group, targets) in by_group {
+            let names: Vec<&str> = self.ws.graph.cycles()[group]
+                .iter()
+                .map(|&i| self.ws.services[i].name.as_str())
+                .collect();
+            tracing::warn!(
+                "{} depend on one another in a loop: their `{}` scripts are not ordered among themselves (as pnpm does); write `needs` for those targets to order them",
+                names.join(", "),
+                targets.join("`, `")
+            );
+        }
         let mut dependents = vec![Vec::new(); self.nodes.len()];
         for (i, t) in self.nodes.iter().enumerate() {
             for &n in &t.needs {

@@ -1409,3 +1409,85 @@ fn sample_monorepo_library_change_spreads_to_dependents() {
     repo.commit("go.work");
     assert_eq!(repo.affected_json(&[]).affected_names().len(), 10);
 }
+
+/// `members = ["."]` makes a service of the workspace root; it has no folder name of its own that
+/// is the same in every clone, so it is `root`, never an empty name.
+#[test]
+fn the_workspace_root_as_a_member_is_named_root() {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\".\", \"services/*\"]\n")
+        .write("main.go", "package main\n")
+        .write("services/api/main.go", "package main\n");
+    repo.commit("init");
+    repo.write("main.go", "package main\n// changed\n");
+    repo.commit("change");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "names"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "root\n");
+}
+
+/// A polyglot microservices repository, as the reference ones are laid out: Go modules, and
+/// beside them a Node, a Python, a Java, a .NET and a Dockerfile-only service, each in its own
+/// folder with its own build manifest. With no pipeline.toml every one is a service named after
+/// its folder; a `package.json` in a test-data folder is not.
+fn polyglot() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "src/checkout/go.mod",
+        "module example.com/checkout\n\ngo 1.22\n",
+    )
+    .write("src/checkout/main.go", "package main\n\nfunc main() {}\n")
+    .write(
+        "src/currency/package.json",
+        "{\"name\": \"currency\", \"scripts\": {\"test\": \"true\"}}\n",
+    )
+    .write("src/currency/server.js", "1;\n")
+    .write("src/email/requirements.txt", "grpcio==1.60.0\n")
+    .write("src/email/email_server.py", "pass\n")
+    .write("src/ad/build.gradle", "plugins { id 'java' }\n")
+    .write("src/ad/src/main/java/Ad.java", "class Ad {}\n")
+    .write("src/cart/cart.sln", "\n")
+    .write("src/cart/src/cart.csproj", "<Project/>\n")
+    .write("src/cart/tests/cart.tests.csproj", "<Project/>\n")
+    .write("src/edge/Dockerfile", "FROM nginx\n")
+    .write("src/email/testdata/fixtures/package.json", "{}\n")
+    .write("Dockerfile", "FROM scratch\n")
+    .write("README.md", "shop\n");
+    repo.commit("init");
+    repo
+}
+
+#[test]
+fn every_service_of_a_polyglot_repository_is_found_with_no_config() {
+    let repo = polyglot();
+    let out = repo.run(&["check"]);
+    out.success();
+    assert!(
+        out.stdout_str().starts_with(
+            "no pipeline.toml: discovered 1 .NET service, 1 Docker service, 1 Go module, 1 Java service, 1 Python service, 1 npm package: ok — 6 services"
+        ),
+        "{}",
+        out.stdout_str()
+    );
+    repo.write("src/cart/tests/CartTests.cs", "class T {}\n")
+        .write("src/email/email_server.py", "pass # changed\n")
+        .write("src/email/testdata/fixtures/package.json", "{\"a\": 1}\n")
+        .write("src/ad/src/main/java/Ad.java", "class Ad { }\n");
+    repo.commit("change three services");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), ["ad", "cart", "email"]);
+    assert_eq!(json.unaffected_names(), ["checkout", "currency", "edge"]);
+    // The standalone Node service's scripts are targets, run by npm.
+    let out = repo.run(&["run", "test", "--service", "currency"]);
+    out.success();
+}
+
+#[test]
+fn a_folder_service_named_like_a_package_takes_its_path() {
+    let repo = polyglot();
+    repo.write("tools/checkout/Dockerfile", "FROM scratch\n");
+    repo.commit("a second checkout");
+    let out = repo.run(&["affected", "--base", "HEAD~1", "--format", "names"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "tools/checkout\n");
+}

@@ -645,22 +645,53 @@ fn bad_command_line_usage_exits_2() {
     repo.run(&["frobnicate"]).expect_code(2);
 }
 
+/// With no `--base` and no `default_base`, the base is the CI's target branch, else the branch
+/// origin/HEAD names, else `main`/`master`, said on stderr; with none of them it is a usage error
+/// that names what was tried.
 #[test]
-fn no_base_anywhere_is_a_usage_error() {
+fn the_base_defaults_to_the_ci_or_the_default_branch() {
     let repo = TestRepo::new();
     repo.write("services/a/x", "")
+        .write("services/b/x", "")
         .config("[workspace]\nmembers = [\"services/*\"]\n");
     repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "develop"]);
+    repo.write("services/b/x", "b");
+    repo.commit("b on develop");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("services/a/x", "a");
+    repo.commit("a on feature");
+
+    let out = repo.run(&["affected", "--format", "names"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "a\nb\n", "against main");
+    assert_eq!(
+        out.stderr_str(),
+        "base: main (the default branch; pass --base or set default_base to choose another)\n"
+    );
+    let out = repo
+        .command(&["affected", "--format", "names"])
+        .env("GITHUB_BASE_REF", "develop")
+        .output()
+        .unwrap();
+    out.success();
+    assert_eq!(out.stdout_str(), "a\n", "against the pull request's target");
+    assert!(
+        out.stderr_str()
+            .starts_with("base: develop (the pull request's target branch ($GITHUB_BASE_REF)"),
+        "{}",
+        out.stderr_str()
+    );
+    // `--head` alone takes the same base.
+    let out = repo.run(&["affected", "--head", "HEAD~1", "--format", "names"]);
+    out.success();
+    assert_eq!(out.stdout_str(), "b\n");
+
+    repo.git(&["branch", "-q", "-m", "main", "trunk"]);
     let out = repo.run(&["affected"]);
     out.expect_code(2);
     assert_eq!(
         out.stderr_str(),
-        "error: no base revision: pass --base REV, set default_base in [workspace], or use --uncommitted\n"
-    );
-    let out = repo.run(&["affected", "--head", "HEAD"]);
-    out.expect_code(2);
-    assert_eq!(
-        out.stderr_str(),
-        "error: --head needs a base: pass --base REV or set workspace.default_base\n"
+        "error: no base revision: none of origin/main, main, origin/master, master exists; pass --base REV, set default_base in [workspace], or use --uncommitted\n"
     );
 }

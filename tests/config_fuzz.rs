@@ -240,8 +240,9 @@ fn check_one(path: &Path) -> Result<(), String> {
             Ok(ws) => {
                 let every: Vec<usize> = (0..ws.services.len()).collect();
                 let targets: Vec<String> = ws.target_names.iter().cloned().collect();
-                if let Err(shockwave::tasks::TaskError::Cycle { at: None, chain }) =
-                    TaskGraph::build(&ws, &every, &targets)
+                if let Err(shockwave::tasks::TaskError::Cycle {
+                    at: None, chain, ..
+                }) = TaskGraph::build(&ws, &every, &targets)
                 {
                     return Err(format!("task cycle without a position: {chain}"));
                 }

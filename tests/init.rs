@@ -41,7 +41,9 @@ fn init_writes_a_config_that_check_accepts_with_the_same_graph() {
     let check = repo.run(&["check"]);
     check.success();
     assert!(
-        check.stdout_str().contains("2 services, 1 dependency edge"),
+        check
+            .stdout_str()
+            .contains("2 services (2 discovered: 2 npm packages), 1 dependency edge"),
         "{}",
         check.stdout_str()
     );

@@ -92,21 +92,6 @@ fn zero_parallel_tasks_are_refused() {
 }
 
 #[test]
-fn a_range_without_a_base_is_refused() {
-    let no_base =
-        "no base revision: pass --base REV, set default_base in [workspace], or use --uncommitted";
-    usage_error(&["affected"], no_base);
-    usage_error(&["graph", "--affected"], no_base);
-    usage_error(&["run", "build", "--affected"], no_base);
-    let head_alone = "--head needs a base: pass --base REV or set workspace.default_base";
-    usage_error(&["affected", "--head", "HEAD"], head_alone);
-    usage_error(
-        &["hash", "build", "--affected", "--head", "HEAD"],
-        head_alone,
-    );
-}
-
-#[test]
 fn a_run_that_selects_nothing_is_refused() {
     usage_error(
         &["run", "build"],

@@ -86,8 +86,43 @@ pub struct Env {
     /// `SHOCKWAVE_CACHE_DIR`, for the commands without `--cache-dir` (which read it through
     /// clap): where they keep the parsed config.
     pub cache_dir: Option<PathBuf>,
+    /// The target branch of the pull or merge request the CI is building, when it says.
+    pub ci_base: Option<CiBase>,
     /// `COLUMNS`, when it is a positive number: the width of a terminal that does not say.
     columns: Option<usize>,
+}
+
+/// The target branch of a pull or merge request, as the CI that builds it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiBase {
+    /// The branch name (`main`), without `refs/heads/`.
+    pub branch: String,
+    /// The variable that said so.
+    pub var: &'static str,
+}
+
+/// The variables CI systems set to a pull request's target branch, first match wins. Each is set
+/// only for pull/merge request builds (empty or unset on a push).
+const CI_BASE_VARS: &[&str] = &[
+    "GITHUB_BASE_REF",                     // GitHub Actions
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", // GitLab CI
+    "BUILDKITE_PULL_REQUEST_BASE_BRANCH",  // Buildkite
+    "SYSTEM_PULLREQUEST_TARGETBRANCH",     // Azure Pipelines (may be `refs/heads/main`)
+    "BITBUCKET_PR_DESTINATION_BRANCH",     // Bitbucket Pipelines
+    "CHANGE_TARGET",                       // Jenkins multibranch
+];
+
+impl CiBase {
+    pub fn read(var: impl Fn(&str) -> Option<String>) -> Option<CiBase> {
+        CI_BASE_VARS.iter().find_map(|&name| {
+            let value = var(name)?;
+            let branch = value.trim().trim_start_matches("refs/heads/");
+            (!branch.is_empty()).then(|| CiBase {
+                branch: branch.to_string(),
+                var: name,
+            })
+        })
+    }
 }
 
 impl Env {
@@ -102,6 +137,7 @@ impl Env {
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             ci: non_empty("CI").is_some_and(|v| v != "0" && v != "false"),
             rust_log: std::env::var("RUST_LOG").ok(),
+            ci_base: CiBase::read(|k| std::env::var(k).ok()),
             stdout: Style {
                 color: color && std::io::stdout().is_terminal(),
             },

@@ -59,6 +59,7 @@ impl CliError {
         if let TaskError::Cycle {
             at: Some(at),
             chain,
+            help,
         } = &e
         {
             if let Ok(source_text) = std::fs::read_to_string(&ws.config_path) {
@@ -67,7 +68,7 @@ impl CliError {
                     source_text,
                     diagnostics: vec![Diagnostic::new(format!("task cycle: {chain}"))
                         .at(at.clone())
-                        .help("change the targets' `needs` so that no task needs itself")],
+                        .help(help.clone())],
                 });
             }
         }

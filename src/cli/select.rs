@@ -24,24 +24,13 @@ pub(crate) fn service_id(ws: &Workspace, name: &str) -> Result<ServiceId, CliErr
     })
 }
 
-/// The revisions to compare: `range` completed with the config's `default_base`.
+/// The revisions to compare: `range` completed with the config's `default_base`. With neither,
+/// the base is left to [`compute_affected`], which looks for the CI's or the default branch.
 pub(crate) fn change_query(ws: &Workspace, range: &Range) -> Result<ChangeQuery, CliError> {
-    if range.head.is_some() && range.base.is_none() && ws.default_base.is_none() {
-        return Err(CliError::Usage(
-            "--head needs a base: pass --base REV or set workspace.default_base".into(),
-        ));
-    }
     let base = match (&range.base, range.uncommitted) {
         (Some(b), _) => Some(b.clone()),
-        (None, true) => None,
-        (None, false) => match &ws.default_base {
-            Some(b) => Some(b.clone()),
-            None => {
-                return Err(CliError::Usage(
-                    "no base revision: pass --base REV, set default_base in [workspace], or use --uncommitted".into(),
-                ))
-            }
-        },
+        (None, true) if range.head.is_none() => None,
+        (None, _) => ws.default_base.clone(),
     };
     Ok(ChangeQuery {
         base,
@@ -51,6 +40,30 @@ pub(crate) fn change_query(ws: &Workspace, range: &Range) -> Result<ChangeQuery,
     })
 }
 
+/// A query without a base (and not `--uncommitted` alone) gets the CI's target branch or the
+/// repository's default branch, said on stderr; none existing is a usage error naming them.
+fn with_found_base(
+    ctx: &Context,
+    range: &Range,
+    mut query: ChangeQuery,
+) -> Result<ChangeQuery, CliError> {
+    if query.base.is_some() || (query.uncommitted && query.head.is_none()) {
+        return Ok(query);
+    }
+    let ci = range.ci_base.as_ref().map(|c| (c.branch.as_str(), c.var));
+    match ctx.repo.default_base(ci) {
+        Ok((rev, why)) => {
+            eprintln!("base: {rev} ({why}; pass --base or set default_base to choose another)");
+            query.base = Some(rev);
+            Ok(query)
+        }
+        Err(tried) => Err(CliError::Usage(format!(
+            "no base revision: none of {} exists; pass --base REV, set default_base in [workspace], or use --uncommitted",
+            tried.join(", ")
+        ))),
+    }
+}
+
 /// What `query` changed and which services that affects.
 pub(crate) fn compute_affected(
     ctx: &Context,
@@ -58,6 +71,7 @@ pub(crate) fn compute_affected(
     query: ChangeQuery,
 ) -> Result<Impact, CliError> {
     let dependents = range.dependents;
+    let query = with_found_base(ctx, range, query)?;
     let mut changes = match ctx.repo.changes(&query) {
         Ok(c) => c,
         Err(e) if range.all_on_missing_base && is_base_problem(&e, &query) => {

@@ -11,7 +11,7 @@ use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
     GraphArgs, GraphFormat, HashArgs, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
 };
-use super::env::{Env, FsMonitorEnv, RemoteEnv};
+use super::env::{CiBase, Env, FsMonitorEnv, RemoteEnv};
 use super::CliError;
 use crate::affected::Dependents;
 use crate::cache::parse_size;
@@ -114,6 +114,9 @@ pub struct Range {
     /// `--on-missing-base all`: a base that is not in the clone affects everything.
     pub all_on_missing_base: bool,
     pub dependents: Dependents,
+    /// The pull request's target branch the CI says (`GITHUB_BASE_REF`, …): the first choice
+    /// for a base when neither `--base` nor `default_base` gives one.
+    pub ci_base: Option<CiBase>,
 }
 
 #[derive(Debug)]
@@ -242,10 +245,14 @@ impl Settings {
         let command = match cli.command {
             Command::Check => CommandSettings::Check,
             Command::Init => CommandSettings::Init,
-            Command::Affected(a) => CommandSettings::Affected(AffectedSettings::resolve(a)?),
-            Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g)?),
-            Command::Run(r) => CommandSettings::Run(RunSettings::resolve(r, remote_env)?),
-            Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h)?),
+            Command::Affected(a) => {
+                CommandSettings::Affected(AffectedSettings::resolve(a, &env.ci_base)?)
+            }
+            Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g, &env.ci_base)?),
+            Command::Run(r) => {
+                CommandSettings::Run(RunSettings::resolve(r, remote_env, &env.ci_base)?)
+            }
+            Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.ci_base)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {
                 remote: RemoteSettings::resolve(remote_env, false, false)?,
                 dir: c.cache_dir,
@@ -290,7 +297,7 @@ impl Settings {
 }
 
 impl Range {
-    fn resolve(a: RangeArgs) -> Result<Range, CliError> {
+    fn resolve(a: RangeArgs, ci_base: &Option<CiBase>) -> Result<Range, CliError> {
         if a.head.is_some() && a.uncommitted {
             return Err(CliError::Usage(
                 "--uncommitted compares the worktree with HEAD, so it cannot be combined with --head; drop one of them".into(),
@@ -307,6 +314,7 @@ impl Range {
                 DependentsArg::Direct => Dependents::Direct,
                 DependentsArg::Transitive => Dependents::Transitive,
             },
+            ci_base: ci_base.clone(),
         })
     }
 
@@ -338,14 +346,14 @@ impl Range {
 }
 
 impl AffectedSettings {
-    fn resolve(a: AffectedArgs) -> Result<AffectedSettings, CliError> {
+    fn resolve(a: AffectedArgs, ci_base: &Option<CiBase>) -> Result<AffectedSettings, CliError> {
         if a.shards.is_some() && a.format != AffectedFormat::Github {
             return Err(CliError::Usage(
                 "--shards adds the `shards` output of --format github; add --format github".into(),
             ));
         }
         Ok(AffectedSettings {
-            range: Range::resolve(a.range)?,
+            range: Range::resolve(a.range, ci_base)?,
             format: a.format,
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
@@ -354,24 +362,27 @@ impl AffectedSettings {
 }
 
 impl GraphSettings {
-    fn resolve(g: GraphArgs) -> Result<GraphSettings, CliError> {
+    fn resolve(g: GraphArgs, ci_base: &Option<CiBase>) -> Result<GraphSettings, CliError> {
         // Without `--affected` the range flags select nothing, so they are not checked either.
         Ok(GraphSettings {
             format: g.format,
-            affected: g.affected.then(|| Range::resolve(g.range)).transpose()?,
+            affected: g
+                .affected
+                .then(|| Range::resolve(g.range, ci_base))
+                .transpose()?,
         })
     }
 }
 
 impl Select {
-    fn resolve(s: SelectArgs) -> Result<Select, CliError> {
+    fn resolve(s: SelectArgs, ci_base: &Option<CiBase>) -> Result<Select, CliError> {
         let r = s.range;
         let head = r.head.clone();
         if !s.all && s.service.is_empty() {
             return Ok(Select {
                 head,
                 by: SelectBy::Affected {
-                    range: Range::resolve(r)?,
+                    range: Range::resolve(r, ci_base)?,
                     asked: s.affected,
                 },
                 ignored: Vec::new(),
@@ -473,7 +484,11 @@ impl RemoteSettings {
 }
 
 impl RunSettings {
-    fn resolve(a: RunArgs, remote: RemoteEnv) -> Result<RunSettings, CliError> {
+    fn resolve(
+        a: RunArgs,
+        remote: RemoteEnv,
+        ci_base: &Option<CiBase>,
+    ) -> Result<RunSettings, CliError> {
         if a.jobs == Some(0) {
             return Err(CliError::Usage(
                 "-j 0: the number of parallel tasks must be at least 1".into(),
@@ -505,7 +520,7 @@ impl RunSettings {
         Ok(RunSettings {
             shard,
             targets: a.targets,
-            select: Select::resolve(a.select)?,
+            select: Select::resolve(a.select, ci_base)?,
             jobs: a
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -526,7 +541,7 @@ impl RunSettings {
 }
 
 impl HashSettings {
-    fn resolve(a: HashArgs) -> Result<HashSettings, CliError> {
+    fn resolve(a: HashArgs, ci_base: &Option<CiBase>) -> Result<HashSettings, CliError> {
         if let Some(files) = a.diff {
             let mut files = files.into_iter();
             return match (files.next(), files.next()) {
@@ -537,7 +552,7 @@ impl HashSettings {
         }
         Ok(HashSettings::List {
             targets: a.targets,
-            select: Select::resolve(a.select)?,
+            select: Select::resolve(a.select, ci_base)?,
             format: if a.json {
                 HashFormat::Json
             } else if a.explain {

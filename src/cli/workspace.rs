@@ -58,6 +58,9 @@ impl Loaded {
                     path.display(),
                     started.elapsed().as_secs_f64() * 1e3
                 );
+                if ws.services.is_empty() {
+                    warn_if_discovery_would_find(&repo, &ws);
+                }
                 Ok(Loaded { ws, repo: Ok(repo) })
             }
             Err(e) => {
@@ -130,6 +133,26 @@ impl Context {
                 state,
             });
         }
+    }
+}
+
+/// A pipeline.toml that yields no service where discovery would find some (a `[workspace]`
+/// table alone turns discovery off) would make every command answer "nothing affected": say so,
+/// with the line to add.
+fn warn_if_discovery_would_find(repo: &Repo, ws: &Workspace) {
+    let found = match repo.workspace_dirs(&ws.root) {
+        Ok(Some(mut dirs)) => config::discover_only(&ws.root, &mut dirs),
+        _ => config::discover_only(&ws.root, &mut config::FsDirs::new(&ws.root)),
+    };
+    match found {
+        Ok(Some(discovered)) => tracing::warn!(
+            "{} declares no services, but the workspace holds {}: add `discover = \"auto\"` under `[workspace]` to use them (or list them in `members`)",
+            ws.config_path.display(),
+            crate::report::init::found(&discovered)
+        ),
+        Ok(None) => {}
+        // Manifests discovery cannot read: the config did not ask for them, so stay quiet.
+        Err(e) => tracing::debug!("discovery in a config without services: {e}"),
     }
 }
 

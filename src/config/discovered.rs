@@ -42,6 +42,7 @@ impl Validator<'_> {
                     found: Some(Box::new(Found {
                         ecosystem: s.ecosystem,
                         deps: s.deps,
+                        dev_deps: s.dev_deps,
                         scripts: s.scripts,
                         packages: s.packages,
                         paths: s.paths,
@@ -75,6 +76,11 @@ impl Validator<'_> {
                         .iter()
                         .filter_map(|d| renamed.get(d).cloned())
                         .collect(),
+                    dev_deps: s
+                        .dev_deps
+                        .iter()
+                        .filter_map(|d| renamed.get(d).cloned())
+                        .collect(),
                     scripts: s.scripts,
                     packages: s.packages,
                     paths: s.paths,
@@ -103,15 +109,17 @@ impl Validator<'_> {
         Ok(found)
     }
 
-    /// `discover = "auto"` or a list of `"npm"`, `"pnpm"`, `"yarn"`, `"cargo"`, `"go"` (the first
-    /// three all read the one npm-family workspace, whose package manager is detected).
+    /// `discover = "auto"` or a list of `"npm"`, `"pnpm"`, `"yarn"`, `"cargo"`, `"go"`, `"folders"`
+    /// (the first three all read the one npm-family workspace, whose package manager is detected;
+    /// `"folders"` finds the folders no workspace covers that hold a build manifest).
     fn sources(&mut self, value: &super::raw::Spanned<toml::Value>) -> Option<Sources> {
         let help =
-            "write discover = \"auto\", or a list such as discover = [\"npm\", \"cargo\", \"go\"]";
+            "write discover = \"auto\", or a list such as discover = [\"npm\", \"cargo\", \"go\", \"folders\"]";
         let mut sources = Sources {
             js: false,
             cargo: false,
             go: false,
+            folders: false,
         };
         match value.get_ref() {
             toml::Value::String(s) if s == "auto" => return Some(Sources::ALL),
@@ -121,6 +129,7 @@ impl Validator<'_> {
                         Some("npm" | "pnpm" | "yarn") => sources.js = true,
                         Some("cargo") => sources.cargo = true,
                         Some("go") => sources.go = true,
+                        Some("folders") => sources.folders = true,
                         other => {
                             let shown = other.map_or_else(|| item.to_string(), str::to_string);
                             self.errors.push(

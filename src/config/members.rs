@@ -73,13 +73,21 @@ pub fn list_subdirs(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(out)
 }
 
+/// The name of the service `members = ["."]` makes of the workspace root.
+pub const ROOT_MEMBER: &str = "root";
+
 impl Validator<'_> {
     /// The services `members` finds, named after their folder (a root only once).
     pub(super) fn member_drafts(&mut self, members: &[SpannedStr]) -> BTreeMap<String, Draft> {
         let mut drafts: BTreeMap<String, Draft> = BTreeMap::new();
         for member in members {
             for dir in self.member_dirs(member) {
-                let name = dir.rsplit('/').next().unwrap_or(&dir).to_string();
+                // The workspace root itself (`members = ["."]`) has no folder name of its own
+                // that is stable across clones: it is `root`.
+                let name = match dir.rsplit('/').next() {
+                    Some("") | None => ROOT_MEMBER.to_string(),
+                    Some(last) => last.to_string(),
+                };
                 if let Some(existing) = drafts.get(&name) {
                     if existing.root != dir {
                         self.errors.push(

@@ -1,6 +1,6 @@
 //! The frozen configuration every later stage reads: the [`Workspace`] with its services, their
 //! targets and the service graph. Values here are already validated (roots exist and stay inside
-//! the repository, names resolve, globs compile, the graph is acyclic); nothing here checks or
+//! the repository, names resolve, globs compile, written `deps` close no cycle); nothing here checks or
 //! reports anything, and nothing outside `config` builds these values.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,13 +58,18 @@ pub enum Need {
     Own(String),
     /// `"^build"`: `build` of every dependency of the service.
     Deps(String),
+    /// The same script of every workspace dependency, for a discovered package's script whose
+    /// `needs` nobody wrote (as `pnpm -r run` and `yarn workspaces foreach --topological` order
+    /// them). Dependencies in a loop with the service are not ordered, as pnpm does, instead of
+    /// failing as a written `^build` across a loop does.
+    ScriptDeps(String),
 }
 
 impl std::fmt::Display for Need {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Need::Own(t) => f.write_str(t),
-            Need::Deps(t) => write!(f, "^{t}"),
+            Need::Deps(t) | Need::ScriptDeps(t) => write!(f, "^{t}"),
         }
     }
 }
@@ -74,7 +79,8 @@ impl std::fmt::Display for Need {
 pub struct Target {
     pub command: String,
     pub needs: Vec<Need>,
-    /// Where each of `needs` is written in the config file (same order), for task-cycle errors.
+    /// Where each of `needs` is written in the config file (same order), for task-cycle errors;
+    /// shorter than `needs` when the last ones are implied ([`Need::ScriptDeps`]).
     pub need_spans: Vec<Range<usize>>,
     /// Globs relative to the service root; `**` when not declared.
     pub inputs: Arc<Globs>,
@@ -94,8 +100,11 @@ pub struct Service {
     pub name: String,
     /// Workspace-relative, `/`-separated, no leading or trailing slash; empty for the workspace root.
     pub root: String,
-    /// Direct dependencies, sorted by id.
+    /// Direct dependencies, sorted by id. They may form cycles through discovered edges.
     pub deps: Vec<ServiceId>,
+    /// Dependencies needed only by this service's own tests (Cargo `[dev-dependencies]`), sorted,
+    /// none also in `deps`: a change there affects this service, not its dependents.
+    pub dev_deps: Vec<ServiceId>,
     /// Extra workspace-relative globs whose files belong to this service.
     pub paths: Vec<String>,
     /// `paths`, compiled.
@@ -114,8 +123,10 @@ pub struct Service {
 /// The validated, frozen configuration.
 #[derive(Debug)]
 pub struct Workspace {
-    /// The config file that was loaded.
+    /// The config file that was loaded; with no pipeline.toml (`zero_config`), where it would be.
     pub config_path: PathBuf,
+    /// No pipeline.toml: everything was discovered from the manifests.
+    pub zero_config: bool,
     /// The directory holding the config file; every path in the config is relative to it.
     pub root: PathBuf,
     pub default_base: Option<String>,

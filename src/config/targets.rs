@@ -224,6 +224,7 @@ impl Validator<'_> {
             .or_else(|| base.and_then(|b| b.command.clone()));
         // A discovered npm-family package runs its own script; one without that script simply
         // has no such target, as `turbo` and `npm run --workspaces --if-present` treat it.
+        let from_script = command.is_none() && matches!(script, Some(Some(_)));
         let command = match (command, script) {
             (Some(c), _) => Some(c),
             (None, Some(script)) => Some(script?),
@@ -247,7 +248,11 @@ impl Validator<'_> {
             }
             return None;
         };
-        let (needs, need_spans) = pick(|t| t.needs.as_ref())
+        let written_needs = pick(|t| t.needs.as_ref());
+        // A discovered package's script with no `needs` written runs after the same script of
+        // its workspace dependencies, as the package managers order `run` over a workspace.
+        let implied = written_needs.is_none() && from_script;
+        let (mut needs, need_spans): (Vec<Need>, Vec<_>) = written_needs
             .map(|ns| {
                 ns.iter()
                     .map(|n| {
@@ -260,6 +265,9 @@ impl Validator<'_> {
                     .unzip()
             })
             .unwrap_or_default();
+        if implied {
+            needs.push(Need::ScriptDeps(name.to_string()));
+        }
         let inputs = self.shared_globs(pick(|t| t.inputs.as_ref()), &["**"], "inputs");
         let outputs = self.shared_globs(pick(|t| t.outputs.as_ref()), &[], "outputs");
         let mut env: Vec<String> = pick(|t| t.env.as_ref())

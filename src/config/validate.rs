@@ -63,6 +63,8 @@ pub(super) struct Found {
     pub(super) ecosystem: Ecosystem,
     /// Names of the services it links (only services that exist among the drafts).
     pub(super) deps: Vec<String>,
+    /// Names of the services it needs only for its tests.
+    pub(super) dev_deps: Vec<String>,
     pub(super) scripts: Vec<String>,
     pub(super) packages: Vec<PackageInput>,
     /// Globs added to the service's `paths`.
@@ -159,19 +161,29 @@ impl<'a> Validator<'a> {
                 paths.dedup();
             }
             let path_globs = self.globs_for(&paths);
-            let (ecosystem, packages) = match d.found {
+            let (ecosystem, packages, dev_deps) = match d.found {
                 Some(found) => {
                     deps.extend(found.deps.iter().filter_map(|dep| ids.get(dep.as_str())));
                     deps.sort_unstable();
                     deps.dedup();
-                    (Some(found.ecosystem), found.packages)
+                    // A dependency also written or linked as a normal one is a normal one.
+                    let mut dev: Vec<ServiceId> = found
+                        .dev_deps
+                        .iter()
+                        .filter_map(|dep| ids.get(dep.as_str()).copied())
+                        .filter(|dep| deps.binary_search(dep).is_err())
+                        .collect();
+                    dev.sort_unstable();
+                    dev.dedup();
+                    (Some(found.ecosystem), found.packages, dev)
                 }
-                None => (None, Vec::new()),
+                None => (None, Vec::new(), Vec::new()),
             };
             services.push(Service {
                 name,
                 root: d.root,
                 deps,
+                dev_deps,
                 path_globs,
                 paths,
                 targets,
@@ -189,6 +201,7 @@ impl<'a> Validator<'a> {
         };
         Ok(Workspace {
             config_path: path.to_path_buf(),
+            zero_config: self.zero_config,
             root: self.root.to_path_buf(),
             default_base: ws.default_base,
             global_inputs,
@@ -357,34 +370,46 @@ impl<'a> Validator<'a> {
         ids
     }
 
-    /// The service graph, or `None` with the cycle reported. The services only hold dependencies
-    /// on known services, so a cycle can be found (and reported together with the other problems)
-    /// even when some `deps` entries were invalid.
+    /// The service graph, or `None` with a cycle reported when the `deps` written in
+    /// pipeline.toml close one among themselves. Cycles through discovered edges are accepted,
+    /// as the package managers accept them (`check` warns); only ordering tasks across one fails.
     fn service_graph(
         &mut self,
         services: &[Service],
         dep_spans: &DepSpans,
     ) -> Option<ServiceGraph> {
-        match ServiceGraph::build(services.iter().map(|s| s.deps.as_slice())) {
-            Ok(g) => Some(g),
-            Err(cycle) => {
-                let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
-                // Discovered edges have no span in pipeline.toml: point at a written one, the
-                // last entry, as a dependency written twice is reported where it is written last.
-                let span = cycle.windows(2).find_map(|w| {
-                    dep_spans
-                        .iter()
-                        .rfind(|(from, to, _)| (*from, *to) == (w[0], w[1]))
-                        .map(|(_, _, span)| span.clone())
-                });
-                self.errors.push(
-                    Diagnostic::new(format!("dependency cycle: {}", chain.join(" → ")))
-                        .at_opt(span)
-                        .help("services must form a DAG; remove one of the `deps` entries in this cycle"),
-                );
-                None
-            }
+        let mut written: Vec<Vec<ServiceId>> = vec![Vec::new(); services.len()];
+        for (from, to, _) in dep_spans {
+            written[*from].push(*to);
         }
+        let only_written =
+            ServiceGraph::build(written.iter().map(Vec::as_slice), std::iter::empty());
+        if let Some(group) = only_written.cycles().first() {
+            let cycle = only_written
+                .cycle_through(group[0])
+                .unwrap_or_else(|| group.clone());
+            let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+            // Point at the last written entry of the loop, as a dependency written twice is
+            // reported where it is written last.
+            let span = cycle.windows(2).find_map(|w| {
+                dep_spans
+                    .iter()
+                    .rfind(|(from, to, _)| (*from, *to) == (w[0], w[1]))
+                    .map(|(_, _, span)| span.clone())
+            });
+            self.errors.push(
+                Diagnostic::new(format!("dependency cycle: {}", chain.join(" → ")))
+                    .at_opt(span)
+                    .help(
+                        "services must form a DAG; remove one of the `deps` entries in this cycle",
+                    ),
+            );
+            return None;
+        }
+        Some(ServiceGraph::build(
+            services.iter().map(|s| s.deps.as_slice()),
+            services.iter().map(|s| s.dev_deps.as_slice()),
+        ))
     }
 
     /// Validates a `root` value: relative, an existing directory, inside the workspace once

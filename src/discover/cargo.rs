@@ -247,6 +247,7 @@ fn services(
             ecosystem: Ecosystem::Cargo,
             manifest: m.manifest.clone(),
             deps,
+            dev_deps: Vec::new(),
             scripts: Vec::new(),
             packages: Vec::new(),
             paths,

@@ -13,6 +13,7 @@
 
 mod cargo;
 mod files;
+mod folders;
 pub mod go;
 mod js;
 pub mod lockfile;
@@ -35,6 +36,14 @@ pub enum Ecosystem {
     Yarn,
     Cargo,
     Go,
+    /// A folder with `pyproject.toml`, `setup.py`, `requirements.txt` or a `Pipfile`.
+    Python,
+    /// A folder with `pom.xml` or `build.gradle(.kts)`.
+    Java,
+    /// A folder with a `.sln`, `.csproj` or `.fsproj`.
+    Dotnet,
+    /// A folder whose only build manifest is a `Dockerfile`.
+    Docker,
 }
 
 impl Ecosystem {
@@ -45,6 +54,10 @@ impl Ecosystem {
             Ecosystem::Yarn => "yarn",
             Ecosystem::Cargo => "cargo",
             Ecosystem::Go => "go",
+            Ecosystem::Python => "python",
+            Ecosystem::Java => "java",
+            Ecosystem::Dotnet => "dotnet",
+            Ecosystem::Docker => "docker",
         }
     }
 
@@ -94,8 +107,13 @@ pub struct DiscoveredService {
     /// Workspace-relative path of the manifest it was read from (`packages/a/package.json`).
     pub manifest: String,
     /// Names of other discovered services it depends on (sorted, deduplicated): exactly the
-    /// edges the toolchain itself links locally.
+    /// edges the toolchain itself links locally. They may form cycles (package managers install
+    /// such workspaces); only a task graph that must order one refuses it.
     pub deps: Vec<String>,
+    /// Names of discovered services it needs only for its own tests (Cargo `[dev-dependencies]`),
+    /// sorted, deduplicated, none also in `deps`: a change there affects this service but not,
+    /// through it, its dependents, and `^target` needs do not follow them.
+    pub dev_deps: Vec<String>,
     /// npm-family `scripts` names (sorted): each becomes a target run as `<package manager> run
     /// NAME` unless `[targets.NAME]` has a command of its own.
     pub scripts: Vec<String>,
@@ -181,6 +199,9 @@ pub struct Sources {
     pub js: bool,
     pub cargo: bool,
     pub go: bool,
+    /// Folders no workspace covers that hold their own build manifest (`package.json`,
+    /// `pyproject.toml`, `pom.xml`, `*.csproj`, `Dockerfile`, …): one service each.
+    pub folders: bool,
 }
 
 impl Sources {
@@ -188,6 +209,7 @@ impl Sources {
         js: true,
         cargo: true,
         go: true,
+        folders: true,
     };
 }
 
@@ -202,8 +224,8 @@ pub struct NamedService {
 
 /// Reads every workspace `sources` asks for below `root` (the directory holding pipeline.toml,
 /// or the repository root), seeing directories through `dirs` (git-ignored folders left out).
-/// All problems found are returned together; names are unique across ecosystems and the
-/// discovered edges form no cycle.
+/// All problems found are returned together; names are unique across ecosystems. The edges may
+/// form cycles.
 pub fn discover(
     root: &Path,
     dirs: &mut dyn WorkspaceDirs,
@@ -228,6 +250,24 @@ pub fn discover(
     if !errors.is_empty() {
         return Err(errors);
     }
+    if sources.folders {
+        let claimed: Vec<&str> = parts
+            .iter()
+            .flat_map(|p| &p.services)
+            .map(|s| s.root.as_str())
+            .chain(named.iter().map(|n| n.root.as_str()))
+            .collect();
+        let npm_workspace = parts
+            .iter()
+            .flat_map(|p| &p.services)
+            .any(|s| s.ecosystem.is_npm_family());
+        let mut services = folders::discover(root, dirs, &claimed, npm_workspace);
+        unique_folder_names(&mut services, parts.iter().flat_map(|p| &p.services));
+        parts.push(Discovery {
+            services,
+            ..Discovery::default()
+        });
+    }
     let mut all = Discovery::default();
     let mut by_name: BTreeMap<String, DiscoveredService> = BTreeMap::new();
     for part in parts {
@@ -251,7 +291,7 @@ pub fn discover(
         all.lock_links.extend(part.lock_links);
     }
     all.services = by_name.into_values().collect();
-    if let Err(e) = check_cycle(&all.services) {
+    if let Err(e) = check_cargo_cycle(&all.services) {
         errors.push(e);
     }
     if !errors.is_empty() {
@@ -267,8 +307,31 @@ pub fn discover(
     Ok(all)
 }
 
-/// A cycle among the discovered edges, named with the manifest of its first service.
-fn check_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
+/// Folder services are named after their folder; where that name is taken (by a package, a
+/// crate, a module or another folder), by their workspace-relative path, which no other folder
+/// has.
+fn unique_folder_names<'a>(
+    folders: &mut [DiscoveredService],
+    others: impl Iterator<Item = &'a DiscoveredService>,
+) {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for name in others.map(|s| s.name.clone()) {
+        *count.entry(name).or_default() += 2;
+    }
+    for s in folders.iter() {
+        *count.entry(s.name.clone()).or_default() += 1;
+    }
+    for s in folders.iter_mut() {
+        if count.get(&s.name).copied().unwrap_or(0) > 1 {
+            s.name = s.root.clone();
+        }
+    }
+}
+
+/// A cycle among the edges of Cargo crates, named with the manifest of its first crate: Cargo
+/// refuses one ("cyclic package dependency"), while npm, pnpm, yarn and Go install theirs.
+/// Dev-dependencies are no edges here: Cargo accepts a cycle through them.
+fn check_cargo_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
     let id = |name: &str| {
         services
             .binary_search_by(|s| s.name.as_str().cmp(name))
@@ -276,18 +339,27 @@ fn check_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
     };
     let deps: Vec<Vec<usize>> = services
         .iter()
-        .map(|s| s.deps.iter().filter_map(|d| id(d)).collect())
+        .map(|s| match s.ecosystem {
+            Ecosystem::Cargo => s.deps.iter().filter_map(|d| id(d)).collect(),
+            _ => Vec::new(),
+        })
         .collect();
-    match crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice)) {
-        Ok(_) => Ok(()),
-        Err(cycle) => {
+    let graph =
+        crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice), std::iter::empty());
+    match graph
+        .cycles()
+        .first()
+        .and_then(|g| graph.cycle_through(g[0]))
+    {
+        None => Ok(()),
+        Some(cycle) => {
             let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
             let first = &services[cycle[0]];
             Err(DiscoverError {
                 file: first.manifest.clone(),
                 line: None,
                 message: format!(
-                    "dependency cycle: {}; remove one of these dependencies so the packages form a DAG",
+                    "dependency cycle: {}; Cargo refuses a cycle of dependencies: remove one of them (a `[dev-dependencies]` entry may close a cycle)",
                     chain.join(" → ")
                 ),
             })

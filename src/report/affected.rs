@@ -193,9 +193,15 @@ impl AffectedView<'_> {
             Reason::File { path } => {
                 format!("{}  {}", style.green("changed   "), path.to_str_lossy())
             }
-            Reason::Dependency { via } => {
+            Reason::Dependency { via, dev: false } => {
                 format!("{}  {}", style.cyan("dependency"), self.chain(id, via))
             }
+            Reason::Dependency { via, dev: true } => format!(
+                "{}  {} (dev-dependency: its tests use {})",
+                style.cyan("dependency"),
+                self.chain(id, via),
+                self.name(via[0])
+            ),
             Reason::Global { path } => format!(
                 "{}  {} (global input)",
                 style.yellow("global    "),
@@ -347,13 +353,21 @@ impl AffectedView<'_> {
                 shown.join(", ")
             }
         );
+        if !s.dev_deps.is_empty() {
+            let dev: Vec<&str> = s.dev_deps.iter().map(|&d| self.name(d)).collect();
+            let _ = writeln!(out, "  dev:   {} (its tests only)", dev.join(", "));
+        }
+        if let Some(cycle) = self.ws.graph.cycle_through(id) {
+            let names: Vec<&str> = cycle.iter().map(|&i| self.name(i)).collect();
+            let _ = writeln!(out, "  cycle: {}", names.join(" → "));
+        }
         let _ = writeln!(out, "  range: {}", self.range_line());
         let reasons = &self.affected.reasons[id];
         if affected {
             let _ = writeln!(out, "\nreasons ({}):", reasons.len());
             for r in reasons {
                 let mut line = self.reason_text(id, r, style);
-                if let Reason::Dependency { via } = r {
+                if let Reason::Dependency { via, .. } = r {
                     if let Some(&origin) = via.last() {
                         let files: Vec<String> = self.affected.reasons[origin]
                             .iter()
@@ -426,8 +440,13 @@ impl AffectedView<'_> {
 pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
     match r {
         Reason::File { path } => json!({"kind": "file", "path": path.to_str_lossy()}),
-        Reason::Dependency { via } => {
-            json!({"kind": "dependency", "via": via.iter().map(|&i| &ws.services[i].name).collect::<Vec<_>>()})
+        Reason::Dependency { via, dev } => {
+            let via: Vec<&String> = via.iter().map(|&i| &ws.services[i].name).collect();
+            if *dev {
+                json!({"kind": "dependency", "via": via, "dev": true})
+            } else {
+                json!({"kind": "dependency", "via": via})
+            }
         }
         Reason::Global { path } => json!({"kind": "global", "path": path.to_str_lossy()}),
         Reason::Unowned { path } => json!({"kind": "unowned", "path": path.to_str_lossy()}),

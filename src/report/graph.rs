@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::config::{ServiceId, Workspace};
+use crate::graph::EdgeKind;
 
 /// Which services to draw and which of them to highlight as affected.
 pub struct GraphView<'a> {
@@ -22,12 +23,13 @@ impl GraphView<'_> {
         self.affected.is_some_and(|a| a[id])
     }
 
-    fn edges(&self) -> Vec<(ServiceId, ServiceId)> {
+    /// Shown edges; a dev-only edge (the dependent's tests use the dependency) is drawn dashed.
+    fn edges(&self) -> Vec<(ServiceId, ServiceId, EdgeKind)> {
         let mut e: Vec<_> = self
             .ws
             .graph
             .edges()
-            .filter(|&(a, b)| self.shown(a) && self.shown(b))
+            .filter(|&(a, b, _)| self.shown(a) && self.shown(b))
             .collect();
         e.sort_unstable();
         e
@@ -45,11 +47,16 @@ impl GraphView<'_> {
                 out.push_str(&format!("  {}{attrs};\n", quote(&s.name)));
             }
         }
-        for (a, b) in self.edges() {
+        for (a, b, kind) in self.edges() {
             out.push_str(&format!(
-                "  {} -> {};\n",
+                "  {} -> {}{};\n",
                 quote(&self.ws.services[a].name),
-                quote(&self.ws.services[b].name)
+                quote(&self.ws.services[b].name),
+                if kind == EdgeKind::Dev {
+                    " [style=dashed]"
+                } else {
+                    ""
+                }
             ));
         }
         out.push_str("}\n");
@@ -63,8 +70,9 @@ impl GraphView<'_> {
                 out.push_str(&format!("  s{id}[\"{}\"]\n", s.name.replace('"', "#quot;")));
             }
         }
-        for (a, b) in self.edges() {
-            out.push_str(&format!("  s{a} --> s{b}\n"));
+        for (a, b, kind) in self.edges() {
+            let arrow = if kind == EdgeKind::Dev { "-.->" } else { "-->" };
+            out.push_str(&format!("  s{a} {arrow} s{b}\n"));
         }
         let hot: Vec<String> = (0..self.ws.services.len())
             .filter(|&i| self.shown(i) && self.is_affected(i))
@@ -93,6 +101,9 @@ impl GraphView<'_> {
                     "paths": s.paths,
                     "targets": s.targets.keys().collect::<Vec<_>>(),
                 });
+                if !s.dev_deps.is_empty() {
+                    v["dev_deps"] = json!(s.dev_deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.services[d].name).collect::<Vec<_>>());
+                }
                 if self.affected.is_some() {
                     v["affected"] = json!(self.is_affected(id));
                 }

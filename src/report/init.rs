@@ -18,6 +18,10 @@ pub fn found(ws: &Workspace) -> String {
             Some(Ecosystem::Cargo) => "Cargo crate",
             Some(Ecosystem::Go) if s.packages.is_empty() => "Go module",
             Some(Ecosystem::Go) => "Go service",
+            Some(Ecosystem::Python) => "Python service",
+            Some(Ecosystem::Java) => "Java service",
+            Some(Ecosystem::Dotnet) => ".NET service",
+            Some(Ecosystem::Docker) => "Docker service",
             None => continue,
         };
         *counts.entry(kind).or_default() += 1;

@@ -215,7 +215,12 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
                             .filter_map(Value::as_str),
                     )
                     .collect();
-                format!("dependency {}", chain.join(" ← "))
+                let dev = if r["dev"] == Value::Bool(true) {
+                    " (dev)"
+                } else {
+                    ""
+                };
+                format!("dependency {}{dev}", chain.join(" ← "))
             }
             "package" => {
                 let chain: Vec<&str> = r["chain"]

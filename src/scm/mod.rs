@@ -233,6 +233,51 @@ impl Repo {
             .map_err(|e| ScmError::git(format!("read the tree of commit {commit}"), e))
     }
 
+    /// The base to compare with when none was given: the CI's target branch (`ci_branch`, as
+    /// `origin/BRANCH` or `BRANCH`), else the branch `origin/HEAD` points to, else `origin/main`,
+    /// `main`, `origin/master` or `master`, the first that exists. Returns the revision and why it
+    /// was chosen, or every candidate tried.
+    pub fn default_base(
+        &self,
+        ci_branch: Option<(&str, &str)>,
+    ) -> Result<(String, String), Vec<String>> {
+        let exists = |rev: &str| self.repo.rev_parse_single(rev.as_bytes().as_bstr()).is_ok();
+        let mut tried = Vec::new();
+        if let Some((branch, var)) = ci_branch {
+            for rev in [format!("origin/{branch}"), branch.to_string()] {
+                if exists(&rev) {
+                    return Ok((rev, format!("the pull request's target branch (${var})")));
+                }
+                tried.push(rev);
+            }
+        }
+        let origin_head = self
+            .repo
+            .find_reference("refs/remotes/origin/HEAD")
+            .ok()
+            .and_then(|r| match r.target() {
+                gix::refs::TargetRef::Symbolic(name) => name
+                    .as_bstr()
+                    .strip_prefix(b"refs/remotes/")
+                    .and_then(|n| n.to_str().ok())
+                    .map(str::to_string),
+                gix::refs::TargetRef::Object(_) => None,
+            });
+        if let Some(rev) = origin_head {
+            if exists(&rev) {
+                return Ok((rev, "the branch origin/HEAD points to".to_string()));
+            }
+            tried.push(rev);
+        }
+        for rev in ["origin/main", "main", "origin/master", "master"] {
+            if exists(rev) {
+                return Ok((rev.to_string(), "the default branch".to_string()));
+            }
+            tried.push(rev.to_string());
+        }
+        Err(tried)
+    }
+
     /// The head commit id, or an error naming the revision.
     pub fn head_id(&self, head: Option<&str>) -> Result<ObjectId, ScmError> {
         match head {

@@ -46,6 +46,13 @@ const SCRUBBED_ENV: &[&str] = &[
     "GITHUB_OUTPUT",
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
+    // A pull request's target branch, which chooses the base when none is given.
+    "GITHUB_BASE_REF",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+    "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
+    "SYSTEM_PULLREQUEST_TARGETBRANCH",
+    "BITBUCKET_PR_DESTINATION_BRANCH",
+    "CHANGE_TARGET",
     "RUST_LOG",
     "CLICOLOR_FORCE",
     // A file monitor socket of the developer's; the fsmonitor tests start their own.

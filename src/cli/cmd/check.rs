@@ -15,6 +15,9 @@ pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
     let every: Vec<ServiceId> = (0..ws.services.len()).collect();
     let targets: Vec<String> = ws.target_names.iter().cloned().collect();
     TaskGraph::build(&ws, &every, &targets).map_err(|e| CliError::task(&ws, e))?;
+    for warning in crate::report::check::cycle_warnings(&ws) {
+        tracing::warn!("{warning}");
+    }
     print(&crate::report::check::text(
         &display_path(cwd, &ws.config_path),
         &ws,

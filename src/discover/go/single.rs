@@ -49,6 +49,7 @@ pub(super) fn discover_module(
             ecosystem: Ecosystem::Go,
             manifest: "go.mod".into(),
             deps: Vec::new(),
+            dev_deps: Vec::new(),
             scripts: Vec::new(),
             packages: c.packages,
             paths,

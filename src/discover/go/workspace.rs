@@ -203,6 +203,7 @@ fn services(
             ecosystem: Ecosystem::Go,
             manifest: m.manifest.clone(),
             deps,
+            dev_deps: Vec::new(),
             scripts: Vec::new(),
             packages: Vec::new(),
             paths: Vec::new(),

@@ -52,7 +52,7 @@ pub(super) fn read(pm: Ecosystem, text: &str) -> Result<Option<LockLinks>, Strin
         Ecosystem::Pnpm => pnpm(text),
         Ecosystem::Npm => npm(text),
         Ecosystem::Yarn => yarn(text),
-        Ecosystem::Cargo | Ecosystem::Go => Ok(None),
+        _ => Ok(None),
     }
 }
 

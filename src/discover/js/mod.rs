@@ -483,6 +483,7 @@ fn services(packages: &[Package], rules: &Rules) -> Result<Discovery, Vec<Discov
             ecosystem: pm,
             manifest: p.manifest.clone(),
             deps,
+            dev_deps: Vec::new(),
             scripts,
             packages: Vec::new(),
             paths: Vec::new(),
@@ -508,7 +509,7 @@ fn lockfile_path(pm: Ecosystem) -> Option<&'static str> {
         Ecosystem::Npm => Some("package-lock.json"),
         Ecosystem::Pnpm => Some("pnpm-lock.yaml"),
         Ecosystem::Yarn => Some("yarn.lock"),
-        Ecosystem::Cargo | Ecosystem::Go => None,
+        _ => None,
     }
 }
 
@@ -519,7 +520,7 @@ fn lockfile(pm: Ecosystem, users: Vec<LockUser>) -> Option<LockfileUse> {
         Ecosystem::Npm => LockFormat::NpmLock,
         Ecosystem::Pnpm => LockFormat::PnpmLock,
         Ecosystem::Yarn => LockFormat::YarnLock,
-        Ecosystem::Cargo | Ecosystem::Go => return None,
+        _ => return None,
     };
     Some(LockfileUse {
         path: lockfile_path(pm)?.to_string(),
