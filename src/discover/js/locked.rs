@@ -14,6 +14,7 @@
 //! Pure functions of the lockfile text; linear in its size. Paths are confined to the workspace
 //! by the caller (a target that is not a discovered package is simply no edge).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::de::IgnoredAny;
@@ -143,28 +144,31 @@ fn top_level_block<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     start.map(|s| &text[s..])
 }
 
+/// `package-lock.json`, borrowed from its text: only the workspace folders' entries are used,
+/// and their dependency names are all that is kept of them.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct NpmLock {
+struct NpmLock<'a> {
     lockfile_version: Option<u64>,
-    #[serde(default)]
-    packages: HashMap<String, NpmEntry>,
+    #[serde(default, borrow)]
+    packages: HashMap<Cow<'a, str>, NpmEntry<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct NpmEntry {
-    resolved: Option<String>,
+struct NpmEntry<'a> {
+    #[serde(borrow)]
+    resolved: Option<Cow<'a, str>>,
     #[serde(default)]
     link: bool,
-    #[serde(default)]
-    dependencies: BTreeMap<String, IgnoredAny>,
-    #[serde(default)]
-    dev_dependencies: BTreeMap<String, IgnoredAny>,
-    #[serde(default)]
-    optional_dependencies: BTreeMap<String, IgnoredAny>,
-    #[serde(default)]
-    peer_dependencies: BTreeMap<String, IgnoredAny>,
+    #[serde(default, borrow)]
+    dependencies: BTreeMap<Cow<'a, str>, IgnoredAny>,
+    #[serde(default, borrow)]
+    dev_dependencies: BTreeMap<Cow<'a, str>, IgnoredAny>,
+    #[serde(default, borrow)]
+    optional_dependencies: BTreeMap<Cow<'a, str>, IgnoredAny>,
+    #[serde(default, borrow)]
+    peer_dependencies: BTreeMap<Cow<'a, str>, IgnoredAny>,
 }
 
 fn npm(text: &str) -> Result<Option<LockLinks>, String> {
@@ -173,14 +177,14 @@ fn npm(text: &str) -> Result<Option<LockLinks>, String> {
         return Ok(None);
     }
     let mut links = LockLinks::default();
-    // The folders: the root and every workspace folder the root links (`node_modules/a` →
+    // The folders: the root and every workspace folder a link points at (`node_modules/a` →
     // `packages/a`), whose own entries list what they ask for.
     let mut folders: Vec<&str> = vec![""];
     folders.extend(
         lock.packages
-            .iter()
-            .filter(|(_, e)| e.link)
-            .filter_map(|(_, e)| e.resolved.as_deref()),
+            .values()
+            .filter(|e| e.link)
+            .filter_map(|e| e.resolved.as_deref()),
     );
     folders.sort_unstable();
     folders.dedup();
@@ -202,7 +206,7 @@ fn npm(text: &str) -> Result<Option<LockLinks>, String> {
                 .link
                 .then(|| found.resolved.as_deref().and_then(|r| join("", r)))
                 .flatten();
-            links.record(folder(dir), name.clone(), target);
+            links.record(folder(dir), name.to_string(), target);
         }
     }
     Ok(Some(links))
@@ -210,19 +214,22 @@ fn npm(text: &str) -> Result<Option<LockLinks>, String> {
 
 /// The entry Node finds for `name` required from folder `dir`: `dir/node_modules/name`, then
 /// each parent's `node_modules`, up to the root's.
-fn node_resolve<'a>(
-    packages: &'a HashMap<String, NpmEntry>,
+fn node_resolve<'l, 'a>(
+    packages: &'l HashMap<Cow<'a, str>, NpmEntry<'a>>,
     dir: &str,
     name: &str,
-) -> Option<&'a NpmEntry> {
+) -> Option<&'l NpmEntry<'a>> {
     let mut at = dir;
+    let mut key = String::new();
     loop {
-        let key = if at.is_empty() {
-            format!("node_modules/{name}")
-        } else {
-            format!("{at}/node_modules/{name}")
-        };
-        if let Some(e) = packages.get(&key) {
+        key.clear();
+        if !at.is_empty() {
+            key.push_str(at);
+            key.push('/');
+        }
+        key.push_str("node_modules/");
+        key.push_str(name);
+        if let Some(e) = packages.get(key.as_str()) {
             return Some(e);
         }
         if at.is_empty() {
