@@ -90,14 +90,24 @@ enum PnpmDep {
     Bare(String),
 }
 
-/// Only the top-level `importers:` block is parsed: the package graph after it, most of a
-/// large lockfile, says nothing about links.
+/// Only the top-level `importers:` block is read: the package graph after it, most of a large
+/// lockfile, says nothing about links. The block pnpm writes has one fixed layout, which
+/// [`pnpm_canonical`] reads line by line (a YAML parse of it costs about 10 ms for 50
+/// importers, on every command); anything else in it goes to the YAML parser.
 fn pnpm(text: &str) -> Result<Option<LockLinks>, String> {
     let Some(block) = top_level_block(text, "importers:") else {
         return Ok(None);
     };
-    let lock: PnpmImporters = serde_saphyr::from_str(block).map_err(|e| e.to_string())?;
     let mut links = LockLinks::default();
+    if let Some(entries) = pnpm_canonical(block) {
+        for (path, name, version) in entries {
+            let dir = folder(path);
+            let target = pnpm_target(&dir, version);
+            links.record(dir, name.into_owned(), target);
+        }
+        return Ok(Some(links));
+    }
+    let lock: PnpmImporters = serde_saphyr::from_str(block).map_err(|e| e.to_string())?;
     for (path, importer) in lock.importers {
         let dir = folder(&path);
         let deps = importer
@@ -109,19 +119,115 @@ fn pnpm(text: &str) -> Result<Option<LockLinks>, String> {
             let version = match &dep {
                 PnpmDep::Full { version } | PnpmDep::Bare(version) => version,
             };
-            let target = if let Some(rel) = version.strip_prefix("link:") {
-                join(&dir, rel)
-            } else if let Some(rel) = version.strip_prefix("file:") {
-                // An injected workspace package: `file:packages/a(peer@1.0.0)`.
-                let rel = rel.split_once('(').map_or(rel, |(path, _)| path);
-                join("", rel)
-            } else {
-                None
-            };
+            let target = pnpm_target(&dir, version);
             links.record(dir.clone(), name, target);
         }
     }
     Ok(Some(links))
+}
+
+/// The workspace folder an importer's dependency `version` names: `link:../rel` (relative to
+/// the importer) or an injected package's `file:packages/a(peer@1.0.0)` (relative to the root).
+fn pnpm_target(dir: &str, version: &str) -> Option<String> {
+    if let Some(rel) = version.strip_prefix("link:") {
+        join(dir, rel)
+    } else if let Some(rel) = version.strip_prefix("file:") {
+        let rel = rel.split_once('(').map_or(rel, |(path, _)| path);
+        join("", rel)
+    } else {
+        None
+    }
+}
+
+/// `(importer, dependency, version)` of every dependency in an `importers:` block as pnpm
+/// writes it — two spaces per level, `'quoted'` keys, `{}` for an empty importer; v6+ with
+/// `specifier`/`version` under each dependency, v5 with the version inline — or `None` at the
+/// first line that is not in that layout.
+fn pnpm_canonical(block: &str) -> Option<Vec<(&str, Cow<'_, str>, &str)>> {
+    let mut out = Vec::new();
+    let mut importer: Option<&str> = None;
+    let mut in_deps = false;
+    let mut dep: Option<Cow<'_, str>> = None;
+    for line in block.lines().skip(1) {
+        let content = line.trim_start_matches(' ');
+        if content.is_empty() {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        let (key, value) = content.split_once(':').map(|(k, v)| (k, v.trim()))?;
+        // A quoted key may hold `:`; read it whole.
+        let (key, value) = if key.starts_with('\'') {
+            let end = content[1..].find("':")? + 1;
+            (&content[..=end], content[end + 2..].trim())
+        } else {
+            (key, value)
+        };
+        match indent {
+            2 => {
+                if !(value.is_empty() || value == "{}") {
+                    return None;
+                }
+                importer = Some(unquote_plain(key)?);
+                in_deps = false;
+                dep = None;
+            }
+            4 => {
+                in_deps = matches!(
+                    key,
+                    "dependencies" | "devDependencies" | "optionalDependencies"
+                );
+                if in_deps && !value.is_empty() {
+                    return None;
+                }
+                dep = None;
+            }
+            6 if in_deps => {
+                let name = unquote(key)?;
+                if value.is_empty() {
+                    dep = Some(name);
+                } else {
+                    // v5: `name: version`.
+                    out.push((importer?, name, plain_value(value)?));
+                    dep = None;
+                }
+            }
+            8 if in_deps && key == "version" => {
+                out.push((importer?, dep.take()?, plain_value(value)?));
+            }
+            6 | 8 if !in_deps => {}
+            8 if key == "specifier" => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// A key as pnpm writes it: plain, or in single quotes with `''` for a quote.
+fn unquote(key: &str) -> Option<Cow<'_, str>> {
+    match key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')) {
+        Some(inner) if inner.contains("''") => Some(Cow::Owned(inner.replace("''", "'"))),
+        Some(inner) => Some(Cow::Borrowed(inner)),
+        None if key.starts_with(['"', '{', '[', '&', '*', '!', '|', '>', '%', '@', '`']) => None,
+        None => Some(Cow::Borrowed(key)),
+    }
+}
+
+/// A key that must not need unescaping (an importer path).
+fn unquote_plain(key: &str) -> Option<&str> {
+    match unquote(key)? {
+        Cow::Borrowed(k) => Some(k),
+        Cow::Owned(_) => None,
+    }
+}
+
+/// A scalar value as pnpm writes it: plain, or single-quoted without escapes.
+fn plain_value(value: &str) -> Option<&str> {
+    let v = match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+        Some(inner) if !inner.contains('\'') => inner,
+        Some(_) => return None,
+        None => value,
+    };
+    (!v.is_empty() && !v.starts_with(['"', '{', '[', '&', '*', '!', '|', '>', '#'])).then_some(v)
 }
 
 /// The lines of top-level YAML key `key` (written at the start of a line) up to the next
@@ -327,6 +433,43 @@ mod tests {
         assert_eq!(links.get("examples/ex", "ms"), Some(None));
         let v1 = "# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n\n\nms@^2.0.0:\n  version \"2.1.3\"\n  resolved \"https://registry.yarnpkg.com/ms/-/ms-2.1.3.tgz\"\n";
         assert!(read(Ecosystem::Yarn, v1).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_canonical_pnpm_reader_agrees_with_the_yaml_parser() {
+        let block = "importers:\n\n  .:\n    devDependencies:\n      '@x/a':\n        specifier: workspace:*\n        version: link:packages/a\n\n  packages/a: {}\n\n  'packages/b':\n    dependencies:\n      '@x/a':\n        specifier: npm:@x/a\n        version: link:../a\n      zod:\n        specifier: ^3\n        version: 3.25.76(typescript@5.9.2)\n    dependenciesMeta:\n      zod:\n        injected: true\n    publishDirectory: dist\n";
+        let fast = pnpm_canonical(block).unwrap();
+        assert_eq!(
+            fast,
+            vec![
+                (".", Cow::Borrowed("@x/a"), "link:packages/a"),
+                ("packages/b", Cow::Borrowed("@x/a"), "link:../a"),
+                (
+                    "packages/b",
+                    Cow::Borrowed("zod"),
+                    "3.25.76(typescript@5.9.2)"
+                ),
+            ]
+        );
+        let text = format!("lockfileVersion: '9.0'\n\n{block}");
+        let links = pnpm(&text).unwrap().unwrap();
+        let parsed: PnpmImporters = serde_saphyr::from_str(block).unwrap();
+        assert_eq!(parsed.importers.len(), 3);
+        assert_eq!(links.get("", "@x/a"), Some(Some("packages/a")));
+        assert_eq!(links.get("packages/b", "@x/a"), Some(Some("packages/a")));
+        assert_eq!(links.get("packages/b", "zod"), Some(None));
+        // v5 writes versions inline; a flow mapping is left to the YAML parser.
+        let v5 = "importers:\n  packages/b:\n    specifiers:\n      a: link:../a\n    dependencies:\n      a: link:../a\n";
+        assert_eq!(
+            pnpm_canonical(v5).unwrap(),
+            vec![("packages/b", Cow::Borrowed("a"), "link:../a")]
+        );
+        let flow = "importers:\n  packages/b:\n    dependencies: {a: {specifier: x, version: 'link:../a'}}\n";
+        assert!(pnpm_canonical(flow).is_none());
+        let links = pnpm(&format!("lockfileVersion: '9.0'\n{flow}"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(links.get("packages/b", "a"), Some(Some("packages/a")));
     }
 
     #[test]
