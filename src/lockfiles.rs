@@ -13,7 +13,9 @@ use bstr::{BStr, BString, ByteSlice};
 use crate::affected::{workspace_relative, Reason};
 use crate::config::{ServiceId, Workspace};
 use crate::discover::lockfile::{closures, manifest_entry_key};
-use crate::discover::{Closure, LockFormat, LockfileUse, MAX_MANIFEST_BYTES};
+use crate::discover::{
+    declared_dependencies, Closure, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
+};
 use crate::hash::LockInputs;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
 
@@ -56,7 +58,7 @@ pub fn impact(
             let Some(base) = base else {
                 continue;
             };
-            let at = |rev| read_closures(repo, prefix, lock, rev);
+            let at = |rev| read_closures(repo, prefix, ws, lock, rev);
             out.reasons.extend(compare(ws, lock, at(base)?, at(head)?));
         } else if uses.iter().any(|u| is_go_sum_of(u, rel)) {
             // go.sum only records checksums of what go.mod pins: it changes no build.
@@ -98,6 +100,7 @@ type Read = Result<Vec<Closure>, String>;
 fn read_closures(
     repo: &Repo,
     prefix: &str,
+    ws: &Workspace,
     lock: &LockfileUse,
     revision: Revision,
 ) -> Result<Read, ScmError> {
@@ -110,11 +113,58 @@ fn read_closures(
             FileContent::TooLarge(size) => Err(format!(
                 "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
             )),
+            FileContent::Bytes(bytes) if is_yarn_v1(lock, &bytes) => {
+                let users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
+                closures(lock.format, &bytes, &users).map_err(|e| e.message)
+            }
             FileContent::Bytes(bytes) => {
                 closures(lock.format, &bytes, &lock.users).map_err(|e| e.message)
             }
         },
     )
+}
+
+/// Whether `bytes` are a yarn 1 lockfile, which records no workspace: its users' closures
+/// start from their manifests' ranges.
+fn is_yarn_v1(lock: &LockfileUse, bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    lock.format == LockFormat::YarnLock && head.find(b"# yarn lockfile v1").is_some()
+}
+
+/// yarn 1's users at `revision`: each one's declared dependencies as its `package.json` at that
+/// revision says, so that each end of a comparison resolves its own ranges. A manifest that is
+/// missing or unreadable there keeps the ranges discovery read.
+fn yarn_v1_users(
+    repo: &Repo,
+    prefix: &str,
+    ws: &Workspace,
+    lock: &LockfileUse,
+    revision: Revision,
+) -> Result<Vec<LockUser>, ScmError> {
+    let mut users = lock.users.clone();
+    for user in &mut users {
+        let Some(id) = ws.service_id(&user.service) else {
+            continue;
+        };
+        let root = &ws.services[id].root;
+        let manifest = if root.is_empty() {
+            "package.json".to_owned()
+        } else {
+            format!("{root}/package.json")
+        };
+        let path = repo_path(prefix, &manifest);
+        if let FileContent::Bytes(bytes) =
+            repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)?
+        {
+            if let Some(declared) = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(declared_dependencies)
+            {
+                user.direct = declared;
+            }
+        }
+    }
+    Ok(users)
 }
 
 fn repo_path(prefix: &str, rel: &str) -> String {
@@ -136,8 +186,7 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
         (Ok(old), Ok(new)) => ids
             .zip(old.iter().zip(&new))
             .filter_map(|(id, (old, new))| {
-                let added: Vec<String> = new.difference(old).cloned().collect();
-                let removed: Vec<String> = old.difference(new).cloned().collect();
+                let (added, removed) = listed(new.difference(old), old.difference(new));
                 let reason = Reason::Lockfile {
                     file: file.clone(),
                     added,
@@ -195,6 +244,33 @@ fn compare_manifest(
             })
             .collect(),
     }
+}
+
+/// The added and removed entries as listed: an entry's integrity (` #sha512-…`, pnpm) is left
+/// out unless the same package with another integrity is on the other side, where it is the
+/// change.
+fn listed<'a>(
+    added: impl Iterator<Item = &'a String>,
+    removed: impl Iterator<Item = &'a String>,
+) -> (Vec<String>, Vec<String>) {
+    let bare = |e: &'a String| -> &'a str { e.rsplit_once(" #").map_or(e.as_str(), |(h, _)| h) };
+    let added: Vec<&String> = added.collect();
+    let removed: Vec<&String> = removed.collect();
+    let bare_added: std::collections::BTreeSet<&str> = added.iter().map(|e| bare(e)).collect();
+    let bare_removed: std::collections::BTreeSet<&str> = removed.iter().map(|e| bare(e)).collect();
+    let show = |list: &[&'a String], other: &std::collections::BTreeSet<&str>| -> Vec<String> {
+        let mut out: Vec<String> = list
+            .iter()
+            .map(|e| {
+                let b = bare(e);
+                if other.contains(b) { e.as_str() } else { b }.to_owned()
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    (show(&added, &bare_removed), show(&removed, &bare_added))
 }
 
 /// What the task hash takes instead of the lockfiles' bytes, read from the worktree: per

@@ -318,11 +318,6 @@ fn js_discovery_errors() {
     let cases: &[(&str, &str, &str)] = &[
         (
             "package.json",
-            "{\"workspaces\": [\"packages/*\",\n \"nowhere/*\"]}\n",
-            "error: package.json:2: workspace pattern `nowhere/*` matches no folder with a package.json",
-        ),
-        (
-            "package.json",
             "{\"workspaces\": [\"../outside/*\"]}\n",
             "error: package.json:1: workspace pattern `../outside/*` leaves the repository",
         ),
@@ -794,4 +789,189 @@ fn a_package_loop_is_ordered_as_one_unit() {
     assert_eq!(needs("a:build"), ["d:build"]);
     assert_eq!(needs("b:build"), ["d:build"]);
     assert_eq!(needs("c:build"), ["a:build", "b:build"]);
+}
+
+/// npm, pnpm and yarn (1 and berry) all install a workspace whose pattern matches no folder with
+/// a package.json (pnpm's own repository-style `examples/minimal/*`, a folder of sources): a note
+/// in `check` and under `-v`, never an error.
+#[test]
+fn a_workspace_pattern_that_matches_no_package_is_a_note() {
+    let repo = TestRepo::new();
+    repo.write("package.json", "{\"name\": \"root\", \"private\": true}\n")
+        .write(
+            "pnpm-workspace.yaml",
+            "packages:\n  - 'packages/*'\n  - 'examples/minimal/*'\n  - 'nowhere'\n",
+        )
+        .write("packages/a/package.json", package("a", "1.0.0", &[]))
+        .write("examples/minimal/src/index.ts", "export {};\n");
+    repo.commit("init");
+    assert_eq!(graph(&repo, &[]), deps(&[("a", &[])]));
+    let check = repo.run(&["check"]);
+    let check = check.success();
+    let out = check.stdout_str();
+    assert!(
+        out.starts_with(
+            "note: pnpm-workspace.yaml:3: workspace pattern `examples/minimal/*` matches no folder with a package.json"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: pnpm-workspace.yaml:4: workspace pattern `nowhere` matches no folder"),
+        "{out}"
+    );
+    let verbose = repo.run(&["-v", "graph"]);
+    let verbose = verbose.success();
+    assert!(
+        verbose
+            .stderr_str()
+            .contains("workspace pattern `examples/minimal/*` matches no folder"),
+        "{}",
+        verbose.stderr_str()
+    );
+    let quiet = repo.run(&["graph"]);
+    let quiet = quiet.success();
+    assert!(!quiet.stderr_str().contains("matches no folder"));
+}
+
+/// A pnpm workspace whose lockfile links an `npm:` alias to the workspace folder, as pnpm does
+/// with `link-workspace-packages=true` (trpc's examples: `"@trpc/client": "npm:@trpc/client"`,
+/// `version: link:../../../packages/client`): the specifier alone says fetched.
+fn pnpm_alias_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("package.json", "{\"name\": \"root\", \"private\": true}\n")
+        .write("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n  - 'examples/*'\n")
+        .write(".npmrc", "link-workspace-packages=true\n")
+        .write("packages/client/package.json", package("is-odd", "3.0.1", &[]))
+        .write("packages/client/index.js", "module.exports = 1;\n")
+        .write(
+            "examples/ex/package.json",
+            package("ex", "1.0.0", &[("is-odd", "npm:is-odd@^3.0.0")]),
+        )
+        .write(
+            "examples/other/package.json",
+            package("other", "1.0.0", &[("is-odd", "npm:is-odd@^3.0.0")]),
+        )
+        .write(
+            "pnpm-lock.yaml",
+            "lockfileVersion: '9.0'\n\nsettings:\n  autoInstallPeers: true\n  excludeLinksFromLockfile: false\n\nimporters:\n\n  .: {}\n\n  examples/ex:\n    dependencies:\n      is-odd:\n        specifier: npm:is-odd@^3.0.0\n        version: link:../../packages/client\n\n  packages/client: {}\n",
+        );
+    repo.commit("init");
+    repo
+}
+
+#[test]
+fn a_pnpm_lockfile_link_is_an_edge_whatever_the_specifier() {
+    let repo = pnpm_alias_repo();
+    // `other` is not in the (stale) lockfile: its specifier decides, and an alias is fetched.
+    assert_eq!(
+        graph(&repo, &[]),
+        deps(&[("ex", &["is-odd"]), ("is-odd", &[]), ("other", &[])])
+    );
+    repo.write("packages/client/index.js", "module.exports = 2;\n");
+    repo.commit("change the library");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["ex", "is-odd"]));
+    let explain = repo.run(&["affected", "--base", "HEAD~1", "--explain", "ex"]);
+    let explain = explain.success();
+    assert!(
+        explain
+            .stdout_str()
+            .contains("deps:  is-odd (linked by pnpm-lock.yaml)"),
+        "{}",
+        explain.stdout_str()
+    );
+}
+
+/// The lockfile wins against the specifier rules too: a plain range the rules would link is
+/// no edge when the lockfile records a fetched package (the lockfile was written by a pnpm that
+/// did not link it).
+#[test]
+fn a_pnpm_lockfile_that_fetches_removes_the_edge() {
+    let repo = pnpm_repo(
+        "pnpm@8.15.0",
+        &[(
+            "pnpm-lock.yaml",
+            "lockfileVersion: '6.0'\n\nimporters:\n\n  packages/b:\n    dependencies:\n      a:\n        specifier: ^1.0.0\n        version: 1.0.0\n\npackages:\n\n  /a@1.0.0:\n    resolution: {integrity: sha512-x}\n    dev: false\n",
+        )],
+    );
+    assert_eq!(
+        graph(&repo, &[]),
+        deps(&[
+            ("a", &[]),
+            ("b", &[]),
+            ("c", &["a"]),
+            ("d", &[]),
+            ("e", &[]),
+        ])
+    );
+}
+
+/// npm links an `npm:` alias named like a workspace package to it: package-lock.json records
+/// `node_modules/is-odd` as `"link": true` to `packages/client`, found from the example's folder
+/// the way Node resolves it; a tag npm fetched gets a nested copy and no edge.
+#[test]
+fn a_package_lock_link_is_an_edge_whatever_the_specifier() {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"workspaces\": [\"packages/*\", \"examples/*\"]}\n",
+    )
+    .write("packages/client/package.json", package("is-odd", "3.0.1", &[]))
+    .write(
+        "examples/ex/package.json",
+        package("ex", "1.0.0", &[("is-odd", "npm:is-odd@^3.0.0")]),
+    )
+    .write(
+        "examples/ex2/package.json",
+        package("ex2", "1.0.0", &[("is-odd", "latest")]),
+    )
+    .write(
+        "package-lock.json",
+        r#"{
+  "name": "root",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "": {"name": "root", "workspaces": ["packages/*", "examples/*"]},
+    "examples/ex": {"version": "1.0.0", "dependencies": {"is-odd": "npm:is-odd@^3.0.0"}},
+    "examples/ex2": {"version": "1.0.0", "dependencies": {"is-odd": "latest"}},
+    "examples/ex2/node_modules/is-odd": {"version": "3.0.1", "integrity": "sha512-x"},
+    "node_modules/ex": {"resolved": "examples/ex", "link": true},
+    "node_modules/ex2": {"resolved": "examples/ex2", "link": true},
+    "node_modules/is-odd": {"resolved": "packages/client", "link": true},
+    "packages/client": {"name": "is-odd", "version": "3.0.1"}
+  }
+}
+"#,
+    );
+    repo.commit("init");
+    assert_eq!(
+        graph(&repo, &[]),
+        deps(&[("ex", &["is-odd"]), ("ex2", &[]), ("is-odd", &[])])
+    );
+}
+
+/// yarn berry resolves the `npm:` alias descriptor to the workspace
+/// (`"is-odd@npm:is-odd@^3.0.0, is-odd@workspace:packages/client"`).
+#[test]
+fn a_yarn_berry_workspace_resolution_is_an_edge_whatever_the_specifier() {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"packageManager\": \"yarn@4.5.0\", \"workspaces\": [\"packages/*\", \"examples/*\"]}\n",
+    )
+    .write("packages/client/package.json", package("is-odd", "3.0.1", &[]))
+    .write(
+        "examples/ex/package.json",
+        package("ex", "1.0.0", &[("is-odd", "npm:is-odd@^3.0.0")]),
+    )
+    .write(
+        "yarn.lock",
+        "# This file is generated by running \"yarn install\" inside your project.\n# Manual changes might be lost - proceed with caution!\n\n__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"ex@workspace:examples/ex\":\n  version: 0.0.0-use.local\n  resolution: \"ex@workspace:examples/ex\"\n  dependencies:\n    is-odd: \"npm:is-odd@^3.0.0\"\n  languageName: unknown\n  linkType: soft\n\n\"is-odd@npm:is-odd@^3.0.0, is-odd@workspace:packages/client\":\n  version: 0.0.0-use.local\n  resolution: \"is-odd@workspace:packages/client\"\n  languageName: unknown\n  linkType: soft\n\n\"root@workspace:.\":\n  version: 0.0.0-use.local\n  resolution: \"root@workspace:.\"\n  languageName: unknown\n  linkType: soft\n",
+    );
+    repo.commit("init");
+    assert_eq!(
+        graph(&repo, &[]),
+        deps(&[("ex", &["is-odd"]), ("is-odd", &[])])
+    );
 }

@@ -381,3 +381,82 @@ fn go_mod_churn_for_one_module_keeps_the_other_services_task_hashes() {
     assert_eq!(after[2], before[2], "user does not import logrus");
     assert_ne!(after[1], before[1], "order does");
 }
+
+/// The lockfile reason of `service` in the affected JSON.
+fn lockfile_reason(json: &Value, service: &str) -> Value {
+    reasons(json, service)
+        .into_iter()
+        .find(|r| r["kind"] == "lockfile")
+        .unwrap_or_else(|| panic!("no lockfile reason for {service}: {json:#}"))
+}
+
+/// pnpm: a package's identity is its whole snapshot key. A new peer in `ajv-keywords`' suffix
+/// (what a `packageExtensions` entry does) changes what `c` installs, and nothing else.
+#[test]
+fn a_pnpm_peer_suffix_change_affects_the_packages_whose_snapshots_it_changes() {
+    let repo = workspace("pnpm");
+    let lock = repo.read("pnpm-lock.yaml");
+    let changed = lock.replace("5.1.0(ajv@8.20.0)", "5.1.0(ajv@8.20.0)(is-number@6.0.0)");
+    assert_ne!(
+        changed, lock,
+        "the fixture has ajv-keywords with ajv as a peer"
+    );
+    repo.write("pnpm-lock.yaml", changed);
+    repo.commit("packageExtensions: ajv-keywords peers on is-number");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    let reason = lockfile_reason(&json, "c");
+    assert_eq!(
+        reason["added"],
+        json!(["ajv-keywords@5.1.0(ajv@8.20.0)(is-number@6.0.0)"])
+    );
+    assert_eq!(reason["removed"], json!(["ajv-keywords@5.1.0(ajv@8.20.0)"]));
+}
+
+/// pnpm: a re-published tarball (same version, new integrity) is a change, shown with the
+/// integrity since that is what moved.
+#[test]
+fn a_pnpm_integrity_change_affects_the_packages_that_install_it() {
+    let repo = workspace("pnpm");
+    let lock = repo.read("pnpm-lock.yaml");
+    let changed = lock.replace(
+        "sha512-sGkPx+VjMtmA6MX27oA4FBFELFCZZ4S4XqeGOXCv68tT",
+        "sha512-0000000000000000000000000000000000000000000000",
+    );
+    assert_ne!(changed, lock, "the fixture has ms 2.1.2's integrity");
+    repo.write("pnpm-lock.yaml", changed);
+    repo.commit("ms 2.1.2 re-published");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    let reason = lockfile_reason(&json, "c");
+    assert_eq!(
+        reason["added"],
+        json!(["ms@2.1.2 #sha512-0000000000000000"])
+    );
+    assert_eq!(
+        reason["removed"],
+        json!(["ms@2.1.2 #sha512-sGkPx+VjMtmA6MX2"])
+    );
+}
+
+/// yarn 1 records no workspace: each end's closure starts from that end's own manifest ranges.
+/// `c` moves from `ms@^2.0.0` (2.1.2) to `ms@^2.1.3` (2.1.3): both entries are listed.
+#[test]
+fn a_yarn_v1_range_change_lists_both_ends() {
+    let repo = workspace("yarn1");
+    let manifest = repo.read("packages/c/package.json");
+    repo.write(
+        "packages/c/package.json",
+        manifest.replace("\"ms\": \"^2.0.0\"", "\"ms\": \"^2.1.3\""),
+    );
+    let lock = repo.read("yarn.lock");
+    let start = lock.find("ms@^2.0.0:").unwrap();
+    let end = lock.find("ms@^2.1.3:").unwrap();
+    repo.write("yarn.lock", format!("{}{}", &lock[..start], &lock[end..]));
+    repo.commit("ms ^2.1.3");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    let reason = lockfile_reason(&json, "c");
+    assert_eq!(reason["added"], json!(["ms@2.1.3"]));
+    assert_eq!(reason["removed"], json!(["ms@2.1.2"]));
+}

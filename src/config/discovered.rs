@@ -89,6 +89,16 @@ impl Validator<'_> {
                 }));
             }
         }
+        found
+            .lock_links
+            .retain_mut(|l| match (renamed.get(&l.service), renamed.get(&l.dep)) {
+                (Some(service), Some(dep)) => {
+                    l.service = service.clone();
+                    l.dep = dep.clone();
+                    true
+                }
+                _ => false,
+            });
         for lock in &mut found.lockfiles {
             lock.users.retain_mut(|u| match renamed.get(&u.service) {
                 Some(member) => {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::discover::{Ecosystem, Kind, LockfileUse, PackageInput};
+use crate::discover::{DiscoverError, Ecosystem, Kind, LockLink, LockfileUse, PackageInput};
 use crate::glob::Globs;
 use crate::graph::ServiceGraph;
 
@@ -149,6 +149,10 @@ pub struct Workspace {
     pub remote_cache: RemoteCacheFile,
     /// Lockfiles whose changes are judged by each user's resolved closure (discovery only).
     pub lockfiles: Vec<LockfileUse>,
+    /// What discovery accepted but is worth knowing (`check` prints them).
+    pub discovery_notes: Vec<DiscoverError>,
+    /// Discovered edges a lockfile decided (sorted), for `--explain`.
+    pub lock_links: Vec<LockLink>,
 }
 
 /// The `[remote_cache]` table, validated; every key is optional.
@@ -166,6 +170,14 @@ impl Workspace {
         self.services
             .binary_search_by(|s| s.name.as_str().cmp(name))
             .ok()
+    }
+
+    /// The lockfile that decided the discovered edge from `service` to `dep`, if one did.
+    pub fn linked_by(&self, service: &str, dep: &str) -> Option<&str> {
+        self.lock_links
+            .iter()
+            .find(|l| l.service == service && l.dep == dep)
+            .map(|l| l.file.as_str())
     }
 
     pub fn service_names(&self) -> impl Iterator<Item = &str> {

@@ -215,6 +215,8 @@ impl<'a> Validator<'a> {
             graph,
             remote_cache,
             lockfiles: discovery.lockfiles,
+            discovery_notes: discovery.notes,
+            lock_links: discovery.lock_links,
         })
     }
 

@@ -405,6 +405,7 @@ fn services(
         services,
         lockfiles,
         global_inputs: Vec::new(),
+        ..Discovery::default()
     })
 }
 

@@ -18,6 +18,8 @@ pub mod go;
 mod js;
 pub mod lockfile;
 
+pub use js::declared_dependencies;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -77,6 +79,21 @@ pub struct Discovery {
     /// workspace, `pnpm-workspace.yaml`, `.npmrc`, a virtual Cargo manifest): a change there
     /// affects every service when the workspace has no pipeline.toml of its own.
     pub global_inputs: Vec<String>,
+    /// What discovery noticed and accepted, as the package manager does (a workspace pattern
+    /// that matches no package): shown by `check` and logged under `-v`, never fatal.
+    pub notes: Vec<DiscoverError>,
+    /// Edges the lockfile decided where the specifier rules would not have linked (an `npm:`
+    /// alias pnpm linked), so that `--explain` can name the file.
+    pub lock_links: Vec<LockLink>,
+}
+
+/// An edge a lockfile decided: `service` depends on `dep` because `file` records the link.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LockLink {
+    pub service: String,
+    pub dep: String,
+    /// Workspace-relative path of the lockfile.
+    pub file: String,
 }
 
 /// One service found in a manifest.
@@ -303,6 +320,8 @@ pub fn discover(
         }
         all.lockfiles.extend(part.lockfiles);
         all.global_inputs.extend(part.global_inputs);
+        all.notes.extend(part.notes);
+        all.lock_links.extend(part.lock_links);
     }
     all.services = by_name.into_values().collect();
     if let Err(e) = check_cargo_cycle(&all.services) {
@@ -314,6 +333,10 @@ pub fn discover(
     all.lockfiles.sort_by(|a, b| a.path.cmp(&b.path));
     all.global_inputs.sort();
     all.global_inputs.dedup();
+    all.lock_links.sort();
+    for note in &all.notes {
+        tracing::info!("{note}");
+    }
     Ok(all)
 }
 

@@ -401,13 +401,20 @@ impl AffectedView<'_> {
             let _ = writeln!(out, "  paths: {}", s.paths.join(", "));
         }
         let deps: Vec<&str> = s.deps.iter().map(|&d| self.name(d)).collect();
+        let shown: Vec<String> = deps
+            .iter()
+            .map(|&d| match self.ws.linked_by(&s.name, d) {
+                Some(file) => format!("{d} (linked by {file})"),
+                None => d.to_string(),
+            })
+            .collect();
         let _ = writeln!(
             out,
             "  deps:  {}",
-            if deps.is_empty() {
+            if shown.is_empty() {
                 "(none)".to_string()
             } else {
-                deps.join(", ")
+                shown.join(", ")
             }
         );
         if !s.dev_deps.is_empty() {

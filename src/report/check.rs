@@ -1,6 +1,7 @@
 //! `check`'s one line — `pipeline.toml: ok — 9 services, 12 dependency edges, 4 targets (build,
 //! deploy, lint, test), 36 tasks`, saying where discovered services came from — and its warnings
-//! about what is accepted but worth knowing (service cycles).
+//! about what is accepted but worth knowing (service cycles), after a `note:` line per thing
+//! discovery accepted but is worth knowing (a workspace pattern that matches no package).
 
 use crate::config::Workspace;
 
@@ -20,6 +21,11 @@ pub fn text(config: &str, ws: &Workspace) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join(", ");
+    let notes: String = ws
+        .discovery_notes
+        .iter()
+        .map(|n| format!("note: {n}\n"))
+        .collect();
     let found = super::init::found(ws);
     let discovered = ws.services.iter().filter(|s| s.ecosystem.is_some()).count();
     let (head, services) = if ws.zero_config {
@@ -42,7 +48,7 @@ pub fn text(config: &str, ws: &Workspace) -> String {
         )
     };
     format!(
-        "{head}: ok — {services}, {}, {}{}, {}\n",
+        "{notes}{head}: ok — {services}, {}, {}{}, {}\n",
         plural(edges, "dependency edge", "dependency edges"),
         plural(ws.target_names.len(), "target", "targets"),
         if names.is_empty() {

@@ -5,6 +5,7 @@
 //! workspace, as `turbo` and the package managers treat it.
 
 mod link;
+mod locked;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +15,8 @@ use serde::Deserialize;
 
 use super::files;
 use super::{
-    DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
+    DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockLink, LockUser,
+    LockfileUse,
 };
 use crate::config::WorkspaceDirs;
 use link::Spec;
@@ -108,9 +110,34 @@ pub(super) fn discover(
             .flatten()
             .unwrap_or_default(),
     };
-    let packages = packages(root, dirs, patterns, file, &root_text)?;
+    let (packages, mut notes) = packages(root, dirs, patterns, file, &root_text)?;
     let pnpm_links_ranges = pnpm_links_ranges(root, pnpm_ws.as_ref(), major);
-    let mut found = services(&packages, pm, pnpm_links_ranges)?;
+    let lock_path = lockfile_path(pm);
+    let links = match lock_path.map(|path| (path, files::read(root, path))) {
+        Some((path, Ok(Some(text)))) => match locked::read(pm, &text) {
+            Ok(links) => links.map(|l| (path, l)),
+            Err(e) => {
+                notes.push(DiscoverError::new(
+                    path,
+                    None,
+                    format!("cannot be read for the links it records ({e}); edges follow the specifiers"),
+                ));
+                None
+            }
+        },
+        Some((_, Err(e))) => {
+            notes.push(e);
+            None
+        }
+        _ => None,
+    };
+    let rules = Rules {
+        pm,
+        pnpm_links_ranges,
+        lockfile: links.as_ref().map(|(path, l)| (*path, l)),
+    };
+    let mut found = services(&packages, &rules)?;
+    found.notes.extend(notes);
     found.global_inputs.push("package.json".to_string());
     for extra in ["pnpm-workspace.yaml", ".npmrc"] {
         if files::is_file(root, extra) {
@@ -133,6 +160,26 @@ fn read_package(root: &Path, dir: &str) -> Result<Option<Package>, DiscoverError
         text,
         json,
     }))
+}
+
+/// Every dependency a `package.json` declares, as `name@specifier` (dependencies, dev and
+/// optional), or `None` when it cannot be parsed: what yarn 1 resolves for the package, read at
+/// each end of a comparison from that end's manifest.
+pub fn declared_dependencies(text: &str) -> Option<Vec<String>> {
+    let json: PackageJson = serde_json::from_str(text).ok()?;
+    let tables = [
+        &json.dependencies,
+        &json.dev_dependencies,
+        &json.optional_dependencies,
+    ];
+    let mut out: Vec<String> = tables
+        .into_iter()
+        .flatten()
+        .map(|(name, spec)| format!("{name}@{spec}"))
+        .collect();
+    out.sort();
+    out.dedup();
+    Some(out)
 }
 
 fn parse_package(manifest: &str, text: &str) -> Result<PackageJson, DiscoverError> {
@@ -210,14 +257,15 @@ fn pnpm_links_ranges(root: &Path, ws: Option<&PnpmWorkspace>, major: Option<u64>
 }
 
 /// The packages in the directories the workspace globs name (those holding a `package.json`),
-/// sorted by directory; `!` patterns remove matches. A pattern that names no package is an error.
+/// sorted by directory; `!` patterns remove matches. A pattern that names no package is a note,
+/// as npm, pnpm and yarn install such a workspace without a word.
 fn packages(
     root: &Path,
     dirs: &mut dyn WorkspaceDirs,
     patterns: &[String],
     file: &str,
     text: &str,
-) -> Result<Vec<Package>, Vec<DiscoverError>> {
+) -> Result<(Vec<Package>, Vec<DiscoverError>), Vec<DiscoverError>> {
     let mut found = Vec::new();
     let mut negated = Vec::new();
     let mut errors = Vec::new();
@@ -273,35 +321,47 @@ fn packages(
             Err(e) => errors.push(e),
         }
     }
-    for (pattern, line, dirs) in &found {
-        if !dirs
-            .iter()
-            .any(|d| packages.contains_key(d) || negated_dir(d))
-        {
-            errors.push(DiscoverError::new(
-                file,
-                *line,
-                format!("workspace pattern `{pattern}` matches no folder with a package.json; fix or remove it"),
-            ));
-        }
-    }
     if !errors.is_empty() {
         return Err(errors);
     }
+    let notes = found
+        .iter()
+        .filter(|(_, _, dirs)| {
+            !dirs
+                .iter()
+                .any(|d| packages.contains_key(d) || negated_dir(d))
+        })
+        .map(|(pattern, line, _)| {
+            DiscoverError::new(
+                file,
+                *line,
+                format!("workspace pattern `{pattern}` matches no folder with a package.json; the package manager skips it, and so does shockwave"),
+            )
+        })
+        .collect();
     // A package without a name (test fixtures, mostly) is no service: nothing can depend on it
     // by name, and its files belong to the service around it, if any.
-    Ok(packages
+    let packages = packages
         .into_values()
         .filter(|p| p.json.name.as_deref().is_some_and(|n| !n.is_empty()))
-        .collect())
+        .collect();
+    Ok((packages, notes))
 }
 
-/// The services, their linked edges and the lockfile that resolves the rest.
-fn services(
-    packages: &[Package],
+/// How dependencies link in one workspace.
+struct Rules<'a> {
     pm: Ecosystem,
+    /// pnpm's `link-workspace-packages`, as resolved for the workspace.
     pnpm_links_ranges: bool,
-) -> Result<Discovery, Vec<DiscoverError>> {
+    /// The lockfile's path and the links it records, when it records them.
+    lockfile: Option<(&'a str, &'a locked::LockLinks)>,
+}
+
+/// The services, their linked edges and the lockfile that resolves the rest. An edge is what
+/// the lockfile records for the package's folder and dependency name; where it records
+/// nothing (no lockfile, a stale one), the specifier rules of `link` decide.
+fn services(packages: &[Package], rules: &Rules) -> Result<Discovery, Vec<DiscoverError>> {
+    let pm = rules.pm;
     let mut errors = Vec::new();
     let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
     let by_dir: BTreeMap<&str, usize> = packages
@@ -326,6 +386,7 @@ fn services(
     }
     let mut services = Vec::with_capacity(packages.len());
     let mut users = Vec::with_capacity(packages.len());
+    let mut lock_links = Vec::new();
     for p in packages {
         let own = p.json.name.clone().unwrap_or_default();
         let mut deps = Vec::new();
@@ -337,7 +398,7 @@ fn services(
         ];
         for (dep, spec) in tables.into_iter().flatten() {
             let local = by_name.get(dep.as_str()).map(|&i| &packages[i]);
-            let linked = match link::classify(spec) {
+            let by_rules = match link::classify(spec) {
                 Spec::Workspace => match local {
                     Some(l) => Some(l),
                     None => {
@@ -361,14 +422,37 @@ fn services(
                     }
                 },
                 Spec::Range(range) => local.filter(|l| {
-                    link::range_links(pm, pnpm_links_ranges, range, l.json.version.as_deref())
+                    link::range_links(
+                        pm,
+                        rules.pnpm_links_ranges,
+                        range,
+                        l.json.version.as_deref(),
+                    )
                 }),
                 Spec::External => None,
+            };
+            let recorded = rules
+                .lockfile
+                .and_then(|(path, links)| Some((path, links.get(&p.dir, dep)?)));
+            // The lockfile wins; it is named where the specifier rules alone would not link.
+            let (linked, decided_by) = match recorded {
+                Some((path, target)) => {
+                    let by_lock = target.and_then(|t| by_dir.get(t)).map(|&i| &packages[i]);
+                    (by_lock, by_rules.is_none().then_some(path))
+                }
+                None => (by_rules, None),
             };
             match linked {
                 Some(l) => {
                     let name = l.json.name.clone().unwrap_or_default();
                     if name != own {
+                        if let Some(file) = decided_by {
+                            lock_links.push(LockLink {
+                                service: own.clone(),
+                                dep: name.clone(),
+                                file: file.to_string(),
+                            });
+                        }
                         deps.push(name);
                     }
                 }
@@ -410,24 +494,37 @@ fn services(
         return Err(errors);
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
+    lock_links.sort();
+    lock_links.dedup();
     Ok(Discovery {
         services,
         lockfiles: lockfile(pm, users).into_iter().collect(),
-        global_inputs: Vec::new(),
+        lock_links,
+        ..Discovery::default()
     })
+}
+
+/// The lockfile the package manager writes, at the workspace root.
+fn lockfile_path(pm: Ecosystem) -> Option<&'static str> {
+    match pm {
+        Ecosystem::Npm => Some("package-lock.json"),
+        Ecosystem::Pnpm => Some("pnpm-lock.yaml"),
+        Ecosystem::Yarn => Some("yarn.lock"),
+        _ => None,
+    }
 }
 
 /// The lockfile the package manager writes, with every package as a user. Whether it exists is
 /// not checked: a lockfile added later is judged the same way.
 fn lockfile(pm: Ecosystem, users: Vec<LockUser>) -> Option<LockfileUse> {
-    let (path, format) = match pm {
-        Ecosystem::Npm => ("package-lock.json", LockFormat::NpmLock),
-        Ecosystem::Pnpm => ("pnpm-lock.yaml", LockFormat::PnpmLock),
-        Ecosystem::Yarn => ("yarn.lock", LockFormat::YarnLock),
+    let format = match pm {
+        Ecosystem::Npm => LockFormat::NpmLock,
+        Ecosystem::Pnpm => LockFormat::PnpmLock,
+        Ecosystem::Yarn => LockFormat::YarnLock,
         _ => return None,
     };
     Some(LockfileUse {
-        path: path.to_string(),
+        path: lockfile_path(pm)?.to_string(),
         format,
         users,
     })

@@ -1,7 +1,10 @@
 //! `pnpm-lock.yaml` v6 – v9: `importers` (one per workspace folder) name the resolved version
 //! of each direct dependency; the dependency graph is `snapshots` (v9) or `packages` (v6, keys
-//! with a leading `/`). Keys carry peer suffixes (`ajv-keywords@5.1.0(ajv@8.20.0)`): each is
-//! its own node, labelled without the suffix since the peers are entries of their own.
+//! with a leading `/`). A package's identity is its whole key — peer suffixes
+//! (`@hookform/resolvers@3.10.0(react-hook-form@7.62.0)(zod@3.25.76)`) and patch hash
+//! (`(patch_hash=…)`) included — and its `resolution` (integrity, tarball, git commit): a new
+//! peer set from a `packageExtensions` entry, a changed patch or a re-published tarball changes
+//! what is installed for exactly the packages whose snapshots it touches.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -67,6 +70,19 @@ struct Snapshot {
     dependencies: BTreeMap<String, String>,
     #[serde(default)]
     optional_dependencies: BTreeMap<String, String>,
+    /// In `packages` only (v9 keys it without the peer suffix; v6 holds everything there).
+    resolution: Option<Resolution>,
+}
+
+/// Where a package's files come from: a registry tarball's `integrity`, a `tarball` URL, a git
+/// `repo` at a `commit`, or a local `directory`.
+#[derive(Deserialize, Default)]
+struct Resolution {
+    integrity: Option<String>,
+    tarball: Option<String>,
+    repo: Option<String>,
+    commit: Option<String>,
+    directory: Option<String>,
 }
 
 /// How versions refer to graph keys.
@@ -90,7 +106,11 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
     let mut graph = Graph::default();
     let mut ids: HashMap<&str, usize> = HashMap::with_capacity(snapshots.len());
     for key in snapshots.keys() {
-        ids.insert(key, graph.add(Some(label(key)))?);
+        let resolution = snapshots[key]
+            .resolution
+            .as_ref()
+            .or_else(|| lock.packages.get(package_key(key))?.resolution.as_ref());
+        ids.insert(key, graph.add(Some(label(key, resolution)))?);
     }
     // Importers are nodes too, unlabelled: a `link:` to a workspace folder walks through them.
     let mut importer_ids: HashMap<&str, usize> = HashMap::new();
@@ -180,8 +200,51 @@ fn find(ids: &HashMap<&str, usize>, keys: Keys, name: &str, version: &str) -> Op
     .find_map(|key| ids.get(key.as_str()).copied())
 }
 
-/// `name@version` of a graph key, without the v6 slash and the peer suffix.
-fn label(key: &str) -> String {
-    let key = key.strip_prefix('/').unwrap_or(key);
-    key.split_once('(').map_or(key, |(head, _)| head).to_owned()
+/// The `packages` key of a v9 snapshot key: without the peer suffix and patch hash.
+fn package_key(key: &str) -> &str {
+    key.split_once('(').map_or(key, |(head, _)| head)
+}
+
+/// The closure entry of a package: its whole key without the v6 slash (peer suffixes and patch
+/// hash kept), then where its files come from — ` (repo#commit)`, ` (tarball URL)` or
+/// ` (directory)` — and last the integrity's first characters, ` #sha512-…` (enough to see a
+/// re-published tarball; lists show it only where it is what changed).
+fn label(key: &str, resolution: Option<&Resolution>) -> String {
+    let mut out = key.strip_prefix('/').unwrap_or(key).to_owned();
+    let Some(r) = resolution else {
+        return out;
+    };
+    let mut source: Vec<&str> = Vec::new();
+    let commit;
+    match (&r.repo, &r.commit) {
+        (Some(repo), Some(c)) => {
+            commit = format!("{repo}#{c}");
+            source.push(&commit);
+        }
+        (None, Some(c)) => source.push(c),
+        _ => {}
+    }
+    source.extend(r.tarball.as_deref());
+    source.extend(r.directory.as_deref());
+    if !source.is_empty() {
+        out.push_str(" (");
+        out.push_str(&source.join(" "));
+        out.push(')');
+    }
+    if let Some(integrity) = &r.integrity {
+        out.push_str(" #");
+        out.push_str(short_integrity(integrity));
+    }
+    out
+}
+
+/// `sha512-` and the first 16 characters of the digest (96 bits): a changed tarball shows, the
+/// lists stay readable.
+fn short_integrity(integrity: &str) -> &str {
+    let digest_start = integrity.find('-').map_or(0, |i| i + 1);
+    let end = integrity
+        .char_indices()
+        .nth(digest_start + 16)
+        .map_or(integrity.len(), |(i, _)| i);
+    &integrity[..end]
 }

@@ -62,11 +62,26 @@ fn ajv() -> Vec<&'static str> {
     ]
 }
 
+/// `name@version` of each entry: without pnpm's peer suffixes and any source.
+fn plain(closures: Vec<Closure>) -> Vec<Closure> {
+    closures
+        .into_iter()
+        .map(|c| {
+            c.into_iter()
+                .map(|e| {
+                    let e = e.split_once(" ").map_or(e.as_str(), |(head, _)| head);
+                    e.split_once('(').map_or(e, |(head, _)| head).to_owned()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Checks the three closures before and after: only `c`'s changes, by ms.
 fn check_js(format: LockFormat, before: &str, after: &str, b_links_a: bool) {
     let users = js_users(format);
-    let old = closures(format, before.as_bytes(), &users).unwrap();
-    let new = closures(format, after.as_bytes(), &users).unwrap();
+    let old = plain(closures(format, before.as_bytes(), &users).unwrap());
+    let new = plain(closures(format, after.as_bytes(), &users).unwrap());
     assert_eq!(old[0], set(&["is-number@7.0.0"]));
     let mut b = vec!["debug@4.4.3", "ms@2.1.3"];
     if b_links_a {
@@ -159,7 +174,7 @@ fn pnpm_single_project_and_unknown_versions() {
         &[user("r", "", &[])],
     )
     .unwrap();
-    assert_eq!(got, vec![set(&["x@1.0.0"])]);
+    assert_eq!(got, vec![set(&["x@1.0.0 #s"])]);
     for version in ["5.4", "'10.0'", "nine"] {
         let lock = format!("lockfileVersion: {version}\n");
         let err = closures(LockFormat::PnpmLock, lock.as_bytes(), &[]).unwrap_err();
@@ -471,4 +486,74 @@ fn a_git_dependency_at_a_new_commit_changes_the_closure() {
     let at = |text: String| closures(LockFormat::YarnLock, text.as_bytes(), &users).unwrap();
     let (one, two) = (at(berry("1111111")), at(berry("2222222")));
     assert_ne!(one, two, "{one:?}");
+}
+
+/// A v9 lockfile where `c` needs `r`, which has peers; `extra` is added to the snapshot key and
+/// `integrity` is the registry tarball's.
+fn pnpm9(peers: &str, integrity: &str) -> String {
+    format!(
+        "lockfileVersion: '9.0'\n\nimporters:\n\n  packages/a:\n    dependencies:\n      z:\n        \
+         specifier: ^3\n        version: 3.25.76\n\n  packages/c:\n    dependencies:\n      r:\n        \
+         specifier: ^3\n        version: 3.10.0{peers}\n\npackages:\n\n  r@3.10.0:\n    \
+         resolution: {{integrity: {integrity}}}\n\n  z@3.25.76:\n    resolution: {{integrity: sha512-zzz}}\n\n\
+         snapshots:\n\n  r@3.10.0{peers}:\n    dependencies:\n      z: 3.25.76\n\n  z@3.25.76: {{}}\n"
+    )
+}
+
+#[test]
+fn pnpm_identity_is_the_whole_snapshot_key_and_the_resolution() {
+    let users = [user("a", "packages/a", &[]), user("c", "packages/c", &[])];
+    let at = |text: String| closures(LockFormat::PnpmLock, text.as_bytes(), &users).unwrap();
+    let base = at(pnpm9("(z@3.25.76)", "sha512-AAAAAAAAAAAAAAAAAAAAAAAA"));
+    assert_eq!(
+        base[1],
+        set(&[
+            "r@3.10.0(z@3.25.76) #sha512-AAAAAAAAAAAAAAAA",
+            "z@3.25.76 #sha512-zzz"
+        ])
+    );
+    // A new peer (a `packageExtensions` entry), a patch and a re-published tarball each change
+    // `c` alone: `a` installs the same z.
+    for changed in [
+        pnpm9("(y@1.0.0)(z@3.25.76)", "sha512-AAAAAAAAAAAAAAAAAAAAAAAA"),
+        pnpm9(
+            "(patch_hash=abc)(z@3.25.76)",
+            "sha512-AAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+        pnpm9("(z@3.25.76)", "sha512-BBBBBBBBBBBBBBBBBBBBBBBB"),
+    ] {
+        let head = at(changed);
+        assert_eq!(head[0], base[0]);
+        assert_ne!(head[1], base[1]);
+    }
+}
+
+#[test]
+fn pnpm_v6_git_resolutions_and_patches_are_identities() {
+    let v6 = |commit: &str, patch: &str| {
+        format!(
+            "lockfileVersion: '6.0'\n\nimporters:\n\n  packages/a:\n    dependencies:\n      g:\n        \
+             specifier: github:o/g\n        version: github.com/o/g/{commit}\n      p:\n        \
+             specifier: ^1\n        version: 1.0.0{patch}\n\npackages:\n\n  github.com/o/g/{commit}:\n    \
+             resolution: {{tarball: https://codeload.github.com/o/g/tar.gz/{commit}}}\n    name: g\n    \
+             version: 1.0.0\n    dev: false\n\n  /p@1.0.0{patch}:\n    resolution: {{integrity: sha512-ppp}}\n    \
+             dev: false\n"
+        )
+    };
+    let users = [user("a", "packages/a", &[])];
+    let at = |text: String| closures(LockFormat::PnpmLock, text.as_bytes(), &users).unwrap();
+    let base = at(v6("1111111", ""));
+    assert_eq!(
+        base[0],
+        set(&[
+            "github.com/o/g/1111111 (https://codeload.github.com/o/g/tar.gz/1111111)",
+            "p@1.0.0 #sha512-ppp"
+        ])
+    );
+    assert_ne!(at(v6("2222222", "")), base);
+    let patched = at(v6("1111111", "(patch_hash=abc)"));
+    assert!(
+        patched[0].contains("p@1.0.0(patch_hash=abc) #sha512-ppp"),
+        "{patched:?}"
+    );
 }
