@@ -215,8 +215,9 @@ pub fn hash_tasks<'a>(
         .map(|&s| (s, dev_closure(ws, s)))
         .collect();
     // A script ordered only by the implied `^NAME` may run without its dependencies' tasks in
-    // the plan (nothing pulls them in), so their files enter its hash directly: a change in any
-    // of them is never a stale cache hit.
+    // the plan (nothing pulls them in), so their files enter its hash directly (with its
+    // dev-dependencies' files, as for its service's other tasks): a change in any of them is
+    // never a stale cache hit.
     let dep_inputs: HashMap<ServiceId, Vec<ServiceId>> = graph
         .tasks
         .iter()
@@ -224,7 +225,13 @@ pub fn hash_tasks<'a>(
         .map(|t| t.service)
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .map(|s| (s, dep_closure(ws, s)))
+        .map(|s| {
+            let mut extra = dep_closure(ws, s);
+            extra.extend(dev_inputs.get(&s).into_iter().flatten());
+            extra.sort_unstable();
+            extra.dedup();
+            (s, extra)
+        })
         .collect();
     let mut listed = services.clone();
     listed.extend(dev_inputs.values().flatten());
@@ -241,33 +248,18 @@ pub fn hash_tasks<'a>(
             (s, files)
         })
         .collect();
+    // Both from each service's own files (a dependency's dev-dependencies are no input here).
+    let with_deps: HashMap<ServiceId, Vec<FileInput<'a>>> = dep_inputs
+        .iter()
+        .map(|(&s, extra)| (s, with_files_of(&files_of[&s], extra, &files_of)))
+        .collect();
     // A service's tests build its dev-dependencies, so their files are inputs of its tasks too,
     // although a change there reaches none of its dependents.
     let with_dev: Vec<(ServiceId, Vec<FileInput<'a>>)> = dev_inputs
         .iter()
-        .map(|(&s, extra)| {
-            let mut files = files_of[&s].clone();
-            for e in extra {
-                files.extend(files_of[e].iter().copied());
-            }
-            files.sort_by(|a, b| a.0.cmp(b.0));
-            files.dedup_by(|a, b| a.0 == b.0);
-            (s, files)
-        })
+        .map(|(&s, extra)| (s, with_files_of(&files_of[&s], extra, &files_of)))
         .collect();
     files_of.extend(with_dev);
-    let with_deps: HashMap<ServiceId, Vec<FileInput<'a>>> = dep_inputs
-        .iter()
-        .map(|(&s, extra)| {
-            let mut files = files_of[&s].clone();
-            for e in extra {
-                files.extend(files_of[e].iter().copied());
-            }
-            files.sort_by(|a, b| a.0.cmp(b.0));
-            files.dedup_by(|a, b| a.0 == b.0);
-            (s, files)
-        })
-        .collect();
 
     // Per-task file selection is independent work; the needs' hashes are chained afterwards in
     // topological order, which is cheap.
@@ -332,26 +324,20 @@ pub fn hash_tasks<'a>(
 /// the services it needs to build (not their own dev-dependencies, which its tests never build),
 /// `id` itself left out.
 fn dev_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    let mut seen = vec![false; ws.services.len()];
-    seen[id] = true;
-    let mut stack = ws.services[id].dev_deps.clone();
-    let mut out = Vec::new();
-    while let Some(s) = stack.pop() {
-        if std::mem::replace(&mut seen[s], true) {
-            continue;
-        }
-        out.push(s);
-        stack.extend(ws.services[s].deps.iter().filter(|&&d| !seen[d]));
-    }
-    out
+    closure_from(ws, id, &ws.services[id].dev_deps)
 }
 
-/// Every service `id` depends on through normal edges, transitively (loops walked once), `id`
-/// itself left out.
+/// Every service `id` depends on through normal edges, transitively, `id` itself left out.
 fn dep_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
+    closure_from(ws, id, &ws.services[id].deps)
+}
+
+/// `start` and, transitively, what each needs to build (normal edges; loops walked once),
+/// sorted, `id` left out.
+fn closure_from(ws: &Workspace, id: ServiceId, start: &[ServiceId]) -> Vec<ServiceId> {
     let mut seen = vec![false; ws.services.len()];
     seen[id] = true;
-    let mut stack = ws.services[id].deps.clone();
+    let mut stack = start.to_vec();
     let mut out = Vec::new();
     while let Some(s) = stack.pop() {
         if std::mem::replace(&mut seen[s], true) {
@@ -362,6 +348,21 @@ fn dep_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
     }
     out.sort_unstable();
     out
+}
+
+/// `own` with the files of `extra` services added, in path order, each path once.
+fn with_files_of<'a>(
+    own: &[FileInput<'a>],
+    extra: &[ServiceId],
+    files_of: &HashMap<ServiceId, Vec<FileInput<'a>>>,
+) -> Vec<FileInput<'a>> {
+    let mut files = own.to_vec();
+    for e in extra {
+        files.extend(files_of[e].iter().copied());
+    }
+    files.sort_by(|a, b| a.0.cmp(b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
+    files
 }
 
 /// For each service: does another service's root lie inside its root?
