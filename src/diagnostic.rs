@@ -4,6 +4,7 @@
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;
+use std::sync::Arc;
 
 /// One problem found in a source file.
 #[derive(Debug, Clone)]
@@ -11,6 +12,16 @@ pub struct Diagnostic {
     pub message: String,
     pub span: Option<Range<usize>>,
     pub help: Option<String>,
+    /// The file the span points into, when it is not the one the diagnostics are rendered
+    /// against (a `turbo.json` read alongside the config).
+    pub file: Option<Arc<SourceFile>>,
+}
+
+/// A text file a diagnostic may point into: its name as shown and its text.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
 }
 
 impl Diagnostic {
@@ -19,7 +30,14 @@ impl Diagnostic {
             message: message.into(),
             span: None,
             help: None,
+            file: None,
         }
+    }
+
+    /// Points the span into `file` rather than into the text it is rendered against.
+    pub fn in_file(mut self, file: &Arc<SourceFile>) -> Self {
+        self.file = Some(file.clone());
+        self
     }
 
     pub fn at(mut self, span: Range<usize>) -> Self {
@@ -73,19 +91,19 @@ impl fmt::Display for Rendered<'_> {
                 f.write_char('\n')?;
             }
             writeln!(f, "error: {}", shorten(&d.message, MESSAGE_CHARS))?;
+            let (file, source) = d.file.as_ref().map_or((self.file, self.source), |s| {
+                (s.name.as_str(), s.text.as_str())
+            });
             match &d.span {
                 Some(span) => {
-                    let (line, col) = line_col(self.source, span.start);
+                    let (line, col) = line_col(source, span.start);
                     let gutter = " ".repeat(line.to_string().len());
-                    writeln!(f, "{gutter}--> {}:{}:{}", self.file, line, col)?;
-                    let text = self.source.lines().nth(line - 1).unwrap_or("");
-                    let start = floor_char_boundary(self.source, span.start.min(self.source.len()));
-                    let end =
-                        floor_char_boundary(self.source, span.end.clamp(start, self.source.len()));
-                    let end_in_line = self.source[start..end]
-                        .find('\n')
-                        .map_or(end, |n| start + n);
-                    let width = self.source[start..end_in_line].chars().count().max(1);
+                    writeln!(f, "{gutter}--> {}:{}:{}", file, line, col)?;
+                    let text = source.lines().nth(line - 1).unwrap_or("");
+                    let start = floor_char_boundary(source, span.start.min(source.len()));
+                    let end = floor_char_boundary(source, span.end.clamp(start, source.len()));
+                    let end_in_line = source[start..end].find('\n').map_or(end, |n| start + n);
+                    let width = source[start..end_in_line].chars().count().max(1);
                     let (shown, caret_at, width) = excerpt(text, col - 1, width);
                     writeln!(f, "{gutter} |")?;
                     writeln!(f, "{line} | {shown}")?;
@@ -100,7 +118,7 @@ impl fmt::Display for Rendered<'_> {
                     }
                 }
                 None => {
-                    writeln!(f, "  --> {}", self.file)?;
+                    writeln!(f, "  --> {}", file)?;
                     if let Some(help) = &d.help {
                         writeln!(f, "   = help: {}", shorten(help, MESSAGE_CHARS))?;
                     }

@@ -51,6 +51,8 @@ pub struct Globs {
     /// Patterns without a literal directory, as one set, and the pattern index of each.
     rooted: GlobSet,
     rooted_ids: Vec<usize>,
+    /// Patterns written with a leading `!` (without it): a path they match is matched by none.
+    negated: Option<Box<Globs>>,
 }
 
 impl Globs {
@@ -62,6 +64,7 @@ impl Globs {
             rests: Vec::new(),
             rooted: GlobSet::empty(),
             rooted_ids: Vec::new(),
+            negated: None,
         }
     }
 
@@ -77,7 +80,13 @@ impl Globs {
         let mut rests = Vec::new();
         let mut rooted = GlobSetBuilder::new();
         let mut rooted_ids = Vec::new();
+        let mut negated = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
+            if let Some(excluded) = p.strip_prefix('!') {
+                compile(excluded).map_err(|e| (i, e))?;
+                negated.push(excluded.to_string());
+                continue;
+            }
             // The whole pattern must compile, whichever part of it is used.
             let whole = compile(p).map_err(|e| (i, e))?;
             let normalized = normalize(p);
@@ -112,6 +121,11 @@ impl Globs {
             }
         }
         let rooted = rooted.build().map_err(|e| (0, GlobError::Invalid(e)))?;
+        let negated = match negated.is_empty() {
+            true => None,
+            // Each was compiled above, so only the index of the first is unknown here.
+            false => Some(Box::new(Globs::new(negated).map_err(|(_, e)| (0, e))?)),
+        };
         Ok(Globs {
             patterns,
             exact,
@@ -119,18 +133,37 @@ impl Globs {
             rests,
             rooted,
             rooted_ids,
+            negated,
         })
     }
 
-    /// Whether some pattern matches `path` (`/`-separated, relative).
-    pub fn is_match(&self, path: &[u8]) -> bool {
-        self.exact.contains_key(path)
-            || self.by_dir_matches(path, &mut |_| false)
-            || (!self.rooted_ids.is_empty() && self.rooted.is_match(as_path(path)))
+    /// The patterns that add paths (those without a leading `!`).
+    pub fn positive(&self) -> impl Iterator<Item = &str> {
+        self.patterns
+            .iter()
+            .map(String::as_str)
+            .filter(|p| !p.starts_with('!'))
     }
 
-    /// Appends the index of every pattern matching `path` to `out` (unsorted).
+    /// Whether a `!` pattern excludes `path`.
+    fn excluded(&self, path: &[u8]) -> bool {
+        self.negated.as_ref().is_some_and(|n| n.is_match(path))
+    }
+
+    /// Whether some pattern matches `path` (`/`-separated, relative) and no `!` pattern does.
+    pub fn is_match(&self, path: &[u8]) -> bool {
+        (self.exact.contains_key(path)
+            || self.by_dir_matches(path, &mut |_| false)
+            || (!self.rooted_ids.is_empty() && self.rooted.is_match(as_path(path))))
+            && !self.excluded(path)
+    }
+
+    /// Appends the index of every pattern matching `path` to `out` (unsorted); none when a `!`
+    /// pattern excludes it.
     pub fn matches_into(&self, path: &[u8], out: &mut Vec<usize>) {
+        if self.excluded(path) {
+            return;
+        }
         if let Some(ids) = self.exact.get(path) {
             out.extend_from_slice(ids);
         }

@@ -50,6 +50,13 @@ pub enum TaskError {
         /// Where the config writes the `needs` entry that closes the cycle.
         at: Option<Range<usize>>,
     },
+    #[error("`{needed}` is persistent (it never ends), but a task of `{by}` needs it; drop it from that `needs` (run it alongside instead)")]
+    NeedsPersistent {
+        needed: String,
+        by: String,
+        /// Where the config writes the `needs` entry.
+        at: Option<Range<usize>>,
+    },
     #[error("no target named `{name}`; {hint}defined targets: {known}")]
     UnknownTarget {
         name: String,
@@ -258,9 +265,30 @@ impl Builder<'_> {
                         out.extend(self.resolve(d, t, via)?);
                     }
                 }
+                Need::Of {
+                    service: name,
+                    target,
+                } => {
+                    // Validation checked the name; a service gone since is no task.
+                    if let Some(other) = self.ws.service_id(name) {
+                        out.extend(self.resolve(other, target, via)?);
+                    }
+                }
                 // Orders among the tasks the plan holds, pulls none in: see `order_scripts`.
                 Need::ScriptDeps(_) => {}
             }
+        }
+        // A dev server never ends, so nothing can wait for it (as Turborepo refuses it).
+        if let Some(&p) = out.iter().find(|&&t| self.nodes[t].def.persistent) {
+            let needed = &self.nodes[p];
+            return Err(TaskError::NeedsPersistent {
+                needed: format!(
+                    "{}:{}",
+                    self.ws.services[needed.service].name, needed.target
+                ),
+                by: self.ws.services[service].name.clone(),
+                at: spans.iter().flatten().next().map(|r| (*r).clone()),
+            });
         }
         out.sort_unstable();
         out.dedup();

@@ -40,7 +40,7 @@ fn unknown_key_is_named_with_its_position() {
         &["services/a"],
         "[workspace]\nmembers = [\"services/*\"]\nbogus = 1\n",
         "\
-error: unknown field `bogus`, expected one of `members`, `default_base`, `global_inputs`, `ignore`, `unowned`, `discover`, `fsmonitor`
+error: unknown field `bogus`, expected one of `members`, `default_base`, `global_inputs`, `global_env`, `ignore`, `unowned`, `discover`, `fsmonitor`
  --> pipeline.toml:3:1
   |
 3 | bogus = 1
@@ -76,7 +76,7 @@ fn unknown_key_in_a_target() {
         &[],
         "[targets.build]\ncomand = \"make\"\n",
         "\
-error: unknown field `comand`, expected one of `command`, `needs`, `inputs`, `outputs`, `env`, `cache`
+error: unknown field `comand`, expected one of `command`, `needs`, `inputs`, `outputs`, `env`, `cache`, `persistent`, `interactive`
  --> pipeline.toml:2:1
   |
 2 | comand = \"make\"

@@ -185,3 +185,11 @@ impl Env {
 pub fn task_var(name: &str) -> Option<Vec<u8>> {
     std::env::var_os(name).map(OsString::into_encoded_bytes)
 }
+
+/// The names of every variable set, for `env` patterns with `*` (names that are not UTF-8 can
+/// match no pattern and are left out).
+pub fn task_var_names() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect()
+}

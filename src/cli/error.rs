@@ -56,19 +56,25 @@ impl CliError {
     /// A task-graph error of `ws`. A cycle the config can point at is a config error, shown with the
     /// `needs` entry that closes it; anything else keeps its type.
     pub fn task(ws: &Workspace, e: TaskError) -> CliError {
-        if let TaskError::Cycle {
-            at: Some(at),
-            chain,
-            help,
-        } = &e
-        {
-            if let Ok(source_text) = std::fs::read_to_string(&ws.config_path) {
+        let positioned = match &e {
+            TaskError::Cycle {
+                at: Some(at),
+                chain,
+                help,
+            } => Some((at, format!("task cycle: {chain}"), help.clone())),
+            TaskError::NeedsPersistent { at: Some(at), .. } => Some((
+                at,
+                e.to_string(),
+                "drop it from `needs`; a persistent task runs alongside the others".to_string(),
+            )),
+            _ => None,
+        };
+        if let Some((at, message, help)) = positioned {
+            if let Ok(source_text) = std::fs::read_to_string(&ws.targets_file) {
                 return CliError::Config(ConfigError::Invalid {
-                    path: ws.config_path.clone(),
+                    path: ws.targets_file.clone(),
                     source_text,
-                    diagnostics: vec![Diagnostic::new(format!("task cycle: {chain}"))
-                        .at(at.clone())
-                        .help(help.clone())],
+                    diagnostics: vec![Diagnostic::new(message).at(at.clone()).help(help)],
                 });
             }
         }

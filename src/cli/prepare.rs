@@ -69,7 +69,10 @@ pub(crate) fn hash_tasks<'a>(
         &ctx.prefix,
         index,
         graph,
-        &super::env::task_var,
+        &crate::hash::EnvSource {
+            value: &super::env::task_var,
+            names: &super::env::task_var_names,
+        },
         &locks,
     );
     tracing::debug!("hashed {} tasks in {:?}", graph.len(), t0.elapsed());

@@ -61,6 +61,7 @@ impl Loaded {
                 if ws.services.is_empty() {
                     warn_if_discovery_would_find(&repo, &ws);
                 }
+                warn_turbo_ignored(&ws);
                 Ok(Loaded { ws, repo: Ok(repo) })
             }
             Err(e) => {
@@ -87,11 +88,18 @@ impl Loaded {
         let Some(ws) = found else {
             return Err(not_found.into());
         };
+        let tasks = match ws.targets_file.file_name() {
+            Some(name) if ws.targets_file != ws.config_path => {
+                format!("; tasks from {}", name.to_string_lossy())
+            }
+            _ => String::new(),
+        };
         eprintln!(
-            "no {}: {}",
+            "no {}: {}{tasks}",
             config::CONFIG_FILE,
             crate::report::init::found(&ws)
         );
+        warn_turbo_ignored(&ws);
         Ok(Loaded { ws, repo: Ok(repo) })
     }
 
@@ -133,6 +141,16 @@ impl Context {
                 state,
             });
         }
+    }
+}
+
+/// turbo.json keys that change nothing here, named once.
+fn warn_turbo_ignored(ws: &Workspace) {
+    if !ws.turbo_ignored.is_empty() {
+        tracing::warn!(
+            "turbo.json keys with no equivalent in shockwave are ignored: {} (see the README's \"Coming from Turborepo\")",
+            ws.turbo_ignored.join(", ")
+        );
     }
 }
 

@@ -125,6 +125,7 @@ pub fn load_reusing(
     if let Some(listings) = listings {
         validator.preset_listings(listings);
     }
+    validator.turbo = turbo_for(&raw, &root)?;
     let ws = validator
         .run(raw, path)
         .map_err(|r| rejection(r, path, text.clone()))?;
@@ -143,10 +144,17 @@ pub fn discover_only(
 ) -> Result<Option<Workspace>, ConfigError> {
     let mut validator = Validator::new(root, dirs);
     validator.zero_config = true;
+    let raw = RawConfig::default();
+    validator.turbo = turbo_for(&raw, root)?;
+    // Errors in the targets are turbo.json's when it supplies them.
+    let shown = match &validator.turbo {
+        Some(t) => (root.join(&t.file.name), t.file.text.clone()),
+        None => (root.join(CONFIG_FILE), String::new()),
+    };
     let path = root.join(CONFIG_FILE);
     let ws = validator
-        .run(RawConfig::default(), &path)
-        .map_err(|rejected| rejection(rejected, &path, String::new()))?;
+        .run(raw, &path)
+        .map_err(|rejected| rejection(rejected, &shown.0, shown.1))?;
     Ok((!ws.services.is_empty()).then_some(ws))
 }
 
@@ -207,7 +215,21 @@ pub fn parse_with(
 ) -> Result<Workspace, ConfigError> {
     let raw = RawConfig::parse(text)
         .map_err(|d| rejection(Rejected::Invalid(vec![d]), path, text.to_string()))?;
-    Validator::new(root, dirs)
+    let mut validator = Validator::new(root, dirs);
+    validator.turbo = turbo_for(&raw, root)?;
+    validator
         .run(raw, path)
         .map_err(|r| rejection(r, path, text.to_string()))
+}
+
+/// The root turbo.json, read when `raw` writes no targets (it then supplies them).
+fn turbo_for(raw: &RawConfig, root: &Path) -> Result<Option<super::turbo::Turbo>, ConfigError> {
+    if !raw.targets.is_empty() || raw.services.values().any(|s| !s.targets.is_empty()) {
+        return Ok(None);
+    }
+    super::turbo::read_root(root).map_err(|e| ConfigError::Invalid {
+        path: e.path,
+        source_text: e.text,
+        diagnostics: e.diagnostics,
+    })
 }

@@ -16,6 +16,7 @@ mod raw;
 mod remote;
 mod roots;
 mod targets;
+mod turbo;
 mod validate;
 
 pub use crate::glob::Globs;
@@ -29,6 +30,7 @@ pub use model::{
     Workspace,
 };
 pub use remote::{check_url, parse_duration};
+pub use turbo::{pipeline_tables as turbo_tables, TurboError, ROOT_PACKAGE, TURBO_FILES};
 pub use validate::join_rel;
 
 /// Set-up shared by the tests of the config's parts.

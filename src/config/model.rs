@@ -63,6 +63,9 @@ pub enum Need {
     /// them). Dependencies in a loop with the service are not ordered, as pnpm does, instead of
     /// failing as a written `^build` across a loop does.
     ScriptDeps(String),
+    /// `"web#build"`: `build` of the service named `web` (Turborepo's `pkg#task`; `//` is the
+    /// repository's root package).
+    Of { service: String, target: String },
 }
 
 impl std::fmt::Display for Need {
@@ -70,6 +73,7 @@ impl std::fmt::Display for Need {
         match self {
             Need::Own(t) => f.write_str(t),
             Need::Deps(t) | Need::ScriptDeps(t) => write!(f, "^{t}"),
+            Need::Of { service, target } => write!(f, "{service}#{target}"),
         }
     }
 }
@@ -86,9 +90,14 @@ pub struct Target {
     pub inputs: Arc<Globs>,
     /// Globs relative to the service root whose matches are cached and restored.
     pub outputs: Arc<Globs>,
-    /// Names of environment variables whose values enter the task hash (sorted, deduplicated).
+    /// Names of environment variables whose values enter the task hash (sorted, deduplicated);
+    /// `*` matches any run of characters and a leading `!` takes matching names out again.
     pub env: Vec<String>,
     pub cache: bool,
+    /// A long-running process (a dev server): never cached, and no task may need it.
+    pub persistent: bool,
+    /// Reads from the terminal: never cached.
+    pub interactive: bool,
     /// The command is a discovered package's own script: what it writes is not declared unless
     /// `outputs` says, so a run watches for files it writes outside them (`exec`).
     pub script: bool,
@@ -136,6 +145,14 @@ pub struct Workspace {
     pub root: PathBuf,
     pub default_base: Option<String>,
     pub global_inputs: Globs,
+    /// Environment variables whose values enter every task's hash (patterns as in
+    /// [`Target::env`]).
+    pub global_env: Vec<String>,
+    /// Where the targets are written, for errors that point at a `needs`: the config file, or the
+    /// `turbo.json` they were read from.
+    pub targets_file: PathBuf,
+    /// The turbo.json keys read but with no equivalent here, for one warning.
+    pub turbo_ignored: Vec<String>,
     pub ignore: Globs,
     pub unowned: UnownedPolicy,
     /// `SHOCKWAVE_FSMONITOR` overrides it (`cli::settings`).

@@ -21,6 +21,10 @@ pub struct Spanned<T> {
 }
 
 impl<T> Spanned<T> {
+    pub fn new(span: Range<usize>, value: T) -> Self {
+        Spanned { span, value }
+    }
+
     pub fn span(&self) -> Range<usize> {
         self.span.clone()
     }
@@ -116,6 +120,8 @@ pub struct RawWorkspace {
     #[serde(default)]
     pub global_inputs: Vec<SpannedStr>,
     #[serde(default)]
+    pub global_env: Vec<SpannedStr>,
+    #[serde(default)]
     pub ignore: Vec<SpannedStr>,
     pub unowned: Option<Spanned<super::model::UnownedPolicy>>,
     /// `"auto"` or a list of ecosystems; checked by validation.
@@ -145,6 +151,8 @@ pub struct RawTarget {
     pub outputs: Option<Vec<SpannedStr>>,
     pub env: Option<Vec<SpannedStr>>,
     pub cache: Option<bool>,
+    pub persistent: Option<bool>,
+    pub interactive: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Serialize, Default)]

@@ -31,6 +31,21 @@ pub(super) struct Defaults<'r> {
 }
 
 /// A discovered service's package manager and `scripts` names: targets run as
+/// A `needs` entry as written: `"^build"` (every dependency's), `"web#build"` (one service's,
+/// split at the last `#`; `//` names the root package) or `"build"` (the same service's).
+pub(crate) fn parse_need(written: &str) -> Need {
+    if let Some(t) = written.strip_prefix('^') {
+        return Need::Deps(t.to_string());
+    }
+    match written.rsplit_once('#') {
+        Some((service, target)) if !service.is_empty() && !target.is_empty() => Need::Of {
+            service: service.to_string(),
+            target: target.to_string(),
+        },
+        _ => Need::Own(written.to_string()),
+    }
+}
+
 /// `<package manager> run NAME` where no command is configured.
 pub(super) type Scripts<'s> = Option<(Ecosystem, &'s [String])>;
 
@@ -151,7 +166,11 @@ impl Validator<'_> {
 
     fn check_target_needs(&mut self, t: &RawTarget, known: &BTreeSet<String>, context: &str) {
         for need in t.needs.iter().flatten() {
-            let name = need.get_ref().strip_prefix('^').unwrap_or(need.get_ref());
+            let name = match parse_need(need.get_ref()) {
+                Need::Own(t) | Need::Deps(t) | Need::ScriptDeps(t) => t,
+                Need::Of { target, .. } => target,
+            };
+            let name = name.as_str();
             if !known.contains(name) {
                 self.unknown_name(
                     need,
@@ -255,13 +274,7 @@ impl Validator<'_> {
         let (mut needs, need_spans): (Vec<Need>, Vec<_>) = written_needs
             .map(|ns| {
                 ns.iter()
-                    .map(|n| {
-                        let need = match n.get_ref().strip_prefix('^') {
-                            Some(t) => Need::Deps(t.to_string()),
-                            None => Need::Own(n.get_ref().clone()),
-                        };
-                        (need, n.span())
-                    })
+                    .map(|n| (parse_need(n.get_ref()), n.span()))
                     .unzip()
             })
             .unwrap_or_default();
@@ -275,10 +288,12 @@ impl Validator<'_> {
             .unwrap_or_default();
         env.sort();
         env.dedup();
-        let cache = over
-            .and_then(|o| o.cache)
-            .or_else(|| base.and_then(|b| b.cache))
-            .unwrap_or(true);
+        let flag =
+            |f: fn(&RawTarget) -> Option<bool>| over.and_then(f).or_else(|| base.and_then(f));
+        let persistent = flag(|t| t.persistent).unwrap_or(false);
+        let interactive = flag(|t| t.interactive).unwrap_or(false);
+        // A dev server never ends and a task reading the terminal cannot be replayed.
+        let cache = flag(|t| t.cache).unwrap_or(true) && !persistent && !interactive;
         Some(Target {
             command,
             needs,
@@ -287,6 +302,8 @@ impl Validator<'_> {
             outputs,
             env,
             cache,
+            persistent,
+            interactive,
             script: from_script,
         })
     }
@@ -294,7 +311,7 @@ impl Validator<'_> {
 
 /// `<package manager> run NAME`, the name quoted for `sh` when it holds anything but the
 /// characters script names usually have; `go test .` for a Go package's `test`.
-fn script_command(pm: Ecosystem, name: &str) -> String {
+pub(super) fn script_command(pm: Ecosystem, name: &str) -> String {
     // A Go package's one script is its test, run in its folder.
     if pm == Ecosystem::Go {
         return "go test .".to_string();

@@ -36,6 +36,10 @@ pub(super) struct Validator<'a> {
     /// No pipeline.toml: everything comes from discovery, and the workspace-level manifests are
     /// global inputs.
     pub(super) zero_config: bool,
+    /// The root turbo.json, used when the config writes no targets.
+    pub(super) turbo: Option<super::turbo::Turbo>,
+    /// turbo.json keys with no equivalent, for one warning.
+    pub(super) turbo_ignored: Vec<String>,
 }
 
 /// Why validation produced no workspace.
@@ -99,13 +103,35 @@ impl<'a> Validator<'a> {
             glob_cache: FxHashMap::default(),
             missing_command: BTreeMap::new(),
             zero_config: false,
+            turbo: None,
+            turbo_ignored: Vec::new(),
         }
     }
 
     /// Validates `raw` (read from `path`). The steps run in a fixed order — workspace globs,
     /// members, explicit services, the defaults' needs, each service's deps and targets, targets
     /// without a command, the cycle — and that is the order the diagnostics are reported in.
-    pub(super) fn run(mut self, raw: RawConfig, path: &Path) -> Result<Workspace, Rejected> {
+    pub(super) fn run(mut self, mut raw: RawConfig, path: &Path) -> Result<Workspace, Rejected> {
+        // turbo.json supplies the targets only where the config writes none.
+        let turbo = self.turbo.take().filter(|_| {
+            raw.targets.is_empty() && raw.services.values().all(|s| s.targets.is_empty())
+        });
+        let mut targets_file = path.to_path_buf();
+        if let Some(t) = &turbo {
+            raw.targets = t.targets.clone();
+            raw.workspace
+                .global_inputs
+                .extend(t.global_inputs.iter().cloned());
+            // As turbo treats it: a change to the root turbo.json can change any task.
+            raw.workspace
+                .global_inputs
+                .push(super::raw::Spanned::new(0..0, t.file.name.clone()));
+            raw.workspace
+                .global_env
+                .extend(t.global_env.iter().cloned());
+            self.turbo_ignored.extend(t.ignored.iter().cloned());
+            targets_file = self.root.join(&t.file.name);
+        }
         let ws = raw.workspace;
         let written_globals = self.valid_patterns(&ws.global_inputs, "global_inputs");
         let ignore = self.globs(&ws.ignore, "ignore");
@@ -123,6 +149,13 @@ impl<'a> Validator<'a> {
         let global_inputs = self.global_inputs(written_globals, &discovery.global_inputs);
         for (name, svc) in raw.services {
             self.add_explicit(&mut drafts, name, svc);
+        }
+        if let Some(t) = &turbo {
+            self.apply_turbo(&mut drafts, t);
+        }
+        if turbo.is_none() {
+            // (turbo.json's references were checked against the packages by `apply_turbo`.)
+            self.check_need_services(&raw.targets, &drafts);
         }
         let mut target_names = self.target_names(&raw.targets, drafts.values().map(|d| &d.targets));
         for found in drafts.values().filter_map(|d| d.found.as_ref()) {
@@ -152,7 +185,16 @@ impl<'a> Validator<'a> {
                 .found
                 .as_ref()
                 .filter(|f| f.ecosystem.is_npm_family() || f.kind == Kind::Package)
-                .map(|f| (f.ecosystem, f.scripts.as_slice()));
+                .map(|f| (f.ecosystem, f.scripts.as_slice()))
+                // A target without a command runs a discovered package's script of that name: a
+                // discovered service without scripts has no such target (as turbo.json's tasks
+                // reach only the packages of the JavaScript workspace).
+                // The root package (`//`) has only the targets its own table writes.
+                .or_else(|| {
+                    let root_package = name == super::turbo::ROOT_PACKAGE;
+                    (turbo.is_some() || d.found.is_some() || root_package)
+                        .then_some((Ecosystem::Npm, &[][..]))
+                });
             let (targets, outputs) =
                 self.service_targets(&name, &d.targets, &mut defaults, &target_names, scripts);
             let mut paths = d.paths;
@@ -207,6 +249,15 @@ impl<'a> Validator<'a> {
             root: self.root.to_path_buf(),
             default_base: ws.default_base,
             global_inputs,
+            global_env: {
+                let mut env: Vec<String> =
+                    ws.global_env.iter().map(|e| e.get_ref().clone()).collect();
+                env.sort();
+                env.dedup();
+                env
+            },
+            targets_file,
+            turbo_ignored: self.turbo_ignored,
             ignore,
             unowned,
             fsmonitor: ws.fsmonitor.unwrap_or_default(),
@@ -218,6 +269,40 @@ impl<'a> Validator<'a> {
             discovery_notes: discovery.notes,
             lock_links: discovery.lock_links,
         })
+    }
+
+    /// Every `"service#target"` need names a service, in the defaults and the services'
+    /// overrides.
+    fn check_need_services(
+        &mut self,
+        defaults: &BTreeMap<SpannedStr, RawTarget>,
+        drafts: &BTreeMap<String, Draft>,
+    ) {
+        let written = defaults
+            .values()
+            .chain(drafts.values().flat_map(|d| d.targets.values()));
+        let mut unknown = Vec::new();
+        for t in written {
+            for need in t.needs.iter().flatten() {
+                if let super::model::Need::Of { service, .. } =
+                    super::targets::parse_need(need.get_ref())
+                {
+                    if !drafts.contains_key(&service) {
+                        unknown.push((service, need.span()));
+                    }
+                }
+            }
+        }
+        for (service, span) in unknown {
+            let hint = suggest(&service, drafts.keys().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            self.errors.push(
+                Diagnostic::new(format!("needs names service `{service}`, which does not exist{hint}"))
+                    .at(span)
+                    .help("write `SERVICE#TARGET` with the name of a service, or `^TARGET` for every dependency"),
+            );
+        }
     }
 
     /// Checks `[remote_cache]`: no token, an http(s) URL, a readable timeout.

@@ -175,12 +175,20 @@ pub struct TaskHashes<'a> {
     pub global: blake3::Hash,
 }
 
-/// The hash of the global inputs: their patterns and every file they match.
-fn global_hash(patterns: &[String], files: &[FileInput<'_>]) -> blake3::Hash {
-    Encoder::new(b"shockwave-global\0")
-        .put(patterns)
-        .put(files)
-        .finish()
+/// The hash of the global inputs: their patterns, every file they match and the global
+/// variables (which enter only when there are some, so that a config without them keeps its
+/// hashes).
+fn global_hash(
+    patterns: &[String],
+    files: &[FileInput<'_>],
+    env: &[(String, Option<EnvDigest>)],
+) -> blake3::Hash {
+    let mut e = Encoder::new(b"shockwave-global\0");
+    e.put(patterns).put(files);
+    if !env.is_empty() {
+        e.put(&env.to_vec());
+    }
+    e.finish()
 }
 
 /// The lockfile closures of every service (indexed by id), from [`crate::lockfiles::digests`],
@@ -191,17 +199,88 @@ pub struct LockInputs {
     pub replaced: Vec<Vec<String>>,
 }
 
-/// Hashes every task in `graph`. `env` looks up variable values (the process environment in the CLI).
+/// Where variable values come from (the process environment in the CLI).
+pub struct EnvSource<'e> {
+    /// The value of one variable.
+    pub value: &'e (dyn Fn(&str) -> Option<Vec<u8>> + Sync),
+    /// Every variable's name, for patterns with `*`.
+    pub names: &'e (dyn Fn() -> Vec<String> + Sync),
+}
+
+/// The variables `patterns` name: the names as written, each `*` pattern's matches among `all`,
+/// less the names a `!` pattern matches; sorted, deduplicated.
+pub fn env_names(patterns: &[String], all: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in patterns.iter().filter(|p| !p.starts_with('!')) {
+        if p.contains('*') {
+            out.extend(all.iter().filter(|n| wildcard(p, n)).cloned());
+        } else {
+            out.push(p.clone());
+        }
+    }
+    let excluded: Vec<&str> = patterns
+        .iter()
+        .filter_map(|p| p.strip_prefix('!'))
+        .collect();
+    out.retain(|n| !excluded.iter().any(|x| wildcard(x, n)));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Whether any of `patterns` needs the list of every variable.
+fn needs_names(patterns: &[String]) -> bool {
+    patterns
+        .iter()
+        .any(|p| p.contains('*') || p.starts_with('!'))
+}
+
+/// Each variable and the digest of its value (`None`: unset).
+fn env_digests(names: &[String], env: &EnvSource<'_>) -> Vec<(String, Option<EnvDigest>)> {
+    names
+        .iter()
+        .map(|k| (k.clone(), (env.value)(k).map(|v| EnvDigest::of(k, &v))))
+        .collect()
+}
+
+/// Hashes every task in `graph`.
 pub fn hash_tasks<'a>(
     ws: &Workspace,
     prefix: &str,
     index: &'a RepoIndex,
     graph: &TaskGraph,
-    env: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
+    env: &EnvSource<'_>,
     locks: &LockInputs,
 ) -> TaskHashes<'a> {
+    let all_names =
+        if needs_names(&ws.global_env) || graph.tasks.iter().any(|t| needs_names(&t.def.env)) {
+            (env.names)()
+        } else {
+            Vec::new()
+        };
     let global_files = matching_files(index, prefix, &ws.global_inputs);
-    let global = global_hash(&ws.global_inputs.patterns, &global_files);
+    let global_env = env_digests(&env_names(&ws.global_env, &all_names), env);
+    let global = global_hash(&ws.global_inputs.patterns, &global_files, &global_env);
 
     // Files per service, gathered once per service however many of its targets run.
     let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
@@ -282,12 +361,10 @@ pub fn hash_tasks<'a>(
                 root: svc.root.clone(),
                 outputs: t.def.outputs.patterns.clone(),
                 files,
-                env: t
-                    .def
-                    .env
-                    .iter()
-                    .map(|k| (k.clone(), env(k).map(|v| EnvDigest::of(k, &v))))
-                    .collect(),
+                env: match needs_names(&t.def.env) {
+                    true => env_digests(&env_names(&t.def.env, &all_names), env),
+                    false => env_digests(&t.def.env, env),
+                },
                 global,
                 needs: Vec::new(),
                 lockfiles: locks.digests.get(t.service).cloned().unwrap_or_default(),
@@ -505,6 +582,7 @@ pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> 
 fn scan_prefixes(prefix: &str, patterns: &[String]) -> Vec<String> {
     let mut prefixes: Vec<String> = patterns
         .iter()
+        .filter(|p| !p.starts_with('!'))
         .map(|p| match glob::split_literal(p) {
             (literal, "") if prefix.is_empty() => literal.to_string(),
             (literal, "") => format!("{prefix}/{literal}"),
@@ -659,14 +737,35 @@ mod tests {
     #[test]
     fn golden_global_hash() {
         let files = [(b"ci/build.sh".as_bstr(), EMPTY.as_ref(), 0o100755)];
-        let h = global_hash(&["ci/**".into()], &files);
+        let h = global_hash(&["ci/**".into()], &files, &[]);
         assert_eq!(h.to_hex().as_str(), GOLDEN_GLOBAL);
         // A pattern cannot stand in for a file, nor a file for a pattern.
         assert_ne!(
-            global_hash(&["ci/**".into(), "x".into()], &[]),
-            global_hash(&["ci/**".into()], &files)
+            global_hash(&["ci/**".into(), "x".into()], &[], &[]),
+            global_hash(&["ci/**".into()], &files, &[])
         );
-        assert_ne!(global_hash(&[], &files), h);
+        assert_ne!(global_hash(&[], &files, &[]), h);
+        // A global variable, set or not, changes it.
+        let unset = [("CI".to_string(), None)];
+        assert_ne!(global_hash(&["ci/**".into()], &files, &unset), h);
+    }
+
+    #[test]
+    fn env_patterns_expand_against_the_names_set() {
+        let all: Vec<String> = ["NEXT_PUBLIC_A", "NEXT_PUBLIC_SECRET", "PATH", "API_URL"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let patterns: Vec<String> = ["NEXT_PUBLIC_*", "!*SECRET", "API_URL", "UNSET"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            env_names(&patterns, &all),
+            ["API_URL", "NEXT_PUBLIC_A", "UNSET"]
+        );
+        assert!(wildcard("A*B*C", "AxxBxC") && !wildcard("A*B*C", "AxxC"));
+        assert!(wildcard("*", "") && !wildcard("AB*", "A") && wildcard("*AB", "AB"));
     }
 
     const GOLDEN_GLOBAL: &str = "a42254ff214f985f779db8be8f8fdc1379dd2d4d2a41ed84aa9e155653887fad";

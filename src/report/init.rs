@@ -11,6 +11,10 @@ use crate::discover::Ecosystem;
 pub fn found(ws: &Workspace) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &ws.services {
+        if s.name == crate::config::ROOT_PACKAGE {
+            *counts.entry("root package").or_default() += 1;
+            continue;
+        }
         let kind = match s.ecosystem {
             Some(Ecosystem::Npm) => "npm package",
             Some(Ecosystem::Pnpm) => "pnpm package",
@@ -37,7 +41,7 @@ pub fn found(ws: &Workspace) -> String {
 /// A `pipeline.toml` for the discovered `ws`: discovery stays on, the workspace-level
 /// manifests are written as global inputs, and every service is listed as a commented table,
 /// since it only repeats what discovery finds.
-pub fn pipeline_toml(ws: &Workspace) -> String {
+pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
     let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
     let list = |items: &[&str]| {
         let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
@@ -64,8 +68,18 @@ pub fn pipeline_toml(ws: &Workspace) -> String {
         "# A change to a workspace-level manifest affects every service.\nglobal_inputs = {}",
         list(&globals)
     );
+    if !ws.global_env.is_empty() {
+        let env: Vec<&str> = ws.global_env.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "# Variables whose values enter every task's hash.\nglobal_env = {}",
+            list(&env)
+        );
+    }
     let _ = writeln!(out, "# default_base = \"origin/main\"\n");
-    if !ws.target_names.is_empty() {
+    if let Some(tables) = turbo_tables {
+        let _ = writeln!(out, "{tables}");
+    } else if !ws.target_names.is_empty() {
         let _ = writeln!(
             out,
             "# Targets found in package.json scripts ({}) run through the package manager\n\
@@ -78,7 +92,11 @@ pub fn pipeline_toml(ws: &Workspace) -> String {
                 .join(", ")
         );
     }
-    for s in &ws.services {
+    for s in ws
+        .services
+        .iter()
+        .filter(|s| s.name != crate::config::ROOT_PACKAGE)
+    {
         let eco = s.ecosystem.map_or("", |e| e.as_str());
         let _ = writeln!(out, "# [services.{}]  # {eco}", quote(&s.name));
         let _ = writeln!(out, "# root = {}", quote(&s.root));

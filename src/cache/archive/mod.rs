@@ -171,8 +171,7 @@ impl<'a> Scope<'a> {
 /// The literal directory prefix of each glob, deduplicated.
 fn glob_starts(outputs: &Globs) -> Vec<PathBuf> {
     let mut starts: Vec<PathBuf> = outputs
-        .patterns
-        .iter()
+        .positive()
         .map(|p| PathBuf::from(glob::literal_dir(p)))
         .collect();
     starts.sort();

@@ -34,7 +34,29 @@ pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
             config::CONFIG_FILE
         )));
     };
-    write_whole(&path, &crate::report::init::pipeline_toml(&ws)).map_err(|e| CliError::Io {
+    let npm: Vec<_> = ws
+        .services
+        .iter()
+        .filter(|s| s.ecosystem.is_some_and(|e| e.is_npm_family()))
+        .collect();
+    let packages: Vec<(String, String)> = npm
+        .iter()
+        .filter(|s| !s.root.is_empty())
+        .map(|s| (s.name.clone(), s.root.clone()))
+        .collect();
+    let manager = npm
+        .first()
+        .and_then(|s| s.ecosystem)
+        .unwrap_or(crate::discover::Ecosystem::Npm);
+    let tables = config::turbo_tables(&root, &packages, manager).map_err(|e| {
+        CliError::Config(config::ConfigError::Invalid {
+            path: e.path,
+            source_text: e.text,
+            diagnostics: e.diagnostics,
+        })
+    })?;
+    let toml = crate::report::init::pipeline_toml(&ws, tables.as_deref());
+    write_whole(&path, &toml).map_err(|e| CliError::Io {
         action: format!("write {}", path.display()),
         source: e,
     })?;
