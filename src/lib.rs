@@ -20,3 +20,4 @@ pub mod report;
 pub mod scm;
 pub mod shard;
 pub mod tasks;
+pub mod watch;

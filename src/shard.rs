@@ -358,29 +358,12 @@ pub fn restrict(
             }
         }
     }
-    let old: Vec<TaskIdx> = (0..graph.len()).filter(|&i| keep[i]).collect();
-    let mut new_index = vec![usize::MAX; graph.len()];
-    for (new, &o) in old.iter().enumerate() {
-        new_index[o] = new;
+    // Everything a kept task needs is kept, so no need is dropped.
+    let (mut sub, old) = graph.subset(&keep);
+    for (t, &o) in sub.tasks.iter_mut().zip(&old) {
+        t.requested = partition.owner[o] == Some(shard);
     }
-    let tasks: Vec<Task> = old
-        .iter()
-        .map(|&o| {
-            let t = &graph.tasks[o];
-            Task {
-                needs: t.needs.iter().map(|&n| new_index[n]).collect(),
-                requested: partition.owner[o] == Some(shard),
-                ..t.clone()
-            }
-        })
-        .collect();
-    let mut dependents = vec![Vec::new(); tasks.len()];
-    for (i, t) in tasks.iter().enumerate() {
-        for &n in &t.needs {
-            dependents[n].push(i);
-        }
-    }
-    (TaskGraph { tasks, dependents }, old)
+    (sub, old)
 }
 
 /// Splits `graph` (whose tasks are `labels`) into `count` shards by the durations `known` from

@@ -165,6 +165,38 @@ impl TaskGraph {
         self.tasks.len()
     }
 
+    /// The tasks with `keep[i]` set, still in topological order, each needing only the kept
+    /// tasks among its needs (the others count as done); and for each the index it had here.
+    pub fn subset(&self, keep: &[bool]) -> (TaskGraph, Vec<TaskIdx>) {
+        let old: Vec<TaskIdx> = (0..self.len()).filter(|&i| keep[i]).collect();
+        let mut new_index = vec![usize::MAX; self.len()];
+        for (new, &o) in old.iter().enumerate() {
+            new_index[o] = new;
+        }
+        let tasks: Vec<Task> = old
+            .iter()
+            .map(|&o| {
+                let t = &self.tasks[o];
+                Task {
+                    needs: t
+                        .needs
+                        .iter()
+                        .filter(|&&n| keep[n])
+                        .map(|&n| new_index[n])
+                        .collect(),
+                    ..t.clone()
+                }
+            })
+            .collect();
+        let mut dependents = vec![Vec::new(); tasks.len()];
+        for (i, t) in tasks.iter().enumerate() {
+            for &n in &t.needs {
+                dependents[n].push(i);
+            }
+        }
+        (TaskGraph { tasks, dependents }, old)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }

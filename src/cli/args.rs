@@ -57,6 +57,46 @@ pub enum Command {
     Report(ReportArgs),
     /// Write a pipeline.toml listing the services workspace discovery finds
     Init,
+    /// Run targets, then rerun exactly what each save affects; restart dev servers
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Targets to run and keep up to date, e.g. `build test` or `dev`
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Parallel tasks (default: number of cores)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep running what does not depend on a failed task
+    #[arg(long = "continue")]
+    pub keep_going: bool,
+    /// Neither read nor write the cache (local and remote)
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Neither read nor write the remote cache; the local one is used
+    #[arg(long)]
+    pub no_remote_cache: bool,
+    /// Stream output as it happens, each line prefixed with `service:target`
+    #[arg(long)]
+    pub stream: bool,
+    /// Cache directory (default: .shockwave/cache under the repository root)
+    #[arg(long, env = "SHOCKWAVE_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Milliseconds of quiet after a change before a round starts
+    #[arg(
+        long,
+        env = "SHOCKWAVE_WATCH_DEBOUNCE_MS",
+        value_name = "MS",
+        default_value_t = 100
+    )]
+    pub debounce: u64,
+    /// Look for changes every second instead of asking the OS (network file systems, containers)
+    #[arg(long)]
+    pub poll: bool,
 }
 
 /// Which services' tasks to include.

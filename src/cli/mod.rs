@@ -74,6 +74,6 @@ fn run(cli: Cli, env: env::Env) -> Result<ExitCode, CliError> {
 }
 
 /// Writes an error to stderr; a stderr that is gone is not worth a panic.
-fn print_error(e: &CliError, style: Style) {
+pub(crate) fn print_error(e: &CliError, style: Style) {
     let _ = writeln!(std::io::stderr(), "{}", e.render(style));
 }

@@ -96,6 +96,7 @@ pub enum CommandSettings {
     Affected(AffectedSettings),
     Graph(GraphSettings),
     Run(RunSettings),
+    Watch(WatchSettings),
     Hash(HashSettings),
     Cache(CacheSettings),
     Report {
@@ -180,6 +181,16 @@ pub struct RunSettings {
     pub shard: Option<Box<ShardSettings>>,
 }
 
+/// `watch`: a run's settings, and how changes are waited for.
+#[derive(Debug)]
+pub struct WatchSettings {
+    pub run: RunSettings,
+    /// Quiet time after a change before a round starts.
+    pub debounce: Duration,
+    /// Poll instead of the OS's notifications.
+    pub poll: bool,
+}
+
 /// How a run is split over CI jobs.
 #[derive(Debug)]
 pub struct ShardSettings {
@@ -256,6 +267,32 @@ impl Settings {
             Command::Run(r) => {
                 CommandSettings::Run(RunSettings::resolve(r, remote_env, &env.ci_base)?)
             }
+            Command::Watch(w) => {
+                let debounce = Duration::from_millis(w.debounce);
+                let poll = w.poll;
+                let run = RunArgs {
+                    targets: w.targets,
+                    select: w.select,
+                    jobs: w.jobs,
+                    keep_going: w.keep_going,
+                    dry_run: None,
+                    no_cache: w.no_cache,
+                    no_remote_cache: w.no_remote_cache,
+                    remote_cache_read_only: false,
+                    summary: None,
+                    stream: w.stream,
+                    cache_dir: w.cache_dir,
+                    shard: None,
+                    shards: None,
+                    timings: Vec::new(),
+                    heartbeat_secs: 0,
+                };
+                CommandSettings::Watch(WatchSettings {
+                    run: RunSettings::resolve(run, remote_env, &env.ci_base)?,
+                    debounce,
+                    poll,
+                })
+            }
             Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.ci_base)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {
                 remote: RemoteSettings::resolve(remote_env, false, false)?,
@@ -278,6 +315,7 @@ impl Settings {
         // commands only keep the parsed config in the cache, wherever the variable moves it.
         let cache_dir = match &command {
             CommandSettings::Run(r) => r.cache_dir.clone(),
+            CommandSettings::Watch(w) => w.run.cache_dir.clone(),
             CommandSettings::Cache(c) => c.dir.clone(),
             _ => env.cache_dir.clone(),
         };

@@ -3,6 +3,7 @@
 //! missing repository only once the command has checked what it can against the config alone.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::settings::{ConfigAt, FsMonitorSettings};
 use super::CliError;
@@ -94,11 +95,14 @@ impl Loaded {
             }
             _ => String::new(),
         };
-        eprintln!(
-            "no {}: {}{tasks}",
-            config::CONFIG_FILE,
-            crate::report::init::found(&ws)
-        );
+        // Said once per process: `watch` loads the workspace again on every round.
+        if first_time(&SAID_DISCOVERED) {
+            eprintln!(
+                "no {}: {}{tasks}",
+                config::CONFIG_FILE,
+                crate::report::init::found(&ws)
+            );
+        }
         warn_turbo_ignored(&ws);
         Ok(Loaded { ws, repo: Ok(repo) })
     }
@@ -144,9 +148,17 @@ impl Context {
     }
 }
 
+static SAID_DISCOVERED: AtomicBool = AtomicBool::new(false);
+static SAID_TURBO: AtomicBool = AtomicBool::new(false);
+
+/// Whether `flag` was not set yet (it is now).
+fn first_time(flag: &AtomicBool) -> bool {
+    !flag.swap(true, Ordering::Relaxed)
+}
+
 /// turbo.json keys that change nothing here, named once.
 fn warn_turbo_ignored(ws: &Workspace) {
-    if !ws.turbo_ignored.is_empty() {
+    if !ws.turbo_ignored.is_empty() && first_time(&SAID_TURBO) {
         tracing::warn!(
             "turbo.json keys with no equivalent in shockwave are ignored: {} (see the README's \"Coming from Turborepo\")",
             ws.turbo_ignored.join(", ")

@@ -84,7 +84,7 @@ impl Interrupt {
     }
 }
 
-fn kill_group(pgid: i32, signal: i32) {
+pub(super) fn kill_group(pgid: i32, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
     unsafe {
         libc::kill(-pgid, signal);

@@ -13,13 +13,15 @@
 
 mod events;
 mod interrupt;
+mod persistent;
 mod plan;
 mod worker;
 mod writes;
 
 pub use events::{CacheStep, RunEvent, RunOutcome, StopReason, TaskResult, TaskStatus};
 pub use interrupt::Interrupt;
-pub use plan::{CacheState, Plan, PlannedTask, SelectedBy, Selection};
+pub use persistent::{Ensured, Persistent};
+pub use plan::{task_spec, CacheState, Plan, PlannedTask, SelectedBy, Selection};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

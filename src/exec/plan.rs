@@ -184,27 +184,41 @@ impl Plan {
             .iter()
             .zip(&self.labels)
             .map(|(t, label)| {
-                let svc = &ws.services[t.service];
-                let hash = t.hash.to_hex().to_string();
-                TaskSpec {
-                    label: label.clone(),
-                    command: t.def.command.clone(),
-                    cwd: ws.root.join(&svc.root),
-                    cacheable: matches!(
-                        t.cache,
-                        CacheState::Hit | CacheState::RemoteHit | CacheState::Miss
-                    ),
-                    outputs: t.def.outputs.clone(),
-                    watch_writes: t.def.script && t.def.outputs.patterns.is_empty(),
-                    env: vec![
-                        ("SHOCKWAVE_SERVICE".into(), svc.name.clone()),
-                        ("SHOCKWAVE_TARGET".into(), t.target.to_string()),
-                        ("SHOCKWAVE_HASH".into(), hash.clone()),
-                    ],
-                    hash,
-                }
+                let cacheable = matches!(
+                    t.cache,
+                    CacheState::Hit | CacheState::RemoteHit | CacheState::Miss
+                );
+                task_spec(ws, t.service, &t.target, &t.def, label, &t.hash, cacheable)
             })
             .collect()
+    }
+}
+
+/// What a worker needs to run task `target` of `service` whose hash is `hash`.
+pub fn task_spec(
+    ws: &Workspace,
+    service: ServiceId,
+    target: &str,
+    def: &Target,
+    label: &str,
+    hash: &blake3::Hash,
+    cacheable: bool,
+) -> TaskSpec {
+    let svc = &ws.services[service];
+    let hash = hash.to_hex().to_string();
+    TaskSpec {
+        label: label.to_string(),
+        command: def.command.clone(),
+        cwd: ws.root.join(&svc.root),
+        cacheable,
+        outputs: def.outputs.clone(),
+        watch_writes: def.script && def.outputs.patterns.is_empty(),
+        env: vec![
+            ("SHOCKWAVE_SERVICE".into(), svc.name.clone()),
+            ("SHOCKWAVE_TARGET".into(), target.to_string()),
+            ("SHOCKWAVE_HASH".into(), hash.clone()),
+        ],
+        hash,
     }
 }
 

@@ -24,6 +24,7 @@ mod scope;
 mod status;
 mod sys;
 mod untracked;
+mod watch;
 mod worktree;
 
 pub use blob::{FileContent, Revision};

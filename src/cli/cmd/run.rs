@@ -141,7 +141,11 @@ pub(super) fn run(
 /// The reporters for where this run is: how task output appears (streamed, GitHub groups or
 /// blocks), then warnings and the closing totals; on a live terminal all of it under a progress
 /// line, in a log with a line per started command instead.
-fn reporter<'a>(labels: &'a [String], env: &'a Env, stream: bool) -> Box<dyn Reporter + 'a> {
+pub(super) fn reporter<'a>(
+    labels: &'a [String],
+    env: &'a Env,
+    stream: bool,
+) -> Box<dyn Reporter + 'a> {
     let output: Box<dyn Reporter + 'a> = if stream {
         Box::new(Stream::new(labels, env.stdout))
     } else if env.github_actions {

@@ -1,0 +1,226 @@
+//! `watch`: run the selected tasks, then after every save rerun exactly the tasks whose hash
+//! changed (and what needs them, whose hashes change with theirs), in graph order, with the same
+//! reporters as `run`. A task is up to date once it succeeded (or came from the cache) with its
+//! current hash; a failed one is retried on the next save. Persistent tasks (dev servers) are
+//! started once their needs are up to date and restarted when their hash changes; they are never
+//! waited for. Each round reloads the config: an invalid one is printed and the watch goes on
+//! (dev servers keep running) until a save fixes it. Ctrl-C (SIGTERM, SIGHUP) stops the round
+//! and every process group started, and exits 130.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::cache_dir;
+use crate::cache::remote::RemoteCache;
+use crate::cache::LocalCache;
+use crate::cli::env::Env;
+use crate::cli::prepare::{hash_tasks, prepare};
+use crate::cli::settings::{ConfigAt, FsMonitorSettings, WatchSettings};
+use crate::cli::signals::handle_stop_signals;
+use crate::cli::{print_error, CliError, ExitCode};
+use crate::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
+use crate::scm::Repo;
+use crate::watch::ChangeWatcher;
+
+/// What the watch remembers between rounds.
+struct State {
+    /// Label → the hash it last succeeded (or was restored) with.
+    done: HashMap<String, String>,
+    persistent: Persistent,
+}
+
+pub(super) fn run(
+    cwd: &Path,
+    config: &ConfigAt,
+    env: &Env,
+    fs: &FsMonitorSettings,
+    w: WatchSettings,
+) -> Result<ExitCode, CliError> {
+    let interrupt = Arc::new(Interrupt::new());
+    handle_stop_signals(interrupt.clone());
+    let repo = Repo::discover(cwd)?;
+    let workdir = repo.workdir().to_path_buf();
+    // A cache moved into the worktree is no change either.
+    let skip: Vec<PathBuf> = w
+        .run
+        .cache_dir
+        .as_ref()
+        .map(|d| cwd.join(d))
+        .into_iter()
+        .collect();
+    let dirs = repo.watched_dirs()?;
+    let (mut watcher, warning) =
+        ChangeWatcher::start(&dirs, w.poll, skip).map_err(|e| CliError::Io {
+            action: format!("watch {}", e.path.display()),
+            source: std::io::Error::other(e.detail),
+        })?;
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    let mut state = State {
+        done: HashMap::new(),
+        persistent: Persistent::new(interrupt.clone()),
+    };
+    let mut said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
+    while !interrupt.is_requested() {
+        if said {
+            eprintln!(
+                "watch: {} folders through {}; waiting for changes (Ctrl-C stops)",
+                watcher.watched_count(),
+                watcher.mode
+            );
+        }
+        for (label, code) in state.persistent.exited() {
+            let how = code.map_or("was killed by a signal".to_string(), |c| {
+                format!("exited with code {c}")
+            });
+            eprintln!("watch: {label} {how}; it starts again on the next change");
+        }
+        let Some(changed) = watcher.wait(w.debounce, &|| interrupt.is_requested()) else {
+            break;
+        };
+        tracing::debug!(
+            "{} paths changed: {:?}",
+            changed.len(),
+            changed.iter().take(5).collect::<Vec<_>>()
+        );
+        said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
+        // Folders created or newly ignored since: watched from now on, or no longer.
+        if let Ok(Ok(dirs)) = Repo::discover(&workdir).map(|r| r.watched_dirs()) {
+            watcher.update(&dirs);
+        }
+    }
+    state.persistent.stop_all();
+    Ok(ExitCode::Interrupted)
+}
+
+/// One round: reload, hash, run what is not up to date, then (re)start persistent tasks.
+/// Whether it printed anything (a round that finds everything up to date is silent).
+fn round(
+    cwd: &Path,
+    config: &ConfigAt,
+    env: &Env,
+    fs: &FsMonitorSettings,
+    w: &WatchSettings,
+    state: &mut State,
+    interrupt: &Arc<Interrupt>,
+) -> bool {
+    let started = std::time::Instant::now();
+    let p = match prepare(cwd, config, fs, &w.run.targets, &w.run.select) {
+        Ok(p) => p,
+        Err(e) => {
+            print_error(&e, env.stderr);
+            eprintln!("watch: nothing runs until this is fixed; dev servers keep running");
+            return true;
+        }
+    };
+    let ws = &p.ctx.ws;
+    let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
+    let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
+    let hex: Vec<String> = hashes
+        .hashes
+        .iter()
+        .map(|h| h.to_hex().to_string())
+        .collect();
+    let stale: Vec<bool> = p
+        .graph
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| !t.def.persistent && state.done.get(&labels[i]) != Some(&hex[i]))
+        .collect();
+    tracing::debug!(
+        "round: {} of {} tasks to run, hashed in {:?}",
+        stale.iter().filter(|&&s| s).count(),
+        labels.len(),
+        started.elapsed()
+    );
+    let mut said = false;
+    if stale.iter().any(|&s| s) {
+        said = true;
+        let (sub, old) = p.graph.subset(&stale);
+        let sub_hashes: Vec<blake3::Hash> = old.iter().map(|&o| hashes.hashes[o]).collect();
+        let plan = Plan::new(
+            ws,
+            &sub,
+            &sub_hashes,
+            w.run.targets.clone(),
+            p.selection,
+            w.run.no_cache,
+        );
+        let cache = Arc::new(LocalCache::new(cache_dir(
+            p.ctx.repo.workdir(),
+            cwd,
+            w.run.cache_dir.as_deref(),
+        )));
+        let remote = match w.run.remote.config(&ws.remote_cache) {
+            Ok(r) => r.map(|c| Arc::new(RemoteCache::new(c))),
+            Err(e) => {
+                print_error(&e, env.stderr);
+                None
+            }
+        };
+        let opts = RunOptions {
+            jobs: w.run.jobs,
+            keep_going: w.run.keep_going,
+            stream: w.run.stream,
+            heartbeat: None,
+        };
+        let mut reporter = super::run::reporter(&plan.labels, env, w.run.stream);
+        let outcome = exec::execute(
+            &sub,
+            plan.specs(ws),
+            &opts,
+            (!w.run.no_cache).then_some(cache),
+            remote,
+            interrupt.clone(),
+            &mut |e| reporter.on_event(e),
+        );
+        reporter.finish(&outcome);
+        for (i, r) in outcome.results.iter().enumerate() {
+            let label = &plan.labels[i];
+            if r.status.succeeded() {
+                state.done.insert(label.clone(), hex[old[i]].clone());
+            } else {
+                state.done.remove(label);
+            }
+        }
+    }
+    if interrupt.is_requested() {
+        return said;
+    }
+    for (i, t) in p.graph.tasks.iter().enumerate() {
+        if !t.def.persistent {
+            continue;
+        }
+        let label = &labels[i];
+        let ready = t
+            .needs
+            .iter()
+            .all(|&n| state.done.get(&labels[n]) == Some(&hex[n]));
+        if !ready {
+            state.persistent.stop(label);
+            eprintln!("watch: {label} waits for what it needs to succeed");
+            said = true;
+            continue;
+        }
+        let spec = exec::task_spec(
+            ws,
+            t.service,
+            &t.target,
+            &t.def,
+            label,
+            &hashes.hashes[i],
+            false,
+        );
+        match state.persistent.ensure(&spec) {
+            Ensured::Started => eprintln!("watch: started {label}"),
+            Ensured::Restarted => eprintln!("watch: restarted {label}: its inputs changed"),
+            Ensured::Unchanged => continue,
+            Ensured::Failed => {}
+        }
+        said = true;
+    }
+    said
+}

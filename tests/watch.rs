@@ -1,0 +1,289 @@
+//! `shockwave watch` through the real binary, with real file edits in temporary repositories: the
+//! first round, a save that reruns a library and its dependents only, a save that reruns nothing,
+//! a save during a round, a dev server restarted on its inputs, a config error while watching,
+//! and Ctrl-C leaving no process behind.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::TestRepo;
+
+/// How long any one expected thing may take to happen.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A running `shockwave watch` whose output is collected as it comes.
+struct Watch {
+    child: Child,
+    out: Arc<Mutex<String>>,
+}
+
+impl Watch {
+    fn start(repo: &TestRepo, args: &[&str]) -> Watch {
+        let mut all = vec!["watch", "--debounce", "50"];
+        all.extend_from_slice(args);
+        let mut child = repo
+            .command(&all)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start watch");
+        let out = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Watch { child, out }
+    }
+
+    fn output(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Waits until the output holds `text` `times` times.
+    fn wait_for(&self, text: &str, times: usize) {
+        let start = Instant::now();
+        while self.output().matches(text).count() < times {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "waited for {times}× `{text}`; output:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGINT and waits for the exit code.
+    fn interrupt(mut self) -> (i32, String) {
+        unsafe_kill(self.child.id() as i32, libc::SIGINT);
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (status.code().unwrap_or(-1), self.output());
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "watch did not stop:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: i32, signal: i32) {
+    // SAFETY: kill(2) on a child we started; no memory is involved.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// Lines a task appended to `log` so far.
+fn runs(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until `log` has `n` lines.
+fn wait_lines(log: &Path, n: usize, watch: &Watch) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let lines = runs(log);
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "waited for {n} runs in {}, have {lines:?}; output:\n{}",
+            log.display(),
+            watch.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Services `lib`, `app` (needs lib) and `other`; each build appends its name to a log outside
+/// the repository.
+fn repo_with_log() -> (TestRepo, tempfile::TempDir, PathBuf) {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("runs");
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\n\n[targets.build]\ncommand = \"echo $SHOCKWAVE_SERVICE >> {log}\"\nneeds = [\"^build\"]\n\n[services.app]\ndeps = [\"lib\"]\n",
+        log = log.display()
+    ))
+    .write("services/lib/lib.txt", "1\n")
+    .write("services/app/app.txt", "1\n")
+    .write("services/other/other.txt", "1\n");
+    repo.commit("three services");
+    (repo, logs, log)
+}
+
+#[test]
+fn a_save_reruns_exactly_what_it_affects() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["build", "--all"]);
+    let first = wait_lines(&log, 3, &watch);
+    assert_eq!(first[0], "lib", "lib is built before app: {first:?}");
+    watch.wait_for("waiting for changes", 1);
+
+    repo.write("services/lib/lib.txt", "2\n");
+    let after = wait_lines(&log, 5, &watch);
+    assert_eq!(&after[3..], ["lib", "app"], "lib and its dependent only");
+    watch.wait_for("waiting for changes", 2);
+
+    // Not an input of any task: nothing runs.
+    repo.write("notes.md", "hello\n");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(runs(&log).len(), 5, "{}", watch.output());
+
+    // Back to content already built: a cache hit, no command runs.
+    repo.write("services/lib/lib.txt", "1\n");
+    watch.wait_for("from cache", 2);
+    assert_eq!(runs(&log).len(), 5);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_save_during_a_round_starts_the_next_one() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("runs");
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\n\n[targets.build]\ncommand = \"cat slow.txt >> {log}; sleep 1\"\n",
+        log = log.display()
+    ))
+    .write("services/slow/slow.txt", "v1\n");
+    repo.commit("one slow service");
+    let watch = Watch::start(&repo, &["build", "--all"]);
+    wait_lines(&log, 1, &watch);
+    // Written while the first run still sleeps: the task read v1, so it runs again.
+    repo.write("services/slow/slow.txt", "v2\n");
+    let lines = wait_lines(&log, 2, &watch);
+    assert_eq!(lines, ["v1", "v2"]);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_dev_server_restarts_when_its_inputs_change_and_ctrl_c_stops_it() {
+    let logs = tempfile::tempdir().unwrap();
+    let starts = logs.path().join("starts");
+    let pids = logs.path().join("pids");
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\n\n[targets.build]\ncommand = \"true\"\n\n[targets.dev]\ncommand = \"echo start >> {starts}; sleep 300 & echo $! >> {pids}; wait\"\nneeds = [\"build\"]\npersistent = true\n",
+        starts = starts.display(),
+        pids = pids.display()
+    ))
+    .write("services/web/index.txt", "1\n")
+    .write("services/api/api.txt", "1\n");
+    repo.commit("a web service");
+    let watch = Watch::start(&repo, &["dev", "--service", "web"]);
+    watch.wait_for("started web:dev", 1);
+    wait_lines(&starts, 1, &watch);
+
+    // Another service's file: the server keeps running.
+    repo.write("services/api/api.txt", "2\n");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(runs(&starts).len(), 1, "{}", watch.output());
+
+    repo.write("services/web/index.txt", "2\n");
+    watch.wait_for("restarted web:dev", 1);
+    wait_lines(&starts, 2, &watch);
+    let (code, out) = watch.interrupt();
+    assert_eq!(code, 130, "{out}");
+    // Every `sleep` the servers started is gone.
+    for pid in runs(&pids) {
+        let alive = Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ");
+        assert!(!alive, "process {pid} outlived the watch");
+    }
+}
+
+#[test]
+fn a_config_error_while_watching_is_printed_and_the_watch_goes_on() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    let good = repo.read("pipeline.toml");
+    repo.write("pipeline.toml", "[workspace\n");
+    watch.wait_for("pipeline.toml:1:", 1);
+    watch.wait_for("nothing runs until this is fixed", 1);
+    repo.write("services/other/other.txt", "2\n");
+    repo.write("pipeline.toml", &good);
+    let lines = wait_lines(&log, 4, &watch);
+    assert_eq!(lines[3], "other");
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_failed_task_is_retried_on_the_next_save() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("runs");
+    let flag = logs.path().join("ok");
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\n\n[targets.build]\ncommand = \"echo run >> {log}; test -f {flag}\"\n",
+        log = log.display(),
+        flag = flag.display()
+    ))
+    .write("services/a/a.txt", "1\n")
+    .write("services/b/b.txt", "1\n");
+    repo.commit("two services");
+    let watch = Watch::start(&repo, &["build", "--service", "a"]);
+    wait_lines(&log, 1, &watch);
+    watch.wait_for("1 failed", 1);
+    // Whatever made it fail is fixed outside the repository; a save elsewhere retries it.
+    std::fs::write(&flag, "").unwrap();
+    repo.write("services/b/b.txt", "2\n");
+    wait_lines(&log, 2, &watch);
+    watch.wait_for("0 failed", 1);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn polling_sees_the_same_saves() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["build", "--service", "other", "--poll"]);
+    wait_lines(&log, 1, &watch);
+    watch.wait_for("through polling", 1);
+    repo.write("services/other/other.txt", "2\n");
+    assert_eq!(wait_lines(&log, 2, &watch), ["other", "other"]);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
