@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use notify::event::{CreateKind, EventKind};
+use notify::event::EventKind;
 use notify::{Event, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
 
 /// How often the polling watcher looks.
@@ -181,27 +181,19 @@ impl ChangeWatcher {
         }
     }
 
-    /// The paths of `event` that count as changes; a new folder is watched at once, so that what
-    /// is written into it next is seen too.
-    fn counted(&mut self, event: &Event) -> Vec<PathBuf> {
+    /// The paths of `event` that count as changes. (A new folder is watched from the end of the
+    /// round its creation starts, once the ignore rules have said whether it counts: the round
+    /// itself reads whatever was written into it before.)
+    fn counted(&self, event: &Event) -> Vec<PathBuf> {
         if matches!(event.kind, EventKind::Access(_)) {
             return Vec::new();
         }
-        let mut out = Vec::new();
-        for p in &event.paths {
-            if self.ignored(p) {
-                continue;
-            }
-            let new_dir = matches!(
-                event.kind,
-                EventKind::Create(CreateKind::Folder | CreateKind::Any)
-            ) && p.is_dir();
-            if new_dir && self.watcher.watch(p, RecursiveMode::NonRecursive).is_ok() {
-                self.watched.insert(p.clone());
-            }
-            out.push(p.clone());
-        }
-        out
+        event
+            .paths
+            .iter()
+            .filter(|p| !self.ignored(p))
+            .cloned()
+            .collect()
     }
 
     fn ignored(&self, path: &Path) -> bool {
