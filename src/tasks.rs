@@ -21,6 +21,11 @@ pub struct Task {
     pub needs: Vec<TaskIdx>,
     /// Asked for on the command line (as opposed to pulled in by `needs`).
     pub requested: bool,
+    /// Services its needs passed through because they lack the target (a `^build` reaching a
+    /// config package with no build script), sorted: nothing of theirs runs, but their files
+    /// are what the task builds from, so they are inputs of its hash (as a Turborepo placeholder
+    /// task's files are).
+    pub through: Vec<ServiceId>,
 }
 
 impl Task {
@@ -152,7 +157,7 @@ impl TaskGraph {
         for &s in services {
             for t in targets {
                 if ws.services[s].targets.contains_key(t.as_str()) {
-                    for idx in b.resolve(s, t, None)? {
+                    for idx in b.resolve(s, t, None)?.0 {
                         b.nodes[idx].requested = true;
                     }
                 }
@@ -206,8 +211,9 @@ struct Builder<'w> {
     ws: &'w Workspace,
     index: HashMap<(ServiceId, Arc<str>), TaskIdx>,
     nodes: Vec<Task>,
-    /// Resolved pass-through (service, target) pairs: the real tasks they stand for.
-    passthrough: HashMap<(ServiceId, String), Vec<TaskIdx>>,
+    /// Resolved pass-through (service, target) pairs: the real tasks they stand for, and the
+    /// services passed through on the way (itself included).
+    passthrough: HashMap<(ServiceId, String), Resolved>,
     /// The (service, target) pairs being resolved, for cycle reports.
     stack: Vec<(ServiceId, String)>,
     /// Each service's cycle group (an index into `ws.graph.cycles()`), when it is in one.
@@ -215,6 +221,9 @@ struct Builder<'w> {
     /// Cycle groups whose implied script order was dropped, with the script.
     unordered: std::collections::BTreeSet<(usize, String)>,
 }
+
+/// What a need resolves to: real tasks, and the services passed through to reach them.
+type Resolved = (Vec<TaskIdx>, Vec<ServiceId>);
 
 impl Builder<'_> {
     /// The real tasks that (service, target) stands for: itself if defined, otherwise what its
@@ -224,7 +233,7 @@ impl Builder<'_> {
         service: ServiceId,
         target: &str,
         via: Option<&Range<usize>>,
-    ) -> Result<Vec<TaskIdx>, TaskError> {
+    ) -> Result<Resolved, TaskError> {
         let key = (service, target.to_string());
         if let Some(pos) = self.stack.iter().position(|k| *k == key) {
             let mut chain: Vec<String> = self.stack[pos..]
@@ -247,12 +256,12 @@ impl Builder<'_> {
         if let Some(def) = svc.targets.get(target) {
             let name: Arc<str> = Arc::from(target);
             if let Some(&idx) = self.index.get(&(service, name.clone())) {
-                return Ok(vec![idx]);
+                return Ok((vec![idx], Vec::new()));
             }
             let def = def.clone();
             self.stack.push(key);
             let spans: Vec<Option<&Range<usize>>> = def.need_spans.iter().map(Some).collect();
-            let needs = self.resolve_needs(service, &def.needs, &spans)?;
+            let (needs, through) = self.resolve_needs(service, &def.needs, &spans)?;
             self.stack.pop();
             let idx = self.nodes.len();
             self.nodes.push(Task {
@@ -261,9 +270,10 @@ impl Builder<'_> {
                 def,
                 needs,
                 requested: false,
+                through,
             });
             self.index.insert((service, name), idx);
-            return Ok(vec![idx]);
+            return Ok((vec![idx], Vec::new()));
         }
         if let Some(found) = self.passthrough.get(&key) {
             return Ok(found.clone());
@@ -273,8 +283,12 @@ impl Builder<'_> {
         // say nothing about this one.)
         let needs = vec![Need::Deps(target.to_string())];
         self.stack.push(key.clone());
-        let found = self.resolve_needs(service, &needs, &[via])?;
+        let (tasks, mut through) = self.resolve_needs(service, &needs, &[via])?;
         self.stack.pop();
+        through.push(service);
+        through.sort_unstable();
+        through.dedup();
+        let found = (tasks, through);
         self.passthrough.insert(key, found.clone());
         Ok(found)
     }
@@ -285,16 +299,21 @@ impl Builder<'_> {
         service: ServiceId,
         needs: &[Need],
         spans: &[Option<&Range<usize>>],
-    ) -> Result<Vec<TaskIdx>, TaskError> {
+    ) -> Result<Resolved, TaskError> {
         let mut out = Vec::new();
+        let mut through = Vec::new();
+        let mut add = |(tasks, passed): Resolved| {
+            out.extend(tasks);
+            through.extend(passed);
+        };
         for (i, need) in needs.iter().enumerate() {
             let via = spans.get(i).copied().flatten();
             match need {
-                Need::Own(t) => out.extend(self.resolve(service, t, via)?),
+                Need::Own(t) => add(self.resolve(service, t, via)?),
                 Need::Deps(t) => {
                     let deps = self.ws.services[service].deps.clone();
                     for d in deps {
-                        out.extend(self.resolve(d, t, via)?);
+                        add(self.resolve(d, t, via)?);
                     }
                 }
                 Need::Of {
@@ -303,7 +322,7 @@ impl Builder<'_> {
                 } => {
                     // Validation checked the name; a service gone since is no task.
                     if let Some(other) = self.ws.service_id(name) {
-                        out.extend(self.resolve(other, target, via)?);
+                        add(self.resolve(other, target, via)?);
                     }
                 }
                 // Orders among the tasks the plan holds, pulls none in: see `order_scripts`.
@@ -324,7 +343,9 @@ impl Builder<'_> {
         }
         out.sort_unstable();
         out.dedup();
-        Ok(out)
+        through.sort_unstable();
+        through.dedup();
+        Ok((out, through))
     }
 
     /// The cycle group of each service in one.

@@ -348,3 +348,30 @@ fn init_converts_turbo_json_into_a_pipeline_toml_that_plans_and_hashes_the_same(
         "turbo.json is not read: {stderr}"
     );
 }
+
+#[test]
+fn a_dependency_without_the_script_is_an_input_of_the_tasks_that_pass_through_it() {
+    let repo = turbo_repo();
+    // `config` has no build script: web's `^build` passes through it, as turbo's placeholder
+    // task does, and web builds from its files.
+    repo.write("packages/config/package.json", package("config", &[], &[]))
+        .write("packages/config/base.json", "{}\n")
+        .write(
+            "packages/web/package.json",
+            package(
+                "web",
+                &["lib", "config"],
+                &[
+                    ("build", "true"),
+                    ("test", "echo test"),
+                    ("deploy", "echo deploy"),
+                ],
+            ),
+        );
+    repo.commit("a config package");
+    let before = repo.task_hashes(&["build"]);
+    repo.write("packages/config/base.json", "{\"strict\": true}\n");
+    let after = repo.task_hashes(&["build"]);
+    assert_ne!(before["web:build"], after["web:build"]);
+    assert_eq!(before["lib:build"], after["lib:build"]);
+}

@@ -315,6 +315,7 @@ pub fn hash_tasks<'a>(
     let mut listed = services.clone();
     listed.extend(dev_inputs.values().flatten());
     listed.extend(dep_inputs.values().flatten());
+    listed.extend(graph.tasks.iter().flat_map(|t| t.through.iter().copied()));
     listed.sort_unstable();
     listed.dedup();
     let mut files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = listed
@@ -351,6 +352,14 @@ pub fn hash_tasks<'a>(
             let all = match with_deps.get(&t.service) {
                 Some(files) if implied => files,
                 _ => &files_of[&t.service],
+            };
+            // What its needs passed through (services without the target) it builds from.
+            let through;
+            let all = if t.through.is_empty() {
+                all
+            } else {
+                through = with_files_of(all, &t.through, &files_of);
+                &through
             };
             let files = select_inputs(svc.root.as_str(), all, &t.def.inputs, &svc.outputs);
             let fp = Fingerprint {
@@ -625,6 +634,7 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
         read_too.extend(dep_closure(ws, s));
     }
     services.extend(read_too);
+    services.extend(graph.tasks.iter().flat_map(|t| t.through.iter().copied()));
     services.sort_unstable();
     services.dedup();
     let mut prefixes: Vec<Vec<u8>> = Vec::with_capacity(services.len() + 4);
