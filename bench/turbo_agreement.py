@@ -61,6 +61,7 @@ class Run:
     tasks: dict = field(default_factory=dict)  # (package, task) -> dict of the fields we keep
     placeholders: list = field(default_factory=list)  # turbo tasks without a command
     affected: list = field(default_factory=list)  # turbo: filtered packages
+    global_inputs: dict = field(default_factory=dict)  # turbo: globalCacheInputs, in every task's hash
     error: str = ""
 
     def to_json(self) -> dict:
@@ -127,7 +128,8 @@ class Tools:
             doc = json.loads(out)
         except json.JSONDecodeError as e:
             return Run(False, ms, error=f"turbo printed no JSON ({e}): {out[:300]!r}")
-        run = Run(True, ms, self.last_cpu_ms, affected=sorted(doc.get("packages") or []))
+        run = Run(True, ms, self.last_cpu_ms, affected=sorted(doc.get("packages") or []),
+                  global_inputs=doc.get("globalCacheInputs") or {})
         for t in doc.get("tasks") or []:
             key = (t.get("package"), t.get("task"))
             if t.get("command") == PLACEHOLDER:
@@ -446,13 +448,24 @@ def main() -> int:
                         explain.append("   turbo inputs changed: " + ("; ".join(diff[:8]) or "none")
                                        + (f"; external deps {tb['external']} -> {th['external']}"
                                           if tb["external"] != th["external"] else ""))
-                        if tc and not diff and tb["external"] == th["external"]:
+                        gb, gh = hb["turbo"].global_inputs, hh["turbo"].global_inputs
+                        gdiff = [g for g in sorted(set(gb) | set(gh)) if gb.get(g) != gh.get(g)]
+                        if gdiff:
+                            detail = []
+                            for g in gdiff:
+                                if isinstance(gb.get(g), dict) and isinstance(gh.get(g), dict):
+                                    sub = inputs_diff({a: json.dumps(v) for a, v in gb[g].items()},
+                                                      {a: json.dumps(v) for a, v in gh[g].items()})
+                                    detail.append(f"{g} ({'; '.join(sub[:4])})")
+                                else:
+                                    detail.append(f"{g} ({str(gb.get(g))[:16]} -> {str(gh.get(g))[:16]})")
+                            explain.append("   turbo global inputs changed: " + "; ".join(detail))
+                        if tc and not diff and tb["external"] == th["external"] and not gdiff:
                             deps = [d for d in th["dependencies"]
                                     if tuple(d.split("#", 1)) in hb["turbo"].tasks
                                     and hb["turbo"].tasks[tuple(d.split("#", 1))]["hash"]
                                     != hh["turbo"].tasks.get(tuple(d.split("#", 1)), {}).get("hash")]
-                            explain.append("   turbo: dependency hashes changed: " + (", ".join(deps[:6]) or
-                                           "none (a global input: globalDependencies, root files or env)"))
+                            explain.append("   turbo: dependency hashes changed: " + (", ".join(deps[:6]) or "none"))
                         if base in hash_json and head in hash_json:
                             if (base, head) not in diffs:
                                 diffs[(base, head)] = tools.shockwave_hash_diff(hash_json[base], hash_json[head])
