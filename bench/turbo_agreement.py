@@ -216,8 +216,7 @@ class Checkout:
         )
         if proc.returncode != 0:
             # A snapshot without some large blobs: read the tree into the index, write every file
-            # that can be read, and leave the rest missing from the worktree (both tools see the
-            # same deletions at every commit).
+            # that can be read, and mark the rest skip-worktree.
             git(self.repo, "read-tree", "--reset", rev)
             git(self.repo, "update-ref", "--no-deref", "HEAD", git(self.repo, "rev-parse", rev + "^{commit}").strip())
             proc = subprocess.run(
@@ -226,11 +225,24 @@ class Checkout:
             self.unreadable[rev] = [
                 line for line in proc.stderr.splitlines() if "unable to read" in line or "error" in line
             ][:20]
+            # Without this, turbo counts the missing files as uncommitted deletions: its --affected
+            # includes worktree changes even with TURBO_SCM_HEAD set.
+            missing = git(self.repo, "ls-files", "-d", "-z")
+            if missing:
+                subprocess.run(
+                    ["git", "-C", str(self.repo), "update-index", "--skip-worktree", "-z", "--stdin"],
+                    input=missing,
+                    text=True,
+                    check=True,
+                    capture_output=True,
+                )
         git(self.repo, "clean", "-fdq")
 
     def restore(self) -> None:
-        subprocess.run(["git", "-C", str(self.repo), "checkout", "-q", "--force", self.original], capture_output=True)
-        git(self.repo, "clean", "-fdq", check=False)
+        self.go(self.original)
+        ref = f"refs/heads/{self.original}"
+        if subprocess.run(["git", "-C", str(self.repo), "show-ref", "--verify", "-q", ref]).returncode == 0:
+            git(self.repo, "symbolic-ref", "HEAD", ref)
 
 
 def key_label(key: tuple) -> str:
