@@ -222,9 +222,6 @@ class Checkout:
             proc = subprocess.run(
                 ["git", "-C", str(self.repo), "checkout-index", "-a", "-f", "-u", "-q"], capture_output=True, text=True
             )
-            self.unreadable[rev] = [
-                line for line in proc.stderr.splitlines() if "unable to read" in line or "error" in line
-            ][:20]
             # Without this, turbo counts the missing files as uncommitted deletions: its --affected
             # includes worktree changes even with TURBO_SCM_HEAD set.
             missing = git(self.repo, "ls-files", "-d", "-z")
@@ -237,9 +234,14 @@ class Checkout:
                     capture_output=True,
                 )
         git(self.repo, "clean", "-fdq")
+        # Once marked, a later `git checkout` leaves such files unwritten and still marked.
+        skipped = [line[2:] for line in git(self.repo, "ls-files", "-v").splitlines() if line.startswith("S ")]
+        if skipped:
+            self.unreadable[rev] = skipped
 
     def restore(self) -> None:
         self.go(self.original)
+        self.unreadable.pop(self.original, None)
         ref = f"refs/heads/{self.original}"
         if subprocess.run(["git", "-C", str(self.repo), "show-ref", "--verify", "-q", ref]).returncode == 0:
             git(self.repo, "symbolic-ref", "HEAD", ref)
@@ -516,9 +518,10 @@ def main() -> int:
         f"{median([p['shockwave'].ms for p in ok_plans]):.0f} ms; CPU (user + system) turbo "
         f"{median([p['turbo'].cpu_ms for p in ok_plans]):.0f} ms, shockwave "
         f"{median([p['shockwave'].cpu_ms for p in ok_plans]):.0f} ms")
-    if any(checkout.unreadable.values()):
-        say(f"  note: {sum(1 for v in checkout.unreadable.values() if v)} commits were checked out without "
-            f"some blobs the clone lacks (e.g. {next(v for v in checkout.unreadable.values() if v)[0][:160]})")
+    if checkout.unreadable:
+        most = max(checkout.unreadable.values(), key=len)
+        say(f"  note: at {len(checkout.unreadable)} commits, up to {len(most)} files whose blobs the clone lacks "
+            f"were left unwritten and marked skip-worktree (e.g. {most[0][:160]})")
     if args.explain and explain:
         report.append("")
         report.extend(explain)
@@ -544,7 +547,7 @@ def main() -> int:
                 "why_one_plan_only": kinds,
                 "hashes": hash_summary,
             },
-            "unreadable_blobs": checkout.unreadable,
+            "skip_worktree": checkout.unreadable,
         }
         (args.out / f"{name}.json").write_text(json.dumps(raw, indent=1))
     shutil.rmtree(cache, ignore_errors=True)
