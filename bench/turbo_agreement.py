@@ -280,7 +280,9 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=30, help="first-parent commits to compare with their parent")
     ap.add_argument("--target", default="build")
     ap.add_argument("--end", default="HEAD", help="the newest commit of the range (default HEAD)")
-    ap.add_argument("--out", type=Path, help="write the raw results here as REPO-NAME.json and the report as .txt")
+    ap.add_argument("--out", type=Path, metavar="DIR",
+                    help="write the report to DIR/NAME.txt and the raw plans and hashes to DIR/NAME.json "
+                    "(NAME: the clone's folder name)")
     ap.add_argument("--explain", action="store_true", help="print, per difference, the changed files and inputs")
     ap.add_argument("--no-hashes", action="store_true", help="compare plans only (half the runs)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per tool run")
@@ -499,10 +501,12 @@ def main() -> int:
         last = hashes[commits[0]]
         if last["turbo"].ok and last["shockwave"].ok:
             tk, sk = set(last["turbo"].tasks), set(last["shockwave"].tasks)
+            only_t = ", ".join(key_label(k) for k in sorted(tk - sk)[:EXAMPLES])
+            only_s = ", ".join(key_label(k) for k in sorted(sk - tk)[:EXAMPLES])
             say(f"  tasks at {commits[0][:10]} (--all): turbo {len(tk)} with a command "
                 f"(+{len(last['turbo'].placeholders)} placeholders), shockwave {len(sk)}, in both {len(tk & sk)}"
-                + (f"; only turbo: {', '.join(key_label(k) for k in sorted(tk - sk)[:EXAMPLES])}" if tk - sk else "")
-                + (f"; only shockwave: {', '.join(key_label(k) for k in sorted(sk - tk)[:EXAMPLES])}" if sk - tk else ""))
+                + (f"; only turbo: {only_t}" if only_t else "")
+                + (f"; only shockwave: {only_s}" if only_s else ""))
         for tool in ("turbo", "shockwave"):
             errs = [(c, h[tool].error) for c, h in hashes.items() if not h[tool].ok]
             if errs:
