@@ -62,7 +62,7 @@ impl CliError {
             help,
         } = &e
         {
-            if let Ok(source_text) = std::fs::read_to_string(&ws.config_path) {
+            if let Ok(source_text) = crate::config::read_config(&ws.config_path, &ws.root) {
                 return CliError::Config(ConfigError::Invalid {
                     path: ws.config_path.clone(),
                     source_text,

@@ -8,8 +8,8 @@
 //! (see `lockfile::cargo`). What `cargo metadata` accepts is accepted; what it refuses is an
 //! error naming the manifest and line.
 
+use crate::confine::Root;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -153,7 +153,7 @@ fn check_package(member: &Member) -> Result<(), DiscoverError> {
 
 /// The Cargo workspace (or single package) at `root`, or nothing when there is no Cargo.toml.
 pub(super) fn discover(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
 ) -> Result<Discovery, Vec<DiscoverError>> {
     let one = |e| vec![e];
@@ -188,8 +188,12 @@ pub(super) fn discover(
         let literal = !pattern.contains(['*', '?', '[', '{']);
         // A folder named outright is read as Cargo reads it, wherever it is (`vendor/x`, a
         // folder git ignores); a glob walks the folders globs walk.
-        let found = match files::join("", pattern.trim_end_matches('/')) {
-            Some(dir) if literal && files::is_file(root, &manifest_of(&dir)) => Ok(vec![dir]),
+        let named = files::join("", pattern.trim_end_matches('/'))
+            .filter(|_| literal)
+            .map(|dir| files::is_file(root, &manifest_of(&dir)).map(|is| is.then_some(dir)));
+        let found = match named {
+            Some(Ok(Some(dir))) => Ok(vec![dir]),
+            Some(Err(e)) => Err(e),
             _ => files::expand(root, dirs, pattern, "Cargo.toml", line),
         };
         match found {
@@ -199,11 +203,14 @@ pub(super) fn discover(
                 // whose every folder is excluded is fine. Where a glob matches crates and also
                 // a folder without a Cargo.toml, the crates are taken.
                 let kept: Vec<String> = found.iter().filter(|d| !excluded(d)).cloned().collect();
-                let with_manifest: Vec<String> = kept
-                    .iter()
-                    .filter(|d| files::is_file(root, &manifest_of(d)))
-                    .cloned()
-                    .collect();
+                let mut with_manifest = Vec::new();
+                for d in &kept {
+                    match files::is_file(root, &manifest_of(d)) {
+                        Ok(true) => with_manifest.push(d.clone()),
+                        Ok(false) => {}
+                        Err(e) => errors.push(e),
+                    }
+                }
                 if found.is_empty() || (!kept.is_empty() && with_manifest.is_empty()) {
                     errors.push(DiscoverError::new(
                         "Cargo.toml",
@@ -286,7 +293,7 @@ pub(super) fn discover(
 
 /// The crate in workspace-relative folder `dir`, named by `origin` (a path dependency) or by
 /// `members`: an error when its Cargo.toml is missing or cannot be parsed, as in Cargo.
-fn read_crate(root: &Path, dir: &str, origin: Option<&PathDep>) -> Result<Member, DiscoverError> {
+fn read_crate(root: &Root, dir: &str, origin: Option<&PathDep>) -> Result<Member, DiscoverError> {
     let manifest = manifest_of(dir);
     match files::read(root, &manifest)? {
         Some(text) => parse(dir, &manifest, text),
@@ -392,12 +399,14 @@ fn services(
     let mut lockfiles = vec![LockfileUse {
         path: "Cargo.lock".to_string(),
         format: LockFormat::CargoLock,
+        target: None,
         users,
     }];
     if workspace {
         lockfiles.push(LockfileUse {
             path: "Cargo.toml".to_string(),
             format: LockFormat::CargoManifest,
+            target: None,
             users: manifest_users(&members),
         });
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::{DiscoverError, MAX_MANIFEST_BYTES};
 use crate::config::{expand_members, WorkspaceDirs};
+use crate::confine::{Refusal, Root};
 use crate::glob;
 
 /// Folders no workspace glob enters: installed or built copies of packages, never members.
@@ -13,53 +14,23 @@ const SKIPPED: &[&str] = &["node_modules", "target", "vendor"];
 
 /// The text of workspace-relative file `rel`, or `None` when there is no such file.
 ///
-/// One `open` and one `fstat` of the opened file: with thousands of manifests a separate `stat`
-/// per file is a noticeable part of discovery. `O_NONBLOCK` keeps the open of a FIFO from
-/// waiting for a writer; it is refused by its type right after.
-pub(super) fn read(root: &Path, rel: &str) -> Result<Option<String>, DiscoverError> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-
-    let path = root.join(rel);
+/// Read through [`Root`]: a symbolic link is followed only while it stays inside the repository
+/// (and out of `.git`), and only a regular file is read, so no manifest error can quote another
+/// file. A link that leaves, dangles or loops is an error here, never an absent file.
+pub(super) fn read(root: &Root, rel: &str) -> Result<Option<String>, DiscoverError> {
     let fail = |m: String| DiscoverError::new(rel, None, m);
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&path);
-    let file = match opened {
-        Ok(f) => f,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(fail(format!("failed to read it: {e}"))),
+    let Some((_, bytes)) = root
+        .read(rel, MAX_MANIFEST_BYTES)
+        .map_err(|e| fail(e.to_string()))?
+    else {
+        return Ok(None);
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| fail(format!("failed to read it: {e}")))?;
-    if !meta.is_file() {
-        return Err(fail("it is not a regular file".into()));
-    }
-    if meta.len() > MAX_MANIFEST_BYTES {
-        return Err(fail(format!(
+    let bytes = bytes.map_err(|_| {
+        fail(format!(
             "it is larger than {} MiB; shockwave does not read manifests that large",
             MAX_MANIFEST_BYTES >> 20
-        )));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("failed to read it: {e}")))?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(fail(format!(
-            "it grew past {} MiB while being read",
-            MAX_MANIFEST_BYTES >> 20
-        )));
-    }
+        ))
+    })?;
     String::from_utf8(bytes).map(Some).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -67,9 +38,14 @@ pub(super) fn read(root: &Path, rel: &str) -> Result<Option<String>, DiscoverErr
     })
 }
 
-/// Whether workspace-relative `rel` is a regular file.
-pub(super) fn is_file(root: &Path, rel: &str) -> bool {
-    root.join(rel).is_file()
+/// Whether workspace-relative `rel` is a regular file inside the repository; an error where
+/// [`read`] would refuse it (a link that leaves), so that what is refused is never skipped.
+pub(super) fn is_file(root: &Root, rel: &str) -> Result<bool, DiscoverError> {
+    match root.open_file(rel) {
+        Ok(found) => Ok(found.is_some()),
+        Err(Refusal::NotRegular(_)) => Ok(false),
+        Err(e) => Err(DiscoverError::new(rel, None, e.to_string())),
+    }
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -100,7 +76,7 @@ pub(super) fn join(base: &str, rel: &str) -> Option<String> {
 /// `line` say where the pattern is written, for the errors: a pattern leaving the repository
 /// (`..` above the root, an absolute path, a symlink), an invalid glob.
 pub(super) fn expand(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
     pattern: &str,
     file: &str,
@@ -126,6 +102,7 @@ pub(super) fn expand(
     if !found.is_empty() {
         // Listed directories are real ones (symlinks are not followed); only the literal start
         // of the pattern can lead elsewhere.
+        let root = root.path();
         let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let leaves = std::fs::canonicalize(root.join(&start))
             .map(|real| !real.starts_with(&real_root))
@@ -143,6 +120,10 @@ pub(super) fn expand(
 struct Pruned<'a>(&'a mut dyn WorkspaceDirs);
 
 impl WorkspaceDirs for Pruned<'_> {
+    fn boundary(&self) -> &Path {
+        self.0.boundary()
+    }
+
     fn is_dir(&mut self, dir: &str) -> bool {
         self.0.is_dir(dir)
     }

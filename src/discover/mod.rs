@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::config::WorkspaceDirs;
+use crate::confine::{Refusal, Root};
 
 /// The largest manifest or lockfile read. Real lockfiles of very large monorepos reach tens of MB.
 pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
@@ -186,6 +187,9 @@ pub struct LockfileUse {
     /// Workspace-relative path.
     pub path: String,
     pub format: LockFormat,
+    /// When `path` is a symbolic link (or lies below one), the file it leads to, relative to the
+    /// repository root: a change there is a change of the lockfile.
+    pub target: Option<String>,
     pub users: Vec<LockUser>,
 }
 
@@ -258,6 +262,13 @@ pub fn discover(
     sources: Sources,
     named: &[NamedService],
 ) -> Result<Discovery, Vec<DiscoverError>> {
+    let root = &Root::open(root, dirs.boundary()).map_err(|e| {
+        vec![DiscoverError::new(
+            "",
+            None,
+            format!("failed to open the workspace folder: {e}"),
+        )]
+    })?;
     let mut parts = Vec::new();
     let mut errors = Vec::new();
     let mut keep = |r: Result<Discovery, Vec<DiscoverError>>, parts: &mut Vec<Discovery>| match r {
@@ -324,6 +335,13 @@ pub fn discover(
         all.lock_links.extend(part.lock_links);
     }
     all.services = by_name.into_values().collect();
+    for lock in &mut all.lockfiles {
+        match root.open_file(&lock.path) {
+            Ok(Some(opened)) if opened.linked => lock.target = Some(opened.path),
+            Ok(_) | Err(Refusal::NotRegular(_)) => {}
+            Err(e) => errors.push(DiscoverError::new(&lock.path, None, e.to_string())),
+        }
+    }
     if let Err(e) = check_cargo_cycle(&all.services) {
         errors.push(e);
     }
@@ -342,8 +360,9 @@ pub fn discover(
 
 /// Whether the workspace root is an npm, pnpm or yarn workspace (even when that discovery is
 /// off): a `pnpm-workspace.yaml`, or a root `package.json` with `workspaces`.
-fn is_npm_workspace_root(root: &Path) -> bool {
-    if files::is_file(root, "pnpm-workspace.yaml") {
+fn is_npm_workspace_root(root: &Root) -> bool {
+    // What cannot be read here was reported by npm-family discovery, which ran first.
+    if files::is_file(root, "pnpm-workspace.yaml").unwrap_or(false) {
         return true;
     }
     match files::read(root, "package.json") {

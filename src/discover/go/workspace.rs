@@ -1,7 +1,7 @@
 //! Finding the modules of a Go workspace: those a `go.work` uses, or with none every `go.mod`
 //! below the workspace root.
 
-use std::path::Path;
+use crate::confine::Root;
 
 use super::gomod::{parse_go_mod, GoMod, GoWork};
 use super::packages::join;
@@ -21,7 +21,7 @@ pub(super) struct Module {
 }
 
 /// The modules `work` uses; a `use` without a go.mod is an error at its line.
-pub(super) fn load_work(root: &Path, work: &GoWork) -> Result<Vec<Module>, Vec<DiscoverError>> {
+pub(super) fn load_work(root: &Root, work: &GoWork) -> Result<Vec<Module>, Vec<DiscoverError>> {
     let mut modules = Vec::new();
     let mut errors = Vec::new();
     for (dir, line) in &work.uses {
@@ -49,7 +49,7 @@ pub(super) fn load_work(root: &Path, work: &GoWork) -> Result<Vec<Module>, Vec<D
 }
 
 /// Every `go.mod` below `root` (which has none of its own, nor a go.work).
-pub(super) fn find_all(root: &Path) -> Result<Vec<Module>, Vec<DiscoverError>> {
+pub(super) fn find_all(root: &Root) -> Result<Vec<Module>, Vec<DiscoverError>> {
     let mut dirs = Vec::new();
     find_modules(root, "", &mut dirs, &mut 0).map_err(|e| vec![e])?;
     read_modules(root, &dirs)
@@ -57,7 +57,7 @@ pub(super) fn find_all(root: &Path) -> Result<Vec<Module>, Vec<DiscoverError>> {
 
 /// The modules in `dirs` (a folder whose go.mod went away is skipped).
 pub(super) fn read_modules(
-    root: &Path,
+    root: &Root,
     dirs: &[String],
 ) -> Result<Vec<Module>, Vec<DiscoverError>> {
     let mut modules = Vec::new();
@@ -76,7 +76,7 @@ pub(super) fn read_modules(
 }
 
 pub(super) fn read_module(
-    root: &Path,
+    root: &Root,
     dir: &str,
     manifest: &str,
 ) -> Result<Option<Module>, DiscoverError> {
@@ -92,7 +92,7 @@ pub(super) fn read_module(
 
 /// Directories below `dir` holding a go.mod, skipping what Go skips and never following links.
 fn find_modules(
-    root: &Path,
+    root: &Root,
     dir: &str,
     out: &mut Vec<String>,
     seen: &mut usize,
@@ -105,7 +105,7 @@ fn find_modules(
             message: format!("more than {MAX_DIRS} directories searched for go.mod files: add a go.work that lists the modules"),
         });
     }
-    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+    let Ok(entries) = std::fs::read_dir(root.path().join(dir)) else {
         return Ok(());
     };
     let mut subdirs = Vec::new();
