@@ -48,6 +48,14 @@ pub(super) fn is_file(root: &Root, rel: &str) -> Result<bool, DiscoverError> {
     }
 }
 
+/// `file:line` as errors name a place, or `file` when there is no line.
+pub(super) fn at(file: &str, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("{file}:{l}"),
+        None => file.to_owned(),
+    }
+}
+
 /// The 1-based line of byte `offset` in `text`.
 pub(super) fn line_at(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -61,6 +69,70 @@ pub(super) fn line_at(text: &str, offset: usize) -> usize {
 /// positions (JSON objects by key) has read.
 pub(super) fn line_of(text: &str, needle: &str) -> Option<usize> {
     text.find(needle).map(|at| line_at(text, at))
+}
+
+/// The line of the first quoted string in `text` whose value is `value`, however it is written
+/// (`"packages\/*"`, `"\u0070ackages/*"`): JSON strings, and for YAML (`yaml`) its double- and
+/// single-quoted scalars too. One pass over the text; only literals holding an escape are decoded.
+pub(super) fn string_line(text: &str, value: &str, yaml: bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let quote = bytes[i];
+        // A YAML comment runs to the end of its line (an apostrophe in it quotes nothing).
+        if yaml && quote == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            i = bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |n| i + n);
+            continue;
+        }
+        // A YAML quoted scalar starts a value, never the middle of a word (`don't`).
+        let starts_value = || {
+            bytes[..i]
+                .iter()
+                .rev()
+                .find(|b| **b != b' ' && **b != b'\t')
+                .is_none_or(|b| matches!(b, b'\n' | b'-' | b':' | b'[' | b'{' | b','))
+        };
+        if quote != b'"' && !(yaml && quote == b'\'' && starts_value()) {
+            i += 1;
+            continue;
+        }
+        // The closing quote on the same line: a backslash escapes in a double-quoted string, a
+        // doubled quote in a single-quoted one.
+        let mut end = i + 1;
+        let mut escaped = false;
+        loop {
+            match bytes.get(end) {
+                None | Some(b'\n') => return None,
+                Some(b'\\') if quote == b'"' => {
+                    escaped = true;
+                    end += 1;
+                }
+                Some(b'\'') if quote == b'\'' && bytes.get(end + 1) == Some(&b'\'') => {
+                    escaped = true;
+                    end += 1;
+                }
+                Some(&q) if q == quote => break,
+                Some(_) => {}
+            }
+            end += 1;
+        }
+        let literal = text.get(i..=end)?;
+        let matches = if !escaped {
+            &literal[1..literal.len() - 1] == value
+        } else if yaml {
+            serde_saphyr::from_str::<String>(literal).is_ok_and(|v| v == value)
+        } else {
+            serde_json::from_str::<String>(literal).is_ok_and(|v| v == value)
+        };
+        if matches {
+            return Some(line_at(text, i));
+        }
+        i = end + 1;
+    }
+    None
 }
 
 /// `rel` joined to workspace-relative directory `base`, normalised (`/`-separated, no `.` or
@@ -142,6 +214,26 @@ impl WorkspaceDirs for Pruned<'_> {
 #[cfg(test)]
 mod tests {
     use super::join;
+
+    #[test]
+    fn string_lines_see_through_escapes() {
+        use super::string_line;
+        let json = "{\n  \"name\": \"x\",\n  \"workspaces\": [\n    \"apps/*\",\n    \"packages\\/*\",\n    \"\\u0074ools/*\"\n  ]\n}\n";
+        assert_eq!(string_line(json, "apps/*", false), Some(4));
+        assert_eq!(string_line(json, "packages/*", false), Some(5));
+        assert_eq!(string_line(json, "tools/*", false), Some(6));
+        assert_eq!(string_line(json, "nothing", false), None);
+        let yaml =
+            "# don't\npackages:\n  - 'it''s/*'\n  - \"\\x6Cibs/*\"\n  - plain's/*\n  - 'x/*'\n";
+        assert_eq!(string_line(yaml, "it's/*", true), Some(3));
+        assert_eq!(string_line(yaml, "libs/*", true), Some(4));
+        assert_eq!(string_line(yaml, "x/*", true), Some(6));
+        // Unterminated and odd input never panics.
+        for text in ["\"", "\"\\", "'", "\"a\\\"", "\"é\\"] {
+            let _ = string_line(text, "a", true);
+            let _ = string_line(text, "a", false);
+        }
+    }
 
     #[test]
     fn join_stays_inside() {

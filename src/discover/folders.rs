@@ -189,6 +189,7 @@ fn service(root: &Root, dir: &str, ecosystem: Ecosystem, manifest: &str) -> Disc
         root: dir.to_string(),
         ecosystem,
         manifest,
+        name_line: None,
         deps: Vec::new(),
         dev_deps: Vec::new(),
         kind: super::Kind::Service,

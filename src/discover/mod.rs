@@ -107,6 +107,9 @@ pub struct DiscoveredService {
     pub ecosystem: Ecosystem,
     /// Workspace-relative path of the manifest it was read from (`packages/a/package.json`).
     pub manifest: String,
+    /// The 1-based line of `manifest` that gives the name (`"name"`, `[package] name`), where
+    /// a manifest does; `None` for a name taken from a folder or a module path.
+    pub name_line: Option<usize>,
     /// Names of other discovered services it depends on (sorted, deduplicated): exactly the
     /// edges the toolchain itself links locally. They may form cycles (package managers install
     /// such workspaces); only a task graph that must order one refuses it.
@@ -317,12 +320,13 @@ pub fn discover(
     for part in parts {
         for s in part.services {
             if let Some(first) = by_name.get(&s.name) {
+                let at = files::at(&first.manifest, first.name_line);
                 errors.push(DiscoverError {
                     file: s.manifest.clone(),
-                    line: None,
+                    line: s.name_line,
                     message: format!(
-                        "two services are named `{}`: this one and the one in {}",
-                        s.name, first.manifest
+                        "two services are named `{}`: this one and the one in {at}; rename one, or leave one toolchain out of `[workspace] discover`",
+                        s.name
                     ),
                 });
                 continue;
@@ -341,9 +345,6 @@ pub fn discover(
             Ok(_) | Err(Refusal::NotRegular(_)) => {}
             Err(e) => errors.push(DiscoverError::new(&lock.path, None, e.to_string())),
         }
-    }
-    if let Err(e) = check_cargo_cycle(&all.services) {
-        errors.push(e);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -405,45 +406,6 @@ fn unique_folder_names<'a>(
         }
         taken.insert(name.clone());
         s.name = name;
-    }
-}
-
-/// A cycle among the edges of Cargo crates, named with the manifest of its first crate: Cargo
-/// refuses one ("cyclic package dependency"), while npm, pnpm, yarn and Go install theirs.
-/// Dev-dependencies are no edges here: Cargo accepts a cycle through them.
-fn check_cargo_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
-    let id = |name: &str| {
-        services
-            .binary_search_by(|s| s.name.as_str().cmp(name))
-            .ok()
-    };
-    let deps: Vec<Vec<usize>> = services
-        .iter()
-        .map(|s| match s.ecosystem {
-            Ecosystem::Cargo => s.deps.iter().filter_map(|d| id(d)).collect(),
-            _ => Vec::new(),
-        })
-        .collect();
-    let graph =
-        crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice), std::iter::empty());
-    match graph
-        .cycles()
-        .first()
-        .and_then(|g| graph.cycle_through(g[0]))
-    {
-        None => Ok(()),
-        Some(cycle) => {
-            let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
-            let first = &services[cycle[0]];
-            Err(DiscoverError {
-                file: first.manifest.clone(),
-                line: None,
-                message: format!(
-                    "dependency cycle: {}; Cargo refuses a cycle of dependencies: remove one of them (a `[dev-dependencies]` entry may close a cycle)",
-                    chain.join(" → ")
-                ),
-            })
-        }
     }
 }
 

@@ -260,6 +260,7 @@ impl Layout<'_> {
                     root: u.dir.clone(),
                     ecosystem: Ecosystem::Go,
                     manifest: m.manifest.clone(),
+                    name_line: None,
                     deps: Vec::new(),
                     dev_deps: Vec::new(),
                     scripts: match u.kind {
@@ -409,6 +410,7 @@ impl Layout<'_> {
             root: m.dir.clone(),
             ecosystem: Ecosystem::Go,
             manifest: m.manifest.clone(),
+            name_line: None,
             deps,
             dev_deps: Vec::new(),
             scripts: Vec::new(),

@@ -24,7 +24,21 @@ pub(super) struct Module {
 pub(super) fn load_work(root: &Root, work: &GoWork) -> Result<Vec<Module>, Vec<DiscoverError>> {
     let mut modules = Vec::new();
     let mut errors = Vec::new();
+    let mut first_use: std::collections::HashMap<&str, usize> = Default::default();
     for (dir, line) in &work.uses {
+        let shown = if dir.is_empty() { "." } else { dir };
+        if let Some(&first) = first_use.get(dir.as_str()) {
+            // As Go: "path … appears multiple times in workspace". Both lines are named.
+            errors.push(DiscoverError {
+                file: "go.work".into(),
+                line: Some(*line),
+                message: format!(
+                    "`use {shown}` names a folder go.work:{first} already uses; Go refuses a folder used twice: remove one of the two lines"
+                ),
+            });
+            continue;
+        }
+        first_use.insert(dir, *line);
         let manifest = join(dir, "go.mod");
         match read_module(root, dir, &manifest) {
             Ok(Some(m)) => modules.push(m),
@@ -32,8 +46,7 @@ pub(super) fn load_work(root: &Root, work: &GoWork) -> Result<Vec<Module>, Vec<D
                 file: "go.work".into(),
                 line: Some(*line),
                 message: format!(
-                    "`use {}` names a directory without a go.mod: add one or remove the line",
-                    if dir.is_empty() { "." } else { dir }
+                    "`use {shown}` names a directory without a go.mod: add one or remove the line"
                 ),
             }),
             Err(e) => errors.push(e),
@@ -42,9 +55,7 @@ pub(super) fn load_work(root: &Root, work: &GoWork) -> Result<Vec<Module>, Vec<D
     if !errors.is_empty() {
         return Err(errors);
     }
-    // `use` twice for one folder is one module to Go.
     modules.sort_by(|a, b| a.dir.cmp(&b.dir));
-    modules.dedup_by(|a, b| a.dir == b.dir);
     Ok(modules)
 }
 

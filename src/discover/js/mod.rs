@@ -274,8 +274,9 @@ fn packages(
     let mut negated = Vec::new();
     let mut errors = Vec::new();
     for pattern in patterns {
-        let line =
-            files::line_of(text, &format!("{pattern}\"")).or_else(|| files::line_of(text, pattern));
+        // As written, which may be with escapes (`"packages\/*"`), or as a plain YAML scalar.
+        let line = files::string_line(text, pattern, file.ends_with(".yaml"))
+            .or_else(|| files::line_of(text, pattern));
         if let Some(neg) = pattern.strip_prefix('!') {
             match crate::glob::compile(neg.trim_start_matches("./").trim_end_matches('/')) {
                 Ok(g) => negated.push(g.compile_matcher()),
@@ -381,7 +382,10 @@ fn services(packages: &[Package], rules: &Rules) -> Result<Discovery, Vec<Discov
                 files::line_of(&p.text, "\"name\""),
                 format!(
                     "two workspace packages are named `{name}`: this one and {}; rename one",
-                    packages[first].manifest
+                    files::at(
+                        &packages[first].manifest,
+                        files::line_of(&packages[first].text, "\"name\"")
+                    )
                 ),
             ));
             continue;
@@ -486,6 +490,7 @@ fn services(packages: &[Package], rules: &Rules) -> Result<Discovery, Vec<Discov
             root: p.dir.clone(),
             ecosystem: pm,
             manifest: p.manifest.clone(),
+            name_line: files::line_of(&p.text, "\"name\""),
             deps,
             dev_deps: Vec::new(),
             scripts,
