@@ -199,13 +199,7 @@ fn uncommitted_lockfile_edits_are_read_from_the_worktree() {
 #[test]
 fn lockfile_churn_that_does_not_concern_a_package_keeps_its_task_hash() {
     let repo = workspace("npm");
-    for p in ["a", "b", "c"] {
-        let path = format!("packages/{p}/package.json");
-        let manifest = repo
-            .read(&path)
-            .replacen('{', "{ \"scripts\": { \"build\": \"true\" },", 1);
-        repo.write(&path, manifest);
-    }
+    add_build_scripts(&repo);
     repo.commit("build scripts");
     let before = repo.task_hashes(&["build"]);
     assert_eq!(before.len(), 3, "{before:?}");
@@ -222,6 +216,17 @@ fn lockfile_churn_that_does_not_concern_a_package_keeps_its_task_hash() {
     assert_eq!(statuses["a:build"], "cached-local", "{statuses:?}");
     assert_eq!(statuses["b:build"], "cached-local", "{statuses:?}");
     assert_eq!(statuses["c:build"], "success", "{statuses:?}");
+}
+
+/// Gives the npm workspace's packages a `build` script, so that they have task hashes.
+fn add_build_scripts(repo: &TestRepo) {
+    for p in ["a", "b", "c"] {
+        let path = format!("packages/{p}/package.json");
+        let manifest = repo
+            .read(&path)
+            .replacen('{', "{ \"scripts\": { \"build\": \"true\" },", 1);
+        repo.write(&path, manifest);
+    }
 }
 
 /// Restores the committed-before lockfile in the worktree (a second, opposite churn).
@@ -465,13 +470,7 @@ fn a_yarn_v1_range_change_lists_both_ends() {
 /// symbolic link to it.
 fn linked_npm_lockfile() -> TestRepo {
     let repo = workspace("npm");
-    for p in ["a", "b", "c"] {
-        let path = format!("packages/{p}/package.json");
-        let manifest = repo
-            .read(&path)
-            .replacen('{', "{ \"scripts\": { \"build\": \"true\" },", 1);
-        repo.write(&path, manifest);
-    }
+    add_build_scripts(&repo);
     repo.rename("package-lock.json", "locks/package-lock.json")
         .symlink("locks/package-lock.json", "package-lock.json");
     repo.commit("the lockfile lives in locks/");
