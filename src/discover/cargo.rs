@@ -8,7 +8,6 @@
 //! (see `lockfile::cargo`). What `cargo metadata` accepts is accepted; what it refuses is an
 //! error naming the manifest and line.
 
-use crate::confine::Root;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
@@ -20,6 +19,7 @@ use super::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 
 type DepTable = BTreeMap<String, Spanned<toml::Value>>;
 

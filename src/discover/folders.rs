@@ -23,11 +23,11 @@
 //! folder that cannot be listed is left out (logged at debug level) and an unreadable
 //! `package.json` gives a service without scripts, with a warning.
 
-use crate::confine::Root;
 use std::collections::BTreeMap;
 
 use super::{DiscoveredService, Ecosystem};
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 
 /// File names that make their folder a service, and what they say it is built with.
 pub const MANIFESTS: &[(&str, Ecosystem)] = &[

@@ -17,7 +17,6 @@ mod names;
 pub mod packages;
 mod workspace;
 
-use crate::confine::Root;
 use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
@@ -32,6 +31,7 @@ use super::{
     LockfileUse, NamedService,
 };
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 
 /// The Go services below `root`; `named` are the services `members` already names, `reserved`
 /// says which names npm and Cargo packages hold (a Go name never takes one).

@@ -1,10 +1,9 @@
 //! Finding the modules of a Go workspace: those a `go.work` uses, or with none every `go.mod`
 //! below the workspace root.
 
-use crate::confine::Root;
-
 use super::gomod::{parse_go_mod, GoMod, GoWork};
 use super::packages::join;
+use crate::confine::Root;
 use crate::discover::{files, DiscoverError};
 
 /// The most directories searched for `go.mod` files, so a pathological tree cannot stall

@@ -7,7 +7,6 @@
 mod link;
 mod locked;
 
-use crate::confine::Root;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -19,6 +18,7 @@ use super::{
     LockfileUse,
 };
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 use link::Spec;
 
 /// The parts of a `package.json` discovery reads; everything else is ignored.
