@@ -1,6 +1,7 @@
 //! Diagnostics that point into a text file: what was wrong, where (file:line:col with the line and a
 //! caret underneath), and what to do. Used for `pipeline.toml` errors; rendering is plain text so the
-//! CLI can print it unchanged to stderr and tests can compare it verbatim.
+//! CLI can print it unchanged to stderr and tests can compare it verbatim. The value of a
+//! secret-looking key (`token = "…"`) is never shown: the line is printed with `***` in its place.
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;
@@ -104,7 +105,8 @@ impl fmt::Display for Rendered<'_> {
                     let end = floor_char_boundary(source, span.end.clamp(start, source.len()));
                     let end_in_line = source[start..end].find('\n').map_or(end, |n| start + n);
                     let width = source[start..end_in_line].chars().count().max(1);
-                    let (shown, caret_at, width) = excerpt(text, col - 1, width);
+                    let (text, col, width) = mask_secrets(text, col - 1, width);
+                    let (shown, caret_at, width) = excerpt(&text, col, width);
                     writeln!(f, "{gutter} |")?;
                     writeln!(f, "{line} | {shown}")?;
                     writeln!(
@@ -127,6 +129,55 @@ impl fmt::Display for Rendered<'_> {
         }
         Ok(())
     }
+}
+
+/// What a secret value is shown as.
+const MASK: &str = "***";
+
+/// `line` with the value of a secret-looking key (`token`, `signature_key`, `api_secret`,
+/// `password`, …) replaced by [`MASK`], from after its `=` to the end of the line, and the
+/// caret's column and width (in characters) moved to match: an error about a token says where
+/// it is without printing it.
+fn mask_secrets(line: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let secret_at = chars.iter().enumerate().find_map(|(i, &c)| {
+        if c != '=' || chars.get(i + 1) == Some(&'=') {
+            return None;
+        }
+        let key_end = chars[..i].iter().rposition(|c| !c.is_whitespace())? + 1;
+        let key_start = chars[..key_end]
+            .iter()
+            .rposition(|&c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '"' | '\'')))
+            .map_or(0, |p| p + 1);
+        let key: String = chars[key_start..key_end].iter().collect();
+        let value = (i + 1..chars.len()).find(|&j| !chars[j].is_whitespace())?;
+        is_secret_key(&key).then_some(value)
+    });
+    let Some(start) = secret_at else {
+        return (line.to_owned(), col, width);
+    };
+    let end = chars.len();
+    let mask = MASK.chars().count();
+    let mut shown: String = chars[..start].iter().collect();
+    shown.push_str(MASK);
+    let (col, width) = if col >= start {
+        // The caret in the value marks the mask.
+        (start, mask)
+    } else {
+        let covered = (col + width).min(end);
+        let into = covered > start;
+        (col, if into { start - col + mask } else { width })
+    };
+    (shown, col, width)
+}
+
+/// Whether a key (bare or quoted) names a secret.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.trim_matches(['"', '\'']).to_ascii_lowercase();
+    ["token", "secret", "password", "passwd", "credential"]
+        .iter()
+        .any(|w| key.contains(w))
+        || key.ends_with("key")
 }
 
 /// Messages quote the offending text (an unknown key, a bad glob); past this length the middle
@@ -283,6 +334,45 @@ mod tests {
         }
         .to_string();
         assert!(out.len() < 600, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn secret_values_are_masked_in_the_excerpt() {
+        let src = "[remote_cache]\nurl = \"https://c\"\ntoken = \"tok_abc123\"  # mine\n";
+        let at = src.find("\"tok_").unwrap();
+        let d = [Diagnostic::new("no token here").at(at..at + 12)];
+        let out = Rendered {
+            file: "pipeline.toml",
+            source: src,
+            diagnostics: &d,
+        }
+        .to_string();
+        assert!(!out.contains("tok_abc123"), "{out}");
+        assert!(out.contains("--> pipeline.toml:3:9"), "{out}");
+        assert!(out.contains("3 | token = ***\n  |         ^^^\n"), "{out}");
+        // Any diagnostic on the line masks it, in any spelling of a secret key.
+        for line in [
+            "\"token\" = \"tok_abc123\"",
+            "remote_cache.token=\"tok_abc123\"",
+            "remote_cache = { url = \"https://c\", token = \"tok_abc123\" }",
+            "signature_key = \"tok_abc123\"",
+            "api_secret = tok_abc123 oops",
+        ] {
+            let d = [Diagnostic::new("bad").at(0..1)];
+            let out = Rendered {
+                file: "pipeline.toml",
+                source: line,
+                diagnostics: &d,
+            }
+            .to_string();
+            assert!(!out.contains("tok_abc123"), "{out}");
+            assert!(out.contains("1 | "), "{out}");
+        }
+        // Other lines are left alone.
+        assert_eq!(
+            mask_secrets("command = \"make\"", 3, 2),
+            ("command = \"make\"".to_owned(), 3, 2)
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod affected;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod confine;
 pub mod diagnostic;
 pub mod discover;
 pub mod exec;

@@ -49,20 +49,37 @@ pub fn impact(
         return Ok(out);
     }
     let (base, head) = revisions(repo, changes);
+    // Each lockfile is compared once, whether its own path, the file its link leads to, or both
+    // changed.
+    let mut changed = vec![false; uses.len()];
     for path in changes.paths() {
-        let Some(rel) = workspace_relative(prefix, path) else {
-            continue;
+        let rel = workspace_relative(prefix, path);
+        let own = rel.and_then(|rel| {
+            uses.iter()
+                .position(|u| u.path.as_bytes() == rel.as_bytes())
+        });
+        // The file a link leads to (repository-relative): a change there is the lockfile's.
+        let target = || {
+            uses.iter().position(|u| {
+                u.target
+                    .as_deref()
+                    .is_some_and(|t| t.as_bytes() == path.as_bytes())
+            })
         };
-        if let Some(lock) = uses.iter().find(|u| u.path.as_bytes() == rel.as_bytes()) {
-            out.handled.push(rel.to_owned());
-            let Some(base) = base else {
-                continue;
-            };
-            let at = |rev| read_closures(repo, prefix, ws, lock, rev);
-            out.reasons.extend(compare(ws, lock, at(base)?, at(head)?));
-        } else if uses.iter().any(|u| is_go_sum_of(u, rel)) {
+        if let Some(i) = own.or_else(target) {
+            changed[i] = true;
+            if let Some(rel) = rel {
+                out.handled.push(rel.to_owned());
+            }
+        } else if let Some(rel) = rel.filter(|rel| uses.iter().any(|u| is_go_sum_of(u, rel))) {
             // go.sum only records checksums of what go.mod pins: it changes no build.
             out.handled.push(rel.to_owned());
+        }
+    }
+    if let Some(base) = base {
+        for (lock, _) in uses.iter().zip(&changed).filter(|(_, &c)| c) {
+            let at = |rev| read_closures(repo, prefix, ws, lock, rev);
+            out.reasons.extend(compare(ws, lock, at(base)?, at(head)?));
         }
     }
     out.handled.sort();
@@ -113,6 +130,7 @@ fn read_closures(
             FileContent::TooLarge(size) => Err(format!(
                 "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
             )),
+            FileContent::Refused(why) => Err(why),
             FileContent::Bytes(bytes) if is_yarn_v1(lock, &bytes) => {
                 let users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
                 closures(lock.format, &bytes, &users).map_err(|e| e.message)
@@ -296,6 +314,10 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
             Ok(FileContent::TooLarge(size)) => {
                 vec![blake3::hash(&size.to_le_bytes()); lock.users.len()]
             }
+            Ok(FileContent::Refused(why)) => {
+                tracing::warn!("{}: {why}", lock.path);
+                vec![blake3::hash(why.as_bytes()); lock.users.len()]
+            }
             Err(e) => {
                 tracing::warn!("{e}: its users' tasks will not match the cache");
                 vec![blake3::hash(e.to_string().as_bytes()); lock.users.len()]
@@ -313,7 +335,7 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
     let replaced = ws
         .services
         .iter()
-        .map(|s| replaced_paths(uses, &s.name))
+        .map(|s| replaced_paths(uses, prefix, &s.name))
         .collect();
     LockInputs { digests, replaced }
 }
@@ -329,12 +351,18 @@ pub fn closure_digest(closure: &Closure) -> blake3::Hash {
 }
 
 /// The workspace-relative paths whose bytes a service's task hash leaves out, because their
-/// closure digest stands for them: the lockfiles it uses, and the `go.sum` beside a `go.mod`.
-fn replaced_paths(uses: &[LockfileUse], service: &str) -> Vec<String> {
+/// closure digest stands for them: the lockfiles it uses (and the files their links lead to),
+/// and the `go.sum` beside a `go.mod`.
+fn replaced_paths(uses: &[LockfileUse], prefix: &str, service: &str) -> Vec<String> {
     let mut out = Vec::new();
     for lock in uses {
         if lock.users.iter().any(|u| u.service == service) {
             out.push(lock.path.clone());
+            if let Some(target) = lock.target.as_deref() {
+                if let Some(rel) = workspace_relative(prefix, target.as_bytes().as_bstr()) {
+                    out.push(rel.to_str_lossy().into_owned());
+                }
+            }
             if lock.format == LockFormat::GoMod {
                 let dir = lock.path.strip_suffix("go.mod").unwrap_or("");
                 out.push(format!("{dir}go.sum"));

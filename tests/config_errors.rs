@@ -716,3 +716,39 @@ fn the_base_defaults_to_the_ci_or_the_default_branch() {
         "error: no base revision: none of origin/main, main, origin/master, master exists; pass --base REV, set default_base in [workspace], or use --uncommitted\n"
     );
 }
+
+// A token written in pipeline.toml was refused with an excerpt that printed it
+// (`7 | token = "tok_…"`): the error says where it is, the value is masked.
+#[test]
+fn a_token_in_the_config_is_located_without_being_printed() {
+    check_fails(
+        &["services/a"],
+        "[workspace]\nmembers = [\"services/*\"]\n\n[remote_cache]\nurl = \"https://cache.example.com\"\ntoken = \"tok_committed_9a8b7c\"\n",
+        "\
+error: a token does not belong in a committed file; set SHOCKWAVE_REMOTE_CACHE_TOKEN in the environment instead
+ --> pipeline.toml:6:9
+  |
+6 | token = ***
+  |         ^^^
+  = help: remove the `token` key (and rotate the token if this file was ever committed)
+
+error: pipeline.toml has 1 error
+",
+    );
+    // Another error on a secret's line (the signature key, which lives in the environment too)
+    // masks it as well.
+    check_fails(
+        &["services/a"],
+        "[remote_cache]\nsignature_key = \"key_committed_1f2e\"\n",
+        "\
+error: unknown field `signature_key`, expected one of `url`, `team`, `read_only`, `signature`, `timeout`, `token`
+ --> pipeline.toml:2:1
+  |
+2 | signature_key = ***
+  | ^^^^^^^^^^^^^
+  = help: remove the key or fix its spelling; see the README's pipeline.toml reference
+
+error: pipeline.toml has 1 error
+",
+    );
+}

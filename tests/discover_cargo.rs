@@ -712,3 +712,85 @@ fn the_old_project_table_is_a_package() {
     assert_eq!(json.affected_names(), names(&["old"]));
     assert_eq!(json.reasons("old")[0]["key"], "project.version");
 }
+
+// Discovered cycles and name collisions had no line; each error now names the line that
+// declares it, and the other place too.
+#[test]
+fn a_cycle_and_a_name_collision_name_the_lines_that_declare_them() {
+    let repo = cargo_repo();
+    repo.write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"core\"\nversion = \"0.1.0\"\n[dependencies]\napp = { path = \"../app\" }\n",
+    );
+    let out = repo.run(&["affected"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(
+            "error: crates/app/Cargo.toml:7: dependency cycle: app → core → app (declared at crates/app/Cargo.toml:7, crates/core/Cargo.toml:5)"
+        ),
+        "{}",
+        out.stderr_str()
+    );
+
+    let repo = cargo_repo();
+    repo.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"workspaces\": [\"web\"]}\n",
+    )
+    .write(
+        "web/package.json",
+        "{\n  \"private\": true,\n  \"name\": \"core\"\n}\n",
+    );
+    let out = repo.run(&["affected"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(
+            "error: crates/core/Cargo.toml:2: two services are named `core`: this one and the one in web/package.json:3"
+        ),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn a_path_dependency_to_a_missing_folder_names_the_line_that_declares_it() {
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "crates/plat/Cargo.toml",
+            "[dependencies]\nmissing = { path = \"../missing\" }\n",
+            "crates/plat/Cargo.toml:7: dependency `missing` has path `../missing`",
+        ),
+        (
+            "crates/plat/Cargo.toml",
+            "[target.'cfg(unix)'.dev-dependencies]\nmissing = { path = \"../missing\" }\n",
+            "crates/plat/Cargo.toml:7: dependency `missing` has path `../missing`",
+        ),
+        (
+            "crates/old/Cargo.toml",
+            "[dependencies]\nmissing = { path = \"../missing\" }\n",
+            "crates/old/Cargo.toml:7: dependency `missing` has path `../missing`",
+        ),
+        (
+            "crates/plat/Cargo.toml",
+            "[build-dependencies]\nmissing = { path = \"../missing\", package = \"other\" }\n",
+            "crates/plat/Cargo.toml:7: dependency `missing` has path `../missing`",
+        ),
+    ];
+    for (file, deps, expected) in cases {
+        let repo = cargo_repo();
+        let name = file.split('/').nth(1).unwrap();
+        repo.write(file, krate(name, deps));
+        if name == "old" {
+            // Excluded, but built as a path dependency of `plat`.
+            repo.write(
+                "crates/plat/Cargo.toml",
+                krate("plat", "[dependencies]\nold = { path = \"../old\" }\n"),
+            );
+        }
+        let out = repo.run(&["affected"]);
+        out.expect_code(2);
+        let stderr = out.stderr_str();
+        assert!(stderr.contains(expected), "{file}: {stderr}");
+        assert!(!stderr.contains("missing/Cargo.toml"), "{stderr}");
+    }
+}

@@ -764,3 +764,25 @@ fn a_test_that_imports_a_testdata_package_reaches_what_it_imports() {
     let json = change(&repo, "internal/testdata/hello/hello.go");
     assert_eq!(json.affected_names(), names(&["./pkg/auth"]), "{json:#}");
 }
+
+// A `use` listed twice in go.work named one file twice; Go refuses it at the second line
+// ("appears multiple times in workspace"), and the error names both.
+#[test]
+fn a_use_listed_twice_names_both_lines() {
+    let repo = TestRepo::new();
+    repo.write("go.work", "go 1.22\n\nuse ./a\nuse ./b\nuse (\n\ta/\n)\n")
+        .write("a/go.mod", "module example.com/a\n\ngo 1.22\n")
+        .write("a/main.go", "package main\n\nfunc main() {}\n")
+        .write("b/go.mod", "module example.com/b\n\ngo 1.22\n")
+        .write("b/main.go", "package main\n\nfunc main() {}\n");
+    repo.commit("init");
+    let out = repo.run(&["affected"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(
+            "error: go.work:6: `use a` names a folder go.work:3 already uses; Go refuses a folder used twice"
+        ),
+        "{}",
+        out.stderr_str()
+    );
+}

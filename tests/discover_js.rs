@@ -975,3 +975,40 @@ fn a_yarn_berry_workspace_resolution_is_an_edge_whatever_the_specifier() {
         deps(&[("ex", &["is-odd"]), ("is-odd", &[])])
     );
 }
+
+// A workspace pattern written with JSON (or YAML) escapes had no line: its error is found where
+// the pattern is written, however it is spelled.
+#[test]
+fn a_pattern_written_with_escapes_is_named_with_its_line() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "package.json",
+            "{\n  \"private\": true,\n  \"workspaces\": [\n    \"packages/*\",\n    \"..\\/outside/*\"\n  ]\n}\n",
+            "error: package.json:5: workspace pattern `../outside/*` leaves the repository",
+        ),
+        (
+            "package.json",
+            "{\n  \"workspaces\": [\"packages/*\",\n    \"\\u0070kgs/[*\"]\n}\n",
+            "error: package.json:3: invalid workspace pattern `pkgs/[*`",
+        ),
+        (
+            "pnpm-workspace.yaml",
+            "# the packages\npackages:\n  - 'packages/*'\n  - \"\\x2Fabs/*\"\n",
+            "error: pnpm-workspace.yaml:4: workspace pattern `/abs/*` leaves the repository",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let repo = TestRepo::new();
+        repo.write("packages/a/package.json", "{\"name\": \"a\"}\n")
+            .write("package.json", "{\"name\": \"root\", \"private\": true}\n")
+            .write(file, text);
+        repo.commit("init");
+        let out = repo.run(&["affected"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr_str().contains(expected),
+            "{file}: expected {expected:?} in\n{}",
+            out.stderr_str()
+        );
+    }
+}

@@ -531,3 +531,142 @@ fn hash_diff_refuses_an_oversized_input_without_reading_it() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Manifests, lockfiles and pipeline.toml committed as symbolic links.
+
+/// The fake token a file outside the repository holds.
+const OUTSIDE_TOKEN: &str = "tok-outside-0c1d2e3f";
+
+/// A folder outside any repository with a credentials-like file (that is also malformed YAML,
+/// JSON and TOML, so a parse error would quote it) and a `package.json` of its own.
+fn outside() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("secret.env"),
+        format!("TURBO_TOKEN={OUTSIDE_TOKEN}\n//registry.npmjs.org/:_authToken={OUTSIDE_TOKEN}\n[: {{\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    std::fs::write(
+        dir.path().join("pkg/package.json"),
+        "{\"name\": \"evil-outside\", \"scripts\": {\"build\": \"echo pwned\"}}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// An npm workspace with one real package.
+fn npm_workspace() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"workspaces\": [\"packages/*\"]}\n",
+    )
+    .write(
+        "packages/a/package.json",
+        "{\"name\": \"a\", \"scripts\": {\"build\": \"true\"}}\n",
+    );
+    repo
+}
+
+/// Runs the commands that read manifests, at every log level, with the token also in the
+/// environment: the token is never printed, and each run fails naming `file`.
+fn assert_refused_without_a_trace(repo: &TestRepo, file: &str) {
+    for args in [
+        &["affected", "--base", "HEAD", "--format", "json"][..],
+        &["graph", "--format", "json"],
+        &["check"],
+        &["run", "build", "--all", "--dry-run"],
+    ] {
+        let out = repo
+            .command(args)
+            .env("TURBO_TOKEN", OUTSIDE_TOKEN)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
+        assert!(
+            !stdout.contains(OUTSIDE_TOKEN) && !stderr.contains(OUTSIDE_TOKEN),
+            "{args:?} printed the token:\n{stdout}\n{stderr}"
+        );
+        assert!(!stdout.contains("evil-outside"), "{args:?}: {stdout}");
+        out.expect_code(2);
+        assert!(
+            stderr.contains(&format!("{file}: it leads ")),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+// `ln -s /proc/self/environ pnpm-workspace.yaml` used to print the environment, TURBO_TOKEN
+// included, in the YAML error's excerpt.
+#[test]
+fn a_manifest_linked_to_proc_self_environ_is_never_read() {
+    let repo = npm_workspace();
+    repo.symlink("/proc/self/environ", "pnpm-workspace.yaml");
+    repo.commit("link");
+    assert_refused_without_a_trace(&repo, "pnpm-workspace.yaml");
+}
+
+#[test]
+fn manifests_and_configs_linked_outside_the_repository_are_refused() {
+    let out = outside();
+    let secret = out.path().join("secret.env");
+    let pkg = out.path().join("pkg/package.json");
+    // A package whose package.json leads out used to be accepted as the service `evil-outside`.
+    let cases: [(&str, &Path); 5] = [
+        ("packages/evil/package.json", &pkg),
+        ("pnpm-workspace.yaml", &secret),
+        (".npmrc", &secret),
+        ("Cargo.toml", &secret),
+        ("pipeline.toml", &secret),
+    ];
+    for (file, target) in cases {
+        let repo = npm_workspace();
+        repo.symlink(target, file);
+        repo.commit("link");
+        assert_refused_without_a_trace(&repo, file);
+    }
+    // Relative links climbing out, and folders on the way that lead out, are refused too.
+    let repo = npm_workspace();
+    repo.symlink(out.path().join("pkg"), "vendor-link");
+    repo.symlink(
+        "../../vendor-link/package.json",
+        "packages/evil/package.json",
+    );
+    repo.commit("link through a folder");
+    assert_refused_without_a_trace(&repo, "packages/evil/package.json");
+}
+
+#[test]
+fn a_manifest_linked_into_dot_git_is_refused() {
+    // actions/checkout keeps the token in `.git/config` (`http.extraheader`).
+    let repo = npm_workspace();
+    repo.git(&[
+        "config",
+        "http.https://github.com/.extraheader",
+        &format!("AUTHORIZATION: basic {OUTSIDE_TOKEN}"),
+    ]);
+    repo.symlink(".git/config", "pnpm-workspace.yaml");
+    repo.commit("link");
+    assert_refused_without_a_trace(&repo, "pnpm-workspace.yaml");
+}
+
+#[test]
+fn manifests_linked_inside_the_repository_are_followed() {
+    let repo = npm_workspace();
+    repo.write(
+        "shared/b.json",
+        "{\"name\": \"b\", \"dependencies\": {\"a\": \"*\"}, \"scripts\": {\"build\": \"true\"}}\n",
+    )
+    .symlink("../../shared/b.json", "packages/b/package.json");
+    repo.commit("b's manifest lives in shared/");
+    let graph = repo.run(&["graph", "--format", "json"]).success().json();
+    let text = graph.to_string();
+    assert!(
+        text.contains("\"b\"") && text.contains("\"a\""),
+        "{graph:#}"
+    );
+    repo.run(&["check"]).success();
+}

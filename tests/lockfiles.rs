@@ -199,13 +199,7 @@ fn uncommitted_lockfile_edits_are_read_from_the_worktree() {
 #[test]
 fn lockfile_churn_that_does_not_concern_a_package_keeps_its_task_hash() {
     let repo = workspace("npm");
-    for p in ["a", "b", "c"] {
-        let path = format!("packages/{p}/package.json");
-        let manifest = repo
-            .read(&path)
-            .replacen('{', "{ \"scripts\": { \"build\": \"true\" },", 1);
-        repo.write(&path, manifest);
-    }
+    add_build_scripts(&repo);
     repo.commit("build scripts");
     let before = repo.task_hashes(&["build"]);
     assert_eq!(before.len(), 3, "{before:?}");
@@ -222,6 +216,17 @@ fn lockfile_churn_that_does_not_concern_a_package_keeps_its_task_hash() {
     assert_eq!(statuses["a:build"], "cached-local", "{statuses:?}");
     assert_eq!(statuses["b:build"], "cached-local", "{statuses:?}");
     assert_eq!(statuses["c:build"], "success", "{statuses:?}");
+}
+
+/// Gives the npm workspace's packages a `build` script, so that they have task hashes.
+fn add_build_scripts(repo: &TestRepo) {
+    for p in ["a", "b", "c"] {
+        let path = format!("packages/{p}/package.json");
+        let manifest = repo
+            .read(&path)
+            .replacen('{', "{ \"scripts\": { \"build\": \"true\" },", 1);
+        repo.write(&path, manifest);
+    }
 }
 
 /// Restores the committed-before lockfile in the worktree (a second, opposite churn).
@@ -459,4 +464,70 @@ fn a_yarn_v1_range_change_lists_both_ends() {
     let reason = lockfile_reason(&json, "c");
     assert_eq!(reason["added"], json!(["ms@2.1.3"]));
     assert_eq!(reason["removed"], json!(["ms@2.1.2"]));
+}
+
+/// The npm workspace with build scripts, its lockfile moved to `locks/` and committed as a
+/// symbolic link to it.
+fn linked_npm_lockfile() -> TestRepo {
+    let repo = workspace("npm");
+    add_build_scripts(&repo);
+    repo.rename("package-lock.json", "locks/package-lock.json")
+        .symlink("locks/package-lock.json", "package-lock.json");
+    repo.commit("the lockfile lives in locks/");
+    repo
+}
+
+// A lockfile committed as a link inside the repository used to read as absent: a change to its
+// target gave identical task hashes and `0 of 3 services affected`.
+#[test]
+fn a_lockfile_linked_inside_the_repository_is_read_through_the_link() {
+    let repo = linked_npm_lockfile();
+    let before = repo.task_hashes(&["build"]);
+    assert_eq!(before.len(), 3, "{before:?}");
+    let after = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lockfiles/npm/after.package-lock.json");
+    repo.write("locks/package-lock.json", std::fs::read(after).unwrap());
+
+    // In the worktree: the target's change is the lockfile's, judged by closure.
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    let want = json!({"kind": "lockfile", "file": "package-lock.json", "added": ["ms@2.1.3"], "removed": ["ms@2.1.2"]});
+    assert_eq!(reasons(&json, "c"), vec![want.clone()]);
+    assert_eq!(json["unowned_files"], json!([]), "{json:#}");
+    let hashes = repo.task_hashes(&["build"]);
+    assert_eq!(before["a:build"], hashes["a:build"]);
+    assert_eq!(before["b:build"], hashes["b:build"]);
+    assert_ne!(before["c:build"], hashes["c:build"]);
+
+    // Committed: the changed path is the target; the lockfile at each end is read through the
+    // link in that commit's tree.
+    repo.commit("update ms");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    assert_eq!(reasons(&json, "c"), vec![want]);
+    assert_eq!(json["unowned_files"], json!([]), "{json:#}");
+}
+
+#[test]
+fn a_lockfile_link_that_leaves_the_repository_is_an_error_not_an_absent_file() {
+    let repo = linked_npm_lockfile();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("package-lock.json");
+    std::fs::write(&secret, "TURBO_TOKEN=tok-lockfile-outside\n").unwrap();
+    repo.remove("package-lock.json")
+        .symlink(&secret, "package-lock.json");
+    repo.commit("link out");
+    for args in [
+        &["affected", "--base", "HEAD~1"][..],
+        &["hash", "build", "--all"],
+    ] {
+        let out = repo.run(args);
+        out.expect_code(2);
+        let stderr = out.stderr_str();
+        assert!(
+            stderr.contains("error: package-lock.json: it leads outside the repository"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("tok-lockfile-outside") && !out.stdout_str().contains("tok-"));
+    }
 }

@@ -307,6 +307,64 @@ fn the_token_and_the_key_never_appear_anywhere() {
     }
 }
 
+/// Whether `text` shows any 8 characters of `secret` in a row, as they are or in hex: a dump
+/// split over lines (ureq prints 16 bytes a line) still shows one such piece.
+fn shows_part_of(text: &str, secret: &str) -> Option<String> {
+    let flat: String = text.split_whitespace().collect();
+    secret.as_bytes().windows(8).find_map(|w| {
+        let plain = std::str::from_utf8(w).unwrap();
+        let hex: String = w.iter().map(|b| format!("{b:02x}")).collect();
+        (text.contains(plain) || flat.contains(&hex)).then(|| plain.to_owned())
+    })
+}
+
+// At RUST_LOG=trace ureq dumped every request in hex, `authorization: Bearer <token>` included,
+// for `run` and `cache stats`.
+#[test]
+fn the_token_and_the_key_never_appear_at_rust_log_trace() {
+    // The server keeps tags only when it has a key of its own (any value).
+    let Some(server) = Server::start(&[("TURBO_REMOTE_CACHE_SIGNATURE_KEY", "server-side")]) else {
+        return;
+    };
+    let first = repo("signature = true");
+    let second = TestRepo::clone_from(&first, &[]);
+    let key = ("SHOCKWAVE_REMOTE_CACHE_SIGNATURE_KEY", KEY);
+    let mut seen = Vec::new();
+    for log in ["trace", "ureq=trace,ureq_proto=trace,rustls=trace,trace"] {
+        // Uploads from one clone, signed downloads in the other, then the stats.
+        let (out, s) = build(&first, &server.url(), &[key, ("RUST_LOG", log)], &[]);
+        out.success();
+        seen.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        seen.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        if log == "trace" {
+            assert_eq!(statuses(&s), ["success", "success"]);
+            let (out, s) = build(&second, &server.url(), &[key, ("RUST_LOG", log)], &[]);
+            out.success();
+            assert_eq!(statuses(&s), ["cached-remote", "cached-remote"]);
+            seen.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let out = first
+            .command(&["cache", "stats"])
+            .env("SHOCKWAVE_REMOTE_CACHE_URL", server.url())
+            .env("SHOCKWAVE_REMOTE_CACHE_TOKEN", TOKEN)
+            .env(key.0, key.1)
+            .env("RUST_LOG", log)
+            .output()
+            .unwrap();
+        out.success();
+        seen.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        seen.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    let all = seen.join("\n");
+    assert!(all.contains("debug: "), "RUST_LOG=trace logged nothing");
+    for secret in [TOKEN, KEY] {
+        if let Some(part) = shows_part_of(&all, secret) {
+            panic!("`{part}` of `{secret}` leaked:\n{all}");
+        }
+    }
+    assert!(!all.to_ascii_lowercase().contains("authoriz"), "{all}");
+}
+
 #[test]
 fn dry_run_and_cache_stats_ask_the_remote() {
     let Some(server) = Server::start(&[]) else {

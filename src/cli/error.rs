@@ -70,7 +70,7 @@ impl CliError {
             _ => None,
         };
         if let Some((at, message, help)) = positioned {
-            if let Ok(source_text) = std::fs::read_to_string(&ws.targets_file) {
+            if let Ok(source_text) = crate::config::read_config(&ws.targets_file, &ws.root) {
                 return CliError::Config(ConfigError::Invalid {
                     path: ws.targets_file.clone(),
                     source_text,

@@ -3,9 +3,13 @@
 use std::fmt;
 
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 use super::env::Env;
 
@@ -22,13 +26,26 @@ pub fn init(verbose: u8, quiet: bool, env: &Env) {
         .as_deref()
         .and_then(|v| tracing_subscriber::EnvFilter::builder().parse(v).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(format!("shockwave={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // The HTTP client's own events are dropped whatever RUST_LOG says: at trace level ureq dumps
+    // every request in hex, the `Authorization: Bearer` header included. What the remote cache
+    // does is logged by our own events, which never carry the token or the signature key.
+    let secret_safe = filter_fn(|meta| !is_http_stack(meta.target()));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .event_format(Plain {
             color: env.stderr.color,
         })
-        .try_init();
+        .with_filter(filter.and(secret_safe));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// Crates that see the bytes of HTTP requests (headers included) and log them.
+const HTTP_STACK: &[&str] = &["ureq", "ureq_proto", "rustls", "webpki", "http", "httparse"];
+
+/// Whether `target` is a module of one of the [`HTTP_STACK`] crates.
+fn is_http_stack(target: &str) -> bool {
+    let krate = target.split("::").next().unwrap_or(target);
+    HTTP_STACK.contains(&krate)
 }
 
 struct Plain {
@@ -60,5 +77,25 @@ where
         }
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_http_stack;
+
+    #[test]
+    fn the_http_stack_is_recognised_by_crate() {
+        for t in [
+            "ureq",
+            "ureq::unversioned::transport",
+            "ureq_proto::client",
+            "rustls::conn",
+        ] {
+            assert!(is_http_stack(t), "{t}");
+        }
+        for t in ["shockwave", "shockwave::cache::remote", "ureqx", "gix"] {
+            assert!(!is_http_stack(t), "{t}");
+        }
     }
 }

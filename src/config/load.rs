@@ -11,6 +11,7 @@ use super::parsed::Slot;
 use super::raw::RawConfig;
 use super::roots::list_parents;
 use super::validate::{Rejected, Validator};
+use crate::confine::Root;
 use crate::diagnostic::Diagnostic;
 use crate::discover::DiscoverError;
 
@@ -85,7 +86,7 @@ pub fn load(path: &Path) -> Result<Workspace, ConfigError> {
 /// Reads, parses and validates the config at `path`; `dirs` (rooted at [`workspace_root`]) says
 /// which directories exist and which `members` may match.
 pub fn load_with(path: &Path, dirs: &mut dyn WorkspaceDirs) -> Result<Workspace, ConfigError> {
-    let text = read_text(path)?;
+    let text = read_config(path, dirs.boundary())?;
     let root = workspace_root(path);
     parse_with(&text, path, &root, dirs)
 }
@@ -100,7 +101,7 @@ pub fn load_reusing(
     parsed_dir: &Path,
     make_dir: &dyn Fn() -> bool,
 ) -> Result<Workspace, ConfigError> {
-    let text = read_text(path)?;
+    let text = read_config(path, dirs.boundary())?;
     let root = workspace_root(path);
     let Some(slot) = Slot::new(parsed_dir, path, &text) else {
         return parse_with(&text, path, &root, dirs);
@@ -169,23 +170,28 @@ fn rejection(rejected: Rejected, path: &Path, source_text: String) -> ConfigErro
     }
 }
 
-/// The config file's text, refused when it is not a small regular UTF-8 file.
-fn read_text(path: &Path) -> Result<String, ConfigError> {
+/// The text of the config at `path`, refused when it is not a small regular UTF-8 file inside
+/// `boundary` (the repository's worktree): a `pipeline.toml` committed as a symbolic link is
+/// followed only while it stays inside, so no error excerpt can quote another file.
+pub fn read_config(path: &Path, boundary: &Path) -> Result<String, ConfigError> {
     let read_error = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     };
-    // A config is a small text file: refuse a FIFO or device (which would hang or never end) and
-    // anything absurdly large before reading it.
-    let meta = std::fs::metadata(path).map_err(read_error)?;
-    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
-        return Err(read_error(std::io::Error::other(if meta.is_file() {
-            format!("it is larger than {} MiB", MAX_CONFIG_BYTES >> 20)
-        } else {
-            "it is not a regular file".to_string()
-        })));
-    }
-    let bytes = std::fs::read(path).map_err(read_error)?;
+    let refused = |why: String| read_error(std::io::Error::other(why));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| refused("its name is not UTF-8".into()))?;
+    let root = Root::open(&workspace_root(path), boundary).map_err(read_error)?;
+    // A FIFO or device (which would hang or never end) and anything absurdly large are refused
+    // before anything is read.
+    let (_, bytes) = root
+        .read(name, MAX_CONFIG_BYTES)
+        .map_err(|e| refused(e.to_string()))?
+        .ok_or_else(|| read_error(std::io::ErrorKind::NotFound.into()))?;
+    let bytes =
+        bytes.map_err(|_| refused(format!("it is larger than {} MiB", MAX_CONFIG_BYTES >> 20)))?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bad = e.as_bytes()[at];

@@ -16,6 +16,9 @@ use crate::glob;
 /// filesystem; the repository's view also leaves out what git ignores and, in a sparse checkout,
 /// includes the directories the index holds outside the checked-out cone.
 pub trait WorkspaceDirs {
+    /// The folder no manifest, lockfile or config is read outside of: the repository's worktree,
+    /// or without one the workspace root.
+    fn boundary(&self) -> &Path;
     /// Whether workspace-relative `dir` is a directory (that a `root` may name).
     fn is_dir(&mut self, dir: &str) -> bool;
     /// Whether `dir`, or a directory above it, is one a `members` pattern must not match (git
@@ -40,6 +43,10 @@ impl FsDirs {
 }
 
 impl WorkspaceDirs for FsDirs {
+    fn boundary(&self) -> &Path {
+        &self.root
+    }
+
     fn is_dir(&mut self, dir: &str) -> bool {
         self.root.join(dir).is_dir()
     }

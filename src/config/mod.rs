@@ -21,8 +21,8 @@ mod validate;
 
 pub use crate::glob::Globs;
 pub use load::{
-    discover_only, find, load, load_reusing, load_with, parse, parse_with, workspace_root,
-    ConfigError, CONFIG_FILE,
+    discover_only, find, load, load_reusing, load_with, parse, parse_with, read_config,
+    workspace_root, ConfigError, CONFIG_FILE,
 };
 pub use members::{expand_members, list_subdirs, FsDirs, WorkspaceDirs};
 pub use model::{

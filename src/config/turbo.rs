@@ -107,45 +107,36 @@ pub fn read_package(
 }
 
 /// The text of `dir`'s turbo.json, refused when it is not a small regular UTF-8 file inside the
-/// repository.
+/// repository (links are followed only while they stay inside it).
 fn read_file(root: &Path, dir: &str) -> Result<Option<(String, String)>, TurboError> {
+    let boundary = crate::confine::Boundary::open(root).map_err(|e| TurboError {
+        path: root.to_path_buf(),
+        text: String::new(),
+        diagnostics: vec![Diagnostic::new(format!("cannot open {}: {e}", root.display()))],
+    })?;
     for file in TURBO_FILES {
         let rel = if dir.is_empty() {
             file.to_string()
         } else {
             format!("{dir}/{file}")
         };
-        let path = root.join(&rel);
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
         let refuse = |why: String| TurboError {
-            path: path.clone(),
+            path: root.join(&rel),
             text: String::new(),
             diagnostics: vec![Diagnostic::new(format!("{rel} {why}"))
                 .help("make it a regular JSON file inside the repository")],
         };
-        let inside = std::fs::canonicalize(&path)
-            .ok()
-            .zip(std::fs::canonicalize(root).ok())
-            .is_some_and(|(p, r)| p.starts_with(r));
-        let meta = if meta.is_symlink() && inside {
-            std::fs::metadata(&path).map_err(|e| refuse(format!("cannot be read: {e}")))?
-        } else if meta.is_symlink() {
-            return Err(refuse("is a link that leads out of the repository".into()));
-        } else {
-            meta
+        let bytes = match boundary.read(&rel, MAX_TURBO_BYTES) {
+            Ok(None) => continue,
+            Ok(Some((_, Ok(bytes)))) => bytes,
+            Ok(Some((_, Err(len)))) => {
+                return Err(refuse(format!(
+                    "is {len} bytes, over the {} MiB read; a real one is a few KB",
+                    MAX_TURBO_BYTES >> 20
+                )))
+            }
+            Err(why) => return Err(refuse(format!("cannot be read: {why}"))),
         };
-        if !meta.is_file() {
-            return Err(refuse("is not a regular file".into()));
-        }
-        if meta.len() > MAX_TURBO_BYTES {
-            return Err(refuse(format!(
-                "is larger than {} MiB; a real one is a few KB",
-                MAX_TURBO_BYTES >> 20
-            )));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| refuse(format!("cannot be read: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|_| refuse("is not UTF-8".into()))?;
         return Ok(Some((rel, text)));
     }

@@ -9,7 +9,6 @@
 //! error naming the manifest and line.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -20,6 +19,7 @@ use super::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 
 type DepTable = BTreeMap<String, Spanned<toml::Value>>;
 
@@ -153,7 +153,7 @@ fn check_package(member: &Member) -> Result<(), DiscoverError> {
 
 /// The Cargo workspace (or single package) at `root`, or nothing when there is no Cargo.toml.
 pub(super) fn discover(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
 ) -> Result<Discovery, Vec<DiscoverError>> {
     let one = |e| vec![e];
@@ -188,8 +188,12 @@ pub(super) fn discover(
         let literal = !pattern.contains(['*', '?', '[', '{']);
         // A folder named outright is read as Cargo reads it, wherever it is (`vendor/x`, a
         // folder git ignores); a glob walks the folders globs walk.
-        let found = match files::join("", pattern.trim_end_matches('/')) {
-            Some(dir) if literal && files::is_file(root, &manifest_of(&dir)) => Ok(vec![dir]),
+        let named = files::join("", pattern.trim_end_matches('/'))
+            .filter(|_| literal)
+            .map(|dir| files::is_file(root, &manifest_of(&dir)).map(|is| is.then_some(dir)));
+        let found = match named {
+            Some(Ok(Some(dir))) => Ok(vec![dir]),
+            Some(Err(e)) => Err(e),
             _ => files::expand(root, dirs, pattern, "Cargo.toml", line),
         };
         match found {
@@ -199,11 +203,14 @@ pub(super) fn discover(
                 // whose every folder is excluded is fine. Where a glob matches crates and also
                 // a folder without a Cargo.toml, the crates are taken.
                 let kept: Vec<String> = found.iter().filter(|d| !excluded(d)).cloned().collect();
-                let with_manifest: Vec<String> = kept
-                    .iter()
-                    .filter(|d| files::is_file(root, &manifest_of(d)))
-                    .cloned()
-                    .collect();
+                let mut with_manifest = Vec::new();
+                for d in &kept {
+                    match files::is_file(root, &manifest_of(d)) {
+                        Ok(true) => with_manifest.push(d.clone()),
+                        Ok(false) => {}
+                        Err(e) => errors.push(e),
+                    }
+                }
                 if found.is_empty() || (!kept.is_empty() && with_manifest.is_empty()) {
                     errors.push(DiscoverError::new(
                         "Cargo.toml",
@@ -286,7 +293,7 @@ pub(super) fn discover(
 
 /// The crate in workspace-relative folder `dir`, named by `origin` (a path dependency) or by
 /// `members`: an error when its Cargo.toml is missing or cannot be parsed, as in Cargo.
-fn read_crate(root: &Path, dir: &str, origin: Option<&PathDep>) -> Result<Member, DiscoverError> {
+fn read_crate(root: &Root, dir: &str, origin: Option<&PathDep>) -> Result<Member, DiscoverError> {
     let manifest = manifest_of(dir);
     match files::read(root, &manifest)? {
         Some(text) => parse(dir, &manifest, text),
@@ -317,7 +324,12 @@ fn services(
                     .map(|v| files::line_at(&m.text, v.span().start)),
                 format!(
                     "two workspace crates are named `{name}`: this one and {}; rename one",
-                    first.manifest
+                    files::at(
+                        &first.manifest,
+                        first
+                            .name_value()
+                            .map(|v| files::line_at(&first.text, v.span().start))
+                    )
                 ),
             ));
             continue;
@@ -325,8 +337,17 @@ fn services(
         by_name.insert(name, m);
     }
     let mut services = Vec::with_capacity(members.len());
+    // Where each build edge is declared: (crate, dependency) → line in the crate's manifest.
+    let mut edge_lines: BTreeMap<(String, String), usize> = BTreeMap::new();
     for m in members.values() {
         let own = name_of(m);
+        let mut declared = |dep: &str, dev: bool, line: usize| {
+            if !dev {
+                edge_lines
+                    .entry((own.clone(), dep.to_owned()))
+                    .or_insert(line);
+            }
+        };
         // Edges by name: the ones a build needs, and the dev-dependencies (its tests, examples
         // and benches only: Cargo never builds a dependency's dev-dependencies).
         let (mut deps, mut dev_deps) = (BTreeSet::new(), BTreeSet::new());
@@ -335,6 +356,7 @@ fn services(
             if let Some(target) = members.get(&dep.target) {
                 let name = name_of(target);
                 if name != own {
+                    declared(&name, dep.dev, dep.entry_line);
                     if dep.dev { &mut dev_deps } else { &mut deps }.insert(name);
                 }
             } else if outside.contains_key(&dep.target) {
@@ -353,6 +375,7 @@ fn services(
                     for next in path_deps(krate, None, "").into_iter().filter(|d| !d.dev) {
                         match members.get(&next.target) {
                             Some(target) if name_of(target) != own => {
+                                declared(&name_of(target), dep.dev, dep.entry_line);
                                 if dep.dev { &mut dev_deps } else { &mut deps }
                                     .insert(name_of(target));
                             }
@@ -369,6 +392,9 @@ fn services(
             root: m.dir.clone(),
             ecosystem: Ecosystem::Cargo,
             manifest: m.manifest.clone(),
+            name_line: m
+                .name_value()
+                .map(|v| files::line_at(&m.text, v.span().start)),
             deps: deps.into_iter().collect(),
             dev_deps: dev_deps.into_iter().collect(),
             scripts: Vec::new(),
@@ -377,10 +403,13 @@ fn services(
             paths: paths.into_iter().collect(),
         });
     }
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Err(e) = check_cycle(&services, &edge_lines) {
+        errors.push(e);
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    services.sort_by(|a, b| a.name.cmp(&b.name));
     let users = services
         .iter()
         .map(|s| LockUser {
@@ -392,12 +421,14 @@ fn services(
     let mut lockfiles = vec![LockfileUse {
         path: "Cargo.lock".to_string(),
         format: LockFormat::CargoLock,
+        target: None,
         users,
     }];
     if workspace {
         lockfiles.push(LockfileUse {
             path: "Cargo.toml".to_string(),
             format: LockFormat::CargoManifest,
+            target: None,
             users: manifest_users(&members),
         });
     }
@@ -442,6 +473,9 @@ struct PathDep {
     file: String,
     line: usize,
     path: String,
+    /// The line of the entry in the member's own manifest (`b.workspace = true` when inherited):
+    /// where the edge is declared, for a cycle.
+    entry_line: usize,
 }
 
 impl PathDep {
@@ -492,11 +526,60 @@ fn path_deps(m: &Member, workspace_deps: Option<&DepTable>, root_text: &str) -> 
                     file: file.to_owned(),
                     line: files::line_at(text, span.start),
                     path: path.to_owned(),
+                    entry_line: files::line_at(&m.text, value.span().start),
                 });
             }
         }
     }
     out
+}
+
+/// A cycle among the crates' build edges (sorted `services`), at the line of its first crate
+/// that declares the first edge, with every edge's place: Cargo refuses one ("cyclic package
+/// dependency"), while npm, pnpm, yarn and Go install theirs. Dev-dependencies are no edges
+/// here: Cargo accepts a cycle through them.
+fn check_cycle(
+    services: &[DiscoveredService],
+    edge_lines: &BTreeMap<(String, String), usize>,
+) -> Result<(), DiscoverError> {
+    let id = |name: &str| {
+        services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+    };
+    let deps: Vec<Vec<usize>> = services
+        .iter()
+        .map(|s| s.deps.iter().filter_map(|d| id(d)).collect())
+        .collect();
+    let graph =
+        crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice), std::iter::empty());
+    let Some(cycle) = graph
+        .cycles()
+        .first()
+        .and_then(|g| graph.cycle_through(g[0]))
+    else {
+        return Ok(());
+    };
+    let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+    let line_of = |from: usize, to: usize| {
+        edge_lines
+            .get(&(services[from].name.clone(), services[to].name.clone()))
+            .copied()
+    };
+    let places: Vec<String> = cycle
+        .windows(2)
+        .map(|pair| files::at(&services[pair[0]].manifest, line_of(pair[0], pair[1])))
+        .collect();
+    let first = &services[cycle[0]];
+    Err(DiscoverError::new(
+        &first.manifest,
+        cycle.get(1).and_then(|&next| line_of(cycle[0], next)),
+        format!(
+            "dependency cycle: {} (declared at {}); Cargo refuses a cycle of dependencies: remove one of them (a `[dev-dependencies]` entry may close a cycle)",
+            chain.join(" → "),
+            places.join(", ")
+        ),
+    ))
 }
 
 fn manifest_of(dir: &str) -> String {

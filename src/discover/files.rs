@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::{DiscoverError, MAX_MANIFEST_BYTES};
 use crate::config::{expand_members, WorkspaceDirs};
+use crate::confine::{Refusal, Root};
 use crate::glob;
 
 /// Folders no workspace glob enters: installed or built copies of packages, never members.
@@ -13,53 +14,23 @@ const SKIPPED: &[&str] = &["node_modules", "target", "vendor"];
 
 /// The text of workspace-relative file `rel`, or `None` when there is no such file.
 ///
-/// One `open` and one `fstat` of the opened file: with thousands of manifests a separate `stat`
-/// per file is a noticeable part of discovery. `O_NONBLOCK` keeps the open of a FIFO from
-/// waiting for a writer; it is refused by its type right after.
-pub(super) fn read(root: &Path, rel: &str) -> Result<Option<String>, DiscoverError> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-
-    let path = root.join(rel);
+/// Read through [`Root`]: a symbolic link is followed only while it stays inside the repository
+/// (and out of `.git`), and only a regular file is read, so no manifest error can quote another
+/// file. A link that leaves, dangles or loops is an error here, never an absent file.
+pub(super) fn read(root: &Root, rel: &str) -> Result<Option<String>, DiscoverError> {
     let fail = |m: String| DiscoverError::new(rel, None, m);
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&path);
-    let file = match opened {
-        Ok(f) => f,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(fail(format!("failed to read it: {e}"))),
+    let Some((_, bytes)) = root
+        .read(rel, MAX_MANIFEST_BYTES)
+        .map_err(|e| fail(e.to_string()))?
+    else {
+        return Ok(None);
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| fail(format!("failed to read it: {e}")))?;
-    if !meta.is_file() {
-        return Err(fail("it is not a regular file".into()));
-    }
-    if meta.len() > MAX_MANIFEST_BYTES {
-        return Err(fail(format!(
+    let bytes = bytes.map_err(|_| {
+        fail(format!(
             "it is larger than {} MiB; shockwave does not read manifests that large",
             MAX_MANIFEST_BYTES >> 20
-        )));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("failed to read it: {e}")))?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(fail(format!(
-            "it grew past {} MiB while being read",
-            MAX_MANIFEST_BYTES >> 20
-        )));
-    }
+        ))
+    })?;
     String::from_utf8(bytes).map(Some).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
@@ -67,9 +38,22 @@ pub(super) fn read(root: &Path, rel: &str) -> Result<Option<String>, DiscoverErr
     })
 }
 
-/// Whether workspace-relative `rel` is a regular file.
-pub(super) fn is_file(root: &Path, rel: &str) -> bool {
-    root.join(rel).is_file()
+/// Whether workspace-relative `rel` is a regular file inside the repository; an error where
+/// [`read`] would refuse it (a link that leaves), so that what is refused is never skipped.
+pub(super) fn is_file(root: &Root, rel: &str) -> Result<bool, DiscoverError> {
+    match root.open_file(rel) {
+        Ok(found) => Ok(found.is_some()),
+        Err(Refusal::NotRegular(_)) => Ok(false),
+        Err(e) => Err(DiscoverError::new(rel, None, e.to_string())),
+    }
+}
+
+/// `file:line` as errors name a place, or `file` when there is no line.
+pub(super) fn at(file: &str, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("{file}:{l}"),
+        None => file.to_owned(),
+    }
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -87,6 +71,70 @@ pub(super) fn line_of(text: &str, needle: &str) -> Option<usize> {
     text.find(needle).map(|at| line_at(text, at))
 }
 
+/// The line of the first quoted string in `text` whose value is `value`, however it is written
+/// (`"packages\/*"`, `"\u0070ackages/*"`): JSON strings, and for YAML (`yaml`) its double- and
+/// single-quoted scalars too. One pass over the text; only literals holding an escape are decoded.
+pub(super) fn string_line(text: &str, value: &str, yaml: bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let quote = bytes[i];
+        // A YAML comment runs to the end of its line (an apostrophe in it quotes nothing).
+        if yaml && quote == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            i = bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |n| i + n);
+            continue;
+        }
+        // A YAML quoted scalar starts a value, never the middle of a word (`don't`).
+        let starts_value = || {
+            bytes[..i]
+                .iter()
+                .rev()
+                .find(|b| **b != b' ' && **b != b'\t')
+                .is_none_or(|b| matches!(b, b'\n' | b'-' | b':' | b'[' | b'{' | b','))
+        };
+        if quote != b'"' && !(yaml && quote == b'\'' && starts_value()) {
+            i += 1;
+            continue;
+        }
+        // The closing quote on the same line: a backslash escapes in a double-quoted string, a
+        // doubled quote in a single-quoted one.
+        let mut end = i + 1;
+        let mut escaped = false;
+        loop {
+            match bytes.get(end) {
+                None | Some(b'\n') => return None,
+                Some(b'\\') if quote == b'"' => {
+                    escaped = true;
+                    end += 1;
+                }
+                Some(b'\'') if quote == b'\'' && bytes.get(end + 1) == Some(&b'\'') => {
+                    escaped = true;
+                    end += 1;
+                }
+                Some(&q) if q == quote => break,
+                Some(_) => {}
+            }
+            end += 1;
+        }
+        let literal = text.get(i..=end)?;
+        let matches = if !escaped {
+            &literal[1..literal.len() - 1] == value
+        } else if yaml {
+            serde_saphyr::from_str::<String>(literal).is_ok_and(|v| v == value)
+        } else {
+            serde_json::from_str::<String>(literal).is_ok_and(|v| v == value)
+        };
+        if matches {
+            return Some(line_at(text, i));
+        }
+        i = end + 1;
+    }
+    None
+}
+
 /// `rel` joined to workspace-relative directory `base`, normalised (`/`-separated, no `.` or
 /// `..`); `None` when it is absolute or climbs out of the workspace.
 pub(super) fn join(base: &str, rel: &str) -> Option<String> {
@@ -100,7 +148,7 @@ pub(super) fn join(base: &str, rel: &str) -> Option<String> {
 /// `line` say where the pattern is written, for the errors: a pattern leaving the repository
 /// (`..` above the root, an absolute path, a symlink), an invalid glob.
 pub(super) fn expand(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
     pattern: &str,
     file: &str,
@@ -126,6 +174,7 @@ pub(super) fn expand(
     if !found.is_empty() {
         // Listed directories are real ones (symlinks are not followed); only the literal start
         // of the pattern can lead elsewhere.
+        let root = root.path();
         let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let leaves = std::fs::canonicalize(root.join(&start))
             .map(|real| !real.starts_with(&real_root))
@@ -143,6 +192,10 @@ pub(super) fn expand(
 struct Pruned<'a>(&'a mut dyn WorkspaceDirs);
 
 impl WorkspaceDirs for Pruned<'_> {
+    fn boundary(&self) -> &Path {
+        self.0.boundary()
+    }
+
     fn is_dir(&mut self, dir: &str) -> bool {
         self.0.is_dir(dir)
     }
@@ -161,6 +214,26 @@ impl WorkspaceDirs for Pruned<'_> {
 #[cfg(test)]
 mod tests {
     use super::join;
+
+    #[test]
+    fn string_lines_see_through_escapes() {
+        use super::string_line;
+        let json = "{\n  \"name\": \"x\",\n  \"workspaces\": [\n    \"apps/*\",\n    \"packages\\/*\",\n    \"\\u0074ools/*\"\n  ]\n}\n";
+        assert_eq!(string_line(json, "apps/*", false), Some(4));
+        assert_eq!(string_line(json, "packages/*", false), Some(5));
+        assert_eq!(string_line(json, "tools/*", false), Some(6));
+        assert_eq!(string_line(json, "nothing", false), None);
+        let yaml =
+            "# don't\npackages:\n  - 'it''s/*'\n  - \"\\x6Cibs/*\"\n  - plain's/*\n  - 'x/*'\n";
+        assert_eq!(string_line(yaml, "it's/*", true), Some(3));
+        assert_eq!(string_line(yaml, "libs/*", true), Some(4));
+        assert_eq!(string_line(yaml, "x/*", true), Some(6));
+        // Unterminated and odd input never panics.
+        for text in ["\"", "\"\\", "'", "\"a\\\"", "\"é\\"] {
+            let _ = string_line(text, "a", true);
+            let _ = string_line(text, "a", false);
+        }
+    }
 
     #[test]
     fn join_stays_inside() {

@@ -24,10 +24,10 @@
 //! `package.json` gives a service without scripts, with a warning.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use super::{DiscoveredService, Ecosystem};
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 
 /// File names that make their folder a service, and what they say it is built with.
 pub const MANIFESTS: &[(&str, Ecosystem)] = &[
@@ -63,7 +63,7 @@ const MAX_DIRS: usize = 200_000;
 /// of the services other discovery found). `npm_workspace`: the root is an npm-family workspace,
 /// so a stray `package.json` is no service. Names are not made unique here (see `discover`).
 pub fn discover(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
     claimed: &[&str],
     npm_workspace: bool,
@@ -80,7 +80,7 @@ pub fn discover(
             tracing::warn!("stopped looking for service folders after {MAX_DIRS} folders: folders past them are no services; declare them in pipeline.toml");
             break;
         }
-        let entries = match std::fs::read_dir(root.join(&dir)) {
+        let entries = match std::fs::read_dir(root.path().join(&dir)) {
             Ok(e) => e,
             Err(e) => {
                 tracing::debug!("cannot list `{dir}` while looking for service folders: {e}");
@@ -177,7 +177,7 @@ fn is_claimed(claimed: &[&str], dir: &str) -> bool {
 
 /// The service for folder `dir`, named after it; a standalone `package.json` lends its scripts,
 /// run by the package manager whose lockfile the folder holds.
-fn service(root: &Path, dir: &str, ecosystem: Ecosystem, manifest: &str) -> DiscoveredService {
+fn service(root: &Root, dir: &str, ecosystem: Ecosystem, manifest: &str) -> DiscoveredService {
     let manifest = format!("{dir}/{manifest}");
     let (ecosystem, scripts) = if ecosystem == Ecosystem::Npm {
         node_scripts(root, dir, &manifest)
@@ -189,6 +189,7 @@ fn service(root: &Path, dir: &str, ecosystem: Ecosystem, manifest: &str) -> Disc
         root: dir.to_string(),
         ecosystem,
         manifest,
+        name_line: None,
         deps: Vec::new(),
         dev_deps: Vec::new(),
         kind: super::Kind::Service,
@@ -200,8 +201,9 @@ fn service(root: &Path, dir: &str, ecosystem: Ecosystem, manifest: &str) -> Disc
 
 /// The package manager of a standalone Node folder (from its lockfile, npm without one) and its
 /// `scripts` names, sorted.
-fn node_scripts(root: &Path, dir: &str, manifest: &str) -> (Ecosystem, Vec<String>) {
-    let has = |file: &str| super::files::is_file(root, &format!("{dir}/{file}"));
+fn node_scripts(root: &Root, dir: &str, manifest: &str) -> (Ecosystem, Vec<String>) {
+    // A lockfile that cannot be read (a link leaving the repository) chooses nothing.
+    let has = |file: &str| super::files::is_file(root, &format!("{dir}/{file}")).unwrap_or(false);
     let pm = if has("pnpm-lock.yaml") {
         Ecosystem::Pnpm
     } else if has("yarn.lock") {
@@ -236,7 +238,7 @@ mod tests {
     use super::*;
     use crate::config::FsDirs;
 
-    fn write(root: &Path, files: &[&str]) {
+    fn write(root: &std::path::Path, files: &[&str]) {
         for f in files {
             let p = root.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -244,8 +246,9 @@ mod tests {
         }
     }
 
-    fn found(root: &Path, claimed: &[&str], npm: bool) -> Vec<(String, Ecosystem)> {
-        discover(root, &mut FsDirs::new(root), claimed, npm)
+    fn found(root: &std::path::Path, claimed: &[&str], npm: bool) -> Vec<(String, Ecosystem)> {
+        let at = Root::open(root, root).unwrap();
+        discover(&at, &mut FsDirs::new(root), claimed, npm)
             .into_iter()
             .map(|s| (s.root, s.ecosystem))
             .collect()
@@ -316,7 +319,8 @@ mod tests {
                 ("c".to_string(), Ecosystem::Java),
             ]
         );
-        let manifests: Vec<String> = discover(t.path(), &mut FsDirs::new(t.path()), &[], false)
+        let root = Root::open(t.path(), t.path()).unwrap();
+        let manifests: Vec<String> = discover(&root, &mut FsDirs::new(t.path()), &[], false)
             .into_iter()
             .map(|s| s.manifest)
             .collect();

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::config::WorkspaceDirs;
+use crate::confine::{Refusal, Root};
 
 /// The largest manifest or lockfile read. Real lockfiles of very large monorepos reach tens of MB.
 pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
@@ -106,6 +107,9 @@ pub struct DiscoveredService {
     pub ecosystem: Ecosystem,
     /// Workspace-relative path of the manifest it was read from (`packages/a/package.json`).
     pub manifest: String,
+    /// The 1-based line of `manifest` that gives the name (`"name"`, `[package] name`), where
+    /// a manifest does; `None` for a name taken from a folder or a module path.
+    pub name_line: Option<usize>,
     /// Names of other discovered services it depends on (sorted, deduplicated): exactly the
     /// edges the toolchain itself links locally. They may form cycles (package managers install
     /// such workspaces); only a task graph that must order one refuses it.
@@ -186,6 +190,9 @@ pub struct LockfileUse {
     /// Workspace-relative path.
     pub path: String,
     pub format: LockFormat,
+    /// When `path` is a symbolic link (or lies below one), the file it leads to, relative to the
+    /// repository root: a change there is a change of the lockfile.
+    pub target: Option<String>,
     pub users: Vec<LockUser>,
 }
 
@@ -258,6 +265,13 @@ pub fn discover(
     sources: Sources,
     named: &[NamedService],
 ) -> Result<Discovery, Vec<DiscoverError>> {
+    let root = &Root::open(root, dirs.boundary()).map_err(|e| {
+        vec![DiscoverError::new(
+            "",
+            None,
+            format!("failed to open the workspace folder: {e}"),
+        )]
+    })?;
     let mut parts = Vec::new();
     let mut errors = Vec::new();
     let mut keep = |r: Result<Discovery, Vec<DiscoverError>>, parts: &mut Vec<Discovery>| match r {
@@ -306,12 +320,13 @@ pub fn discover(
     for part in parts {
         for s in part.services {
             if let Some(first) = by_name.get(&s.name) {
+                let at = files::at(&first.manifest, first.name_line);
                 errors.push(DiscoverError {
                     file: s.manifest.clone(),
-                    line: None,
+                    line: s.name_line,
                     message: format!(
-                        "two services are named `{}`: this one and the one in {}",
-                        s.name, first.manifest
+                        "two services are named `{}`: this one and the one in {at}; rename one, or leave one toolchain out of `[workspace] discover`",
+                        s.name
                     ),
                 });
                 continue;
@@ -324,8 +339,12 @@ pub fn discover(
         all.lock_links.extend(part.lock_links);
     }
     all.services = by_name.into_values().collect();
-    if let Err(e) = check_cargo_cycle(&all.services) {
-        errors.push(e);
+    for lock in &mut all.lockfiles {
+        match root.open_file(&lock.path) {
+            Ok(Some(opened)) if opened.linked => lock.target = Some(opened.path),
+            Ok(_) | Err(Refusal::NotRegular(_)) => {}
+            Err(e) => errors.push(DiscoverError::new(&lock.path, None, e.to_string())),
+        }
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -342,8 +361,9 @@ pub fn discover(
 
 /// Whether the workspace root is an npm, pnpm or yarn workspace (even when that discovery is
 /// off): a `pnpm-workspace.yaml`, or a root `package.json` with `workspaces`.
-fn is_npm_workspace_root(root: &Path) -> bool {
-    if files::is_file(root, "pnpm-workspace.yaml") {
+fn is_npm_workspace_root(root: &Root) -> bool {
+    // What cannot be read here was reported by npm-family discovery, which ran first.
+    if files::is_file(root, "pnpm-workspace.yaml").unwrap_or(false) {
         return true;
     }
     match files::read(root, "package.json") {
@@ -386,45 +406,6 @@ fn unique_folder_names<'a>(
         }
         taken.insert(name.clone());
         s.name = name;
-    }
-}
-
-/// A cycle among the edges of Cargo crates, named with the manifest of its first crate: Cargo
-/// refuses one ("cyclic package dependency"), while npm, pnpm, yarn and Go install theirs.
-/// Dev-dependencies are no edges here: Cargo accepts a cycle through them.
-fn check_cargo_cycle(services: &[DiscoveredService]) -> Result<(), DiscoverError> {
-    let id = |name: &str| {
-        services
-            .binary_search_by(|s| s.name.as_str().cmp(name))
-            .ok()
-    };
-    let deps: Vec<Vec<usize>> = services
-        .iter()
-        .map(|s| match s.ecosystem {
-            Ecosystem::Cargo => s.deps.iter().filter_map(|d| id(d)).collect(),
-            _ => Vec::new(),
-        })
-        .collect();
-    let graph =
-        crate::graph::ServiceGraph::build(deps.iter().map(Vec::as_slice), std::iter::empty());
-    match graph
-        .cycles()
-        .first()
-        .and_then(|g| graph.cycle_through(g[0]))
-    {
-        None => Ok(()),
-        Some(cycle) => {
-            let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
-            let first = &services[cycle[0]];
-            Err(DiscoverError {
-                file: first.manifest.clone(),
-                line: None,
-                message: format!(
-                    "dependency cycle: {}; Cargo refuses a cycle of dependencies: remove one of them (a `[dev-dependencies]` entry may close a cycle)",
-                    chain.join(" → ")
-                ),
-            })
-        }
     }
 }
 

@@ -1,13 +1,16 @@
 //! One file's bytes at one revision — a commit's tree or the worktree — read whole but only up
 //! to a size limit, so a huge or hostile file is refused before it is loaded. Used for
 //! lockfiles, whose content (not just their id) decides what a change affects.
-
-use std::io::Read;
+//!
+//! Both ends resolve the path the same way ([`crate::confine`]): a symbolic link is followed
+//! while it stays inside the repository, so a lockfile committed as a link reads as its target's
+//! bytes at that revision; a link that leaves (or dangles, or loops) is [`FileContent::Refused`].
 
 use bstr::{BStr, ByteSlice};
 use gix::ObjectId;
 
 use super::{Repo, ScmError};
+use crate::confine::{self, Boundary, Node, Refusal, Walk};
 
 /// Where to read a file from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +27,13 @@ pub enum FileContent {
     /// Larger than the limit: its size.
     TooLarge(u64),
     Bytes(Vec<u8>),
+    /// Not read, and why: a symbolic link on the way leaves the repository, enters `.git`,
+    /// dangles or loops.
+    Refused(String),
 }
+
+/// The longest symbolic link target read from a tree (Linux's `PATH_MAX`).
+const MAX_LINK_TARGET: u64 = 4096;
 
 impl Repo {
     /// The content of `path` (repository-relative, `/`-separated) at `revision`.
@@ -34,67 +43,98 @@ impl Repo {
         path: &BStr,
         limit: u64,
     ) -> Result<FileContent, ScmError> {
-        match revision {
-            Revision::Commit(commit) => self.blob_at(commit, path, limit),
-            Revision::Worktree => worktree_file(&self.workdir().join(path.to_path_lossy()), limit),
-        }
-    }
-
-    fn blob_at(&self, commit: ObjectId, path: &BStr, limit: u64) -> Result<FileContent, ScmError> {
-        let tree = self.tree_of(commit)?;
-        let entry = tree
-            .lookup_entry(path.split_str("/"))
-            .map_err(|e| ScmError::git(format!("look up {path} in commit {commit}"), e))?;
-        let Some(entry) = entry.filter(|e| e.mode().is_blob()) else {
-            return Ok(FileContent::Absent);
+        let rel = path.to_str_lossy();
+        let at = |revision: &str| format!("read {path} {revision}");
+        let read = match revision {
+            Revision::Commit(commit) => {
+                let walk = TreeWalk {
+                    repo: &self.repo,
+                    root: self.tree_of(commit)?.id,
+                    workdir: self.workdir.as_os_str().as_encoded_bytes(),
+                };
+                confine::resolve(&walk, &rel)
+                    .and_then(|found| found.map(|f| walk.blob(f.file, limit)).transpose())
+                    .map_err(|e| (e, at(&format!("in commit {commit}"))))
+            }
+            Revision::Worktree => Boundary::open(&self.workdir)
+                .map_err(Refusal::Io)
+                .and_then(|b| b.read(&rel, limit))
+                .map(|found| found.map(|(_, bytes)| bytes))
+                .map_err(|e| (e, at("in the worktree"))),
         };
-        let id = entry.object_id();
-        let header = self
-            .repo
-            .find_header(id)
-            .map_err(|e| ScmError::git(format!("read the size of {path} in commit {commit}"), e))?;
-        if header.size() > limit {
-            return Ok(FileContent::TooLarge(header.size()));
+        match read {
+            Ok(None) => Ok(FileContent::Absent),
+            Ok(Some(Ok(bytes))) => Ok(FileContent::Bytes(bytes)),
+            Ok(Some(Err(size))) => Ok(FileContent::TooLarge(size)),
+            // git would not hash a directory's or a FIFO's content either.
+            Err((Refusal::NotRegular(_), _)) => Ok(FileContent::Absent),
+            Err((Refusal::Io(e), action)) => Err(ScmError::git(action, e)),
+            Err((refusal, _)) => Ok(FileContent::Refused(refusal.to_string())),
         }
-        let blob = self
-            .repo
-            .find_blob(id)
-            .map_err(|e| ScmError::git(format!("read {path} in commit {commit}"), e))?;
-        Ok(FileContent::Bytes(blob.detach().data))
     }
 }
 
-/// Reads a worktree file; a missing file, a directory or a symlink is absent (git would not
-/// hash a symlink's target either).
-fn worktree_file(path: &std::path::Path, limit: u64) -> Result<FileContent, ScmError> {
-    let read = || -> std::io::Result<FileContent> {
-        let meta = match std::fs::symlink_metadata(path) {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => return Ok(FileContent::Absent),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                return Ok(FileContent::Absent)
-            }
-            Err(e) => return Err(e),
+/// A commit's tree as [`confine::resolve`] walks it.
+struct TreeWalk<'r> {
+    repo: &'r gix::Repository,
+    root: ObjectId,
+    /// The worktree's path: an absolute link into it is followed.
+    workdir: &'r [u8],
+}
+
+impl TreeWalk<'_> {
+    /// A blob's bytes, or its size when larger than `limit`.
+    fn blob(&self, id: ObjectId, limit: u64) -> Result<Result<Vec<u8>, u64>, Refusal> {
+        let size = self.repo.find_header(id).map_err(io)?.size();
+        if size > limit {
+            return Ok(Err(size));
+        }
+        Ok(Ok(self.repo.find_blob(id).map_err(io)?.detach().data))
+    }
+}
+
+fn io(e: impl std::fmt::Display) -> Refusal {
+    Refusal::Io(std::io::Error::other(e.to_string()))
+}
+
+impl Walk for TreeWalk<'_> {
+    type Dir = ObjectId;
+    type File = ObjectId;
+
+    fn root(&self) -> ObjectId {
+        self.root
+    }
+
+    fn root_path(&self) -> &[u8] {
+        self.workdir
+    }
+
+    fn lookup(
+        &self,
+        dir: &ObjectId,
+        name: &[u8],
+        _last: bool,
+    ) -> std::io::Result<Node<ObjectId, ObjectId>> {
+        let other = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
+        let tree = self.repo.find_tree(*dir).map_err(|e| other(&e))?;
+        let Some(entry) = tree.find_entry(name) else {
+            return Ok(Node::Missing);
         };
-        if meta.len() > limit {
-            return Ok(FileContent::TooLarge(meta.len()));
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        // The file may grow between the stat and the read: never read past the limit.
-        std::fs::File::open(path)?
-            .take(limit + 1)
-            .read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > limit {
-            return Ok(FileContent::TooLarge(bytes.len() as u64));
-        }
-        Ok(FileContent::Bytes(bytes))
-    };
-    read().map_err(|e| ScmError::git(format!("read {}", path.display()), e))
+        let id = entry.object_id();
+        Ok(match entry.mode().kind() {
+            gix::object::tree::EntryKind::Tree => Node::Dir(id),
+            gix::object::tree::EntryKind::Blob | gix::object::tree::EntryKind::BlobExecutable => {
+                Node::File(id)
+            }
+            gix::object::tree::EntryKind::Link => match self.blob(id, MAX_LINK_TARGET) {
+                Ok(Ok(target)) => Node::Link(target),
+                Ok(Err(_)) => Node::Other("a symbolic link with an overlong target"),
+                Err(Refusal::Io(e)) => return Err(e),
+                Err(e) => return Err(other(&e)),
+            },
+            gix::object::tree::EntryKind::Commit => Node::Other("a submodule"),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ use crate::config::{list_subdirs, WorkspaceDirs};
 /// [`WorkspaceDirs`] for a workspace inside a repository's worktree.
 pub struct RepoDirs<'r> {
     repo: &'r gix::Repository,
+    /// The worktree root (canonical): nothing is read outside it.
+    workdir: PathBuf,
     /// The workspace root (absolute).
     root: PathBuf,
     /// The workspace root relative to the worktree, with a trailing `/` unless empty.
@@ -63,6 +65,7 @@ impl Repo {
         };
         Ok(Some(RepoDirs {
             repo: &self.repo,
+            workdir: self.workdir.clone(),
             root: root.to_path_buf(),
             prefix,
             index,
@@ -108,6 +111,10 @@ impl<'r> RepoDirs<'r> {
 }
 
 impl WorkspaceDirs for RepoDirs<'_> {
+    fn boundary(&self) -> &Path {
+        &self.workdir
+    }
+
     fn is_dir(&mut self, dir: &str) -> bool {
         self.root.join(dir).is_dir()
             || self

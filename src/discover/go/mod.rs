@@ -18,7 +18,6 @@ pub mod packages;
 mod workspace;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -32,11 +31,12 @@ use super::{
     LockfileUse, NamedService,
 };
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 
 /// The Go services below `root`; `named` are the services `members` already names, `reserved`
 /// says which names npm and Cargo packages hold (a Go name never takes one).
 pub fn discover(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
     named: &[NamedService],
     reserved: &dyn Fn(&str) -> bool,
@@ -106,11 +106,11 @@ struct Scanned {
     graph: ModuleGraph,
 }
 
-fn scan(root: &Path, modules: Vec<Module>) -> Result<Vec<Scanned>, Vec<DiscoverError>> {
+fn scan(root: &Root, modules: Vec<Module>) -> Result<Vec<Scanned>, Vec<DiscoverError>> {
     modules
         .into_par_iter()
         .map(|m| {
-            let graph = scan_module(root, &m.dir, &m.go_mod.module)?;
+            let graph = scan_module(root.path(), &m.dir, &m.go_mod.module)?;
             Ok(Scanned { m, graph })
         })
         .collect::<Result<Vec<_>, DiscoverError>>()
@@ -260,6 +260,7 @@ impl Layout<'_> {
                     root: u.dir.clone(),
                     ecosystem: Ecosystem::Go,
                     manifest: m.manifest.clone(),
+                    name_line: None,
                     deps: Vec::new(),
                     dev_deps: Vec::new(),
                     scripts: match u.kind {
@@ -287,6 +288,7 @@ impl Layout<'_> {
             found.lockfiles.push(LockfileUse {
                 path: m.manifest.clone(),
                 format: LockFormat::GoMod,
+                target: None,
                 users,
             });
         }
@@ -396,6 +398,7 @@ impl Layout<'_> {
         found.lockfiles.push(LockfileUse {
             path: m.manifest.clone(),
             format: LockFormat::GoMod,
+            target: None,
             users: vec![LockUser {
                 service: name.clone(),
                 key: m.dir.clone(),
@@ -407,6 +410,7 @@ impl Layout<'_> {
             root: m.dir.clone(),
             ecosystem: Ecosystem::Go,
             manifest: m.manifest.clone(),
+            name_line: None,
             deps,
             dev_deps: Vec::new(),
             scripts: Vec::new(),

@@ -1,10 +1,9 @@
 //! Finding the modules of a Go workspace: those a `go.work` uses, or with none every `go.mod`
 //! below the workspace root.
 
-use std::path::Path;
-
 use super::gomod::{parse_go_mod, GoMod, GoWork};
 use super::packages::join;
+use crate::confine::Root;
 use crate::discover::{files, DiscoverError};
 
 /// The most directories searched for `go.mod` files, so a pathological tree cannot stall
@@ -21,10 +20,24 @@ pub(super) struct Module {
 }
 
 /// The modules `work` uses; a `use` without a go.mod is an error at its line.
-pub(super) fn load_work(root: &Path, work: &GoWork) -> Result<Vec<Module>, Vec<DiscoverError>> {
+pub(super) fn load_work(root: &Root, work: &GoWork) -> Result<Vec<Module>, Vec<DiscoverError>> {
     let mut modules = Vec::new();
     let mut errors = Vec::new();
+    let mut first_use: std::collections::HashMap<&str, usize> = Default::default();
     for (dir, line) in &work.uses {
+        let shown = if dir.is_empty() { "." } else { dir };
+        if let Some(&first) = first_use.get(dir.as_str()) {
+            // As Go: "path … appears multiple times in workspace". Both lines are named.
+            errors.push(DiscoverError {
+                file: "go.work".into(),
+                line: Some(*line),
+                message: format!(
+                    "`use {shown}` names a folder go.work:{first} already uses; Go refuses a folder used twice: remove one of the two lines"
+                ),
+            });
+            continue;
+        }
+        first_use.insert(dir, *line);
         let manifest = join(dir, "go.mod");
         match read_module(root, dir, &manifest) {
             Ok(Some(m)) => modules.push(m),
@@ -32,8 +45,7 @@ pub(super) fn load_work(root: &Path, work: &GoWork) -> Result<Vec<Module>, Vec<D
                 file: "go.work".into(),
                 line: Some(*line),
                 message: format!(
-                    "`use {}` names a directory without a go.mod: add one or remove the line",
-                    if dir.is_empty() { "." } else { dir }
+                    "`use {shown}` names a directory without a go.mod: add one or remove the line"
                 ),
             }),
             Err(e) => errors.push(e),
@@ -42,14 +54,12 @@ pub(super) fn load_work(root: &Path, work: &GoWork) -> Result<Vec<Module>, Vec<D
     if !errors.is_empty() {
         return Err(errors);
     }
-    // `use` twice for one folder is one module to Go.
     modules.sort_by(|a, b| a.dir.cmp(&b.dir));
-    modules.dedup_by(|a, b| a.dir == b.dir);
     Ok(modules)
 }
 
 /// Every `go.mod` below `root` (which has none of its own, nor a go.work).
-pub(super) fn find_all(root: &Path) -> Result<Vec<Module>, Vec<DiscoverError>> {
+pub(super) fn find_all(root: &Root) -> Result<Vec<Module>, Vec<DiscoverError>> {
     let mut dirs = Vec::new();
     find_modules(root, "", &mut dirs, &mut 0).map_err(|e| vec![e])?;
     read_modules(root, &dirs)
@@ -57,7 +67,7 @@ pub(super) fn find_all(root: &Path) -> Result<Vec<Module>, Vec<DiscoverError>> {
 
 /// The modules in `dirs` (a folder whose go.mod went away is skipped).
 pub(super) fn read_modules(
-    root: &Path,
+    root: &Root,
     dirs: &[String],
 ) -> Result<Vec<Module>, Vec<DiscoverError>> {
     let mut modules = Vec::new();
@@ -76,7 +86,7 @@ pub(super) fn read_modules(
 }
 
 pub(super) fn read_module(
-    root: &Path,
+    root: &Root,
     dir: &str,
     manifest: &str,
 ) -> Result<Option<Module>, DiscoverError> {
@@ -92,7 +102,7 @@ pub(super) fn read_module(
 
 /// Directories below `dir` holding a go.mod, skipping what Go skips and never following links.
 fn find_modules(
-    root: &Path,
+    root: &Root,
     dir: &str,
     out: &mut Vec<String>,
     seen: &mut usize,
@@ -105,7 +115,7 @@ fn find_modules(
             message: format!("more than {MAX_DIRS} directories searched for go.mod files: add a go.work that lists the modules"),
         });
     }
-    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+    let Ok(entries) = std::fs::read_dir(root.path().join(dir)) else {
         return Ok(());
     };
     let mut subdirs = Vec::new();

@@ -8,7 +8,6 @@ mod link;
 mod locked;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -19,6 +18,7 @@ use super::{
     LockfileUse,
 };
 use crate::config::WorkspaceDirs;
+use crate::confine::Root;
 use link::Spec;
 
 /// The parts of a `package.json` discovery reads; everything else is ignored.
@@ -76,7 +76,7 @@ struct Package {
 
 /// The npm-family workspace at `root`, or nothing when there is none.
 pub(super) fn discover(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
 ) -> Result<Discovery, Vec<DiscoverError>> {
     let one = |e| vec![e];
@@ -89,7 +89,7 @@ pub(super) fn discover(
         Some(text) => Some(parse_pnpm_workspace(text).map_err(one)?),
         None => None,
     };
-    let (pm, major) = detect(root, root_pkg.as_ref(), pnpm_ws.is_some());
+    let (pm, major) = detect(root, root_pkg.as_ref(), pnpm_ws.is_some()).map_err(one)?;
     let (patterns, file, text) = match (pm, &pnpm_ws, &root_pkg) {
         (Ecosystem::Pnpm, Some(ws), _) => {
             (&ws.packages, "pnpm-workspace.yaml", pnpm_text.as_deref())
@@ -140,7 +140,7 @@ pub(super) fn discover(
     found.notes.extend(notes);
     found.global_inputs.push("package.json".to_string());
     for extra in ["pnpm-workspace.yaml", ".npmrc"] {
-        if files::is_file(root, extra) {
+        if files::is_file(root, extra).map_err(|e| vec![e])? {
             found.global_inputs.push(extra.to_string());
         }
     }
@@ -148,7 +148,7 @@ pub(super) fn discover(
 }
 
 /// The package in workspace-relative `dir`, or `None` when it holds no `package.json`.
-fn read_package(root: &Path, dir: &str) -> Result<Option<Package>, DiscoverError> {
+fn read_package(root: &Root, dir: &str) -> Result<Option<Package>, DiscoverError> {
     let manifest = format!("{dir}/package.json");
     let Some(text) = files::read(root, &manifest)? else {
         return Ok(None);
@@ -208,32 +208,36 @@ fn parse_pnpm_workspace(text: &str) -> Result<PnpmWorkspace, DiscoverError> {
 
 /// The package manager: `packageManager` first, then the lockfile present, then
 /// `pnpm-workspace.yaml`; npm otherwise. For pnpm also its major version when known.
-fn detect(root: &Path, pkg: Option<&PackageJson>, pnpm_ws: bool) -> (Ecosystem, Option<u64>) {
+fn detect(
+    root: &Root,
+    pkg: Option<&PackageJson>,
+    pnpm_ws: bool,
+) -> Result<(Ecosystem, Option<u64>), DiscoverError> {
     if let Some(found) = pkg
         .and_then(|p| p.package_manager.as_deref())
         .and_then(link::from_package_manager)
     {
-        return found;
+        return Ok(found);
     }
     for (file, pm) in [
         ("pnpm-lock.yaml", Ecosystem::Pnpm),
         ("yarn.lock", Ecosystem::Yarn),
         ("package-lock.json", Ecosystem::Npm),
     ] {
-        if files::is_file(root, file) {
-            return (pm, None);
+        if files::is_file(root, file)? {
+            return Ok((pm, None));
         }
     }
-    if pnpm_ws {
+    Ok(if pnpm_ws {
         (Ecosystem::Pnpm, None)
     } else {
         (Ecosystem::Npm, None)
-    }
+    })
 }
 
 /// Whether pnpm links plain ranges: `linkWorkspacePackages` in `pnpm-workspace.yaml`, else
 /// `link-workspace-packages` in `.npmrc`, else pnpm's default (on before pnpm 9, off since).
-fn pnpm_links_ranges(root: &Path, ws: Option<&PnpmWorkspace>, major: Option<u64>) -> bool {
+fn pnpm_links_ranges(root: &Root, ws: Option<&PnpmWorkspace>, major: Option<u64>) -> bool {
     if let Some(setting) = ws.and_then(|w| w.link_workspace_packages.as_ref()) {
         return match setting {
             LinkSetting::Flag(on) => *on,
@@ -260,7 +264,7 @@ fn pnpm_links_ranges(root: &Path, ws: Option<&PnpmWorkspace>, major: Option<u64>
 /// sorted by directory; `!` patterns remove matches. A pattern that names no package is a note,
 /// as npm, pnpm and yarn install such a workspace without a word.
 fn packages(
-    root: &Path,
+    root: &Root,
     dirs: &mut dyn WorkspaceDirs,
     patterns: &[String],
     file: &str,
@@ -270,8 +274,9 @@ fn packages(
     let mut negated = Vec::new();
     let mut errors = Vec::new();
     for pattern in patterns {
-        let line =
-            files::line_of(text, &format!("{pattern}\"")).or_else(|| files::line_of(text, pattern));
+        // As written, which may be with escapes (`"packages\/*"`), or as a plain YAML scalar.
+        let line = files::string_line(text, pattern, file.ends_with(".yaml"))
+            .or_else(|| files::line_of(text, pattern));
         if let Some(neg) = pattern.strip_prefix('!') {
             match crate::glob::compile(neg.trim_start_matches("./").trim_end_matches('/')) {
                 Ok(g) => negated.push(g.compile_matcher()),
@@ -377,7 +382,10 @@ fn services(packages: &[Package], rules: &Rules) -> Result<Discovery, Vec<Discov
                 files::line_of(&p.text, "\"name\""),
                 format!(
                     "two workspace packages are named `{name}`: this one and {}; rename one",
-                    packages[first].manifest
+                    files::at(
+                        &packages[first].manifest,
+                        files::line_of(&packages[first].text, "\"name\"")
+                    )
                 ),
             ));
             continue;
@@ -482,6 +490,7 @@ fn services(packages: &[Package], rules: &Rules) -> Result<Discovery, Vec<Discov
             root: p.dir.clone(),
             ecosystem: pm,
             manifest: p.manifest.clone(),
+            name_line: files::line_of(&p.text, "\"name\""),
             deps,
             dev_deps: Vec::new(),
             scripts,
@@ -526,6 +535,7 @@ fn lockfile(pm: Ecosystem, users: Vec<LockUser>) -> Option<LockfileUse> {
     Some(LockfileUse {
         path: lockfile_path(pm)?.to_string(),
         format,
+        target: None,
         users,
     })
 }
