@@ -712,3 +712,60 @@ fn the_old_project_table_is_a_package() {
     assert_eq!(json.affected_names(), names(&["old"]));
     assert_eq!(json.reasons("old")[0]["key"], "project.version");
 }
+
+/// Every task of a `run --dry-run=json`: `label → command`.
+fn planned_commands(repo: &TestRepo, args: &[&str]) -> BTreeMap<String, String> {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.push("--dry-run=json");
+    repo.run(&all).success().json()["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["task"].as_str().unwrap().to_string(),
+                t["command"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// With no pipeline.toml every crate has `build`, `test` and `lint`, each Cargo's own command for
+/// that package; a `[targets.NAME]` command wins, and with `members` naming a crate after its
+/// folder, `-p` still takes the package name.
+#[test]
+fn crates_get_build_test_and_lint_with_cargo_commands() {
+    let repo = cargo_repo();
+    let plan = planned_commands(&repo, &["build", "test", "lint", "--all"]);
+    assert_eq!(plan["core:build"], "cargo build -p core");
+    assert_eq!(plan["app:test"], "cargo test -p app");
+    assert_eq!(plan["util:lint"], "cargo clippy -p util");
+    // Cargo orders its own builds: a crate's build needs nothing.
+    let plan = repo
+        .run(&["run", "build", "--all", "--dry-run=json"])
+        .success()
+        .json();
+    let app = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == "app:build")
+        .unwrap();
+    assert_eq!(app["needs"], serde_json::json!([]), "{app}");
+
+    repo.config(
+        "[workspace]\ndiscover = \"auto\"\n[targets.lint]\ncommand = \"cargo clippy -p $SHOCKWAVE_SERVICE -- -D warnings\"\n",
+    );
+    let plan = planned_commands(&repo, &["lint", "test", "--service", "core"]);
+    assert_eq!(
+        plan["core:lint"],
+        "cargo clippy -p $SHOCKWAVE_SERVICE -- -D warnings"
+    );
+    assert_eq!(plan["core:test"], "cargo test -p core");
+
+    repo.config("[workspace]\nmembers = [\"crates/*\"]\ndiscover = [\"cargo\"]\n")
+        .write("crates/core/Cargo.toml", krate("acme-core", ""));
+    let plan = planned_commands(&repo, &["build", "--service", "core"]);
+    assert_eq!(plan["core:build"], "cargo build -p acme-core");
+}

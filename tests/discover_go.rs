@@ -684,8 +684,9 @@ fn a_package_is_tested_with_go_test_in_its_folder() {
         "{text}"
     );
     assert!(text.contains("go test ."), "{text}");
-    // Binaries get no default test target.
-    assert!(!text.contains("user:test"), "{text}");
+    // A binary tests every package below its folder.
+    assert!(text.contains("user:test"), "{text}");
+    assert!(text.contains("go test ./..."), "{text}");
 }
 
 #[test]
@@ -763,4 +764,36 @@ fn a_test_that_imports_a_testdata_package_reaches_what_it_imports() {
     assert!(!all_services(&json).iter().any(|n| n.contains("testdata")));
     let json = change(&repo, "internal/testdata/hello/hello.go");
     assert_eq!(json.affected_names(), names(&["./pkg/auth"]), "{json:#}");
+}
+
+/// With no pipeline.toml a Go package has `build` and `test` of itself, a service (a binary's
+/// folder) of every package below it, compiled without leaving a binary behind; a
+/// `[targets.test]` command wins.
+#[test]
+fn go_units_get_build_and_test_with_go_commands() {
+    let repo = shop();
+    let plan = |args: &[&str]| {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.push("--dry-run=json");
+        repo.run(&all).success().json()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["task"].as_str().unwrap().to_string(),
+                    t["command"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let all = plan(&["build", "test", "--all"]);
+    assert_eq!(all["./pkg/auth:build"], "go build .");
+    assert_eq!(all["./pkg/auth:test"], "go test .");
+    assert_eq!(all["user:build"], "go build -o /dev/null ./...");
+    assert_eq!(all["user:test"], "go test ./...");
+    repo.config("[workspace]\ndiscover = \"auto\"\n[targets.test]\ncommand = \"go test -race ./...\"\n");
+    let overridden = plan(&["test", "--service", "user"]);
+    assert_eq!(overridden["user:test"], "go test -race ./...");
 }

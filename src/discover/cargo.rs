@@ -371,7 +371,7 @@ fn services(
             manifest: m.manifest.clone(),
             deps: deps.into_iter().collect(),
             dev_deps: dev_deps.into_iter().collect(),
-            scripts: Vec::new(),
+            scripts: super::default_targets(Ecosystem::Cargo, Kind::Service),
             packages: Vec::new(),
             kind: Kind::Service,
             paths: paths.into_iter().collect(),

@@ -49,13 +49,17 @@ fn print(text: &str) {
 
 /// Writes `text` to `path` through a temporary file in the same directory, renamed into place: a
 /// reader (a CI step uploading the summary) sees the old file or the new one, never half of one,
-/// even if this process is killed while writing.
+/// even if this process is killed while writing. The file gets the mode any new file gets (0666
+/// less the umask: 0644 usually), not the 0600 of a temporary file: it is the user's file.
 fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;
