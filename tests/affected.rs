@@ -1493,3 +1493,242 @@ fn a_folder_service_named_like_a_package_takes_its_path() {
     // A top-level folder's path is its name: its kind tells it apart.
     assert_eq!(out.stdout_str(), "checkout-python\ntools/checkout\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The default base: `--base`, the variables (ours, Turborepo's, Nx's), `default_base`, the CI's
+// pull request branch or push, `origin/HEAD`, `main`/`master`; one stderr line says which.
+
+/// `a` and `b`; `main` changes nothing after `init`, `develop` changes `b`, `feature` (checked
+/// out, from `develop`) changes `a`.
+fn branches() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("services/a/x", "")
+        .write("services/b/x", "")
+        .config("[workspace]\nmembers = [\"services/*\"]\n");
+    repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "develop"]);
+    repo.write("services/b/x", "b");
+    repo.commit("b on develop");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("services/a/x", "a");
+    repo.commit("a on feature");
+    repo
+}
+
+/// `affected --format names ARGS` with `env`: (stdout, stderr), which must succeed.
+fn names_with(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let mut all = vec!["affected", "--format", "names"];
+    all.extend_from_slice(args);
+    let mut cmd = repo.command(&all);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    out.success();
+    (out.stdout_str(), out.stderr_str())
+}
+
+#[test]
+fn turbo_and_nx_base_variables_are_used_when_ours_are_unset() {
+    let repo = branches();
+    let develop = repo.rev("develop");
+    let short = &develop[..7];
+    for var in ["SHOCKWAVE_BASE", "TURBO_SCM_BASE", "NX_BASE"] {
+        let (out, err) = names_with(&repo, &[], &[(var, "develop")]);
+        assert_eq!(out, "a\n", "{var}");
+        assert_eq!(
+            err,
+            format!("base: develop (merge-base {short}): ${var}; pass --base to choose another\n"),
+            "{var}"
+        );
+    }
+    // Ours first, then Turborepo's, then Nx's; `--base` above them all, without a word.
+    let (_, err) = names_with(
+        &repo,
+        &[],
+        &[("TURBO_SCM_BASE", "develop"), ("NX_BASE", "main")],
+    );
+    assert!(err.contains("$TURBO_SCM_BASE"), "{err}");
+    let (_, err) = names_with(
+        &repo,
+        &[],
+        &[("SHOCKWAVE_BASE", "main"), ("TURBO_SCM_BASE", "develop")],
+    );
+    assert!(err.starts_with("base: main (merge-base"), "{err}");
+    let (out, err) = names_with(&repo, &["--base", "main"], &[("NX_BASE", "develop")]);
+    assert_eq!((out.as_str(), err.as_str()), ("a\nb\n", ""));
+    // A variable wins over `default_base`, which says nothing.
+    repo.config("[workspace]\nmembers = [\"services/*\"]\ndefault_base = \"main\"\n");
+    let (out, err) = names_with(&repo, &[], &[]);
+    assert_eq!((out.as_str(), err.as_str()), ("a\nb\n", ""));
+    let (out, _) = names_with(&repo, &[], &[("NX_BASE", "develop")]);
+    assert_eq!(out, "a\n");
+}
+
+#[test]
+fn turbo_and_nx_head_variables_set_the_head() {
+    let repo = branches();
+    for var in ["SHOCKWAVE_HEAD", "TURBO_SCM_HEAD", "NX_HEAD"] {
+        let (out, _) = names_with(&repo, &["--base", "main"], &[(var, "develop")]);
+        assert_eq!(out, "b\n", "{var}");
+    }
+    let (out, _) = names_with(
+        &repo,
+        &["--base", "main", "--head", "HEAD"],
+        &[("NX_HEAD", "develop")],
+    );
+    assert_eq!(out, "a\nb\n", "--head wins");
+    // A head from a variable and --uncommitted contradict each other, as the flags do.
+    let out = repo
+        .command(&["affected", "--uncommitted"])
+        .env("NX_HEAD", "develop")
+        .output()
+        .unwrap();
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr_str(),
+        "error: NX_HEAD=develop sets the head, and --uncommitted compares the worktree with HEAD; unset NX_HEAD or drop --uncommitted\n"
+    );
+    // Tasks run in the worktree: a head that is not checked out is refused, naming the variable.
+    repo.config("[workspace]\nmembers = [\"services/*\"]\n[targets.build]\ncommand = \"true\"\n");
+    let out = repo
+        .command(&["run", "build", "--base", "main"])
+        .env("TURBO_SCM_HEAD", "develop")
+        .output()
+        .unwrap();
+    out.expect_code(2);
+    assert!(
+        out.stderr_str()
+            .starts_with("error: $TURBO_SCM_HEAD (develop) is "),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(out.stderr_str().contains("or unset TURBO_SCM_HEAD"));
+}
+
+#[test]
+fn a_github_push_compares_with_the_commit_before_it() {
+    let repo = branches();
+    let before = repo.rev("develop");
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    let push = |payload: &str| {
+        std::fs::write(&event, payload).unwrap();
+        let path = event.to_str().unwrap().to_string();
+        names_with(
+            &repo,
+            &[],
+            &[("GITHUB_EVENT_NAME", "push"), ("GITHUB_EVENT_PATH", &path)],
+        )
+    };
+    let (out, err) = push(&format!(
+        "{{\"ref\": \"refs/heads/feature\", \"before\": \"{before}\", \"after\": \"x\"}}"
+    ));
+    assert_eq!(out, "a\n");
+    assert_eq!(
+        err,
+        format!(
+            "base: {before} (merge-base {}): the commit before this push (`before` in $GITHUB_EVENT_PATH); pass --base or set default_base to choose another\n",
+            &before[..7]
+        )
+    );
+    // A push that created the branch has no `before`: the default branch is the base.
+    let (out, err) = push(&format!("{{\"before\": \"{}\"}}", "0".repeat(40)));
+    assert_eq!(out, "a\nb\n");
+    assert!(err.starts_with("base: main (merge-base"), "{err}");
+    assert!(err.contains("the default branch"), "{err}");
+    // A payload that is not an event is a warning, and the next way of finding a base is used.
+    let (out, err) = push("not json");
+    assert_eq!(out, "a\nb\n");
+    assert!(
+        err.starts_with("warning: cannot read the push event ")
+            && err.contains("($GITHUB_EVENT_PATH): line 1: not a JSON event payload"),
+        "{err}"
+    );
+    // Not a push (a pull request's event): the payload is not read for `before`.
+    let path = event.to_str().unwrap().to_string();
+    std::fs::write(&event, format!("{{\"before\": \"{before}\"}}")).unwrap();
+    let (out, _) = names_with(
+        &repo,
+        &[],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", &path),
+        ],
+    );
+    assert_eq!(out, "a\nb\n");
+}
+
+#[test]
+fn a_gitlab_push_compares_with_the_commit_before_it() {
+    let repo = branches();
+    let before = repo.rev("develop");
+    let (out, err) = names_with(&repo, &[], &[("CI_COMMIT_BEFORE_SHA", &before)]);
+    assert_eq!(out, "a\n");
+    assert!(
+        err.contains("the commit before this push ($CI_COMMIT_BEFORE_SHA)"),
+        "{err}"
+    );
+    // GitLab's forty zeros (a new branch, a merge request pipeline) mean none.
+    let (out, _) = names_with(&repo, &[], &[("CI_COMMIT_BEFORE_SHA", &"0".repeat(40))]);
+    assert_eq!(out, "a\nb\n");
+    // The merge request's target branch comes first.
+    let (out, err) = names_with(
+        &repo,
+        &[],
+        &[
+            ("CI_COMMIT_BEFORE_SHA", &repo.rev("main")),
+            ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "develop"),
+        ],
+    );
+    assert_eq!(out, "a\n");
+    assert!(
+        err.contains("$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+        "{err}"
+    );
+}
+
+#[test]
+fn origin_head_names_the_default_branch_of_a_clone() {
+    let source = branches();
+    let clone = TestRepo::clone_from(&source, &[]);
+    clone.git(&["checkout", "-q", "feature"]);
+    clone.git(&["remote", "set-head", "origin", "develop"]);
+    let (out, err) = names_with(&clone, &[], &[]);
+    assert_eq!(out, "a\n");
+    assert_eq!(
+        err,
+        format!(
+            "base: origin/develop (merge-base {}): the branch origin/HEAD points to; pass --base or set default_base to choose another\n",
+            &source.rev("develop")[..7]
+        )
+    );
+}
+
+/// A base found in a shallow clone that lacks it is never a silent guess: exit 3 with the fetch
+/// hint, after the line saying which base it was.
+#[test]
+fn a_found_base_missing_from_a_shallow_clone_exits_3() {
+    let source = branches();
+    let clone = TestRepo::clone_from(&source, &["--depth", "1", "--branch", "feature"]);
+    let before = source.rev("develop");
+    let out = clone
+        .command(&["affected"])
+        .env("CI_COMMIT_BEFORE_SHA", &before)
+        .output()
+        .unwrap();
+    out.expect_code(3);
+    let err = out.stderr_str();
+    assert!(
+        err.starts_with(&format!(
+            "base: {before}: the commit before this push ($CI_COMMIT_BEFORE_SHA); pass --base"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "error: base `{before}` is not in this clone (shallow clone with 1 boundary commit): fetch full history (`fetch-depth: 0` in actions/checkout) or run `git fetch --deepen=200`"
+        )),
+        "{err}"
+    );
+}

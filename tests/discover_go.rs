@@ -793,7 +793,9 @@ fn go_units_get_build_and_test_with_go_commands() {
     assert_eq!(all["./pkg/auth:test"], "go test .");
     assert_eq!(all["user:build"], "go build -o /dev/null ./...");
     assert_eq!(all["user:test"], "go test ./...");
-    repo.config("[workspace]\ndiscover = \"auto\"\n[targets.test]\ncommand = \"go test -race ./...\"\n");
+    repo.config(
+        "[workspace]\ndiscover = \"auto\"\n[targets.test]\ncommand = \"go test -race ./...\"\n",
+    );
     let overridden = plan(&["test", "--service", "user"]);
     assert_eq!(overridden["user:test"], "go test -race ./...");
 }

@@ -102,7 +102,11 @@ fn init_writes_a_readable_file_naming_the_package_manager() {
         .mode();
     // The test process's umask decides; group and others can read under the usual 022.
     let umask = current_umask();
-    assert_eq!(mode & 0o777, 0o666 & !umask, "mode {mode:o}, umask {umask:o}");
+    assert_eq!(
+        mode & 0o777,
+        0o666 & !umask,
+        "mode {mode:o}, umask {umask:o}"
+    );
     let written = repo.read("pipeline.toml");
     assert!(
         written.contains("run through pnpm\n# (`pnpm run NAME`)"),

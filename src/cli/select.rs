@@ -5,6 +5,7 @@
 
 use tracing::warn;
 
+use super::push_event::Before;
 use super::settings::{Range, Select, SelectBy};
 use super::workspace::Context;
 use super::CliError;
@@ -40,22 +41,74 @@ pub(crate) fn change_query(ws: &Workspace, range: &Range) -> Result<ChangeQuery,
     })
 }
 
-/// A query without a base (and not `--uncommitted` alone) gets the CI's target branch or the
-/// repository's default branch, said on stderr; none existing is a usage error naming them.
+/// Why the range has the base it has, when nobody typed it: said in one line on stderr.
+struct BaseNote {
+    rev: String,
+    why: String,
+    /// Whether `default_base` would have been used instead (so the hint names it too).
+    found: bool,
+}
+
+impl BaseNote {
+    /// `base: origin/main (merge-base 3f2a1c9): the branch origin/HEAD points to; …`
+    fn line(&self, changes: Option<&Changes>, exact: bool) -> String {
+        let compared = match changes.and_then(|c| c.merge_base) {
+            Some(_) if exact => " (compared as it is)".to_string(),
+            Some(id) => format!(" (merge-base {})", id.to_hex_with_len(7)),
+            None => String::new(),
+        };
+        let choose = if self.found {
+            "pass --base or set default_base to choose another"
+        } else {
+            "pass --base to choose another"
+        };
+        format!("base: {}{compared}: {}; {choose}", self.rev, self.why)
+    }
+}
+
+/// A query without a base (and not `--uncommitted` alone) gets one: the CI's target branch, the
+/// commit before the push, or the repository's default branch; none existing is a usage error
+/// naming them. A base from a variable is said too.
 fn with_found_base(
     ctx: &Context,
     range: &Range,
     mut query: ChangeQuery,
-) -> Result<ChangeQuery, CliError> {
+) -> Result<(ChangeQuery, Option<BaseNote>), CliError> {
+    if let (Some(var), Some(base)) = (range.base_var, &query.base) {
+        let note = BaseNote {
+            rev: base.clone(),
+            why: format!("${var}"),
+            found: false,
+        };
+        return Ok((query, Some(note)));
+    }
     if query.base.is_some() || (query.uncommitted && query.head.is_none()) {
-        return Ok(query);
+        return Ok((query, None));
     }
     let ci = range.ci_base.as_ref().map(|c| (c.branch.as_str(), c.var));
-    match ctx.repo.default_base(ci) {
+    let pushed = match (ci, &range.push_before) {
+        (None, Some(source)) => match super::push_event::before(source) {
+            Before::Commit { id, why } => Some((id, why)),
+            Before::Nothing(why) => {
+                tracing::debug!("no base from the push event: {why}");
+                None
+            }
+        },
+        _ => None,
+    };
+    let found = match pushed {
+        Some(found) => Ok(found),
+        None => ctx.repo.default_base(ci),
+    };
+    match found {
         Ok((rev, why)) => {
-            eprintln!("base: {rev} ({why}; pass --base or set default_base to choose another)");
-            query.base = Some(rev);
-            Ok(query)
+            query.base = Some(rev.clone());
+            let note = BaseNote {
+                rev,
+                why,
+                found: true,
+            };
+            Ok((query, Some(note)))
         }
         Err(tried) => Err(CliError::Usage(format!(
             "no base revision: none of {} exists; pass --base REV, set default_base in [workspace], or use --uncommitted",
@@ -71,8 +124,12 @@ pub(crate) fn compute_affected(
     query: ChangeQuery,
 ) -> Result<Impact, CliError> {
     let dependents = range.dependents;
-    let query = with_found_base(ctx, range, query)?;
-    let mut changes = match ctx.repo.changes(&query) {
+    let (query, note) = with_found_base(ctx, range, query)?;
+    let found = ctx.repo.changes(&query);
+    if let Some(note) = &note {
+        eprintln!("{}", note.line(found.as_ref().ok(), query.exact_base));
+    }
+    let mut changes = match found {
         Ok(c) => c,
         Err(e) if range.all_on_missing_base && is_base_problem(&e, &query) => {
             warn!("{e}");
@@ -177,8 +234,12 @@ pub(crate) fn select(
         let wanted = ctx.repo.head_id(Some(head))?;
         let checked_out = ctx.repo.head_id(None)?;
         if wanted != checked_out {
+            let (given, drop) = match select.head_var {
+                Some(var) => (format!("${var} ({head})"), format!("unset {var}")),
+                None => (format!("--head {head}"), "drop --head".to_string()),
+            };
             return Err(CliError::Usage(format!(
-                "--head {head} is {}, but tasks run in the worktree, which is at HEAD ({}): the services would be chosen from one commit and built from another; check out {head} first, or drop --head",
+                "{given} is {}, but tasks run in the worktree, which is at HEAD ({}): the services would be chosen from one commit and built from another; check out {head} first, or {drop}",
                 wanted.to_hex_with_len(7),
                 checked_out.to_hex_with_len(7)
             )));

@@ -11,7 +11,7 @@ use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
     GraphArgs, GraphFormat, HashArgs, KindArg, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
 };
-use super::env::{CiBase, Env, FsMonitorEnv, RemoteEnv};
+use super::env::{BaseEnv, CiBase, Env, FsMonitorEnv, PushBefore, RemoteEnv};
 use super::CliError;
 use crate::affected::Dependents;
 use crate::cache::parse_size;
@@ -107,16 +107,24 @@ pub enum CommandSettings {
 /// Which commits (and worktree changes) to compare; `--head` and `--uncommitted` never together.
 #[derive(Debug, Clone)]
 pub struct Range {
+    /// `--base`, else the first of `SHOCKWAVE_BASE`, `TURBO_SCM_BASE`, `NX_BASE`.
     pub base: Option<String>,
+    /// The variable `base` came from; `None` for `--base` (or no base).
+    pub base_var: Option<&'static str>,
+    /// `--head`, else the first of `SHOCKWAVE_HEAD`, `TURBO_SCM_HEAD`, `NX_HEAD`.
     pub head: Option<String>,
+    /// The variable `head` came from; `None` for `--head` (or no head).
+    pub head_var: Option<&'static str>,
     pub exact_base: bool,
     pub uncommitted: bool,
     /// `--on-missing-base all`: a base that is not in the clone affects everything.
     pub all_on_missing_base: bool,
     pub dependents: Dependents,
     /// The pull request's target branch the CI says (`GITHUB_BASE_REF`, …): the first choice
-    /// for a base when neither `--base` nor `default_base` gives one.
+    /// for a base when neither `--base`, a variable nor `default_base` gives one.
     pub ci_base: Option<CiBase>,
+    /// The commit before a push, as the CI says: the next choice.
+    pub push_before: Option<PushBefore>,
 }
 
 #[derive(Debug)]
@@ -141,9 +149,11 @@ pub struct GraphSettings {
 /// Which services' tasks a `run` or `hash` covers.
 #[derive(Debug)]
 pub struct Select {
-    /// `--head`, which must be the checked-out commit whatever selects the services: tasks run
-    /// in the worktree.
+    /// `--head` (or a variable naming the head of the range), which must be the checked-out
+    /// commit whatever selects the services: tasks run in the worktree.
     pub head: Option<String>,
+    /// The variable `head` came from; `None` for `--head`.
+    pub head_var: Option<&'static str>,
     pub by: SelectBy,
     /// Range flags that a selection by name does not use (`--base`, ...), for a warning.
     pub ignored: Vec<&'static str>,
@@ -250,13 +260,13 @@ impl Settings {
             Command::Check => CommandSettings::Check,
             Command::Init => CommandSettings::Init,
             Command::Affected(a) => {
-                CommandSettings::Affected(AffectedSettings::resolve(a, &env.ci_base)?)
+                CommandSettings::Affected(AffectedSettings::resolve(a, &env.base)?)
             }
-            Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g, &env.ci_base)?),
+            Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g, &env.base)?),
             Command::Run(r) => {
-                CommandSettings::Run(RunSettings::resolve(r, remote_env, &env.ci_base)?)
+                CommandSettings::Run(RunSettings::resolve(r, remote_env, &env.base)?)
             }
-            Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.ci_base)?),
+            Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.base)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {
                 remote: RemoteSettings::resolve(remote_env, false, false)?,
                 dir: c.cache_dir,
@@ -301,15 +311,34 @@ impl Settings {
 }
 
 impl Range {
-    fn resolve(a: RangeArgs, ci_base: &Option<CiBase>) -> Result<Range, CliError> {
+    /// The range the flags ask for, the variables filling in a base and a head the flags leave
+    /// out.
+    fn resolve(a: RangeArgs, env: &BaseEnv) -> Result<Range, CliError> {
         if a.head.is_some() && a.uncommitted {
             return Err(CliError::Usage(
                 "--uncommitted compares the worktree with HEAD, so it cannot be combined with --head; drop one of them".into(),
             ));
         }
+        let (base, base_var) = match (a.base, &env.base) {
+            (Some(b), _) => (Some(b), None),
+            (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
+            (None, None) => (None, None),
+        };
+        let (head, head_var) = match (a.head, &env.head) {
+            (Some(h), _) => (Some(h), None),
+            (None, Some((var, value))) if a.uncommitted => {
+                return Err(CliError::Usage(format!(
+                    "{var}={value} sets the head, and --uncommitted compares the worktree with HEAD; unset {var} or drop --uncommitted"
+                )))
+            }
+            (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
+            (None, None) => (None, None),
+        };
         Ok(Range {
-            base: a.base,
-            head: a.head,
+            base,
+            base_var,
+            head,
+            head_var,
             exact_base: a.exact_base,
             uncommitted: a.uncommitted,
             all_on_missing_base: a.on_missing_base == OnMissingBase::All,
@@ -318,7 +347,8 @@ impl Range {
                 DependentsArg::Direct => Dependents::Direct,
                 DependentsArg::Transitive => Dependents::Transitive,
             },
-            ci_base: ci_base.clone(),
+            ci_base: env.ci_branch.clone(),
+            push_before: env.push_before.clone(),
         })
     }
 
@@ -350,14 +380,14 @@ impl Range {
 }
 
 impl AffectedSettings {
-    fn resolve(a: AffectedArgs, ci_base: &Option<CiBase>) -> Result<AffectedSettings, CliError> {
+    fn resolve(a: AffectedArgs, env: &BaseEnv) -> Result<AffectedSettings, CliError> {
         if a.shards.is_some() && a.format != AffectedFormat::Github {
             return Err(CliError::Usage(
                 "--shards adds the `shards` output of --format github; add --format github".into(),
             ));
         }
         Ok(AffectedSettings {
-            range: Range::resolve(a.range, ci_base)?,
+            range: Range::resolve(a.range, env)?,
             format: a.format,
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
@@ -367,28 +397,29 @@ impl AffectedSettings {
 }
 
 impl GraphSettings {
-    fn resolve(g: GraphArgs, ci_base: &Option<CiBase>) -> Result<GraphSettings, CliError> {
+    fn resolve(g: GraphArgs, env: &BaseEnv) -> Result<GraphSettings, CliError> {
         // Without `--affected` the range flags select nothing, so they are not checked either.
         Ok(GraphSettings {
             format: g.format,
             affected: g
                 .affected
-                .then(|| Range::resolve(g.range, ci_base))
+                .then(|| Range::resolve(g.range, env))
                 .transpose()?,
         })
     }
 }
 
 impl Select {
-    fn resolve(s: SelectArgs, ci_base: &Option<CiBase>) -> Result<Select, CliError> {
+    fn resolve(s: SelectArgs, env: &BaseEnv) -> Result<Select, CliError> {
         let r = s.range;
-        let head = r.head.clone();
         let kind = s.kind.map(KindArg::kind);
         if !s.all && s.service.is_empty() {
+            let range = Range::resolve(r, env)?;
             return Ok(Select {
-                head,
+                head: range.head.clone(),
+                head_var: range.head_var,
                 by: SelectBy::Affected {
-                    range: Range::resolve(r, ci_base)?,
+                    range,
                     asked: s.affected,
                 },
                 ignored: Vec::new(),
@@ -414,8 +445,10 @@ impl Select {
         } else {
             SelectBy::Services(s.service)
         };
+        // A selection by name has no range: the variables that name one do not apply.
         Ok(Select {
-            head,
+            head: r.head,
+            head_var: None,
             by,
             ignored,
             kind,
@@ -496,11 +529,7 @@ impl RemoteSettings {
 }
 
 impl RunSettings {
-    fn resolve(
-        a: RunArgs,
-        remote: RemoteEnv,
-        ci_base: &Option<CiBase>,
-    ) -> Result<RunSettings, CliError> {
+    fn resolve(a: RunArgs, remote: RemoteEnv, env: &BaseEnv) -> Result<RunSettings, CliError> {
         if a.jobs == Some(0) {
             return Err(CliError::Usage(
                 "-j 0: the number of parallel tasks must be at least 1".into(),
@@ -532,7 +561,7 @@ impl RunSettings {
         Ok(RunSettings {
             shard,
             targets: a.targets,
-            select: Select::resolve(a.select, ci_base)?,
+            select: Select::resolve(a.select, env)?,
             jobs: a
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -553,7 +582,7 @@ impl RunSettings {
 }
 
 impl HashSettings {
-    fn resolve(a: HashArgs, ci_base: &Option<CiBase>) -> Result<HashSettings, CliError> {
+    fn resolve(a: HashArgs, env: &BaseEnv) -> Result<HashSettings, CliError> {
         if let Some(files) = a.diff {
             let mut files = files.into_iter();
             return match (files.next(), files.next()) {
@@ -564,7 +593,7 @@ impl HashSettings {
         }
         Ok(HashSettings::List {
             targets: a.targets,
-            select: Select::resolve(a.select, ci_base)?,
+            select: Select::resolve(a.select, env)?,
             format: if a.json {
                 HashFormat::Json
             } else if a.explain {

@@ -158,11 +158,11 @@ impl<'a> Validator<'a> {
                 .as_ref()
                 .filter(|f| f.ecosystem.is_npm_family() || !f.scripts.is_empty())
                 .map(|f| Scripts {
-                ecosystem: f.ecosystem,
-                kind: f.kind,
-                package: &f.package,
-                names: &f.scripts,
-            });
+                    ecosystem: f.ecosystem,
+                    kind: f.kind,
+                    package: &f.package,
+                    names: &f.scripts,
+                });
             let (targets, outputs) =
                 self.service_targets(&name, &d.targets, &mut defaults, &target_names, scripts);
             let mut paths = d.paths;

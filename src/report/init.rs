@@ -97,7 +97,12 @@ fn default_targets(ws: &Workspace) -> String {
             .services
             .iter()
             .filter(|s| s.ecosystem.is_some_and(Ecosystem::is_npm_family))
-            .flat_map(|s| s.targets.iter().filter(|(_, t)| t.script).map(|(n, _)| n.as_str()))
+            .flat_map(|s| {
+                s.targets
+                    .iter()
+                    .filter(|(_, t)| t.script)
+                    .map(|(n, _)| n.as_str())
+            })
             .collect();
         scripts.sort_unstable();
         scripts.dedup();

@@ -53,6 +53,13 @@ const SCRUBBED_ENV: &[&str] = &[
     "SYSTEM_PULLREQUEST_TARGETBRANCH",
     "BITBUCKET_PR_DESTINATION_BRANCH",
     "CHANGE_TARGET",
+    // The commit before a push, and Nx's base and head (Turborepo's go with TURBO_ below).
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "CI_COMMIT_BEFORE_SHA",
+    "GIT_PREVIOUS_SUCCESSFUL_COMMIT",
+    "NX_BASE",
+    "NX_HEAD",
     "RUST_LOG",
     "CLICOLOR_FORCE",
     // A file monitor socket of the developer's; the fsmonitor tests start their own.
