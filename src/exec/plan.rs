@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::TaskSpec;
+use super::{TaskSpec, Watch};
 use crate::affected::Impact;
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
@@ -186,16 +186,29 @@ impl Plan {
             .map(|(t, label)| {
                 let svc = &ws.services[t.service];
                 let hash = t.hash.to_hex().to_string();
+                let cacheable = matches!(
+                    t.cache,
+                    CacheState::Hit | CacheState::RemoteHit | CacheState::Miss
+                );
+                // Cargo builds into `target/` on its own, whatever the target says: never an
+                // output worth caching, and often the largest folder there is.
+                let skip_names: &'static [&'static str] =
+                    if svc.ecosystem == Some(crate::discover::Ecosystem::Cargo) {
+                        &["target"]
+                    } else {
+                        &[]
+                    };
                 TaskSpec {
                     label: label.clone(),
                     command: t.def.command.clone(),
                     cwd: ws.root.join(&svc.root),
-                    cacheable: matches!(
-                        t.cache,
-                        CacheState::Hit | CacheState::RemoteHit | CacheState::Miss
-                    ),
+                    cacheable,
                     outputs: t.def.outputs.clone(),
-                    watch_writes: t.def.script && t.def.outputs.patterns.is_empty(),
+                    watch: cacheable.then(|| Watch {
+                        root: svc.root.clone(),
+                        undeclared: t.def.script && t.def.outputs.patterns.is_empty(),
+                        skip_names,
+                    }),
                     env: vec![
                         ("SHOCKWAVE_SERVICE".into(), svc.name.clone()),
                         ("SHOCKWAVE_TARGET".into(), t.target.to_string()),

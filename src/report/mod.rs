@@ -16,6 +16,7 @@ pub mod run;
 pub mod shards;
 pub mod style;
 pub mod summary;
+pub mod writes;
 
 /// A service root as people read it: `.` for the workspace root itself.
 fn root_text(root: &str) -> &str {
