@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod exec;
+pub mod filter;
 pub mod glob;
 pub mod graph;
 pub mod hash;

@@ -1732,3 +1732,263 @@ fn a_found_base_missing_from_a_shallow_clone_exits_3() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// `--filter` with Turborepo's syntax, and `ls`.
+
+/// An npm workspace: `web` and `docs` (apps) use `@acme/ui`, which uses `@acme/utils`.
+fn turbo_workspace() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"private\": true, \"workspaces\": [\"apps/*\", \"packages/*\"]}\n",
+    );
+    for (dir, name, scripts, deps) in [
+        (
+            "apps/web",
+            "web",
+            "\"build\": \"x\", \"lint\": \"x\"",
+            "\"@acme/ui\": \"*\"",
+        ),
+        (
+            "apps/docs",
+            "docs",
+            "\"build\": \"x\"",
+            "\"@acme/ui\": \"*\"",
+        ),
+        (
+            "packages/ui",
+            "@acme/ui",
+            "\"build\": \"x\"",
+            "\"@acme/utils\": \"*\"",
+        ),
+        (
+            "packages/utils",
+            "@acme/utils",
+            "\"build\": \"x\", \"test\": \"x\"",
+            "",
+        ),
+    ] {
+        repo.write(
+            format!("{dir}/package.json"),
+            format!("{{\"name\": \"{name}\", \"version\": \"1.0.0\", \"scripts\": {{{scripts}}}, \"dependencies\": {{{deps}}}}}\n"),
+        )
+        .write(format!("{dir}/index.js"), "1;\n");
+    }
+    repo.commit("init");
+    repo
+}
+
+/// The names `ls --format json --filter F...` lists, run in `dir`.
+fn ls_filtered(repo: &TestRepo, dir: &str, filters: &[&str]) -> Vec<String> {
+    let mut args = vec!["ls", "--format", "json"];
+    for f in filters {
+        args.push("--filter");
+        args.push(f);
+    }
+    repo.run_in(dir, &args).success().json()["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn filter_selects_as_turborepo_does() {
+    let repo = turbo_workspace();
+    let ls = |filters: &[&str]| ls_filtered(&repo, ".", filters);
+    assert_eq!(ls(&["web"]), names(&["web"]));
+    assert_eq!(ls(&["@acme/*"]), names(&["@acme/ui", "@acme/utils"]));
+    assert_eq!(
+        ls(&["ui"]),
+        names(&["@acme/ui"]),
+        "an unscoped name finds its one scope"
+    );
+    // `name...`: it and what it depends on; `...name`: it and what depends on it; `^` leaves
+    // it out.
+    assert_eq!(ls(&["web..."]), names(&["@acme/ui", "@acme/utils", "web"]));
+    assert_eq!(ls(&["web^..."]), names(&["@acme/ui", "@acme/utils"]));
+    assert_eq!(ls(&["...@acme/ui"]), names(&["@acme/ui", "docs", "web"]));
+    assert_eq!(ls(&["...^@acme/ui"]), names(&["docs", "web"]));
+    assert_eq!(
+        ls(&["...@acme/ui..."]),
+        names(&["@acme/ui", "@acme/utils", "docs", "web"])
+    );
+    // Folders, relative to the current directory; braces combine with a name.
+    assert_eq!(ls(&["./apps/*"]), names(&["docs", "web"]));
+    assert_eq!(ls(&["{packages/ui}"]), names(&["@acme/ui"]));
+    assert_eq!(ls(&["w*{./apps/*}"]), names(&["web"]));
+    assert_eq!(ls_filtered(&repo, "apps", &["./web"]), names(&["web"]));
+    assert_eq!(
+        ls_filtered(&repo, "apps", &["../packages/*"]),
+        names(&["@acme/ui", "@acme/utils"])
+    );
+    // Several filters: their union, less what `!` filters pick; `!` alone: everything less it.
+    assert_eq!(ls(&["web", "docs"]), names(&["docs", "web"]));
+    assert_eq!(ls(&["./apps/*", "!docs"]), names(&["web"]));
+    assert_eq!(ls(&["!./apps/*"]), names(&["@acme/ui", "@acme/utils"]));
+}
+
+#[test]
+fn filter_changed_since_a_revision() {
+    let repo = turbo_workspace();
+    repo.write("packages/utils/index.js", "2;\n");
+    repo.commit("utils");
+    let ls = |filters: &[&str]| ls_filtered(&repo, ".", filters);
+    assert_eq!(ls(&["[HEAD~1]"]), names(&["@acme/utils"]));
+    assert_eq!(
+        ls(&["...[HEAD~1]"]),
+        names(&["@acme/ui", "@acme/utils", "docs", "web"])
+    );
+    assert_eq!(ls(&["[HEAD~1...HEAD~1]"]), names(&[]));
+    // `[REV]` takes uncommitted changes too; `NAME...[REV]`: NAME when it or a dependency changed.
+    repo.write("apps/docs/index.js", "2;\n");
+    assert_eq!(ls(&["[HEAD]"]), names(&["docs"]));
+    assert_eq!(ls(&["web...[HEAD~1]"]), names(&["web"]));
+    assert_eq!(ls(&["web...[HEAD]"]), names(&[]));
+    assert_eq!(
+        ls(&["./apps/*[HEAD]"]).len(),
+        0,
+        "a location is a folder, all of it"
+    );
+    assert_eq!(ls(&["{./apps/*}[HEAD]"]), names(&["docs"]));
+
+    // `run`, `affected` and `graph` take the same filters.
+    let plan = repo
+        .run(&["run", "build", "--filter", "web...", "--dry-run=json"])
+        .success()
+        .json();
+    let tasks: Vec<&str> = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(tasks, ["@acme/utils:build", "@acme/ui:build", "web:build"]);
+    assert_eq!(plan["selection"], "filter");
+    assert_eq!(
+        plan["tasks"][2]["reasons"],
+        json!([{"kind": "selected", "by": "--filter web..."}])
+    );
+    // With a range asked for, the filter narrows what it affects.
+    let plan = repo
+        .run(&[
+            "run",
+            "build",
+            "--filter",
+            "./apps/*",
+            "--base",
+            "HEAD~1",
+            "--dry-run=json",
+        ])
+        .success()
+        .json();
+    let tasks: Vec<&str> = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["requested"] == true)
+        .map(|t| t["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(tasks, ["docs:build", "web:build"]);
+    let out = repo.run(&[
+        "affected", "--base", "HEAD~1", "--filter", "@acme/*", "--format", "names",
+    ]);
+    assert_eq!(out.success().stdout_str(), "@acme/ui\n@acme/utils\n");
+    let graph = repo
+        .run(&["graph", "--format", "json", "--filter", "...^@acme/ui"])
+        .success()
+        .json();
+    let shown: Vec<&str> = graph["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["docs", "web"]);
+}
+
+#[test]
+fn filter_errors_name_the_selector_and_where() {
+    let repo = turbo_workspace();
+    let fails = |filter: &str, code: i32| {
+        let out = repo.run(&["ls", "--filter", filter]);
+        out.expect_code(code);
+        out.stderr_str()
+    };
+    assert_eq!(
+        fails("web{apps", 2),
+        "error: invalid --filter `web{apps`: `{` is never closed (column 4)\n  --filter web{apps\n              ^\n  = help: write the folder as `{apps/web}`\n"
+    );
+    let err = fails("...", 2);
+    assert!(
+        err.contains("invalid --filter `...`: nothing to select (column 1)"),
+        "{err}"
+    );
+    // A name with no `*` that no service has, and a folder that does not exist, are errors.
+    let err = fails("wbe", 2);
+    assert!(
+        err.contains("error: --filter `wbe`: no service named `wbe`; did you mean `web`? `shockwave ls` lists them"),
+        "{err}"
+    );
+    let err = fails("./pakcages/*", 2);
+    assert!(
+        err.contains("error: --filter `./pakcages/*`: there is no folder `pakcages`"),
+        "{err}"
+    );
+    let err = fails("../../x", 2);
+    assert!(err.contains("the folder leaves the workspace"), "{err}");
+    // A pattern that matches nothing is a warning naming it.
+    let out = repo.run(&["ls", "--filter", "zz*", "--filter", "web"]);
+    out.success();
+    assert!(
+        out.stderr_str()
+            .contains("warning: --filter `zz*` selects nothing: it matches no service"),
+        "{}",
+        out.stderr_str()
+    );
+    // A syntax error is a usage error before anything is read, even outside a repository.
+    let dir = TestRepo::empty_dir();
+    let out = dir.run(&["run", "build", "--filter", "[main"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains("`[` is never closed"),
+        "{}",
+        out.stderr_str()
+    );
+    // `--filter` picks services itself: not with `--all` or `--service`.
+    repo.run(&["run", "build", "--all", "--filter", "web"])
+        .expect_code(2);
+}
+
+#[test]
+fn ls_lists_services_with_kind_root_and_targets() {
+    let repo = turbo_workspace();
+    let out = repo.run(&["ls"]);
+    out.success();
+    assert_eq!(
+        out.stdout_str(),
+        "NAME         KIND     ECOSYSTEM  ROOT            TARGETS\n\
+         @acme/ui     service  npm        packages/ui     build\n\
+         @acme/utils  service  npm        packages/utils  build, test\n\
+         docs         service  npm        apps/docs       build\n\
+         web          service  npm        apps/web        build, lint\n\
+         \n4 services\n"
+    );
+    let json = repo.run(&["ls", "--format", "json"]).success().json();
+    assert_eq!(json["schema"], 1);
+    assert_eq!(
+        json["services"][0],
+        json!({"name": "@acme/ui", "kind": "service", "ecosystem": "npm", "root": "packages/ui", "targets": ["build"], "deps": ["@acme/utils"]})
+    );
+    // A service pipeline.toml declares has no ecosystem; the workspace root shows as `.`.
+    let repo = TestRepo::new();
+    repo.config("[services.root]\nroot = \".\"\n[targets.build]\ncommand = \"true\"\n");
+    repo.commit("init");
+    let json = repo.run(&["ls", "--format", "json"]).success().json();
+    assert_eq!(
+        json["services"],
+        json!([{"name": "root", "kind": "service", "ecosystem": null, "root": ".", "targets": ["build"], "deps": []}])
+    );
+}

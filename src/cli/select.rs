@@ -3,6 +3,8 @@
 //! usage errors come before any git work and exit 2 in or out of a repository; then against the
 //! repository (what changed, and what that affects).
 
+use std::path::Path;
+
 use tracing::warn;
 
 use super::push_event::Before;
@@ -12,6 +14,7 @@ use super::CliError;
 use crate::affected::{self, Affected, Impact, Reason};
 use crate::config::{self, ServiceId, Workspace};
 use crate::exec::{SelectedBy, Selection};
+use crate::filter::{Changed, Selector};
 use crate::scm::{ChangeQuery, Changes, ScmError};
 
 pub(crate) fn service_id(ws: &Workspace, name: &str) -> Result<ServiceId, CliError> {
@@ -192,10 +195,97 @@ pub(crate) enum Chosen<'a> {
         range: &'a Range,
         query: ChangeQuery,
     },
+    /// `--filter`, narrowed to what a range affects when one was asked for.
+    Filter {
+        affected: Option<(&'a Range, ChangeQuery)>,
+    },
 }
 
-/// Checks `select` against the config alone.
-pub(crate) fn choose<'a>(ws: &Workspace, select: &'a Select) -> Result<Chosen<'a>, CliError> {
+/// The directory the command runs in, relative to the workspace root (`""` at the root, or
+/// outside it): `--filter` folders are relative to it.
+pub(crate) fn workspace_cwd(ws: &Workspace, cwd: &Path) -> String {
+    let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    match cwd.strip_prefix(&ws.root) {
+        Ok(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => String::new(),
+    }
+}
+
+/// The services `filters` pick (indexed by id), with a warning for each selector that picks
+/// nothing. `[REV]` selectors ask `repo` what changed; the caller opens it when
+/// [`needs_repo`] says so.
+pub(crate) fn filtered(
+    ws: &Workspace,
+    repo: Option<&Context>,
+    filters: &[Selector],
+    cwd: &str,
+) -> Result<Vec<bool>, CliError> {
+    let mut changed_since = |c: &Changed| -> Result<Vec<bool>, CliError> {
+        let Some(ctx) = repo else {
+            return Err(CliError::Usage(format!(
+                "--filter [{}] needs the repository",
+                c.from
+            )));
+        };
+        let range = Range {
+            base: Some(c.from.clone()),
+            base_var: None,
+            head: c.to.clone(),
+            head_var: None,
+            exact_base: false,
+            uncommitted: c.to.is_none(),
+            all_on_missing_base: false,
+            dependents: crate::affected::Dependents::None,
+            ci_base: None,
+            push_before: None,
+        };
+        let impact = compute_affected(ctx, &range, change_query(&ctx.ws, &range)?)?;
+        Ok((0..ws.services.len())
+            .map(|i| impact.affected.is_affected(i))
+            .collect())
+    };
+    let resolved = crate::filter::resolve(ws, filters, cwd, &mut changed_since)?;
+    for (raw, why) in &resolved.unmatched {
+        warn!("--filter `{raw}` selects nothing: {why}");
+    }
+    Ok(resolved.selected)
+}
+
+/// Whether some selector asks what changed since a revision (and so needs git).
+pub(crate) fn needs_repo(filters: &[Selector]) -> bool {
+    filters.iter().any(|f| f.changed.is_some())
+}
+
+/// Checks `filters` against the config alone: a name no service has, a folder that does not
+/// exist.
+pub(crate) fn check_filters(
+    ws: &Workspace,
+    filters: &[Selector],
+    cwd: &str,
+) -> Result<(), CliError> {
+    crate::filter::check(ws, filters, cwd, &ws.root).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Checks `select` against the config alone; `cwd` is the workspace-relative directory the
+/// command runs in.
+pub(crate) fn choose<'a>(
+    ws: &Workspace,
+    select: &'a Select,
+    cwd: &str,
+) -> Result<Chosen<'a>, CliError> {
+    if !select.filters.is_empty() {
+        check_filters(ws, &select.filters, cwd)?;
+        if let SelectBy::Affected { range, asked: true } = &select.by {
+            return Ok(Chosen::Filter {
+                affected: Some((range, change_query(ws, range)?)),
+            });
+        }
+        return Ok(Chosen::Filter { affected: None });
+    }
     Ok(match &select.by {
         SelectBy::All => Chosen::All,
         SelectBy::Services(names) => {
@@ -227,6 +317,7 @@ pub(crate) fn select(
     ctx: &Context,
     select: &Select,
     chosen: Chosen,
+    cwd: &str,
 ) -> Result<Selection, CliError> {
     // Tasks run in the worktree, which is at HEAD: selecting services from another commit would
     // build code that is not the code that was diffed.
@@ -267,18 +358,50 @@ pub(crate) fn select(
             services: (0..ctx.ws.services.len()).filter(of_kind).collect(),
             by: SelectedBy::All,
             impact: None,
+            filters: Vec::new(),
         },
         Chosen::Services(services) => Selection {
             services,
             by: SelectedBy::Services,
             impact: None,
+            filters: Vec::new(),
         },
+        Chosen::Filter { affected } => {
+            let picked = filtered(&ctx.ws, Some(ctx), &select.filters, cwd)?;
+            let raw = select.filters.iter().map(|f| f.raw.clone()).collect();
+            match affected {
+                Some((range, query)) => {
+                    let impact = compute_affected(ctx, range, query)?;
+                    Selection {
+                        services: impact
+                            .affected
+                            .ids()
+                            .filter(|&i| picked[i])
+                            .filter(of_kind)
+                            .collect(),
+                        by: SelectedBy::Affected,
+                        impact: Some(impact),
+                        filters: raw,
+                    }
+                }
+                None => Selection {
+                    services: (0..ctx.ws.services.len())
+                        .filter(|&i| picked[i])
+                        .filter(of_kind)
+                        .collect(),
+                    by: SelectedBy::Filter,
+                    impact: None,
+                    filters: raw,
+                },
+            }
+        }
         Chosen::Affected { range, query } => {
             let impact = compute_affected(ctx, range, query)?;
             Selection {
                 services: impact.affected.ids().filter(of_kind).collect(),
                 by: SelectedBy::Affected,
                 impact: Some(impact),
+                filters: Vec::new(),
             }
         }
     })

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
-    GraphArgs, GraphFormat, HashArgs, KindArg, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
+    GraphArgs, GraphFormat, HashArgs, KindArg, LsFormat, OnMissingBase, RangeArgs, RunArgs,
+    SelectArgs,
 };
 use super::env::{BaseEnv, CiBase, Env, FsMonitorEnv, PushBefore, RemoteEnv};
 use super::CliError;
@@ -17,6 +18,7 @@ use crate::affected::Dependents;
 use crate::cache::parse_size;
 use crate::cache::remote::{RemoteConfig, Secret};
 use crate::config::{FsMonitorKind, RemoteCacheFile};
+use crate::filter::Selector;
 
 /// The default per-request timeout of the remote cache.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,6 +95,7 @@ impl FsMonitorSettings {
 pub enum CommandSettings {
     Check,
     Init,
+    Ls(LsSettings),
     Affected(AffectedSettings),
     Graph(GraphSettings),
     Run(RunSettings),
@@ -137,11 +140,29 @@ pub struct AffectedSettings {
     pub shards: Option<(usize, Vec<String>)>,
     /// `--kind`: list only units of this kind.
     pub kind: Option<crate::discover::Kind>,
+    /// `--filter`: list only the affected services these pick.
+    pub filters: Vec<Selector>,
+}
+
+/// `ls`: how to print, and which services.
+#[derive(Debug)]
+pub struct LsSettings {
+    pub format: LsFormat,
+    pub filters: Vec<Selector>,
+}
+
+/// Each `--filter` parsed: a syntax error is a usage error, before anything is read.
+fn parse_filters(raw: &[String]) -> Result<Vec<Selector>, CliError> {
+    raw.iter()
+        .map(|f| Selector::parse(f).map_err(|e| CliError::Usage(e.to_string())))
+        .collect()
 }
 
 #[derive(Debug)]
 pub struct GraphSettings {
     pub format: GraphFormat,
+    /// `--filter`: only the services these pick.
+    pub filters: Vec<Selector>,
     /// `--affected`: only the services this range affects.
     pub affected: Option<Range>,
 }
@@ -159,6 +180,8 @@ pub struct Select {
     pub ignored: Vec<&'static str>,
     /// `--kind`: only units of this kind.
     pub kind: Option<crate::discover::Kind>,
+    /// `--filter`: the services these pick (and, when a range is asked for, are affected).
+    pub filters: Vec<Selector>,
 }
 
 #[derive(Debug)]
@@ -259,6 +282,10 @@ impl Settings {
         let command = match cli.command {
             Command::Check => CommandSettings::Check,
             Command::Init => CommandSettings::Init,
+            Command::Ls(l) => CommandSettings::Ls(LsSettings {
+                format: l.format,
+                filters: parse_filters(&l.filter)?,
+            }),
             Command::Affected(a) => {
                 CommandSettings::Affected(AffectedSettings::resolve(a, &env.base)?)
             }
@@ -392,6 +419,7 @@ impl AffectedSettings {
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
             kind: a.kind.map(KindArg::kind),
+            filters: parse_filters(&a.filter)?,
         })
     }
 }
@@ -401,6 +429,7 @@ impl GraphSettings {
         // Without `--affected` the range flags select nothing, so they are not checked either.
         Ok(GraphSettings {
             format: g.format,
+            filters: parse_filters(&g.filter)?,
             affected: g
                 .affected
                 .then(|| Range::resolve(g.range, env))
@@ -413,17 +442,20 @@ impl Select {
     fn resolve(s: SelectArgs, env: &BaseEnv) -> Result<Select, CliError> {
         let r = s.range;
         let kind = s.kind.map(KindArg::kind);
+        let filters = parse_filters(&s.filter)?;
         if !s.all && s.service.is_empty() {
+            // With `--filter`, the range narrows the selection only when the command line asks
+            // for one (`--affected`, `--base`, `--uncommitted`): a base from `default_base` or
+            // a variable does not turn `--filter web...` into "web... if affected".
+            let asked = s.affected || (!filters.is_empty() && (r.base.is_some() || r.uncommitted));
             let range = Range::resolve(r, env)?;
             return Ok(Select {
                 head: range.head.clone(),
                 head_var: range.head_var,
-                by: SelectBy::Affected {
-                    range,
-                    asked: s.affected,
-                },
+                by: SelectBy::Affected { range, asked },
                 ignored: Vec::new(),
                 kind,
+                filters,
             });
         }
         let ignored = [
@@ -452,6 +484,7 @@ impl Select {
             by,
             ignored,
             kind,
+            filters,
         })
     }
 }

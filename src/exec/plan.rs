@@ -20,6 +20,8 @@ pub enum SelectedBy {
     Services,
     /// What a range of changes affects.
     Affected,
+    /// `--filter` selectors.
+    Filter,
 }
 
 impl SelectedBy {
@@ -29,6 +31,7 @@ impl SelectedBy {
             SelectedBy::All => "all",
             SelectedBy::Services => "services",
             SelectedBy::Affected => "affected",
+            SelectedBy::Filter => "filter",
         }
     }
 }
@@ -41,6 +44,8 @@ pub struct Selection {
     pub by: SelectedBy,
     /// The changes and affected set, when selected by what changed.
     pub impact: Option<Impact>,
+    /// The `--filter` selectors as written, when there were any.
+    pub filters: Vec<String>,
 }
 
 /// How many remote lookups a dry run makes at the same time.

@@ -8,6 +8,7 @@ pub mod graph;
 pub mod hash;
 pub mod hash_diff;
 pub mod init;
+pub mod ls;
 pub mod markdown;
 pub mod merge;
 pub mod output;

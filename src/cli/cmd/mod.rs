@@ -7,6 +7,7 @@ mod check;
 mod graph;
 mod hash;
 mod init;
+mod ls;
 mod report;
 mod run;
 
@@ -23,6 +24,7 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
     match s.command {
         CommandSettings::Check => check::run(cwd, config),
         CommandSettings::Init => init::run(cwd, config),
+        CommandSettings::Ls(l) => ls::run(cwd, config, l),
         CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, &s.fsmonitor, a),
         CommandSettings::Graph(g) => graph::run(cwd, config, &s.fsmonitor, g),
         CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, r),
