@@ -98,7 +98,8 @@ pub enum CommandSettings {
     Ls(LsSettings),
     Affected(AffectedSettings),
     Graph(GraphSettings),
-    Run(RunSettings),
+    // Boxed: the largest by far.
+    Run(Box<RunSettings>),
     Hash(HashSettings),
     Cache(CacheSettings),
     Report {
@@ -246,7 +247,8 @@ pub enum HashSettings {
     Diff(PathBuf, PathBuf),
     List {
         targets: Vec<String>,
-        select: Select,
+        // Boxed: far larger than the other variant.
+        select: Box<Select>,
         format: HashFormat,
     },
 }
@@ -291,7 +293,7 @@ impl Settings {
             }
             Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g, &env.base)?),
             Command::Run(r) => {
-                CommandSettings::Run(RunSettings::resolve(r, remote_env, &env.base)?)
+                CommandSettings::Run(Box::new(RunSettings::resolve(r, remote_env, &env.base)?))
             }
             Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.base)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {
@@ -626,7 +628,7 @@ impl HashSettings {
         }
         Ok(HashSettings::List {
             targets: a.targets,
-            select: Select::resolve(a.select, env)?,
+            select: Box::new(Select::resolve(a.select, env)?),
             format: if a.json {
                 HashFormat::Json
             } else if a.explain {

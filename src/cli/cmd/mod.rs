@@ -27,7 +27,7 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
         CommandSettings::Ls(l) => ls::run(cwd, config, l),
         CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, &s.fsmonitor, a),
         CommandSettings::Graph(g) => graph::run(cwd, config, &s.fsmonitor, g),
-        CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, r),
+        CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, *r),
         CommandSettings::Hash(h) => hash::run(cwd, config, &s.fsmonitor, h),
         CommandSettings::Cache(c) => cache::run(cwd, config, c),
         CommandSettings::Report { files, merge_json } => {
