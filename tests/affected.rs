@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{names, AffectedJson, OutputExt, TestRepo};
+use common::{names, plan_tasks, AffectedJson, OutputExt, TestRepo};
 use serde_json::json;
 
 /// Three services, no dependencies: every affected service owns a change itself.
@@ -1855,16 +1855,8 @@ fn filter_changed_since_a_revision() {
     assert_eq!(ls(&["{./apps/*}[HEAD]"]), names(&["docs"]));
 
     // `run`, `affected` and `graph` take the same filters.
-    let plan = repo
-        .run(&["run", "build", "--filter", "web...", "--dry-run=json"])
-        .success()
-        .json();
-    let tasks: Vec<&str> = plan["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["task"].as_str().unwrap())
-        .collect();
+    let plan = repo.dry_run(&["build", "--filter", "web..."]);
+    let tasks: Vec<String> = plan_tasks(&plan).into_iter().map(|t| t.0).collect();
     assert_eq!(tasks, ["@acme/utils:build", "@acme/ui:build", "web:build"]);
     assert_eq!(plan["selection"], "filter");
     assert_eq!(
@@ -1872,26 +1864,13 @@ fn filter_changed_since_a_revision() {
         json!([{"kind": "selected", "by": "--filter web..."}])
     );
     // With a range asked for, the filter narrows what it affects.
-    let plan = repo
-        .run(&[
-            "run",
-            "build",
-            "--filter",
-            "./apps/*",
-            "--base",
-            "HEAD~1",
-            "--dry-run=json",
-        ])
-        .success()
-        .json();
-    let tasks: Vec<&str> = plan["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["requested"] == true)
-        .map(|t| t["task"].as_str().unwrap())
+    let plan = repo.dry_run(&["build", "--filter", "./apps/*", "--base", "HEAD~1"]);
+    let requested: Vec<String> = plan_tasks(&plan)
+        .into_iter()
+        .filter(|t| t.2)
+        .map(|t| t.0)
         .collect();
-    assert_eq!(tasks, ["docs:build", "web:build"]);
+    assert_eq!(requested, ["docs:build", "web:build"]);
     let out = repo.run(&[
         "affected", "--base", "HEAD~1", "--filter", "@acme/*", "--format", "names",
     ]);

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{names, AffectedJson, OutputExt, TestRepo};
+use common::{names, plan_commands, AffectedJson, OutputExt, TestRepo};
 
 fn graph(repo: &TestRepo) -> BTreeMap<String, (String, Vec<String>)> {
     let json = repo.run(&["graph", "--format", "json"]).success().json();
@@ -713,31 +713,13 @@ fn the_old_project_table_is_a_package() {
     assert_eq!(json.reasons("old")[0]["key"], "project.version");
 }
 
-/// Every task of a `run --dry-run=json`: `label → command`.
-fn planned_commands(repo: &TestRepo, args: &[&str]) -> BTreeMap<String, String> {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    all.push("--dry-run=json");
-    repo.run(&all).success().json()["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["task"].as_str().unwrap().to_string(),
-                t["command"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// With no pipeline.toml every crate has `build`, `test` and `lint`, each Cargo's own command for
 /// that package; a `[targets.NAME]` command wins, and with `members` naming a crate after its
 /// folder, `-p` still takes the package name.
 #[test]
 fn crates_get_build_test_and_lint_with_cargo_commands() {
     let repo = cargo_repo();
-    let plan = planned_commands(&repo, &["build", "test", "lint", "--all"]);
+    let plan = plan_commands(&repo.dry_run(&["build", "test", "lint", "--all"]));
     assert_eq!(plan["core:build"], "cargo build -p core");
     assert_eq!(plan["app:test"], "cargo test -p app");
     assert_eq!(plan["util:lint"], "cargo clippy -p util");
@@ -757,7 +739,7 @@ fn crates_get_build_test_and_lint_with_cargo_commands() {
     repo.config(
         "[workspace]\ndiscover = \"auto\"\n[targets.lint]\ncommand = \"cargo clippy -p $SHOCKWAVE_SERVICE -- -D warnings\"\n",
     );
-    let plan = planned_commands(&repo, &["lint", "test", "--service", "core"]);
+    let plan = plan_commands(&repo.dry_run(&["lint", "test", "--service", "core"]));
     assert_eq!(
         plan["core:lint"],
         "cargo clippy -p $SHOCKWAVE_SERVICE -- -D warnings"
@@ -766,6 +748,6 @@ fn crates_get_build_test_and_lint_with_cargo_commands() {
 
     repo.config("[workspace]\nmembers = [\"crates/*\"]\ndiscover = [\"cargo\"]\n")
         .write("crates/core/Cargo.toml", krate("acme-core", ""));
-    let plan = planned_commands(&repo, &["build", "--service", "core"]);
+    let plan = plan_commands(&repo.dry_run(&["build", "--service", "core"]));
     assert_eq!(plan["core:build"], "cargo build -p acme-core");
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{names, AffectedJson, OutputExt, TestRepo};
+use common::{names, plan_commands, AffectedJson, OutputExt, TestRepo};
 
 const MODULE: &str =
     "module example.com/shop\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n";
@@ -772,22 +772,7 @@ fn a_test_that_imports_a_testdata_package_reaches_what_it_imports() {
 #[test]
 fn go_units_get_build_and_test_with_go_commands() {
     let repo = shop();
-    let plan = |args: &[&str]| {
-        let mut all = vec!["run"];
-        all.extend_from_slice(args);
-        all.push("--dry-run=json");
-        repo.run(&all).success().json()["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                (
-                    t["task"].as_str().unwrap().to_string(),
-                    t["command"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect::<std::collections::BTreeMap<_, _>>()
-    };
+    let plan = |args: &[&str]| plan_commands(&repo.dry_run(args));
     let all = plan(&["build", "test", "--all"]);
     assert_eq!(all["./pkg/auth:build"], "go build .");
     assert_eq!(all["./pkg/auth:test"], "go test .");
