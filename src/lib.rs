@@ -12,6 +12,7 @@ pub mod confine;
 pub mod diagnostic;
 pub mod discover;
 pub mod exec;
+pub mod filter;
 pub mod glob;
 pub mod graph;
 pub mod hash;

@@ -62,7 +62,10 @@ pub enum TaskError {
         /// Where the config writes the `needs` entry.
         at: Option<Range<usize>>,
     },
-    #[error("no target named `{name}`; {hint}defined targets: {known}")]
+    #[error("no target named `{name}`; {}", match known.as_str() {
+        "" => format!("no service defines a target yet: add `[targets.{name}]` with `command = \"...\"` to pipeline.toml (npm, pnpm and yarn packages get their package.json scripts, Cargo crates `build`, `test` and `lint`, Go units `build` and `test`)"),
+        known => format!("{hint}defined targets: {known}"),
+    })]
     UnknownTarget {
         name: String,
         hint: String,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{names, AffectedJson, OutputExt, TestRepo};
+use common::{names, plan_tasks, AffectedJson, OutputExt, TestRepo};
 use serde_json::json;
 
 /// Three services, no dependencies: every affected service owns a change itself.
@@ -1492,4 +1492,482 @@ fn a_folder_service_named_like_a_package_takes_its_path() {
     out.success();
     // A top-level folder's path is its name: its kind tells it apart.
     assert_eq!(out.stdout_str(), "checkout-python\ntools/checkout\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The default base: `--base`, the variables (ours, Turborepo's, Nx's), `default_base`, the CI's
+// pull request branch or push, `origin/HEAD`, `main`/`master`; one stderr line says which.
+
+/// `a` and `b`; `main` changes nothing after `init`, `develop` changes `b`, `feature` (checked
+/// out, from `develop`) changes `a`.
+fn branches() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("services/a/x", "")
+        .write("services/b/x", "")
+        .config("[workspace]\nmembers = [\"services/*\"]\n");
+    repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "develop"]);
+    repo.write("services/b/x", "b");
+    repo.commit("b on develop");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("services/a/x", "a");
+    repo.commit("a on feature");
+    repo
+}
+
+/// `affected --format names ARGS` with `env`: (stdout, stderr), which must succeed.
+fn names_with(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let mut all = vec!["affected", "--format", "names"];
+    all.extend_from_slice(args);
+    let mut cmd = repo.command(&all);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    out.success();
+    (out.stdout_str(), out.stderr_str())
+}
+
+#[test]
+fn turbo_and_nx_base_variables_are_used_when_ours_are_unset() {
+    let repo = branches();
+    let develop = repo.rev("develop");
+    let short = &develop[..7];
+    for var in ["SHOCKWAVE_BASE", "TURBO_SCM_BASE", "NX_BASE"] {
+        let (out, err) = names_with(&repo, &[], &[(var, "develop")]);
+        assert_eq!(out, "a\n", "{var}");
+        assert_eq!(
+            err,
+            format!("base: develop (merge-base {short}): ${var}; pass --base to choose another\n"),
+            "{var}"
+        );
+    }
+    // Ours first, then Turborepo's, then Nx's; `--base` above them all, without a word.
+    let (_, err) = names_with(
+        &repo,
+        &[],
+        &[("TURBO_SCM_BASE", "develop"), ("NX_BASE", "main")],
+    );
+    assert!(err.contains("$TURBO_SCM_BASE"), "{err}");
+    let (_, err) = names_with(
+        &repo,
+        &[],
+        &[("SHOCKWAVE_BASE", "main"), ("TURBO_SCM_BASE", "develop")],
+    );
+    assert!(err.starts_with("base: main (merge-base"), "{err}");
+    let (out, err) = names_with(&repo, &["--base", "main"], &[("NX_BASE", "develop")]);
+    assert_eq!((out.as_str(), err.as_str()), ("a\nb\n", ""));
+    // A variable wins over `default_base`, which says nothing.
+    repo.config("[workspace]\nmembers = [\"services/*\"]\ndefault_base = \"main\"\n");
+    let (out, err) = names_with(&repo, &[], &[]);
+    assert_eq!((out.as_str(), err.as_str()), ("a\nb\n", ""));
+    let (out, _) = names_with(&repo, &[], &[("NX_BASE", "develop")]);
+    assert_eq!(out, "a\n");
+}
+
+#[test]
+fn turbo_and_nx_head_variables_set_the_head() {
+    let repo = branches();
+    for var in ["SHOCKWAVE_HEAD", "TURBO_SCM_HEAD", "NX_HEAD"] {
+        let (out, _) = names_with(&repo, &["--base", "main"], &[(var, "develop")]);
+        assert_eq!(out, "b\n", "{var}");
+    }
+    let (out, _) = names_with(
+        &repo,
+        &["--base", "main", "--head", "HEAD"],
+        &[("NX_HEAD", "develop")],
+    );
+    assert_eq!(out, "a\nb\n", "--head wins");
+    // A head from a variable and --uncommitted contradict each other, as the flags do.
+    let out = repo
+        .command(&["affected", "--uncommitted"])
+        .env("NX_HEAD", "develop")
+        .output()
+        .unwrap();
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr_str(),
+        "error: NX_HEAD=develop sets the head, and --uncommitted compares the worktree with HEAD; unset NX_HEAD or drop --uncommitted\n"
+    );
+    // Tasks run in the worktree: a head that is not checked out is refused, naming the variable.
+    repo.config("[workspace]\nmembers = [\"services/*\"]\n[targets.build]\ncommand = \"true\"\n");
+    let out = repo
+        .command(&["run", "build", "--base", "main"])
+        .env("TURBO_SCM_HEAD", "develop")
+        .output()
+        .unwrap();
+    out.expect_code(2);
+    assert!(
+        out.stderr_str()
+            .starts_with("error: $TURBO_SCM_HEAD (develop) is "),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(out.stderr_str().contains("or unset TURBO_SCM_HEAD"));
+}
+
+#[test]
+fn a_github_push_compares_with_the_commit_before_it() {
+    let repo = branches();
+    let before = repo.rev("develop");
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    let push = |payload: &str| {
+        std::fs::write(&event, payload).unwrap();
+        let path = event.to_str().unwrap().to_string();
+        names_with(
+            &repo,
+            &[],
+            &[("GITHUB_EVENT_NAME", "push"), ("GITHUB_EVENT_PATH", &path)],
+        )
+    };
+    let (out, err) = push(&format!(
+        "{{\"ref\": \"refs/heads/feature\", \"before\": \"{before}\", \"after\": \"x\"}}"
+    ));
+    assert_eq!(out, "a\n");
+    assert_eq!(
+        err,
+        format!(
+            "base: {before} (merge-base {}): the commit before this push (`before` in $GITHUB_EVENT_PATH); pass --base or set default_base to choose another\n",
+            &before[..7]
+        )
+    );
+    // A push that created the branch has no `before`: the default branch is the base.
+    let (out, err) = push(&format!("{{\"before\": \"{}\"}}", "0".repeat(40)));
+    assert_eq!(out, "a\nb\n");
+    assert!(err.starts_with("base: main (merge-base"), "{err}");
+    assert!(err.contains("the default branch"), "{err}");
+    // A payload that is not an event is a warning, and the next way of finding a base is used.
+    let (out, err) = push("not json");
+    assert_eq!(out, "a\nb\n");
+    assert!(
+        err.starts_with("warning: cannot read the push event ")
+            && err.contains("($GITHUB_EVENT_PATH): line 1: not a JSON event payload"),
+        "{err}"
+    );
+    // Not a push (a pull request's event): the payload is not read for `before`.
+    let path = event.to_str().unwrap().to_string();
+    std::fs::write(&event, format!("{{\"before\": \"{before}\"}}")).unwrap();
+    let (out, _) = names_with(
+        &repo,
+        &[],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", &path),
+        ],
+    );
+    assert_eq!(out, "a\nb\n");
+}
+
+#[test]
+fn a_gitlab_push_compares_with_the_commit_before_it() {
+    let repo = branches();
+    let before = repo.rev("develop");
+    let (out, err) = names_with(&repo, &[], &[("CI_COMMIT_BEFORE_SHA", &before)]);
+    assert_eq!(out, "a\n");
+    assert!(
+        err.contains("the commit before this push ($CI_COMMIT_BEFORE_SHA)"),
+        "{err}"
+    );
+    // GitLab's forty zeros (a new branch, a merge request pipeline) mean none.
+    let (out, _) = names_with(&repo, &[], &[("CI_COMMIT_BEFORE_SHA", &"0".repeat(40))]);
+    assert_eq!(out, "a\nb\n");
+    // The merge request's target branch comes first.
+    let (out, err) = names_with(
+        &repo,
+        &[],
+        &[
+            ("CI_COMMIT_BEFORE_SHA", &repo.rev("main")),
+            ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "develop"),
+        ],
+    );
+    assert_eq!(out, "a\n");
+    assert!(
+        err.contains("$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+        "{err}"
+    );
+}
+
+#[test]
+fn origin_head_names_the_default_branch_of_a_clone() {
+    let source = branches();
+    let clone = TestRepo::clone_from(&source, &[]);
+    clone.git(&["checkout", "-q", "feature"]);
+    clone.git(&["remote", "set-head", "origin", "develop"]);
+    let (out, err) = names_with(&clone, &[], &[]);
+    assert_eq!(out, "a\n");
+    assert_eq!(
+        err,
+        format!(
+            "base: origin/develop (merge-base {}): the branch origin/HEAD points to; pass --base or set default_base to choose another\n",
+            &source.rev("develop")[..7]
+        )
+    );
+}
+
+/// A base found in a shallow clone that lacks it is never a silent guess: exit 3 with the fetch
+/// hint, after the line saying which base it was.
+#[test]
+fn a_found_base_missing_from_a_shallow_clone_exits_3() {
+    let source = branches();
+    let clone = TestRepo::clone_from(&source, &["--depth", "1", "--branch", "feature"]);
+    let before = source.rev("develop");
+    let out = clone
+        .command(&["affected"])
+        .env("CI_COMMIT_BEFORE_SHA", &before)
+        .output()
+        .unwrap();
+    out.expect_code(3);
+    let err = out.stderr_str();
+    assert!(
+        err.starts_with(&format!(
+            "base: {before}: the commit before this push ($CI_COMMIT_BEFORE_SHA); pass --base"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "error: base `{before}` is not in this clone (shallow clone with 1 boundary commit): fetch full history (`fetch-depth: 0` in actions/checkout) or run `git fetch --deepen=200`"
+        )),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `--filter` with Turborepo's syntax, and `ls`.
+
+/// An npm workspace: `web` and `docs` (apps) use `@acme/ui`, which uses `@acme/utils`.
+fn turbo_workspace() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "package.json",
+        "{\"private\": true, \"workspaces\": [\"apps/*\", \"packages/*\"]}\n",
+    );
+    for (dir, name, scripts, deps) in [
+        (
+            "apps/web",
+            "web",
+            "\"build\": \"x\", \"lint\": \"x\"",
+            "\"@acme/ui\": \"*\"",
+        ),
+        (
+            "apps/docs",
+            "docs",
+            "\"build\": \"x\"",
+            "\"@acme/ui\": \"*\"",
+        ),
+        (
+            "packages/ui",
+            "@acme/ui",
+            "\"build\": \"x\"",
+            "\"@acme/utils\": \"*\"",
+        ),
+        (
+            "packages/utils",
+            "@acme/utils",
+            "\"build\": \"x\", \"test\": \"x\"",
+            "",
+        ),
+    ] {
+        repo.write(
+            format!("{dir}/package.json"),
+            format!("{{\"name\": \"{name}\", \"version\": \"1.0.0\", \"scripts\": {{{scripts}}}, \"dependencies\": {{{deps}}}}}\n"),
+        )
+        .write(format!("{dir}/index.js"), "1;\n");
+    }
+    repo.commit("init");
+    repo
+}
+
+/// The names `ls --format json --filter F...` lists, run in `dir`.
+fn ls_filtered(repo: &TestRepo, dir: &str, filters: &[&str]) -> Vec<String> {
+    let mut args = vec!["ls", "--format", "json"];
+    for f in filters {
+        args.push("--filter");
+        args.push(f);
+    }
+    repo.run_in(dir, &args).success().json()["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn filter_selects_as_turborepo_does() {
+    let repo = turbo_workspace();
+    let ls = |filters: &[&str]| ls_filtered(&repo, ".", filters);
+    assert_eq!(ls(&["web"]), names(&["web"]));
+    assert_eq!(ls(&["@acme/*"]), names(&["@acme/ui", "@acme/utils"]));
+    assert_eq!(
+        ls(&["ui"]),
+        names(&["@acme/ui"]),
+        "an unscoped name finds its one scope"
+    );
+    // `name...`: it and what it depends on; `...name`: it and what depends on it; `^` leaves
+    // it out.
+    assert_eq!(ls(&["web..."]), names(&["@acme/ui", "@acme/utils", "web"]));
+    assert_eq!(ls(&["web^..."]), names(&["@acme/ui", "@acme/utils"]));
+    assert_eq!(ls(&["...@acme/ui"]), names(&["@acme/ui", "docs", "web"]));
+    assert_eq!(ls(&["...^@acme/ui"]), names(&["docs", "web"]));
+    assert_eq!(
+        ls(&["...@acme/ui..."]),
+        names(&["@acme/ui", "@acme/utils", "docs", "web"])
+    );
+    // Folders, relative to the current directory; braces combine with a name.
+    assert_eq!(ls(&["./apps/*"]), names(&["docs", "web"]));
+    assert_eq!(ls(&["{packages/ui}"]), names(&["@acme/ui"]));
+    assert_eq!(ls(&["w*{./apps/*}"]), names(&["web"]));
+    assert_eq!(ls_filtered(&repo, "apps", &["./web"]), names(&["web"]));
+    assert_eq!(
+        ls_filtered(&repo, "apps", &["../packages/*"]),
+        names(&["@acme/ui", "@acme/utils"])
+    );
+    // Several filters: their union, less what `!` filters pick; `!` alone: everything less it.
+    assert_eq!(ls(&["web", "docs"]), names(&["docs", "web"]));
+    assert_eq!(ls(&["./apps/*", "!docs"]), names(&["web"]));
+    assert_eq!(ls(&["!./apps/*"]), names(&["@acme/ui", "@acme/utils"]));
+}
+
+#[test]
+fn filter_changed_since_a_revision() {
+    let repo = turbo_workspace();
+    repo.write("packages/utils/index.js", "2;\n");
+    repo.commit("utils");
+    let ls = |filters: &[&str]| ls_filtered(&repo, ".", filters);
+    assert_eq!(ls(&["[HEAD~1]"]), names(&["@acme/utils"]));
+    assert_eq!(
+        ls(&["...[HEAD~1]"]),
+        names(&["@acme/ui", "@acme/utils", "docs", "web"])
+    );
+    assert_eq!(ls(&["[HEAD~1...HEAD~1]"]), names(&[]));
+    // `[REV]` takes uncommitted changes too; `NAME...[REV]`: NAME when it or a dependency changed.
+    repo.write("apps/docs/index.js", "2;\n");
+    assert_eq!(ls(&["[HEAD]"]), names(&["docs"]));
+    assert_eq!(ls(&["web...[HEAD~1]"]), names(&["web"]));
+    assert_eq!(ls(&["web...[HEAD]"]), names(&[]));
+    assert_eq!(
+        ls(&["./apps/*[HEAD]"]).len(),
+        0,
+        "a location is a folder, all of it"
+    );
+    assert_eq!(ls(&["{./apps/*}[HEAD]"]), names(&["docs"]));
+
+    // `run`, `affected` and `graph` take the same filters.
+    let plan = repo.dry_run(&["build", "--filter", "web..."]);
+    let tasks: Vec<String> = plan_tasks(&plan).into_iter().map(|t| t.0).collect();
+    assert_eq!(tasks, ["@acme/utils:build", "@acme/ui:build", "web:build"]);
+    assert_eq!(plan["selection"], "filter");
+    assert_eq!(
+        plan["tasks"][2]["reasons"],
+        json!([{"kind": "selected", "by": "--filter web..."}])
+    );
+    // With a range asked for, the filter narrows what it affects.
+    let plan = repo.dry_run(&["build", "--filter", "./apps/*", "--base", "HEAD~1"]);
+    let requested: Vec<String> = plan_tasks(&plan)
+        .into_iter()
+        .filter(|t| t.2)
+        .map(|t| t.0)
+        .collect();
+    assert_eq!(requested, ["docs:build", "web:build"]);
+    let out = repo.run(&[
+        "affected", "--base", "HEAD~1", "--filter", "@acme/*", "--format", "names",
+    ]);
+    assert_eq!(out.success().stdout_str(), "@acme/ui\n@acme/utils\n");
+    let graph = repo
+        .run(&["graph", "--format", "json", "--filter", "...^@acme/ui"])
+        .success()
+        .json();
+    let shown: Vec<&str> = graph["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["docs", "web"]);
+}
+
+#[test]
+fn filter_errors_name_the_selector_and_where() {
+    let repo = turbo_workspace();
+    let fails = |filter: &str, code: i32| {
+        let out = repo.run(&["ls", "--filter", filter]);
+        out.expect_code(code);
+        out.stderr_str()
+    };
+    assert_eq!(
+        fails("web{apps", 2),
+        "error: invalid --filter `web{apps`: `{` is never closed (column 4)\n  --filter web{apps\n              ^\n  = help: write the folder as `{apps/web}`\n"
+    );
+    let err = fails("...", 2);
+    assert!(
+        err.contains("invalid --filter `...`: nothing to select (column 1)"),
+        "{err}"
+    );
+    // A name with no `*` that no service has, and a folder that does not exist, are errors.
+    let err = fails("wbe", 2);
+    assert!(
+        err.contains("error: --filter `wbe`: no service named `wbe`; did you mean `web`? `shockwave ls` lists them"),
+        "{err}"
+    );
+    let err = fails("./pakcages/*", 2);
+    assert!(
+        err.contains("error: --filter `./pakcages/*`: there is no folder `pakcages`"),
+        "{err}"
+    );
+    let err = fails("../../x", 2);
+    assert!(err.contains("the folder leaves the workspace"), "{err}");
+    // A pattern that matches nothing is a warning naming it.
+    let out = repo.run(&["ls", "--filter", "zz*", "--filter", "web"]);
+    out.success();
+    assert!(
+        out.stderr_str()
+            .contains("warning: --filter `zz*` selects nothing: it matches no service"),
+        "{}",
+        out.stderr_str()
+    );
+    // A syntax error is a usage error before anything is read, even outside a repository.
+    let dir = TestRepo::empty_dir();
+    let out = dir.run(&["run", "build", "--filter", "[main"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains("`[` is never closed"),
+        "{}",
+        out.stderr_str()
+    );
+    // `--filter` picks services itself: not with `--all` or `--service`.
+    repo.run(&["run", "build", "--all", "--filter", "web"])
+        .expect_code(2);
+}
+
+#[test]
+fn ls_lists_services_with_kind_root_and_targets() {
+    let repo = turbo_workspace();
+    let out = repo.run(&["ls"]);
+    out.success();
+    assert_eq!(
+        out.stdout_str(),
+        "NAME         KIND     ECOSYSTEM  ROOT            TARGETS\n\
+         @acme/ui     service  npm        packages/ui     build\n\
+         @acme/utils  service  npm        packages/utils  build, test\n\
+         docs         service  npm        apps/docs       build\n\
+         web          service  npm        apps/web        build, lint\n\
+         \n4 services\n"
+    );
+    let json = repo.run(&["ls", "--format", "json"]).success().json();
+    assert_eq!(json["schema"], 1);
+    assert_eq!(
+        json["services"][0],
+        json!({"name": "@acme/ui", "kind": "service", "ecosystem": "npm", "root": "packages/ui", "targets": ["build"], "deps": ["@acme/utils"]})
+    );
+    // A service pipeline.toml declares has no ecosystem; the workspace root shows as `.`.
+    let repo = TestRepo::new();
+    repo.config("[services.root]\nroot = \".\"\n[targets.build]\ncommand = \"true\"\n");
+    repo.commit("init");
+    let json = repo.run(&["ls", "--format", "json"]).success().json();
+    assert_eq!(
+        json["services"],
+        json!([{"name": "root", "kind": "service", "ecosystem": null, "root": ".", "targets": ["build"], "deps": []}])
+    );
 }

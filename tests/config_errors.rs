@@ -667,7 +667,10 @@ fn the_base_defaults_to_the_ci_or_the_default_branch() {
     assert_eq!(out.stdout_str(), "a\nb\n", "against main");
     assert_eq!(
         out.stderr_str(),
-        "base: main (the default branch; pass --base or set default_base to choose another)\n"
+        format!(
+            "base: main (merge-base {}): the default branch; pass --base or set default_base to choose another\n",
+            &repo.rev("main")[..7]
+        )
     );
     let out = repo
         .command(&["affected", "--format", "names"])
@@ -677,8 +680,13 @@ fn the_base_defaults_to_the_ci_or_the_default_branch() {
     out.success();
     assert_eq!(out.stdout_str(), "a\n", "against the pull request's target");
     assert!(
+        out.stderr_str().starts_with("base: develop (merge-base "),
+        "{}",
         out.stderr_str()
-            .starts_with("base: develop (the pull request's target branch ($GITHUB_BASE_REF)"),
+    );
+    assert!(
+        out.stderr_str()
+            .contains(": the pull request's target branch ($GITHUB_BASE_REF);"),
         "{}",
         out.stderr_str()
     );

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{names, AffectedJson, OutputExt, TestRepo};
+use common::{names, plan_commands, AffectedJson, OutputExt, TestRepo};
 
 fn graph(repo: &TestRepo) -> BTreeMap<String, (String, Vec<String>)> {
     let json = repo.run(&["graph", "--format", "json"]).success().json();
@@ -793,4 +793,43 @@ fn a_path_dependency_to_a_missing_folder_names_the_line_that_declares_it() {
         assert!(stderr.contains(expected), "{file}: {stderr}");
         assert!(!stderr.contains("missing/Cargo.toml"), "{stderr}");
     }
+}
+
+/// With no pipeline.toml every crate has `build`, `test` and `lint`, each Cargo's own command for
+/// that package; a `[targets.NAME]` command wins, and with `members` naming a crate after its
+/// folder, `-p` still takes the package name.
+#[test]
+fn crates_get_build_test_and_lint_with_cargo_commands() {
+    let repo = cargo_repo();
+    let plan = plan_commands(&repo.dry_run(&["build", "test", "lint", "--all"]));
+    assert_eq!(plan["core:build"], "cargo build -p core");
+    assert_eq!(plan["app:test"], "cargo test -p app");
+    assert_eq!(plan["util:lint"], "cargo clippy -p util");
+    // Cargo orders its own builds: a crate's build needs nothing.
+    let plan = repo
+        .run(&["run", "build", "--all", "--dry-run=json"])
+        .success()
+        .json();
+    let app = plan["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == "app:build")
+        .unwrap();
+    assert_eq!(app["needs"], serde_json::json!([]), "{app}");
+
+    repo.config(
+        "[workspace]\ndiscover = \"auto\"\n[targets.lint]\ncommand = \"cargo clippy -p $SHOCKWAVE_SERVICE -- -D warnings\"\n",
+    );
+    let plan = plan_commands(&repo.dry_run(&["lint", "test", "--service", "core"]));
+    assert_eq!(
+        plan["core:lint"],
+        "cargo clippy -p $SHOCKWAVE_SERVICE -- -D warnings"
+    );
+    assert_eq!(plan["core:test"], "cargo test -p core");
+
+    repo.config("[workspace]\nmembers = [\"crates/*\"]\ndiscover = [\"cargo\"]\n")
+        .write("crates/core/Cargo.toml", krate("acme-core", ""));
+    let plan = plan_commands(&repo.dry_run(&["build", "--service", "core"]));
+    assert_eq!(plan["core:build"], "cargo build -p acme-core");
 }

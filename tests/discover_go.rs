@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{names, AffectedJson, OutputExt, TestRepo};
+use common::{names, plan_commands, AffectedJson, OutputExt, TestRepo};
 
 const MODULE: &str =
     "module example.com/shop\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n";
@@ -684,8 +684,9 @@ fn a_package_is_tested_with_go_test_in_its_folder() {
         "{text}"
     );
     assert!(text.contains("go test ."), "{text}");
-    // Binaries get no default test target.
-    assert!(!text.contains("user:test"), "{text}");
+    // A binary tests every package below its folder.
+    assert!(text.contains("user:test"), "{text}");
+    assert!(text.contains("go test ./..."), "{text}");
 }
 
 #[test]
@@ -785,4 +786,23 @@ fn a_use_listed_twice_names_both_lines() {
         "{}",
         out.stderr_str()
     );
+}
+
+/// With no pipeline.toml a Go package has `build` and `test` of itself, a service (a binary's
+/// folder) of every package below it, compiled without leaving a binary behind; a
+/// `[targets.test]` command wins.
+#[test]
+fn go_units_get_build_and_test_with_go_commands() {
+    let repo = shop();
+    let plan = |args: &[&str]| plan_commands(&repo.dry_run(args));
+    let all = plan(&["build", "test", "--all"]);
+    assert_eq!(all["./pkg/auth:build"], "go build .");
+    assert_eq!(all["./pkg/auth:test"], "go test .");
+    assert_eq!(all["user:build"], "go build -o /dev/null ./...");
+    assert_eq!(all["user:test"], "go test ./...");
+    repo.config(
+        "[workspace]\ndiscover = \"auto\"\n[targets.test]\ncommand = \"go test -race ./...\"\n",
+    );
+    let overridden = plan(&["test", "--service", "user"]);
+    assert_eq!(overridden["user:test"], "go test -race ./...");
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{names, AffectedJson, OutputExt, TestRepo};
+use common::{names, AffectedJson, OutputExt, SummaryJson, TestRepo};
 
 /// Each service's deps, from `graph --format json`.
 fn graph(repo: &TestRepo, args: &[&str]) -> BTreeMap<String, Vec<String>> {
@@ -592,8 +592,9 @@ fn zero_config_scripts_in_a_package_cycle_run_with_a_warning() {
 }
 
 /// A discovered script with no declared `outputs` that writes files is not cached (a hit could
-/// not restore them) and says so; one that writes nothing is cached as before; declaring
-/// `outputs` caches and restores them.
+/// not restore them) and says so, naming the folder and the glob to declare, in the warning and
+/// the summary; one that writes nothing is cached as before, and its hit says it replayed the
+/// log only; declaring `outputs` caches and restores them.
 #[test]
 fn a_script_that_writes_undeclared_files_is_not_cached() {
     let repo = npm_repo();
@@ -623,15 +624,38 @@ fn a_script_that_writes_undeclared_files_is_not_cached() {
     };
     for round in 0..2 {
         // One at a time: a task running beside another of the same service sees its files too.
-        let out = run(&["run", "build", "lint", "--service", "@x/a", "-j", "1"]);
+        let mut cmd = repo.command(&["run", "build", "lint", "--service", "@x/a", "-j", "1"]);
+        cmd.env("PATH", &path).env("LOG", &log);
+        let (out, summary) = common::with_summary(cmd);
         out.success();
         assert!(
             out.stderr_str().contains(
-                "warning: @x/a:build wrote files its target declares no `outputs` for (dist/index.js): not cached"
+                "warning: @x/a:build wrote dist/ (1 file) but declares no outputs; not cached, since a cache hit would not restore them: add outputs = [\"dist/**\"] to [targets.build] in pipeline.toml\n"
             ),
             "round {round}: {}",
             out.stderr_str()
         );
+        assert_eq!(
+            summary.task("@x/a:build")["undeclared_outputs"],
+            serde_json::json!({
+                "files": 1,
+                "folders": [{"path": "dist/", "files": 1, "glob": "dist/**"}],
+                "first": ["dist/index.js"],
+                "complete": true,
+                "cached": false
+            })
+        );
+        if round == 1 {
+            let lint = summary.task("@x/a:lint");
+            assert_eq!(lint["status"], "cached-local");
+            assert_eq!(lint["restored"], "log_only");
+            assert!(
+                out.stdout_str()
+                    .contains("@x/a:lint cached, replaying log only (no outputs declared; saved "),
+                "{}",
+                out.stdout_str()
+            );
+        }
     }
     // build ran twice, lint once (its second run came from the cache).
     let ran = std::fs::read_to_string(&log).unwrap();

@@ -362,3 +362,24 @@ fn missing_base_in_a_full_clone_is_an_unknown_revision() {
         "error: revision `origin/old` does not exist in this repository; check the name, or fetch it first (`git fetch origin old`)\n"
     );
 }
+
+/// Outside a repository and with no pipeline.toml, the error is that there is no repository
+/// (exit 3), not that no pipeline.toml was found.
+#[test]
+fn outside_a_repository_without_a_config_the_repository_is_named_first() {
+    let dir = TestRepo::empty_dir();
+    dir.write("package.json", "{\"workspaces\": [\"packages/*\"]}\n")
+        .write("packages/a/package.json", "{\"name\": \"a\"}\n");
+    for args in [&["affected"][..], &["run", "build", "--all"], &["check"]] {
+        let out = dir.run(args);
+        out.expect_code(3);
+        let err = out
+            .stderr_str()
+            .replace(&dir.path().display().to_string(), "[DIR]");
+        assert!(
+            err.starts_with("error: [DIR] is not inside a git repository ("),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("no pipeline.toml"), "{args:?}: {err}");
+    }
+}

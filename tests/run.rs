@@ -1464,7 +1464,7 @@ fn stream_prefixes_every_line_with_the_task() {
     out.success();
     let lines = out.lines();
     assert!(
-        lines[0].starts_with("a:build: cached, replaying log (saved "),
+        lines[0].starts_with("a:build: cached, replaying log only (no outputs declared; saved "),
         "{lines:?}"
     );
     assert_eq!(
@@ -1694,4 +1694,132 @@ fn a_background_process_holding_the_output_does_not_hold_the_task() {
         "{text}"
     );
     assert!(!text.contains("late"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs never silently missing: what a task wrote that a cache hit would not restore.
+
+/// One service `web`; `.gitignore` ignores `dist/`, `coverage/` and `*.tsbuildinfo`.
+fn web(config: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(config)
+        .write(".gitignore", "dist/\ncoverage/\n*.tsbuildinfo\n")
+        .write("svc/web/src.txt", "v1\n")
+        .write("svc/web/committed.txt", "v1\n");
+    repo.commit("init");
+    repo
+}
+
+/// A command written without `outputs` is cached, and the folders it wrote are named once, with
+/// the glob to add; a hit says it replayed the log only, in the terminal, the summary and the
+/// report.
+#[test]
+fn a_target_without_outputs_names_what_a_hit_will_not_restore() {
+    let repo = web(
+        "[workspace]\nmembers = [\"svc/*\"]\n[targets.build]\ncommand = \"mkdir -p dist/js && for i in 1 2 3; do echo $i > dist/js/$i.js; done && echo x > app.tsbuildinfo\"\n",
+    );
+    let (out, summary) = repo.run_summary(&["build", "--all"]);
+    out.success();
+    assert_eq!(
+        out.stderr_str(),
+        "warning: web:build wrote app.tsbuildinfo, dist/ (3 files) but declares no outputs; a cache hit will not restore them: add outputs = [\"app.tsbuildinfo\", \"dist/**\"] to [targets.build] in pipeline.toml\n"
+    );
+    let record = &summary.task("web:build")["undeclared_outputs"];
+    assert_eq!(record["files"], 4);
+    assert_eq!(record["cached"], true);
+    assert_eq!(record["folders"][1]["glob"], "dist/**");
+
+    repo.remove("svc/web/dist");
+    let (out, summary) = repo.run_summary(&["build", "--all"]);
+    out.success();
+    assert_eq!(
+        out.stderr_str(),
+        "",
+        "a hit writes nothing, so says nothing of it"
+    );
+    assert!(
+        out.stdout_str()
+            .contains("web:build cached, replaying log only (no outputs declared; saved "),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(
+        out.stdout_str().contains("1 from cache (100%, 1 log only)"),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(!repo.abs("svc/web/dist").exists(), "nothing was restored");
+    assert_eq!(summary.task("web:build")["restored"], "log_only");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.json");
+    std::fs::write(&file, summary.to_string()).unwrap();
+    let md = shockwave().arg("report").arg(&file).output().unwrap();
+    md.success();
+    assert!(
+        md.stdout_str()
+            .contains("| web | build | ⚡ cached (log only) |"),
+        "{}",
+        md.stdout_str()
+    );
+}
+
+/// Declared outputs that miss some of what the task wrote: the files they do not cover are
+/// named, the rest is cached and restored.
+#[test]
+fn declared_outputs_that_miss_files_name_them() {
+    let repo = web(
+        "[workspace]\nmembers = [\"svc/*\"]\n[targets.build]\ncommand = \"mkdir -p dist/js dist/types && echo a > dist/js/a.js && echo t > dist/types/a.d.ts\"\noutputs = [\"dist/js/**\"]\n",
+    );
+    let (out, summary) = repo.run_summary(&["build", "--all"]);
+    out.success();
+    assert_eq!(
+        out.stderr_str(),
+        "warning: web:build wrote 1 file its outputs do not cover (dist/types/a.d.ts); a cache hit will not restore them: add \"dist/**\" to the outputs of [targets.build]\n"
+    );
+    assert_eq!(
+        summary.task("web:build")["undeclared_outputs"]["first"],
+        serde_json::json!(["dist/types/a.d.ts"])
+    );
+    repo.remove("svc/web/dist");
+    let (out, summary) = repo.run_summary(&["build", "--all"]);
+    out.success();
+    assert_eq!(summary.task("web:build")["restored"], "outputs_and_log");
+    assert_eq!(repo.read("svc/web/dist/js/a.js"), "a\n");
+    assert!(!repo.abs("svc/web/dist/types").exists());
+}
+
+/// What is not reported: tracked files a task changed (sources, which git shows), files inside
+/// another service's root below this one, and a task whose outputs cover all it wrote.
+#[test]
+fn tracked_files_nested_services_and_covered_outputs_are_not_reported() {
+    let repo = TestRepo::new();
+    repo.config(
+        "[workspace]\nmembers = [\"svc/*\"]\n[services.inner]\nroot = \"svc/web/inner\"\n[targets.build]\ncommand = \"if [ -f committed.txt ]; then echo v2 > committed.txt; fi; if [ -d inner ]; then echo x > inner/gen.txt; fi; mkdir -p dist && echo x > dist/a.js\"\noutputs = [\"dist/**\"]\n",
+    )
+    .write(".gitignore", "dist/\ngen.txt\n")
+    .write("svc/web/committed.txt", "v1\n")
+    .write("svc/web/inner/x.txt", "1\n");
+    repo.commit("init");
+    let (out, summary) = repo.run_summary(&["build", "--all", "-j", "1"]);
+    out.success();
+    assert_eq!(out.stderr_str(), "");
+    assert!(summary
+        .task("web:build")
+        .get("undeclared_outputs")
+        .is_none());
+}
+
+/// Files a task wrote that git ignores are never changes: `--uncommitted` sees none of them.
+#[test]
+fn ignored_files_a_task_wrote_are_no_uncommitted_changes() {
+    let repo = web(
+        "[workspace]\nmembers = [\"svc/*\"]\n[targets.build]\ncommand = \"mkdir -p dist coverage && echo x > dist/a.js && echo y > coverage/lcov.info && echo z > app.tsbuildinfo\"\n[targets.test]\ncommand = \"true\"\n",
+    );
+    repo.run(&["run", "build", "--all"]).success();
+    let json = repo.affected_json(&["--uncommitted"]);
+    assert_eq!(json["changed_files"], serde_json::json!([]));
+    assert_eq!(json["affected"], serde_json::json!([]));
+    let out = repo.run(&["run", "test", "--uncommitted"]);
+    out.success();
+    assert!(out.stdout_str().contains("0 tasks"), "{}", out.stdout_str());
 }

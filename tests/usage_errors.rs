@@ -147,3 +147,19 @@ fn outside_a_repository_a_valid_command_is_still_a_git_error() {
         );
     }
 }
+
+/// A workspace whose services define no target at all says how to define one, instead of an
+/// empty list.
+#[test]
+fn an_unknown_target_with_none_defined_says_how_to_define_one() {
+    let repo = TestRepo::new();
+    repo.config("[workspace]\nmembers = [\"services/*\"]\n")
+        .write("services/api/main.py", "print(1)\n");
+    repo.commit("init");
+    let out = repo.run(&["run", "test", "--all"]);
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr_str(),
+        "error: no target named `test`; no service defines a target yet: add `[targets.test]` with `command = \"...\"` to pipeline.toml (npm, pnpm and yarn packages get their package.json scripts, Cargo crates `build`, `test` and `lint`, Go units `build` and `test`)\n"
+    );
+}

@@ -59,6 +59,8 @@ pub enum Command {
     Init,
     /// Run targets, then rerun exactly what each save affects; restart dev servers
     Watch(WatchArgs),
+    /// List the services with their kind, root and targets
+    Ls(LsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +101,9 @@ pub struct WatchArgs {
     pub poll: bool,
 }
 
+/// `--filter`, Turborepo's selector syntax.
+pub const FILTER_HELP: &str = "Select services as Turborepo does (repeatable): `web`, `@acme/*`, `web...` (and its dependencies), `...web` (and its dependents), `./apps/*` or `{apps/web}` (folders), `[main]` (changed since main), `!docs` (exclude)";
+
 /// Which services' tasks to include.
 #[derive(Debug, Args, Clone)]
 pub struct SelectArgs {
@@ -111,6 +116,8 @@ pub struct SelectArgs {
     /// These services (repeatable, or several names after one flag)
     #[arg(long, value_name = "NAME", num_args = 1.., action = clap::ArgAction::Append)]
     pub service: Vec<String>,
+    #[arg(long, short = 'F', value_name = "SELECTOR", action = clap::ArgAction::Append, conflicts_with_all = ["all", "service"], help = FILTER_HELP)]
+    pub filter: Vec<String>,
     /// With --affected or --all: only units of this kind (`service`: no Go library packages)
     #[arg(long, value_enum, value_name = "KIND", conflicts_with = "service")]
     pub kind: Option<KindArg>,
@@ -314,6 +321,9 @@ pub struct AffectedArgs {
     /// List only units of this kind (`service` for a deploy matrix)
     #[arg(long, value_enum, value_name = "KIND")]
     pub kind: Option<KindArg>,
+    /// List only the affected services these selectors pick (Turborepo's syntax, repeatable)
+    #[arg(long, short = 'F', value_name = "SELECTOR", action = clap::ArgAction::Append)]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -330,6 +340,23 @@ pub struct GraphArgs {
     /// Only the affected services (uses --base/--head/--uncommitted)
     #[arg(long)]
     pub affected: bool,
+    /// Only the services these selectors pick (Turborepo's syntax, repeatable)
+    #[arg(long, short = 'F', value_name = "SELECTOR", action = clap::ArgAction::Append)]
+    pub filter: Vec<String>,
     #[command(flatten)]
     pub range: RangeArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[arg(long, value_enum, default_value_t = LsFormat::Text)]
+    pub format: LsFormat,
+    #[arg(long, short = 'F', value_name = "SELECTOR", action = clap::ArgAction::Append, help = FILTER_HELP)]
+    pub filter: Vec<String>,
 }

@@ -86,11 +86,31 @@ pub struct Env {
     /// `SHOCKWAVE_CACHE_DIR`, for the commands without `--cache-dir` (which read it through
     /// clap): where they keep the parsed config.
     pub cache_dir: Option<PathBuf>,
-    /// The target branch of the pull or merge request the CI is building, when it says.
-    pub ci_base: Option<CiBase>,
+    /// Where the base and head come from when the command line does not say: variables that
+    /// name them, and what the CI says it is building.
+    pub base: BaseEnv,
     /// `COLUMNS`, when it is a positive number: the width of a terminal that does not say.
     columns: Option<usize>,
 }
+
+/// The variables that choose the base and head of a range when `--base`/`--head` are not given,
+/// and what the CI says it is building. Read once; nothing here opens a file.
+#[derive(Debug, Clone, Default)]
+pub struct BaseEnv {
+    /// `SHOCKWAVE_BASE`, else Turborepo's `TURBO_SCM_BASE`, else Nx's `NX_BASE`: (variable, value).
+    pub base: Option<(&'static str, String)>,
+    /// `SHOCKWAVE_HEAD`, else `TURBO_SCM_HEAD`, else `NX_HEAD`.
+    pub head: Option<(&'static str, String)>,
+    /// The target branch of the pull or merge request the CI is building, when it says.
+    pub ci_branch: Option<CiBase>,
+    /// The commit a push build's branch pointed to before the push, when the CI says.
+    pub push_before: Option<PushBefore>,
+}
+
+/// The variables naming a base, ours first, then Turborepo's, then Nx's.
+const BASE_VARS: &[&str] = &["SHOCKWAVE_BASE", "TURBO_SCM_BASE", "NX_BASE"];
+/// The variables naming a head, in the same order.
+const HEAD_VARS: &[&str] = &["SHOCKWAVE_HEAD", "TURBO_SCM_HEAD", "NX_HEAD"];
 
 /// The target branch of a pull or merge request, as the CI that builds it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +119,17 @@ pub struct CiBase {
     pub branch: String,
     /// The variable that said so.
     pub var: &'static str,
+}
+
+/// Where a push build says what its branch pointed to before the push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushBefore {
+    /// GitHub Actions, `GITHUB_EVENT_NAME=push`: the `before` of the event payload in the file
+    /// `GITHUB_EVENT_PATH` names (read only when the base is needed).
+    GithubEvent(PathBuf),
+    /// A commit id a variable holds: GitLab's `CI_COMMIT_BEFORE_SHA`, the Jenkins git plugin's
+    /// `GIT_PREVIOUS_SUCCESSFUL_COMMIT`.
+    Commit { var: &'static str, id: String },
 }
 
 /// The variables CI systems set to a pull request's target branch, first match wins. Each is set
@@ -110,6 +141,13 @@ const CI_BASE_VARS: &[&str] = &[
     "SYSTEM_PULLREQUEST_TARGETBRANCH",     // Azure Pipelines (may be `refs/heads/main`)
     "BITBUCKET_PR_DESTINATION_BRANCH",     // Bitbucket Pipelines
     "CHANGE_TARGET",                       // Jenkins multibranch
+];
+
+/// The variables holding the commit before a push, first match wins. GitLab sets its variable
+/// to forty zeros where there is none (a new branch, merge request and scheduled pipelines).
+const PUSH_BEFORE_VARS: &[&str] = &[
+    "CI_COMMIT_BEFORE_SHA",           // GitLab CI
+    "GIT_PREVIOUS_SUCCESSFUL_COMMIT", // Jenkins git plugin
 ];
 
 impl CiBase {
@@ -125,6 +163,36 @@ impl CiBase {
     }
 }
 
+impl BaseEnv {
+    pub fn read(var: impl Fn(&str) -> Option<String>) -> BaseEnv {
+        let first = |names: &[&'static str]| {
+            names.iter().find_map(|&name| {
+                let value = var(name)?;
+                let value = value.trim();
+                (!value.is_empty()).then(|| (name, value.to_string()))
+            })
+        };
+        let github_push = var("GITHUB_EVENT_NAME").is_some_and(|e| e == "push");
+        let push_before = match var("GITHUB_EVENT_PATH").filter(|p| github_push && !p.is_empty()) {
+            Some(path) => Some(PushBefore::GithubEvent(PathBuf::from(path))),
+            None => first(PUSH_BEFORE_VARS)
+                .filter(|(_, id)| !is_null_commit(id))
+                .map(|(var, id)| PushBefore::Commit { var, id }),
+        };
+        BaseEnv {
+            base: first(BASE_VARS),
+            head: first(HEAD_VARS),
+            ci_branch: CiBase::read(&var),
+            push_before,
+        }
+    }
+}
+
+/// All zeros: git's "no commit", which a push that creates a branch has as its `before`.
+pub fn is_null_commit(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b == b'0')
+}
+
 impl Env {
     pub fn read() -> Env {
         let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
@@ -137,7 +205,7 @@ impl Env {
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             ci: non_empty("CI").is_some_and(|v| v != "0" && v != "false"),
             rust_log: std::env::var("RUST_LOG").ok(),
-            ci_base: CiBase::read(|k| std::env::var(k).ok()),
+            base: BaseEnv::read(|k| std::env::var(k).ok()),
             stdout: Style {
                 color: color && std::io::stdout().is_terminal(),
             },

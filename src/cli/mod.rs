@@ -8,6 +8,7 @@ mod env;
 mod error;
 mod logging;
 mod prepare;
+mod push_event;
 mod select;
 mod settings;
 mod signals;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::select::{choose, select};
+use super::select::{choose, select, workspace_cwd};
 use super::settings::{ConfigAt, FsMonitorSettings, Select};
 use super::workspace::{Context, Loaded};
 use super::CliError;
@@ -27,11 +27,12 @@ pub(crate) fn prepare(
     s: &Select,
 ) -> Result<Prepared, CliError> {
     let loaded = Loaded::open(cwd, config)?;
-    let chosen = choose(&loaded.ws, s)?;
+    let rel = workspace_cwd(&loaded.ws, cwd);
+    let chosen = choose(&loaded.ws, s, &rel)?;
     tasks::check_targets(&loaded.ws, targets)?;
     let mut ctx = loaded.into_context()?;
     ctx.watch(fs);
-    let selection = select(&ctx, s, chosen)?;
+    let selection = select(&ctx, s, chosen, &rel)?;
     let graph = TaskGraph::build(&ctx.ws, &selection.services, targets)
         .map_err(|e| CliError::task(&ctx.ws, e))?;
     let t0 = std::time::Instant::now();

@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use super::args::{
     AffectedArgs, AffectedFormat, CacheAction, Cli, Command, DependentsArg, DryRunFormat,
-    GraphArgs, GraphFormat, HashArgs, KindArg, OnMissingBase, RangeArgs, RunArgs, SelectArgs,
+    GraphArgs, GraphFormat, HashArgs, KindArg, LsFormat, OnMissingBase, RangeArgs, RunArgs,
+    SelectArgs,
 };
-use super::env::{CiBase, Env, FsMonitorEnv, RemoteEnv};
+use super::env::{BaseEnv, CiBase, Env, FsMonitorEnv, PushBefore, RemoteEnv};
 use super::CliError;
 use crate::affected::Dependents;
 use crate::cache::parse_size;
 use crate::cache::remote::{RemoteConfig, Secret};
 use crate::config::{FsMonitorKind, RemoteCacheFile};
+use crate::filter::Selector;
 
 /// The default per-request timeout of the remote cache.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,9 +95,11 @@ impl FsMonitorSettings {
 pub enum CommandSettings {
     Check,
     Init,
+    Ls(LsSettings),
     Affected(AffectedSettings),
     Graph(GraphSettings),
-    Run(RunSettings),
+    // Boxed: the largest by far.
+    Run(Box<RunSettings>),
     Watch(WatchSettings),
     Hash(HashSettings),
     Cache(CacheSettings),
@@ -108,16 +112,24 @@ pub enum CommandSettings {
 /// Which commits (and worktree changes) to compare; `--head` and `--uncommitted` never together.
 #[derive(Debug, Clone)]
 pub struct Range {
+    /// `--base`, else the first of `SHOCKWAVE_BASE`, `TURBO_SCM_BASE`, `NX_BASE`.
     pub base: Option<String>,
+    /// The variable `base` came from; `None` for `--base` (or no base).
+    pub base_var: Option<&'static str>,
+    /// `--head`, else the first of `SHOCKWAVE_HEAD`, `TURBO_SCM_HEAD`, `NX_HEAD`.
     pub head: Option<String>,
+    /// The variable `head` came from; `None` for `--head` (or no head).
+    pub head_var: Option<&'static str>,
     pub exact_base: bool,
     pub uncommitted: bool,
     /// `--on-missing-base all`: a base that is not in the clone affects everything.
     pub all_on_missing_base: bool,
     pub dependents: Dependents,
     /// The pull request's target branch the CI says (`GITHUB_BASE_REF`, …): the first choice
-    /// for a base when neither `--base` nor `default_base` gives one.
+    /// for a base when neither `--base`, a variable nor `default_base` gives one.
     pub ci_base: Option<CiBase>,
+    /// The commit before a push, as the CI says: the next choice.
+    pub push_before: Option<PushBefore>,
 }
 
 #[derive(Debug)]
@@ -130,11 +142,29 @@ pub struct AffectedSettings {
     pub shards: Option<(usize, Vec<String>)>,
     /// `--kind`: list only units of this kind.
     pub kind: Option<crate::discover::Kind>,
+    /// `--filter`: list only the affected services these pick.
+    pub filters: Vec<Selector>,
+}
+
+/// `ls`: how to print, and which services.
+#[derive(Debug)]
+pub struct LsSettings {
+    pub format: LsFormat,
+    pub filters: Vec<Selector>,
+}
+
+/// Each `--filter` parsed: a syntax error is a usage error, before anything is read.
+fn parse_filters(raw: &[String]) -> Result<Vec<Selector>, CliError> {
+    raw.iter()
+        .map(|f| Selector::parse(f).map_err(|e| CliError::Usage(e.to_string())))
+        .collect()
 }
 
 #[derive(Debug)]
 pub struct GraphSettings {
     pub format: GraphFormat,
+    /// `--filter`: only the services these pick.
+    pub filters: Vec<Selector>,
     /// `--affected`: only the services this range affects.
     pub affected: Option<Range>,
 }
@@ -142,14 +172,18 @@ pub struct GraphSettings {
 /// Which services' tasks a `run` or `hash` covers.
 #[derive(Debug)]
 pub struct Select {
-    /// `--head`, which must be the checked-out commit whatever selects the services: tasks run
-    /// in the worktree.
+    /// `--head` (or a variable naming the head of the range), which must be the checked-out
+    /// commit whatever selects the services: tasks run in the worktree.
     pub head: Option<String>,
+    /// The variable `head` came from; `None` for `--head`.
+    pub head_var: Option<&'static str>,
     pub by: SelectBy,
     /// Range flags that a selection by name does not use (`--base`, ...), for a warning.
     pub ignored: Vec<&'static str>,
     /// `--kind`: only units of this kind.
     pub kind: Option<crate::discover::Kind>,
+    /// `--filter`: the services these pick (and, when a range is asked for, are affected).
+    pub filters: Vec<Selector>,
 }
 
 #[derive(Debug)]
@@ -224,7 +258,8 @@ pub enum HashSettings {
     Diff(PathBuf, PathBuf),
     List {
         targets: Vec<String>,
-        select: Select,
+        // Boxed: far larger than the other variant.
+        select: Box<Select>,
         format: HashFormat,
     },
 }
@@ -260,12 +295,16 @@ impl Settings {
         let command = match cli.command {
             Command::Check => CommandSettings::Check,
             Command::Init => CommandSettings::Init,
+            Command::Ls(l) => CommandSettings::Ls(LsSettings {
+                format: l.format,
+                filters: parse_filters(&l.filter)?,
+            }),
             Command::Affected(a) => {
-                CommandSettings::Affected(AffectedSettings::resolve(a, &env.ci_base)?)
+                CommandSettings::Affected(AffectedSettings::resolve(a, &env.base)?)
             }
-            Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g, &env.ci_base)?),
+            Command::Graph(g) => CommandSettings::Graph(GraphSettings::resolve(g, &env.base)?),
             Command::Run(r) => {
-                CommandSettings::Run(RunSettings::resolve(r, remote_env, &env.ci_base)?)
+                CommandSettings::Run(Box::new(RunSettings::resolve(r, remote_env, &env.base)?))
             }
             Command::Watch(w) => {
                 let debounce = Duration::from_millis(w.debounce);
@@ -288,12 +327,12 @@ impl Settings {
                     heartbeat_secs: 0,
                 };
                 CommandSettings::Watch(WatchSettings {
-                    run: RunSettings::resolve(run, remote_env, &env.ci_base)?,
+                    run: RunSettings::resolve(run, remote_env, &env.base)?,
                     debounce,
                     poll,
                 })
             }
-            Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.ci_base)?),
+            Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.base)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {
                 remote: RemoteSettings::resolve(remote_env, false, false)?,
                 dir: c.cache_dir,
@@ -339,15 +378,34 @@ impl Settings {
 }
 
 impl Range {
-    fn resolve(a: RangeArgs, ci_base: &Option<CiBase>) -> Result<Range, CliError> {
+    /// The range the flags ask for, the variables filling in a base and a head the flags leave
+    /// out.
+    fn resolve(a: RangeArgs, env: &BaseEnv) -> Result<Range, CliError> {
         if a.head.is_some() && a.uncommitted {
             return Err(CliError::Usage(
                 "--uncommitted compares the worktree with HEAD, so it cannot be combined with --head; drop one of them".into(),
             ));
         }
+        let (base, base_var) = match (a.base, &env.base) {
+            (Some(b), _) => (Some(b), None),
+            (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
+            (None, None) => (None, None),
+        };
+        let (head, head_var) = match (a.head, &env.head) {
+            (Some(h), _) => (Some(h), None),
+            (None, Some((var, value))) if a.uncommitted => {
+                return Err(CliError::Usage(format!(
+                    "{var}={value} sets the head, and --uncommitted compares the worktree with HEAD; unset {var} or drop --uncommitted"
+                )))
+            }
+            (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
+            (None, None) => (None, None),
+        };
         Ok(Range {
-            base: a.base,
-            head: a.head,
+            base,
+            base_var,
+            head,
+            head_var,
             exact_base: a.exact_base,
             uncommitted: a.uncommitted,
             all_on_missing_base: a.on_missing_base == OnMissingBase::All,
@@ -356,7 +414,8 @@ impl Range {
                 DependentsArg::Direct => Dependents::Direct,
                 DependentsArg::Transitive => Dependents::Transitive,
             },
-            ci_base: ci_base.clone(),
+            ci_base: env.ci_branch.clone(),
+            push_before: env.push_before.clone(),
         })
     }
 
@@ -388,49 +447,55 @@ impl Range {
 }
 
 impl AffectedSettings {
-    fn resolve(a: AffectedArgs, ci_base: &Option<CiBase>) -> Result<AffectedSettings, CliError> {
+    fn resolve(a: AffectedArgs, env: &BaseEnv) -> Result<AffectedSettings, CliError> {
         if a.shards.is_some() && a.format != AffectedFormat::Github {
             return Err(CliError::Usage(
                 "--shards adds the `shards` output of --format github; add --format github".into(),
             ));
         }
         Ok(AffectedSettings {
-            range: Range::resolve(a.range, ci_base)?,
+            range: Range::resolve(a.range, env)?,
             format: a.format,
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
             kind: a.kind.map(KindArg::kind),
+            filters: parse_filters(&a.filter)?,
         })
     }
 }
 
 impl GraphSettings {
-    fn resolve(g: GraphArgs, ci_base: &Option<CiBase>) -> Result<GraphSettings, CliError> {
+    fn resolve(g: GraphArgs, env: &BaseEnv) -> Result<GraphSettings, CliError> {
         // Without `--affected` the range flags select nothing, so they are not checked either.
         Ok(GraphSettings {
             format: g.format,
+            filters: parse_filters(&g.filter)?,
             affected: g
                 .affected
-                .then(|| Range::resolve(g.range, ci_base))
+                .then(|| Range::resolve(g.range, env))
                 .transpose()?,
         })
     }
 }
 
 impl Select {
-    fn resolve(s: SelectArgs, ci_base: &Option<CiBase>) -> Result<Select, CliError> {
+    fn resolve(s: SelectArgs, env: &BaseEnv) -> Result<Select, CliError> {
         let r = s.range;
-        let head = r.head.clone();
         let kind = s.kind.map(KindArg::kind);
+        let filters = parse_filters(&s.filter)?;
         if !s.all && s.service.is_empty() {
+            // With `--filter`, the range narrows the selection only when the command line asks
+            // for one (`--affected`, `--base`, `--uncommitted`): a base from `default_base` or
+            // a variable does not turn `--filter web...` into "web... if affected".
+            let asked = s.affected || (!filters.is_empty() && (r.base.is_some() || r.uncommitted));
+            let range = Range::resolve(r, env)?;
             return Ok(Select {
-                head,
-                by: SelectBy::Affected {
-                    range: Range::resolve(r, ci_base)?,
-                    asked: s.affected,
-                },
+                head: range.head.clone(),
+                head_var: range.head_var,
+                by: SelectBy::Affected { range, asked },
                 ignored: Vec::new(),
                 kind,
+                filters,
             });
         }
         let ignored = [
@@ -452,11 +517,14 @@ impl Select {
         } else {
             SelectBy::Services(s.service)
         };
+        // A selection by name has no range: the variables that name one do not apply.
         Ok(Select {
-            head,
+            head: r.head,
+            head_var: None,
             by,
             ignored,
             kind,
+            filters,
         })
     }
 }
@@ -534,11 +602,7 @@ impl RemoteSettings {
 }
 
 impl RunSettings {
-    fn resolve(
-        a: RunArgs,
-        remote: RemoteEnv,
-        ci_base: &Option<CiBase>,
-    ) -> Result<RunSettings, CliError> {
+    fn resolve(a: RunArgs, remote: RemoteEnv, env: &BaseEnv) -> Result<RunSettings, CliError> {
         if a.jobs == Some(0) {
             return Err(CliError::Usage(
                 "-j 0: the number of parallel tasks must be at least 1".into(),
@@ -570,7 +634,7 @@ impl RunSettings {
         Ok(RunSettings {
             shard,
             targets: a.targets,
-            select: Select::resolve(a.select, ci_base)?,
+            select: Select::resolve(a.select, env)?,
             jobs: a
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -591,7 +655,7 @@ impl RunSettings {
 }
 
 impl HashSettings {
-    fn resolve(a: HashArgs, ci_base: &Option<CiBase>) -> Result<HashSettings, CliError> {
+    fn resolve(a: HashArgs, env: &BaseEnv) -> Result<HashSettings, CliError> {
         if let Some(files) = a.diff {
             let mut files = files.into_iter();
             return match (files.next(), files.next()) {
@@ -602,7 +666,7 @@ impl HashSettings {
         }
         Ok(HashSettings::List {
             targets: a.targets,
-            select: Select::resolve(a.select, ci_base)?,
+            select: Box::new(Select::resolve(a.select, env)?),
             format: if a.json {
                 HashFormat::Json
             } else if a.explain {

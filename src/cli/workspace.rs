@@ -76,11 +76,10 @@ impl Loaded {
     }
 
     /// No pipeline.toml up to the repository root: the workspace discovered from that root, said
-    /// in one line on stderr; `not_found` when there is no repository or nothing to discover.
+    /// in one line on stderr; `not_found` when there is nothing to discover. Outside a repository
+    /// that is the error (exit 3), since no command can work there without a config.
     fn discovered(cwd: &Path, not_found: ConfigError) -> Result<Loaded, CliError> {
-        let Ok(repo) = Repo::discover(cwd) else {
-            return Err(not_found.into());
-        };
+        let repo = Repo::discover(cwd)?;
         let root = std::fs::canonicalize(repo.workdir()).unwrap_or_else(|_| repo.workdir().into());
         let found = match repo.workspace_dirs(&root)? {
             Some(mut dirs) => config::discover_only(&root, &mut dirs)?,

@@ -41,6 +41,7 @@ impl Validator<'_> {
                     root: s.root,
                     found: Some(Box::new(Found {
                         ecosystem: s.ecosystem,
+                        package: s.name.clone(),
                         deps: s.deps,
                         dev_deps: s.dev_deps,
                         scripts: s.scripts,
@@ -72,6 +73,7 @@ impl Validator<'_> {
             if let Some(draft) = drafts.get_mut(member) {
                 draft.found = Some(Box::new(Found {
                     ecosystem: s.ecosystem,
+                    package: s.name.clone(),
                     deps: s
                         .deps
                         .iter()

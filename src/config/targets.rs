@@ -12,7 +12,7 @@ use super::model::{Need, Target, Targets};
 use super::raw::{RawTarget, SpannedStr};
 use super::validate::Validator;
 use crate::diagnostic::Diagnostic;
-use crate::discover::Ecosystem;
+use crate::discover::{default_command, Ecosystem, Kind};
 use crate::glob::Globs;
 
 /// A service's merged targets, shared, and all their `outputs` together.
@@ -25,12 +25,11 @@ pub(super) struct Defaults<'r> {
     /// The defaults without a command: every service inheriting them as they are lacks one.
     without_command: Vec<String>,
     merged: Option<Merged>,
-    /// The same for discovered npm-family services without overrides, by package manager and
-    /// script names (most packages of a workspace share a few sets of scripts).
-    by_scripts: BTreeMap<(Ecosystem, Vec<String>), Merged>,
+    /// The same for discovered units without overrides, by what their default commands depend
+    /// on (most packages of a workspace share a few sets of scripts).
+    by_scripts: BTreeMap<ScriptsKey, Merged>,
 }
 
-/// A discovered service's package manager and `scripts` names: targets run as
 /// A `needs` entry as written: `"^build"` (every dependency's), `"web#build"` (one service's,
 /// split at the last `#`; `//` names the root package) or `"build"` (the same service's).
 pub(crate) fn parse_need(written: &str) -> Need {
@@ -46,8 +45,35 @@ pub(crate) fn parse_need(written: &str) -> Need {
     }
 }
 
-/// `<package manager> run NAME` where no command is configured.
-pub(super) type Scripts<'s> = Option<(Ecosystem, &'s [String])>;
+/// What a discovered unit's default commands depend on: the ecosystem, the kind, the package name
+/// where a command names it (Cargo's `-p`), and the target names.
+type ScriptsKey = (Ecosystem, Kind, Option<String>, Vec<String>);
+
+/// A discovered unit's default targets: an npm-family package's `scripts` (run as `<package
+/// manager> run NAME`), a Cargo crate's or Go unit's `build`/`test`/`lint`, each used where no
+/// command is configured.
+#[derive(Clone, Copy)]
+pub(super) struct Scripts<'s> {
+    pub(super) ecosystem: Ecosystem,
+    pub(super) kind: Kind,
+    /// The name its manifest gives it.
+    pub(super) package: &'s str,
+    /// Sorted.
+    pub(super) names: &'s [String],
+}
+
+impl Scripts<'_> {
+    fn key(&self) -> ScriptsKey {
+        let package = (self.ecosystem == Ecosystem::Cargo).then(|| self.package.to_string());
+        (self.ecosystem, self.kind, package, self.names.to_vec())
+    }
+
+    /// The default command of target `name`, when the unit has one.
+    fn command(&self, name: &str) -> Option<String> {
+        self.names.binary_search_by(|n| n.as_str().cmp(name)).ok()?;
+        default_command(self.ecosystem, self.kind, self.package, name)
+    }
+}
 
 impl<'r> Defaults<'r> {
     pub(super) fn new(raw: &'r BTreeMap<SpannedStr, RawTarget>) -> Self {
@@ -93,10 +119,9 @@ impl Validator<'_> {
         overrides: &BTreeMap<SpannedStr, RawTarget>,
         defaults: &mut Defaults<'_>,
         known: &BTreeSet<String>,
-        scripts: Scripts<'_>,
+        scripts: Option<Scripts<'_>>,
     ) -> Merged {
-        if let Some((pm, names)) = scripts.filter(|_| overrides.is_empty()) {
-            let key = (pm, names.to_vec());
+        if let Some(key) = scripts.filter(|_| overrides.is_empty()).map(|s| s.key()) {
             if let Some((targets, outputs)) = defaults.by_scripts.get(&key) {
                 return (targets.clone(), outputs.clone());
             }
@@ -128,7 +153,7 @@ impl Validator<'_> {
         overrides: &BTreeMap<SpannedStr, RawTarget>,
         defaults: &Defaults<'_>,
         known: &BTreeSet<String>,
-        scripts: Scripts<'_>,
+        scripts: Option<Scripts<'_>>,
     ) -> Merged {
         let targets = self.merge_targets(service, defaults.raw, overrides, known, scripts);
         let mut outputs: Vec<String> = targets
@@ -192,9 +217,9 @@ impl Validator<'_> {
         defaults: &BTreeMap<SpannedStr, RawTarget>,
         overrides: &BTreeMap<SpannedStr, RawTarget>,
         known: &BTreeSet<String>,
-        scripts: Scripts<'_>,
+        scripts: Option<Scripts<'_>>,
     ) -> Targets {
-        let script_names = scripts.map(|(_, s)| s).unwrap_or_default();
+        let script_names = scripts.map(|s| s.names).unwrap_or_default();
         let names: BTreeSet<&String> = defaults
             .keys()
             .chain(overrides.keys())
@@ -205,13 +230,7 @@ impl Validator<'_> {
         for name in names {
             let base = defaults.iter().find(|(k, _)| k.get_ref() == name);
             let over = overrides.iter().find(|(k, _)| k.get_ref() == name);
-            let script = scripts.and_then(|(pm, names)| {
-                names
-                    .binary_search(name)
-                    .ok()
-                    .map(|_| script_command(pm, name))
-            });
-            let fallback = scripts.map(|_| script);
+            let fallback = scripts.map(|s| (s.ecosystem, s.command(name)));
             if let Some(target) = self.merge_target(service, name, base, over, known, fallback) {
                 out.insert(name.clone(), Arc::new(target));
             }
@@ -228,7 +247,7 @@ impl Validator<'_> {
         base: Option<(&SpannedStr, &RawTarget)>,
         over: Option<(&SpannedStr, &RawTarget)>,
         known: &BTreeSet<String>,
-        script: Option<Option<String>>,
+        script: Option<(Ecosystem, Option<String>)>,
     ) -> Option<Target> {
         if let Some((_, o)) = over {
             self.check_target_needs(o, known, &format!("[services.{service}.targets.{name}]"));
@@ -241,12 +260,14 @@ impl Validator<'_> {
         let command = over
             .and_then(|o| o.command.clone())
             .or_else(|| base.and_then(|b| b.command.clone()));
-        // A discovered npm-family package runs its own script; one without that script simply
-        // has no such target, as `turbo` and `npm run --workspaces --if-present` treat it.
-        let from_script = command.is_none() && matches!(script, Some(Some(_)));
+        // A discovered unit runs its default command (an npm-family package its own script);
+        // one without it simply has no such target, as `turbo` and `npm run --workspaces
+        // --if-present` treat a package without the script.
+        let from_script = command.is_none() && matches!(script, Some((_, Some(_))));
+        let npm_script = from_script && script.as_ref().is_some_and(|(e, _)| e.is_npm_family());
         let command = match (command, script) {
             (Some(c), _) => Some(c),
-            (None, Some(script)) => Some(script?),
+            (None, Some((_, script))) => Some(script?),
             (None, None) => None,
         };
         let Some(command) = command else {
@@ -270,7 +291,8 @@ impl Validator<'_> {
         let written_needs = pick(|t| t.needs.as_ref());
         // A discovered package's script with no `needs` written runs after the same script of
         // its workspace dependencies, as the package managers order `run` over a workspace.
-        let implied = written_needs.is_none() && from_script;
+        // Cargo and Go order their own builds: their defaults need nothing.
+        let implied = written_needs.is_none() && npm_script;
         let (mut needs, need_spans): (Vec<Need>, Vec<_>) = written_needs
             .map(|ns| {
                 ns.iter()
@@ -306,23 +328,6 @@ impl Validator<'_> {
             interactive,
             script: from_script,
         })
-    }
-}
-
-/// `<package manager> run NAME`, the name quoted for `sh` when it holds anything but the
-/// characters script names usually have; `go test .` for a Go package's `test`.
-pub(super) fn script_command(pm: Ecosystem, name: &str) -> String {
-    // A Go package's one script is its test, run in its folder.
-    if pm == Ecosystem::Go {
-        return "go test .".to_string();
-    }
-    let plain = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_:.@/+=".contains(c));
-    if plain {
-        format!("{} run {name}", pm.as_str())
-    } else {
-        format!("{} run '{}'", pm.as_str(), name.replace('\'', "'\\''"))
     }
 }
 

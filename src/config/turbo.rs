@@ -112,7 +112,10 @@ fn read_file(root: &Path, dir: &str) -> Result<Option<(String, String)>, TurboEr
     let boundary = crate::confine::Boundary::open(root).map_err(|e| TurboError {
         path: root.to_path_buf(),
         text: String::new(),
-        diagnostics: vec![Diagnostic::new(format!("cannot open {}: {e}", root.display()))],
+        diagnostics: vec![Diagnostic::new(format!(
+            "cannot open {}: {e}",
+            root.display()
+        ))],
     })?;
     for file in TURBO_FILES {
         let rel = if dir.is_empty() {
@@ -657,6 +660,7 @@ impl Validator<'_> {
                     root: String::new(),
                     targets: turbo.root_tasks.clone(),
                     found: Some(Box::new(Found {
+                        package: ROOT_PACKAGE.to_string(),
                         ecosystem: manager,
                         deps: Vec::new(),
                         dev_deps: Vec::new(),
@@ -766,8 +770,9 @@ pub fn pipeline_tables(
                 key(ROOT_PACKAGE),
                 key(name.get_ref())
             ));
-            let command = super::targets::script_command(manager, name.get_ref());
-            write_target(&mut out, t, Some(&command));
+            let command =
+                crate::discover::default_command(manager, Kind::Service, "", name.get_ref());
+            write_target(&mut out, t, command.as_deref());
         }
     }
     Ok(Some(out))

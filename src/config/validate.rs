@@ -15,7 +15,7 @@ use super::members::WorkspaceDirs;
 use super::model::{RemoteCacheFile, Service, ServiceId, Workspace};
 use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
 use super::roots::Listings;
-use super::targets::{Defaults, MissingCommands};
+use super::targets::{Defaults, MissingCommands, Scripts};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::discover::{DiscoverError, Ecosystem, Kind, PackageInput};
 use crate::glob::{self, Globs};
@@ -65,6 +65,9 @@ pub(super) struct Draft {
 /// A discovered service's part of a [`Draft`].
 pub(super) struct Found {
     pub(super) ecosystem: Ecosystem,
+    /// The name its manifest gives it (a Cargo crate's package name, which `cargo -p` takes),
+    /// whatever `members` named the service.
+    pub(super) package: String,
     /// Names of the services it links (only services that exist among the drafts).
     pub(super) deps: Vec<String>,
     /// Names of the services it needs only for its tests.
@@ -181,19 +184,30 @@ impl<'a> Validator<'a> {
                 (&names, &ids),
                 &mut dep_spans,
             );
+            // A unit with no default targets is a plain service: a `[targets.*]` default
+            // without a command is reported for it, as for a service written by hand.
             let scripts = d
                 .found
                 .as_ref()
-                .filter(|f| f.ecosystem.is_npm_family() || f.kind == Kind::Package)
-                .map(|f| (f.ecosystem, f.scripts.as_slice()))
-                // A target without a command runs a discovered package's script of that name: a
-                // discovered service without scripts has no such target (as turbo.json's tasks
-                // reach only the packages of the JavaScript workspace).
-                // The root package (`//`) has only the targets its own table writes.
+                .filter(|f| f.ecosystem.is_npm_family() || !f.scripts.is_empty())
+                .map(|f| Scripts {
+                    ecosystem: f.ecosystem,
+                    kind: f.kind,
+                    package: &f.package,
+                    names: &f.scripts,
+                })
+                // A target without a command runs a discovered unit's default of that name: a
+                // discovered service without one has no such target (as turbo.json's tasks
+                // reach only the packages of the JavaScript workspace), and the root package
+                // (`//`) has only the targets its own table writes.
                 .or_else(|| {
                     let root_package = name == super::turbo::ROOT_PACKAGE;
-                    (turbo.is_some() || d.found.is_some() || root_package)
-                        .then_some((Ecosystem::Npm, &[][..]))
+                    (turbo.is_some() || d.found.is_some() || root_package).then_some(Scripts {
+                        ecosystem: Ecosystem::Npm,
+                        kind: Kind::Service,
+                        package: "",
+                        names: &[],
+                    })
                 });
             let (targets, outputs) =
                 self.service_targets(&name, &d.targets, &mut defaults, &target_names, scripts);

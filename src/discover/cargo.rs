@@ -397,7 +397,7 @@ fn services(
                 .map(|v| files::line_at(&m.text, v.span().start)),
             deps: deps.into_iter().collect(),
             dev_deps: dev_deps.into_iter().collect(),
-            scripts: Vec::new(),
+            scripts: super::default_targets(Ecosystem::Cargo, Kind::Service),
             packages: Vec::new(),
             kind: Kind::Service,
             paths: paths.into_iter().collect(),

@@ -12,12 +12,14 @@
 //! is an error with its position, never a panic.
 
 mod cargo;
+mod defaults;
 mod files;
 mod folders;
 pub mod go;
 mod js;
 pub mod lockfile;
 
+pub use defaults::{default_command, default_targets};
 pub use js::declared_dependencies;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,8 +120,10 @@ pub struct DiscoveredService {
     /// sorted, deduplicated, none also in `deps`: a change there affects this service but not,
     /// through it, its dependents, and `^target` needs do not follow them.
     pub dev_deps: Vec<String>,
-    /// npm-family `scripts` names (sorted): each becomes a target run as `<package manager> run
-    /// NAME` unless `[targets.NAME]` has a command of its own.
+    /// The targets it has without configuration (sorted): an npm-family package's `scripts`
+    /// names (run as `<package manager> run NAME`), a Cargo crate's or a Go unit's defaults
+    /// ([`default_targets`]); each runs [`default_command`] unless `[targets.NAME]` has a command
+    /// of its own.
     pub scripts: Vec<String>,
     /// More workspace-relative globs whose files belong to the service, as `[services.*] paths`:
     /// what it uses through a dependency the graph cannot hold (a Cargo dev-dependency that would

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::Writes;
 use crate::cache::remote::RemoteEvent;
 use crate::cache::CacheError;
 use crate::tasks::TaskIdx;
@@ -79,15 +80,12 @@ pub enum RunEvent {
         during: CacheStep,
         error: CacheError,
     },
-    /// A task whose outputs are not declared wrote or deleted files below its service root, so
-    /// its result was not cached: a cache hit would not have done the same.
+    /// A task wrote files below its service root that a cache hit would not restore (no
+    /// `outputs` glob covers them), or, with no outputs declared by anyone, changed or deleted
+    /// files, so that its result was not cached.
     UndeclaredWrites {
         task: TaskIdx,
-        /// The first few, relative to the service root, sorted.
-        first: Vec<String>,
-        /// `None`: the service root holds more entries than are looked at, so the task may have
-        /// written more (or, when `first` is empty, anything).
-        count: Option<usize>,
+        writes: Writes,
     },
     /// Something the remote cache reports: a warning, that it is off, how uploads went.
     Remote(RemoteEvent),
@@ -133,6 +131,10 @@ pub struct TaskResult {
     pub saved: Duration,
     /// For skipped tasks: the failed task that caused it, if any.
     pub skipped_because: Option<TaskIdx>,
+    /// For cache hits: the target declares no `outputs`, so only the log was replayed.
+    pub log_only: bool,
+    /// For a task that ran: what it wrote that a cache hit would not restore, when anything.
+    pub writes: Option<Box<Writes>>,
 }
 
 /// How a run ended.

@@ -22,6 +22,7 @@ pub use events::{CacheStep, RunEvent, RunOutcome, StopReason, TaskResult, TaskSt
 pub use interrupt::Interrupt;
 pub use persistent::{Ensured, Persistent};
 pub use plan::{task_spec, CacheState, Plan, PlannedTask, SelectedBy, Selection};
+pub use writes::{Watch, WriteCheck, Writes, MAX_ENTRIES};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -46,10 +47,10 @@ pub struct TaskSpec {
     pub cacheable: bool,
     pub outputs: Arc<Globs>,
     pub env: Vec<(String, String)>,
-    /// A discovered script with no declared `outputs`: `cwd` is listed before and after it runs,
-    /// and a run that wrote or deleted files there is reported and not cached (a hit could not
-    /// restore what it did).
-    pub watch_writes: bool,
+    /// A cacheable task: `cwd` is listed before and after its command runs, and the files it
+    /// wrote that a cache hit would not restore are reported (see [`Watch`] for when such a run
+    /// is not cached at all).
+    pub watch: Option<Watch>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +60,9 @@ pub struct RunOptions {
     pub stream: bool,
     /// How often to report a command that is still running (`None`: never).
     pub heartbeat: Option<Duration>,
+    /// What the workers need to judge the files a watched task wrote; without it no task is
+    /// watched.
+    pub writes: Option<Arc<WriteCheck>>,
 }
 
 /// How long commands get to exit after SIGTERM before they get SIGKILL.
@@ -113,7 +117,7 @@ fn schedule(
     let (job_tx, job_rx) = mpsc::channel::<TaskIdx>();
     let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
     let jobs = opts.jobs.max(1).min(graph.len().max(1));
-    let workers = worker::spawn(jobs, job_rx, &msg_tx, specs, caches, interrupt, opts.stream);
+    let workers = worker::spawn(jobs, job_rx, &msg_tx, specs, caches, interrupt, opts);
     drop(msg_tx);
 
     let mut abandoned = false;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::TaskSpec;
+use super::{TaskSpec, Watch};
 use crate::affected::Impact;
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
@@ -20,6 +20,8 @@ pub enum SelectedBy {
     Services,
     /// What a range of changes affects.
     Affected,
+    /// `--filter` selectors.
+    Filter,
 }
 
 impl SelectedBy {
@@ -29,6 +31,7 @@ impl SelectedBy {
             SelectedBy::All => "all",
             SelectedBy::Services => "services",
             SelectedBy::Affected => "affected",
+            SelectedBy::Filter => "filter",
         }
     }
 }
@@ -41,6 +44,8 @@ pub struct Selection {
     pub by: SelectedBy,
     /// The changes and affected set, when selected by what changed.
     pub impact: Option<Impact>,
+    /// The `--filter` selectors as written, when there were any.
+    pub filters: Vec<String>,
 }
 
 /// How many remote lookups a dry run makes at the same time.
@@ -206,13 +211,25 @@ pub fn task_spec(
 ) -> TaskSpec {
     let svc = &ws.services[service];
     let hash = hash.to_hex().to_string();
+    // Cargo builds into `target/` on its own, whatever the target says: never an output worth
+    // caching, and often the largest folder there is.
+    let skip_names: &'static [&'static str] =
+        if svc.ecosystem == Some(crate::discover::Ecosystem::Cargo) {
+            &["target"]
+        } else {
+            &[]
+        };
     TaskSpec {
         label: label.to_string(),
         command: def.command.clone(),
         cwd: ws.root.join(&svc.root),
         cacheable,
         outputs: def.outputs.clone(),
-        watch_writes: def.script && def.outputs.patterns.is_empty(),
+        watch: cacheable.then(|| Watch {
+            root: svc.root.clone(),
+            undeclared: def.script && def.outputs.patterns.is_empty(),
+            skip_names,
+        }),
         env: vec![
             ("SHOCKWAVE_SERVICE".into(), svc.name.clone()),
             ("SHOCKWAVE_TARGET".into(), target.to_string()),

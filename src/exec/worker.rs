@@ -10,7 +10,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{CacheStep, Interrupt, RunEvent, TaskResult, TaskSpec, TaskStatus};
+use super::writes::{self, WriteCheck};
+use super::{CacheStep, Interrupt, RunEvent, RunOptions, TaskResult, TaskSpec, TaskStatus};
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::tasks::TaskIdx;
@@ -31,6 +32,8 @@ pub(super) fn skipped(because: Option<TaskIdx>) -> TaskResult {
         log: Vec::new(),
         saved: Duration::ZERO,
         skipped_because: because,
+        log_only: false,
+        writes: None,
     }
 }
 
@@ -55,10 +58,11 @@ fn run_one(
     spec: &TaskSpec,
     caches: &Caches,
     interrupt: &Interrupt,
-    stream: bool,
+    (stream, check): (bool, Option<&WriteCheck>),
     tx: &mpsc::Sender<Msg>,
 ) -> TaskResult {
     let started = Instant::now();
+    let log_only = spec.outputs.patterns.is_empty();
     let cache = caches.local.as_deref();
     // Held until the task is restored, or has run and been stored: another shockwave run of the
     // same task in this cache waits here, then restores what this one stored.
@@ -86,6 +90,8 @@ fn run_one(
                     log: hit.log,
                     saved: Duration::from_millis(hit.meta.duration_ms),
                     skipped_because: None,
+                    log_only,
+                    writes: None,
                 }
             }
             Ok(None) => {}
@@ -107,6 +113,8 @@ fn run_one(
                     log: hit.log,
                     saved: Duration::from_millis(hit.meta.duration_ms),
                     skipped_because: None,
+                    log_only,
+                    writes: None,
                 };
             }
         }
@@ -114,21 +122,29 @@ fn run_one(
     if interrupt.is_requested() {
         return skipped(None);
     }
-    let before = spec.watch_writes.then(|| super::writes::list(&spec.cwd));
+    let watch = spec.watch.as_ref().zip(check);
+    let before = watch.map(|(w, c)| writes::list(&spec.cwd, w, c));
     let (status, log) = run_command(idx, spec, interrupt, stream, tx);
     let duration = started.elapsed();
     // A command that finished just as the run was interrupted may have seen the signal: keep its
     // result, but do not put it in the cache.
     let mut store = status == TaskStatus::Success && spec.cacheable && !interrupt.is_requested();
-    if let Some(before) = before.filter(|_| store) {
-        let (first, count) = super::writes::changed(&before, &super::writes::list(&spec.cwd));
-        if count != Some(0) {
+    let mut wrote = None;
+    if let (Some(before), Some((w, c)), true) = (before, watch, store) {
+        let after = writes::list(&spec.cwd, w, c);
+        let mut found = writes::changed(&before, &after, &spec.outputs, w, c);
+        // Nobody said what this target writes: a run that changed anything a hit would not
+        // redo is not cached, so that a hit never silently leaves it out.
+        if w.undeclared && (found.files > 0 || found.other > 0 || found.incomplete) {
             store = false;
+        }
+        found.cached = store;
+        if found.any() {
             let _ = tx.send(Msg::Event(RunEvent::UndeclaredWrites {
                 task: idx,
-                first,
-                count,
+                writes: found.clone(),
             }));
+            wrote = Some(Box::new(found));
         }
     }
     if store {
@@ -162,6 +178,8 @@ fn run_one(
         log,
         saved: Duration::ZERO,
         skipped_because: None,
+        log_only: false,
+        writes: wrote,
     }
 }
 
@@ -312,8 +330,9 @@ pub(super) fn spawn(
     specs: Vec<TaskSpec>,
     caches: &Caches,
     interrupt: &Arc<Interrupt>,
-    stream: bool,
+    opts: &RunOptions,
 ) -> Vec<std::thread::JoinHandle<()>> {
+    let stream = opts.stream;
     let jobs_rx = Arc::new(Mutex::new(jobs_rx));
     let specs = Arc::new(specs);
     (0..jobs)
@@ -323,6 +342,7 @@ pub(super) fn spawn(
             let specs = specs.clone();
             let caches = caches.clone();
             let interrupt = interrupt.clone();
+            let check = opts.writes.clone();
             std::thread::spawn(move || loop {
                 let next = jobs_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok(idx)) = next else { break };
@@ -333,7 +353,7 @@ pub(super) fn spawn(
                         &specs[idx],
                         &caches,
                         &interrupt,
-                        stream,
+                        (stream, check.as_deref()),
                         &msg_tx,
                     )
                 }))
@@ -344,6 +364,8 @@ pub(super) fn spawn(
                         .to_vec(),
                     saved: Duration::ZERO,
                     skipped_because: None,
+                    log_only: false,
+                    writes: None,
                 });
                 if msg_tx.send(Msg::Done(idx, result)).is_err() {
                     break;

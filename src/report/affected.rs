@@ -24,6 +24,8 @@ pub struct AffectedView<'a> {
     /// `--kind`: only units of this kind are listed (the others are still computed: a package
     /// reaches a service through it).
     pub kind: Option<Kind>,
+    /// `--filter`: only these (indexed by id) are listed, computed the same way.
+    pub only: Option<&'a [bool]>,
 }
 
 /// How many files per service the text output lists before summarising.
@@ -36,7 +38,7 @@ impl AffectedView<'_> {
 
     /// Whether `--kind` lists service `id`.
     fn listed(&self, id: ServiceId) -> bool {
-        self.kind.is_none_or(|k| self.ws.services[id].kind == k)
+        self.kind.is_none_or(|k| self.ws.services[id].kind == k) && self.only.is_none_or(|o| o[id])
     }
 
     /// The affected units `--kind` lists, in name order.

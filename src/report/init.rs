@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::config::Workspace;
-use crate::discover::Ecosystem;
+use crate::discover::{Ecosystem, Kind};
 
 /// The services discovery found, by kind: `14 npm packages, 3 Go modules`.
 pub fn found(ws: &Workspace) -> String {
@@ -79,18 +79,8 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
     let _ = writeln!(out, "# default_base = \"origin/main\"\n");
     if let Some(tables) = turbo_tables {
         let _ = writeln!(out, "{tables}");
-    } else if !ws.target_names.is_empty() {
-        let _ = writeln!(
-            out,
-            "# Targets found in package.json scripts ({}) run through the package manager\n\
-             # (`npm run NAME`) unless [targets.NAME] has a command; needs orders them:\n\
-             # [targets.build]\n# needs = [\"^build\"]\n",
-            ws.target_names
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    } else {
+        let _ = write!(out, "{}", default_targets(ws));
     }
     for s in ws
         .services
@@ -108,6 +98,59 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
                 .collect();
             let _ = writeln!(out, "# deps = {}", list(&deps));
         }
+    }
+    out
+}
+
+/// The comment that says which targets the discovered units have without configuration and what
+/// each runs, naming the workspace's own package manager, with how to override one.
+fn default_targets(ws: &Workspace) -> String {
+    let mut out = String::new();
+    let eco = |pred: &dyn Fn(Ecosystem, Kind) -> bool| {
+        ws.services
+            .iter()
+            .filter_map(|s| s.ecosystem.map(|e| (e, s.kind)))
+            .find(|&(e, k)| pred(e, k))
+    };
+    if let Some((pm, _)) = eco(&|e, _| e.is_npm_family()) {
+        let mut scripts: Vec<&str> = ws
+            .services
+            .iter()
+            .filter(|s| s.ecosystem.is_some_and(Ecosystem::is_npm_family))
+            .flat_map(|s| {
+                s.targets
+                    .iter()
+                    .filter(|(_, t)| t.script)
+                    .map(|(n, _)| n.as_str())
+            })
+            .collect();
+        scripts.sort_unstable();
+        scripts.dedup();
+        let pm = pm.as_str();
+        let _ = writeln!(
+            out,
+            "# Targets found in package.json scripts ({}) run through {pm}\n\
+             # (`{pm} run NAME`) unless [targets.NAME] has a command. Each runs after the same\n\
+             # script of the package's workspace dependencies; `needs` replaces that order:\n\
+             # [targets.build]\n# needs = [\"^build\"]\n# outputs = [\"dist/**\"]\n",
+            scripts.join(", ")
+        );
+    }
+    if eco(&|e, _| e == Ecosystem::Cargo).is_some() {
+        let _ = writeln!(
+            out,
+            "# Cargo crates have build, test and lint: `cargo build -p NAME`, `cargo test -p NAME`,\n\
+             # `cargo clippy -p NAME`, unless [targets.NAME] has a command:\n\
+             # [targets.lint]\n# command = \"cargo clippy -p $SHOCKWAVE_SERVICE -- -D warnings\"\n"
+        );
+    }
+    if eco(&|e, _| e == Ecosystem::Go).is_some() {
+        let _ = writeln!(
+            out,
+            "# Go packages have build and test (`go build .`, `go test .` in their folder), Go services\n\
+             # `go build -o /dev/null ./...` and `go test ./...`, unless [targets.NAME] has a command:\n\
+             # [targets.test]\n# command = \"go test -race ./...\"\n"
+        );
     }
     out
 }

@@ -96,6 +96,9 @@ pub fn render(s: &Summary) -> String {
             String::new()
         };
         let mut status = status_label(&r.status).to_string();
+        if r.restored.as_deref() == Some("log_only") {
+            status.push_str(" (log only)");
+        }
         if let Some(b) = &r.skipped_because {
             let _ = write!(status, " (`{b}` failed)");
         }
@@ -112,6 +115,7 @@ pub fn render(s: &Summary) -> String {
         );
     }
 
+    undeclared_lines(&mut out, s);
     let _ = writeln!(out, "\n### Why these services\n");
     let mut seen = std::collections::BTreeMap::new();
     for task in &s.tasks {
@@ -130,6 +134,46 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(out, "- **{}**: {why}", md(&service));
     }
     out
+}
+
+/// The tasks that wrote files a cache hit would not restore, each with the globs that would.
+fn undeclared_lines(out: &mut String, s: &Summary) {
+    let wrote: Vec<&TaskSummary> = s
+        .tasks
+        .iter()
+        .filter(|t| t.undeclared_outputs.is_some())
+        .collect();
+    if wrote.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### Files a cache hit will not restore\n");
+    for t in wrote {
+        let Some(w) = &t.undeclared_outputs else {
+            continue;
+        };
+        let folders: Vec<String> = w
+            .folders
+            .iter()
+            .take(5)
+            .map(|f| format!("`{}` ({})", md(&f.path), f.files))
+            .collect();
+        let mut line = format!("- `{}`: ", t.task);
+        if w.files > 0 {
+            let _ = write!(line, "{} outside its outputs", folders.join(", "));
+            if w.folders.len() > folders.len() {
+                let _ = write!(line, " and {} more", w.folders.len() - folders.len());
+            }
+        } else if w.other > 0 {
+            let _ = write!(line, "changed or deleted {} files", w.other);
+        }
+        if !w.complete {
+            line.push_str(" (its folder was too large to compare)");
+        }
+        if !w.cached {
+            line.push_str("; not cached");
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// For a merged summary, one line per summary that went into it.

@@ -182,6 +182,8 @@ mod tests {
             needed_by: None,
             shard: None,
             log_tail: None,
+            restored: None,
+            undeclared_outputs: None,
             fingerprint: serde_json::Value::Null,
         }
     }

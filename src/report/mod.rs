@@ -8,6 +8,7 @@ pub mod graph;
 pub mod hash;
 pub mod hash_diff;
 pub mod init;
+pub mod ls;
 pub mod markdown;
 pub mod merge;
 pub mod output;
@@ -16,6 +17,7 @@ pub mod run;
 pub mod shards;
 pub mod style;
 pub mod summary;
+pub mod writes;
 
 /// A service root as people read it: `.` for the workspace root itself.
 fn root_text(root: &str) -> &str {

@@ -120,10 +120,15 @@ pub fn reasons(ws: &Workspace, selection: &Selection, service: ServiceId) -> Vec
             .map(|r| reason_json(ws, r))
             .collect(),
         None if selection.services.binary_search(&service).is_ok() => {
-            let by = if selection.by == SelectedBy::All {
-                "--all"
-            } else {
-                "--service"
+            let by = match selection.by {
+                SelectedBy::All => "--all".to_string(),
+                SelectedBy::Filter => selection
+                    .filters
+                    .iter()
+                    .map(|f| format!("--filter {f}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => "--service".to_string(),
             };
             vec![json!({"kind": "selected", "by": by})]
         }

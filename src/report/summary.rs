@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::config::Workspace;
 use crate::exec::{CacheState, Plan, RunOutcome, TaskStatus};
 use crate::hash::Fingerprint;
+use crate::report::writes::WritesRecord;
 
 pub const SUMMARY_SCHEMA: u32 = 1;
 
@@ -122,6 +123,13 @@ pub struct TaskSummary {
     /// The last lines of the log, for failed tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<String>,
+    /// For cache hits: `outputs_and_log`, or `log_only` when the target declares no `outputs`
+    /// (nothing but the log came back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<String>,
+    /// For a task that ran: the files it wrote that a cache hit would not restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undeclared_outputs: Option<WritesRecord>,
     #[serde(default)]
     pub fingerprint: Value,
 }
@@ -177,6 +185,15 @@ impl Summary {
                     needed_by: t.needed_by.map(|n| plan.labels[n].clone()),
                     shard: plan.shard.as_ref().and_then(|s| s.owner[i]).map(|o| o + 1),
                     log_tail: failed.then(|| tail(&r.log, LOG_TAIL)),
+                    restored: r.status.cached().then(|| {
+                        if r.log_only {
+                            "log_only"
+                        } else {
+                            "outputs_and_log"
+                        }
+                        .to_string()
+                    }),
+                    undeclared_outputs: r.writes.as_deref().map(WritesRecord::from),
                     fingerprint: fingerprint.to_json(),
                 }
             })

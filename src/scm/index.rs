@@ -186,6 +186,11 @@ impl RepoIndex {
         }
     }
 
+    /// Whether git tracks `path` (repository-relative): it has an entry in the index.
+    pub fn is_tracked(&self, path: &BStr) -> bool {
+        self.index.entry_by_path(path).is_some()
+    }
+
     /// The index as read.
     pub fn state(&self) -> &gix::index::State {
         &self.index

@@ -53,6 +53,13 @@ const SCRUBBED_ENV: &[&str] = &[
     "SYSTEM_PULLREQUEST_TARGETBRANCH",
     "BITBUCKET_PR_DESTINATION_BRANCH",
     "CHANGE_TARGET",
+    // The commit before a push, and Nx's base and head (Turborepo's go with TURBO_ below).
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "CI_COMMIT_BEFORE_SHA",
+    "GIT_PREVIOUS_SUCCESSFUL_COMMIT",
+    "NX_BASE",
+    "NX_HEAD",
     "RUST_LOG",
     "CLICOLOR_FORCE",
     // A file monitor socket of the developer's; the fsmonitor tests start their own.
@@ -616,6 +623,30 @@ impl SummaryJson for Value {
     }
 }
 
+/// The tasks of a dry-run plan in its order: `(label, command, requested)`.
+pub fn plan_tasks(plan: &Value) -> Vec<(String, String, bool)> {
+    plan["tasks"]
+        .as_array()
+        .expect("`tasks` is an array")
+        .iter()
+        .map(|t| {
+            (
+                t["task"].as_str().expect("`task` is a string").to_string(),
+                t["command"].as_str().unwrap_or_default().to_string(),
+                t["requested"] == true,
+            )
+        })
+        .collect()
+}
+
+/// `label → command` of every task of a dry-run plan.
+pub fn plan_commands(plan: &Value) -> std::collections::BTreeMap<String, String> {
+    plan_tasks(plan)
+        .into_iter()
+        .map(|(label, command, _)| (label, command))
+        .collect()
+}
+
 /// `["a", "b"]` as a set of owned strings.
 pub fn set(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -645,6 +676,14 @@ impl TestRepo {
                 )
             })
             .collect()
+    }
+
+    /// `shockwave run ARGS --dry-run=json`, which must succeed: the plan.
+    pub fn dry_run(&self, args: &[&str]) -> Value {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.push("--dry-run=json");
+        self.run(&all).success().json()
     }
 
     /// The default cache directory, `.shockwave/cache` under the worktree.

@@ -5,7 +5,9 @@ use std::path::Path;
 use super::{append_file, print};
 use crate::affected::Impact;
 use crate::cli::env::Env;
-use crate::cli::select::{change_query, compute_affected, service_id};
+use crate::cli::select::{
+    change_query, check_filters, compute_affected, filtered, service_id, workspace_cwd,
+};
 use crate::cli::settings::{AffectedSettings, ConfigAt, FsMonitorSettings};
 use crate::cli::workspace::Loaded;
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
@@ -28,9 +30,14 @@ pub(super) fn run(
     if let Some((_, targets)) = &a.shards {
         crate::tasks::check_targets(&loaded.ws, targets)?;
     }
+    let rel = workspace_cwd(&loaded.ws, cwd);
+    check_filters(&loaded.ws, &a.filters, &rel)?;
     let query = change_query(&loaded.ws, &a.range)?;
     let mut ctx = loaded.into_context()?;
     ctx.watch(fs);
+    let picked = (!a.filters.is_empty())
+        .then(|| filtered(&ctx.ws, Some(&ctx), &a.filters, &rel))
+        .transpose()?;
     let impact = compute_affected(&ctx, &a.range, query)?;
     let flags = a.range.flags(config.file.as_deref());
     let view = AffectedView {
@@ -40,6 +47,7 @@ pub(super) fn run(
         dependents: impact.dependents,
         range_flags: &flags,
         kind: a.kind,
+        only: picked.as_deref(),
     };
     let out = match (explain, a.format) {
         (Some(id), _) => view.explain(id, env.stdout),

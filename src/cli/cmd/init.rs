@@ -28,11 +28,18 @@ pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
         _ => config::discover_only(&root, &mut FsDirs::new(&root))?,
     };
     let Some(ws) = found else {
-        return Err(CliError::Usage(format!(
-            "found no npm, pnpm, yarn, Cargo or Go workspace in {}; write {} by hand (see the README)",
-            root.display(),
-            config::CONFIG_FILE
-        )));
+        return Err(CliError::Usage(match repo {
+            Some(_) => format!(
+                "found no npm, pnpm, yarn, Cargo or Go workspace in {}; write {} by hand (see the README)",
+                root.display(),
+                config::CONFIG_FILE
+            ),
+            None => format!(
+                "{} is not inside a git repository, and holds no npm, pnpm, yarn, Cargo or Go workspace; run init at the root of a git checkout, or write {} by hand (see the README)",
+                root.display(),
+                config::CONFIG_FILE
+            ),
+        }));
     };
     let npm: Vec<_> = ws
         .services

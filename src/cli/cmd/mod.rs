@@ -7,6 +7,7 @@ mod check;
 mod graph;
 mod hash;
 mod init;
+mod ls;
 mod report;
 mod run;
 mod watch;
@@ -24,9 +25,10 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
     match s.command {
         CommandSettings::Check => check::run(cwd, config),
         CommandSettings::Init => init::run(cwd, config),
+        CommandSettings::Ls(l) => ls::run(cwd, config, l),
         CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, &s.fsmonitor, a),
         CommandSettings::Graph(g) => graph::run(cwd, config, &s.fsmonitor, g),
-        CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, r),
+        CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, *r),
         CommandSettings::Watch(w) => watch::run(cwd, config, &s.env, &s.fsmonitor, w),
         CommandSettings::Hash(h) => hash::run(cwd, config, &s.fsmonitor, h),
         CommandSettings::Cache(c) => cache::run(cwd, config, c),
@@ -51,13 +53,17 @@ fn print(text: &str) {
 
 /// Writes `text` to `path` through a temporary file in the same directory, renamed into place: a
 /// reader (a CI step uploading the summary) sees the old file or the new one, never half of one,
-/// even if this process is killed while writing.
+/// even if this process is killed while writing. The file gets the mode any new file gets (0666
+/// less the umask: 0644 usually), not the 0600 of a temporary file: it is the user's file.
 fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;

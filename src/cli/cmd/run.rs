@@ -15,12 +15,14 @@ use crate::cli::settings::{FsMonitorSettings, RunSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::summaries;
 use crate::cli::{CliError, ExitCode};
-use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
+use crate::config::Workspace;
+use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions, WriteCheck};
 use crate::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
 use crate::report::summary::Summary;
 use crate::report::{markdown, plan, shards};
+use crate::scm::RepoIndex;
 use crate::shard;
 
 pub(super) fn run(
@@ -55,7 +57,9 @@ pub(super) fn run(
         .remote
         .config(&ws.remote_cache)?
         .map(|c| Arc::new(RemoteCache::new(c)));
-    let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
+    // Shared with the workers, which ask whether a file a task wrote is tracked.
+    let index = Arc::new(p.index);
+    let hashes = hash_tasks(&p.ctx, &index, &p.graph);
     let mut plan = Plan::new(
         ws,
         &p.graph,
@@ -88,7 +92,7 @@ pub(super) fn run(
         });
         drop(plan);
         free_at_exit(hashes);
-        free_at_exit(p.index);
+        free_at_exit(index);
         return Ok(ExitCode::Success);
     }
 
@@ -98,6 +102,7 @@ pub(super) fn run(
         keep_going: a.keep_going,
         stream: a.stream,
         heartbeat: a.heartbeat,
+        writes: Some(Arc::new(write_check(ws, &p.ctx.prefix, index.clone()))),
     };
     let outcome = exec::execute(
         &p.graph,
@@ -134,8 +139,24 @@ pub(super) fn run(
     drop(reporter);
     drop(plan);
     free_at_exit(hashes);
-    free_at_exit(p.index);
+    free_at_exit(index);
     Ok(code)
+}
+
+/// What the workers need to tell the files a task wrote that a cache hit would not restore:
+/// every service root (whose folders belong to their own tasks), and whether git tracks a path.
+pub(super) fn write_check(ws: &Workspace, prefix: &str, index: Arc<RepoIndex>) -> WriteCheck {
+    let prefix = match prefix {
+        "" => String::new(),
+        p => format!("{p}/"),
+    };
+    WriteCheck {
+        roots: ws.services.iter().map(|s| s.root.clone()).collect(),
+        tracked: Box::new(move |path| {
+            let path = format!("{prefix}{path}");
+            index.is_tracked(bstr::ByteSlice::as_bstr(path.as_bytes()))
+        }),
+    }
 }
 
 /// The reporters for where this run is: how task output appears (streamed, GitHub groups or

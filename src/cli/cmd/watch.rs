@@ -116,7 +116,8 @@ fn round(
         }
     };
     let ws = &p.ctx.ws;
-    let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
+    let index = Arc::new(p.index);
+    let hashes = hash_tasks(&p.ctx, &index, &p.graph);
     let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
     let hex: Vec<String> = hashes
         .hashes
@@ -166,6 +167,11 @@ fn round(
             keep_going: w.run.keep_going,
             stream: w.run.stream,
             heartbeat: None,
+            writes: Some(Arc::new(super::run::write_check(
+                ws,
+                &p.ctx.prefix,
+                index.clone(),
+            ))),
         };
         let mut reporter = super::run::reporter(&plan.labels, env, w.run.stream);
         let outcome = exec::execute(

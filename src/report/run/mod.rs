@@ -68,14 +68,23 @@ fn status_text(style: Style, r: &TaskResult) -> String {
     let d = human_duration(r.duration.as_millis() as u64);
     match &r.status {
         TaskStatus::Success => style.green(&format!("ran in {d}")),
-        TaskStatus::CachedLocal => style.cyan(&format!(
-            "cached, replaying log (saved {})",
-            human_duration(r.saved.as_millis() as u64)
-        )),
-        TaskStatus::CachedRemote => style.cyan(&format!(
-            "cached (remote), replaying log (saved {})",
-            human_duration(r.saved.as_millis() as u64)
-        )),
+        TaskStatus::CachedLocal | TaskStatus::CachedRemote => {
+            let source = if r.status == TaskStatus::CachedRemote {
+                " (remote)"
+            } else {
+                ""
+            };
+            let saved = human_duration(r.saved.as_millis() as u64);
+            // A hit of a target without `outputs` brings back nothing but its log: say so, so
+            // that a missing `dist/` is never a surprise.
+            if r.log_only {
+                style.cyan(&format!(
+                    "cached{source}, replaying log only (no outputs declared; saved {saved})"
+                ))
+            } else {
+                style.cyan(&format!("cached{source}, replaying log (saved {saved})"))
+            }
+        }
         TaskStatus::Failed { exit_code: Some(c) } => {
             style.red(&format!("failed with exit code {c} after {d}"))
         }

@@ -56,17 +56,8 @@ impl Reporter for Notices<'_> {
                     }
                 }
             }
-            RunEvent::UndeclaredWrites { task, first, count } => {
-                let label = &self.labels[*task];
-                let target = label.rsplit(':').next().unwrap_or(label);
-                let what = match count {
-                    Some(n) if *n > first.len() => format!("wrote files its target declares no `outputs` for ({}, … {n} in all)", first.join(", ")),
-                    Some(_) => format!("wrote files its target declares no `outputs` for ({})", first.join(", ")),
-                    None => "may have written files its target declares no `outputs` for (its folder is too large to look through)".to_string(),
-                };
-                tracing::warn!(
-                    "{label} {what}: not cached, since a cache hit could not restore them; declare them as `outputs` in [targets.{target}] of a pipeline.toml"
-                );
+            RunEvent::UndeclaredWrites { task, writes } => {
+                tracing::warn!("{}", crate::report::writes::warning(&self.labels[*task], writes));
             }
             RunEvent::Remote(RemoteEvent::Warning(e)) => tracing::warn!("remote cache: {e}"),
             RunEvent::Remote(RemoteEvent::Off(reason)) => tracing::warn!(

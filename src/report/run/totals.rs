@@ -71,11 +71,19 @@ impl Reporter for Totals<'_> {
         let saved: u64 = results.iter().map(|r| r.saved.as_millis() as u64).sum();
         let total = results.len();
         let pct = (cached * 100 + total / 2).checked_div(total).unwrap_or(0);
-        let remote = if remote > 0 {
+        let log_only = results
+            .iter()
+            .filter(|r| r.status.cached() && r.log_only)
+            .count();
+        let mut remote = if remote > 0 {
             format!(", {remote} of them remote")
         } else {
             String::new()
         };
+        // Hits of targets without `outputs` restored nothing but their logs.
+        if log_only > 0 {
+            remote.push_str(&format!(", {log_only} log only"));
+        }
         if let Some(u) = self.uploads.filter(|u| *u != UploadReport::default()) {
             let _ = writeln!(out, "\n{}", uploads_line(&u));
         }

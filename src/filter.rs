@@ -1,0 +1,685 @@
+//! `--filter`: Turborepo's (and pnpm's) selector syntax for picking services by name, folder,
+//! relation and what changed since a revision. Parsing is pure and reports the column of a
+//! mistake; resolving works on a frozen [`Workspace`] and asks its caller which services changed
+//! since a revision (the only part that needs git). Nothing here prints or reads the
+//! environment.
+//!
+//! A selector is `[!][...[^]]CORE[[^]...]`, and `CORE` is `./path` (or `.`, `../path`), or
+//! `NAME`, `{PATH}` and `[REV]` (or `[FROM...TO]`) in that order, each optional but not all, with
+//! `...` before `[REV]` meaning "whose dependencies changed". Several selectors: the services any
+//! including selector picks, less those any `!` selector picks (only `!` selectors: everything
+//! less those).
+
+use std::collections::BTreeMap;
+
+use crate::config::{ServiceId, Workspace};
+
+/// One `--filter` value, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// As written.
+    pub raw: String,
+    /// `!`: subtract what it selects.
+    pub exclude: bool,
+    /// `...` before: and every service that depends on what the core picks.
+    pub dependents: bool,
+    /// `...` after: and every service what the core picks depends on.
+    pub dependencies: bool,
+    /// `^` next to `...`: the picked services themselves are left out.
+    pub exclude_self: bool,
+    /// A name, `*` matching any run of characters.
+    pub name: Option<String>,
+    /// A folder, relative to the directory the command runs in, as written.
+    pub dir: Option<String>,
+    /// `[REV]`: services changed since a revision.
+    pub changed: Option<Changed>,
+    /// `NAME...[REV]`: the services whose own files or dependencies changed.
+    pub match_dependencies: bool,
+}
+
+/// The revisions of a `[REV]` or `[FROM...TO]` selector.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Changed {
+    pub from: String,
+    /// `None`: the worktree (`HEAD` and uncommitted changes).
+    pub to: Option<String>,
+}
+
+/// A selector that cannot be parsed or resolved, with the column (1-based, in characters) of the
+/// mistake when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct FilterError {
+    pub raw: String,
+    pub column: Option<usize>,
+    pub message: String,
+    pub help: String,
+}
+
+impl FilterError {
+    fn at(raw: &str, column: usize, message: impl Into<String>, help: impl Into<String>) -> Self {
+        FilterError {
+            raw: raw.to_string(),
+            column: Some(column),
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// `--filter `x`: message` with a caret under the column, then what to do.
+    fn render(&self) -> String {
+        match self.column {
+            Some(col) => {
+                let prefix = "--filter ";
+                format!(
+                    "invalid --filter `{}`: {} (column {col})\n  {prefix}{}\n  {}^\n  = help: {}",
+                    self.raw,
+                    self.message,
+                    self.raw,
+                    " ".repeat(prefix.len() + col - 1),
+                    self.help
+                )
+            }
+            None => format!("--filter `{}`: {}; {}", self.raw, self.message, self.help),
+        }
+    }
+}
+
+const WHAT_TO_WRITE: &str =
+    "write a service name (`web`, `@acme/*`), a folder (`./apps/*`, `{apps/web}`) or a revision (`[main]`)";
+
+impl Selector {
+    pub fn parse(raw: &str) -> Result<Selector, FilterError> {
+        let mut sel = Selector {
+            raw: raw.to_string(),
+            exclude: false,
+            dependents: false,
+            dependencies: false,
+            exclude_self: false,
+            name: None,
+            dir: None,
+            changed: None,
+            match_dependencies: false,
+        };
+        if raw.trim().is_empty() {
+            return Err(FilterError::at(
+                raw,
+                1,
+                "the filter is empty",
+                WHAT_TO_WRITE,
+            ));
+        }
+        // Byte offset of `rest` in `raw`, for columns.
+        let mut start = 0;
+        let mut rest = raw;
+        if let Some(r) = rest.strip_prefix('!') {
+            sel.exclude = true;
+            rest = r;
+            start += 1;
+        }
+        if let Some(r) = rest.strip_suffix("...") {
+            sel.dependencies = true;
+            rest = r;
+            if let Some(r) = rest.strip_suffix('^') {
+                sel.exclude_self = true;
+                rest = r;
+            }
+        }
+        if let Some(r) = rest.strip_prefix("...") {
+            sel.dependents = true;
+            rest = r;
+            start += 3;
+            if let Some(r) = rest.strip_prefix('^') {
+                sel.exclude_self = true;
+                rest = r;
+                start += 1;
+            }
+        }
+        let col = |byte: usize| raw[..byte].chars().count() + 1;
+        if rest.is_empty() {
+            return Err(FilterError::at(
+                raw,
+                col(start),
+                "nothing to select",
+                WHAT_TO_WRITE,
+            ));
+        }
+        if rest == "." || rest == ".." || rest.starts_with("./") || rest.starts_with("../") {
+            sel.dir = Some(rest.to_string());
+            return Ok(sel);
+        }
+        let name_end = rest.find(['{', '[']).unwrap_or(rest.len());
+        let mut name = &rest[..name_end];
+        let mut after = &rest[name_end..];
+        if after.starts_with('[') {
+            if let Some(n) = name.strip_suffix("...") {
+                sel.match_dependencies = true;
+                name = n;
+            }
+        }
+        if let Some(bad) = name.find(['}', ']']) {
+            return Err(FilterError::at(
+                raw,
+                col(start + bad),
+                format!("unexpected `{}`", &name[bad..bad + 1]),
+                WHAT_TO_WRITE,
+            ));
+        }
+        if name.starts_with('.') || name.ends_with('.') {
+            let at = if name.starts_with('.') {
+                0
+            } else {
+                name.len() - 1
+            };
+            return Err(FilterError::at(
+                raw,
+                col(start + at),
+                "a service name does not start or end with `.`",
+                "a folder starts with `./` (`./apps/web`); `...` goes right before or after the whole selector",
+            ));
+        }
+        if !name.is_empty() {
+            sel.name = Some(name.to_string());
+        }
+        let mut pos = start + name_end;
+        if let Some(inner) = after.strip_prefix('{') {
+            let Some(close) = inner.find('}') else {
+                return Err(FilterError::at(
+                    raw,
+                    col(pos),
+                    "`{` is never closed",
+                    "write the folder as `{apps/web}`",
+                ));
+            };
+            let dir = &inner[..close];
+            if dir.trim().is_empty() {
+                return Err(FilterError::at(
+                    raw,
+                    col(pos),
+                    "`{}` names no folder",
+                    "write the folder inside the braces: `{apps/web}`",
+                ));
+            }
+            sel.dir = Some(dir.to_string());
+            after = &inner[close + 1..];
+            pos += close + 2;
+        }
+        if let Some(r) = after.strip_prefix("...") {
+            if r.starts_with('[') {
+                sel.match_dependencies = true;
+                after = r;
+                pos += 3;
+            }
+        }
+        if let Some(inner) = after.strip_prefix('[') {
+            let Some(close) = inner.find(']') else {
+                return Err(FilterError::at(
+                    raw,
+                    col(pos),
+                    "`[` is never closed",
+                    "write the revision as `[main]` or `[main...HEAD]`",
+                ));
+            };
+            let revs = &inner[..close];
+            let (from, to) = match revs.split_once("...") {
+                Some((f, t)) => (f, Some(t)),
+                None => (revs, None),
+            };
+            if from.trim().is_empty() || to.is_some_and(|t| t.trim().is_empty()) {
+                return Err(FilterError::at(
+                    raw,
+                    col(pos),
+                    "a revision is missing inside `[...]`",
+                    "write `[main]` (changed since main, uncommitted changes included) or `[main...feature]`",
+                ));
+            }
+            sel.changed = Some(Changed {
+                from: from.trim().to_string(),
+                to: to.map(|t| t.trim().to_string()),
+            });
+            after = &inner[close + 1..];
+            pos += close + 2;
+        }
+        if !after.is_empty() {
+            return Err(FilterError::at(
+                raw,
+                col(pos),
+                format!("unexpected `{}`", after.chars().next().unwrap_or(' ')),
+                "the parts go in this order: name, {folder}, [revision]",
+            ));
+        }
+        if sel.match_dependencies && sel.name.is_none() && sel.dir.is_none() {
+            return Err(FilterError::at(
+                raw,
+                col(start),
+                "`...[REV]` needs a name or a folder before it",
+                "write `web...[main]` (web, if it or a dependency changed), or `...[main]` for what changed and its dependents",
+            ));
+        }
+        Ok(sel)
+    }
+
+    /// The selector's folder as a workspace-relative glob, `cwd` being the workspace-relative
+    /// directory the command runs in (`""` at the root); `None` when it leaves the workspace.
+    fn dir_pattern(&self, cwd: &str) -> Option<Option<String>> {
+        let Some(dir) = &self.dir else {
+            return Some(None);
+        };
+        let mut parts: Vec<&str> = cwd.split('/').filter(|p| !p.is_empty()).collect();
+        for part in dir.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                p => parts.push(p),
+            }
+        }
+        Some(Some(parts.join("/")))
+    }
+}
+
+/// What the selectors picked.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Indexed by service id.
+    pub selected: Vec<bool>,
+    /// Including selectors that picked nothing, with why: for a warning.
+    pub unmatched: Vec<(String, String)>,
+}
+
+impl Resolved {
+    pub fn ids(&self) -> impl Iterator<Item = ServiceId> + '_ {
+        self.selected
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &s)| s.then_some(i))
+    }
+}
+
+/// Which services changed directly (indexed by id) since a revision: supplied by the caller,
+/// who has the repository.
+pub type ChangedSince<'a, E> = dyn FnMut(&Changed) -> Result<Vec<bool>, E> + 'a;
+
+/// Checks what can be checked without git: a name with no `*` that no service has, and a folder
+/// whose fixed part does not exist, are errors (a typo would otherwise select nothing without a
+/// word). `root` is the workspace directory on disk.
+pub fn check(
+    ws: &Workspace,
+    selectors: &[Selector],
+    cwd: &str,
+    root: &std::path::Path,
+) -> Result<(), FilterError> {
+    for sel in selectors {
+        let Some(dir) = sel.dir_pattern(cwd) else {
+            return Err(FilterError {
+                raw: sel.raw.clone(),
+                column: None,
+                message: "the folder leaves the workspace".into(),
+                help: format!("name a folder inside {}", root.display()),
+            });
+        };
+        if let Some(dir) = &dir {
+            let fixed = crate::glob::literal_dir(dir);
+            let fixed = if crate::glob::is_literal(dir) {
+                dir.as_str()
+            } else {
+                fixed
+            };
+            if !root.join(fixed).is_dir() {
+                return Err(FilterError {
+                    raw: sel.raw.clone(),
+                    column: None,
+                    message: format!("there is no folder `{}`", if fixed.is_empty() { "." } else { fixed }),
+                    help: "check the path (folders are relative to the current directory); `shockwave ls` lists every service with its root".into(),
+                });
+            }
+        }
+        if let Some(name) = sel.name.as_deref().filter(|n| !n.contains('*')) {
+            if sel.changed.is_none() && dir.is_none() && names(ws, name).is_empty() {
+                let hint = crate::diagnostic::suggest(name, ws.service_names())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                return Err(FilterError {
+                    raw: sel.raw.clone(),
+                    column: None,
+                    message: format!("no service named `{name}`"),
+                    help: format!("{hint}`shockwave ls` lists them"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The services a name pattern picks among all: `*` matches any run of characters; a name
+/// without a scope that matches nothing picks the one `@scope/NAME` there is, if there is
+/// exactly one (as Turborepo and pnpm do).
+fn names(ws: &Workspace, pattern: &str) -> Vec<ServiceId> {
+    let matcher = name_matcher(pattern);
+    let found: Vec<ServiceId> = (0..ws.services.len())
+        .filter(|&i| matcher(&ws.services[i].name))
+        .collect();
+    if !found.is_empty() || pattern.starts_with('@') {
+        return found;
+    }
+    let scoped = name_matcher(&format!("@*/{pattern}"));
+    let scoped: Vec<ServiceId> = (0..ws.services.len())
+        .filter(|&i| scoped(&ws.services[i].name))
+        .collect();
+    if scoped.len() == 1 {
+        scoped
+    } else {
+        Vec::new()
+    }
+}
+
+/// `*` matching any run of characters (`/` included), everything else literally.
+fn name_matcher(pattern: &str) -> impl Fn(&str) -> bool {
+    let parts: Vec<String> = pattern.split('*').map(str::to_string).collect();
+    move |name: &str| {
+        let (first, rest) = parts.split_first().expect("split yields one part at least");
+        let Some(mut tail) = name.strip_prefix(first.as_str()) else {
+            return false;
+        };
+        let Some((last, middle)) = rest.split_last() else {
+            return tail.is_empty();
+        };
+        for part in middle {
+            match tail.find(part.as_str()) {
+                Some(i) => tail = &tail[i + part.len()..],
+                None => return false,
+            }
+        }
+        tail.len() >= last.len() && tail.ends_with(last.as_str())
+    }
+}
+
+/// Whether a service root matches a workspace-relative folder pattern: a plain folder names one
+/// root, a glob any root it matches (`apps/**` also `apps` itself, as `**` may match nothing).
+fn dir_matcher(pattern: &str) -> impl Fn(&str) -> bool {
+    let literal = crate::glob::is_literal(pattern);
+    let glob = (!literal)
+        .then(|| {
+            crate::glob::compile(pattern)
+                .ok()
+                .map(|g| g.compile_matcher())
+        })
+        .flatten();
+    let whole = pattern.strip_suffix("/**").map(str::to_string);
+    let pattern = pattern.to_string();
+    move |root: &str| {
+        if literal {
+            return root == pattern;
+        }
+        whole.as_deref() == Some(root) || glob.as_ref().is_some_and(|g| g.is_match(root))
+    }
+}
+
+/// Resolves `selectors` (at least one) over `ws`; `cwd` is the workspace-relative directory the
+/// command runs in.
+pub fn resolve<E>(
+    ws: &Workspace,
+    selectors: &[Selector],
+    cwd: &str,
+    changed_since: &mut ChangedSince<'_, E>,
+) -> Result<Resolved, E> {
+    let n = ws.services.len();
+    let mut cache: BTreeMap<Changed, Vec<bool>> = BTreeMap::new();
+    let mut include = vec![false; n];
+    let mut exclude = vec![false; n];
+    let mut any_include = false;
+    let mut unmatched = Vec::new();
+    for sel in selectors {
+        let entry = entry_services(ws, sel, cwd, &mut cache, changed_since)?;
+        if entry.is_empty() && !sel.exclude {
+            unmatched.push((sel.raw.clone(), why_nothing(sel)));
+        }
+        let picked = expand(ws, sel, &entry);
+        let into = if sel.exclude {
+            &mut exclude
+        } else {
+            any_include = true;
+            &mut include
+        };
+        for id in picked {
+            into[id] = true;
+        }
+    }
+    let selected = (0..n)
+        .map(|i| (include[i] || !any_include) && !exclude[i])
+        .collect();
+    Ok(Resolved {
+        selected,
+        unmatched,
+    })
+}
+
+fn why_nothing(sel: &Selector) -> String {
+    match &sel.changed {
+        Some(Changed { from, to: None }) => format!("no service changed since {from}"),
+        Some(Changed { from, to: Some(to) }) => {
+            format!("no service changed between {from} and {to}")
+        }
+        None => "it matches no service".to_string(),
+    }
+}
+
+/// The services a selector's core picks, before `...` adds relations.
+fn entry_services<E>(
+    ws: &Workspace,
+    sel: &Selector,
+    cwd: &str,
+    cache: &mut BTreeMap<Changed, Vec<bool>>,
+    changed_since: &mut ChangedSince<'_, E>,
+) -> Result<Vec<ServiceId>, E> {
+    let n = ws.services.len();
+    let mut entry: Vec<ServiceId> = match &sel.changed {
+        Some(c) => {
+            if !cache.contains_key(c) {
+                let changed = changed_since(c)?;
+                cache.insert(c.clone(), changed);
+            }
+            let changed = &cache[c];
+            if sel.match_dependencies {
+                // The services whose own files, or a dependency's, changed.
+                (0..n)
+                    .filter(|&i| changed[i] || dependencies(ws, i).iter().any(|&d| changed[d]))
+                    .collect()
+            } else {
+                (0..n).filter(|&i| changed[i]).collect()
+            }
+        }
+        None => (0..n).collect(),
+    };
+    if let Some(Some(dir)) = sel.dir_pattern(cwd) {
+        let matches = dir_matcher(&dir);
+        entry.retain(|&i| matches(&ws.services[i].root));
+    }
+    if let Some(name) = &sel.name {
+        if sel.changed.is_none() && sel.dir.is_none() {
+            entry = names(ws, name);
+        } else {
+            let matches = name_matcher(name);
+            entry.retain(|&i| matches(&ws.services[i].name));
+        }
+    }
+    Ok(entry)
+}
+
+/// What a selector picks from its entry services: them (unless `^`), and with `...` their
+/// dependencies or dependents — and with both, the dependencies of those dependents too.
+fn expand(ws: &Workspace, sel: &Selector, entry: &[ServiceId]) -> Vec<ServiceId> {
+    let mut out = Vec::new();
+    for &id in entry {
+        if !sel.exclude_self || (!sel.dependencies && !sel.dependents) {
+            out.push(id);
+        }
+        if sel.dependencies {
+            out.extend(dependencies(ws, id));
+        }
+        if sel.dependents {
+            for d in dependents(ws, id) {
+                out.push(d);
+                if sel.dependencies {
+                    out.extend(dependencies(ws, d));
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Everything `id` needs: its dependencies, transitively, and its dev-only ones (its tests use
+/// them) with what they need. `id` itself only if it depends on itself through a loop.
+fn dependencies(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
+    let s = &ws.services[id];
+    let mut seen = vec![false; ws.services.len()];
+    let mut stack: Vec<ServiceId> = s.deps.iter().chain(&s.dev_deps).copied().collect();
+    let mut out = Vec::new();
+    while let Some(d) = stack.pop() {
+        if std::mem::replace(&mut seen[d], true) {
+            continue;
+        }
+        out.push(d);
+        stack.extend(ws.services[d].deps.iter().copied());
+    }
+    out
+}
+
+/// Everything that depends on `id`, transitively through normal dependencies; a service that
+/// uses one of them only for its tests is included and goes no further, as a change spreads.
+fn dependents(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
+    let n = ws.services.len();
+    let mut reached = vec![false; n];
+    let mut stack = vec![id];
+    while let Some(s) = stack.pop() {
+        for &d in ws.graph.dependents_of(s) {
+            if !std::mem::replace(&mut reached[d], true) {
+                stack.push(d);
+            }
+        }
+    }
+    let mut out = reached.clone();
+    for s in std::iter::once(id).chain((0..n).filter(|&i| reached[i])) {
+        for &d in ws.graph.dev_dependents_of(s) {
+            out[d] = true;
+        }
+    }
+    (0..n).filter(|&i| out[i]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(raw: &str) -> Selector {
+        Selector::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    #[test]
+    fn parses_turborepo_selectors() {
+        let s = ok("web");
+        assert_eq!(s.name.as_deref(), Some("web"));
+        assert!(!s.dependencies && !s.dependents && !s.exclude);
+        let s = ok("web...");
+        assert!(s.dependencies && !s.dependents && !s.exclude_self);
+        let s = ok("...web");
+        assert!(s.dependents && !s.dependencies);
+        let s = ok("web^...");
+        assert!(s.dependencies && s.exclude_self);
+        let s = ok("...^web");
+        assert!(s.dependents && s.exclude_self);
+        let s = ok("...web...");
+        assert!(s.dependents && s.dependencies);
+        let s = ok("!@acme/*");
+        assert!(s.exclude);
+        assert_eq!(s.name.as_deref(), Some("@acme/*"));
+        assert_eq!(ok("./apps/*").dir.as_deref(), Some("./apps/*"));
+        assert_eq!(ok(".").dir.as_deref(), Some("."));
+        assert_eq!(ok("{apps/web}").dir.as_deref(), Some("apps/web"));
+        let s = ok("[main]");
+        assert_eq!(
+            s.changed,
+            Some(Changed {
+                from: "main".into(),
+                to: None
+            })
+        );
+        let s = ok("...[HEAD^1]");
+        assert!(s.dependents);
+        assert_eq!(s.changed.unwrap().from, "HEAD^1");
+        let s = ok("[main...feature]");
+        assert_eq!(s.changed.unwrap().to.as_deref(), Some("feature"));
+        let s = ok("web{./apps/*}[main]");
+        assert_eq!(
+            (s.name.as_deref(), s.dir.as_deref()),
+            (Some("web"), Some("./apps/*"))
+        );
+        let s = ok("web...[main]");
+        assert!(s.match_dependencies && !s.dependencies);
+        let s = ok("[main]...");
+        assert!(s.dependencies && !s.match_dependencies);
+    }
+
+    #[test]
+    fn a_bad_selector_says_where() {
+        let err = |raw: &str| Selector::parse(raw).unwrap_err();
+        assert_eq!(err("").column, Some(1));
+        assert_eq!(err("...").column, Some(1));
+        assert_eq!(err("!...^").column, Some(6));
+        let e = err("web{apps");
+        assert_eq!(
+            (e.column, e.message.as_str()),
+            (Some(4), "`{` is never closed")
+        );
+        let e = err("web[main");
+        assert_eq!(e.column, Some(4));
+        let e = err("{}");
+        assert_eq!(e.column, Some(1));
+        let e = err("[]");
+        assert_eq!(e.message, "a revision is missing inside `[...]`");
+        let e = err("web[main]x");
+        assert_eq!((e.column, e.message.as_str()), (Some(10), "unexpected `x`"));
+        let e = err("......[main]");
+        assert_eq!(e.column, Some(4));
+        let e = err("we}b");
+        assert_eq!(e.column, Some(3));
+        assert!(
+            e.to_string()
+                .contains(&format!("\n  --filter we}}b\n{}^\n", " ".repeat(13))),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn names_match_with_stars_and_an_unscoped_name_finds_its_scope() {
+        let m = name_matcher("@acme/*");
+        assert!(m("@acme/web") && m("@acme/a/b") && !m("@other/web"));
+        let m = name_matcher("*web*");
+        assert!(m("web") && m("my-web-app") && !m("api"));
+        let m = name_matcher("a*b*c");
+        assert!(m("abc") && m("aXbYc") && !m("aXbY") && !m("ab"));
+        assert!(name_matcher("web")("web") && !name_matcher("web")("web2"));
+    }
+
+    #[test]
+    fn folders_are_relative_to_the_current_directory() {
+        let s = ok("./web");
+        assert_eq!(s.dir_pattern("apps"), Some(Some("apps/web".into())));
+        assert_eq!(
+            ok("../libs/*").dir_pattern("apps"),
+            Some(Some("libs/*".into()))
+        );
+        assert_eq!(ok(".").dir_pattern(""), Some(Some(String::new())));
+        assert_eq!(ok("../x").dir_pattern(""), None);
+        let m = dir_matcher("apps/**");
+        assert!(m("apps") && m("apps/web") && m("apps/web/x") && !m("libs/a"));
+        let m = dir_matcher("apps/*");
+        assert!(m("apps/web") && !m("apps/web/x") && !m("apps"));
+        let m = dir_matcher("apps/web");
+        assert!(m("apps/web") && !m("apps/web/x"));
+    }
+}
