@@ -100,7 +100,7 @@ pub enum CommandSettings {
     Graph(GraphSettings),
     // Boxed: the largest by far.
     Run(Box<RunSettings>),
-    Watch(WatchSettings),
+    Watch(Box<WatchSettings>),
     Hash(HashSettings),
     Cache(CacheSettings),
     Report {
@@ -326,11 +326,11 @@ impl Settings {
                     timings: Vec::new(),
                     heartbeat_secs: 0,
                 };
-                CommandSettings::Watch(WatchSettings {
+                CommandSettings::Watch(Box::new(WatchSettings {
                     run: RunSettings::resolve(run, remote_env, &env.base)?,
                     debounce,
                     poll,
-                })
+                }))
             }
             Command::Hash(h) => CommandSettings::Hash(HashSettings::resolve(h, &env.base)?),
             Command::Cache(c) => CommandSettings::Cache(CacheSettings {

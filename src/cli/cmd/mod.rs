@@ -29,7 +29,7 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
         CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, &s.fsmonitor, a),
         CommandSettings::Graph(g) => graph::run(cwd, config, &s.fsmonitor, g),
         CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, *r),
-        CommandSettings::Watch(w) => watch::run(cwd, config, &s.env, &s.fsmonitor, w),
+        CommandSettings::Watch(w) => watch::run(cwd, config, &s.env, &s.fsmonitor, *w),
         CommandSettings::Hash(h) => hash::run(cwd, config, &s.fsmonitor, h),
         CommandSettings::Cache(c) => cache::run(cwd, config, c),
         CommandSettings::Report { files, merge_json } => {
