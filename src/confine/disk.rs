@@ -63,13 +63,9 @@ impl Boundary {
             Direct::Absent => None,
             Direct::Walk => resolve(self, rel)?,
         };
-        let Some(found) = found else {
-            return Ok(None);
-        };
-        let meta = found.file.metadata()?;
-        Ok(Some(Opened {
-            file: found.file,
-            len: meta.len(),
+        Ok(found.map(|found| Opened {
+            file: found.file.0,
+            len: found.file.1,
             path: found.path,
             linked: found.linked,
         }))
@@ -143,9 +139,12 @@ impl Boundary {
 /// The file's bytes, or its size when it is larger than the limit.
 pub type Bytes = Result<Vec<u8>, u64>;
 
+/// A regular file opened, with its size (from the one `fstat` that checked its type).
+type Sized = (File, u64);
+
 /// What the one-call open found.
 enum Direct {
-    Opened(File),
+    Opened(Sized),
     Absent,
     /// Open it component by component.
     Walk,
@@ -166,7 +165,7 @@ pub enum Dir {
 
 impl Walk for Boundary {
     type Dir = Dir;
-    type File = File;
+    type File = Sized;
 
     fn root(&self) -> Dir {
         Dir::Root
@@ -176,7 +175,7 @@ impl Walk for Boundary {
         self.path.as_os_str().as_bytes()
     }
 
-    fn lookup(&self, dir: &Dir, name: &[u8], last: bool) -> std::io::Result<Node<Dir, File>> {
+    fn lookup(&self, dir: &Dir, name: &[u8], last: bool) -> std::io::Result<Node<Dir, Sized>> {
         let at = match dir {
             Dir::Root => &self.dir,
             Dir::Open(fd) => fd,
@@ -210,11 +209,11 @@ impl Walk for Boundary {
 }
 
 /// The node an opened file is: a regular file, or what else it is.
-fn regular(fd: OwnedFd) -> std::io::Result<Node<Dir, File>> {
+fn regular(fd: OwnedFd) -> std::io::Result<Node<Dir, Sized>> {
     let file = File::from(fd);
     let meta = file.metadata()?;
     if meta.is_file() {
-        return Ok(Node::File(file));
+        return Ok(Node::File((file, meta.len())));
     }
     use rustix::fs::FileType;
     use std::os::unix::fs::MetadataExt;
