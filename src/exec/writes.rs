@@ -58,7 +58,8 @@ pub struct Watch {
 /// there are more entries than are looked at.
 pub(super) struct Listing(Option<HashMap<String, (u64, Option<SystemTime>)>>);
 
-/// Lists the regular files below `cwd`, the folder of the service `watch` describes.
+/// Lists the regular files below `cwd`, the folder of the service `watch` describes (only the
+/// untracked ones, unless its outputs are undeclared).
 pub(super) fn list(cwd: &Path, watch: &Watch, check: &WriteCheck) -> Listing {
     list_at_most(cwd, watch, check, MAX_ENTRIES)
 }
@@ -95,6 +96,12 @@ fn list_at_most(cwd: &Path, watch: &Watch, check: &WriteCheck, max: usize) -> Li
                     stack.push(rel);
                 }
             } else if kind.is_file() {
+                // A tracked file is a source, never reported: unless nobody declared what the
+                // target writes (when a change to one keeps the run out of the cache), it is
+                // not even looked at, which saves a `stat` per source file.
+                if !watch.undeclared && (check.tracked)(&join(&watch.root, &rel)) {
+                    continue;
+                }
                 let meta = entry.metadata().ok();
                 let len = meta.as_ref().map_or(0, |m| m.len());
                 files.insert(rel, (len, meta.and_then(|m| m.modified().ok())));
@@ -274,6 +281,14 @@ mod tests {
 
         let w = changed(&after, &list(p, &watch(), &check), &none, &watch(), &check);
         assert!(!w.any(), "{w:?}");
+
+        // A target whose outputs someone declared never looks at tracked files.
+        let declared = Watch {
+            undeclared: false,
+            ..watch()
+        };
+        let listed = |l: &Listing| l.0.as_ref().unwrap().contains_key("tracked.txt");
+        assert!(!listed(&list(p, &declared, &check)) && listed(&after));
 
         // Past the bound, what the task did is unknown, and said so.
         let small = list_at_most(p, &watch(), &check, 3);
