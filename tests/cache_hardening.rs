@@ -885,3 +885,99 @@ fn waiting_for_another_runs_lock_says_so() {
         out.stderr_str()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 18: clean failure paths.
+
+/// `git status --porcelain` in `repo`.
+fn porcelain(repo: &TestRepo) -> String {
+    repo.git(&["status", "--porcelain", "--untracked-files=all"])
+}
+
+/// Issue 18, item 10: on a full disk at first use the cache's `.gitignore` was created empty and
+/// never repaired, so `git status` listed the whole cache. It is written through a temporary file
+/// renamed into place, and rewritten whenever it does not ignore everything.
+#[test]
+fn the_cache_gitignore_is_repaired_when_it_does_not_ignore_everything() {
+    let repo = repo();
+    stored(&repo, "a");
+    let ignore = repo.cache_dir().join(".gitignore");
+    let right = std::fs::read_to_string(&ignore).unwrap();
+    assert!(right.lines().any(|l| l == "*"), "{right}");
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("target");
+    std::fs::write(&target, "not yours\n").unwrap();
+    for wrong in ["", "# shockwave's task cache", "*.log\n", "link"] {
+        std::fs::remove_file(&ignore).unwrap();
+        if wrong == "link" {
+            std::os::unix::fs::symlink(&target, &ignore).unwrap();
+        } else {
+            std::fs::write(&ignore, wrong).unwrap();
+        }
+        assert!(
+            porcelain(&repo).contains("?? .shockwave/"),
+            "{wrong:?}: {}",
+            porcelain(&repo)
+        );
+        let (out, s) = build(&repo, "a");
+        out.success();
+        assert_eq!(status(&s, "a:build"), "cached-local");
+        assert!(
+            std::fs::symlink_metadata(&ignore).unwrap().is_file(),
+            "{wrong:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&ignore).unwrap(), right, "{wrong:?}");
+        assert_eq!(porcelain(&repo), "", "{wrong:?}");
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not yours\n");
+    // One that ignores everything in its own words is left as it is.
+    std::fs::write(&ignore, "# mine\n*\n").unwrap();
+    build(&repo, "a").0.success();
+    assert_eq!(std::fs::read_to_string(&ignore).unwrap(), "# mine\n*\n");
+}
+
+/// Issue 18, item 10, with the disk full at the first use: every write fails (a file size limit
+/// of 0 stands in for the full disk). No empty `.gitignore` is left behind, and the next run,
+/// with room again, writes a right one.
+#[test]
+fn a_full_disk_at_first_use_leaves_no_empty_gitignore() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[services.a]
+root = "a"
+
+[targets.build]
+command = "true"
+"#,
+    )
+    .write("a/in.txt", "a\n");
+    repo.commit("init");
+    let plain = repo.command(&["run", "build", "--all"]);
+    let mut full = Command::new("sh");
+    full.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(plain.get_program())
+        .args(plain.get_args())
+        .current_dir(repo.path())
+        .stdin(Stdio::null());
+    for (k, v) in plain.get_envs() {
+        match v {
+            Some(v) => full.env(k, v),
+            None => full.env_remove(k),
+        };
+    }
+    let out = full.output().unwrap();
+    out.success();
+    let ignore = repo.cache_dir().join(".gitignore");
+    assert!(
+        std::fs::read(&ignore).map_or(true, |t| !t.is_empty()),
+        "an empty .gitignore was left"
+    );
+    repo.run(&["run", "build", "--all"]).success();
+    assert!(std::fs::read_to_string(&ignore)
+        .unwrap()
+        .lines()
+        .any(|l| l == "*"));
+    assert_eq!(porcelain(&repo), "");
+}

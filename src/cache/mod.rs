@@ -53,6 +53,10 @@ const LOCKS: &str = ".locks";
 const CONFIGS: &str = ".config";
 /// Temporary directories of stores in progress (or of killed ones) start with this.
 const TMP_PREFIX: &str = ".tmp-";
+/// The cache directory's `.gitignore`: everything in it is ignored.
+const IGNORE_FILE: &[u8] = b"# shockwave's task cache: never commit it\n*\n";
+/// The most of a `.gitignore` read to check it.
+const MAX_IGNORE_FILE: u64 = 64 << 10;
 /// A `meta.json` is a few hundred bytes; anything much larger is not ours.
 const MAX_META: u64 = 64 << 10;
 /// Archives whose compressed and uncompressed sizes are both at most this are restored from
@@ -139,6 +143,8 @@ pub struct LocalCache {
     dir: PathBuf,
     /// Whether `dir` was found to be safe to use (see [`LocalCache::check_dir`]), checked once.
     checked: std::sync::OnceLock<Result<(), (PathBuf, PathBuf)>>,
+    /// Set once this process found (or made) the `.gitignore` right.
+    ignore_checked: std::sync::OnceLock<()>,
 }
 
 impl LocalCache {
@@ -146,6 +152,7 @@ impl LocalCache {
         LocalCache {
             dir,
             checked: std::sync::OnceLock::new(),
+            ignore_checked: std::sync::OnceLock::new(),
         }
     }
 
@@ -224,21 +231,45 @@ impl LocalCache {
     }
 
     /// Creates the directory, with a `.gitignore` so the cache never shows up as untracked files
-    /// (which would change input hashes and slow down status).
+    /// (which would change input hashes and slow down status). The `.gitignore` is checked once
+    /// per process and repaired when it does not ignore everything ([`ignore_file_is_right`]).
     fn ensure_dir(&self) -> Result<(), CacheError> {
         self.check_dir()?;
         std::fs::create_dir_all(&self.dir).map_err(io("create the cache directory", &self.dir))?;
-        let ignore = self.dir.join(".gitignore");
-        // Whatever is there already (even a dangling symlink) is left alone, never written through.
-        if std::fs::symlink_metadata(&ignore).is_err() {
-            match create_new(&ignore) {
-                Ok(mut f) => f
-                    .write_all(b"# shockwave's task cache: never commit it\n*\n")
-                    .map_err(io("write the cache's .gitignore", &ignore))?,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io("write the cache's .gitignore", &ignore)(e)),
-            }
+        if self.ignore_checked.get().is_none() {
+            self.repair_ignore_file()?;
+            let _ = self.ignore_checked.set(());
         }
+        Ok(())
+    }
+
+    /// Writes the cache's `.gitignore` unless it already ignores everything. It is written to a
+    /// temporary file and renamed into place, so a full disk or a killed run leaves the old file
+    /// (or none), never an empty or partial one; the rename replaces whatever had the name (a
+    /// symlink is replaced, never written through). A directory by that name is left alone.
+    fn repair_ignore_file(&self) -> Result<(), CacheError> {
+        let ignore = self.dir.join(".gitignore");
+        if ignore_file_is_right(&ignore) {
+            return Ok(());
+        }
+        if std::fs::symlink_metadata(&ignore).is_ok_and(|m| m.is_dir()) {
+            tracing::warn!(
+                "{} is a directory, so git may list the cache as untracked files; remove it",
+                ignore.display()
+            );
+            return Ok(());
+        }
+        let failed = |e| io("write the cache's .gitignore", &ignore)(e);
+        // Named like the cache's other temporary files, so a killed writer's is cleaned up.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!("{TMP_PREFIX}gitignore-"))
+            .tempfile_in(&self.dir)
+            .map_err(failed)?;
+        tmp.write_all(IGNORE_FILE)
+            .and_then(|()| tmp.as_file().sync_data())
+            .map_err(failed)?;
+        tmp.persist(&ignore).map_err(|e| failed(e.error))?;
+        tracing::debug!("wrote {}", ignore.display());
         Ok(())
     }
 
@@ -477,6 +508,28 @@ fn temp_dir_name(hash: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Whether the `.gitignore` at `path` is a regular file with a line `*`, which makes git ignore
+/// everything in the directory. Empty (a first write cut short by a full disk), missing,
+/// unreadable, a symlink or anything else: no, and it is rewritten.
+fn ignore_file_is_right(path: &Path) -> bool {
+    let Ok(file) = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut text = Vec::new();
+    if file.take(MAX_IGNORE_FILE).read_to_end(&mut text).is_err() {
+        return false;
+    }
+    text.split(|&b| b == b'\n')
+        .any(|line| line.strip_suffix(b"\r").unwrap_or(line) == b"*")
 }
 
 /// Passes writes through while hashing them, so an archive's digest costs no second read.
