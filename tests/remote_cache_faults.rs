@@ -173,3 +173,64 @@ fn a_token_in_pipeline_toml_is_a_config_error() {
         );
     }
 }
+
+/// A server that answers lookups with 404 (`HEAD` only after `head_delay`) and, given an upload,
+/// stops reading: it never reads the body and never answers.
+fn server_that_stops_reading(head_delay: Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        match std::io::BufRead::read_line(&mut reader, &mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => head.push_str(&line),
+                        }
+                    }
+                    if head.starts_with("PUT") {
+                        std::thread::sleep(Duration::from_secs(60));
+                        return;
+                    }
+                    if head.starts_with("HEAD") {
+                        std::thread::sleep(head_delay);
+                    }
+                    let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Issue 18, item 9: uploads still under way when the run stopped waiting for them (a server
+/// that stops reading) left their temporary directories in the cache (`cache stats`: `2
+/// incomplete writes`). The run removes them as it leaves them.
+#[test]
+fn uploads_left_pending_at_the_end_leave_no_temporary_directories() {
+    // Each upload asks first (1.5 s), then sends; the run waits 3 s for both, which is not
+    // enough: both are still sending when it stops waiting.
+    let url = server_that_stops_reading(Duration::from_millis(1500));
+    let repo = repo("timeout = \"3s\"");
+    let started = Instant::now();
+    let (out, s) = build(&repo, &url, &[], &[]);
+    out.success();
+    assert_eq!(statuses(&s), ["success", "success"]);
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let text = format!("{}{}", out.stdout_str(), out.stderr_str());
+    assert!(text.contains("still pending at the end"), "{text}");
+    let dir = repo.cache_dir();
+    let temporaries: Vec<String> = common::dir_names(&dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".tmp-"))
+        .collect();
+    assert_eq!(temporaries, Vec::<String>::new());
+    let stats = repo.run(&["cache", "stats"]).success().stdout_str();
+    assert!(!stats.contains("incomplete"), "{stats}");
+}

@@ -17,9 +17,10 @@ mod lock;
 mod maintenance;
 pub mod remote;
 mod size;
+mod temp;
 mod transfer;
 
-pub use transfer::TempDir;
+pub use temp::TempDir;
 
 use entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect, MetaError};
 pub use lock::TaskLock;
@@ -62,11 +63,9 @@ const MAX_META: u64 = 64 << 10;
 /// Archives whose compressed and uncompressed sizes are both at most this are restored from
 /// memory; larger ones stream from disk.
 const IN_MEMORY_ARCHIVE: u64 = 16 << 20;
-/// A temporary directory whose writer cannot be identified is stale after this long.
+/// A temporary directory without a writer lock (one being created, or an older version's) is
+/// stale after this long.
 const STALE_TMP: Duration = Duration::from_secs(600);
-/// A temporary directory whose task lock is held (by its writer, or by a later run of the same
-/// task) is still stale after this long: no store takes that long.
-const STALE_TMP_LOCKED: Duration = Duration::from_secs(3600);
 /// The largest log an entry may hold (it is read whole to be replayed); a task that writes more
 /// is not cached.
 const MAX_LOG_BYTES: u64 = 256 << 20;
@@ -361,6 +360,10 @@ impl LocalCache {
         };
         let scope = archive::Scope::new(outputs, root, &self.dir);
         let mismatch = "archive digest mismatch (truncated or modified)";
+        // Kept until the restore ends: should it die half-way, the journal names the folders
+        // holding its temporary files, for the next run to clean up.
+        let mut journal = None;
+        let mut record = |dirs: &[PathBuf]| journal = self.journal_restore(hash, root, dirs);
         let mut file =
             open_entry_file(&dir, ARCHIVE, Expect::Exactly(meta.archive_bytes)).map_err(corrupt)?;
         if meta.archive_bytes <= IN_MEMORY_ARCHIVE && meta.tar_bytes <= IN_MEMORY_ARCHIVE {
@@ -379,7 +382,8 @@ impl LocalCache {
                 .and_then(|mut d| d.read_to_end(&mut tar))
                 .map_err(|e| corrupt(format!("zstd: {e}")))?;
             let members = archive::check_tar(tar.as_slice(), &scope).map_err(refuse)?;
-            archive::extract_tar(tar.as_slice(), root, members).map_err(unrestorable)?;
+            archive::extract_tar(tar.as_slice(), root, &members, &mut record)
+                .map_err(unrestorable)?;
         } else {
             // Large outputs stream from disk: memory stays flat whatever their size. The one open
             // descriptor is read three times (digest, check, extract), so a file renamed over the
@@ -399,7 +403,8 @@ impl LocalCache {
                     .map_err(|e| corrupt(format!("archive unreadable: {e}")))
             };
             let members = archive::check_tar(open()?, &scope).map_err(refuse)?;
-            archive::extract_tar(open()?, root, members).map_err(unrestorable)?;
+            archive::extract_tar(open()?, root, &members, &mut record)
+                .map_err(unrestorable)?;
         }
         // Record the use for least-recently-used pruning.
         if let Ok(fd) = rustix::fs::openat(
@@ -435,8 +440,11 @@ impl LocalCache {
                 format_size(MAX_LOG_BYTES)
             )));
         }
-        let tmp = self.dir.join(temp_dir_name(hash));
-        let result = (|| {
+        // The entry is written in a folder of a locked temporary directory, which is removed
+        // (with whatever a failure left in it) when dropped.
+        let tmp = self.temp_dir(hash)?;
+        let tmp = tmp.path().join("entry");
+        {
             std::fs::create_dir(&tmp).map_err(io("create a temporary cache entry", &tmp))?;
             let archive_path = tmp.join(ARCHIVE);
             let file =
@@ -483,9 +491,7 @@ impl LocalCache {
             let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
             write_synced(&tmp.join(META), &json)?;
             self.place(&tmp, hash)
-        })();
-        let _ = std::fs::remove_dir_all(&tmp);
-        result
+        }
     }
 }
 
@@ -493,21 +499,6 @@ impl LocalCache {
 /// entries and lock files, and so the only ones it ever removes.
 fn is_hash_name(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// A name for a store's temporary directory: the hash (so `prune` can ask the hash's lock whether
-/// the writer still runs), the pid, the time and a counter, so no two writers ever share one.
-fn temp_dir_name(hash: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    format!(
-        "{TMP_PREFIX}{hash}-{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Whether the `.gitignore` at `path` is a regular file with a line `*`, which makes git ignore
@@ -619,30 +610,5 @@ mod tests {
             "a lock on an unlinked file blocked a new locker"
         );
         drop(first);
-    }
-
-    #[test]
-    fn a_temporary_directory_is_stale_once_its_writer_lock_is_free() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = LocalCache::new(dir.path().join("cache"));
-        cache.ensure_dir().unwrap();
-        let tmp = cache.dir.join(temp_dir_name(HASH));
-        let fresh = Duration::from_secs(1);
-        let held = cache.lock(HASH, &|| false).unwrap().unwrap();
-        assert!(!cache.writer_is_gone(&tmp, fresh));
-        assert!(cache.writer_is_gone(&tmp, STALE_TMP_LOCKED + fresh));
-        drop(held);
-        assert!(cache.writer_is_gone(&tmp, fresh));
-        // A name without a hash: only its age tells.
-        let odd = cache.dir.join(".tmp-odd");
-        assert!(!cache.writer_is_gone(&odd, fresh));
-        assert!(cache.writer_is_gone(&odd, STALE_TMP + fresh));
-    }
-
-    #[test]
-    fn temporary_names_never_repeat() {
-        let names: std::collections::HashSet<String> =
-            (0..1000).map(|_| temp_dir_name(HASH)).collect();
-        assert_eq!(names.len(), 1000);
     }
 }
