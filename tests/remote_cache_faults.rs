@@ -234,3 +234,102 @@ fn uploads_left_pending_at_the_end_leave_no_temporary_directories() {
     let stats = repo.run(&["cache", "stats"]).success().stdout_str();
     assert!(!stats.contains("incomplete"), "{stats}");
 }
+
+/// A server that answers lookups with 404, takes uploads up to `limit` bytes, and refuses a larger
+/// one as soon as it has its headers: with `answer`, a 413, then it closes without reading the
+/// body (the peer's writes then fail); without, it only closes.
+fn server_with_body_limit(limit: u64, answer: bool) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let (mut head, mut length) = (String::new(), 0u64);
+                    loop {
+                        let mut line = String::new();
+                        match std::io::BufRead::read_line(&mut reader, &mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {
+                                let lower = line.to_ascii_lowercase();
+                                if let Some(v) = lower.strip_prefix("content-length:") {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                                head.push_str(&line);
+                            }
+                        }
+                    }
+                    if !head.starts_with("PUT") {
+                        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+                        continue;
+                    }
+                    if length > limit {
+                        if answer {
+                            let _ = stream.write_all(
+                                b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 39\r\nconnection: close\r\n\r\n{\"message\":\"Request body is too large\"}",
+                            );
+                        }
+                        // Closed with the body unread: the kernel resets the connection.
+                        return;
+                    }
+                    let _ = std::io::copy(
+                        &mut std::io::Read::take(&mut reader, length),
+                        &mut std::io::sink(),
+                    );
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Issue 18, item 11: a server that answers 413 and closes before reading an upload made every
+/// large upload `the connection to the server broke off (Broken pipe)`, and three of them switched
+/// the remote off. The answer is read after the failed write.
+#[test]
+fn a_413_sent_before_the_body_is_read_is_named_and_keeps_the_remote_on() {
+    let url = server_with_body_limit(100_000, true);
+    let repo = common::remote::sized_repo(&[
+        ("big1", 12_000_000),
+        ("big2", 12_000_000),
+        ("big3", 12_000_000),
+        ("small", 2_000),
+    ]);
+    let (out, s) = build(&repo, &url, &[], &[]);
+    out.success();
+    assert_eq!(s.with_status("success").len(), 4);
+    let w = warnings(&out);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("413: the server refused the 11.") && w[0].contains("BODY_LIMIT"),
+        "{w:?}"
+    );
+    assert!(
+        out.stdout_str()
+            .contains("remote cache: uploaded 1 artifact"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+/// When the server closes without answering, the failure says how large the upload was and that
+/// a body limit is one cause.
+#[test]
+fn an_upload_cut_off_without_an_answer_names_its_size_and_the_body_limit() {
+    let url = server_with_body_limit(100_000, false);
+    let repo = common::remote::sized_repo(&[("big", 12_000_000)]);
+    let (out, s) = build(&repo, &url, &[], &[]);
+    out.success();
+    assert_eq!(s.with_status("success").len(), 1);
+    let w = warnings(&out);
+    assert!(
+        w[0].contains("broke off while sending a 11.")
+            && w[0].contains("MiB artifact")
+            && w[0].contains("BODY_LIMIT"),
+        "{w:?}"
+    );
+}

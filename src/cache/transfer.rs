@@ -16,9 +16,9 @@ use super::{
 };
 
 impl LocalCache {
-    /// Writes `hash`'s entry as a tar to `out`; returns its size. `Ok(None)`: there is no usable
-    /// entry (pruned meanwhile, another version).
-    pub fn export(&self, hash: &str, out: &mut File) -> Result<Option<u64>, CacheError> {
+    /// Writes `hash`'s entry as a tar to `out`; returns its size and the task's label. `Ok(None)`:
+    /// there is no usable entry (pruned meanwhile, another version).
+    pub fn export(&self, hash: &str, out: &mut File) -> Result<Option<(u64, String)>, CacheError> {
         self.check_dir()?;
         let Ok(Some(dir)) = open_entry_dir(&self.entry_dir(hash)) else {
             return Ok(None);
@@ -47,7 +47,7 @@ impl LocalCache {
             .metadata()
             .map_err(io("write an artifact", &path))?
             .len();
-        Ok(Some(len))
+        Ok(Some((len, meta.task)))
     }
 
     /// Unpacks the artifact `tar` for `hash` into `tmp` (from [`temp_dir`](Self::temp_dir)) and

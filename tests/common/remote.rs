@@ -136,6 +136,31 @@ team = "acme"
     repo
 }
 
+/// One service per `(name, bytes)` whose `build` writes `bytes` random bytes to `bin/random`, so
+/// its artifact is about that large; the team is in the file.
+pub fn sized_repo(services: &[(&str, u64)]) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p bin && head -c $(cat size) /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE"
+outputs = ["bin/**"]
+
+[remote_cache]
+team = "acme"
+"#,
+    )
+    .write(".gitignore", "bin/\n");
+    for (name, bytes) in services {
+        repo.write(format!("svc/{name}/size"), bytes.to_string());
+    }
+    repo.commit("init");
+    repo
+}
+
 /// `shockwave run build --all` with the remote at `url` and `env`, and its summary.
 pub fn build(
     repo: &TestRepo,

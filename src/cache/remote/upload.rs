@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -212,13 +213,21 @@ fn upload_one(
     };
     let path = tmp.path().join("artifact.tar");
     let mut file = crate::cache::create_new(&path).map_err(RemoteError::local)?;
-    let Some(len) = local
+    let Some((len, task)) = local
         .export(&job.hash, &mut file)
         .map_err(RemoteError::local)?
     else {
         return Ok(None);
     };
     drop(file);
+    let too_large = || RemoteError::PayloadTooLarge {
+        bytes: len,
+        task: task.clone(),
+    };
+    // The server refused one this large already: sending it would only be refused again.
+    if len >= remote.too_large.load(Ordering::Relaxed) {
+        return Err(too_large());
+    }
     let mut file = std::fs::File::open(&path).map_err(RemoteError::local)?;
     let tag = match remote.signer(&job.hash) {
         Some(mut signer) => {
@@ -239,7 +248,10 @@ fn upload_one(
         .client
         .put(&job.hash, file, len, tag.as_deref(), job.duration)
         .map_err(|e| match e {
-            RemoteError::PayloadTooLarge { .. } => RemoteError::PayloadTooLarge { bytes: len },
+            RemoteError::PayloadTooLarge { .. } => {
+                remote.too_large.fetch_min(len, Ordering::Relaxed);
+                too_large()
+            }
             e => e,
         })?;
     Ok(Some(len))
