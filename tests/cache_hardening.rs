@@ -943,7 +943,11 @@ outputs = ["bin/**"]
         }
     }
     assert!(killed, "never caught the restore with a temporary file");
-    assert_eq!(temporaries(&bin).len(), 1, "the kill left no temporary file");
+    assert_eq!(
+        temporaries(&bin).len(),
+        1,
+        "the kill left no temporary file"
+    );
     let (out, s) = build(&repo, "a");
     out.success();
     assert_eq!(status(&s, "a:build"), "cached-local");
@@ -959,7 +963,10 @@ outputs = ["bin/**"]
         "{:?}",
         common::dir_names(&repo.cache_dir())
     );
-    assert_eq!(std::fs::metadata(bin.join("big")).unwrap().len(), 48_000_000);
+    assert_eq!(
+        std::fs::metadata(bin.join("big")).unwrap().len(),
+        48_000_000
+    );
 }
 
 /// `git status --porcelain` in `repo`.
@@ -999,7 +1006,11 @@ fn the_cache_gitignore_is_repaired_when_it_does_not_ignore_everything() {
             std::fs::symlink_metadata(&ignore).unwrap().is_file(),
             "{wrong:?}"
         );
-        assert_eq!(std::fs::read_to_string(&ignore).unwrap(), right, "{wrong:?}");
+        assert_eq!(
+            std::fs::read_to_string(&ignore).unwrap(),
+            right,
+            "{wrong:?}"
+        );
         assert_eq!(porcelain(&repo), "", "{wrong:?}");
     }
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "not yours\n");

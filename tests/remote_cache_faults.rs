@@ -201,7 +201,8 @@ fn server_that_stops_reading(head_delay: Duration) -> String {
                     if head.starts_with("HEAD") {
                         std::thread::sleep(head_delay);
                     }
-                    let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
                 }
             });
         }
@@ -263,7 +264,8 @@ fn server_with_body_limit(limit: u64, answer: bool) -> String {
                         }
                     }
                     if !head.starts_with("PUT") {
-                        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
                         continue;
                     }
                     if length > limit {

@@ -403,8 +403,7 @@ impl LocalCache {
                     .map_err(|e| corrupt(format!("archive unreadable: {e}")))
             };
             let members = archive::check_tar(open()?, &scope).map_err(refuse)?;
-            archive::extract_tar(open()?, root, &members, &mut record)
-                .map_err(unrestorable)?;
+            archive::extract_tar(open()?, root, &members, &mut record).map_err(unrestorable)?;
         }
         // Record the use for least-recently-used pruning.
         if let Ok(fd) = rustix::fs::openat(

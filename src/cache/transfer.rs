@@ -11,8 +11,7 @@ use std::path::Path;
 
 use super::entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect};
 use super::{
-    create_new, io, CacheError, LocalCache, TempDir, ARCHIVE, LOG, MAX_LOG_BYTES, MAX_META,
-    META,
+    create_new, io, CacheError, LocalCache, TempDir, ARCHIVE, LOG, MAX_LOG_BYTES, MAX_META, META,
 };
 
 impl LocalCache {

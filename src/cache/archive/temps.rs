@@ -161,8 +161,11 @@ fn remove_unlocked(dir: &OwnedFd, name: &CStr) -> bool {
                 return false;
             }
             // Unlinked while held, and only if the name is still the file that was locked.
-            names(dir.as_fd(), &OsString::from(name.to_string_lossy().into_owned()), &file)
-                && rustix::fs::unlinkat(dir, name, AtFlags::empty()).is_ok()
+            names(
+                dir.as_fd(),
+                &OsString::from(name.to_string_lossy().into_owned()),
+                &file,
+            ) && rustix::fs::unlinkat(dir, name, AtFlags::empty()).is_ok()
         }
         _ => false,
     }

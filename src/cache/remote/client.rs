@@ -159,12 +159,12 @@ impl Client {
         }
         transport::reset();
         let mut body = UploadBody { file, left: len };
-        let resp = req
-            .send(ureq::SendBody::from_reader(&mut body))
-            .map_err(|e| match transport(e) {
-                RemoteError::Broken { why } => RemoteError::UploadBroken { bytes: len, why },
-                other => other,
-            })?;
+        let resp =
+            req.send(ureq::SendBody::from_reader(&mut body))
+                .map_err(|e| match transport(e) {
+                    RemoteError::Broken { why } => RemoteError::UploadBroken { bytes: len, why },
+                    other => other,
+                })?;
         let status = resp.status().as_u16();
         drain(resp);
         if status == 413 {

@@ -38,11 +38,11 @@ pub(super) fn reset() {
 
 /// An agent with `config` whose connections read the server's answer after a failed write.
 pub(super) fn agent(config: ureq::config::Config) -> ureq::Agent {
-    let connector = ()
-        .chain(ConnectProxyConnector::default())
-        .chain(TcpConnector::default())
-        .chain(ReadAfterWriteFailure)
-        .chain(RustlsConnector::default());
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(ReadAfterWriteFailure)
+            .chain(RustlsConnector::default());
     ureq::Agent::with_parts(config, connector, DefaultResolver::default())
 }
 
@@ -90,7 +90,9 @@ impl<T: Transport> Transport for KeepReading<T> {
                             | ErrorKind::ConnectionAborted
                     ) =>
                 {
-                    tracing::debug!("remote cache: the server stopped reading ({e}); reading its answer");
+                    tracing::debug!(
+                        "remote cache: the server stopped reading ({e}); reading its answer"
+                    );
                     self.stopped = true;
                 }
                 other => return other,
