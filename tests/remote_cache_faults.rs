@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::remote::{build, free_port, mock, repo, statuses, warnings};
+use common::remote::{build, free_port, mock, raw_server, repo, statuses, warnings};
 use common::{OutputExt, SummaryJson, TestRepo};
 
 #[test]
@@ -174,40 +174,21 @@ fn a_token_in_pipeline_toml_is_a_config_error() {
     }
 }
 
+const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
+
 /// A server that answers lookups with 404 (`HEAD` only after `head_delay`) and, given an upload,
 /// stops reading: it never reads the body and never answers.
 fn server_that_stops_reading(head_delay: Duration) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            std::thread::spawn(move || {
-                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut head = String::new();
-                    loop {
-                        let mut line = String::new();
-                        match std::io::BufRead::read_line(&mut reader, &mut line) {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) if line == "\r\n" => break,
-                            Ok(_) => head.push_str(&line),
-                        }
-                    }
-                    if head.starts_with("PUT") {
-                        std::thread::sleep(Duration::from_secs(60));
-                        return;
-                    }
-                    if head.starts_with("HEAD") {
-                        std::thread::sleep(head_delay);
-                    }
-                    let _ =
-                        stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
-                }
-            });
+    raw_server(move |stream, _, head, _| {
+        if head.starts_with("PUT") {
+            std::thread::sleep(Duration::from_secs(60));
+            return false;
         }
-    });
-    url
+        if head.starts_with("HEAD") {
+            std::thread::sleep(head_delay);
+        }
+        stream.write_all(NOT_FOUND).is_ok()
+    })
 }
 
 /// Issue 18, item 9: uploads still under way when the run stopped waiting for them (a server
@@ -240,53 +221,27 @@ fn uploads_left_pending_at_the_end_leave_no_temporary_directories() {
 /// one as soon as it has its headers: with `answer`, a 413, then it closes without reading the
 /// body (the peer's writes then fail); without, it only closes.
 fn server_with_body_limit(limit: u64, answer: bool) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            std::thread::spawn(move || {
-                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let (mut head, mut length) = (String::new(), 0u64);
-                    loop {
-                        let mut line = String::new();
-                        match std::io::BufRead::read_line(&mut reader, &mut line) {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) if line == "\r\n" => break,
-                            Ok(_) => {
-                                let lower = line.to_ascii_lowercase();
-                                if let Some(v) = lower.strip_prefix("content-length:") {
-                                    length = v.trim().parse().unwrap_or(0);
-                                }
-                                head.push_str(&line);
-                            }
-                        }
-                    }
-                    if !head.starts_with("PUT") {
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
-                        continue;
-                    }
-                    if length > limit {
-                        if answer {
-                            let _ = stream.write_all(
-                                b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 39\r\nconnection: close\r\n\r\n{\"message\":\"Request body is too large\"}",
-                            );
-                        }
-                        // Closed with the body unread: the kernel resets the connection.
-                        return;
-                    }
-                    let _ = std::io::copy(
-                        &mut std::io::Read::take(&mut reader, length),
-                        &mut std::io::sink(),
-                    );
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
-                }
-            });
+    raw_server(move |stream, reader, head, length| {
+        if !head.starts_with("PUT") {
+            return stream.write_all(NOT_FOUND).is_ok();
         }
-    });
-    url
+        if length > limit {
+            if answer {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 39\r\nconnection: close\r\n\r\n{\"message\":\"Request body is too large\"}",
+                );
+            }
+            // Closed with the body unread: the kernel resets the connection.
+            return false;
+        }
+        let _ = std::io::copy(
+            &mut std::io::Read::take(reader, length),
+            &mut std::io::sink(),
+        );
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+            .is_ok()
+    })
 }
 
 /// Issue 18, item 11: a server that answers 413 and closes before reading an upload made every

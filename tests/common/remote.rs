@@ -219,6 +219,50 @@ pub fn mock(answer: fn(&mut TcpStream, &str)) -> String {
     url
 }
 
+/// A stand-in server on 127.0.0.1 that reads each request's head (its lines, and its
+/// `content-length`) and leaves the rest to `handle`: reading the body or not, answering or not.
+/// `handle` returns whether to read another request on the same connection.
+pub fn raw_server(
+    handle: impl Fn(&mut TcpStream, &mut BufReader<TcpStream>, &str, u64) -> bool
+        + Send
+        + Sync
+        + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::sync::Arc::new(handle);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let (mut head, mut length) = (String::new(), 0u64);
+                    loop {
+                        let mut line = String::new();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {
+                                let lower = line.to_ascii_lowercase();
+                                if let Some(v) = lower.strip_prefix("content-length:") {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                                head.push_str(&line);
+                            }
+                        }
+                    }
+                    if !handle(&mut stream, &mut reader, &head, length) {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
 /// Whether the server on `port` answers `GET /v8/artifacts/status` with 200.
 fn answers_status(port: u16) -> bool {
     use std::io::{Read, Write};
