@@ -111,9 +111,10 @@ impl Drop for Server {
     }
 }
 
-/// Two services whose `build` writes `bin/out`; the team is in the file, the URL comes from the
-/// environment (it changes with the port).
-pub fn repo(extra_config: &str) -> TestRepo {
+/// A repository of services under `svc/` whose `build` runs `command` and outputs `bin/`; the team
+/// is in the file, the URL comes from the environment (it changes with the port). `files` are
+/// written and committed with it.
+fn remote_repo(command: &str, extra_config: &str, files: &[(String, String)]) -> TestRepo {
     let repo = TestRepo::new();
     repo.config(&format!(
         r#"
@@ -121,7 +122,7 @@ pub fn repo(extra_config: &str) -> TestRepo {
 members = ["svc/*"]
 
 [targets.build]
-command = "mkdir -p bin && cat in.txt > bin/out && head -c 3000 /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE"
+command = "{command}"
 outputs = ["bin/**"]
 
 [remote_cache]
@@ -129,36 +130,37 @@ team = "acme"
 {extra_config}
 "#
     ))
-    .write(".gitignore", "bin/\n")
-    .write("svc/a/in.txt", "a\n")
-    .write("svc/b/in.txt", "b\n");
+    .write(".gitignore", "bin/\n");
+    for (path, text) in files {
+        repo.write(path, text);
+    }
     repo.commit("init");
     repo
 }
 
-/// One service per `(name, bytes)` whose `build` writes `bytes` random bytes to `bin/random`, so
-/// its artifact is about that large; the team is in the file.
-pub fn sized_repo(services: &[(&str, u64)]) -> TestRepo {
-    let repo = TestRepo::new();
-    repo.config(
-        r#"
-[workspace]
-members = ["svc/*"]
-
-[targets.build]
-command = "mkdir -p bin && head -c $(cat size) /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE"
-outputs = ["bin/**"]
-
-[remote_cache]
-team = "acme"
-"#,
+/// Two services whose `build` writes `bin/out` and 3,000 random bytes.
+pub fn repo(extra_config: &str) -> TestRepo {
+    let files =
+        [("a", "a\n"), ("b", "b\n")].map(|(svc, text)| (format!("svc/{svc}/in.txt"), text.into()));
+    remote_repo(
+        "mkdir -p bin && cat in.txt > bin/out && head -c 3000 /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE",
+        extra_config,
+        &files,
     )
-    .write(".gitignore", "bin/\n");
-    for (name, bytes) in services {
-        repo.write(format!("svc/{name}/size"), bytes.to_string());
-    }
-    repo.commit("init");
-    repo
+}
+
+/// One service per `(name, bytes)` whose `build` writes `bytes` random bytes to `bin/random`, so
+/// its artifact is about that large.
+pub fn sized_repo(services: &[(&str, u64)]) -> TestRepo {
+    let files: Vec<(String, String)> = services
+        .iter()
+        .map(|(name, bytes)| (format!("svc/{name}/size"), bytes.to_string()))
+        .collect();
+    remote_repo(
+        "mkdir -p bin && head -c $(cat size) /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE",
+        "",
+        &files,
+    )
 }
 
 /// `shockwave run build --all` with the remote at `url` and `env`, and its summary.
