@@ -99,10 +99,14 @@ impl LocalCache {
             root: std::path::absolute(root).ok()?,
             dirs: dirs.to_vec(),
         };
+        // Not synced: it only matters if this process dies, not the machine, and a restore must
+        // not wait for the disk.
         let written = self.temp_dir(hash).and_then(|tmp| {
             let path = tmp.path().join(RESTORING);
             let text = serde_json::to_vec(&journal).unwrap_or_default();
-            write_synced(&path, &text)?;
+            create_new(&path)
+                .and_then(|mut f| f.write_all(&text))
+                .map_err(io("write a restore's journal", &path))?;
             Ok(tmp)
         });
         match written {
