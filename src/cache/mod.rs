@@ -52,7 +52,7 @@ const LOCKS: &str = ".locks";
 
 /// The folder of parsed `pipeline.toml` files (see `config::parsed`), not task entries.
 const CONFIGS: &str = ".config";
-/// Temporary directories of stores in progress (or of killed ones) start with this.
+/// Temporary directories (and files) of writes in progress, or of killed ones, start with this.
 const TMP_PREFIX: &str = ".tmp-";
 /// The cache directory's `.gitignore`: everything in it is ignored.
 const IGNORE_FILE: &[u8] = b"# shockwave's task cache: never commit it\n*\n";
