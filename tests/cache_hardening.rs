@@ -543,29 +543,29 @@ outputs = ["bin/**"]
 // ---------------------------------------------------------------------------------------------
 // Item 7: temporary directories of killed stores.
 
-/// Plants the temporary directory a store of `hash` killed mid-way would leave: `bytes` of
-/// archive.
+/// Plants the temporary directory a store of `hash` killed mid-way would leave: its writer's lock
+/// file (which nobody holds any more) and `bytes` of archive.
 fn killed_store(repo: &TestRepo, hash: &str, pid: u32, bytes: usize) -> PathBuf {
     let dir = repo
         .cache_dir()
         .join(format!(".tmp-{hash}-{pid}-1700000000000000000-0"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("outputs.tar.zst"), vec![7u8; bytes]).unwrap();
+    std::fs::create_dir_all(dir.join("entry")).unwrap();
+    std::fs::write(dir.join(".writer"), b"").unwrap();
+    std::fs::write(dir.join("entry/outputs.tar.zst"), vec![7u8; bytes]).unwrap();
     dir
 }
 
-/// Holds the cache lock of `hash` from another process, as a live writer does, until dropped.
+/// Holds the lock file `lock` from another process, as a live writer does, until dropped.
 struct HeldLock(Child);
 
 impl HeldLock {
-    fn take(repo: &TestRepo, hash: &str) -> HeldLock {
-        let lock = repo.cache_dir().join(".locks").join(hash);
+    fn take(lock: &Path) -> HeldLock {
         // The shell keeps descriptor 9 (and so the lock) open until its stdin closes.
         let mut child = Command::new("sh")
             .arg("-c")
             .arg("exec 9>>\"$1\" && flock -x 9 && echo locked && read _")
             .arg("sh")
-            .arg(&lock)
+            .arg(lock)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -589,8 +589,8 @@ impl Drop for HeldLock {
 }
 
 /// Issue 6, item 7: temporary directories left by a killed store were not counted by `cache
-/// stats` and survived `prune` for an hour. `stats` reports them, `prune` removes those whose
-/// writer is gone (its hash's lock is free) at once and keeps a live writer's, `clean` removes all.
+/// stats` and survived `prune` for an hour. `stats` reports them, `prune` and `clean` remove those
+/// whose writer is gone (the lock file in them is free) at once and keep a live writer's.
 #[test]
 fn incomplete_writes_are_counted_and_removed_when_their_writer_is_gone() {
     let repo = repo();
@@ -598,12 +598,12 @@ fn incomplete_writes_are_counted_and_removed_when_their_writer_is_gone() {
     let hash_b = repo.task_hashes(&["build"])["b:build"].clone();
     let dead = killed_store(&repo, &hash_a, 4_000_000, 1 << 20);
     let live = killed_store(&repo, &hash_b, std::process::id(), 1 << 20);
-    let held = HeldLock::take(&repo, &hash_b);
+    let held = HeldLock::take(&live.join(".writer"));
 
     let stats = repo.run(&["cache", "stats"]).success().stdout_str();
     assert!(
         stats.contains(
-            "; 2 incomplete writes (2.0 MiB) (`cache prune` removes those whose writer is gone)"
+            "; 2 incomplete writes (2.0 MiB) (the next run or `cache prune` removes those whose writer is gone)"
         ),
         "{stats}"
     );
@@ -632,10 +632,19 @@ fn incomplete_writes_are_counted_and_removed_when_their_writer_is_gone() {
     assert!(!live.exists());
 
     killed_store(&repo, &hash_b, 4_000_001, 1 << 20);
+    let live = killed_store(&repo, &hash_a, std::process::id(), 1 << 10);
+    let held = HeldLock::take(&live.join(".writer"));
     let cleaned = repo.run(&["cache", "clean"]).success().stdout_str();
     assert!(
         cleaned.starts_with("removed 1 entry (")
             && cleaned.ends_with(") and 1 incomplete write (1.0 MiB)\n"),
+        "{cleaned}"
+    );
+    assert!(live.exists(), "clean removed a live writer's directory");
+    drop(held);
+    let cleaned = repo.run(&["cache", "clean"]).success().stdout_str();
+    assert!(
+        cleaned.ends_with("and 1 incomplete write (1.0 KiB)\n"),
         "{cleaned}"
     );
     assert_eq!(
@@ -884,4 +893,175 @@ fn waiting_for_another_runs_lock_says_so() {
         "{}",
         out.stderr_str()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 18: clean failure paths.
+
+/// Issue 18, item 9: a restore killed with SIGKILL left its temporary file (88 MB in one case) in
+/// the output folder, and no run, `prune` or `clean` ever removed it. The restore journals the
+/// folders it writes temporary files into; the next run sees its writer is gone and removes them.
+#[test]
+fn a_restore_killed_half_way_leaves_nothing_once_the_next_run_starts() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p bin && head -c 48000000 /dev/urandom > bin/big && echo small > bin/small"
+outputs = ["bin/**"]
+"#,
+    )
+    .write(".gitignore", "bin/\n")
+    .write("svc/a/in.txt", "a\n");
+    repo.commit("init");
+    stored(&repo, "a");
+    let bin = repo.abs("svc/a/bin");
+    let mut killed = false;
+    for _ in 0..10 {
+        std::fs::remove_dir_all(&bin).unwrap();
+        let mut child = repo
+            .command(&["run", "build", "--service", "a"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() && started.elapsed() < DEADLINE {
+            if !temporaries(&bin).is_empty() {
+                child.kill().unwrap();
+                killed = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.wait().unwrap();
+        if killed {
+            break;
+        }
+    }
+    assert!(killed, "never caught the restore with a temporary file");
+    assert_eq!(
+        temporaries(&bin).len(),
+        1,
+        "the kill left no temporary file"
+    );
+    let (out, s) = build(&repo, "a");
+    out.success();
+    assert_eq!(status(&s, "a:build"), "cached-local");
+    assert_eq!(
+        temporaries(&repo.abs("svc/a")),
+        Vec::<PathBuf>::new(),
+        "the killed restore's temporary file is still there"
+    );
+    assert!(
+        common::dir_names(&repo.cache_dir())
+            .iter()
+            .all(|n| !n.starts_with(".tmp-")),
+        "{:?}",
+        common::dir_names(&repo.cache_dir())
+    );
+    assert_eq!(
+        std::fs::metadata(bin.join("big")).unwrap().len(),
+        48_000_000
+    );
+}
+
+/// `git status --porcelain` in `repo`.
+fn porcelain(repo: &TestRepo) -> String {
+    repo.git(&["status", "--porcelain", "--untracked-files=all"])
+}
+
+/// Issue 18, item 10: on a full disk at first use the cache's `.gitignore` was created empty and
+/// never repaired, so `git status` listed the whole cache. It is written through a temporary file
+/// renamed into place, and rewritten whenever it does not ignore everything.
+#[test]
+fn the_cache_gitignore_is_repaired_when_it_does_not_ignore_everything() {
+    let repo = repo();
+    stored(&repo, "a");
+    let ignore = repo.cache_dir().join(".gitignore");
+    let right = std::fs::read_to_string(&ignore).unwrap();
+    assert!(right.lines().any(|l| l == "*"), "{right}");
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("target");
+    std::fs::write(&target, "not yours\n").unwrap();
+    for wrong in ["", "# shockwave's task cache", "*.log\n", "link"] {
+        std::fs::remove_file(&ignore).unwrap();
+        if wrong == "link" {
+            std::os::unix::fs::symlink(&target, &ignore).unwrap();
+        } else {
+            std::fs::write(&ignore, wrong).unwrap();
+        }
+        assert!(
+            porcelain(&repo).contains("?? .shockwave/"),
+            "{wrong:?}: {}",
+            porcelain(&repo)
+        );
+        let (out, s) = build(&repo, "a");
+        out.success();
+        assert_eq!(status(&s, "a:build"), "cached-local");
+        assert!(
+            std::fs::symlink_metadata(&ignore).unwrap().is_file(),
+            "{wrong:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&ignore).unwrap(),
+            right,
+            "{wrong:?}"
+        );
+        assert_eq!(porcelain(&repo), "", "{wrong:?}");
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not yours\n");
+    // One that ignores everything in its own words is left as it is.
+    std::fs::write(&ignore, "# mine\n*\n").unwrap();
+    build(&repo, "a").0.success();
+    assert_eq!(std::fs::read_to_string(&ignore).unwrap(), "# mine\n*\n");
+}
+
+/// Issue 18, item 10, with the disk full at the first use: every write fails (a file size limit
+/// of 0 stands in for the full disk). No empty `.gitignore` is left behind, and the next run,
+/// with room again, writes a right one.
+#[test]
+fn a_full_disk_at_first_use_leaves_no_empty_gitignore() {
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[services.a]
+root = "a"
+
+[targets.build]
+command = "true"
+"#,
+    )
+    .write("a/in.txt", "a\n");
+    repo.commit("init");
+    let plain = repo.command(&["run", "build", "--all"]);
+    let mut full = Command::new("sh");
+    full.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(plain.get_program())
+        .args(plain.get_args())
+        .current_dir(repo.path())
+        .stdin(Stdio::null());
+    for (k, v) in plain.get_envs() {
+        match v {
+            Some(v) => full.env(k, v),
+            None => full.env_remove(k),
+        };
+    }
+    let out = full.output().unwrap();
+    out.success();
+    let ignore = repo.cache_dir().join(".gitignore");
+    assert!(
+        std::fs::read(&ignore).map_or(true, |t| !t.is_empty()),
+        "an empty .gitignore was left"
+    );
+    repo.run(&["run", "build", "--all"]).success();
+    assert!(std::fs::read_to_string(&ignore)
+        .unwrap()
+        .lines()
+        .any(|l| l == "*"));
+    assert_eq!(porcelain(&repo), "");
 }

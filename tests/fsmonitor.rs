@@ -637,3 +637,169 @@ fn without_watchman_sock_the_server_is_found_and_started_by_the_watchman_cli() {
     );
     assert!(stop.status.success(), "{stop:?}");
 }
+
+/// Whether the run's debug log says it scanned only what Watchman reported.
+fn was_targeted(stderr: &str) -> bool {
+    stderr.contains("tracked directories may hold a change")
+}
+
+// Issue 18, item 8: a write through a hard link from outside the worktree is invisible to
+// Watchman (it reports a write under the name it was made through), and gave a false cache hit
+// in 15 of 15 steps. A file with other links is looked at again every run.
+#[test]
+fn a_write_through_a_hard_link_from_outside_the_worktree_is_seen() {
+    let Some(wm) = Watchman::start() else {
+        return;
+    };
+    let repo = sample_repo();
+    // In the next second: git compares ctime to the second, so the refresh below records the
+    // links' ctime only if its second differs.
+    std::thread::sleep(Duration::from_millis(1100));
+    let outside = tempfile::tempdir().unwrap();
+    let link = outside.path().join("main.go");
+    std::fs::hard_link(repo.abs("svc/a/main.go"), &link).unwrap();
+    // Also a second name inside the worktree, untracked and ignored, written through as well.
+    std::fs::hard_link(repo.abs("svc/b/main.go"), repo.abs("svc/b/trace.log")).unwrap();
+    // Linking changed the files' ctime; git refreshes the index's stat data (as `git status`
+    // does), so neither is a suspect the monitor's state would list again anyway.
+    repo.git(&["update-index", "-q", "--refresh"]);
+    assert_same(&repo, &wm, "the first run");
+    assert_same(&repo, &wm, "a second run");
+    for (n, (through, path)) in [
+        (link.clone(), "svc/a/main.go"),
+        (repo.abs("svc/b/trace.log"), "svc/b/main.go"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Written in place (same inode), as an editor or a tool holding the other name does.
+        std::fs::write(&through, format!("changed through another name {n}\n")).unwrap();
+        let (hash_on, affected_on, targeted) = answers(&repo, Some(&wm));
+        assert!(targeted, "step {n}: the monitor was not used");
+        assert!(
+            affected_on.contains(&format!("\"{path}\"")),
+            "step {n}: {path} is not a change:\n{affected_on}"
+        );
+        let (hash_off, affected_off, _) = answers(&repo, None);
+        assert_eq!(hash_on, hash_off, "step {n}");
+        assert_eq!(affected_on, affected_off, "step {n}");
+    }
+}
+
+/// Writes `text` over the start of the file at `path` through a shared memory mapping: no
+/// notification reaches Watchman.
+fn write_through_mmap(path: &Path, text: &[u8]) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    assert!(file.metadata().unwrap().len() >= text.len() as u64);
+    // SAFETY: a fresh shared mapping of `text.len()` bytes of an open file that is at least that
+    // long; written, synced and unmapped before the file is closed.
+    unsafe {
+        let map = libc::mmap(
+            std::ptr::null_mut(),
+            text.len(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        );
+        assert_ne!(map, libc::MAP_FAILED);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), map.cast::<u8>(), text.len());
+        assert_eq!(libc::msync(map, text.len(), libc::MS_SYNC), 0);
+        assert_eq!(libc::munmap(map, text.len()), 0);
+    }
+}
+
+// What the monitor cannot see at all (a write through a shared mapping, a write through a link
+// made after the last full scan) is missed for at most the runs or the time set for full scans.
+#[test]
+fn a_full_scan_every_few_runs_or_minutes_bounds_what_watchman_cannot_see() {
+    let Some(wm) = Watchman::start() else {
+        return;
+    };
+    let repo = sample_repo();
+    let run = |env: &[(&str, &str)]| {
+        let mut c = cmd(
+            &repo,
+            Some(&wm),
+            &["affected", "--uncommitted", "--format", "json"],
+        );
+        c.envs(env.iter().copied());
+        let out = output(c);
+        (out.success().stdout_str(), out.stderr_str())
+    };
+    let every_3 = [("SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS", "3")];
+    let (_, log) = run(&every_3);
+    assert!(!was_targeted(&log), "the first run scans in full");
+    // A full scan, then two runs that scan only what changed, then a full scan again.
+    write_through_mmap(&repo.abs("svc/c/main.go"), b"C");
+    let (first, log) = run(&every_3);
+    assert!(was_targeted(&log), "{log}");
+    assert!(
+        !first.contains("svc/c/main.go"),
+        "Watchman saw an mmap write?"
+    );
+    let (_, log) = run(&every_3);
+    assert!(was_targeted(&log), "{log}");
+    let (third, log) = run(&every_3);
+    assert!(
+        log.contains("full scan: 2 runs since the last full scan"),
+        "{log}"
+    );
+    assert!(third.contains("\"svc/c/main.go\""), "{third}");
+    let third: serde_json::Value = serde_json::from_str(&third).unwrap();
+    assert_eq!(third, repo.affected_json(&["--uncommitted"]));
+
+    // By time: a link made after the last full scan, written through, is seen once it is old.
+    let outside = tempfile::tempdir().unwrap();
+    let link = outside.path().join("x.go");
+    std::fs::hard_link(repo.abs("svc/a/internal/x/x.go"), &link).unwrap();
+    std::fs::write(&link, "changed through a new link\n").unwrap();
+    let after = [("SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER", "2s")];
+    let (_, log) = run(&after);
+    if was_targeted(&log) {
+        std::thread::sleep(Duration::from_millis(2100));
+        let (_, log) = run(&after);
+        assert!(log.contains("full scan: the last full scan is"), "{log}");
+    }
+    let (now, _) = run(&after);
+    assert!(now.contains("\"svc/a/internal/x/x.go\""), "{now}");
+}
+
+#[test]
+fn bad_full_scan_settings_are_usage_errors() {
+    let repo = sample_repo();
+    for (var, value, what) in [
+        (
+            "SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS",
+            "0",
+            "write a number of runs from 1 to 10000",
+        ),
+        (
+            "SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS",
+            "often",
+            "write a number of runs",
+        ),
+        (
+            "SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER",
+            "2h",
+            "SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER: `2h`",
+        ),
+    ] {
+        let out = repo
+            .command(&["affected"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        out.expect_code(2);
+        assert!(
+            out.stderr_str().contains(what),
+            "{var}={value}: {}",
+            out.stderr_str()
+        );
+    }
+}

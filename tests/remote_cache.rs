@@ -419,3 +419,40 @@ fn dry_run_and_cache_stats_ask_the_remote() {
         out.stdout_str()
     );
 }
+
+/// Issue 18, item 11: an artifact over the server's body limit was reported as `the connection to
+/// the server broke off (Broken pipe)` (the server answers 413 and closes before reading the
+/// body), and three of them switched the remote off. The 413 is read and named, and the smaller
+/// artifacts are still uploaded.
+#[test]
+fn artifacts_over_the_body_limit_are_a_named_413_and_smaller_ones_still_upload() {
+    let Some(server) = Server::start(&[("BODY_LIMIT", "200000")]) else {
+        return;
+    };
+    let repo = common::remote::sized_repo(&[
+        ("big1", 12_000_000),
+        ("big2", 12_000_000),
+        ("big3", 12_000_000),
+        ("small1", 2_000),
+        ("small2", 2_000),
+    ]);
+    let (out, s) = build(&repo, &server.url(), &[], &[]);
+    out.success();
+    assert_eq!(s.with_status("success").len(), 5);
+    let w = warnings(&out);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("413: the server refused the 11.")
+            && w[0].contains("artifact of `big")
+            && w[0].contains("BODY_LIMIT")
+            && w[0].contains("`outputs`"),
+        "{w:?}"
+    );
+    assert_eq!(server.artifacts("acme").len(), 2, "the small ones");
+    assert!(
+        out.stdout_str()
+            .contains("remote cache: uploaded 2 artifacts"),
+        "{}",
+        out.stdout_str()
+    );
+}

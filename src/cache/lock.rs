@@ -34,11 +34,35 @@ pub(super) fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
         }
         // A cleaner unlinks a lock file only while holding it: if ours was unlinked between the
         // open and the lock, the lock guards nothing anyone else can find. Take the new file.
-        let (held, named) = (file.metadata()?, std::fs::symlink_metadata(path));
-        if named.is_ok_and(|n| n.ino() == held.ino() && n.dev() == held.dev()) {
+        if still_named(&file, path)? {
             return Ok(Some(file));
         }
     }
+}
+
+/// Takes the exclusive lock on the existing lock file `path` without waiting and without
+/// creating it; `Ok(None)` when another process holds it (or the name was replaced meanwhile),
+/// `Err` when there is no such regular file.
+pub(super) fn lock_existing(path: &Path) -> std::io::Result<Option<File>> {
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a lock file"));
+    }
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(Errno::WOULDBLOCK) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(still_named(&file, path)?.then_some(file))
+}
+
+/// Whether `path` still names the open `file`.
+fn still_named(file: &File, path: &Path) -> std::io::Result<bool> {
+    let (held, named) = (file.metadata()?, std::fs::symlink_metadata(path));
+    Ok(named.is_ok_and(|n| n.ino() == held.ino() && n.dev() == held.dev()))
 }
 
 impl LocalCache {
@@ -110,32 +134,6 @@ impl LocalCache {
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(100));
-        }
-    }
-
-    /// Whether the store that wrote the temporary directory `path` has ended: its writer holds the
-    /// lock of its hash for as long as it runs, so a lock nobody holds means the writer is dead.
-    pub(super) fn writer_is_gone(&self, path: &Path, age: Duration) -> bool {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let hash = name
-            .strip_prefix(TMP_PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        let Some(hash) = hash else {
-            return age > STALE_TMP;
-        };
-        let locks = self.dir.join(LOCKS);
-        if !std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) {
-            return age > STALE_TMP;
-        }
-        match try_lock(&locks.join(hash)) {
-            // Free: the writer is gone. (Held here only for the check.)
-            Ok(Some(_held)) => true,
-            Ok(None) => age > STALE_TMP_LOCKED,
-            Err(_) => age > STALE_TMP,
         }
     }
 

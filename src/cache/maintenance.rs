@@ -30,23 +30,26 @@ impl LocalCache {
         out
     }
 
-    /// Temporary directories of stores in progress or killed, with their size and age.
+    /// Temporary directories of writes in progress or killed, with their size and age.
     pub(super) fn incomplete(&self) -> Vec<(PathBuf, u64, Duration)> {
-        let Ok(read) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        read.flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(TMP_PREFIX))
-            .map(|e| {
-                let path = e.path();
-                let age = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .map_or(Duration::MAX, |t| t.elapsed().unwrap_or_default());
-                let size = flat_size(&path);
+        self.temporaries()
+            .into_iter()
+            .map(|(path, age)| {
+                let size = tree_size(&path);
                 (path, size, age)
             })
             .collect()
+    }
+
+    /// Removes the temporary directories whose writer is gone (see [`temp`](super::temp)),
+    /// counting them into `removed`.
+    fn remove_incomplete(&self, removed: &mut Stats) {
+        for (path, bytes, age) in self.incomplete() {
+            if self.remove_if_writer_gone(&path, age) {
+                removed.incomplete += 1;
+                removed.incomplete_bytes += bytes;
+            }
+        }
     }
 
     pub fn stats(&self) -> Stats {
@@ -63,10 +66,17 @@ impl LocalCache {
         s
     }
 
-    /// Removes every entry and the leftovers of interrupted writes. Returns what was removed.
+    /// Removes every entry and the leftovers of interrupted writes (a live writer's temporary
+    /// directory stays). Returns what was removed.
     pub fn clean(&self) -> Result<Stats, CacheError> {
         self.check_dir()?;
-        let before = self.stats();
+        let mut removed = Stats::default();
+        self.remove_incomplete(&mut removed);
+        for (_, bytes, _, saved) in self.entries() {
+            removed.entries += 1;
+            removed.bytes += bytes;
+            removed.saved_ms += saved;
+        }
         if self.dir.exists() {
             for e in std::fs::read_dir(&self.dir)
                 .map_err(io("list the cache directory", &self.dir))?
@@ -94,9 +104,8 @@ impl LocalCache {
                     continue;
                 }
                 // Only what the cache itself writes is removed: whatever else someone put in the
-                // directory is theirs.
-                let lossy = name.to_string_lossy();
-                if !is_hash_name(&lossy) && !lossy.starts_with(TMP_PREFIX) {
+                // directory is theirs. Temporary directories were handled above.
+                if !is_hash_name(&name.to_string_lossy()) {
                     continue;
                 }
                 let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
@@ -107,7 +116,7 @@ impl LocalCache {
                 r.map_err(io("remove a cache entry", &p))?;
             }
         }
-        Ok(before)
+        Ok(removed)
     }
 
     /// Removes least recently used entries until the cache holds at most `max_bytes`, and the
@@ -116,12 +125,7 @@ impl LocalCache {
     pub fn prune(&self, max_bytes: u64) -> Result<(Stats, Stats), CacheError> {
         self.check_dir()?;
         let mut removed = Stats::default();
-        for (path, bytes, age) in self.incomplete() {
-            if self.writer_is_gone(&path, age) && std::fs::remove_dir_all(&path).is_ok() {
-                removed.incomplete += 1;
-                removed.incomplete_bytes += bytes;
-            }
-        }
+        self.remove_incomplete(&mut removed);
         let mut entries = self.entries();
         entries.sort_by_key(|e| e.2);
         let mut total: u64 = entries.iter().map(|e| e.1).sum();
@@ -139,6 +143,26 @@ impl LocalCache {
         self.remove_idle_locks(|hash| !self.entry_dir(hash).exists())?;
         Ok((removed, self.stats()))
     }
+}
+
+/// Total size of the files in the temporary directory (or file) `path`: an entry being written
+/// sits in a folder of it. Symlinks are not followed.
+fn tree_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(p) = pending.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(read) = std::fs::read_dir(&p) {
+                pending.extend(read.flatten().map(|e| e.path()));
+            }
+        } else if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    total
 }
 
 /// Total size of the files directly in `dir` (entries are flat).

@@ -17,9 +17,10 @@ mod lock;
 mod maintenance;
 pub mod remote;
 mod size;
+mod temp;
 mod transfer;
 
-pub use transfer::TempDir;
+pub use temp::TempDir;
 
 use entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect, MetaError};
 pub use lock::TaskLock;
@@ -51,18 +52,20 @@ const LOCKS: &str = ".locks";
 
 /// The folder of parsed `pipeline.toml` files (see `config::parsed`), not task entries.
 const CONFIGS: &str = ".config";
-/// Temporary directories of stores in progress (or of killed ones) start with this.
+/// Temporary directories (and files) of writes in progress, or of killed ones, start with this.
 const TMP_PREFIX: &str = ".tmp-";
+/// The cache directory's `.gitignore`: everything in it is ignored.
+const IGNORE_FILE: &[u8] = b"# shockwave's task cache: never commit it\n*\n";
+/// The most of a `.gitignore` read to check it.
+const MAX_IGNORE_FILE: u64 = 64 << 10;
 /// A `meta.json` is a few hundred bytes; anything much larger is not ours.
 const MAX_META: u64 = 64 << 10;
 /// Archives whose compressed and uncompressed sizes are both at most this are restored from
 /// memory; larger ones stream from disk.
 const IN_MEMORY_ARCHIVE: u64 = 16 << 20;
-/// A temporary directory whose writer cannot be identified is stale after this long.
+/// A temporary directory without a writer lock (one being created, or an older version's) is
+/// stale after this long.
 const STALE_TMP: Duration = Duration::from_secs(600);
-/// A temporary directory whose task lock is held (by its writer, or by a later run of the same
-/// task) is still stale after this long: no store takes that long.
-const STALE_TMP_LOCKED: Duration = Duration::from_secs(3600);
 /// The largest log an entry may hold (it is read whole to be replayed); a task that writes more
 /// is not cached.
 const MAX_LOG_BYTES: u64 = 256 << 20;
@@ -139,6 +142,8 @@ pub struct LocalCache {
     dir: PathBuf,
     /// Whether `dir` was found to be safe to use (see [`LocalCache::check_dir`]), checked once.
     checked: std::sync::OnceLock<Result<(), (PathBuf, PathBuf)>>,
+    /// Set once this process found (or made) the `.gitignore` right.
+    ignore_checked: std::sync::OnceLock<()>,
 }
 
 impl LocalCache {
@@ -146,6 +151,7 @@ impl LocalCache {
         LocalCache {
             dir,
             checked: std::sync::OnceLock::new(),
+            ignore_checked: std::sync::OnceLock::new(),
         }
     }
 
@@ -224,21 +230,45 @@ impl LocalCache {
     }
 
     /// Creates the directory, with a `.gitignore` so the cache never shows up as untracked files
-    /// (which would change input hashes and slow down status).
+    /// (which would change input hashes and slow down status). The `.gitignore` is checked once
+    /// per process and repaired when it does not ignore everything ([`ignore_file_is_right`]).
     fn ensure_dir(&self) -> Result<(), CacheError> {
         self.check_dir()?;
         std::fs::create_dir_all(&self.dir).map_err(io("create the cache directory", &self.dir))?;
-        let ignore = self.dir.join(".gitignore");
-        // Whatever is there already (even a dangling symlink) is left alone, never written through.
-        if std::fs::symlink_metadata(&ignore).is_err() {
-            match create_new(&ignore) {
-                Ok(mut f) => f
-                    .write_all(b"# shockwave's task cache: never commit it\n*\n")
-                    .map_err(io("write the cache's .gitignore", &ignore))?,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io("write the cache's .gitignore", &ignore)(e)),
-            }
+        if self.ignore_checked.get().is_none() {
+            self.repair_ignore_file()?;
+            let _ = self.ignore_checked.set(());
         }
+        Ok(())
+    }
+
+    /// Writes the cache's `.gitignore` unless it already ignores everything. It is written to a
+    /// temporary file and renamed into place, so a full disk or a killed run leaves the old file
+    /// (or none), never an empty or partial one; the rename replaces whatever had the name (a
+    /// symlink is replaced, never written through). A directory by that name is left alone.
+    fn repair_ignore_file(&self) -> Result<(), CacheError> {
+        let ignore = self.dir.join(".gitignore");
+        if ignore_file_is_right(&ignore) {
+            return Ok(());
+        }
+        if std::fs::symlink_metadata(&ignore).is_ok_and(|m| m.is_dir()) {
+            tracing::warn!(
+                "{} is a directory, so git may list the cache as untracked files; remove it",
+                ignore.display()
+            );
+            return Ok(());
+        }
+        let failed = |e| io("write the cache's .gitignore", &ignore)(e);
+        // Named like the cache's other temporary files, so a killed writer's is cleaned up.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!("{TMP_PREFIX}gitignore-"))
+            .tempfile_in(&self.dir)
+            .map_err(failed)?;
+        tmp.write_all(IGNORE_FILE)
+            .and_then(|()| tmp.as_file().sync_data())
+            .map_err(failed)?;
+        tmp.persist(&ignore).map_err(|e| failed(e.error))?;
+        tracing::debug!("wrote {}", ignore.display());
         Ok(())
     }
 
@@ -330,6 +360,10 @@ impl LocalCache {
         };
         let scope = archive::Scope::new(outputs, root, &self.dir);
         let mismatch = "archive digest mismatch (truncated or modified)";
+        // Kept until the restore ends: should it die half-way, the journal names the folders
+        // holding its temporary files, for the next run to clean up.
+        let mut journal = None;
+        let mut record = |dirs: &[PathBuf]| journal = self.journal_restore(hash, root, dirs);
         let mut file =
             open_entry_file(&dir, ARCHIVE, Expect::Exactly(meta.archive_bytes)).map_err(corrupt)?;
         if meta.archive_bytes <= IN_MEMORY_ARCHIVE && meta.tar_bytes <= IN_MEMORY_ARCHIVE {
@@ -348,7 +382,8 @@ impl LocalCache {
                 .and_then(|mut d| d.read_to_end(&mut tar))
                 .map_err(|e| corrupt(format!("zstd: {e}")))?;
             let members = archive::check_tar(tar.as_slice(), &scope).map_err(refuse)?;
-            archive::extract_tar(tar.as_slice(), root, members).map_err(unrestorable)?;
+            archive::extract_tar(tar.as_slice(), root, &members, &mut record)
+                .map_err(unrestorable)?;
         } else {
             // Large outputs stream from disk: memory stays flat whatever their size. The one open
             // descriptor is read three times (digest, check, extract), so a file renamed over the
@@ -368,7 +403,7 @@ impl LocalCache {
                     .map_err(|e| corrupt(format!("archive unreadable: {e}")))
             };
             let members = archive::check_tar(open()?, &scope).map_err(refuse)?;
-            archive::extract_tar(open()?, root, members).map_err(unrestorable)?;
+            archive::extract_tar(open()?, root, &members, &mut record).map_err(unrestorable)?;
         }
         // Record the use for least-recently-used pruning.
         if let Ok(fd) = rustix::fs::openat(
@@ -404,8 +439,11 @@ impl LocalCache {
                 format_size(MAX_LOG_BYTES)
             )));
         }
-        let tmp = self.dir.join(temp_dir_name(hash));
-        let result = (|| {
+        // The entry is written in a folder of a locked temporary directory, which is removed
+        // (with whatever a failure left in it) when dropped.
+        let tmp = self.temp_dir(hash)?;
+        let tmp = tmp.path().join("entry");
+        {
             std::fs::create_dir(&tmp).map_err(io("create a temporary cache entry", &tmp))?;
             let archive_path = tmp.join(ARCHIVE);
             let file =
@@ -452,9 +490,7 @@ impl LocalCache {
             let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
             write_synced(&tmp.join(META), &json)?;
             self.place(&tmp, hash)
-        })();
-        let _ = std::fs::remove_dir_all(&tmp);
-        result
+        }
     }
 }
 
@@ -464,19 +500,26 @@ fn is_hash_name(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// A name for a store's temporary directory: the hash (so `prune` can ask the hash's lock whether
-/// the writer still runs), the pid, the time and a counter, so no two writers ever share one.
-fn temp_dir_name(hash: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    format!(
-        "{TMP_PREFIX}{hash}-{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+/// Whether the `.gitignore` at `path` is a regular file with a line `*`, which makes git ignore
+/// everything in the directory. Empty (a first write cut short by a full disk), missing,
+/// unreadable, a symlink or anything else: no, and it is rewritten.
+fn ignore_file_is_right(path: &Path) -> bool {
+    let Ok(file) = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut text = Vec::new();
+    if file.take(MAX_IGNORE_FILE).read_to_end(&mut text).is_err() {
+        return false;
+    }
+    text.split(|&b| b == b'\n')
+        .any(|line| line.strip_suffix(b"\r").unwrap_or(line) == b"*")
 }
 
 /// Passes writes through while hashing them, so an archive's digest costs no second read.
@@ -566,30 +609,5 @@ mod tests {
             "a lock on an unlinked file blocked a new locker"
         );
         drop(first);
-    }
-
-    #[test]
-    fn a_temporary_directory_is_stale_once_its_writer_lock_is_free() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = LocalCache::new(dir.path().join("cache"));
-        cache.ensure_dir().unwrap();
-        let tmp = cache.dir.join(temp_dir_name(HASH));
-        let fresh = Duration::from_secs(1);
-        let held = cache.lock(HASH, &|| false).unwrap().unwrap();
-        assert!(!cache.writer_is_gone(&tmp, fresh));
-        assert!(cache.writer_is_gone(&tmp, STALE_TMP_LOCKED + fresh));
-        drop(held);
-        assert!(cache.writer_is_gone(&tmp, fresh));
-        // A name without a hash: only its age tells.
-        let odd = cache.dir.join(".tmp-odd");
-        assert!(!cache.writer_is_gone(&odd, fresh));
-        assert!(cache.writer_is_gone(&odd, STALE_TMP + fresh));
-    }
-
-    #[test]
-    fn temporary_names_never_repeat() {
-        let names: std::collections::HashSet<String> =
-            (0..1000).map(|_| temp_dir_name(HASH)).collect();
-        assert_eq!(names.len(), 1000);
     }
 }

@@ -7,43 +7,17 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect};
 use super::{
-    create_new, io, temp_dir_name, CacheError, LocalCache, ARCHIVE, LOG, MAX_LOG_BYTES, MAX_META,
-    META,
+    create_new, io, CacheError, LocalCache, TempDir, ARCHIVE, LOG, MAX_LOG_BYTES, MAX_META, META,
 };
 
-/// A temporary directory in the cache, removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 impl LocalCache {
-    /// A fresh temporary directory for `hash`'s transfer. It lives in the cache directory (same
-    /// file system as the entries, so an import is a rename) and `prune` removes it if the
-    /// process is killed.
-    pub fn temp_dir(&self, hash: &str) -> Result<TempDir, CacheError> {
-        self.ensure_dir()?;
-        let tmp = self.dir.join(temp_dir_name(hash));
-        std::fs::create_dir(&tmp).map_err(io("create a temporary cache entry", &tmp))?;
-        Ok(TempDir(tmp))
-    }
-
-    /// Writes `hash`'s entry as a tar to `out`; returns its size. `Ok(None)`: there is no usable
-    /// entry (pruned meanwhile, another version).
-    pub fn export(&self, hash: &str, out: &mut File) -> Result<Option<u64>, CacheError> {
+    /// Writes `hash`'s entry as a tar to `out`; returns its size and the task's label. `Ok(None)`:
+    /// there is no usable entry (pruned meanwhile, another version).
+    pub fn export(&self, hash: &str, out: &mut File) -> Result<Option<(u64, String)>, CacheError> {
         self.check_dir()?;
         let Ok(Some(dir)) = open_entry_dir(&self.entry_dir(hash)) else {
             return Ok(None);
@@ -72,7 +46,7 @@ impl LocalCache {
             .metadata()
             .map_err(io("write an artifact", &path))?
             .len();
-        Ok(Some(len))
+        Ok(Some((len, meta.task)))
     }
 
     /// Unpacks the artifact `tar` for `hash` into `tmp` (from [`temp_dir`](Self::temp_dir)) and

@@ -57,6 +57,10 @@ pub struct FsMonitorEnv {
     pub kind: Option<String>,
     pub timeout: Option<String>,
     pub watchman_sock: Option<PathBuf>,
+    /// `SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS`.
+    pub full_scan_runs: Option<String>,
+    /// `SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER`.
+    pub full_scan_after: Option<String>,
 }
 
 #[derive(Debug)]
@@ -80,8 +84,8 @@ pub struct Env {
     pub stderr_live: bool,
     /// The remote cache's settings and secrets.
     pub remote: RemoteEnv,
-    /// `SHOCKWAVE_FSMONITOR`, `SHOCKWAVE_FSMONITOR_TIMEOUT` and Watchman's own `WATCHMAN_SOCK`,
-    /// as set; checked in `settings.rs`.
+    /// `SHOCKWAVE_FSMONITOR`, `SHOCKWAVE_FSMONITOR_TIMEOUT`, `SHOCKWAVE_FSMONITOR_FULL_SCAN_*`
+    /// and Watchman's own `WATCHMAN_SOCK`, as set; checked in `settings.rs`.
     pub fsmonitor: FsMonitorEnv,
     /// `SHOCKWAVE_CACHE_DIR`, for the commands without `--cache-dir` (which read it through
     /// clap): where they keep the parsed config.
@@ -219,6 +223,10 @@ impl Env {
                 timeout: non_empty("SHOCKWAVE_FSMONITOR_TIMEOUT")
                     .map(|v| v.to_string_lossy().into_owned()),
                 watchman_sock: non_empty("WATCHMAN_SOCK").map(PathBuf::from),
+                full_scan_runs: non_empty("SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS")
+                    .map(|v| v.to_string_lossy().into_owned()),
+                full_scan_after: non_empty("SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER")
+                    .map(|v| v.to_string_lossy().into_owned()),
             },
             cache_dir: non_empty("SHOCKWAVE_CACHE_DIR").map(PathBuf::from),
             columns: std::env::var("COLUMNS")

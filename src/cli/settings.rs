@@ -26,6 +26,12 @@ const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one run waits for Watchman before it scans the worktree in full: a full scan of a
 /// large repository takes about this long.
 const FSMONITOR_TIMEOUT: Duration = Duration::from_millis(500);
+/// With the file monitor on, a full scan at least every this many runs...
+const FSMONITOR_FULL_SCAN_RUNS: u32 = 50;
+/// ...and once the last one is this old.
+const FSMONITOR_FULL_SCAN_AFTER: Duration = Duration::from_secs(300);
+/// The most `SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS` may say.
+const MAX_FULL_SCAN_RUNS: u32 = 10_000;
 
 /// Where the config is, and where its parsed form is kept between runs.
 #[derive(Debug)]
@@ -59,6 +65,10 @@ pub struct FsMonitorSettings {
     pub timeout: Duration,
     /// `WATCHMAN_SOCK`.
     pub watchman_sock: Option<PathBuf>,
+    /// A full scan at least every this many runs (`SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS`)...
+    pub full_scan_runs: u32,
+    /// ...and once the last is this old (`SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER`).
+    pub full_scan_after: Duration,
 }
 
 impl FsMonitorSettings {
@@ -78,10 +88,31 @@ impl FsMonitorSettings {
             Some(t) => crate::config::parse_duration(t)
                 .map_err(|e| CliError::Usage(format!("SHOCKWAVE_FSMONITOR_TIMEOUT: {e}")))?,
         };
+        let full_scan_runs = match env.full_scan_runs.as_deref() {
+            None => FSMONITOR_FULL_SCAN_RUNS,
+            Some(n) => n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_FULL_SCAN_RUNS).contains(n))
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS={n}: write a number of runs from 1 to {MAX_FULL_SCAN_RUNS}"
+                    ))
+                })?,
+        };
+        let full_scan_after = match env.full_scan_after.as_deref() {
+            None => FSMONITOR_FULL_SCAN_AFTER,
+            Some(t) => crate::config::parse_duration(t).map_err(|e| {
+                CliError::Usage(format!("SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER: {e}"))
+            })?,
+        };
         Ok(FsMonitorSettings {
             kind,
             timeout,
             watchman_sock: env.watchman_sock,
+            full_scan_runs,
+            full_scan_after,
         })
     }
 

@@ -142,6 +142,8 @@ impl Context {
                 sock: fs.watchman_sock.clone(),
                 timeout: fs.timeout,
                 state,
+                full_scan_runs: fs.full_scan_runs,
+                full_scan_after: fs.full_scan_after,
             });
         }
     }

@@ -9,7 +9,8 @@
 //! starting tasks; commands still running [`TERM_GRACE`] later get SIGKILL. A second request sends
 //! SIGKILL at once, and the scheduler waits at most [`KILL_WAIT`] more for its workers. Nothing is
 //! stored in the cache once a stop was requested; a store already under way when the run is
-//! abandoned leaves at most a temporary directory, never an entry (entries are renamed into place).
+//! abandoned leaves at most a temporary directory, never an entry (entries are renamed into place),
+//! and the next run removes it once it sees its writer is gone.
 
 mod events;
 mod interrupt;
@@ -88,6 +89,11 @@ pub fn execute(
     on_event: &mut dyn FnMut(&RunEvent),
 ) -> RunOutcome {
     interrupt.set_executing(true);
+    // What earlier runs that died left behind (temporary directories in the cache, a killed
+    // restore's temporary files among the outputs) goes before this run adds its own.
+    if let Some(local) = &cache {
+        local.remove_leftovers();
+    }
     let caches = Caches {
         remote: remote.filter(|_| cache.is_some()),
         local: cache,

@@ -33,7 +33,7 @@ pub fn remote(c: &RemoteConfig, status: &Result<String, RemoteError>) -> String 
 pub fn stats(dir: &Path, s: &Stats) -> String {
     let incomplete = if s.incomplete > 0 {
         format!(
-            "; {} (`cache prune` removes those whose writer is gone)",
+            "; {} (the next run or `cache prune` removes those whose writer is gone)",
             incomplete_writes(s)
         )
     } else {

@@ -51,6 +51,8 @@ impl RepoIndex {
             .fsmonitor
             .as_ref()
             .map(|m| m.begin(repo, &index, index_stamp, file_mode));
+        // Whether the scan covered the whole worktree (with a monitor, the next run is told).
+        let mut full = true;
         let scanned = match session.as_ref().map(|s| s.changed()) {
             None => worktree::scan(&repo.repo, repo.workdir(), &index, scope, file_mode),
             // With a monitor the whole worktree is scanned, so that what the next run is told to
@@ -67,7 +69,10 @@ impl RepoIndex {
                     None => Ok(None),
                 };
                 match targeted {
-                    Ok(Some(scan)) => Ok(scan),
+                    Ok(Some(scan)) => {
+                        full = false;
+                        Ok(scan)
+                    }
                     Ok(None) => {
                         let everything = Scope::everything();
                         worktree::scan(&repo.repo, repo.workdir(), &index, &everything, file_mode)
@@ -81,7 +86,7 @@ impl RepoIndex {
             detail: e,
         })?;
         if let Some(session) = session {
-            session.finish(&index, &scan);
+            session.finish(&index, &scan, full);
         }
         tracing::debug!(
             "scanned the worktree: {} to hash, {} deleted, {} untracked",

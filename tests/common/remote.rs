@@ -111,9 +111,10 @@ impl Drop for Server {
     }
 }
 
-/// Two services whose `build` writes `bin/out`; the team is in the file, the URL comes from the
-/// environment (it changes with the port).
-pub fn repo(extra_config: &str) -> TestRepo {
+/// A repository of services under `svc/` whose `build` runs `command` and outputs `bin/`; the team
+/// is in the file, the URL comes from the environment (it changes with the port). `files` are
+/// written and committed with it.
+fn remote_repo(command: &str, extra_config: &str, files: &[(String, String)]) -> TestRepo {
     let repo = TestRepo::new();
     repo.config(&format!(
         r#"
@@ -121,7 +122,7 @@ pub fn repo(extra_config: &str) -> TestRepo {
 members = ["svc/*"]
 
 [targets.build]
-command = "mkdir -p bin && cat in.txt > bin/out && head -c 3000 /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE"
+command = "{command}"
 outputs = ["bin/**"]
 
 [remote_cache]
@@ -129,11 +130,37 @@ team = "acme"
 {extra_config}
 "#
     ))
-    .write(".gitignore", "bin/\n")
-    .write("svc/a/in.txt", "a\n")
-    .write("svc/b/in.txt", "b\n");
+    .write(".gitignore", "bin/\n");
+    for (path, text) in files {
+        repo.write(path, text);
+    }
     repo.commit("init");
     repo
+}
+
+/// Two services whose `build` writes `bin/out` and 3,000 random bytes.
+pub fn repo(extra_config: &str) -> TestRepo {
+    let files =
+        [("a", "a\n"), ("b", "b\n")].map(|(svc, text)| (format!("svc/{svc}/in.txt"), text.into()));
+    remote_repo(
+        "mkdir -p bin && cat in.txt > bin/out && head -c 3000 /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE",
+        extra_config,
+        &files,
+    )
+}
+
+/// One service per `(name, bytes)` whose `build` writes `bytes` random bytes to `bin/random`, so
+/// its artifact is about that large.
+pub fn sized_repo(services: &[(&str, u64)]) -> TestRepo {
+    let files: Vec<(String, String)> = services
+        .iter()
+        .map(|(name, bytes)| (format!("svc/{name}/size"), bytes.to_string()))
+        .collect();
+    remote_repo(
+        "mkdir -p bin && head -c $(cat size) /dev/urandom > bin/random && echo built $SHOCKWAVE_SERVICE",
+        "",
+        &files,
+    )
 }
 
 /// `shockwave run build --all` with the remote at `url` and `env`, and its summary.
@@ -188,6 +215,50 @@ pub fn mock(answer: fn(&mut TcpStream, &str)) -> String {
                 }
                 let _ = std::io::copy(&mut reader.take(length.min(1 << 20)), &mut std::io::sink());
                 answer(&mut stream, &head);
+            });
+        }
+    });
+    url
+}
+
+/// A stand-in server on 127.0.0.1 that reads each request's head (its lines, and its
+/// `content-length`) and leaves the rest to `handle`: reading the body or not, answering or not.
+/// `handle` returns whether to read another request on the same connection.
+pub fn raw_server(
+    handle: impl Fn(&mut TcpStream, &mut BufReader<TcpStream>, &str, u64) -> bool
+        + Send
+        + Sync
+        + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::sync::Arc::new(handle);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let (mut head, mut length) = (String::new(), 0u64);
+                    loop {
+                        let mut line = String::new();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {
+                                let lower = line.to_ascii_lowercase();
+                                if let Some(v) = lower.strip_prefix("content-length:") {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                                head.push_str(&line);
+                            }
+                        }
+                    }
+                    if !handle(&mut stream, &mut reader, &head, length) {
+                        return;
+                    }
+                }
             });
         }
     });

@@ -1,14 +1,14 @@
 //! Extracting checked members through directory descriptors and exclusive temporary names.
 
 use super::*;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::temps::{create_temp_file, create_temp_symlink};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
@@ -18,17 +18,36 @@ const SAME_FILE_CHECK: u64 = 1 << 20;
 /// [`extract_tar`] of a compressed archive in memory.
 #[cfg(test)]
 pub fn extract(compressed: &[u8], root: &Path, members: Vec<Member>) -> std::io::Result<()> {
-    extract_tar(zstd::decode_all(compressed)?.as_slice(), root, members)
+    extract_tar(
+        zstd::decode_all(compressed)?.as_slice(),
+        root,
+        &members,
+        &mut |_| {},
+    )
 }
 
 /// Writes the `members` that [`check_tar`] accepted under `root`, reading the same tar stream
 /// again. Every entry must be the checked member at its position, so an archive swapped in
-/// between cannot write anything unchecked. Existing files are replaced atomically.
-pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std::io::Result<()> {
+/// between cannot write anything unchecked. Existing files are replaced atomically, each through
+/// a temporary file beside it; `before_first_write` is told the folders (relative to `root`) that
+/// receive those, once, before the first is created, so a journal can name them should this
+/// process die half-way. Outputs already in place with the same bytes need none.
+pub fn extract_tar<R: Read>(
+    stream: R,
+    root: &Path,
+    members: &[Member],
+    before_first_write: &mut dyn FnMut(&[PathBuf]),
+) -> std::io::Result<()> {
+    let mut announce = Some(before_first_write);
+    let mut announce = move || {
+        if let Some(tell) = announce.take() {
+            tell(&written_dirs(members));
+        }
+    };
     // A symlink already in the worktree (say a committed `bin -> /elsewhere`) would carry writes
     // out of the service root: refuse before writing anything. (The writer below never follows
     // one either; this check only makes the refusal whole instead of half-way.)
-    for m in &members {
+    for m in members {
         let path = m.path();
         let mut at = root.to_path_buf();
         let mut parts = path.components().peekable();
@@ -66,10 +85,11 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
         }
         match m {
             Member::Dir { path } => {
-                dirs.walk(&path)?;
+                dirs.walk(path)?;
             }
             Member::File { path, mode } => {
-                let (dir, name) = dirs.parent_of(&path)?;
+                let mode = *mode;
+                let (dir, name) = dirs.parent_of(path)?;
                 // An identical file already in place (same size, mode and bytes) is left alone:
                 // no write, no rename, and its mtime stays, which keeps later tools quiet.
                 let mut data = None;
@@ -88,8 +108,10 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
                         data = Some(bytes);
                     }
                 }
+                announce();
+                // Its lock is held until the rename: a cleaner removes only an unlocked one.
                 let (tmp, mut file) = create_temp_file(dir)?;
-                let written = (|| {
+                let write = || {
                     match data {
                         Some(bytes) => file.write_all(&bytes)?,
                         None => {
@@ -98,17 +120,19 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
                     }
                     // Through the descriptor: the path could name something else by now.
                     file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-                    drop(file);
                     replace_at(dir, &tmp, name)
-                })();
+                };
+                let written = write();
                 if written.is_err() {
                     let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
                 }
+                drop(file);
                 written?;
             }
             Member::Symlink { path, target } => {
-                let (dir, name) = dirs.parent_of(&path)?;
-                let tmp = create_temp_symlink(dir, &target)?;
+                let (dir, name) = dirs.parent_of(path)?;
+                announce();
+                let tmp = create_temp_symlink(dir, target)?;
                 let written = replace_at(dir, &tmp, name);
                 if written.is_err() {
                     let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
@@ -120,9 +144,19 @@ pub fn extract_tar<R: Read>(stream: R, root: &Path, members: Vec<Member>) -> std
     Ok(())
 }
 
+/// The folders (relative to the root) that the file and symlink `members` are written into.
+fn written_dirs(members: &[Member]) -> Vec<PathBuf> {
+    let dirs: std::collections::BTreeSet<&Path> = members
+        .iter()
+        .filter(|m| !matches!(m, Member::Dir { .. }))
+        .map(|m| m.path().parent().unwrap_or(Path::new("")))
+        .collect();
+    dirs.into_iter().map(Path::to_path_buf).collect()
+}
+
 /// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
 /// never followed.
-fn dir_flags() -> OFlags {
+pub(super) fn dir_flags() -> OFlags {
     OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
 }
 
@@ -213,61 +247,6 @@ impl DirWriter {
         }
         Ok(fd)
     }
-}
-
-/// A temporary name no other process uses: the pid and a per-process counter. It is only ever
-/// created exclusively, so a file or link someone planted at it is skipped, not followed.
-fn temp_name() -> OsString {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    OsString::from(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
-}
-
-/// How many taken names to skip before giving up on creating a temporary file.
-const TEMP_ATTEMPTS: usize = 32;
-
-/// Creates a new file in `dir` at a fresh temporary name.
-fn create_temp_file(dir: BorrowedFd) -> std::io::Result<(OsString, File)> {
-    create_first_free(dir, (0..TEMP_ATTEMPTS).map(|_| temp_name()))
-}
-
-/// Creates the first of `names` that does not exist in `dir`, with `O_CREAT|O_EXCL|O_NOFOLLOW`:
-/// it never opens anything that already exists, a symlink included.
-pub(super) fn create_first_free(
-    dir: BorrowedFd,
-    names: impl Iterator<Item = OsString>,
-) -> std::io::Result<(OsString, File)> {
-    for tmp in names {
-        match rustix::fs::openat(
-            dir,
-            &tmp,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        ) {
-            Ok(fd) => return Ok((tmp, File::from(fd))),
-            Err(Errno::EXIST) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(std::io::Error::other(
-        "failed to create a temporary file for a restored output: every name tried was taken",
-    ))
-}
-
-/// Creates a symlink to `target` at a new temporary name in `dir` (`symlinkat` never follows or
-/// replaces what exists).
-fn create_temp_symlink(dir: BorrowedFd, target: &Path) -> std::io::Result<OsString> {
-    for _ in 0..TEMP_ATTEMPTS {
-        let tmp = temp_name();
-        match rustix::fs::symlinkat(target, dir, &tmp) {
-            Ok(()) => return Ok(tmp),
-            Err(Errno::EXIST) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(std::io::Error::other(
-        "failed to create a temporary symlink for a restored output: every name tried was taken",
-    ))
 }
 
 /// Renames `tmp` over `name` in `dir`; any entry in the way but a directory is replaced

@@ -12,6 +12,7 @@
 
 mod check;
 mod extract;
+mod temps;
 mod write;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub use check::{check_tar, Bounded};
 #[cfg(test)]
 pub use extract::extract;
 pub use extract::extract_tar;
+pub use temps::remove_dead_temps;
 #[cfg(test)]
 pub use write::create;
 pub use write::{kind_name, write_archive};

@@ -1,6 +1,7 @@
 //! Unit tests of archive writing, checking and extraction.
 
-use super::extract::{create_first_free, DirWriter};
+use super::extract::DirWriter;
+use super::temps::create_first_free;
 use super::*;
 use std::ffi::OsString;
 use std::io::Read;
@@ -381,4 +382,41 @@ fn decompression_stops_at_the_recorded_size() {
         .read_to_end(&mut out)
         .unwrap();
     assert_eq!(out.len(), 8 << 20);
+}
+
+#[test]
+fn a_dead_restores_temporary_files_are_removed_and_nobody_elses() {
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let dead = 4_000_000;
+    let name = |pid: u32, n: u32| format!("{TEMP_PREFIX}{pid}-{n}");
+    // What the dead restore left: a file nobody holds, a link.
+    std::fs::write(bin.join(name(dead, 0)), b"partial").unwrap();
+    std::os::unix::fs::symlink("target", bin.join(name(dead, 1))).unwrap();
+    // A live writer that got the same pid holds its file's lock.
+    let held = bin.join(name(dead, 2));
+    let file = std::fs::File::create(&held).unwrap();
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    // Another writer's, an output that looks alike, and a folder below a link are left alone.
+    std::fs::write(bin.join(name(dead + 1, 0)), b"other").unwrap();
+    std::fs::write(bin.join("out"), b"output").unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join(name(dead, 3)), b"elsewhere").unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
+
+    let dirs = [PathBuf::from("bin"), PathBuf::from("link"), PathBuf::new()];
+    assert_eq!(remove_dead_temps(root.path(), &dirs, dead), 2);
+    let mut left: Vec<String> = std::fs::read_dir(&bin)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut want = vec![name(dead, 2), name(dead + 1, 0), "out".to_string()];
+    want.sort();
+    assert_eq!(left, want);
+    assert!(outside.path().join(name(dead, 3)).exists());
+    drop(file);
+    assert_eq!(remove_dead_temps(root.path(), &dirs, dead), 1);
+    assert!(!held.exists());
 }

@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use super::sign::Signer;
+use super::transport;
 use super::{RemoteConfig, RemoteError};
 
 /// What a successful download left in the caller's file.
@@ -31,14 +32,15 @@ const SMALL_BODY: u64 = 64 << 10;
 
 impl Client {
     pub(super) fn new(cfg: &RemoteConfig) -> Client {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(cfg.timeout))
-            .http_status_as_error(false)
-            // Redirects (a CDN for reads) never carry the token: ureq drops it on redirect.
-            .max_redirects(3)
-            .user_agent(concat!("shockwave/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = transport::agent(
+            ureq::Agent::config_builder()
+                .timeout_global(Some(cfg.timeout))
+                .http_status_as_error(false)
+                // Redirects (a CDN for reads) never carry the token: ureq drops it on redirect.
+                .max_redirects(3)
+                .user_agent(concat!("shockwave/", env!("CARGO_PKG_VERSION")))
+                .build(),
+        );
         let key = if cfg.team.starts_with("team_") {
             "teamId"
         } else {
@@ -135,7 +137,9 @@ impl Client {
         }
     }
 
-    /// Uploads `len` bytes of `file` as `hash`.
+    /// Uploads `len` bytes of `file` as `hash`. A server that refuses the body before reading
+    /// all of it still has its answer read (see [`transport`]): a 413 is a
+    /// [`RemoteError::PayloadTooLarge`], not a broken connection.
     pub(super) fn put(
         &self,
         hash: &str,
@@ -153,11 +157,21 @@ impl Client {
         if let Some(tag) = tag {
             req = req.header("x-artifact-tag", tag);
         }
-        let resp = req.send(file).map_err(transport)?;
+        transport::reset();
+        let mut body = UploadBody { file, left: len };
+        let resp =
+            req.send(ureq::SendBody::from_reader(&mut body))
+                .map_err(|e| match transport(e) {
+                    RemoteError::Broken { why } => RemoteError::UploadBroken { bytes: len, why },
+                    other => other,
+                })?;
         let status = resp.status().as_u16();
         drain(resp);
         if status == 413 {
-            return Err(RemoteError::PayloadTooLarge { bytes: len });
+            return Err(RemoteError::PayloadTooLarge {
+                bytes: len,
+                task: String::new(),
+            });
         }
         self.check(status)
     }
@@ -184,6 +198,33 @@ impl Client {
     }
 }
 
+/// The artifact being uploaded: exactly `left` more bytes of its file. Once the server has stopped
+/// reading, the rest only has to be counted out, so it is not read from disk.
+struct UploadBody {
+    file: File,
+    left: u64,
+}
+
+impl Read for UploadBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = usize::try_from(self.left).map_or(buf.len(), |left| left.min(buf.len()));
+        if n == 0 {
+            return Ok(0);
+        }
+        let n = if transport::peer_stopped_reading() {
+            buf[..n].fill(0);
+            n
+        } else {
+            match self.file.read(&mut buf[..n])? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => n,
+            }
+        };
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads what is left of a small answer, so the connection can be reused.
 fn drain(resp: ureq::http::Response<ureq::Body>) {
     let _ = resp
@@ -197,7 +238,10 @@ fn check_status(status: u16) -> Result<(), RemoteError> {
     match status {
         200..=299 => Ok(()),
         401 | 403 => Err(RemoteError::Refused { status }),
-        413 => Err(RemoteError::PayloadTooLarge { bytes: 0 }),
+        413 => Err(RemoteError::PayloadTooLarge {
+            bytes: 0,
+            task: String::new(),
+        }),
         429 => Err(RemoteError::RateLimited),
         500..=599 => Err(RemoteError::Server { status }),
         _ => Err(RemoteError::Status { status }),

@@ -12,11 +12,12 @@
 
 mod client;
 mod sign;
+mod transport;
 mod upload;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -82,8 +83,8 @@ pub enum RemoteError {
     Refused { status: u16 },
     #[error("{status}: the server refused a request without a token; set SHOCKWAVE_REMOTE_CACHE_TOKEN (or TURBO_TOKEN)")]
     NoToken { status: u16 },
-    #[error("413: the server refused an artifact{} as too large; raise the server's body limit (BODY_LIMIT for turborepo-remote-cache) or make the task's outputs smaller", if *bytes > 0 { format!(" of {}", format_size(*bytes)) } else { String::new() })]
-    PayloadTooLarge { bytes: u64 },
+    #[error("413: the server refused {} as larger than its body limit; raise the limit on the server (BODY_LIMIT for turborepo-remote-cache, 100 MB by default) or leave the large files out of the target's `outputs`; smaller artifacts are still uploaded", artifact(*bytes, task))]
+    PayloadTooLarge { bytes: u64, task: String },
     #[error(
         "429: the server is rate limiting this client; retry later or raise the server's limits"
     )]
@@ -98,6 +99,8 @@ pub enum RemoteError {
     Truncated,
     #[error("the connection to the server broke off ({why}); check the server and the network")]
     Broken { why: String },
+    #[error("the connection to the server broke off while sending a {} artifact ({why}); check the server and the network, and whether the server limits the size of uploads (BODY_LIMIT for turborepo-remote-cache)", format_size(*bytes))]
+    UploadBroken { bytes: u64, why: String },
     #[error("an artifact on the server is larger than {}; the task runs instead", format_size(*limit))]
     TooBig { limit: u64 },
     #[error("an artifact's signature does not match (another SHOCKWAVE_REMOTE_CACHE_SIGNATURE_KEY, or it was modified); it was not restored")]
@@ -108,6 +111,15 @@ pub enum RemoteError {
     Invalid { why: String },
     #[error("could not use the local cache: {0}")]
     Local(String),
+}
+
+/// `the 28.6 MiB artifact of `a:build``, as far as it is known.
+fn artifact(bytes: u64, task: &str) -> String {
+    match (bytes, task) {
+        (0, _) => "an artifact".to_string(),
+        (b, "") => format!("a {} artifact", format_size(b)),
+        (b, t) => format!("the {} artifact of `{t}`", format_size(b)),
+    }
 }
 
 impl RemoteError {
@@ -128,7 +140,7 @@ impl RemoteError {
             RemoteError::Status { .. } => "status",
             RemoteError::Protocol { .. } => "protocol",
             RemoteError::Truncated => "truncated",
-            RemoteError::Broken { .. } => "broken",
+            RemoteError::Broken { .. } | RemoteError::UploadBroken { .. } => "broken",
             RemoteError::TooBig { .. } => "too-big",
             RemoteError::BadSignature => "signature",
             RemoteError::Unsigned => "unsigned",
@@ -149,6 +161,7 @@ impl RemoteError {
                 | RemoteError::Protocol { .. }
                 | RemoteError::Truncated
                 | RemoteError::Broken { .. }
+                | RemoteError::UploadBroken { .. }
         )
     }
 }
@@ -178,6 +191,9 @@ pub struct RemoteCache {
     client: Client,
     off: AtomicBool,
     failures: AtomicU32,
+    /// The smallest artifact the server refused as too large (413) in this run: one at least this
+    /// large is not sent.
+    too_large: AtomicU64,
     /// Kinds already warned about, and events not yet collected by [`RemoteCache::events`].
     state: Mutex<(BTreeSet<&'static str>, Vec<RemoteEvent>)>,
     uploads: upload::Uploads,
@@ -190,6 +206,7 @@ impl RemoteCache {
             config,
             off: AtomicBool::new(false),
             failures: AtomicU32::new(0),
+            too_large: AtomicU64::new(u64::MAX),
             state: Mutex::new((BTreeSet::new(), Vec::new())),
             uploads: upload::Uploads::default(),
         }

@@ -1,9 +1,12 @@
 //! Background uploads: a bounded queue served by a few threads, started with the first upload.
 //! A task never waits for an upload; a full queue skips the artifact. The end of a run waits for
-//! what is pending at most a timeout, then leaves it (the process exits).
+//! what is pending at most a timeout, then leaves it (the process exits), removing the temporary
+//! directories the uploads still in flight pack their artifacts in.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Seek};
-
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,6 +43,46 @@ struct Job {
 pub(super) struct Uploads {
     inner: Mutex<Option<Running>>,
     report: Arc<Mutex<(UploadReport, Option<Instant>)>>,
+    in_flight: Arc<InFlight>,
+}
+
+/// The temporary directories of the uploads under way. Once the run stops waiting they are
+/// removed, and no upload starts another.
+#[derive(Default)]
+struct InFlight(Mutex<(bool, BTreeSet<PathBuf>)>);
+
+impl InFlight {
+    /// Registers `dir` for as long as the returned guard lives; `None` once the run has stopped
+    /// waiting.
+    fn enter<'a>(&'a self, dir: &Path) -> Option<Entered<'a>> {
+        let mut state = self.0.lock().ok()?;
+        if state.0 {
+            return None;
+        }
+        state.1.insert(dir.to_path_buf());
+        Some(Entered(self, dir.to_path_buf()))
+    }
+
+    /// Stops new uploads and removes the directories of those still running.
+    fn abandon(&self) {
+        let Ok(mut state) = self.0.lock() else {
+            return;
+        };
+        state.0 = true;
+        for dir in std::mem::take(&mut state.1) {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+struct Entered<'a>(&'a InFlight, PathBuf);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = (self.0).0.lock() {
+            state.1.remove(&self.1);
+        }
+    }
 }
 
 struct Running {
@@ -84,6 +127,7 @@ impl Uploads {
         for _ in 0..THREADS {
             let (rx, done_tx) = (rx.clone(), done_tx.clone());
             let (remote, local, report) = (remote.clone(), local.clone(), self.report.clone());
+            let in_flight = self.in_flight.clone();
             std::thread::spawn(move || loop {
                 let Ok(Ok(job)) = rx.lock().map(|rx| rx.recv()) else {
                     break;
@@ -94,7 +138,7 @@ impl Uploads {
                 let result = if remote.is_off() {
                     Ok(None)
                 } else {
-                    upload_one(&remote, &local, &job)
+                    upload_one(&remote, &local, &in_flight, &job)
                 };
                 if let Ok(mut r) = report.lock() {
                     match &result {
@@ -143,6 +187,9 @@ impl Uploads {
             }
             abandoned = queued - done;
         }
+        if abandoned > 0 {
+            self.in_flight.abandon();
+        }
         let mut report = self.report.lock().map(|r| r.0).unwrap_or_default();
         report.abandoned = abandoned;
         report
@@ -154,21 +201,33 @@ impl Uploads {
 fn upload_one(
     remote: &RemoteCache,
     local: &LocalCache,
+    in_flight: &InFlight,
     job: &Job,
 ) -> Result<Option<u64>, RemoteError> {
     if remote.client.head(&job.hash)? {
         return Ok(None);
     }
     let tmp = local.temp_dir(&job.hash).map_err(RemoteError::local)?;
+    let Some(_entered) = in_flight.enter(tmp.path()) else {
+        return Ok(None);
+    };
     let path = tmp.path().join("artifact.tar");
     let mut file = crate::cache::create_new(&path).map_err(RemoteError::local)?;
-    let Some(len) = local
+    let Some((len, task)) = local
         .export(&job.hash, &mut file)
         .map_err(RemoteError::local)?
     else {
         return Ok(None);
     };
     drop(file);
+    let too_large = || RemoteError::PayloadTooLarge {
+        bytes: len,
+        task: task.clone(),
+    };
+    // The server refused one this large already: sending it would only be refused again.
+    if len >= remote.too_large.load(Ordering::Relaxed) {
+        return Err(too_large());
+    }
     let mut file = std::fs::File::open(&path).map_err(RemoteError::local)?;
     let tag = match remote.signer(&job.hash) {
         Some(mut signer) => {
@@ -189,7 +248,10 @@ fn upload_one(
         .client
         .put(&job.hash, file, len, tag.as_deref(), job.duration)
         .map_err(|e| match e {
-            RemoteError::PayloadTooLarge { .. } => RemoteError::PayloadTooLarge { bytes: len },
+            RemoteError::PayloadTooLarge { .. } => {
+                remote.too_large.fetch_min(len, Ordering::Relaxed);
+                too_large()
+            }
             e => e,
         })?;
     Ok(Some(len))

@@ -1,7 +1,8 @@
 //! What one run leaves for the next: the Watchman clock its scan started from, what that scan
 //! depended on (the index file, `HEAD`, `core.fileMode`, the exclude files outside the
-//! worktree), and the paths it found changed, deleted or untracked, which the next run must look
-//! at again even if nothing touched them since. Written to a temporary file and renamed; read as
+//! worktree), the paths it found changed, deleted or untracked, which the next run must look
+//! at again even if nothing touched them since, the tracked files with other hard links, which
+//! every run looks at again, and when the last full scan was. Written to a temporary file and renamed; read as
 //! untrusted input: bounded in size, parsed strictly, every path checked. Anything wrong with it
 //! only means a full scan.
 
@@ -11,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Bump when the meaning of a field changes: older files are then ignored.
-const VERSION: u32 = 1;
+/// Bump when the meaning of a field changes: older files are then ignored. 2: hard-linked files
+/// and the last full scan.
+const VERSION: u32 = 2;
 
 /// The largest state file read.
 const MAX_BYTES: u64 = 32 << 20;
@@ -95,15 +97,28 @@ pub(super) struct State {
     /// Repo-relative paths the last scan found modified (or unsure), deleted or untracked, and
     /// its submodules.
     pub paths: Vec<String>,
+    /// Repo-relative paths of tracked files that had more than one link when last scanned.
+    pub linked: Vec<String>,
+    pub full_scan: FullScan,
+}
+
+/// When the last full scan was, to bound how long a change the monitor cannot see is missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FullScan {
+    /// Its start, in seconds since the Unix epoch.
+    pub at: u64,
+    /// Runs since, that scanned only what Watchman reported.
+    pub runs_since: u32,
 }
 
 impl State {
     pub fn new(
         basis: Basis,
         sockname: PathBuf,
-        watch: String,
-        clock: String,
-        paths: Vec<String>,
+        (watch, clock): (String, String),
+        (paths, linked): (Vec<String>, Vec<String>),
+        full_scan: FullScan,
     ) -> State {
         State {
             version: VERSION,
@@ -112,6 +127,8 @@ impl State {
             watch,
             clock,
             paths,
+            linked,
+            full_scan,
         }
     }
 
@@ -148,7 +165,12 @@ impl State {
         {
             return Err("the stored clock is malformed".into());
         }
-        if let Some(bad) = self.paths.iter().find(|p| !is_relative_path(p)) {
+        if let Some(bad) = self
+            .paths
+            .iter()
+            .chain(&self.linked)
+            .find(|p| !is_relative_path(p))
+        {
             return Err(format!(
                 "the stored path `{}` is not repo-relative",
                 bad.escape_debug()
@@ -193,9 +215,12 @@ mod tests {
                 excludes: vec![None],
             },
             "/tmp/sock".into(),
-            "/w".into(),
-            "c:1:2:3:4".into(),
-            paths,
+            ("/w".into(), "c:1:2:3:4".into()),
+            (paths, vec!["linked/x".into()]),
+            FullScan {
+                at: 1_700_000_000,
+                runs_since: 3,
+            },
         )
     }
 
@@ -206,6 +231,8 @@ mod tests {
         sample(vec!["a/b.txt".into()]).write(&path).unwrap();
         let back = State::read(&path).unwrap();
         assert_eq!(back.paths, ["a/b.txt"]);
+        assert_eq!(back.linked, ["linked/x"]);
+        assert_eq!(back.full_scan.runs_since, 3);
         assert_eq!(back.basis.differs(&sample(vec![]).basis), None);
 
         for bad in ["../x", "/etc/passwd", "a//b", "a/./b", ""] {

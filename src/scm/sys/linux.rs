@@ -77,6 +77,7 @@ impl OpenDir for Dir {
             ino: st.st_ino,
             mtime: (st.st_mtime, st.st_mtime_nsec),
             ctime: (st.st_ctime, st.st_ctime_nsec),
+            nlink: nlink(st.st_nlink),
         })
     }
 
@@ -177,6 +178,18 @@ impl ListEntries for Entries<'_> {
             return Ok(Some(Entry { name, kind }));
         }
     }
+}
+
+/// `st_nlink` as 64 bits: it is `u64` on x86_64 Linux and `u32` on aarch64.
+#[cfg_attr(
+    target_arch = "x86_64",
+    expect(
+        clippy::useless_conversion,
+        reason = "a no-op on x86_64, a widening on aarch64"
+    )
+)]
+fn nlink(raw: libc::nlink_t) -> u64 {
+    u64::from(raw)
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub struct Stat {
     pub mtime: (i64, i64),
     /// Seconds and nanoseconds.
     pub ctime: (i64, i64),
+    /// How many names the file has: more than one means it can change through a name that a
+    /// file monitor does not watch.
+    pub nlink: u64,
 }
 
 /// One listed name (never `.` or `..`). `kind` is `None` when the listing does not say; stat the

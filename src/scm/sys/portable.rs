@@ -57,6 +57,7 @@ impl OpenDir for Dir {
             ino: m.ino(),
             mtime: (m.mtime(), m.mtime_nsec()),
             ctime: (m.ctime(), m.ctime_nsec()),
+            nlink: m.nlink(),
         })
     }
 

@@ -37,6 +37,9 @@ pub struct Scan {
     pub untracked: Vec<BString>,
     /// Submodule entries in scope, whose checked-out commit must be read.
     pub submodules: Vec<usize>,
+    /// Tracked regular files with more than one link: a write through another name changes them
+    /// where a file monitor does not look.
+    pub linked: Vec<usize>,
 }
 
 impl Scan {
@@ -45,6 +48,7 @@ impl Scan {
         self.suspect.extend(other.suspect);
         self.deleted.extend(other.deleted);
         self.submodules.extend(other.submodules);
+        self.linked.extend(other.linked);
     }
 }
 
@@ -229,6 +233,8 @@ impl<'a> Ctx<'a> {
         out.deleted.dedup();
         out.submodules.sort_unstable();
         out.submodules.dedup();
+        out.linked.sort_unstable();
+        out.linked.dedup();
         if !candidates.is_empty() {
             out.untracked = untracked::not_ignored(repo, workdir, self.index, candidates)?;
             out.untracked.dedup();
@@ -394,8 +400,14 @@ impl<'a> Ctx<'a> {
             return;
         }
         match seen.stat.or_else(|| here.dir.stat_child(seen.name)) {
-            Some(st) if stat_matches(e, &st, self.stamp, self.file_mode) => {}
-            Some(_) => out.scan.suspect.push(i),
+            Some(st) => {
+                if st.nlink > 1 && st.kind == Kind::File {
+                    out.scan.linked.push(i);
+                }
+                if !stat_matches(e, &st, self.stamp, self.file_mode) {
+                    out.scan.suspect.push(i);
+                }
+            }
             None => out.scan.deleted.push(i),
         }
     }
