@@ -155,14 +155,18 @@ impl ChangeWatcher {
             if stop() {
                 return None;
             }
+            // Wake at the end of the debounce, not at the next tick: a short debounce is short.
+            let mut timeout = TICK;
             if let Some(t) = quiet_from {
-                if t.elapsed() >= debounce {
+                let quiet = t.elapsed();
+                if quiet >= debounce {
                     changed.sort();
                     changed.dedup();
                     return Some(changed);
                 }
+                timeout = timeout.min(debounce - quiet);
             }
-            match self.events.recv_timeout(TICK) {
+            match self.events.recv_timeout(timeout) {
                 Ok(Ok(event)) => {
                     let counted = self.counted(&event);
                     if !counted.is_empty() {
@@ -209,5 +213,63 @@ fn watch_error(path: Option<&PathBuf>, e: &notify::Error) -> WatchError {
     WatchError {
         path: path.cloned().unwrap_or_default(),
         detail: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::Sender;
+
+    /// A watcher of nothing whose events the test sends itself.
+    fn fed() -> (ChangeWatcher, Sender<notify::Result<Event>>) {
+        let (tx, events) = mpsc::channel();
+        let (unused, _) = mpsc::channel();
+        let watcher = PollWatcher::new(unused, notify::Config::default()).unwrap();
+        let w = ChangeWatcher {
+            watcher: Box::new(watcher),
+            events,
+            watched: HashSet::new(),
+            skip: Vec::new(),
+            mode: "test",
+        };
+        (w, tx)
+    }
+
+    fn modified(path: &str) -> notify::Result<Event> {
+        Ok(Event::new(EventKind::Modify(notify::event::ModifyKind::Any)).add_path(path.into()))
+    }
+
+    #[test]
+    fn a_debounce_shorter_than_the_tick_ends_when_it_ends() {
+        let (mut w, tx) = fed();
+        // The best of a few tries, so that a busy machine's scheduling does not decide.
+        let mut best = Duration::MAX;
+        for _ in 0..3 {
+            tx.send(modified("/repo/a.txt")).unwrap();
+            let start = Instant::now();
+            let changed = w.wait(Duration::from_millis(1), &|| false).unwrap();
+            best = best.min(start.elapsed());
+            assert_eq!(changed, [PathBuf::from("/repo/a.txt")]);
+        }
+        assert!(best < TICK * 3 / 4, "a 1 ms debounce took {best:?}");
+    }
+
+    #[test]
+    fn changes_within_the_debounce_make_one_round() {
+        let (mut w, tx) = fed();
+        tx.send(modified("/repo/a.txt")).unwrap();
+        tx.send(modified("/repo/b.txt")).unwrap();
+        tx.send(Ok(Event::new(EventKind::Access(
+            notify::event::AccessKind::Any,
+        ))
+        .add_path("/repo/c.txt".into())))
+            .unwrap();
+        tx.send(modified("/repo/.git/index")).unwrap();
+        let changed = w.wait(Duration::from_millis(30), &|| false).unwrap();
+        assert_eq!(
+            changed,
+            [PathBuf::from("/repo/a.txt"), PathBuf::from("/repo/b.txt")]
+        );
     }
 }
