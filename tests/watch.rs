@@ -288,3 +288,57 @@ fn polling_sees_the_same_saves() {
     let (code, _) = watch.interrupt();
     assert_eq!(code, 130);
 }
+
+/// How many rounds a `-v` watch has started.
+fn rounds(watch: &Watch) -> usize {
+    watch.output().matches("debug: round: ").count()
+}
+
+#[test]
+fn what_tasks_write_where_git_ignores_it_starts_no_round() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("runs");
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\n\n[targets.build]\ncommand = \"mkdir -p out/deep && echo built > out/deep/bin && echo done >> build.log && echo $SHOCKWAVE_SERVICE >> {log}\"\noutputs = [\"out/**\"]\n",
+        log = log.display()
+    ))
+    .write(".gitignore", "out/\n*.log\n")
+    .write("services/a/a.txt", "1\n");
+    repo.commit("a service whose build writes ignored files");
+    let watch = Watch::start(&repo, &["-v", "build", "--all"]);
+    wait_lines(&log, 1, &watch);
+    watch.wait_for("waiting for changes", 1);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(rounds(&watch), 1, "{}", watch.output());
+
+    // Ignored files written by hand start nothing either.
+    repo.write("services/a/by-hand.log", "x\n");
+    repo.write("services/a/out/deep/bin", "x\n");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(rounds(&watch), 1, "{}", watch.output());
+
+    // A save does.
+    repo.write("services/a/a.txt", "2\n");
+    assert_eq!(wait_lines(&log, 2, &watch), ["a", "a"]);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_folder_made_between_two_saves_is_watched_with_everything_in_it() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["build", "--service", "other"]);
+    wait_lines(&log, 1, &watch);
+    watch.wait_for("waiting for changes", 1);
+    // Made in one go: the folders below `new` exist before the watcher hears of `new`.
+    std::fs::create_dir_all(repo.path().join("services/other/new/deeper")).unwrap();
+    repo.write("services/other/new/deeper/a.txt", "1\n");
+    assert_eq!(wait_lines(&log, 2, &watch), ["other", "other"]);
+    watch.wait_for("waiting for changes", 2);
+    // Its folders are watched now: a later save in the deepest one is seen.
+    repo.write("services/other/new/deeper/a.txt", "2\n");
+    assert_eq!(wait_lines(&log, 3, &watch).len(), 3);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}

@@ -32,6 +32,7 @@ pub use dirs::RepoDirs;
 pub use fsmonitor::FsMonitor;
 pub use index::{FileId, RepoIndex};
 pub use scope::Scope;
+pub use watch::GitFolders;
 
 use std::path::{Path, PathBuf};
 

@@ -20,7 +20,7 @@ use crate::cli::settings::{ConfigAt, FsMonitorSettings, WatchSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{print_error, CliError, ExitCode};
 use crate::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
-use crate::scm::Repo;
+use crate::scm::{GitFolders, Repo};
 use crate::watch::ChangeWatcher;
 
 /// What the watch remembers between rounds.
@@ -50,8 +50,9 @@ pub(super) fn run(
         .into_iter()
         .collect();
     let dirs = repo.watched_dirs()?;
+    let folders = Box::new(GitFolders::new(repo));
     let (mut watcher, warning) =
-        ChangeWatcher::start(&dirs, w.poll, skip).map_err(|e| CliError::Io {
+        ChangeWatcher::start(&dirs, w.poll, skip, folders).map_err(|e| CliError::Io {
             action: format!("watch {}", e.path.display()),
             source: std::io::Error::other(e.detail),
         })?;
@@ -81,14 +82,22 @@ pub(super) fn run(
             break;
         };
         tracing::debug!(
-            "{} paths changed: {:?}",
-            changed.len(),
-            changed.iter().take(5).collect::<Vec<_>>()
+            "{} paths changed: {:?}{}",
+            changed.paths.len(),
+            changed.paths.iter().take(5).collect::<Vec<_>>(),
+            if changed.lost {
+                " (and events were lost)"
+            } else {
+                ""
+            }
         );
         said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
-        // Folders created or newly ignored since: watched from now on, or no longer.
-        if let Ok(Ok(dirs)) = Repo::discover(&workdir).map(|r| r.watched_dirs()) {
-            watcher.update(&dirs);
+        // The watcher follows folders as they come and go; only when it lost track, or the
+        // ignore rules changed, are all of them listed again.
+        if changed.lost || changed.ignore_rules {
+            if let Ok(Ok(dirs)) = Repo::discover(&workdir).map(|r| r.watched_dirs()) {
+                watcher.update(&dirs);
+            }
         }
     }
     state.persistent.stop_all();
