@@ -342,3 +342,66 @@ fn a_folder_made_between_two_saves_is_watched_with_everything_in_it() {
     let (code, _) = watch.interrupt();
     assert_eq!(code, 130);
 }
+
+#[test]
+fn a_round_scans_only_where_the_watcher_saw_changes_and_what_differed_before() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["-v", "build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    watch.wait_for("waiting for changes", 1);
+    assert!(
+        watch.output().contains("watch: full scan: no scan finished"),
+        "{}",
+        watch.output()
+    );
+
+    repo.write("services/lib/lib.txt", "2\n");
+    assert_eq!(&wait_lines(&log, 5, &watch)[3..], ["lib", "app"]);
+    watch.wait_for("waiting for changes", 2);
+    watch.wait_for(
+        "watch: 1 paths changed since the last scan, 0 were changed or untracked then",
+        1,
+    );
+    watch.wait_for("round: 2 of 3 tasks to run", 1);
+
+    // No event names lib.txt now, but it still differs from the index: looked at again, so lib
+    // keeps its hash and only other runs.
+    repo.write("services/other/other.txt", "2\n");
+    assert_eq!(wait_lines(&log, 6, &watch)[5], "other");
+    watch.wait_for(
+        "watch: 1 paths changed since the last scan, 1 were changed or untracked then",
+        1,
+    );
+    watch.wait_for("round: 1 of 3 tasks to run", 1);
+
+    // The index rewritten behind the watcher's back (`.git` is not watched): a full scan.
+    repo.git(&["add", "services/lib/lib.txt"]);
+    repo.write("services/other/other.txt", "3\n");
+    assert_eq!(wait_lines(&log, 7, &watch)[6], "other");
+    watch.wait_for("watch: full scan: the index was rewritten", 1);
+    watch.wait_for("round: 1 of 3 tasks to run", 2);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_folder_moved_out_of_the_worktree_and_back_counts_as_deleted_then_restored() {
+    let (repo, logs, log) = repo_with_log();
+    repo.write("services/lib/deep/er/x.txt", "1\n");
+    repo.commit("a nested folder in lib");
+    let watch = Watch::start(&repo, &["build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    watch.wait_for("waiting for changes", 1);
+    // All the watcher hears is that `deep` went: its files are deleted all the same.
+    let away = logs.path().join("deep");
+    std::fs::rename(repo.path().join("services/lib/deep"), &away).unwrap();
+    assert_eq!(&wait_lines(&log, 5, &watch)[3..], ["lib", "app"]);
+    watch.wait_for("waiting for changes", 2);
+    // Back as it was: the hashes of the first round, restored from the cache.
+    std::fs::rename(&away, repo.path().join("services/lib/deep")).unwrap();
+    watch.wait_for("from cache", 1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(runs(&log).len(), 5, "{}", watch.output());
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}

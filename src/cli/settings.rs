@@ -17,6 +17,7 @@ use crate::affected::Dependents;
 use crate::cache::parse_size;
 use crate::cache::remote::{RemoteConfig, Secret};
 use crate::config::{FsMonitorKind, RemoteCacheFile};
+use crate::scm::SeenChanges;
 
 /// The default per-request timeout of the remote cache.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,13 +51,15 @@ pub struct Settings {
 
 /// The file monitor as the environment sets it; `[workspace] fsmonitor` decides when
 /// `SHOCKWAVE_FSMONITOR` is unset ([`FsMonitorSettings::kind`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FsMonitorSettings {
     /// `SHOCKWAVE_FSMONITOR`.
     pub kind: Option<FsMonitorKind>,
     pub timeout: Duration,
     /// `WATCHMAN_SOCK`.
     pub watchman_sock: Option<PathBuf>,
+    /// What `watch`'s own file watcher saw: when set, the scans use it and not Watchman.
+    pub seen: Option<SeenChanges>,
 }
 
 impl FsMonitorSettings {
@@ -80,6 +83,7 @@ impl FsMonitorSettings {
             kind,
             timeout,
             watchman_sock: env.watchman_sock,
+            seen: None,
         })
     }
 

@@ -20,7 +20,7 @@ use crate::cli::settings::{ConfigAt, FsMonitorSettings, WatchSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{print_error, CliError, ExitCode};
 use crate::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
-use crate::scm::{GitFolders, Repo};
+use crate::scm::{GitFolders, Repo, SeenChanges};
 use crate::watch::ChangeWatcher;
 
 /// What the watch remembers between rounds.
@@ -59,6 +59,12 @@ pub(super) fn run(
     if let Some(warning) = warning {
         tracing::warn!("{warning}");
     }
+    // Each round's worktree scan looks where the watcher saw changes.
+    let seen = SeenChanges::new();
+    let fs = &FsMonitorSettings {
+        seen: Some(seen.clone()),
+        ..fs.clone()
+    };
     let mut state = State {
         done: HashMap::new(),
         persistent: Persistent::new(interrupt.clone()),
@@ -91,6 +97,11 @@ pub(super) fn run(
                 ""
             }
         );
+        if changed.lost {
+            seen.lost();
+        } else {
+            seen.add(&workdir, &changed.paths);
+        }
         said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
         // The watcher follows folders as they come and go; only when it lost track, or the
         // ignore rules changed, are all of them listed again.

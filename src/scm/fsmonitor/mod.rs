@@ -5,16 +5,20 @@
 //! Watchman does not look. The clock and those paths live in a state file ([`state`]) under
 //! `.shockwave/`.
 //!
+//! `shockwave watch` runs a file watcher of its own: [`SeenChanges`] hands its events to the scan
+//! the same way, kept in memory between rounds instead of a state file, and Watchman is not asked.
+//!
 //! It never decides an answer: whenever anything is doubtful — no usable state, a state written
 //! against another index, `HEAD`, `core.fileMode` or exclude file, a new watch or a restarted
 //! Watchman (a fresh instance), a recrawl or any other warning, a changed `.gitignore`, too many
-//! changes, Watchman missing, slow or failing — the scan is the full one, and a debug line says
-//! why. Nothing here fails a command.
+//! changes, Watchman missing, slow or failing, a watcher that lost events — the scan is the full
+//! one, and a debug line says why. Nothing here fails a command.
 
 mod state;
 mod watchman;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bstr::{BString, ByteSlice};
@@ -39,13 +43,129 @@ pub struct FsMonitor {
     pub state: PathBuf,
 }
 
+/// What a file watcher in this process saw change (`shockwave watch`), for the next worktree
+/// scan: the paths changed since the last scan began, and what that scan depended on and
+/// reported. Shared between the watch loop, which adds, and each round's scan, which takes.
+#[derive(Debug, Clone, Default)]
+pub struct SeenChanges(Arc<Mutex<Seen>>);
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// The basis of the last scan that finished, and the paths it reported (modified or unsure,
+    /// deleted, untracked, submodules); `None` until one finished.
+    last: Option<(Basis, Vec<BString>)>,
+    /// Repo-relative paths changed since the last scan began; `None` when events were lost.
+    changed: Option<Vec<BString>>,
+}
+
+impl SeenChanges {
+    /// Nothing seen yet: the first scan is a full one.
+    pub fn new() -> SeenChanges {
+        SeenChanges(Arc::new(Mutex::new(Seen {
+            last: None,
+            changed: Some(Vec::new()),
+        })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds the absolute `paths` the watcher reported below `workdir` (others are no part of it).
+    pub fn add(&self, workdir: &Path, paths: &[PathBuf]) {
+        let mut seen = self.lock();
+        let Some(changed) = seen.changed.as_mut() else {
+            return;
+        };
+        for p in paths {
+            if let Ok(rel) = p.strip_prefix(workdir) {
+                changed.push(BString::from(rel.as_os_str().as_encoded_bytes()));
+            }
+        }
+    }
+
+    /// The watcher lost events: the next scan is a full one.
+    pub fn lost(&self) {
+        self.lock().changed = None;
+    }
+
+    /// Takes what changed for a scan about to start against `basis`; what the watcher adds from
+    /// now on is for the next one. Until this scan finishes, a scan would be a full one.
+    fn begin(&self, basis: Basis) -> Session {
+        let mut seen = self.lock();
+        let last = seen.last.take();
+        let changed = seen.changed.replace(Vec::new());
+        drop(seen);
+        let mut session = Session {
+            basis,
+            sink: Sink::Memory(self.clone()),
+            changed: None,
+        };
+        let why = match (last, changed) {
+            (None, _) => "no scan finished since the watch began",
+            (_, None) => "the file watcher lost events",
+            (Some((last, reported)), Some(changed)) => match last.differs(&session.basis) {
+                Some(why) => why,
+                None => {
+                    session.changed = targeted("watch", changed, reported);
+                    return session;
+                }
+            },
+        };
+        tracing::debug!("watch: full scan: {why}");
+        session
+    }
+}
+
+/// The paths to look at again: those changed since the last scan, and those it reported. `None`
+/// (a full scan) when there are too many or a `.gitignore` changed.
+/// `who` names the monitor in the debug lines.
+fn targeted(
+    who: &str,
+    mut changed: Vec<BString>,
+    reported: Vec<BString>,
+) -> Option<Vec<BString>> {
+    if changed.len() > MAX_CHANGED {
+        tracing::debug!(
+            "{who}: full scan: {} paths changed, more than {MAX_CHANGED}",
+            changed.len()
+        );
+        return None;
+    }
+    // Which untracked files are ignored may have changed anywhere below a .gitignore.
+    if let Some(g) = changed
+        .iter()
+        .find(|n| n.rsplit_str("/").next() == Some(b".gitignore".as_slice()))
+    {
+        tracing::debug!("{who}: full scan: `{g}` changed");
+        return None;
+    }
+    tracing::debug!(
+        "{who}: {} paths changed since the last scan, {} were changed or untracked then",
+        changed.len(),
+        reported.len()
+    );
+    changed.extend(reported);
+    Some(changed)
+}
+
+/// Where a scan's result goes for the next one.
+enum Sink {
+    /// Watchman's state file, with the socket, watched root and clock this scan starts from, when
+    /// Watchman gave one.
+    File {
+        state: PathBuf,
+        next: Option<(PathBuf, String, String)>,
+    },
+    /// The watch's memory.
+    Memory(SeenChanges),
+}
+
 /// One run's use of the monitor: what to scan, and what to store once scanned.
 pub(super) struct Session {
-    state: PathBuf,
     basis: Basis,
-    /// The socket, watched root and clock this run's scan starts from, when Watchman gave one.
-    next: Option<(PathBuf, String, String)>,
-    /// The paths to look at again, when Watchman could say; `None` means a full scan.
+    sink: Sink,
+    /// The paths to look at again, when the monitor could say; `None` means a full scan.
     changed: Option<Vec<BString>>,
 }
 
@@ -61,9 +181,11 @@ impl FsMonitor {
     ) -> Session {
         let t0 = Instant::now();
         let mut session = Session {
-            state: self.state.clone(),
             basis: basis(repo, index, index_stamp, file_mode),
-            next: None,
+            sink: Sink::File {
+                state: self.state.clone(),
+                next: None,
+            },
             changed: None,
         };
         let stored = State::read(&self.state);
@@ -93,7 +215,7 @@ impl FsMonitor {
             Err(why) => {
                 tracing::debug!("fsmonitor: full scan: {why}");
                 match client.clock(&watch) {
-                    Ok(clock) => session.next = Some((client.sockname, watch.root, clock)),
+                    Ok(clock) => session.set_next(client.sockname, watch.root, clock),
                     Err(e) => tracing::debug!("fsmonitor: no clock for the next run: {e}"),
                 }
             }
@@ -103,7 +225,26 @@ impl FsMonitor {
     }
 }
 
+impl SeenChanges {
+    /// A scan of `repo` may start from what this watcher saw.
+    pub(super) fn session(
+        &self,
+        repo: &Repo,
+        index: &gix::index::File,
+        index_stamp: Option<Stamp>,
+        file_mode: bool,
+    ) -> Session {
+        self.begin(basis(repo, index, index_stamp, file_mode))
+    }
+}
+
 impl Session {
+    fn set_next(&mut self, sockname: PathBuf, root: String, clock: String) {
+        if let Sink::File { next, .. } = &mut self.sink {
+            *next = Some((sockname, root, clock));
+        }
+    }
+
     fn ask_since(&mut self, client: &mut Client, watch: &Watch, stored: &State) {
         let (names, clock) = match client.since(watch, &stored.clock) {
             Ok((Since::Changed(names), clock)) => (names, clock),
@@ -111,7 +252,7 @@ impl Session {
                 tracing::debug!(
                     "fsmonitor: full scan: watchman cannot say what changed since the stored clock (a new watch or a restarted server)"
                 );
-                self.next = Some((client.sockname.clone(), watch.root.clone(), clock));
+                self.set_next(client.sockname.clone(), watch.root.clone(), clock);
                 return;
             }
             Err(e) => {
@@ -119,30 +260,10 @@ impl Session {
                 return;
             }
         };
-        self.next = Some((client.sockname.clone(), watch.root.clone(), clock));
-        if names.len() > MAX_CHANGED {
-            tracing::debug!(
-                "fsmonitor: full scan: {} paths changed, more than {MAX_CHANGED}",
-                names.len()
-            );
-            return;
-        }
-        // Which untracked files are ignored may have changed anywhere below a .gitignore.
-        if let Some(g) = names
-            .iter()
-            .find(|n| n.rsplit('/').next() == Some(".gitignore"))
-        {
-            tracing::debug!("fsmonitor: full scan: `{g}` changed");
-            return;
-        }
-        tracing::debug!(
-            "fsmonitor: {} paths changed since the last run, {} were changed or untracked then",
-            names.len(),
-            stored.paths.len()
-        );
-        let mut changed: Vec<BString> = names.into_iter().map(BString::from).collect();
-        changed.extend(stored.paths.iter().map(|p| BString::from(p.as_str())));
-        self.changed = Some(changed);
+        self.set_next(client.sockname.clone(), watch.root.clone(), clock);
+        let changed: Vec<BString> = names.into_iter().map(BString::from).collect();
+        let reported = stored.paths.iter().map(|p| BString::from(p.as_str()));
+        self.changed = targeted("fsmonitor", changed, reported.collect());
     }
 
     /// The paths to look at, or `None` for a full scan.
@@ -150,11 +271,8 @@ impl Session {
         self.changed.as_deref()
     }
 
-    /// Stores the clock this run started from with what its scan found, for the next run.
+    /// Stores what this scan depended on with what it found, for the next one.
     pub(super) fn finish(self, index: &gix::index::State, scan: &Scan) {
-        let Some((sockname, watch, clock)) = self.next else {
-            return;
-        };
         let entries = index.entries();
         let tracked = scan
             .suspect
@@ -162,8 +280,20 @@ impl Session {
             .chain(&scan.deleted)
             .chain(&scan.submodules)
             .map(|&i| entries[i].path(index));
+        let reported = tracked.chain(scan.untracked.iter().map(|p| p.as_bstr()));
+        let (state, sockname, watch, clock) = match self.sink {
+            Sink::Memory(seen) => {
+                seen.lock().last = Some((self.basis, reported.map(ToOwned::to_owned).collect()));
+                return;
+            }
+            Sink::File {
+                next: Some((sockname, watch, clock)),
+                state,
+            } => (state, sockname, watch, clock),
+            Sink::File { next: None, .. } => return,
+        };
         let mut paths = Vec::new();
-        for p in tracked.chain(scan.untracked.iter().map(|p| p.as_bstr())) {
+        for p in reported {
             match p.to_str() {
                 Ok(s) => paths.push(s.to_string()),
                 Err(_) => {
@@ -174,11 +304,11 @@ impl Session {
                 }
             }
         }
-        let state = State::new(self.basis, sockname, watch, clock, paths);
-        if let Err(e) = state.write(&self.state) {
+        let stored = State::new(self.basis, sockname, watch, clock, paths);
+        if let Err(e) = stored.write(&state) {
             tracing::debug!(
                 "fsmonitor: cannot write {} ({e}); the next run scans in full",
-                self.state.display()
+                state.display()
             );
         }
     }
