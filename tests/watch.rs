@@ -288,3 +288,122 @@ fn polling_sees_the_same_saves() {
     let (code, _) = watch.interrupt();
     assert_eq!(code, 130);
 }
+
+/// How many rounds a `-v` watch has started.
+fn rounds(watch: &Watch) -> usize {
+    watch.output().matches("debug: round: ").count()
+}
+
+#[test]
+fn what_tasks_write_where_git_ignores_it_starts_no_round() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("runs");
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\n\n[targets.build]\ncommand = \"mkdir -p out/deep && echo built > out/deep/bin && echo done >> build.log && echo $SHOCKWAVE_SERVICE >> {log}\"\noutputs = [\"out/**\"]\n",
+        log = log.display()
+    ))
+    .write(".gitignore", "out/\n*.log\n")
+    .write("services/a/a.txt", "1\n");
+    repo.commit("a service whose build writes ignored files");
+    let watch = Watch::start(&repo, &["-v", "build", "--all"]);
+    wait_lines(&log, 1, &watch);
+    watch.wait_for("waiting for changes", 1);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(rounds(&watch), 1, "{}", watch.output());
+
+    // Ignored files written by hand start nothing either.
+    repo.write("services/a/by-hand.log", "x\n");
+    repo.write("services/a/out/deep/bin", "x\n");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(rounds(&watch), 1, "{}", watch.output());
+
+    // A save does.
+    repo.write("services/a/a.txt", "2\n");
+    assert_eq!(wait_lines(&log, 2, &watch), ["a", "a"]);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_folder_made_between_two_saves_is_watched_with_everything_in_it() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["build", "--service", "other"]);
+    wait_lines(&log, 1, &watch);
+    watch.wait_for("waiting for changes", 1);
+    // Made in one go: the folders below `new` exist before the watcher hears of `new`.
+    std::fs::create_dir_all(repo.path().join("services/other/new/deeper")).unwrap();
+    repo.write("services/other/new/deeper/a.txt", "1\n");
+    assert_eq!(wait_lines(&log, 2, &watch), ["other", "other"]);
+    watch.wait_for("waiting for changes", 2);
+    // Its folders are watched now: a later save in the deepest one is seen.
+    repo.write("services/other/new/deeper/a.txt", "2\n");
+    assert_eq!(wait_lines(&log, 3, &watch).len(), 3);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_round_scans_only_where_the_watcher_saw_changes_and_what_differed_before() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["-v", "build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    watch.wait_for("waiting for changes", 1);
+    assert!(
+        watch
+            .output()
+            .contains("watch: full scan: no scan finished"),
+        "{}",
+        watch.output()
+    );
+
+    repo.write("services/lib/lib.txt", "2\n");
+    assert_eq!(&wait_lines(&log, 5, &watch)[3..], ["lib", "app"]);
+    watch.wait_for("waiting for changes", 2);
+    watch.wait_for(
+        "watch: 1 paths changed since the last scan, 0 were changed or untracked then",
+        1,
+    );
+    watch.wait_for("round: 2 of 3 tasks to run", 1);
+
+    // No event names lib.txt now, but it still differs from the index: looked at again, so lib
+    // keeps its hash and only other runs.
+    repo.write("services/other/other.txt", "2\n");
+    assert_eq!(wait_lines(&log, 6, &watch)[5], "other");
+    watch.wait_for(
+        "watch: 1 paths changed since the last scan, 1 were changed or untracked then",
+        1,
+    );
+    watch.wait_for("round: 1 of 3 tasks to run", 1);
+
+    // The index rewritten behind the watcher's back (`.git` is not watched): a full scan.
+    repo.git(&["add", "services/lib/lib.txt"]);
+    repo.write("services/other/other.txt", "3\n");
+    assert_eq!(wait_lines(&log, 7, &watch)[6], "other");
+    watch.wait_for("watch: full scan: the index was rewritten", 1);
+    watch.wait_for("round: 1 of 3 tasks to run", 2);
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_folder_moved_out_of_the_worktree_and_back_counts_as_deleted_then_restored() {
+    let (repo, logs, log) = repo_with_log();
+    repo.write("services/lib/deep/er/x.txt", "1\n");
+    repo.commit("a nested folder in lib");
+    let watch = Watch::start(&repo, &["build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    watch.wait_for("waiting for changes", 1);
+    // All the watcher hears is that `deep` went: its files are deleted all the same.
+    let away = logs.path().join("deep");
+    std::fs::rename(repo.path().join("services/lib/deep"), &away).unwrap();
+    assert_eq!(&wait_lines(&log, 5, &watch)[3..], ["lib", "app"]);
+    watch.wait_for("waiting for changes", 2);
+    // Back as it was: the hashes of the first round, restored from the cache.
+    std::fs::rename(&away, repo.path().join("services/lib/deep")).unwrap();
+    watch.wait_for("from cache", 1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(runs(&log).len(), 5, "{}", watch.output());
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}

@@ -19,6 +19,7 @@ use crate::cache::parse_size;
 use crate::cache::remote::{RemoteConfig, Secret};
 use crate::config::{FsMonitorKind, RemoteCacheFile};
 use crate::filter::Selector;
+use crate::scm::SeenChanges;
 
 /// The default per-request timeout of the remote cache.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,7 +59,7 @@ pub struct Settings {
 
 /// The file monitor as the environment sets it; `[workspace] fsmonitor` decides when
 /// `SHOCKWAVE_FSMONITOR` is unset ([`FsMonitorSettings::kind`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FsMonitorSettings {
     /// `SHOCKWAVE_FSMONITOR`.
     pub kind: Option<FsMonitorKind>,
@@ -69,6 +70,8 @@ pub struct FsMonitorSettings {
     pub full_scan_runs: u32,
     /// ...and once the last is this old (`SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER`).
     pub full_scan_after: Duration,
+    /// What `watch`'s own file watcher saw: when set, the scans use it and not Watchman.
+    pub seen: Option<SeenChanges>,
 }
 
 impl FsMonitorSettings {
@@ -113,6 +116,7 @@ impl FsMonitorSettings {
             watchman_sock: env.watchman_sock,
             full_scan_runs,
             full_scan_after,
+            seen: None,
         })
     }
 

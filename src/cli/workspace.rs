@@ -130,9 +130,12 @@ impl Loaded {
 
 impl Context {
     /// Lets this command's worktree scans ask the file monitor that the environment, or else
-    /// the config, chooses. Its state lives beside the default cache, in the worktree.
+    /// the config, chooses. Its state lives beside the default cache, in the worktree. `watch`'s
+    /// own watcher, when there is one, is the monitor.
     pub fn watch(&mut self, fs: &FsMonitorSettings) {
-        if fs.kind(self.ws.fsmonitor) == FsMonitorKind::Watchman {
+        if let Some(seen) = &fs.seen {
+            self.repo.use_seen_changes(seen.clone());
+        } else if fs.kind(self.ws.fsmonitor) == FsMonitorKind::Watchman {
             let state = self
                 .repo
                 .workdir()

@@ -31,10 +31,10 @@ impl RepoIndex {
     pub fn load(repo: &Repo, scope: &Scope) -> Result<RepoIndex, ScmError> {
         let t0 = std::time::Instant::now();
         // Taken before the read: a rewrite racing with it then shows as a change next run.
-        let index_stamp = repo
-            .fsmonitor
-            .as_ref()
-            .and_then(|_| fsmonitor::index_stamp(&repo.repo.index_path()));
+        let monitored = repo.seen.is_some() || repo.fsmonitor.is_some();
+        let index_stamp = monitored
+            .then(|| fsmonitor::index_stamp(&repo.repo.index_path()))
+            .flatten();
         let index = read_index(repo)?;
         tracing::debug!(
             "read the index ({} entries) in {:?}",
@@ -47,10 +47,12 @@ impl RepoIndex {
             .config_snapshot()
             .boolean("core.fileMode")
             .unwrap_or(true);
-        let session = repo
-            .fsmonitor
-            .as_ref()
-            .map(|m| m.begin(repo, &index, index_stamp, file_mode));
+        // The watcher of this process knows what changed without asking Watchman.
+        let session = match (&repo.seen, &repo.fsmonitor) {
+            (Some(seen), _) => Some(seen.session(repo, &index, index_stamp, file_mode)),
+            (None, Some(m)) => Some(m.begin(repo, &index, index_stamp, file_mode)),
+            (None, None) => None,
+        };
         // Whether the scan covered the whole worktree (with a monitor, the next run is told).
         let mut full = true;
         let scanned = match session.as_ref().map(|s| s.changed()) {

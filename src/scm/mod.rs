@@ -29,9 +29,10 @@ mod worktree;
 
 pub use blob::{FileContent, Revision};
 pub use dirs::RepoDirs;
-pub use fsmonitor::FsMonitor;
+pub use fsmonitor::{FsMonitor, SeenChanges};
 pub use index::{FileId, RepoIndex};
 pub use scope::Scope;
+pub use watch::GitFolders;
 
 use std::path::{Path, PathBuf};
 
@@ -141,6 +142,8 @@ pub struct Repo {
     full_index: std::cell::OnceCell<RepoIndex>,
     /// Set when the worktree scan may ask a file monitor what changed.
     fsmonitor: Option<FsMonitor>,
+    /// Set when a file watcher in this process says what changed (`watch`); wins over Watchman.
+    seen: Option<SeenChanges>,
 }
 
 impl Repo {
@@ -175,12 +178,19 @@ impl Repo {
             workdir,
             full_index: std::cell::OnceCell::new(),
             fsmonitor: None,
+            seen: None,
         })
     }
 
     /// Lets the worktree scans of this repository ask `monitor` what changed since the last run.
     pub fn use_fsmonitor(&mut self, monitor: FsMonitor) {
         self.fsmonitor = Some(monitor);
+    }
+
+    /// Lets the worktree scans of this repository look only where `seen` says (and where the
+    /// previous scan found something); they ask no other monitor.
+    pub fn use_seen_changes(&mut self, seen: SeenChanges) {
+        self.seen = Some(seen);
     }
 
     pub fn workdir(&self) -> &Path {

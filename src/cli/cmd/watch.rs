@@ -20,7 +20,7 @@ use crate::cli::settings::{ConfigAt, FsMonitorSettings, WatchSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{print_error, CliError, ExitCode};
 use crate::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
-use crate::scm::Repo;
+use crate::scm::{GitFolders, Repo, SeenChanges};
 use crate::watch::ChangeWatcher;
 
 /// What the watch remembers between rounds.
@@ -50,14 +50,21 @@ pub(super) fn run(
         .into_iter()
         .collect();
     let dirs = repo.watched_dirs()?;
+    let folders = Box::new(GitFolders::new(repo));
     let (mut watcher, warning) =
-        ChangeWatcher::start(&dirs, w.poll, skip).map_err(|e| CliError::Io {
+        ChangeWatcher::start(&dirs, w.poll, skip, folders).map_err(|e| CliError::Io {
             action: format!("watch {}", e.path.display()),
             source: std::io::Error::other(e.detail),
         })?;
     if let Some(warning) = warning {
         tracing::warn!("{warning}");
     }
+    // Each round's worktree scan looks where the watcher saw changes.
+    let seen = SeenChanges::new();
+    let fs = &FsMonitorSettings {
+        seen: Some(seen.clone()),
+        ..fs.clone()
+    };
     let mut state = State {
         done: HashMap::new(),
         persistent: Persistent::new(interrupt.clone()),
@@ -81,14 +88,27 @@ pub(super) fn run(
             break;
         };
         tracing::debug!(
-            "{} paths changed: {:?}",
-            changed.len(),
-            changed.iter().take(5).collect::<Vec<_>>()
+            "{} paths changed: {:?}{}",
+            changed.paths.len(),
+            changed.paths.iter().take(5).collect::<Vec<_>>(),
+            if changed.lost {
+                " (and events were lost)"
+            } else {
+                ""
+            }
         );
+        if changed.lost {
+            seen.lost();
+        } else {
+            seen.add(&workdir, &changed.paths);
+        }
         said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
-        // Folders created or newly ignored since: watched from now on, or no longer.
-        if let Ok(Ok(dirs)) = Repo::discover(&workdir).map(|r| r.watched_dirs()) {
-            watcher.update(&dirs);
+        // The watcher follows folders as they come and go; only when it lost track, or the
+        // ignore rules changed, are all of them listed again.
+        if changed.lost || changed.ignore_rules {
+            if let Ok(Ok(dirs)) = Repo::discover(&workdir).map(|r| r.watched_dirs()) {
+                watcher.update(&dirs);
+            }
         }
     }
     state.persistent.stop_all();

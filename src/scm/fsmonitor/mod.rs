@@ -11,16 +11,21 @@
 //! scans in full once the last full scan is a set number of runs or a set time ago: what the
 //! monitor cannot see is missed for at most that long.
 //!
+//! `shockwave watch` runs a file watcher of its own: [`SeenChanges`] hands its events to the scan
+//! the same way, kept in memory between rounds instead of a state file, and Watchman is not asked.
+//!
 //! It never decides an answer on doubt: whenever anything is doubtful — no usable state, a state
 //! written against another index, `HEAD`, `core.fileMode` or exclude file, a new watch or a
 //! restarted Watchman (a fresh instance), a recrawl or any other warning, a changed `.gitignore`,
-//! too many changes, a full scan due, Watchman missing, slow or failing — the scan is the full
+//! too many changes, a full scan due, Watchman missing, slow or failing, a watcher that lost
+//! events — the scan is the full
 //! one, and a debug line says why. Nothing here fails a command.
 
 mod state;
 mod watchman;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bstr::{BString, ByteSlice};
@@ -50,13 +55,127 @@ pub struct FsMonitor {
     pub full_scan_after: Duration,
 }
 
+/// What a file watcher in this process saw change (`shockwave watch`), for the next worktree
+/// scan: the paths changed since the last scan began, and what that scan depended on and
+/// reported. Shared between the watch loop, which adds, and each round's scan, which takes.
+#[derive(Debug, Clone, Default)]
+pub struct SeenChanges(Arc<Mutex<Seen>>);
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// The basis of the last scan that finished, and the paths it reported (modified or unsure,
+    /// deleted, untracked, submodules); `None` until one finished.
+    last: Option<(Basis, Vec<BString>)>,
+    /// Repo-relative paths changed since the last scan began; `None` when events were lost.
+    changed: Option<Vec<BString>>,
+}
+
+impl SeenChanges {
+    /// Nothing seen yet: the first scan is a full one.
+    pub fn new() -> SeenChanges {
+        SeenChanges(Arc::new(Mutex::new(Seen {
+            last: None,
+            changed: Some(Vec::new()),
+        })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds the absolute `paths` the watcher reported below `workdir` (others are no part of it).
+    pub fn add(&self, workdir: &Path, paths: &[PathBuf]) {
+        let mut seen = self.lock();
+        let Some(changed) = seen.changed.as_mut() else {
+            return;
+        };
+        for p in paths {
+            if let Ok(rel) = p.strip_prefix(workdir) {
+                changed.push(BString::from(rel.as_os_str().as_encoded_bytes()));
+            }
+        }
+    }
+
+    /// The watcher lost events: the next scan is a full one.
+    pub fn lost(&self) {
+        self.lock().changed = None;
+    }
+
+    /// Takes what changed for a scan about to start against `basis`; what the watcher adds from
+    /// now on is for the next one. Until this scan finishes, a scan would be a full one.
+    fn begin(&self, basis: Basis) -> Session {
+        let mut seen = self.lock();
+        let last = seen.last.take();
+        let changed = seen.changed.replace(Vec::new());
+        drop(seen);
+        let mut session = Session {
+            basis,
+            sink: Sink::Memory(self.clone()),
+            changed: None,
+            last_full: None,
+            started: 0,
+        };
+        let why = match (last, changed) {
+            (None, _) => "no scan finished since the watch began",
+            (_, None) => "the file watcher lost events",
+            (Some((last, reported)), Some(changed)) => match last.differs(&session.basis) {
+                Some(why) => why,
+                None => {
+                    session.changed = targeted("watch", changed, reported);
+                    return session;
+                }
+            },
+        };
+        tracing::debug!("watch: full scan: {why}");
+        session
+    }
+}
+
+/// The paths to look at again: those changed since the last scan, and those it reported. `None`
+/// (a full scan) when there are too many or a `.gitignore` changed.
+/// `who` names the monitor in the debug lines.
+fn targeted(who: &str, mut changed: Vec<BString>, reported: Vec<BString>) -> Option<Vec<BString>> {
+    if changed.len() > MAX_CHANGED {
+        tracing::debug!(
+            "{who}: full scan: {} paths changed, more than {MAX_CHANGED}",
+            changed.len()
+        );
+        return None;
+    }
+    // Which untracked files are ignored may have changed anywhere below a .gitignore.
+    if let Some(g) = changed
+        .iter()
+        .find(|n| n.rsplit_str("/").next() == Some(b".gitignore".as_slice()))
+    {
+        tracing::debug!("{who}: full scan: `{g}` changed");
+        return None;
+    }
+    tracing::debug!(
+        "{who}: {} paths changed since the last scan, {} were changed or untracked then",
+        changed.len(),
+        reported.len()
+    );
+    changed.extend(reported);
+    Some(changed)
+}
+
+/// Where a scan's result goes for the next one.
+enum Sink {
+    /// Watchman's state file, with the socket, watched root and clock this scan starts from, when
+    /// Watchman gave one.
+    File {
+        state: PathBuf,
+        next: Option<(PathBuf, String, String)>,
+    },
+    /// The watch's memory.
+    Memory(SeenChanges),
+}
+
 /// One run's use of the monitor: what to scan, and what to store once scanned.
 pub(super) struct Session {
-    state: PathBuf,
     basis: Basis,
-    /// The socket, watched root and clock this run's scan starts from, when Watchman gave one.
-    next: Option<(PathBuf, String, String)>,
-    /// The paths to look at again, when Watchman could say; `None` means a full scan.
+    sink: Sink,
+    /// The paths to look at again, when the monitor could say; `None` means a full scan.
     changed: Option<Vec<BString>>,
     /// The last full scan, when this run scans only what changed since.
     last_full: Option<FullScan>,
@@ -79,9 +198,11 @@ impl FsMonitor {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let mut session = Session {
-            state: self.state.clone(),
             basis: basis(repo, index, index_stamp, file_mode),
-            next: None,
+            sink: Sink::File {
+                state: self.state.clone(),
+                next: None,
+            },
             changed: None,
             last_full: None,
             started,
@@ -118,7 +239,7 @@ impl FsMonitor {
             Err(why) => {
                 tracing::debug!("fsmonitor: full scan: {why}");
                 match client.clock(&watch) {
-                    Ok(clock) => session.next = Some((client.sockname, watch.root, clock)),
+                    Ok(clock) => session.set_next(client.sockname, watch.root, clock),
                     Err(e) => tracing::debug!("fsmonitor: no clock for the next run: {e}"),
                 }
             }
@@ -147,7 +268,26 @@ impl FsMonitor {
     }
 }
 
+impl SeenChanges {
+    /// A scan of `repo` may start from what this watcher saw.
+    pub(super) fn session(
+        &self,
+        repo: &Repo,
+        index: &gix::index::File,
+        index_stamp: Option<Stamp>,
+        file_mode: bool,
+    ) -> Session {
+        self.begin(basis(repo, index, index_stamp, file_mode))
+    }
+}
+
 impl Session {
+    fn set_next(&mut self, sockname: PathBuf, root: String, clock: String) {
+        if let Sink::File { next, .. } = &mut self.sink {
+            *next = Some((sockname, root, clock));
+        }
+    }
+
     fn ask_since(&mut self, client: &mut Client, watch: &Watch, stored: &State) {
         let (names, clock) = match client.since(watch, &stored.clock) {
             Ok((Since::Changed(names), clock)) => (names, clock),
@@ -155,7 +295,7 @@ impl Session {
                 tracing::debug!(
                     "fsmonitor: full scan: watchman cannot say what changed since the stored clock (a new watch or a restarted server)"
                 );
-                self.next = Some((client.sockname.clone(), watch.root.clone(), clock));
+                self.set_next(client.sockname.clone(), watch.root.clone(), clock);
                 return;
             }
             Err(e) => {
@@ -163,14 +303,7 @@ impl Session {
                 return;
             }
         };
-        self.next = Some((client.sockname.clone(), watch.root.clone(), clock));
-        if names.len() > MAX_CHANGED {
-            tracing::debug!(
-                "fsmonitor: full scan: {} paths changed, more than {MAX_CHANGED}",
-                names.len()
-            );
-            return;
-        }
+        self.set_next(client.sockname.clone(), watch.root.clone(), clock);
         if stored.linked.len() > MAX_CHANGED {
             tracing::debug!(
                 "fsmonitor: full scan: {} tracked files have other hard links, more than {MAX_CHANGED}",
@@ -178,32 +311,19 @@ impl Session {
             );
             return;
         }
-        // Which untracked files are ignored may have changed anywhere below a .gitignore.
-        if let Some(g) = names
-            .iter()
-            .find(|n| n.rsplit('/').next() == Some(".gitignore"))
-        {
-            tracing::debug!("fsmonitor: full scan: `{g}` changed");
-            return;
-        }
         tracing::debug!(
-            "fsmonitor: {} paths changed since the last run; {} were changed or untracked then; looking again at {} hard-linked files",
-            names.len(),
-            stored.paths.len(),
+            "fsmonitor: looking again at {} hard-linked files",
             stored.linked.len()
         );
         // A file with another name may have been written through it, which Watchman does not
         // report under this one: it is looked at again every run, as if reported.
-        let mut changed: Vec<BString> = names.into_iter().map(BString::from).collect();
-        changed.extend(
-            stored
-                .paths
-                .iter()
-                .chain(&stored.linked)
-                .map(|p| BString::from(p.as_str())),
-        );
-        self.changed = Some(changed);
-        self.last_full = Some(stored.full_scan);
+        let changed: Vec<BString> = names.into_iter().map(BString::from).collect();
+        let reported = stored.paths.iter().chain(&stored.linked);
+        let reported = reported.map(|p| BString::from(p.as_str())).collect();
+        self.changed = targeted("fsmonitor", changed, reported);
+        if self.changed.is_some() {
+            self.last_full = Some(stored.full_scan);
+        }
     }
 
     /// The paths to look at, or `None` for a full scan.
@@ -211,12 +331,9 @@ impl Session {
         self.changed.as_deref()
     }
 
-    /// Stores the clock this run started from with what its scan found, for the next run;
-    /// `full` says whether that scan covered the whole worktree.
+    /// Stores what this scan depended on with what it found, for the next one; `full` says
+    /// whether that scan covered the whole worktree.
     pub(super) fn finish(self, index: &gix::index::State, scan: &Scan, full: bool) {
-        let Some((sockname, watch, clock)) = self.next else {
-            return;
-        };
         let entries = index.entries();
         let tracked = scan
             .suspect
@@ -225,6 +342,18 @@ impl Session {
             .chain(&scan.submodules)
             .map(|&i| entries[i].path(index));
         let untracked = scan.untracked.iter().map(|p| p.as_bstr());
+        let (state, sockname, watch, clock) = match self.sink {
+            Sink::Memory(seen) => {
+                let reported = tracked.chain(untracked).map(ToOwned::to_owned).collect();
+                seen.lock().last = Some((self.basis, reported));
+                return;
+            }
+            Sink::File {
+                next: Some((sockname, watch, clock)),
+                state,
+            } => (state, sockname, watch, clock),
+            Sink::File { next: None, .. } => return,
+        };
         let linked = scan.linked.iter().map(|&i| entries[i].path(index));
         let (Some(paths), Some(linked)) = (utf8(tracked.chain(untracked)), utf8(linked)) else {
             return;
@@ -239,17 +368,17 @@ impl Session {
                 runs_since: 0,
             },
         };
-        let state = State::new(
+        let stored = State::new(
             self.basis,
             sockname,
             (watch, clock),
             (paths, linked),
             full_scan,
         );
-        if let Err(e) = state.write(&self.state) {
+        if let Err(e) = stored.write(&state) {
             tracing::debug!(
                 "fsmonitor: cannot write {} ({e}); the next run scans in full",
-                self.state.display()
+                state.display()
             );
         }
     }

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use bstr::{BString, ByteSlice};
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{open_root, split, sys, tracked_tree, Ctx, Here, Listing, OpenDir, Scan, Scope};
+use super::{open_root, split, sys, Ctx, DirInfo, Here, Listing, OpenDir, Scan, Scope};
 
 /// What [`scan`] of the whole worktree finds, from listing only the directories that can hold a
 /// difference: the deepest tracked directory above each of `changed` (paths a file monitor
@@ -43,13 +43,12 @@ pub fn scan_changed(
     }
     let mut targets: Vec<&[u8]> = targets.into_iter().collect();
     targets.sort_unstable();
-    let below = entries_below(index, &targets);
+    let dirs = listed_dirs(index, &targets);
     tracing::debug!(
-        "worktree scan: {} tracked directories may hold a change ({} index entries below them)",
+        "worktree scan: {} tracked directories may hold a change ({} index entries in them)",
         targets.len(),
-        below.len()
+        dirs.values().map(|d| d.files.len()).sum::<usize>()
     );
-    let dirs = tracked_tree(index, below);
     let everything = Scope::everything();
     let ctx = Ctx::new(&everything, index, &dirs, file_mode);
     let listed = targets
@@ -98,7 +97,7 @@ fn is_tracked_dir(index: &gix::index::State, dir: &[u8]) -> bool {
 
 /// The index entries below the directory `dir`: those whose path starts with `dir/` (sorted
 /// paths put them together, from `dir/` up to `dir0`, `0` being the byte after `/`).
-fn entry_range(index: &gix::index::State, dir: &[u8]) -> std::ops::Range<usize> {
+pub(super) fn entry_range(index: &gix::index::State, dir: &[u8]) -> std::ops::Range<usize> {
     let entries = index.entries();
     if dir.is_empty() {
         return 0..entries.len();
@@ -113,16 +112,47 @@ fn entry_range(index: &gix::index::State, dir: &[u8]) -> std::ops::Range<usize> 
     start..end.max(start)
 }
 
-/// The entries below any of `dirs` (sorted), each once, in index order.
-fn entries_below(index: &gix::index::State, dirs: &[&[u8]]) -> Vec<usize> {
-    let mut ranges: Vec<std::ops::Range<usize>> =
-        dirs.iter().map(|d| entry_range(index, d)).collect();
-    ranges.sort_unstable_by_key(|r| r.start);
-    let mut out = Vec::new();
-    let mut done = 0;
-    for r in ranges {
-        out.extend(r.start.max(done)..r.end);
-        done = done.max(r.end);
+/// What the index holds directly in each of `dirs`: its files and the names of its tracked
+/// subdirectories, found by jumping over each subdirectory's entries (a search each) rather than
+/// sorting every entry below into directories: listing the worktree root costs as little as
+/// listing any other directory.
+fn listed_dirs<'i>(
+    index: &'i gix::index::State,
+    dirs: &[&[u8]],
+) -> FxHashMap<&'i [u8], DirInfo<'i>> {
+    let entries = index.entries();
+    let mut out: FxHashMap<&'i [u8], DirInfo<'i>> = FxHashMap::default();
+    for &dir in dirs {
+        let range = entry_range(index, dir);
+        let Some(first) = entries.get(range.start).filter(|_| !range.is_empty()) else {
+            continue;
+        };
+        // The directory's own path as the index spells it, borrowed from the index.
+        let own: &'i [u8] = &first.path(index).as_bytes()[..dir.len()];
+        let skip = if dir.is_empty() { 0 } else { dir.len() + 1 };
+        let mut info = DirInfo::default();
+        let mut i = range.start;
+        while i < range.end {
+            let path = entries[i].path(index).as_bytes();
+            let rest = &path[skip..];
+            match rest.find_byte(b'/') {
+                None => {
+                    // A conflict's stages share one path: the first stands for all.
+                    let repeated = i > range.start && entries[i - 1].path(index) == path;
+                    if !repeated {
+                        info.files.push((rest, i));
+                    }
+                    i += 1;
+                }
+                Some(slash) => {
+                    info.subdirs.push(&rest[..slash]);
+                    i = entry_range(index, &path[..skip + slash]).end.max(i + 1);
+                }
+            }
+        }
+        info.subdirs.sort_unstable();
+        info.subdirs.dedup();
+        out.insert(own, info);
     }
     out
 }

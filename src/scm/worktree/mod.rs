@@ -431,20 +431,19 @@ impl<'a> Ctx<'a> {
 
     /// Marks every tracked file in scope at or below `dir` as deleted.
     fn deleted_below(&self, dir: &[u8], scan: &mut Scan) {
+        // From the index itself, not the tracked tree: a targeted scan has only the directories
+        // it lists in it.
         let entries = self.index.entries();
-        let mut pending: Vec<BString> = vec![dir.into()];
-        while let Some(dir) = pending.pop() {
-            let Some(info) = self.dirs.get(dir.as_slice()) else {
-                continue;
-            };
-            scan.deleted
-                .extend(info.files.iter().map(|f| f.1).filter(|&i| {
-                    !entries[i].flags.contains(Flags::SKIP_WORKTREE)
-                        && !entries[i].mode.is_submodule()
-                        && self.scope.contains(entries[i].path(self.index))
-                }));
-            pending.extend(info.subdirs.iter().map(|name| join(&dir, name)));
-        }
+        let range = changed::entry_range(self.index, dir);
+        scan.deleted.extend(range.clone().filter(|&i| {
+            let e = &entries[i];
+            // A conflict's stages share one path: the first stands for all.
+            let repeated = i > range.start && entries[i - 1].path(self.index) == e.path(self.index);
+            !repeated
+                && !e.flags.contains(Flags::SKIP_WORKTREE)
+                && !e.mode.is_submodule()
+                && self.scope.contains(e.path(self.index))
+        }));
     }
 }
 
