@@ -96,6 +96,9 @@ pub enum CommandSettings {
     Check,
     Init,
     Ls(LsSettings),
+    Completions(clap_complete::Shell),
+    Man,
+    Schema,
     Affected(AffectedSettings),
     Graph(GraphSettings),
     // Boxed: the largest by far.
@@ -299,6 +302,9 @@ impl Settings {
                 format: l.format,
                 filters: parse_filters(&l.filter)?,
             }),
+            Command::Completions { shell } => CommandSettings::Completions(shell),
+            Command::Man => CommandSettings::Man,
+            Command::Schema => CommandSettings::Schema,
             Command::Affected(a) => {
                 CommandSettings::Affected(AffectedSettings::resolve(a, &env.base)?)
             }
