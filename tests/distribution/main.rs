@@ -5,7 +5,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod action;
 mod docs;
+mod npm;
 mod version;
 
 use std::path::{Path, PathBuf};
