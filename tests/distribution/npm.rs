@@ -176,30 +176,30 @@ fn pack_refuses_a_platform_the_wrapper_does_not_list_and_a_missing_binary() {
 }
 
 #[test]
-fn another_platform_is_packed_with_its_os_cpu_and_exe_name() {
+fn another_platform_is_packed_with_its_os_and_cpu() {
     if tool("npm").is_none() || tool("node").is_none() {
         return;
     }
     let work = TestRepo::empty_dir();
     // Any file will do as the binary of another platform.
-    let binary = work.abs("shockwave.exe");
-    std::fs::write(&binary, "MZ").unwrap();
-    let tarballs = pack(&binary, &work.abs("out"), Some("win32-x64"));
+    let binary = work.abs("shockwave-darwin");
+    std::fs::write(&binary, "\u{cf}\u{fa}").unwrap();
+    let tarballs = pack(&binary, &work.abs("out"), Some("darwin-arm64"));
     let listing = Command::new("tar")
         .args(["-xzOf", &tarballs[1], "package/package.json"])
         .output()
         .unwrap();
     listing.success();
     let manifest: serde_json::Value = serde_json::from_str(&listing.stdout_str()).unwrap();
-    assert_eq!(manifest["name"], "@shockwave/win32-x64");
-    assert_eq!(manifest["os"], serde_json::json!(["win32"]));
-    assert_eq!(manifest["cpu"], serde_json::json!(["x64"]));
+    assert_eq!(manifest["name"], "@shockwave/darwin-arm64");
+    assert_eq!(manifest["os"], serde_json::json!(["darwin"]));
+    assert_eq!(manifest["cpu"], serde_json::json!(["arm64"]));
     let files = Command::new("tar")
         .args(["-tzf", &tarballs[1]])
         .output()
         .unwrap();
     assert!(
-        files.stdout_str().contains("package/bin/shockwave.exe"),
+        files.stdout_str().contains("package/bin/shockwave\n"),
         "{}",
         files.stdout_str()
     );
