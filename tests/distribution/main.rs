@@ -8,6 +8,7 @@ mod common;
 mod action;
 mod docs;
 mod npm;
+mod release;
 mod version;
 
 use std::path::{Path, PathBuf};
