@@ -101,19 +101,21 @@ fn on_path(work: &TestRepo) -> std::ffi::OsString {
     path_with(Some(&bin_dir(work)))
 }
 
-#[test]
-fn a_push_compares_with_the_commit_before_it() {
-    let (repo, first, second) = repo();
+/// The action on a push whose `before` is `before`, with the binary under test on PATH
+/// (`version: path`) and `inputs`.
+fn push_on_path(repo: &TestRepo, before: &str, inputs: &[(&str, &str)]) -> Run {
     let work = TestRepo::empty_dir();
     let path = on_path(&work);
-    let event = serde_json::json!({"before": first, "after": second});
-    let run = run_action(
-        &repo,
-        &work,
-        ("push", event),
-        &[("version", "path")],
-        &[("PATH", &path)],
-    );
+    let mut all = vec![("version", "path")];
+    all.extend_from_slice(inputs);
+    let event = serde_json::json!({ "before": before });
+    run_action(repo, &work, ("push", event), &all, &[("PATH", &path)])
+}
+
+#[test]
+fn a_push_compares_with_the_commit_before_it() {
+    let (repo, first, _) = repo();
+    let run = push_on_path(&repo, &first, &[]);
     run.out.success();
     assert_eq!(run.outputs["affected"], r#"["b"]"#, "{:?}", run.outputs);
     assert_eq!(run.outputs["matrix"], r#"{"include":[{"service":"b"}]}"#);
@@ -174,16 +176,7 @@ fn a_new_branch_leaves_the_base_to_shockwave() {
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.write("svc/a/main.go", "package a // changed\n");
     repo.commit("change a");
-    let work = TestRepo::empty_dir();
-    let path = on_path(&work);
-    let event = serde_json::json!({"before": "0000000000000000000000000000000000000000"});
-    let run = run_action(
-        &repo,
-        &work,
-        ("push", event),
-        &[("version", "path")],
-        &[("PATH", &path)],
-    );
+    let run = push_on_path(&repo, "0000000000000000000000000000000000000000", &[]);
     run.out.success();
     // No default_base, no origin: shockwave compares with `main`.
     assert_eq!(
@@ -219,16 +212,7 @@ fn go_packages_are_an_output_when_asked() {
         "package auth\n\nfunc Check() bool { return false }\n",
     );
     repo.commit("change auth");
-    let work = TestRepo::empty_dir();
-    let path = on_path(&work);
-    let event = serde_json::json!({"before": first});
-    let run = run_action(
-        &repo,
-        &work,
-        ("push", event),
-        &[("version", "path"), ("go-packages", "true")],
-        &[("PATH", &path)],
-    );
+    let run = push_on_path(&repo, &first, &[("go-packages", "true")]);
     run.out.success();
     assert_eq!(
         run.outputs["packages"],
@@ -241,16 +225,7 @@ fn go_packages_are_an_output_when_asked() {
 #[test]
 fn install_only_runs_nothing() {
     let (repo, first, _) = repo();
-    let work = TestRepo::empty_dir();
-    let path = on_path(&work);
-    let event = serde_json::json!({"before": first});
-    let run = run_action(
-        &repo,
-        &work,
-        ("push", event),
-        &[("version", "path"), ("install-only", "true")],
-        &[("PATH", &path)],
-    );
+    let run = push_on_path(&repo, &first, &[("install-only", "true")]);
     run.out.success();
     assert!(run.outputs.is_empty(), "{:?}", run.outputs);
 }
@@ -258,16 +233,7 @@ fn install_only_runs_nothing() {
 #[test]
 fn a_missing_base_fails_with_shockwaves_exit_code() {
     let (repo, _, _) = repo();
-    let work = TestRepo::empty_dir();
-    let path = on_path(&work);
-    let event = serde_json::json!({"before": "1111111111111111111111111111111111111111"});
-    let run = run_action(
-        &repo,
-        &work,
-        ("push", event),
-        &[("version", "path")],
-        &[("PATH", &path)],
-    );
+    let run = push_on_path(&repo, "1111111111111111111111111111111111111111", &[]);
     run.out.expect_code(3);
     assert!(!run.outputs.contains_key("affected"));
 }
