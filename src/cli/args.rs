@@ -11,10 +11,18 @@ fn parse_shard(s: &str) -> Result<ShardSpec, String> {
     s.parse()
 }
 
+/// `shockwave --version`: the release and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SHOCKWAVE_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "shockwave",
-    version,
+    version = VERSION,
     about = "Which services does this change touch? Then build, test and deploy only those.",
     propagate_version = true,
     max_term_width = 100
@@ -61,6 +69,15 @@ pub enum Command {
     Watch(WatchArgs),
     /// List the services with their kind, root and targets
     Ls(LsArgs),
+    /// Print a shell completion script (e.g. `shockwave completions bash > /etc/bash_completion.d/shockwave`)
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `shockwave man | man -l -`)
+    Man,
+    /// Print the JSON Schema of pipeline.toml, for editors that check and complete it
+    Schema,
 }
 
 #[derive(Debug, Args)]

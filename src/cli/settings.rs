@@ -131,6 +131,9 @@ pub enum CommandSettings {
     Check,
     Init,
     Ls(LsSettings),
+    Completions(clap_complete::Shell),
+    Man,
+    Schema,
     Affected(AffectedSettings),
     Graph(GraphSettings),
     // Boxed: the largest by far.
@@ -334,6 +337,9 @@ impl Settings {
                 format: l.format,
                 filters: parse_filters(&l.filter)?,
             }),
+            Command::Completions { shell } => CommandSettings::Completions(shell),
+            Command::Man => CommandSettings::Man,
+            Command::Schema => CommandSettings::Schema,
             Command::Affected(a) => {
                 CommandSettings::Affected(AffectedSettings::resolve(a, &env.base)?)
             }

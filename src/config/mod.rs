@@ -15,6 +15,7 @@ mod parsed;
 mod raw;
 mod remote;
 mod roots;
+mod schema;
 mod targets;
 mod turbo;
 mod validate;
@@ -30,6 +31,7 @@ pub use model::{
     Workspace,
 };
 pub use remote::{check_url, parse_duration};
+pub use schema::pipeline_schema;
 pub use turbo::{pipeline_tables as turbo_tables, TurboError, ROOT_PACKAGE, TURBO_FILES};
 pub use validate::join_rel;
 

@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::discover::{DiscoverError, Ecosystem, Kind, LockLink, LockfileUse, PackageInput};
@@ -18,7 +19,7 @@ use crate::graph::ServiceGraph;
 pub type ServiceId = usize;
 
 /// What to do with a changed file that no service owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UnownedPolicy {
     /// Report it (text output and a warning) and affect nothing.
@@ -41,7 +42,7 @@ impl UnownedPolicy {
 }
 
 /// `[workspace] fsmonitor`: which file watcher, if any, may tell the worktree scan what changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FsMonitorKind {
     /// Stat every tracked file on every run.

@@ -47,7 +47,9 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
         let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
         format!("[{}]", quoted.join(", "))
     };
-    let mut out = String::new();
+    // Editors that read taplo's directive (Even Better TOML) check and complete the file
+    // against the schema `shockwave schema` prints.
+    let mut out = String::from("#:schema ./schema/pipeline.schema.json\n");
     let _ = writeln!(
         out,
         "# Written by `shockwave init` from the workspace manifests: {}.\n\

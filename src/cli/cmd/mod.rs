@@ -4,6 +4,7 @@
 mod affected;
 mod cache;
 mod check;
+mod docs;
 mod graph;
 mod hash;
 mod init;
@@ -26,6 +27,9 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
         CommandSettings::Check => check::run(cwd, config),
         CommandSettings::Init => init::run(cwd, config),
         CommandSettings::Ls(l) => ls::run(cwd, config, l),
+        CommandSettings::Completions(shell) => docs::completions(shell),
+        CommandSettings::Man => docs::man(),
+        CommandSettings::Schema => docs::schema(),
         CommandSettings::Affected(a) => affected::run(cwd, config, &s.env, &s.fsmonitor, a),
         CommandSettings::Graph(g) => graph::run(cwd, config, &s.fsmonitor, g),
         CommandSettings::Run(r) => run::run(cwd, config, &s.env, &s.fsmonitor, *r),
