@@ -296,6 +296,43 @@ fn outputs_of_one_target_are_not_inputs_of_its_siblings() {
 }
 
 #[test]
+fn a_tracked_file_a_target_also_writes_stays_an_input() {
+    // The build stamps its committed package.json (as trpc's does): the committed content is
+    // what it reads, so a change to it is a new key, and a hit never restores the old stamp.
+    let repo = TestRepo::new();
+    repo.config(
+        r#"
+[workspace]
+members = ["svc/*"]
+
+[targets.build]
+command = "mkdir -p dist && cp package.json dist/from.json && echo stamped >> package.json"
+outputs = ["package.json", "dist/**"]
+"#,
+    );
+    repo.write("svc/pkg/package.json", "{\"version\": \"1.0.0\"}\n");
+    repo.write(".gitignore", "dist/\n");
+    repo.commit("init");
+    let before = repo.task_hashes(&["build"])["pkg:build"].clone();
+    let (out, _) = run_all(&repo, &["build"]);
+    out.success();
+    repo.write("svc/pkg/package.json", "{\"version\": \"2.0.0\"}\n");
+    repo.commit("release 2.0.0");
+    let after = repo.task_hashes(&["build"])["pkg:build"].clone();
+    assert_ne!(
+        before, after,
+        "a change to a tracked output is a change to the key"
+    );
+    let (out, s) = run_all(&repo, &["build"]);
+    out.success();
+    assert_eq!(s.task("pkg:build")["status"], "success", "{s:#}");
+    assert_eq!(
+        repo.read("svc/pkg/dist/from.json"),
+        "{\"version\": \"2.0.0\"}\n"
+    );
+}
+
+#[test]
 fn cache_false_tasks_always_run() {
     let repo = chain();
     repo.write(

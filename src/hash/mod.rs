@@ -361,7 +361,13 @@ pub fn hash_tasks<'a>(
                 through = with_files_of(all, &t.through, &files_of);
                 &through
             };
-            let files = select_inputs(svc.root.as_str(), all, &t.def.inputs, &svc.outputs);
+            let tracked = |path: &BStr| is_tracked(index, prefix, path);
+            let files = select_inputs(
+                svc.root.as_str(),
+                all,
+                (&t.def.inputs, &svc.outputs),
+                tracked,
+            );
             let fp = Fingerprint {
                 version: FINGERPRINT_VERSION,
                 service: svc.name.clone(),
@@ -661,13 +667,17 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
     Scope::new(prefixes)
 }
 
-/// The service files a task reads: matching its inputs (relative to the root), and not the outputs
-/// of any of the service's targets (those are products; what produced them is in the needs' hashes).
+/// The service files a task reads: matching its inputs (relative to the root), and not the
+/// untracked files matching the outputs of any of the service's targets (those are products; what
+/// produced them is in the needs' hashes). A tracked file is a source whatever `outputs` say, as
+/// it is for `affected`: a build that rewrites a committed file (a `package.json` it stamps) reads
+/// the committed content, so a change to it must change the key. `tracked` says whether git
+/// tracks a (workspace-relative) path; it is asked only about files matching the outputs.
 fn select_inputs<'a>(
     root: &str,
     files: &[FileInput<'a>],
-    inputs: &Globs,
-    outputs: &Globs,
+    (inputs, outputs): (&Globs, &Globs),
+    tracked: impl Fn(&BStr) -> bool,
 ) -> Vec<FileInput<'a>> {
     let all_inputs = inputs.patterns.len() == 1 && inputs.patterns[0] == "**";
     let strip = if root.is_empty() { 0 } else { root.len() + 1 };
@@ -681,10 +691,23 @@ fn select_inputs<'a>(
             if all_inputs && outputs.is_empty() {
                 return true;
             }
-            (all_inputs || inputs.is_match(rel)) && (outputs.is_empty() || !outputs.is_match(rel))
+            (all_inputs || inputs.is_match(rel))
+                && (outputs.is_empty() || !outputs.is_match(rel) || tracked(path))
         })
         .cloned()
         .collect()
+}
+
+/// Whether git tracks the workspace-relative `path` of the workspace at `prefix`.
+fn is_tracked(index: &RepoIndex, prefix: &str, path: &BStr) -> bool {
+    if prefix.is_empty() {
+        return index.is_tracked(path);
+    }
+    let mut full = Vec::with_capacity(prefix.len() + 1 + path.len());
+    full.extend_from_slice(prefix.as_bytes());
+    full.push(b'/');
+    full.extend_from_slice(path);
+    index.is_tracked(full.as_bstr())
 }
 
 fn under_root<'p>(path: &'p BStr, root: &str, strip: usize) -> Option<&'p [u8]> {
