@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::summary::human_duration;
+use super::style::human_duration;
 use crate::cache::remote::{RemoteConfig, RemoteError};
 use crate::cache::{format_size, Stats};
 

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::summary::{human_duration, Summary, TaskSummary};
+use super::style::human_duration;
+use super::summary::{Summary, TaskSummary};
 
 pub fn render(s: &Summary) -> String {
     let t = &s.totals;

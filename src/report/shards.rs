@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::summary::human_duration;
+use super::style::human_duration;
 use crate::exec::Plan;
 use crate::shard::ShardPlan;
 

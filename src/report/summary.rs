@@ -259,29 +259,9 @@ pub fn prefix(s: &str, n: usize) -> &str {
     s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
-/// `4m 10s`, `12.3s`, `850ms`.
-pub fn human_duration(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 3_600_000 {
-        format!("{}m {}s", ms / 60_000, (ms % 60_000) / 1000)
-    } else {
-        format!("{}h {}m", ms / 3_600_000, (ms % 3_600_000) / 60_000)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(850), "850ms");
-        assert_eq!(human_duration(12_300), "12.3s");
-        assert_eq!(human_duration(250_000), "4m 10s");
-    }
 
     #[test]
     fn prefix_respects_characters() {

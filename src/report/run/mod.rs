@@ -33,8 +33,8 @@ pub use totals::Totals;
 
 use std::io::Write;
 
+use super::style::human_duration;
 use super::style::Style;
-use super::summary::human_duration;
 use crate::exec::{RunEvent, RunOutcome, TaskResult, TaskStatus};
 
 /// Renders a run from its events.

@@ -4,7 +4,7 @@
 use super::Reporter;
 use crate::cache::remote::{OffReason, RemoteEvent, MAX_FAILURES};
 use crate::exec::{CacheStep, RunEvent, StopReason};
-use crate::report::summary::human_duration;
+use crate::report::style::human_duration;
 
 pub struct Notices<'a> {
     labels: &'a [String],

@@ -6,7 +6,7 @@ use std::io::Write;
 use super::Reporter;
 use crate::exec::RunEvent;
 use crate::report::output::Stdout;
-use crate::report::summary::human_duration;
+use crate::report::style::human_duration;
 
 pub struct StartLines<'a> {
     labels: &'a [String],

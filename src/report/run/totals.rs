@@ -8,8 +8,9 @@ use crate::cache::format_size;
 use crate::cache::remote::{RemoteEvent, UploadReport};
 use crate::exec::{RunEvent, RunOutcome, TaskStatus};
 use crate::report::output::Stdout;
+use crate::report::style::human_duration;
 use crate::report::style::Style;
-use crate::report::summary::{human_duration, tail};
+use crate::report::summary::tail;
 
 /// Lines of a failed task's log shown again at the end.
 const FAILED_TAIL: usize = 40;
