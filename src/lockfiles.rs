@@ -4,6 +4,11 @@
 //! workspace's root `Cargo.toml` is judged the same way, by the values of it each member's build
 //! reads; its changed keys become `manifest` reasons.
 //!
+//! The root package of an npm, pnpm or yarn workspace is a user of the workspace's lockfile too,
+//! without being a service: Node resolves every package's imports up through the root's
+//! `node_modules`, so a change of its closure reaches every package that installs through the
+//! lockfile ([`root_user`]).
+//!
 //! Reads lockfiles through `scm` (size-bounded) and resolves them with
 //! [`crate::discover::lockfile`]. When a lockfile cannot be read or parsed, every user is
 //! assumed changed, with the reason: never a silently empty answer.
@@ -11,7 +16,7 @@
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::affected::{workspace_relative, Reason};
-use crate::config::{ServiceId, Workspace};
+use crate::config::{ServiceId, Workspace, ROOT_PACKAGE};
 use crate::discover::lockfile::{closures, manifest_entry_key};
 use crate::discover::{
     declared_dependencies, Closure, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
@@ -79,7 +84,10 @@ pub fn impact(
     if let Some(base) = base {
         for (lock, _) in uses.iter().zip(&changed).filter(|(_, &c)| c) {
             let at = |rev| read_closures(repo, prefix, ws, lock, rev);
-            out.reasons.extend(compare(ws, lock, at(base)?, at(head)?));
+            let (old, new) = (at(base)?, at(head)?);
+            let root = compare_root(ws, lock, &old, &new);
+            out.reasons.extend(compare(ws, lock, old, new));
+            out.reasons.extend(root);
         }
     }
     out.handled.sort();
@@ -111,7 +119,8 @@ fn revisions(repo: &Repo, changes: &Changes) -> (Option<Revision>, Revision) {
     (base, head)
 }
 
-/// Each user's closure at one revision, or why the lockfile cannot be used there.
+/// Each user's closure at one revision, then the root package's when it is a user too
+/// ([`root_user`]), or why the lockfile cannot be used there.
 type Read = Result<Vec<Closure>, String>;
 
 fn read_closures(
@@ -122,21 +131,27 @@ fn read_closures(
     revision: Revision,
 ) -> Result<Read, ScmError> {
     let path = repo_path(prefix, &lock.path);
+    let root = root_user(repo, prefix, lock, revision)?;
     Ok(
         match repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)? {
             // A lockfile that does not exist installs nothing; a new or deleted one changes
             // every closure it has entries in.
-            FileContent::Absent => Ok(vec![Closure::new(); lock.users.len()]),
+            FileContent::Absent => Ok(vec![
+                Closure::new();
+                lock.users.len() + usize::from(root.is_some())
+            ]),
             FileContent::TooLarge(size) => Err(format!(
                 "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
             )),
             FileContent::Refused(why) => Err(why),
             FileContent::Bytes(bytes) if is_yarn_v1(lock, &bytes) => {
-                let users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
+                let mut users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
+                users.extend(root);
                 closures(lock.format, &bytes, &users).map_err(|e| e.message)
             }
             FileContent::Bytes(bytes) => {
-                closures(lock.format, &bytes, &lock.users).map_err(|e| e.message)
+                let users: Vec<LockUser> = lock.users.iter().cloned().chain(root).collect();
+                closures(lock.format, &bytes, &users).map_err(|e| e.message)
             }
         },
     )
@@ -185,6 +200,45 @@ fn yarn_v1_users(
     Ok(users)
 }
 
+/// The root package as a user of an npm, pnpm or yarn lockfile, keyed `""` (npm's
+/// `packages[""]`, pnpm's importer `.`, yarn berry's `workspace:.` entry); for yarn 1, which
+/// records no workspace, its ranges are those of the root `package.json` at `revision`. Its
+/// closure is every package's concern: Node resolves a package's imports from the package's
+/// folder up through each parent's `node_modules`, the workspace root's included, so the root's
+/// (dev) dependencies — the TypeScript, test runner and linter its packages' scripts run — are
+/// installed for all of them. `None` for other formats, or when the root is a user already.
+fn root_user(
+    repo: &Repo,
+    prefix: &str,
+    lock: &LockfileUse,
+    revision: Revision,
+) -> Result<Option<LockUser>, ScmError> {
+    let js = matches!(
+        lock.format,
+        LockFormat::NpmLock | LockFormat::PnpmLock | LockFormat::YarnLock
+    );
+    if !js || lock.users.iter().any(|u| u.key.is_empty()) {
+        return Ok(None);
+    }
+    let mut direct = Vec::new();
+    if lock.format == LockFormat::YarnLock {
+        let path = repo_path(prefix, "package.json");
+        if let FileContent::Bytes(bytes) =
+            repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)?
+        {
+            direct = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(declared_dependencies)
+                .unwrap_or_default();
+        }
+    }
+    Ok(Some(LockUser {
+        service: ROOT_PACKAGE.to_owned(),
+        key: String::new(),
+        direct,
+    }))
+}
+
 fn repo_path(prefix: &str, rel: &str) -> String {
     if prefix.is_empty() {
         rel.to_owned()
@@ -209,6 +263,7 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
                     file: file.clone(),
                     added,
                     removed,
+                    root: false,
                 };
                 (old != new).then_some((id?, reason))
             })
@@ -227,6 +282,48 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
             })
             .collect(),
     }
+}
+
+/// The reasons the root package's closure gives when it differs between `old` and `new`: one
+/// for every user of the lockfile, and for the root package itself when it is a service (`//`).
+/// An unreadable end gives nothing here: [`compare`] already names it for every user.
+fn compare_root(
+    ws: &Workspace,
+    lock: &LockfileUse,
+    old: &Read,
+    new: &Read,
+) -> Vec<(ServiceId, Reason)> {
+    let n = lock.users.len();
+    let (Ok(old), Ok(new)) = (old, new) else {
+        return Vec::new();
+    };
+    let (Some([old]), Some([new])) = (old.get(n..), new.get(n..)) else {
+        return Vec::new();
+    };
+    if old == new {
+        return Vec::new();
+    }
+    let (added, removed) = listed(new.difference(old), old.difference(new));
+    let mut ids: Vec<ServiceId> = lock
+        .users
+        .iter()
+        .filter_map(|u| ws.service_id(&u.service))
+        .chain(ws.service_id(ROOT_PACKAGE))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let file = BString::from(lock.path.as_str());
+    ids.into_iter()
+        .map(|id| {
+            let reason = Reason::Lockfile {
+                file: file.clone(),
+                added: added.clone(),
+                removed: removed.clone(),
+                root: true,
+            };
+            (id, reason)
+        })
+        .collect()
 }
 
 /// [`compare`] for a workspace manifest: a reason per changed key of each user's closure.
@@ -292,9 +389,10 @@ fn listed<'a>(
 }
 
 /// What the task hash takes instead of the lockfiles' bytes, read from the worktree: per
-/// service, each lockfile it uses with the digest of its closure there, and the paths those
-/// digests stand for. A lockfile that cannot be used gives the digest of its bytes (or of why
-/// it could not be read), so any change to it still changes the hash.
+/// service, each lockfile it uses with the digest of its closure there (and, for an npm, pnpm or
+/// yarn lockfile, `PATH (root package)` with the root package's: see [`root_user`]), and the
+/// paths those digests stand for. A lockfile that cannot be used gives the digest of its bytes
+/// (or of why it could not be read), so any change to it still changes the hash.
 pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
     let uses = &ws.lockfiles;
     let mut digests = vec![Vec::new(); ws.services.len()];
@@ -305,11 +403,24 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
             path.as_bytes().as_bstr(),
             MAX_MANIFEST_BYTES,
         );
+        let root = root_user(repo, prefix, lock, Revision::Worktree).unwrap_or_else(|e| {
+            tracing::warn!("{e}: the root package's closure is left out of the task hashes");
+            None
+        });
+        let mut root_digest = None;
         let per_user: Vec<blake3::Hash> = match &content {
-            Ok(FileContent::Bytes(bytes)) => match closures(lock.format, bytes, &lock.users) {
-                Ok(closures) => closures.iter().map(closure_digest).collect(),
-                Err(_) => vec![blake3::hash(bytes); lock.users.len()],
-            },
+            Ok(FileContent::Bytes(bytes)) => {
+                let users: Vec<LockUser> = lock.users.iter().cloned().chain(root).collect();
+                match closures(lock.format, bytes, &users) {
+                    Ok(mut closures) => {
+                        if closures.len() > lock.users.len() {
+                            root_digest = closures.pop().as_ref().map(closure_digest);
+                        }
+                        closures.iter().map(closure_digest).collect()
+                    }
+                    Err(_) => vec![blake3::hash(bytes); lock.users.len()],
+                }
+            }
             Ok(FileContent::Absent) => vec![closure_digest(&Closure::new()); lock.users.len()],
             Ok(FileContent::TooLarge(size)) => {
                 vec![blake3::hash(&size.to_le_bytes()); lock.users.len()]
@@ -326,6 +437,9 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         for (user, digest) in lock.users.iter().zip(per_user) {
             if let Some(id) = ws.service_id(&user.service) {
                 digests[id].push((lock.path.clone(), digest));
+                if let Some(root) = root_digest {
+                    digests[id].push((format!("{} (root package)", lock.path), root));
+                }
             }
         }
     }

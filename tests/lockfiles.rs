@@ -531,3 +531,178 @@ fn a_lockfile_link_that_leaves_the_repository_is_an_error_not_an_absent_file() {
         assert!(!stderr.contains("tok-lockfile-outside") && !out.stdout_str().contains("tok-"));
     }
 }
+
+/// The fixture `lockfile` (or its `after.` twin) with a root dev dependency `tool@version`
+/// written the way each package manager records it: npm's `packages[""]`, pnpm's importer
+/// `.`, yarn berry's `workspace:.` entry, and for yarn 1 an entry the root's range resolves to.
+fn with_root_tool(name: &str, lockfile: &str, after: bool, version: &str) -> String {
+    let file = if after {
+        format!("after.{lockfile}")
+    } else {
+        lockfile.to_owned()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lockfiles")
+        .join(name)
+        .join(file);
+    let text = std::fs::read_to_string(path).unwrap();
+    let integrity = "sha512-9lGBdPO1Tbpd3uVtiBwNbR1vQmbMsYdSQi5TtYjHbtUsXGp1eRoXGmnX7Aswp2JY5XlxsSb1Dq5bs5m+6Ilxgg==";
+    let replace = |text: &str, from: &str, to: &str| {
+        assert!(text.contains(from), "{from:?} not in the {name} fixture");
+        text.replacen(from, to, 1)
+    };
+    match name {
+        "npm" => {
+            let mut lock: Value = serde_json::from_str(&text).unwrap();
+            let packages = &mut lock["packages"];
+            packages[""]["devDependencies"] = json!({"tool": "^1.0.0"});
+            packages["node_modules/tool"] =
+                json!({"version": version, "integrity": integrity, "dev": true});
+            serde_json::to_string_pretty(&lock).unwrap()
+        }
+        "pnpm" => {
+            let text = replace(
+                &text,
+                "  .: {}\n",
+                &format!(
+                    "  .:\n    devDependencies:\n      tool:\n        specifier: ^1.0.0\n        version: {version}\n"
+                ),
+            );
+            let text = replace(
+                &text,
+                "\npackages:\n\n",
+                &format!("\npackages:\n\n  tool@{version}:\n    resolution: {{integrity: {integrity}}}\n\n"),
+            );
+            replace(
+                &text,
+                "\nsnapshots:\n\n",
+                &format!("\nsnapshots:\n\n  tool@{version}: {{}}\n\n"),
+            )
+        }
+        "berry" => {
+            let text = replace(
+                &text,
+                "  resolution: \"shop@workspace:.\"\n",
+                "  resolution: \"shop@workspace:.\"\n  dependencies:\n    tool: \"npm:^1.0.0\"\n",
+            );
+            format!(
+                "{text}\n\"tool@npm:^1.0.0\":\n  version: {version}\n  resolution: \"tool@npm:{version}\"\n  checksum: 10c0/0123456789abcdef\n  languageName: node\n  linkType: hard\n"
+            )
+        }
+        "yarn1" => format!(
+            "{text}\ntool@^1.0.0:\n  version \"{version}\"\n  resolved \"https://registry.yarnpkg.com/tool/-/tool-{version}.tgz#0123456789abcdef\"\n  integrity {integrity}\n"
+        ),
+        _ => unreachable!("no root tool for {name}"),
+    }
+}
+
+/// A change of the root package's closure alone — its dev dependency `tool` moves — affects
+/// every package with the `root` lockfile reason and changes every package's task hashes, as
+/// Node resolves the root's dependencies from every package's folder. A change inside one
+/// package's closure next to it still affects only that package.
+fn root_closure_reaches_every_package(name: &str, lockfile: &str) {
+    let repo = workspace(name);
+    add_build_scripts(&repo);
+    let manifest = repo.read("package.json").replacen(
+        '{',
+        "{ \"devDependencies\": { \"tool\": \"^1.0.0\" },",
+        1,
+    );
+    repo.write("package.json", manifest);
+    repo.write(lockfile, with_root_tool(name, lockfile, false, "1.0.0"));
+    repo.commit("root tool");
+    let before = repo.task_hashes(&["build"]);
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    repo.write(lockfile, with_root_tool(name, lockfile, false, "1.0.1"));
+    repo.commit("bump the root tool");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["a", "b", "c"]), "{json:#}");
+    let want = json!({"kind": "lockfile", "file": lockfile, "root": true,
+        "added": ["tool@1.0.1"], "removed": ["tool@1.0.0"]});
+    for service in ["a", "b", "c"] {
+        let lockfile_reasons: Vec<Value> = reasons(&json, service)
+            .into_iter()
+            .filter(|r| r["kind"] == "lockfile")
+            .collect();
+        assert_eq!(lockfile_reasons, vec![want.clone()], "{service}");
+    }
+    let text = repo
+        .run(&["affected", "--base", "HEAD~1"])
+        .success()
+        .stdout_str();
+    let line = format!("lockfile    {lockfile} (root package: +tool@1.0.1 −tool@1.0.0)");
+    assert!(text.contains(&line), "{text}");
+    let bumped = repo.task_hashes(&["build"]);
+    for task in ["a:build", "b:build", "c:build"] {
+        assert_ne!(before[task], bumped[task], "{task}");
+    }
+
+    // c's ms moves, the root's closure stays: c alone, with its own closure's reason.
+    repo.write(lockfile, with_root_tool(name, lockfile, true, "1.0.1"));
+    repo.commit("update ms");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    let want = json!({"kind": "lockfile", "file": lockfile,
+        "added": ["ms@2.1.3"], "removed": ["ms@2.1.2"]});
+    assert_eq!(reasons(&json, "c"), vec![want]);
+    let after = repo.task_hashes(&["build"]);
+    assert_eq!(bumped["a:build"], after["a:build"]);
+    assert_eq!(bumped["b:build"], after["b:build"]);
+    assert_ne!(bumped["c:build"], after["c:build"]);
+}
+
+#[test]
+fn npm_root_package_closure_change_affects_every_package() {
+    root_closure_reaches_every_package("npm", "package-lock.json");
+}
+
+#[test]
+fn pnpm_root_importer_closure_change_affects_every_package() {
+    root_closure_reaches_every_package("pnpm", "pnpm-lock.yaml");
+}
+
+#[test]
+fn yarn_berry_root_workspace_closure_change_affects_every_package() {
+    root_closure_reaches_every_package("berry", "yarn.lock");
+}
+
+#[test]
+fn yarn_v1_root_ranges_closure_change_affects_every_package() {
+    root_closure_reaches_every_package("yarn1", "yarn.lock");
+}
+
+/// A root package that is a service itself (turbo.json's `//#lint`) installs the root closure:
+/// its change affects it with the same reason as every package.
+#[test]
+fn a_root_closure_change_affects_the_root_package_service() {
+    let repo = workspace("pnpm");
+    repo.write(
+        "package.json",
+        r#"{ "name": "shop", "private": true, "scripts": { "lint": "true" },
+             "devDependencies": { "tool": "^1.0.0" } }"#,
+    );
+    repo.write(
+        "turbo.json",
+        r#"{ "tasks": { "build": {}, "//#lint": {} } }"#,
+    );
+    repo.write(
+        "pnpm-lock.yaml",
+        with_root_tool("pnpm", "pnpm-lock.yaml", false, "1.0.0"),
+    );
+    repo.commit("root tool");
+    repo.write(
+        "pnpm-lock.yaml",
+        with_root_tool("pnpm", "pnpm-lock.yaml", false, "1.0.1"),
+    );
+    repo.commit("bump the root tool");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(
+        json.affected_names(),
+        names(&["//", "a", "b", "c"]),
+        "{json:#}"
+    );
+    let want = json!({"kind": "lockfile", "file": "pnpm-lock.yaml", "root": true,
+        "added": ["tool@1.0.1"], "removed": ["tool@1.0.0"]});
+    assert_eq!(reasons(&json, "//"), vec![want]);
+}

@@ -245,10 +245,12 @@ impl AffectedView<'_> {
                 file,
                 added,
                 removed,
+                root,
             } => format!(
-                "{}  {} ({})",
+                "{}  {} ({}{})",
                 style.green("lockfile  "),
                 file.to_str_lossy(),
+                if *root { "root package: " } else { "" },
                 lockfile_change(added, removed)
             ),
             Reason::LockfileUnreadable { file, detail } => format!(
@@ -528,8 +530,13 @@ pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
             file,
             added,
             removed,
+            root,
         } => {
-            json!({"kind": "lockfile", "file": file.to_str_lossy(), "added": added, "removed": removed})
+            let mut reason = json!({"kind": "lockfile", "file": file.to_str_lossy(), "added": added, "removed": removed});
+            if *root {
+                reason["root"] = json!(true);
+            }
+            reason
         }
         Reason::LockfileUnreadable { file, detail } => {
             json!({"kind": "lockfile_unreadable", "file": file.to_str_lossy(), "detail": detail})

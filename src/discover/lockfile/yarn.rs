@@ -42,6 +42,14 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
         }
         if local {
             workspaces.insert(entry.name, id);
+            // The root workspace, whatever its name, is also the root package's user (key "").
+            if entry
+                .descriptors
+                .iter()
+                .any(|&(_, range)| range == "workspace:.")
+            {
+                workspaces.insert("", id);
+            }
         }
     }
     let find = |name: &str, range: &str| -> Option<usize> {
