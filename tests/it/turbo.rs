@@ -155,7 +155,10 @@ fn a_turbo_task_without_depends_on_needs_nothing_and_hashes_only_its_package() {
     repo.commit("lib changes");
     let after = repo.task_hashes(&["lint"]);
     assert_ne!(before["lib:lint"], after["lib:lint"]);
-    assert_eq!(before["web:lint"], after["web:lint"], "lib's files are no input of web:lint");
+    assert_eq!(
+        before["web:lint"], after["web:lint"],
+        "lib's files are no input of web:lint"
+    );
 }
 
 #[test]

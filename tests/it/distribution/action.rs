@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{hermetic, OutputExt, TestRepo, BIN};
 use super::source_dir;
+use crate::common::{hermetic, OutputExt, TestRepo, BIN};
 
 /// Two services, `a` and `b`, and a second commit that changes only `b`: (repo, first, second).
 fn repo() -> (TestRepo, String, String) {

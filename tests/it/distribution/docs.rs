@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
-use crate::common::{OutputExt, TestRepo};
 use super::{source_dir, tool};
+use crate::common::{OutputExt, TestRepo};
 
 /// Runs shockwave in a directory that is not a repository: these commands read none.
 fn outside_repo(args: &[&str]) -> String {

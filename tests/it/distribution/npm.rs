@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{OutputExt, TestRepo, BIN};
 use super::{source_dir, tool};
+use crate::common::{OutputExt, TestRepo, BIN};
 
 /// An npm command that reads no user config and writes its cache under `home`.
 fn npm(home: &Path, dir: &Path, args: &[&str]) -> Output {

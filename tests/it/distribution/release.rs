@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::common::OutputExt;
 use super::{source_dir, tool};
+use crate::common::OutputExt;
 
 /// YAML documents parsed by Python's yaml (as JSON), or `None` when it is not installed here.
 fn parse_yaml(docs: &[String]) -> Option<Vec<Value>> {

@@ -6,8 +6,8 @@ mod commit;
 
 use std::process::Command;
 
-use crate::common::{OutputExt, TestRepo};
 use super::source_dir;
+use crate::common::{OutputExt, TestRepo};
 
 #[test]
 fn version_names_the_release_and_the_commit() {
