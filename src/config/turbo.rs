@@ -296,6 +296,10 @@ impl Reader {
                         .insert(spanned, target);
                 }
                 None => {
+                    // An absent `dependsOn` is no ordering at all (a package's turbo.json that
+                    // extends the task may still write one).
+                    let mut target = target;
+                    target.needs.get_or_insert_with(Vec::new);
                     turbo.targets.insert(spanned, target);
                 }
             }
