@@ -12,14 +12,16 @@
 #   SAVES=20           saves timed per mode
 #   IDLE=30            seconds of idle CPU sampled per mode
 #   MODES="debounce=100 debounce=10 poll"   what to measure, in order
-#   SKIP_BUILD=1       use target/release/shockwave as it is, without `cargo build --release`
+#   SKIP_BUILD=1       use the release binary as it is, without `cargo build --release`
+#   CARGO_TARGET_DIR   where that binary is built (default target/ of this checkout)
+#   SHOCKWAVE_BIN      with SKIP_BUILD=1: measure this binary instead
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 REPO="${1:-/tmp/shockwave-bench/watch-repo}"
 RESULTS="$BENCH_DIR/results"
-BIN="$ROOT/target/release/shockwave"
+BIN="${SHOCKWAVE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/shockwave}"
 read -r -a MODES <<<"${MODES:-debounce=100 debounce=10 poll}"
 # A library that no other library needs (libraries only need lower-numbered ones): its save
 # reruns it and the services that use it. proto/ belongs to no service.
@@ -47,6 +49,13 @@ if [ ! -d "$REPO/.git" ]; then
 fi
 cd "$REPO"
 REPO="$(pwd)"
+# A git command killed mid-write (an interrupted earlier run) leaves its lock behind, and every
+# git command below would then fail with git's own message.
+if [ -e .git/index.lock ]; then
+    say "$REPO/.git/index.lock exists: another git command is running there, or one was killed;"
+    say "if none is running, remove it (rm $REPO/.git/index.lock) and run again"
+    exit 1
+fi
 [ -f "$LIB_FILE" ] || { say "$REPO has no $LIB_FILE: generate it with the default options"; exit 1; }
 [ -f "$UNOWNED_FILE" ] || UNOWNED_FILE="$(git ls-files proto | grep -v '\.md$' | head -n 1)"
 
