@@ -17,6 +17,7 @@ mod folders;
 pub mod go;
 mod js;
 pub mod lockfile;
+mod yaml;
 
 pub use js::declared_dependencies;
 
@@ -436,4 +437,18 @@ impl DiscoverError {
             message: message.into(),
         }
     }
+}
+
+/// CPU time the calling thread has used, for tests that bound the work a parse does: unlike
+/// wall time, other builds loading the machine do not inflate it.
+#[cfg(test)]
+pub(crate) fn thread_cpu() -> std::time::Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write into; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime");
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }

@@ -107,7 +107,7 @@ fn pnpm(text: &str) -> Result<Option<LockLinks>, String> {
         }
         return Ok(Some(links));
     }
-    let lock: PnpmImporters = serde_saphyr::from_str(block).map_err(|e| e.to_string())?;
+    let lock: PnpmImporters = crate::discover::yaml::from_str(block).map_err(|e| e.to_string())?;
     for (path, importer) in lock.importers {
         let dir = folder(&path);
         let deps = importer

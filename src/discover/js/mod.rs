@@ -196,7 +196,7 @@ fn parse_pnpm_workspace(text: &str) -> Result<PnpmWorkspace, DiscoverError> {
     if text.trim().is_empty() {
         return Ok(PnpmWorkspace::default());
     }
-    serde_saphyr::from_str(text).map_err(|e| {
+    crate::discover::yaml::from_str(text).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize).filter(|&l| l > 0);
         DiscoverError::new(
             "pnpm-workspace.yaml",

@@ -95,8 +95,8 @@ enum Keys {
 }
 
 pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let mut lock: Lock =
-        serde_saphyr::from_str(text).map_err(|e| format!("is not a pnpm lockfile: {e}"))?;
+    let mut lock: Lock = crate::discover::yaml::from_str(text)
+        .map_err(|e| format!("is not a pnpm lockfile: {e}"))?;
     let keys = check_version(lock.lockfile_version.as_ref())?;
     if lock.importers.is_empty() {
         lock.importers

@@ -557,3 +557,36 @@ fn pnpm_v6_git_resolutions_and_patches_are_identities() {
         "{patched:?}"
     );
 }
+
+/// A pnpm-lock.yaml of 100,000 packages (about 7 MB, the shape pnpm 9 writes) is read: the
+/// YAML budget grows with the text, where a fixed one refused lockfiles of large monorepos and
+/// made every user affected.
+#[test]
+fn a_pnpm_lockfile_of_100000_packages_is_read() {
+    const N: usize = 100_000;
+    let mut lock = String::from(
+        "lockfileVersion: '9.0'\n\nsettings:\n  autoInstallPeers: true\n  excludeLinksFromLockfile: false\n\nimporters:\n\n  packages/a:\n    dependencies:\n      p0:\n        specifier: ^1.0.0\n        version: 1.0.0\n\npackages:\n\n",
+    );
+    for i in 0..N {
+        lock.push_str(&format!(
+            "  p{i}@1.0.0:\n    resolution: {{integrity: sha512-{i:0>20}}}\n    engines: {{node: '>=8'}}\n\n"
+        ));
+    }
+    lock.push_str("snapshots:\n\n");
+    for i in 0..N {
+        // Chains of ten packages: p0 reaches p1 … p9.
+        if i % 10 == 9 {
+            lock.push_str(&format!("  p{i}@1.0.0: {{}}\n\n"));
+        } else {
+            lock.push_str(&format!(
+                "  p{i}@1.0.0:\n    dependencies:\n      p{}: 1.0.0\n\n",
+                i + 1
+            ));
+        }
+    }
+    assert!(lock.len() > 5 << 20, "{} bytes", lock.len());
+    let users = [user("a", "packages/a", &[])];
+    let got = closures(LockFormat::PnpmLock, lock.as_bytes(), &users).unwrap();
+    assert_eq!(got[0].len(), 10, "{:?}", got[0]);
+    assert!(got[0].iter().any(|e| e.starts_with("p9@1.0.0")), "{:?}", got[0]);
+}
