@@ -54,23 +54,22 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
         lock.package.push(root);
     }
     let mut graph = Graph::default();
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut index = Index::default();
     for (id, package) in lock.package.iter().enumerate() {
         graph.add(label(package))?;
-        by_name.entry(&package.name).or_default().push(id);
+        index.add(id, package);
     }
     for (id, package) in lock.package.iter().enumerate() {
         graph.edges[id] = package
             .dependencies
             .iter()
-            .filter_map(|dep| find(&lock.package, &by_name, dep))
+            .filter_map(|dep| index.find(dep))
             .collect();
     }
     let starts = users
         .iter()
         .map(|user| {
-            let ids = by_name.get(user.key.as_str())?;
-            let local = ids.iter().find(|&&id| lock.package[id].source.is_none())?;
+            let local = index.local.get(user.key.as_str())?;
             Some(graph.edges[*local].clone())
         })
         .collect();
@@ -88,19 +87,44 @@ fn label(package: &Package) -> Option<String> {
     })
 }
 
-/// The package a `dependencies` entry names.
-fn find(packages: &[Package], by_name: &HashMap<&str, Vec<usize>>, dep: &str) -> Option<usize> {
-    let mut parts = dep.splitn(3, ' ');
-    let name = parts.next()?;
-    let version = parts.next();
-    let source = parts
-        .next()
-        .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
-    by_name.get(name)?.iter().copied().find(|&id| {
-        let package = &packages[id];
-        version.is_none_or(|v| package.version == v)
-            && source.is_none_or(|s| package.source.as_deref() == Some(s))
-    })
+/// The packages by what a `dependencies` entry can name: `name`, `name version` or `name
+/// version (source)`, each the first package in file order that matches, as one lookup.
+#[derive(Default)]
+struct Index<'a> {
+    by_name: HashMap<&'a str, usize>,
+    by_version: HashMap<(&'a str, &'a str), usize>,
+    by_source: HashMap<(&'a str, &'a str, Option<&'a str>), usize>,
+    /// The first package of each name without `source`: a workspace or path crate.
+    local: HashMap<&'a str, usize>,
+}
+
+impl<'a> Index<'a> {
+    fn add(&mut self, id: usize, package: &'a Package) {
+        let (name, version) = (package.name.as_str(), package.version.as_str());
+        let source = package.source.as_deref();
+        self.by_name.entry(name).or_insert(id);
+        self.by_version.entry((name, version)).or_insert(id);
+        self.by_source.entry((name, version, source)).or_insert(id);
+        if source.is_none() {
+            self.local.entry(name).or_insert(id);
+        }
+    }
+
+    /// The package a `dependencies` entry names.
+    fn find(&self, dep: &str) -> Option<usize> {
+        let mut parts = dep.splitn(3, ' ');
+        let name = parts.next()?;
+        let Some(version) = parts.next() else {
+            return self.by_name.get(name).copied();
+        };
+        match parts.next() {
+            None => self.by_version.get(&(name, version)).copied(),
+            Some(source) => {
+                let source = source.trim_start_matches('(').trim_end_matches(')');
+                self.by_source.get(&(name, version, Some(source))).copied()
+            }
+        }
+    }
 }
 
 /// The selector, in a manifest user's `direct`, of the root package's own sections.

@@ -19,9 +19,12 @@
 
 mod cargo;
 mod gomod;
+pub(crate) mod node_modules;
 mod npm;
 mod pnpm;
 mod yarn;
+
+pub(crate) use yarn::with_final_newline;
 
 pub use cargo::{manifest_entry_key, manifest_key, ROOT_PACKAGE};
 
@@ -57,7 +60,7 @@ pub fn closures(
         LockFormat::PnpmLock => pnpm::resolve(text, users),
         LockFormat::YarnLock => yarn::resolve(text, users),
         LockFormat::CargoLock => cargo::resolve(text, users),
-        LockFormat::GoMod => return gomod::closures(text, users).map_err(|m| error(format, m)),
+        LockFormat::GoMod => gomod::resolve(text, users),
         LockFormat::CargoManifest => {
             return cargo::manifest_closures(text, users).map_err(|m| error(format, m))
         }

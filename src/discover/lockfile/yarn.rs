@@ -6,6 +6,7 @@
 //! its dependencies, so a user starts there. v1 records no workspace, so a user starts from the
 //! `name@range` descriptors discovery read from its manifest ([`LockUser::direct`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{package_label, split_at_version, Graph, Resolved};
@@ -16,7 +17,8 @@ use crate::discover::LockUser;
 const BERRY_VERSIONS: std::ops::RangeInclusive<u8> = 4..=10;
 
 pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let lock = yarn_lock_parser::parse_str(text)
+    let text = with_final_newline(text);
+    let lock = yarn_lock_parser::parse_str(&text)
         .map_err(|e| format!("is not a yarn lockfile ({e}): regenerate it with `yarn install`"))?;
     if lock.version != 1 && !BERRY_VERSIONS.contains(&lock.version) {
         return Err(format!(
@@ -75,4 +77,16 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
         })
         .collect();
     Ok(Resolved { graph, starts })
+}
+
+/// `text` ending in a newline, as yarn writes it. The parser reads a last line without one a
+/// character at a time, searching the rest of the text for a line end at each: quadratic in
+/// the line's length (18 s for a 200 KB line). With the newline the last line is read like
+/// every other.
+pub(crate) fn with_final_newline(text: &str) -> Cow<'_, str> {
+    if text.is_empty() || text.ends_with('\n') {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("{text}\n"))
+    }
 }
