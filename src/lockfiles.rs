@@ -12,9 +12,9 @@ use bstr::{BStr, BString, ByteSlice};
 
 use crate::affected::{workspace_relative, Reason};
 use crate::config::{ServiceId, Workspace};
-use crate::discover::lockfile::{closures, manifest_entry_key};
+use crate::discover::lockfile::{self, manifest_entry_key, Change, Closures, Comparison};
 use crate::discover::{
-    declared_dependencies, Closure, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
+    declared_dependencies, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
 };
 use crate::hash::LockInputs;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
@@ -95,7 +95,7 @@ fn revisions(repo: &Repo, changes: &Changes) -> (Option<Revision>, Revision) {
 }
 
 /// Each user's closure at one revision, or why the lockfile cannot be used there.
-type Read = Result<Vec<Closure>, String>;
+type Read = Result<Closures, String>;
 
 fn read_closures(
     repo: &Repo,
@@ -109,16 +109,16 @@ fn read_closures(
         match repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)? {
             // A lockfile that does not exist installs nothing; a new or deleted one changes
             // every closure it has entries in.
-            FileContent::Absent => Ok(vec![Closure::new(); lock.users.len()]),
+            FileContent::Absent => Ok(Closures::absent(lock.users.len())),
             FileContent::TooLarge(size) => Err(format!(
                 "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
             )),
             FileContent::Bytes(bytes) if is_yarn_v1(lock, &bytes) => {
                 let users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
-                closures(lock.format, &bytes, &users).map_err(|e| e.message)
+                lockfile::read(lock.format, &bytes, &users).map_err(|e| e.message)
             }
             FileContent::Bytes(bytes) => {
-                closures(lock.format, &bytes, &lock.users).map_err(|e| e.message)
+                lockfile::read(lock.format, &bytes, &lock.users).map_err(|e| e.message)
             }
         },
     )
@@ -183,18 +183,28 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
         return compare_manifest(ids, file, old, new);
     }
     match (old, new) {
-        (Ok(old), Ok(new)) => ids
-            .zip(old.iter().zip(&new))
-            .filter_map(|(id, (old, new))| {
-                let (added, removed) = listed(new.difference(old), old.difference(new));
-                let reason = Reason::Lockfile {
-                    file: file.clone(),
-                    added,
-                    removed,
-                };
-                (old != new).then_some((id?, reason))
-            })
-            .collect(),
+        (Ok(old), Ok(new)) => {
+            // One user's two closures at a time: never every user's at once.
+            let pair = Comparison::new(&old, &new);
+            ids.enumerate()
+                .filter_map(|(user, id)| {
+                    let Change {
+                        added,
+                        removed,
+                        more_added,
+                        more_removed,
+                    } = pair.change(user)?;
+                    let reason = Reason::Lockfile {
+                        file: file.clone(),
+                        added,
+                        removed,
+                        more_added,
+                        more_removed,
+                    };
+                    Some((id?, reason))
+                })
+                .collect()
+        }
         (Err(detail), _) | (_, Err(detail)) => ids
             .flatten()
             .map(|id| {
@@ -219,22 +229,26 @@ fn compare_manifest(
     new: Read,
 ) -> Vec<(ServiceId, Reason)> {
     match (old, new) {
-        (Ok(old), Ok(new)) => ids
-            .zip(old.iter().zip(&new))
-            .filter_map(|(id, pair)| Some((id?, pair)))
-            .flat_map(|(id, (old, new))| {
-                let keys: std::collections::BTreeSet<&str> = old
-                    .symmetric_difference(new)
-                    .map(|e| manifest_entry_key(e))
-                    .collect();
-                let file = file.clone();
-                keys.into_iter().map(move |key| {
-                    let key = key.to_owned();
+        (Ok(old), Ok(new)) => {
+            let pair = Comparison::new(&old, &new);
+            ids.enumerate()
+                .filter_map(|(user, id)| Some((id?, user)))
+                .flat_map(|(id, user)| {
+                    let (added, removed) = pair.entries(user).unwrap_or_default();
+                    let keys: std::collections::BTreeSet<&str> = added
+                        .into_iter()
+                        .chain(removed)
+                        .map(manifest_entry_key)
+                        .collect();
+                    let keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
                     let file = file.clone();
-                    (id, Reason::Manifest { file, key })
+                    keys.into_iter().map(move |key| {
+                        let file = file.clone();
+                        (id, Reason::Manifest { file, key })
+                    })
                 })
-            })
-            .collect(),
+                .collect()
+        }
         (Err(detail), _) | (_, Err(detail)) => ids
             .flatten()
             .map(|id| {
@@ -244,33 +258,6 @@ fn compare_manifest(
             })
             .collect(),
     }
-}
-
-/// The added and removed entries as listed: an entry's integrity (` #sha512-…`, pnpm) is left
-/// out unless the same package with another integrity is on the other side, where it is the
-/// change.
-fn listed<'a>(
-    added: impl Iterator<Item = &'a String>,
-    removed: impl Iterator<Item = &'a String>,
-) -> (Vec<String>, Vec<String>) {
-    let bare = |e: &'a String| -> &'a str { e.rsplit_once(" #").map_or(e.as_str(), |(h, _)| h) };
-    let added: Vec<&String> = added.collect();
-    let removed: Vec<&String> = removed.collect();
-    let bare_added: std::collections::BTreeSet<&str> = added.iter().map(|e| bare(e)).collect();
-    let bare_removed: std::collections::BTreeSet<&str> = removed.iter().map(|e| bare(e)).collect();
-    let show = |list: &[&'a String], other: &std::collections::BTreeSet<&str>| -> Vec<String> {
-        let mut out: Vec<String> = list
-            .iter()
-            .map(|e| {
-                let b = bare(e);
-                if other.contains(b) { e.as_str() } else { b }.to_owned()
-            })
-            .collect();
-        out.sort();
-        out.dedup();
-        out
-    };
-    (show(&added, &bare_removed), show(&removed, &bare_added))
 }
 
 /// What the task hash takes instead of the lockfiles' bytes, read from the worktree: per
@@ -288,11 +275,13 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
             MAX_MANIFEST_BYTES,
         );
         let per_user: Vec<blake3::Hash> = match &content {
-            Ok(FileContent::Bytes(bytes)) => match closures(lock.format, bytes, &lock.users) {
-                Ok(closures) => closures.iter().map(closure_digest).collect(),
-                Err(_) => vec![blake3::hash(bytes); lock.users.len()],
-            },
-            Ok(FileContent::Absent) => vec![closure_digest(&Closure::new()); lock.users.len()],
+            Ok(FileContent::Bytes(bytes)) => {
+                match lockfile::read(lock.format, bytes, &lock.users) {
+                    Ok(closures) => (0..closures.len()).map(|u| closures.digest(u)).collect(),
+                    Err(_) => vec![blake3::hash(bytes); lock.users.len()],
+                }
+            }
+            Ok(FileContent::Absent) => vec![lockfile::digest([]); lock.users.len()],
             Ok(FileContent::TooLarge(size)) => {
                 vec![blake3::hash(&size.to_le_bytes()); lock.users.len()]
             }
@@ -316,16 +305,6 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         .map(|s| replaced_paths(uses, &s.name))
         .collect();
     LockInputs { digests, replaced }
-}
-
-/// A closure's digest: its sorted entries, each length-prefixed.
-pub fn closure_digest(closure: &Closure) -> blake3::Hash {
-    let mut h = blake3::Hasher::new_derive_key("shockwave 2027-01 lockfile closure v1");
-    for entry in closure {
-        h.update(&(entry.len() as u64).to_le_bytes());
-        h.update(entry.as_bytes());
-    }
-    h.finalize()
 }
 
 /// The workspace-relative paths whose bytes a service's task hash leaves out, because their

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::{Graph, Resolved};
-use crate::discover::{Closure, LockUser};
+use crate::discover::LockUser;
 
 /// The registry whose crates are labelled `name@version` alone.
 const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
@@ -171,7 +171,7 @@ pub fn manifest_entry_key(entry: &str) -> &str {
 /// to every member: `[profile.*]`, `[patch.*]`, `[replace]`, `cargo-features` and the
 /// `[workspace]` keys other than `package`, `dependencies`, `lints` and `metadata` (which Cargo
 /// ignores); in a virtual manifest also any other top-level key, which Cargo would refuse there.
-pub(super) fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
+pub(super) fn manifest_resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
     let table: toml::Table = toml::from_str(text)
         .map_err(|e| format!("cannot be parsed as Cargo.toml: {}", e.message().trim_end()))?;
     let root_package = table.contains_key("package") || table.contains_key("project");
@@ -203,31 +203,59 @@ pub(super) fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Cl
         }
         path.pop();
     }
+    drop(table);
     inherited.sort();
-    Ok(users
-        .iter()
-        .map(|user| {
-            let mut closure: Closure = every.iter().cloned().collect();
-            for selector in &user.direct {
-                if selector == ROOT_PACKAGE {
-                    closure.extend(own.iter().cloned());
-                    continue;
-                }
-                let start = inherited.partition_point(|e: &String| e.as_str() < selector.as_str());
-                closure.extend(
-                    inherited[start..]
-                        .iter()
-                        .take_while(|e| e.starts_with(selector.as_str()))
-                        .filter(|e| {
-                            let rest = &e[selector.len()..];
-                            rest.starts_with(" = ") || rest.starts_with('.')
-                        })
-                        .cloned(),
-                );
+    // Entries shared by many members sit behind one unlabelled node each: what every member
+    // gets, the root package's own sections, and each selector's keys. A member's closure is
+    // then a walk from a few nodes, and the graph is the size of the manifest.
+    let mut graph = Graph::default();
+    let group = |graph: &mut Graph, entries: Vec<String>| -> Result<usize, String> {
+        let group = graph.add(None)?;
+        for entry in entries {
+            let node = graph.add(Some(entry))?;
+            graph.edges[group].push(node);
+        }
+        Ok(group)
+    };
+    let every = group(&mut graph, every)?;
+    let own = group(&mut graph, own)?;
+    let first_inherited = graph.labels.len();
+    for entry in &inherited {
+        graph.add(Some(entry.clone()))?;
+    }
+    let mut selected: HashMap<&str, usize> = HashMap::new();
+    let mut starts = Vec::with_capacity(users.len());
+    for user in users {
+        let mut start = vec![every];
+        for selector in &user.direct {
+            if selector == ROOT_PACKAGE {
+                start.push(own);
+                continue;
             }
-            closure
-        })
-        .collect())
+            if let Some(&node) = selected.get(selector.as_str()) {
+                start.push(node);
+                continue;
+            }
+            // The keys a selector takes, a range of the sorted entries: the sum of these ranges
+            // over distinct selectors is at most the entries' total length.
+            let from = inherited.partition_point(|e: &String| e.as_str() < selector.as_str());
+            let node = graph.add(None)?;
+            graph.edges[node] = inherited[from..]
+                .iter()
+                .take_while(|e| e.starts_with(selector.as_str()))
+                .enumerate()
+                .filter(|(_, e)| {
+                    let rest = &e[selector.len()..];
+                    rest.starts_with(" = ") || rest.starts_with('.')
+                })
+                .map(|(i, _)| first_inherited + from + i)
+                .collect();
+            selected.insert(selector, node);
+            start.push(node);
+        }
+        starts.push(Some(start));
+    }
+    Ok(Resolved { graph, starts })
 }
 
 /// The entries of `value` at `path`: one per value `depth` tables down (an empty table gives
@@ -284,8 +312,13 @@ fn digest_value(h: &mut blake3::Hasher, value: &toml::Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::{manifest_closures, manifest_entry_key, manifest_key, resolve, ROOT_PACKAGE};
-    use crate::discover::LockUser;
+    use super::{manifest_entry_key, manifest_key, ROOT_PACKAGE};
+    use crate::discover::lockfile::closures;
+    use crate::discover::{Closure, LockFormat, LockUser};
+
+    fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
+        closures(LockFormat::CargoManifest, text.as_bytes(), users).map_err(|e| e.message)
+    }
 
     fn users(selectors: &[&[&str]]) -> Vec<LockUser> {
         selectors
@@ -440,7 +473,7 @@ dependencies = [
             key: k.to_owned(),
             direct: Vec::new(),
         });
-        let got = resolve(lock, &users).unwrap().closures(&users);
+        let got = closures(LockFormat::CargoLock, lock.as_bytes(), &users).unwrap();
         let set = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
         assert_eq!(got[0], set(&["libc@0.2.15", "memchr@0.1.11"]));
         assert_eq!(got[1], set(&["libc@0.2.15"]));
