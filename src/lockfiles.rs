@@ -106,13 +106,11 @@ fn read_closures(
 ) -> Result<Read, ScmError> {
     let path = repo_path(prefix, &lock.path);
     Ok(
-        match repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)? {
+        match repo.file_at(revision, path.as_bytes().as_bstr(), lock.format.max_bytes())? {
             // A lockfile that does not exist installs nothing; a new or deleted one changes
             // every closure it has entries in.
             FileContent::Absent => Ok(Closures::absent(lock.users.len())),
-            FileContent::TooLarge(size) => Err(format!(
-                "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
-            )),
+            FileContent::TooLarge(size) => Err(too_large(lock.format, size)),
             FileContent::Bytes(bytes) if is_yarn_v1(lock, &bytes) => {
                 let users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
                 lockfile::read(lock.format, &bytes, &users).map_err(|e| e.message)
@@ -165,6 +163,15 @@ fn yarn_v1_users(
         }
     }
     Ok(users)
+}
+
+/// Why a file over its format's bound is not read, naming the size and the bound.
+fn too_large(format: LockFormat, size: u64) -> String {
+    format!(
+        "it is {size} bytes, more than the {} MiB shockwave reads for a {}",
+        format.max_bytes() >> 20,
+        format.kind()
+    )
 }
 
 fn repo_path(prefix: &str, rel: &str) -> String {
@@ -272,7 +279,7 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         let content = repo.file_at(
             Revision::Worktree,
             path.as_bytes().as_bstr(),
-            MAX_MANIFEST_BYTES,
+            lock.format.max_bytes(),
         );
         let per_user: Vec<blake3::Hash> = match &content {
             Ok(FileContent::Bytes(bytes)) => {

@@ -4,19 +4,37 @@
 
 use std::path::Path;
 
-use super::{DiscoverError, MAX_MANIFEST_BYTES};
+use super::{DiscoverError, MAX_LOCKFILE_BYTES, MAX_MANIFEST_BYTES};
 use crate::config::{expand_members, WorkspaceDirs};
 use crate::glob;
 
 /// Folders no workspace glob enters: installed or built copies of packages, never members.
 const SKIPPED: &[&str] = &["node_modules", "target", "vendor"];
 
-/// The text of workspace-relative file `rel`, or `None` when there is no such file.
+/// The text of workspace-relative manifest `rel` (at most [`MAX_MANIFEST_BYTES`]), or `None`
+/// when there is no such file.
+pub(super) fn read(root: &Path, rel: &str) -> Result<Option<String>, DiscoverError> {
+    read_bounded(root, rel, MAX_MANIFEST_BYTES, "manifest")
+}
+
+/// The text of workspace-relative lockfile `rel` (at most [`MAX_LOCKFILE_BYTES`]), or `None`
+/// when there is no such file.
+pub(super) fn read_lockfile(root: &Path, rel: &str) -> Result<Option<String>, DiscoverError> {
+    read_bounded(root, rel, MAX_LOCKFILE_BYTES, "lockfile")
+}
+
+/// The text of workspace-relative file `rel`, a `kind` read up to `limit` bytes, or `None`
+/// when there is no such file.
 ///
 /// One `open` and one `fstat` of the opened file: with thousands of manifests a separate `stat`
 /// per file is a noticeable part of discovery. `O_NONBLOCK` keeps the open of a FIFO from
 /// waiting for a writer; it is refused by its type right after.
-pub(super) fn read(root: &Path, rel: &str) -> Result<Option<String>, DiscoverError> {
+fn read_bounded(
+    root: &Path,
+    rel: &str,
+    limit: u64,
+    kind: &str,
+) -> Result<Option<String>, DiscoverError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
 
@@ -44,21 +62,22 @@ pub(super) fn read(root: &Path, rel: &str) -> Result<Option<String>, DiscoverErr
     if !meta.is_file() {
         return Err(fail("it is not a regular file".into()));
     }
-    if meta.len() > MAX_MANIFEST_BYTES {
-        return Err(fail(format!(
-            "it is larger than {} MiB; shockwave does not read manifests that large",
-            MAX_MANIFEST_BYTES >> 20
-        )));
+    let too_large = |size: u64| {
+        fail(format!(
+            "it is {size} bytes, more than the {} MiB shockwave reads for a {kind}; no real \
+             {kind} is that large: check what wrote it",
+            limit >> 20
+        ))
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_MANIFEST_BYTES + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| fail(format!("failed to read it: {e}")))?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(fail(format!(
-            "it grew past {} MiB while being read",
-            MAX_MANIFEST_BYTES >> 20
-        )));
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
     }
     String::from_utf8(bytes).map(Some).map_err(|e| {
         let at = e.utf8_error().valid_up_to();

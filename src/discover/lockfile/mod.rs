@@ -13,7 +13,7 @@
 //! does not record workspace packages, so there a closure starts from the user's declared ranges
 //! only (a linked package's externals reach the user through the dependency edge instead).
 //!
-//! Lockfiles are untrusted: the size is bounded ([`MAX_MANIFEST_BYTES`]), the parsers used
+//! Lockfiles are untrusted: the size is bounded ([`LockFormat::max_bytes`]), the parsers used
 //! have nesting limits (YAML a node budget sized to the text, [`crate::discover::yaml`]), every
 //! parse and index is linear in the text, the walk is iterative with a bounded number of nodes,
 //! closures are walked one user at a time and never all held ([`Closures`]), and a user the
@@ -35,7 +35,7 @@ pub use compare::{Change, Comparison, LISTED};
 
 use std::cell::RefCell;
 
-use super::{Closure, DiscoverError, LockFormat, LockUser, MAX_MANIFEST_BYTES};
+use super::{Closure, DiscoverError, LockFormat, LockUser};
 
 /// The most resolved packages one lockfile may hold. The largest public lockfiles hold tens of
 /// thousands; this bounds the memory a hostile file can make the walk use.
@@ -46,19 +46,22 @@ const MAX_NODES: usize = 1 << 20;
 /// whatever the number of users, even when a thousand users share one long chain of packages.
 ///
 /// `bytes` are one revision's lockfile. An error means the file cannot be used at all (not
-/// UTF-8, not the format, a version this parser does not know); its `file` is the
+/// UTF-8, too large, not the format, a version this parser does not know); its `file` is the
 /// format's usual file name, which the caller replaces with the path it read.
 pub fn read(
     format: LockFormat,
     bytes: &[u8],
     users: &[LockUser],
 ) -> Result<Closures, DiscoverError> {
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+    let limit = format.max_bytes();
+    if bytes.len() as u64 > limit {
         return Err(error(
             format,
             format!(
-                "is {} bytes, more than the {MAX_MANIFEST_BYTES} read",
-                bytes.len()
+                "is {} bytes, more than the {} MiB read for a {}",
+                bytes.len(),
+                limit >> 20,
+                format.kind()
             ),
         ));
     }
