@@ -288,7 +288,13 @@ pub(super) fn discover(
 /// `members`: an error when its Cargo.toml is missing or cannot be parsed, as in Cargo.
 fn read_crate(root: &Path, dir: &str, origin: Option<&PathDep>) -> Result<Member, DiscoverError> {
     let manifest = manifest_of(dir);
-    match files::read(root, &manifest)? {
+    let read = files::read(root, &manifest).map_err(|e| match origin {
+        // Not readable at all (too long a path, not a file): the dependency naming it is where
+        // to look.
+        Some(dep) if e.line.is_none() => dep.unreadable(&e),
+        _ => e,
+    })?;
+    match read {
         Some(text) => parse(dir, &manifest, text),
         None => Err(match origin {
             Some(dep) => dep.missing(),
@@ -445,6 +451,18 @@ struct PathDep {
 }
 
 impl PathDep {
+    /// A path dependency whose `Cargo.toml` cannot be read (`e`), at the line declaring it.
+    fn unreadable(&self, e: &DiscoverError) -> DiscoverError {
+        DiscoverError::new(
+            &self.file,
+            Some(self.line),
+            format!(
+                "dependency `{}` has path `{}`, whose Cargo.toml cannot be read ({}: {}); fix the path",
+                self.key, self.path, e.file, e.message
+            ),
+        )
+    }
+
     /// Cargo's refusal of a path dependency whose folder holds no `Cargo.toml`.
     fn missing(&self) -> DiscoverError {
         DiscoverError::new(

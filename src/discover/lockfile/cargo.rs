@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{Graph, Resolved};
+use super::{offset_of, Graph, Resolved, Unreadable};
 use crate::discover::LockUser;
 
 /// The registry whose crates are labelled `name@version` alone.
@@ -41,14 +41,15 @@ struct Package {
     dependencies: Vec<String>,
 }
 
-pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
     let mut lock: Lock =
-        toml::from_str(text).map_err(|e| format!("is not a Cargo lockfile: {e}"))?;
+        toml::from_str(text).map_err(|e| toml_error(text, &e, "is not a Cargo lockfile"))?;
     // No `version` key: v1 or v2, which read alike here.
     if let Some(v) = lock.version.filter(|v| !(1..=4).contains(v)) {
-        return Err(format!(
+        let message = format!(
             "version {v} is not supported (1 to 4 are): a newer cargo wrote it, or it was edited"
-        ));
+        );
+        return Err(Unreadable::at(text, offset_of(text, "version"), message));
     }
     if let Some(root) = lock.root.take() {
         lock.package.push(root);
@@ -74,6 +75,12 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
         })
         .collect();
     Ok(Resolved { graph, starts })
+}
+
+/// A TOML error at its line: `what` and toml's message without its excerpt of the text.
+fn toml_error(text: &str, e: &toml::de::Error, what: &str) -> Unreadable {
+    let offset = e.span().map_or(0, |s| s.start);
+    Unreadable::at(text, offset, format!("{what}: {}", e.message().trim_end()))
 }
 
 /// `name@version` for a crates.io crate, `name@version (source)` for another registry or a git
@@ -171,9 +178,9 @@ pub fn manifest_entry_key(entry: &str) -> &str {
 /// to every member: `[profile.*]`, `[patch.*]`, `[replace]`, `cargo-features` and the
 /// `[workspace]` keys other than `package`, `dependencies`, `lints` and `metadata` (which Cargo
 /// ignores); in a virtual manifest also any other top-level key, which Cargo would refuse there.
-pub(super) fn manifest_resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let table: toml::Table = toml::from_str(text)
-        .map_err(|e| format!("cannot be parsed as Cargo.toml: {}", e.message().trim_end()))?;
+pub(super) fn manifest_resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| toml_error(text, &e, "cannot be parsed as Cargo.toml"))?;
     let root_package = table.contains_key("package") || table.contains_key("project");
     let mut every = Vec::new();
     let mut own = Vec::new();
@@ -209,7 +216,7 @@ pub(super) fn manifest_resolve(text: &str, users: &[LockUser]) -> Result<Resolve
     // gets, the root package's own sections, and each selector's keys. A member's closure is
     // then a walk from a few nodes, and the graph is the size of the manifest.
     let mut graph = Graph::default();
-    let group = |graph: &mut Graph, entries: Vec<String>| -> Result<usize, String> {
+    let group = |graph: &mut Graph, entries: Vec<String>| -> Result<usize, Unreadable> {
         let group = graph.add(None)?;
         for entry in entries {
             let node = graph.add(Some(entry))?;

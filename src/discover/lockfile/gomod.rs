@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use super::{Graph, Resolved};
+use super::{Graph, Resolved, Unreadable};
 use crate::discover::go::gomod::{parse_go_mod, GoMod, Replace, ReplaceTarget};
 use crate::discover::go::providers::Providers;
 use crate::discover::LockUser;
@@ -24,10 +24,13 @@ use crate::discover::LockUser;
 /// from, for what every build reads (`go`, `toolchain`, the indirect requirements). Built in
 /// one pass over each directive kind, so it is linear in the file: a require looks its replace
 /// and excludes up instead of scanning them all.
-pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
     let module: GoMod = parse_go_mod("go.mod", text).map_err(|e| {
         let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
-        format!("cannot be parsed ({at}{}): run `go mod tidy`", e.message)
+        Unreadable {
+            line: e.line,
+            message: format!("cannot be parsed ({at}{}): run `go mod tidy`", e.message),
+        }
     })?;
     let mut graph = Graph::default();
     let shared = graph.add(None)?;

@@ -65,8 +65,15 @@ pub fn read(
             ),
         ));
     }
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| error(format, format!("is not UTF-8 ({e})")))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        let message = format!("is not UTF-8 (at line {line}: {e})");
+        DiscoverError::new(file_name(format), Some(line), message)
+    })?;
     let resolved = match format {
         LockFormat::NpmLock => npm::resolve(text, users),
         LockFormat::PnpmLock => pnpm::resolve(text, users),
@@ -75,7 +82,7 @@ pub fn read(
         LockFormat::GoMod => gomod::resolve(text, users),
         LockFormat::CargoManifest => cargo::manifest_resolve(text, users),
     }
-    .map_err(|m| error(format, m))?;
+    .map_err(|e| DiscoverError::new(file_name(format), e.line, e.message))?;
     Ok(Closures::new(resolved, users))
 }
 
@@ -108,6 +115,57 @@ fn error(format: LockFormat, message: String) -> DiscoverError {
     DiscoverError::new(file_name(format), None, message)
 }
 
+/// Why a lockfile cannot be used, and the line at fault where there is one (not for what is
+/// wrong with the whole file, such as holding too many packages).
+#[derive(Debug)]
+struct Unreadable {
+    line: Option<usize>,
+    message: String,
+}
+
+impl Unreadable {
+    /// What is wrong at byte `offset` of `text`; the message says the line too, since it is
+    /// what a `lockfile_unreadable` reason shows.
+    fn at(text: &str, offset: usize, message: impl std::fmt::Display) -> Unreadable {
+        let line = line_at(text, offset);
+        Unreadable {
+            line: Some(line),
+            message: format!("{message} (at line {line})"),
+        }
+    }
+
+    /// A parser's error that names its line in its message already.
+    fn on_line(line: usize, message: String) -> Unreadable {
+        Unreadable {
+            line: Some(line.max(1)),
+            message,
+        }
+    }
+}
+
+impl From<String> for Unreadable {
+    fn from(message: String) -> Unreadable {
+        Unreadable {
+            line: None,
+            message,
+        }
+    }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Where `key` is written in `text` (its first occurrence), for an error about its value.
+fn offset_of(text: &str, key: &str) -> usize {
+    text.find(key).unwrap_or(0)
+}
+
 /// The closure entry of a user the lockfile has no entry for: the lockfile is older than the
 /// manifests. It keeps the closure from looking empty (and equal to another empty one), so the
 /// user counts as changed when it appears or disappears.
@@ -136,9 +194,9 @@ struct Graph {
 }
 
 impl Graph {
-    fn add(&mut self, label: Option<String>) -> Result<usize, String> {
+    fn add(&mut self, label: Option<String>) -> Result<usize, Unreadable> {
         if self.labels.len() >= MAX_NODES {
-            return Err(format!("holds more than {MAX_NODES} packages"));
+            return Err(format!("holds more than {MAX_NODES} packages").into());
         }
         self.labels.push(label);
         self.edges.push(Vec::new());

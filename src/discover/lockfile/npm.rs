@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use super::node_modules::Locations;
-use super::{package_label, Graph, Resolved};
+use super::{offset_of, package_label, Graph, Resolved, Unreadable};
 use crate::discover::LockUser;
 
 #[derive(Deserialize)]
@@ -48,12 +48,17 @@ impl Entry {
     }
 }
 
-pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let lock: Lock = serde_json::from_str(text).map_err(|e| format!("is not valid JSON: {e}"))?;
-    match lock.lockfile_version {
-        Some(2 | 3) => {}
-        Some(v) => return Err(unsupported(&v.to_string())),
-        None => return Err(unsupported("(none)")),
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
+    let lock: Lock = serde_json::from_str(text)
+        .map_err(|e| Unreadable::on_line(e.line(), format!("is not valid JSON: {e}")))?;
+    let version = match lock.lockfile_version {
+        Some(2 | 3) => None,
+        Some(v) => Some(v.to_string()),
+        None => Some("(none)".to_owned()),
+    };
+    if let Some(v) = version {
+        let at = offset_of(text, "\"lockfileVersion\"");
+        return Err(Unreadable::at(text, at, unsupported(&v)));
     }
     let locations: Vec<&str> = lock.packages.keys().map(String::as_str).collect();
     let ids: HashMap<&str, usize> = locations.iter().enumerate().map(|(i, l)| (*l, i)).collect();
