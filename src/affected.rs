@@ -41,7 +41,8 @@ pub enum Reason {
     /// through the packages that import one another down to the package holding `path`.
     Package { path: BString, chain: Vec<String> },
     /// A lockfile it uses changed what it installs: `name@version` entries of its resolved
-    /// external closure at head that were not at base, and the reverse (each sorted). With
+    /// external closure at head that were not at base, and the reverse (each sorted, at most
+    /// [`crate::discover::lockfile::LISTED`]), and how many more of each there are. With
     /// `root`, the closure is the root package's, which every package installing through the
     /// lockfile can resolve (see [`crate::lockfiles`]).
     Lockfile {
@@ -49,6 +50,8 @@ pub enum Reason {
         added: Vec<String>,
         removed: Vec<String>,
         root: bool,
+        more_added: usize,
+        more_removed: usize,
     },
     /// A lockfile it uses changed and could not be read at base or head, so it is assumed to
     /// change everything it installs.

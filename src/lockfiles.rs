@@ -17,9 +17,9 @@ use bstr::{BStr, BString, ByteSlice};
 
 use crate::affected::{workspace_relative, Reason};
 use crate::config::{ServiceId, Workspace, ROOT_PACKAGE};
-use crate::discover::lockfile::{closures, manifest_entry_key};
+use crate::discover::lockfile::{self, manifest_entry_key, Change, Closures, Comparison};
 use crate::discover::{
-    declared_dependencies, Closure, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
+    declared_dependencies, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
 };
 use crate::hash::LockInputs;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
@@ -121,7 +121,7 @@ fn revisions(repo: &Repo, changes: &Changes) -> (Option<Revision>, Revision) {
 
 /// Each user's closure at one revision, then the root package's when it is a user too
 /// ([`root_user`]), or why the lockfile cannot be used there.
-type Read = Result<Vec<Closure>, String>;
+type Read = Result<Closures, String>;
 
 fn read_closures(
     repo: &Repo,
@@ -133,25 +133,22 @@ fn read_closures(
     let path = repo_path(prefix, &lock.path);
     let root = root_user(repo, prefix, lock, revision)?;
     Ok(
-        match repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)? {
+        match repo.file_at(revision, path.as_bytes().as_bstr(), lock.format.max_bytes())? {
             // A lockfile that does not exist installs nothing; a new or deleted one changes
             // every closure it has entries in.
-            FileContent::Absent => Ok(vec![
-                Closure::new();
-                lock.users.len() + usize::from(root.is_some())
-            ]),
-            FileContent::TooLarge(size) => Err(format!(
-                "{size} bytes, more than the {MAX_MANIFEST_BYTES} read"
+            FileContent::Absent => Ok(Closures::absent(
+                lock.users.len() + usize::from(root.is_some()),
             )),
+            FileContent::TooLarge(size) => Err(too_large(lock.format, size)),
             FileContent::Refused(why) => Err(why),
             FileContent::Bytes(bytes) if is_yarn_v1(lock, &bytes) => {
                 let mut users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
                 users.extend(root);
-                closures(lock.format, &bytes, &users).map_err(|e| e.message)
+                lockfile::read(lock.format, &bytes, &users).map_err(|e| e.message)
             }
             FileContent::Bytes(bytes) => {
                 let users: Vec<LockUser> = lock.users.iter().cloned().chain(root).collect();
-                closures(lock.format, &bytes, &users).map_err(|e| e.message)
+                lockfile::read(lock.format, &bytes, &users).map_err(|e| e.message)
             }
         },
     )
@@ -239,6 +236,15 @@ fn root_user(
     }))
 }
 
+/// Why a file over its format's bound is not read, naming the size and the bound.
+fn too_large(format: LockFormat, size: u64) -> String {
+    format!(
+        "it is {size} bytes, more than the {} MiB shockwave reads for a {}",
+        format.max_bytes() >> 20,
+        format.kind()
+    )
+}
+
 fn repo_path(prefix: &str, rel: &str) -> String {
     if prefix.is_empty() {
         rel.to_owned()
@@ -255,19 +261,29 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
         return compare_manifest(ids, file, old, new);
     }
     match (old, new) {
-        (Ok(old), Ok(new)) => ids
-            .zip(old.iter().zip(&new))
-            .filter_map(|(id, (old, new))| {
-                let (added, removed) = listed(new.difference(old), old.difference(new));
-                let reason = Reason::Lockfile {
-                    file: file.clone(),
-                    added,
-                    removed,
-                    root: false,
-                };
-                (old != new).then_some((id?, reason))
-            })
-            .collect(),
+        (Ok(old), Ok(new)) => {
+            // One user's two closures at a time: never every user's at once.
+            let pair = Comparison::new(&old, &new);
+            ids.enumerate()
+                .filter_map(|(user, id)| {
+                    let Change {
+                        added,
+                        removed,
+                        more_added,
+                        more_removed,
+                    } = pair.change(user)?;
+                    let reason = Reason::Lockfile {
+                        file: file.clone(),
+                        added,
+                        removed,
+                        more_added,
+                        more_removed,
+                        root: false,
+                    };
+                    Some((id?, reason))
+                })
+                .collect()
+        }
         (Err(detail), _) | (_, Err(detail)) => ids
             .flatten()
             .map(|id| {
@@ -297,13 +313,19 @@ fn compare_root(
     let (Ok(old), Ok(new)) = (old, new) else {
         return Vec::new();
     };
-    let (Some([old]), Some([new])) = (old.get(n..), new.get(n..)) else {
-        return Vec::new();
-    };
-    if old == new {
+    // The digests first: the listing is built only when the root's closure changed.
+    if old.len() <= n || new.len() <= n || old.digest(n) == new.digest(n) {
         return Vec::new();
     }
-    let (added, removed) = listed(new.difference(old), old.difference(new));
+    let Some(Change {
+        added,
+        removed,
+        more_added,
+        more_removed,
+    }) = Comparison::new(old, new).change(n)
+    else {
+        return Vec::new();
+    };
     let mut ids: Vec<ServiceId> = lock
         .users
         .iter()
@@ -319,6 +341,8 @@ fn compare_root(
                 file: file.clone(),
                 added: added.clone(),
                 removed: removed.clone(),
+                more_added,
+                more_removed,
                 root: true,
             };
             (id, reason)
@@ -334,22 +358,26 @@ fn compare_manifest(
     new: Read,
 ) -> Vec<(ServiceId, Reason)> {
     match (old, new) {
-        (Ok(old), Ok(new)) => ids
-            .zip(old.iter().zip(&new))
-            .filter_map(|(id, pair)| Some((id?, pair)))
-            .flat_map(|(id, (old, new))| {
-                let keys: std::collections::BTreeSet<&str> = old
-                    .symmetric_difference(new)
-                    .map(|e| manifest_entry_key(e))
-                    .collect();
-                let file = file.clone();
-                keys.into_iter().map(move |key| {
-                    let key = key.to_owned();
+        (Ok(old), Ok(new)) => {
+            let pair = Comparison::new(&old, &new);
+            ids.enumerate()
+                .filter_map(|(user, id)| Some((id?, user)))
+                .flat_map(|(id, user)| {
+                    let (added, removed) = pair.entries(user).unwrap_or_default();
+                    let keys: std::collections::BTreeSet<&str> = added
+                        .into_iter()
+                        .chain(removed)
+                        .map(manifest_entry_key)
+                        .collect();
+                    let keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
                     let file = file.clone();
-                    (id, Reason::Manifest { file, key })
+                    keys.into_iter().map(move |key| {
+                        let file = file.clone();
+                        (id, Reason::Manifest { file, key })
+                    })
                 })
-            })
-            .collect(),
+                .collect()
+        }
         (Err(detail), _) | (_, Err(detail)) => ids
             .flatten()
             .map(|id| {
@@ -359,33 +387,6 @@ fn compare_manifest(
             })
             .collect(),
     }
-}
-
-/// The added and removed entries as listed: an entry's integrity (` #sha512-…`, pnpm) is left
-/// out unless the same package with another integrity is on the other side, where it is the
-/// change.
-fn listed<'a>(
-    added: impl Iterator<Item = &'a String>,
-    removed: impl Iterator<Item = &'a String>,
-) -> (Vec<String>, Vec<String>) {
-    let bare = |e: &'a String| -> &'a str { e.rsplit_once(" #").map_or(e.as_str(), |(h, _)| h) };
-    let added: Vec<&String> = added.collect();
-    let removed: Vec<&String> = removed.collect();
-    let bare_added: std::collections::BTreeSet<&str> = added.iter().map(|e| bare(e)).collect();
-    let bare_removed: std::collections::BTreeSet<&str> = removed.iter().map(|e| bare(e)).collect();
-    let show = |list: &[&'a String], other: &std::collections::BTreeSet<&str>| -> Vec<String> {
-        let mut out: Vec<String> = list
-            .iter()
-            .map(|e| {
-                let b = bare(e);
-                if other.contains(b) { e.as_str() } else { b }.to_owned()
-            })
-            .collect();
-        out.sort();
-        out.dedup();
-        out
-    };
-    (show(&added, &bare_removed), show(&removed, &bare_added))
 }
 
 /// What the task hash takes instead of the lockfiles' bytes, read from the worktree: per
@@ -401,7 +402,7 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         let content = repo.file_at(
             Revision::Worktree,
             path.as_bytes().as_bstr(),
-            MAX_MANIFEST_BYTES,
+            lock.format.max_bytes(),
         );
         let root = root_user(repo, prefix, lock, Revision::Worktree).unwrap_or_else(|e| {
             tracing::warn!("{e}: the root package's closure is left out of the task hashes");
@@ -411,17 +412,18 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         let per_user: Vec<blake3::Hash> = match &content {
             Ok(FileContent::Bytes(bytes)) => {
                 let users: Vec<LockUser> = lock.users.iter().cloned().chain(root).collect();
-                match closures(lock.format, bytes, &users) {
-                    Ok(mut closures) => {
-                        if closures.len() > lock.users.len() {
-                            root_digest = closures.pop().as_ref().map(closure_digest);
+                match lockfile::read(lock.format, bytes, &users) {
+                    Ok(closures) => {
+                        let n = lock.users.len();
+                        if closures.len() > n {
+                            root_digest = Some(closures.digest(n));
                         }
-                        closures.iter().map(closure_digest).collect()
+                        (0..n).map(|u| closures.digest(u)).collect()
                     }
                     Err(_) => vec![blake3::hash(bytes); lock.users.len()],
                 }
             }
-            Ok(FileContent::Absent) => vec![closure_digest(&Closure::new()); lock.users.len()],
+            Ok(FileContent::Absent) => vec![lockfile::digest([]); lock.users.len()],
             Ok(FileContent::TooLarge(size)) => {
                 vec![blake3::hash(&size.to_le_bytes()); lock.users.len()]
             }
@@ -452,16 +454,6 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         .map(|s| replaced_paths(uses, prefix, &s.name))
         .collect();
     LockInputs { digests, replaced }
-}
-
-/// A closure's digest: its sorted entries, each length-prefixed.
-pub fn closure_digest(closure: &Closure) -> blake3::Hash {
-    let mut h = blake3::Hasher::new_derive_key("shockwave 2027-01 lockfile closure v1");
-    for entry in closure {
-        h.update(&(entry.len() as u64).to_le_bytes());
-        h.update(entry.as_bytes());
-    }
-    h.finalize()
 }
 
 /// The workspace-relative paths whose bytes a service's task hash leaves out, because their

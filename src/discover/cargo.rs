@@ -191,9 +191,22 @@ pub(super) fn discover(
         let named = files::join("", pattern.trim_end_matches('/'))
             .filter(|_| literal)
             .map(|dir| files::is_file(root, &manifest_of(&dir)).map(|is| is.then_some(dir)));
+        // A folder that cannot even be looked at (a path the file system refuses) is the
+        // entry's fault: say so at the entry.
+        let at_entry = |e: DiscoverError| match e.line {
+            Some(_) => e,
+            None => DiscoverError::new(
+                "Cargo.toml",
+                line,
+                format!(
+                    "workspace member `{pattern}`: {}: {}; fix or remove it",
+                    e.file, e.message
+                ),
+            ),
+        };
         let found = match named {
             Some(Ok(Some(dir))) => Ok(vec![dir]),
-            Some(Err(e)) => Err(e),
+            Some(Err(e)) => Err(at_entry(e)),
             _ => files::expand(root, dirs, pattern, "Cargo.toml", line),
         };
         match found {
@@ -208,7 +221,7 @@ pub(super) fn discover(
                     match files::is_file(root, &manifest_of(d)) {
                         Ok(true) => with_manifest.push(d.clone()),
                         Ok(false) => {}
-                        Err(e) => errors.push(e),
+                        Err(e) => errors.push(at_entry(e)),
                     }
                 }
                 if found.is_empty() || (!kept.is_empty() && with_manifest.is_empty()) {
@@ -295,7 +308,13 @@ pub(super) fn discover(
 /// `members`: an error when its Cargo.toml is missing or cannot be parsed, as in Cargo.
 fn read_crate(root: &Root, dir: &str, origin: Option<&PathDep>) -> Result<Member, DiscoverError> {
     let manifest = manifest_of(dir);
-    match files::read(root, &manifest)? {
+    let read = files::read(root, &manifest).map_err(|e| match origin {
+        // Not readable at all (too long a path, not a file): the dependency naming it is where
+        // to look.
+        Some(dep) if e.line.is_none() => dep.unreadable(&e),
+        _ => e,
+    })?;
+    match read {
         Some(text) => parse(dir, &manifest, text),
         None => Err(match origin {
             Some(dep) => dep.missing(),
@@ -479,6 +498,18 @@ struct PathDep {
 }
 
 impl PathDep {
+    /// A path dependency whose `Cargo.toml` cannot be read (`e`), at the line declaring it.
+    fn unreadable(&self, e: &DiscoverError) -> DiscoverError {
+        DiscoverError::new(
+            &self.file,
+            Some(self.line),
+            format!(
+                "dependency `{}` has path `{}`, whose Cargo.toml cannot be read ({}: {}); fix the path",
+                self.key, self.path, e.file, e.message
+            ),
+        )
+    }
+
     /// Cargo's refusal of a path dependency whose folder holds no `Cargo.toml`.
     fn missing(&self) -> DiscoverError {
         DiscoverError::new(

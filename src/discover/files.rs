@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{DiscoverError, MAX_MANIFEST_BYTES};
+use super::{DiscoverError, MAX_LOCKFILE_BYTES, MAX_MANIFEST_BYTES};
 use crate::config::{expand_members, WorkspaceDirs};
 use crate::confine::{Refusal, Root};
 use crate::glob;
@@ -12,23 +12,39 @@ use crate::glob;
 /// Folders no workspace glob enters: installed or built copies of packages, never members.
 const SKIPPED: &[&str] = &["node_modules", "target", "vendor"];
 
-/// The text of workspace-relative file `rel`, or `None` when there is no such file.
+/// The text of workspace-relative manifest `rel` (at most [`MAX_MANIFEST_BYTES`]), or `None`
+/// when there is no such file.
+pub(super) fn read(root: &Root, rel: &str) -> Result<Option<String>, DiscoverError> {
+    read_bounded(root, rel, MAX_MANIFEST_BYTES, "manifest")
+}
+
+/// The text of workspace-relative lockfile `rel` (at most [`MAX_LOCKFILE_BYTES`]), or `None`
+/// when there is no such file.
+pub(super) fn read_lockfile(root: &Root, rel: &str) -> Result<Option<String>, DiscoverError> {
+    read_bounded(root, rel, MAX_LOCKFILE_BYTES, "lockfile")
+}
+
+/// The text of workspace-relative file `rel`, a `kind` read up to `limit` bytes, or `None`
+/// when there is no such file.
 ///
 /// Read through [`Root`]: a symbolic link is followed only while it stays inside the repository
 /// (and out of `.git`), and only a regular file is read, so no manifest error can quote another
 /// file. A link that leaves, dangles or loops is an error here, never an absent file.
-pub(super) fn read(root: &Root, rel: &str) -> Result<Option<String>, DiscoverError> {
+fn read_bounded(
+    root: &Root,
+    rel: &str,
+    limit: u64,
+    kind: &str,
+) -> Result<Option<String>, DiscoverError> {
     let fail = |m: String| DiscoverError::new(rel, None, m);
-    let Some((_, bytes)) = root
-        .read(rel, MAX_MANIFEST_BYTES)
-        .map_err(|e| fail(e.to_string()))?
-    else {
+    let Some((_, bytes)) = root.read(rel, limit).map_err(|e| fail(e.to_string()))? else {
         return Ok(None);
     };
-    let bytes = bytes.map_err(|_| {
+    let bytes = bytes.map_err(|size| {
         fail(format!(
-            "it is larger than {} MiB; shockwave does not read manifests that large",
-            MAX_MANIFEST_BYTES >> 20
+            "it is {size} bytes, more than the {} MiB shockwave reads for a {kind}; no real \
+             {kind} is that large: check what wrote it",
+            limit >> 20
         ))
     })?;
     String::from_utf8(bytes).map(Some).map_err(|e| {

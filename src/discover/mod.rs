@@ -8,7 +8,8 @@
 //! `affected` and `hash` consult the lockfile closures.
 //!
 //! Everything read here is untrusted input: manifests and lockfiles are size-bounded
-//! ([`MAX_MANIFEST_BYTES`]), paths they name are confined to the workspace, and a malformed file
+//! ([`MAX_MANIFEST_BYTES`], [`MAX_LOCKFILE_BYTES`]), parsed in time linear in their size, paths
+//! they name are confined to the workspace, and a malformed file
 //! is an error with its position, never a panic.
 
 mod cargo;
@@ -18,6 +19,7 @@ mod folders;
 pub mod go;
 mod js;
 pub mod lockfile;
+mod yaml;
 
 pub use defaults::{default_command, default_targets};
 pub use js::declared_dependencies;
@@ -28,8 +30,16 @@ use std::path::Path;
 use crate::config::WorkspaceDirs;
 use crate::confine::{Refusal, Root};
 
-/// The largest manifest or lockfile read. Real lockfiles of very large monorepos reach tens of MB.
-pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+/// The largest manifest read (`package.json`, `pnpm-workspace.yaml`, `.npmrc`, `Cargo.toml`,
+/// `go.mod`, `go.work`). Real ones stay far below a megabyte (a `Cargo.toml` listing thousands
+/// of features is a few hundred KB); parsing costs up to about 40 times the size in memory
+/// (`toml` on a file of short keys), so this also bounds what one hostile manifest can take.
+pub const MAX_MANIFEST_BYTES: u64 = 8 << 20;
+
+/// The largest lockfile read (`package-lock.json`, `pnpm-lock.yaml`, `yarn.lock`,
+/// `Cargo.lock`). The largest real ones are a pnpm-lock.yaml of 10–30 MB and a
+/// package-lock.json of about 50 MB, in monorepos of thousands of packages.
+pub const MAX_LOCKFILE_BYTES: u64 = 128 << 20;
 
 /// A toolchain whose workspace can be discovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -186,6 +196,25 @@ pub enum LockFormat {
     /// The root `Cargo.toml` of a Cargo workspace, judged per member by the values of it that
     /// reach the member's build (what it inherits, and what Cargo applies to every member).
     CargoManifest,
+}
+
+impl LockFormat {
+    /// The largest file of this format read: a lockfile's bound, or for the manifests judged
+    /// like lockfiles (`go.mod`, the root `Cargo.toml`) a manifest's.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            LockFormat::GoMod | LockFormat::CargoManifest => MAX_MANIFEST_BYTES,
+            _ => MAX_LOCKFILE_BYTES,
+        }
+    }
+
+    /// `lockfile` or `manifest`, for messages.
+    pub fn kind(self) -> &'static str {
+        match self {
+            LockFormat::GoMod | LockFormat::CargoManifest => "manifest",
+            _ => "lockfile",
+        }
+    }
 }
 
 /// A lockfile and the services that resolve external dependencies through it.
@@ -421,4 +450,18 @@ impl DiscoverError {
             message: message.into(),
         }
     }
+}
+
+/// CPU time the calling thread has used, for tests that bound the work a parse does: unlike
+/// wall time, other builds loading the machine do not inflate it.
+#[cfg(test)]
+pub(crate) fn thread_cpu() -> std::time::Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write into; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime");
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }

@@ -246,12 +246,14 @@ impl AffectedView<'_> {
                 added,
                 removed,
                 root,
+                more_added,
+                more_removed,
             } => format!(
                 "{}  {} ({}{})",
                 style.green("lockfile  "),
                 file.to_str_lossy(),
                 if *root { "root package: " } else { "" },
-                lockfile_change(added, removed)
+                lockfile_change((added, *more_added), (removed, *more_removed))
             ),
             Reason::LockfileUnreadable { file, detail } => format!(
                 "{}  {} could not be read, so everything it installs is assumed changed: {detail}",
@@ -531,10 +533,18 @@ pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
             added,
             removed,
             root,
+            more_added,
+            more_removed,
         } => {
             let mut reason = json!({"kind": "lockfile", "file": file.to_str_lossy(), "added": added, "removed": removed});
             if *root {
                 reason["root"] = json!(true);
+            }
+            // Present only when a list was cut, so the common answer keeps its shape.
+            for (key, more) in [("more_added", more_added), ("more_removed", more_removed)] {
+                if *more > 0 {
+                    reason[key] = json!(more);
+                }
             }
             reason
         }
@@ -551,17 +561,19 @@ pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
 }
 
 /// A closure change in a few words: `+ms@2.1.3 −ms@2.1.2`, the first entries of each side and
-/// a count of the rest (JSON lists them all).
-pub fn lockfile_change(added: &[String], removed: &[String]) -> String {
+/// a count of the rest. Each side is the entries listed and how many more there are beyond
+/// them (JSON lists up to [`crate::discover::lockfile::LISTED`] and counts the rest).
+pub fn lockfile_change(added: (&[String], usize), removed: (&[String], usize)) -> String {
     const SHOWN: usize = 3;
-    let side = |sign: &str, entries: &[String]| {
+    let side = |sign: &str, (entries, more): (&[String], usize)| {
         let mut parts: Vec<String> = entries
             .iter()
             .take(SHOWN)
             .map(|e| format!("{sign}{e}"))
             .collect();
-        if entries.len() > SHOWN {
-            parts.push(format!("{sign}{} more", entries.len() - SHOWN));
+        let rest = entries.len().saturating_sub(SHOWN) + more;
+        if rest > 0 {
+            parts.push(format!("{sign}{rest} more"));
         }
         parts
     };

@@ -288,10 +288,14 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
                         .filter_map(|e| e.as_str().map(str::to_owned))
                         .collect()
                 };
+                let more = |key: &str| r[key].as_u64().unwrap_or(0) as usize;
                 format!(
                     "lockfile `{}` changed ({})",
                     r["file"].as_str().unwrap_or("?"),
-                    super::affected::lockfile_change(&list("added"), &list("removed"))
+                    super::affected::lockfile_change(
+                        (&list("added"), more("more_added")),
+                        (&list("removed"), more("more_removed"))
+                    )
                 )
             }
             "lockfile_unreadable" => format!(

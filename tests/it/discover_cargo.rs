@@ -155,6 +155,28 @@ fn cargo_errors_name_the_manifest_and_line() {
     }
 }
 
+/// A manifest is read up to 8 MiB: a larger one (its parse would take some 40 times its size in
+/// memory) is an error naming the file, its size and the bound, before any of it is parsed.
+#[test]
+fn a_manifest_over_the_size_bound_is_refused_with_its_size() {
+    let repo = cargo_repo();
+    let mut text = krate("core", "");
+    // 9 MiB of comment: valid TOML, and no real manifest is anywhere near that large.
+    let line = format!("# {}\n", "x".repeat(1022));
+    text.push_str(&line.repeat(9 * 1024));
+    repo.write("crates/core/Cargo.toml", &text);
+    let out = repo.run(&["affected"]);
+    out.expect_code(2);
+    let stderr = out.stderr_str();
+    assert!(
+        stderr.contains(&format!(
+            "crates/core/Cargo.toml: it is {} bytes, more than the 8 MiB shockwave reads for a manifest",
+            text.len()
+        )),
+        "{stderr}"
+    );
+}
+
 /// `[dev-dependencies]` are dev-only edges, as Cargo builds them: a change reaches the crate
 /// whose tests use the dependency, and stops there — Cargo never builds a dependency's
 /// dev-dependencies, so the crates depending on it are not affected through it. A cycle through

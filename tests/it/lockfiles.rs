@@ -652,6 +652,49 @@ fn root_closure_reaches_every_package(name: &str, lockfile: &str) {
     assert_ne!(bumped["c:build"], after["c:build"]);
 }
 
+/// A change that moves many entries lists the first [`LISTED`](50) of each side, sorted, and
+/// counts the rest in `more_added` / `more_removed`: a long chain shared by many users is never
+/// listed in full once per user. Text output counts them too.
+#[test]
+fn a_long_lockfile_change_lists_the_first_fifty_entries_and_counts_the_rest() {
+    let repo = workspace("pnpm");
+    let lock = repo.read("pnpm-lock.yaml");
+    // ms 2.1.2 (`c`'s) now depends on a chain of 70 packages.
+    let mut changed = lock.replace(
+        "  ms@2.1.2: {}\n",
+        "  ms@2.1.2:\n    dependencies:\n      x00: 1.0.0\n",
+    );
+    assert_ne!(changed, lock, "the fixture has ms 2.1.2's snapshot");
+    for i in 0..70 {
+        if i + 1 < 70 {
+            changed.push_str(&format!(
+                "\n  x{i:02}@1.0.0:\n    dependencies:\n      x{:02}: 1.0.0\n",
+                i + 1
+            ));
+        } else {
+            changed.push_str(&format!("\n  x{i:02}@1.0.0: {{}}\n"));
+        }
+    }
+    repo.write("pnpm-lock.yaml", changed);
+    repo.commit("ms 2.1.2 grows a chain");
+    let json = repo.affected_json(&["--base", "HEAD~1"]);
+    assert_eq!(json.affected_names(), names(&["c"]), "{json:#}");
+    let reason = lockfile_reason(&json, "c");
+    let added: Vec<String> = (0..50).map(|i| format!("x{i:02}@1.0.0")).collect();
+    assert_eq!(reason["added"], json!(added), "{reason:#}");
+    assert_eq!(reason["more_added"], json!(20), "{reason:#}");
+    assert_eq!(reason["removed"], json!([]), "{reason:#}");
+    assert_eq!(reason.get("more_removed"), None, "{reason:#}");
+    let text = repo
+        .run(&["affected", "--base", "HEAD~1"])
+        .success()
+        .stdout_str();
+    assert!(
+        text.contains("(+x00@1.0.0 +x01@1.0.0 +x02@1.0.0 +67 more)"),
+        "{text}"
+    );
+}
+
 #[test]
 fn npm_root_package_closure_change_affects_every_package() {
     root_closure_reaches_every_package("npm", "package-lock.json");

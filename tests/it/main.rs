@@ -14,6 +14,7 @@ mod discover_cargo;
 mod discover_go;
 mod discover_js;
 mod distribution;
+mod format_fuzz;
 mod formats;
 mod fsmonitor;
 mod git_errors;

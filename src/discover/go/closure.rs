@@ -33,11 +33,23 @@ pub fn is_std(import: &str) -> bool {
 /// The packages of `graph` a service rooted at `root` holds as its own: every package below
 /// `root` that lies below none of `other_roots` deeper than `root` (another service's).
 pub fn own_packages<'g>(graph: &'g ModuleGraph, root: &str, other_roots: &[&str]) -> Vec<&'g str> {
-    let deeper: Vec<&str> = other_roots
+    let deeper: std::collections::HashSet<&str> = other_roots
         .iter()
         .copied()
         .filter(|o| o.len() > root.len() && is_under(o, root))
         .collect();
+    // Whether a folder of `d` deeper than `root` (`d` itself included) is another root: one
+    // lookup per such folder, not one test per other root.
+    let in_deeper = |d: &str| {
+        let mut at = d;
+        while at.len() > root.len() {
+            if deeper.contains(at) {
+                return true;
+            }
+            at = at.rsplit_once('/').map_or("", |(parent, _)| parent);
+        }
+        false
+    };
     // The packages below `root` are one run of the sorted map, from `root` on.
     graph
         .packages
@@ -46,7 +58,7 @@ pub fn own_packages<'g>(graph: &'g ModuleGraph, root: &str, other_roots: &[&str]
         .take_while(|p| p.dir.starts_with(root))
         .filter(|p| !p.data)
         .map(|p| p.dir.as_str())
-        .filter(|d| is_under(d, root) && !deeper.iter().any(|o| is_under(d, o)))
+        .filter(|d| is_under(d, root) && (deeper.is_empty() || !in_deeper(d)))
         .collect()
 }
 

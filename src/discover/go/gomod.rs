@@ -212,11 +212,12 @@ pub fn parse_go_mod(file: &str, text: &str) -> Result<GoMod, DiscoverError> {
         }
     }
     if !module_seen {
-        return Err(DiscoverError {
-            file: file.to_string(),
-            line: None,
-            message: "no `module` directive: a go.mod starts with `module PATH`".into(),
-        });
+        // Where the directive belongs: the top of the file.
+        return Err(err(
+            file,
+            1,
+            "no `module` directive: a go.mod starts with `module PATH`".into(),
+        ));
     }
     Ok(m)
 }
@@ -440,7 +441,7 @@ godebug default=go1.21
             ("module m\nreplace x => y\n", Some(2)),
             ("module \"m\n", Some(1)),
             ("module m\n)\n", Some(2)),
-            ("go 1.21\n", None),
+            ("go 1.21\n", Some(1)),
             ("module a b\n", Some(1)),
             ("module has space/\n", Some(1)),
         ] {

@@ -15,9 +15,10 @@ pub mod gomod;
 pub mod lexer;
 mod names;
 pub mod packages;
+pub mod providers;
 mod workspace;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rayon::prelude::*;
 
@@ -25,6 +26,7 @@ use self::closure::{closure, imported, own_packages};
 use self::gomod::{parse_go_mod, parse_go_work, GoWork, ReplaceTarget};
 use self::names::{package_name, unique_names, Unit};
 use self::packages::{join, scan_module, ModuleGraph};
+use self::providers::Providers;
 use self::workspace::Module;
 use super::{
     files, DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser,
@@ -85,11 +87,16 @@ pub fn discover(
     let mut found = Layout {
         mods: &mods,
         work: work.as_ref(),
-        by_path: mods
+        // The first module, by directory, wins a path two share.
+        by_path: Providers::new(
+            mods.iter()
+                .enumerate()
+                .rev()
+                .map(|(i, s)| (s.m.go_mod.module.as_str(), i)),
+        ),
+        local_replaces: mods
             .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, s)| (s.m.go_mod.module.as_str(), i))
+            .map(|s| LocalReplaces::new(&s.m.go_mod))
             .collect(),
     }
     .discover(named, reserved)
@@ -123,7 +130,37 @@ struct Layout<'a> {
     mods: &'a [Scanned],
     work: Option<&'a GoWork>,
     /// Module path → index (the first module, by directory, when two share a path).
-    by_path: HashMap<&'a str, usize>,
+    by_path: Providers<'a>,
+    /// Per module, its `replace` lines to a folder.
+    local_replaces: Vec<LocalReplaces<'a>>,
+}
+
+/// The `replace` lines of one go.mod that point at a folder, indexed both ways they are asked.
+struct LocalReplaces<'a> {
+    /// `(old module path, folder)`.
+    pairs: HashSet<(&'a str, &'a str)>,
+    /// The replaced module paths, each to its index in `dirs`.
+    olds: Providers<'a>,
+    /// Per replaced module path, its folders.
+    dirs: Vec<Vec<&'a str>>,
+}
+
+impl<'a> LocalReplaces<'a> {
+    fn new(go_mod: &'a gomod::GoMod) -> Self {
+        let mut by_old: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut pairs = HashSet::new();
+        for r in &go_mod.replace {
+            if let ReplaceTarget::Local(dir) = &r.new {
+                by_old.entry(&r.old).or_default().push(dir);
+                pairs.insert((r.old.as_str(), dir.as_str()));
+            }
+        }
+        LocalReplaces {
+            pairs,
+            olds: Providers::new(by_old.keys().copied().zip(0..)),
+            dirs: by_old.into_values().collect(),
+        }
+    }
 }
 
 /// A service of the root module before it is named: its folder, whether it is a binary, and
@@ -138,24 +175,18 @@ impl Layout<'_> {
     /// The module providing an import path: the longest module path that is the import path or
     /// a `/`-separated prefix of it.
     fn provider(&self, import: &str) -> Option<usize> {
-        let mut candidate = import;
-        loop {
-            if let Some(&i) = self.by_path.get(candidate) {
-                return Some(i);
-            }
-            candidate = candidate.rsplit_once('/')?.0;
-        }
+        self.by_path.provider(import)
     }
 
     /// Whether module `from` builds with workspace module `to`'s folder rather than a download:
     /// both are in the go.work, or `from` replaces `to` with its folder.
     fn resolves_locally(&self, from: usize, to: usize) -> bool {
-        let (f, t) = (&self.mods[from].m, &self.mods[to].m);
+        let t = &self.mods[to].m;
         from != to
             && (self.work.is_some()
-                || f.go_mod.replace.iter().any(|r| {
-                    r.old == t.go_mod.module && r.new == ReplaceTarget::Local(t.dir.clone())
-                }))
+                || self.local_replaces[from]
+                    .pairs
+                    .contains(&(t.go_mod.module.as_str(), t.dir.as_str())))
     }
 
     fn discover(
@@ -183,7 +214,17 @@ impl Layout<'_> {
                 units.extend(
                     named
                         .iter()
-                        .filter(|n| graph.packages.keys().any(|d| closure::is_under(d, &n.root)))
+                        .filter(|n| {
+                            // The packages below a root are one run of the sorted map.
+                            graph
+                                .packages
+                                .range::<str, _>((
+                                    std::ops::Bound::Included(n.root.as_str()),
+                                    std::ops::Bound::Unbounded,
+                                ))
+                                .take_while(|(d, _)| d.starts_with(n.root.as_str()))
+                                .any(|(d, _)| closure::is_under(d, &n.root))
+                        })
                         .map(|n| RootUnit {
                             dir: n.root.clone(),
                             kind: Kind::Service,
@@ -296,21 +337,15 @@ impl Layout<'_> {
     /// walk skips), or a go.work member, with the local modules those require in turn. They are
     /// `paths` of the service: its build reads them.
     fn local_dirs(&self, from: usize, external: &[String]) -> Vec<String> {
-        let m = &self.mods[from].m.go_mod;
-        let provides = |module: &str, import: &str| {
-            import
-                .strip_prefix(module)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        };
-        let mut out: Vec<String> = m
-            .replace
+        // The folders `from` replaces a module with, found from the imports: each import walks
+        // the replaced paths that are prefixes of it, rather than every replace every import.
+        let replaces = &self.local_replaces[from];
+        let mut out: Vec<String> = external
             .iter()
-            .filter_map(|r| match &r.new {
-                ReplaceTarget::Local(dir) if external.iter().any(|i| provides(&r.old, i)) => {
-                    Some(crate::glob::below(dir))
-                }
-                _ => None,
-            })
+            .flat_map(|i| replaces.olds.matches(i))
+            .collect::<BTreeSet<usize>>()
+            .into_iter()
+            .flat_map(|g| replaces.dirs[g].iter().map(|dir| crate::glob::below(dir)))
             .collect();
         // The modules it imports from, and what they require in turn, as long as `from` (the main
         // module: only its replacements apply) builds them locally.
@@ -321,13 +356,14 @@ impl Layout<'_> {
             .collect();
         seen.sort_unstable();
         seen.dedup();
+        let mut known: HashSet<usize> = seen.iter().copied().collect();
         let mut next = 0;
         while next < seen.len() {
             let t = seen[next];
             next += 1;
             for r in &self.mods[t].m.go_mod.require {
-                if let Some(&u) = self.by_path.get(r.path.as_str()) {
-                    if self.resolves_locally(from, u) && !seen.contains(&u) {
+                if let Some(u) = self.by_path.get(r.path.as_str()) {
+                    if self.resolves_locally(from, u) && known.insert(u) {
                         seen.push(u);
                     }
                 }
@@ -363,7 +399,7 @@ impl Layout<'_> {
             .go_mod
             .require
             .iter()
-            .filter_map(|r| self.by_path.get(r.path.as_str()).copied())
+            .filter_map(|r| self.by_path.get(r.path.as_str()))
             .filter(|&t| Some(t) != root && self.resolves_locally(i, t))
             .filter_map(|t| names.get(&t).cloned())
             .collect();

@@ -48,6 +48,18 @@ pub(super) fn load_work(root: &Root, work: &GoWork) -> Result<Vec<Module>, Vec<D
                     "`use {shown}` names a directory without a go.mod: add one or remove the line"
                 ),
             }),
+            // A go.mod that cannot be read at all (too long a path, not a file) has no line of
+            // its own: the `use` that names it is where to look.
+            Err(e) if e.line.is_none() => errors.push(DiscoverError {
+                file: "go.work".into(),
+                line: Some(*line),
+                message: format!(
+                    "`use {}`: its go.mod cannot be read ({}: {}): fix the folder or remove the line",
+                    if dir.is_empty() { "." } else { dir },
+                    e.file,
+                    e.message
+                ),
+            }),
             Err(e) => errors.push(e),
         }
     }

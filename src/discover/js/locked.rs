@@ -11,7 +11,8 @@
 //! - yarn berry: a workspace entry's dependency descriptor resolves to an entry whose
 //!   `resolution` is `NAME@workspace:rel`. yarn 1 records no workspace, so nothing here.
 //!
-//! Pure functions of the lockfile text; linear in its size. Paths are confined to the workspace
+//! Pure functions of the lockfile text; linear in its size (npm's resolution of every folder's
+//! dependencies is one pass, [`Locations`]). Paths are confined to the workspace
 //! by the caller (a target that is not a discovered package is simply no edge).
 
 use std::borrow::Cow;
@@ -21,6 +22,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::discover::files::join;
+use crate::discover::lockfile::node_modules::Locations;
+use crate::discover::lockfile::with_final_newline;
 use crate::discover::Ecosystem;
 
 /// Per workspace folder (`""` for the root), per dependency name: `Some(folder)` when the
@@ -107,7 +110,7 @@ fn pnpm(text: &str) -> Result<Option<LockLinks>, String> {
         }
         return Ok(Some(links));
     }
-    let lock: PnpmImporters = serde_saphyr::from_str(block).map_err(|e| e.to_string())?;
+    let lock: PnpmImporters = crate::discover::yaml::from_str(block).map_err(|e| e.to_string())?;
     for (path, importer) in lock.importers {
         let dir = folder(&path);
         let deps = importer
@@ -282,7 +285,6 @@ fn npm(text: &str) -> Result<Option<LockLinks>, String> {
     if !matches!(lock.lockfile_version, Some(2 | 3)) {
         return Ok(None);
     }
-    let mut links = LockLinks::default();
     // The folders: the root and every workspace folder a link points at (`node_modules/a` →
     // `packages/a`), whose own entries list what they ask for.
     let mut folders: Vec<&str> = vec![""];
@@ -294,6 +296,7 @@ fn npm(text: &str) -> Result<Option<LockLinks>, String> {
     );
     folders.sort_unstable();
     folders.dedup();
+    let mut questions: Vec<(&str, &str)> = Vec::new();
     for dir in folders {
         let Some(entry) = lock.packages.get(dir) else {
             continue;
@@ -304,49 +307,27 @@ fn npm(text: &str) -> Result<Option<LockLinks>, String> {
             .chain(entry.dev_dependencies.keys())
             .chain(entry.optional_dependencies.keys())
             .chain(entry.peer_dependencies.keys());
-        for name in names {
-            let Some(found) = node_resolve(&lock.packages, dir, name) else {
-                continue;
-            };
-            let target = found
-                .link
-                .then(|| found.resolved.as_deref().and_then(|r| join("", r)))
-                .flatten();
-            links.record(folder(dir), name.to_string(), target);
-        }
+        questions.extend(names.map(|name| (dir, name.as_ref())));
+    }
+    let locations: Vec<&str> = lock.packages.keys().map(|k| k.as_ref()).collect();
+    let found = Locations::new(locations.iter().copied()).resolve(&questions);
+    let mut links = LockLinks::default();
+    for (&(dir, name), found) in questions.iter().zip(found) {
+        let Some(found) = found.map(|i| &lock.packages[locations[i]]) else {
+            continue;
+        };
+        let target = found
+            .link
+            .then(|| found.resolved.as_deref().and_then(|r| join("", r)))
+            .flatten();
+        links.record(folder(dir), name.to_owned(), target);
     }
     Ok(Some(links))
 }
 
-/// The entry Node finds for `name` required from folder `dir`: `dir/node_modules/name`, then
-/// each parent's `node_modules`, up to the root's.
-fn node_resolve<'l, 'a>(
-    packages: &'l HashMap<Cow<'a, str>, NpmEntry<'a>>,
-    dir: &str,
-    name: &str,
-) -> Option<&'l NpmEntry<'a>> {
-    let mut at = dir;
-    let mut key = String::new();
-    loop {
-        key.clear();
-        if !at.is_empty() {
-            key.push_str(at);
-            key.push('/');
-        }
-        key.push_str("node_modules/");
-        key.push_str(name);
-        if let Some(e) = packages.get(key.as_str()) {
-            return Some(e);
-        }
-        if at.is_empty() {
-            return None;
-        }
-        at = at.rsplit_once('/').map_or("", |(parent, _)| parent);
-    }
-}
-
 fn yarn(text: &str) -> Result<Option<LockLinks>, String> {
-    let lock = yarn_lock_parser::parse_str(text).map_err(|e| e.to_string())?;
+    let text = with_final_newline(text);
+    let lock = yarn_lock_parser::parse_str(&text).map_err(|e| e.to_string())?;
     if lock.version == 1 {
         return Ok(None);
     }

@@ -113,7 +113,7 @@ pub(super) fn discover(
     let (packages, mut notes) = packages(root, dirs, patterns, file, &root_text)?;
     let pnpm_links_ranges = pnpm_links_ranges(root, pnpm_ws.as_ref(), major);
     let lock_path = lockfile_path(pm);
-    let links = match lock_path.map(|path| (path, files::read(root, path))) {
+    let links = match lock_path.map(|path| (path, files::read_lockfile(root, path))) {
         Some((path, Ok(Some(text)))) => match locked::read(pm, &text) {
             Ok(links) => links.map(|l| (path, l)),
             Err(e) => {
@@ -196,7 +196,7 @@ fn parse_pnpm_workspace(text: &str) -> Result<PnpmWorkspace, DiscoverError> {
     if text.trim().is_empty() {
         return Ok(PnpmWorkspace::default());
     }
-    serde_saphyr::from_str(text).map_err(|e| {
+    crate::discover::yaml::from_str(text).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize).filter(|&l| l > 0);
         DiscoverError::new(
             "pnpm-workspace.yaml",
@@ -252,7 +252,7 @@ fn pnpm_links_ranges(root: &Root, ws: Option<&PnpmWorkspace>, major: Option<u64>
         return on;
     }
     let major = major.or_else(|| {
-        files::read(root, "pnpm-lock.yaml")
+        files::read_lockfile(root, "pnpm-lock.yaml")
             .ok()
             .flatten()
             .and_then(|t| link::pnpm_major_from_lockfile(t.get(..4096).unwrap_or(&t)))

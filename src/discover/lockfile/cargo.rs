@@ -17,8 +17,8 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{Graph, Resolved};
-use crate::discover::{Closure, LockUser};
+use super::{offset_of, Graph, Resolved, Unreadable};
+use crate::discover::LockUser;
 
 /// The registry whose crates are labelled `name@version` alone.
 const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
@@ -41,40 +41,46 @@ struct Package {
     dependencies: Vec<String>,
 }
 
-pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
     let mut lock: Lock =
-        toml::from_str(text).map_err(|e| format!("is not a Cargo lockfile: {e}"))?;
+        toml::from_str(text).map_err(|e| toml_error(text, &e, "is not a Cargo lockfile"))?;
     // No `version` key: v1 or v2, which read alike here.
     if let Some(v) = lock.version.filter(|v| !(1..=4).contains(v)) {
-        return Err(format!(
+        let message = format!(
             "version {v} is not supported (1 to 4 are): a newer cargo wrote it, or it was edited"
-        ));
+        );
+        return Err(Unreadable::at(text, offset_of(text, "version"), message));
     }
     if let Some(root) = lock.root.take() {
         lock.package.push(root);
     }
     let mut graph = Graph::default();
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut index = Index::default();
     for (id, package) in lock.package.iter().enumerate() {
         graph.add(label(package))?;
-        by_name.entry(&package.name).or_default().push(id);
+        index.add(id, package);
     }
     for (id, package) in lock.package.iter().enumerate() {
         graph.edges[id] = package
             .dependencies
             .iter()
-            .filter_map(|dep| find(&lock.package, &by_name, dep))
+            .filter_map(|dep| index.find(dep))
             .collect();
     }
     let starts = users
         .iter()
         .map(|user| {
-            let ids = by_name.get(user.key.as_str())?;
-            let local = ids.iter().find(|&&id| lock.package[id].source.is_none())?;
+            let local = index.local.get(user.key.as_str())?;
             Some(graph.edges[*local].clone())
         })
         .collect();
     Ok(Resolved { graph, starts })
+}
+
+/// A TOML error at its line: `what` and toml's message without its excerpt of the text.
+fn toml_error(text: &str, e: &toml::de::Error, what: &str) -> Unreadable {
+    let offset = e.span().map_or(0, |s| s.start);
+    Unreadable::at(text, offset, format!("{what}: {}", e.message().trim_end()))
 }
 
 /// `name@version` for a crates.io crate, `name@version (source)` for another registry or a git
@@ -88,19 +94,44 @@ fn label(package: &Package) -> Option<String> {
     })
 }
 
-/// The package a `dependencies` entry names.
-fn find(packages: &[Package], by_name: &HashMap<&str, Vec<usize>>, dep: &str) -> Option<usize> {
-    let mut parts = dep.splitn(3, ' ');
-    let name = parts.next()?;
-    let version = parts.next();
-    let source = parts
-        .next()
-        .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
-    by_name.get(name)?.iter().copied().find(|&id| {
-        let package = &packages[id];
-        version.is_none_or(|v| package.version == v)
-            && source.is_none_or(|s| package.source.as_deref() == Some(s))
-    })
+/// The packages by what a `dependencies` entry can name: `name`, `name version` or `name
+/// version (source)`, each the first package in file order that matches, as one lookup.
+#[derive(Default)]
+struct Index<'a> {
+    by_name: HashMap<&'a str, usize>,
+    by_version: HashMap<(&'a str, &'a str), usize>,
+    by_source: HashMap<(&'a str, &'a str, Option<&'a str>), usize>,
+    /// The first package of each name without `source`: a workspace or path crate.
+    local: HashMap<&'a str, usize>,
+}
+
+impl<'a> Index<'a> {
+    fn add(&mut self, id: usize, package: &'a Package) {
+        let (name, version) = (package.name.as_str(), package.version.as_str());
+        let source = package.source.as_deref();
+        self.by_name.entry(name).or_insert(id);
+        self.by_version.entry((name, version)).or_insert(id);
+        self.by_source.entry((name, version, source)).or_insert(id);
+        if source.is_none() {
+            self.local.entry(name).or_insert(id);
+        }
+    }
+
+    /// The package a `dependencies` entry names.
+    fn find(&self, dep: &str) -> Option<usize> {
+        let mut parts = dep.splitn(3, ' ');
+        let name = parts.next()?;
+        let Some(version) = parts.next() else {
+            return self.by_name.get(name).copied();
+        };
+        match parts.next() {
+            None => self.by_version.get(&(name, version)).copied(),
+            Some(source) => {
+                let source = source.trim_start_matches('(').trim_end_matches(')');
+                self.by_source.get(&(name, version, Some(source))).copied()
+            }
+        }
+    }
 }
 
 /// The selector, in a manifest user's `direct`, of the root package's own sections.
@@ -147,9 +178,9 @@ pub fn manifest_entry_key(entry: &str) -> &str {
 /// to every member: `[profile.*]`, `[patch.*]`, `[replace]`, `cargo-features` and the
 /// `[workspace]` keys other than `package`, `dependencies`, `lints` and `metadata` (which Cargo
 /// ignores); in a virtual manifest also any other top-level key, which Cargo would refuse there.
-pub(super) fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
-    let table: toml::Table = toml::from_str(text)
-        .map_err(|e| format!("cannot be parsed as Cargo.toml: {}", e.message().trim_end()))?;
+pub(super) fn manifest_resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| toml_error(text, &e, "cannot be parsed as Cargo.toml"))?;
     let root_package = table.contains_key("package") || table.contains_key("project");
     let mut every = Vec::new();
     let mut own = Vec::new();
@@ -179,31 +210,59 @@ pub(super) fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Cl
         }
         path.pop();
     }
+    drop(table);
     inherited.sort();
-    Ok(users
-        .iter()
-        .map(|user| {
-            let mut closure: Closure = every.iter().cloned().collect();
-            for selector in &user.direct {
-                if selector == ROOT_PACKAGE {
-                    closure.extend(own.iter().cloned());
-                    continue;
-                }
-                let start = inherited.partition_point(|e: &String| e.as_str() < selector.as_str());
-                closure.extend(
-                    inherited[start..]
-                        .iter()
-                        .take_while(|e| e.starts_with(selector.as_str()))
-                        .filter(|e| {
-                            let rest = &e[selector.len()..];
-                            rest.starts_with(" = ") || rest.starts_with('.')
-                        })
-                        .cloned(),
-                );
+    // Entries shared by many members sit behind one unlabelled node each: what every member
+    // gets, the root package's own sections, and each selector's keys. A member's closure is
+    // then a walk from a few nodes, and the graph is the size of the manifest.
+    let mut graph = Graph::default();
+    let group = |graph: &mut Graph, entries: Vec<String>| -> Result<usize, Unreadable> {
+        let group = graph.add(None)?;
+        for entry in entries {
+            let node = graph.add(Some(entry))?;
+            graph.edges[group].push(node);
+        }
+        Ok(group)
+    };
+    let every = group(&mut graph, every)?;
+    let own = group(&mut graph, own)?;
+    let first_inherited = graph.labels.len();
+    for entry in &inherited {
+        graph.add(Some(entry.clone()))?;
+    }
+    let mut selected: HashMap<&str, usize> = HashMap::new();
+    let mut starts = Vec::with_capacity(users.len());
+    for user in users {
+        let mut start = vec![every];
+        for selector in &user.direct {
+            if selector == ROOT_PACKAGE {
+                start.push(own);
+                continue;
             }
-            closure
-        })
-        .collect())
+            if let Some(&node) = selected.get(selector.as_str()) {
+                start.push(node);
+                continue;
+            }
+            // The keys a selector takes, a range of the sorted entries: the sum of these ranges
+            // over distinct selectors is at most the entries' total length.
+            let from = inherited.partition_point(|e: &String| e.as_str() < selector.as_str());
+            let node = graph.add(None)?;
+            graph.edges[node] = inherited[from..]
+                .iter()
+                .take_while(|e| e.starts_with(selector.as_str()))
+                .enumerate()
+                .filter(|(_, e)| {
+                    let rest = &e[selector.len()..];
+                    rest.starts_with(" = ") || rest.starts_with('.')
+                })
+                .map(|(i, _)| first_inherited + from + i)
+                .collect();
+            selected.insert(selector, node);
+            start.push(node);
+        }
+        starts.push(Some(start));
+    }
+    Ok(Resolved { graph, starts })
 }
 
 /// The entries of `value` at `path`: one per value `depth` tables down (an empty table gives
@@ -260,8 +319,13 @@ fn digest_value(h: &mut blake3::Hasher, value: &toml::Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::{manifest_closures, manifest_entry_key, manifest_key, resolve, ROOT_PACKAGE};
-    use crate::discover::LockUser;
+    use super::{manifest_entry_key, manifest_key, ROOT_PACKAGE};
+    use crate::discover::lockfile::closures;
+    use crate::discover::{Closure, LockFormat, LockUser};
+
+    fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
+        closures(LockFormat::CargoManifest, text.as_bytes(), users).map_err(|e| e.message)
+    }
 
     fn users(selectors: &[&[&str]]) -> Vec<LockUser> {
         selectors
@@ -416,7 +480,7 @@ dependencies = [
             key: k.to_owned(),
             direct: Vec::new(),
         });
-        let got = resolve(lock, &users).unwrap().closures(&users);
+        let got = closures(LockFormat::CargoLock, lock.as_bytes(), &users).unwrap();
         let set = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
         assert_eq!(got[0], set(&["libc@0.2.15", "memchr@0.1.11"]));
         assert_eq!(got[1], set(&["libc@0.2.15"]));

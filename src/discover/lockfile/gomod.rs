@@ -14,80 +14,96 @@
 
 use std::collections::HashMap;
 
-use super::Closure;
-use crate::discover::go::gomod::{parse_go_mod, GoMod, Replace, ReplaceTarget, Require};
+use super::{Graph, Resolved, Unreadable};
+use crate::discover::go::gomod::{parse_go_mod, GoMod, Replace, ReplaceTarget};
+use crate::discover::go::providers::Providers;
 use crate::discover::LockUser;
 
-/// Closures of `users` from the text of the workspace root's `go.mod`.
-pub(super) fn closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
+/// The graph of the workspace root's `go.mod`: a node per requirement (`M@v`) with edges to the
+/// `replace` that applies and to its `exclude`s, and one unlabelled node every user starts
+/// from, for what every build reads (`go`, `toolchain`, the indirect requirements). Built in
+/// one pass over each directive kind, so it is linear in the file: a require looks its replace
+/// and excludes up instead of scanning them all.
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
     let module: GoMod = parse_go_mod("go.mod", text).map_err(|e| {
         let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
-        format!("cannot be parsed ({at}{}): run `go mod tidy`", e.message)
-    })?;
-    let mut shared = Closure::new();
-    if let Some(go) = &module.go {
-        shared.insert(format!("go@{go}"));
-    }
-    if let Some(toolchain) = &module.toolchain {
-        shared.insert(format!("toolchain@{toolchain}"));
-    }
-    let entries: Vec<Closure> = module.require.iter().map(|r| entries(&module, r)).collect();
-    for (require, entries) in module.require.iter().zip(&entries) {
-        if require.indirect {
-            shared.extend(entries.iter().cloned());
+        Unreadable {
+            line: e.line,
+            message: format!("cannot be parsed ({at}{}): run `go mod tidy`", e.message),
         }
+    })?;
+    let mut graph = Graph::default();
+    let shared = graph.add(None)?;
+    for line in [
+        module.go.as_ref().map(|go| format!("go@{go}")),
+        module.toolchain.as_ref().map(|t| format!("toolchain@{t}")),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let node = graph.add(Some(line))?;
+        graph.edges[shared].push(node);
     }
-    let by_path: HashMap<&str, usize> = module
-        .require
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.path.as_str(), i))
-        .collect();
-    Ok(users
+    // A replace with a version applies to that version only and wins over one without; of
+    // two alike, the later one.
+    let mut replaces: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+    for replace in &module.replace {
+        let node = graph.add(Some(replace_entry(replace)))?;
+        replaces.insert((&replace.old, replace.old_version.as_deref()), node);
+    }
+    // The excludes of one module path behind one node, however many requirements name it.
+    let mut excludes: HashMap<&str, usize> = HashMap::new();
+    for exclude in &module.exclude {
+        let group = match excludes.get(exclude.path.as_str()) {
+            Some(&group) => group,
+            None => {
+                let group = graph.add(None)?;
+                excludes.insert(&exclude.path, group);
+                group
+            }
+        };
+        let node = graph.add(Some(format!(
+            "{}@{} excluded",
+            exclude.path, exclude.version
+        )))?;
+        graph.edges[group].push(node);
+    }
+    let mut requires = Vec::with_capacity(module.require.len());
+    for require in &module.require {
+        let (path, version) = (require.path.as_str(), require.version.as_str());
+        let node = graph.add(Some(format!("{path}@{version}")))?;
+        let replace = replaces
+            .get(&(path, Some(version)))
+            .or_else(|| replaces.get(&(path, None)));
+        graph.edges[node].extend(replace.copied());
+        graph.edges[node].extend(excludes.get(path).copied());
+        if require.indirect {
+            graph.edges[shared].push(node);
+        }
+        requires.push(node);
+    }
+    // Of two requirements of one path, the later one provides it.
+    let providers = Providers::new(
+        module
+            .require
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.path.as_str(), i)),
+    );
+    let starts = users
         .iter()
         .map(|user| {
-            let mut closure = shared.clone();
-            for import in &user.direct {
-                if let Some(i) = providing_module(&by_path, import) {
-                    closure.extend(entries[i].iter().cloned());
-                }
-            }
-            closure
+            let mut starts = vec![shared];
+            starts.extend(
+                user.direct
+                    .iter()
+                    .filter_map(|import| providers.provider(import))
+                    .map(|i| requires[i]),
+            );
+            Some(starts)
         })
-        .collect())
-}
-
-/// The required module providing an import path: the longest module path that is the import
-/// path or a `/`-separated prefix of it.
-fn providing_module(by_path: &HashMap<&str, usize>, import: &str) -> Option<usize> {
-    let mut candidate = import;
-    loop {
-        if let Some(&i) = by_path.get(candidate) {
-            return Some(i);
-        }
-        candidate = candidate.rsplit_once('/')?.0;
-    }
-}
-
-/// The closure entries one requirement contributes.
-fn entries(module: &GoMod, require: &Require) -> Closure {
-    let path = &require.path;
-    let version = &require.version;
-    let mut out = Closure::from([format!("{path}@{version}")]);
-    // A replace with a version applies to that version only and wins over one without.
-    let replace = module
-        .replace
-        .iter()
-        .filter(|r| &r.old == path)
-        .filter(|r| r.old_version.as_ref().is_none_or(|v| v == version))
-        .max_by_key(|r| r.old_version.is_some());
-    if let Some(replace) = replace {
-        out.insert(replace_entry(replace));
-    }
-    for exclude in module.exclude.iter().filter(|e| &e.path == path) {
-        out.insert(format!("{path}@{} excluded", exclude.version));
-    }
-    out
+        .collect();
+    Ok(Resolved { graph, starts })
 }
 
 fn replace_entry(replace: &Replace) -> String {

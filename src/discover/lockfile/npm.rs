@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-use super::{package_label, Graph, Resolved};
+use super::node_modules::Locations;
+use super::{offset_of, package_label, Graph, Resolved, Unreadable};
 use crate::discover::LockUser;
 
 #[derive(Deserialize)]
@@ -47,12 +48,17 @@ impl Entry {
     }
 }
 
-pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let lock: Lock = serde_json::from_str(text).map_err(|e| format!("is not valid JSON: {e}"))?;
-    match lock.lockfile_version {
-        Some(2 | 3) => {}
-        Some(v) => return Err(unsupported(&v.to_string())),
-        None => return Err(unsupported("(none)")),
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
+    let lock: Lock = serde_json::from_str(text)
+        .map_err(|e| Unreadable::on_line(e.line(), format!("is not valid JSON: {e}")))?;
+    let version = match lock.lockfile_version {
+        Some(2 | 3) => None,
+        Some(v) => Some(v.to_string()),
+        None => Some("(none)".to_owned()),
+    };
+    if let Some(v) = version {
+        let at = offset_of(text, "\"lockfileVersion\"");
+        return Err(Unreadable::at(text, at, unsupported(&v)));
     }
     let locations: Vec<&str> = lock.packages.keys().map(String::as_str).collect();
     let ids: HashMap<&str, usize> = locations.iter().enumerate().map(|(i, l)| (*l, i)).collect();
@@ -60,7 +66,26 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
     for (location, entry) in &lock.packages {
         graph.add(label(location, entry))?;
     }
-    for (id, (location, entry)) in lock.packages.iter().enumerate() {
+    // Every dependency of every package, then of every user, resolved in one pass.
+    let mut questions: Vec<(&str, &str)> = Vec::new();
+    for (location, entry) in &lock.packages {
+        if !entry.link {
+            questions.extend(entry.runtime_deps().map(|dep| (location.as_str(), dep)));
+        }
+    }
+    let known: Vec<Option<&Entry>> = users.iter().map(|u| lock.packages.get(&u.key)).collect();
+    for (user, entry) in users.iter().zip(&known) {
+        if let Some(entry) = entry {
+            let all = entry
+                .runtime_deps()
+                .chain(entry.dev_dependencies.keys().map(String::as_str));
+            questions.extend(all.map(|dep| (user.key.as_str(), dep)));
+        }
+    }
+    let mut answers = Locations::new(locations.iter().copied())
+        .resolve(&questions)
+        .into_iter();
+    for (id, entry) in lock.packages.values().enumerate() {
         graph.edges[id] = if entry.link {
             // A link stands for the folder it points at; its dependencies are that folder's.
             entry
@@ -70,20 +95,16 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
                 .into_iter()
                 .collect()
         } else {
-            entry
-                .runtime_deps()
-                .filter_map(|dep| find(&ids, location, dep))
-                .collect()
+            let n = entry.runtime_deps().count();
+            answers.by_ref().take(n).flatten().collect()
         };
     }
-    let starts = users
+    let starts = known
         .iter()
-        .map(|user| {
-            let entry = lock.packages.get(&user.key)?;
-            let all = entry
-                .runtime_deps()
-                .chain(entry.dev_dependencies.keys().map(String::as_str));
-            Some(all.filter_map(|dep| find(&ids, &user.key, dep)).collect())
+        .map(|entry| {
+            let entry = (*entry)?;
+            let n = entry.runtime_deps().count() + entry.dev_dependencies.len();
+            Some(answers.by_ref().take(n).flatten().collect())
         })
         .collect();
     Ok(Resolved { graph, starts })
@@ -113,27 +134,4 @@ fn label(location: &str, entry: &Entry) -> Option<String> {
         entry.version.as_deref().unwrap_or(""),
         entry.resolved.as_deref(),
     ))
-}
-
-/// Where Node finds `dep` required from the package at `from`: `from/node_modules/dep`, then
-/// the same in each ancestor folder, up to the root's `node_modules/dep`.
-fn find(ids: &HashMap<&str, usize>, from: &str, dep: &str) -> Option<usize> {
-    let mut dir = from;
-    let mut candidate = String::with_capacity(from.len() + dep.len() + 14);
-    loop {
-        candidate.clear();
-        if !dir.is_empty() {
-            candidate.push_str(dir);
-            candidate.push('/');
-        }
-        candidate.push_str("node_modules/");
-        candidate.push_str(dep);
-        if let Some(&id) = ids.get(candidate.as_str()) {
-            return Some(id);
-        }
-        if dir.is_empty() {
-            return None;
-        }
-        dir = dir.rsplit_once('/').map_or("", |(parent, _)| parent);
-    }
 }

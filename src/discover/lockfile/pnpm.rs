@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-use super::{Graph, Resolved};
+use super::{offset_of, Graph, Resolved, Unreadable};
 use crate::discover::files::join;
 use crate::discover::LockUser;
 
@@ -94,10 +94,13 @@ enum Keys {
     Plain,
 }
 
-pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let mut lock: Lock =
-        serde_saphyr::from_str(text).map_err(|e| format!("is not a pnpm lockfile: {e}"))?;
-    let keys = check_version(lock.lockfile_version.as_ref())?;
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
+    let mut lock: Lock = crate::discover::yaml::from_str(text).map_err(|e| {
+        let line = e.location().map_or(1, |l| l.line() as usize);
+        Unreadable::on_line(line, format!("is not a pnpm lockfile: {e}"))
+    })?;
+    let keys = check_version(lock.lockfile_version.as_ref())
+        .map_err(|m| Unreadable::at(text, offset_of(text, "lockfileVersion"), m))?;
     if lock.importers.is_empty() {
         lock.importers
             .insert(".".to_owned(), std::mem::take(&mut lock.root));

@@ -6,23 +6,35 @@
 //! its dependencies, so a user starts there. v1 records no workspace, so a user starts from the
 //! `name@range` descriptors discovery read from its manifest ([`LockUser::direct`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::{package_label, split_at_version, Graph, Resolved};
+use super::{offset_of, package_label, split_at_version, Graph, Resolved, Unreadable};
 use crate::discover::LockUser;
 
 /// The lockfile versions understood: 1 (yarn classic) and berry's `__metadata.version` from
 /// yarn 2 (4) to yarn 4 (8 and later revisions of it).
 const BERRY_VERSIONS: std::ops::RangeInclusive<u8> = 4..=10;
 
-pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String> {
-    let lock = yarn_lock_parser::parse_str(text)
-        .map_err(|e| format!("is not a yarn lockfile ({e}): regenerate it with `yarn install`"))?;
+pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unreadable> {
+    let text = with_final_newline(text);
+    let lock = yarn_lock_parser::parse_str(&text).map_err(|e| {
+        Unreadable::at(
+            &text,
+            error_offset(&text, &e),
+            format!("is not a yarn lockfile ({e}): regenerate it with `yarn install`"),
+        )
+    })?;
     if lock.version != 1 && !BERRY_VERSIONS.contains(&lock.version) {
-        return Err(format!(
+        let message = format!(
             "__metadata version {} is not supported (1 and 4 to 10 are): regenerate it with \
              yarn 1 to 4 (`yarn install`)",
             lock.version
+        );
+        return Err(Unreadable::at(
+            &text,
+            offset_of(&text, "__metadata"),
+            message,
         ));
     }
     let berry = lock.version != 1;
@@ -83,4 +95,27 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, String
         })
         .collect();
     Ok(Resolved { graph, starts })
+}
+
+/// `text` ending in a newline, as yarn writes it. The parser reads a last line without one a
+/// character at a time, searching the rest of the text for a line end at each: quadratic in
+/// the line's length (18 s for a 200 KB line). With the newline the last line is read like
+/// every other.
+pub(crate) fn with_final_newline(text: &str) -> Cow<'_, str> {
+    if text.is_empty() || text.ends_with('\n') {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("{text}\n"))
+    }
+}
+
+/// Where the yarn.lock parser stopped: its errors carry the rest of the text from there (the
+/// innermost first), which gives the offset.
+pub(crate) fn error_offset(text: &str, error: &yarn_lock_parser::YarnLockError) -> usize {
+    let yarn_lock_parser::YarnLockError::Parser { source } = error;
+    let rest = match source {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e.errors.first().map(|(rest, _)| rest.len()),
+        nom::Err::Incomplete(_) => None,
+    };
+    rest.map_or(0, |r| text.len().saturating_sub(r))
 }
