@@ -182,11 +182,7 @@ impl LocalCache {
 
 /// A journal, if `path` is a regular file holding one.
 fn read_journal(path: &Path) -> Option<Journal> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .ok()?;
+    let file = File::options().read(true).no_follow(true).open(path).ok()?;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return None;
     }
