@@ -214,10 +214,12 @@ fn run_command(
         Ok(c) => c,
         Err(e) => {
             // The usual cause of a missing root is a sparse checkout that leaves the service out.
-            let hint = if spec.cwd.exists() {
-                ""
-            } else {
+            let hint = if !spec.cwd.exists() {
                 " (the service's directory is not in the worktree: in a sparse checkout, add it with `git sparse-checkout add`)"
+            } else if cfg!(windows) && e.kind() == std::io::ErrorKind::NotFound {
+                " (on Windows commands run with `sh -c` too: put the `bin` folder of Git for Windows, which holds `sh.exe`, on PATH)"
+            } else {
+                ""
             };
             return fail(format!(
                 "shockwave: failed to start `sh -c {}` in {}: {e}{hint}\n",

@@ -117,7 +117,7 @@ impl<'a> Scope<'a> {
     }
 
     fn declared(&self, path: &Path) -> bool {
-        self.outputs.is_match(path.as_os_str().as_encoded_bytes())
+        self.outputs.is_match(&crate::platform::path_bytes(path))
     }
 
     /// A directory may be created when it is declared, leads to where outputs start, or lies
