@@ -190,10 +190,6 @@ pub enum Dir {
     Open(PathBuf),
 }
 
-/// Windows: each component is checked with `symlink_metadata` and a link's target read with
-/// `read_link`, on paths. A folder swapped for a link between the check and the next step is not
-/// noticed, as there is no `openat` to hold it open; a file is opened without following a link.
-#[cfg(windows)]
 impl Walk for Boundary {
     type Dir = Dir;
     type File = Sized;
@@ -202,10 +198,54 @@ impl Walk for Boundary {
         Dir::Root
     }
 
+    #[cfg(unix)]
+    fn root_path(&self) -> &[u8] {
+        self.path.as_os_str().as_bytes()
+    }
+
+    #[cfg(unix)]
+    fn lookup(&self, dir: &Dir, name: &[u8], last: bool) -> std::io::Result<Node<Dir, Sized>> {
+        let at = match dir {
+            Dir::Root => &self.dir,
+            Dir::Open(fd) => fd,
+        };
+        let name = std::ffi::OsStr::from_bytes(name);
+        let flags = if last {
+            FILE_FLAGS
+        } else {
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+        };
+        match rustix::fs::openat(at, name, flags, Mode::empty()) {
+            Ok(fd) if last => regular(fd),
+            Ok(fd) => Ok(Node::Dir(Dir::Open(fd))),
+            Err(Errno::NOENT) => Ok(Node::Missing),
+            Err(Errno::NXIO) => Ok(Node::Other("a socket")),
+            // A link (`O_NOFOLLOW`), or not a directory: which one, the entry itself says.
+            Err(e @ (Errno::LOOP | Errno::MLINK | Errno::NOTDIR)) => {
+                let stat = rustix::fs::statat(at, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+                match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
+                    rustix::fs::FileType::Symlink => {
+                        let target = rustix::fs::readlinkat(at, name, Vec::new())?;
+                        Ok(Node::Link(target.into_bytes()))
+                    }
+                    _ if e == Errno::NOTDIR => Ok(Node::Other("not a directory")),
+                    _ => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[cfg(windows)]
     fn root_path(&self) -> &[u8] {
         &self.path_bytes
     }
 
+    /// Windows: each component is checked with `symlink_metadata` and a link's target read with
+    /// `read_link`, on paths. A folder swapped for a link between the check and the next step is
+    /// not noticed, as there is no `openat` to hold it open; a file is opened without following a
+    /// link.
+    #[cfg(windows)]
     fn lookup(&self, dir: &Dir, name: &[u8], last: bool) -> std::io::Result<Node<Dir, Sized>> {
         use crate::platform::NoFollow;
         let at = match dir {
@@ -238,52 +278,6 @@ impl Walk for Boundary {
             Ok(Node::File((file, meta.len())))
         } else {
             Ok(Node::Other("a special file"))
-        }
-    }
-}
-
-#[cfg(unix)]
-impl Walk for Boundary {
-    type Dir = Dir;
-    type File = Sized;
-
-    fn root(&self) -> Dir {
-        Dir::Root
-    }
-
-    fn root_path(&self) -> &[u8] {
-        self.path.as_os_str().as_bytes()
-    }
-
-    fn lookup(&self, dir: &Dir, name: &[u8], last: bool) -> std::io::Result<Node<Dir, Sized>> {
-        let at = match dir {
-            Dir::Root => &self.dir,
-            Dir::Open(fd) => fd,
-        };
-        let name = std::ffi::OsStr::from_bytes(name);
-        let flags = if last {
-            FILE_FLAGS
-        } else {
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
-        };
-        match rustix::fs::openat(at, name, flags, Mode::empty()) {
-            Ok(fd) if last => regular(fd),
-            Ok(fd) => Ok(Node::Dir(Dir::Open(fd))),
-            Err(Errno::NOENT) => Ok(Node::Missing),
-            Err(Errno::NXIO) => Ok(Node::Other("a socket")),
-            // A link (`O_NOFOLLOW`), or not a directory: which one, the entry itself says.
-            Err(e @ (Errno::LOOP | Errno::MLINK | Errno::NOTDIR)) => {
-                let stat = rustix::fs::statat(at, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
-                match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
-                    rustix::fs::FileType::Symlink => {
-                        let target = rustix::fs::readlinkat(at, name, Vec::new())?;
-                        Ok(Node::Link(target.into_bytes()))
-                    }
-                    _ if e == Errno::NOTDIR => Ok(Node::Other("not a directory")),
-                    _ => Err(e.into()),
-                }
-            }
-            Err(e) => Err(e.into()),
         }
     }
 }

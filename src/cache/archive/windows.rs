@@ -173,12 +173,12 @@ pub fn remove_dead_temps(root: &Path, dirs: &[PathBuf], pid: u32) -> usize {
             at.push(name);
             std::fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink())
         });
-        let Ok(listing) = std::fs::read_dir(&at) else {
-            continue;
-        };
         if !reachable {
             continue;
         }
+        let Ok(listing) = std::fs::read_dir(&at) else {
+            continue;
+        };
         for entry in listing.flatten() {
             let name = entry.file_name();
             if name.to_string_lossy().starts_with(&prefix)

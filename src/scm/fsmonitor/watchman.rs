@@ -57,6 +57,7 @@ impl Client {
         deadline: Instant,
     ) -> Result<Client, String> {
         if cfg!(windows) {
+            tracing::warn!("{NOT_ON_WINDOWS}");
             return Err(NOT_ON_WINDOWS.into());
         }
         if let Some(sock) = env_sock {
