@@ -164,7 +164,10 @@ pub type Bytes = Result<Vec<u8>, u64>;
 type Sized = (File, u64);
 
 /// What the one-call open found.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "only Linux has the one-call open")
+)]
 enum Direct {
     Opened(Sized),
     Absent,

@@ -64,7 +64,10 @@ fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    #[cfg_attr(not(unix), allow(unused_mut))]
+    #[cfg_attr(
+        not(unix),
+        expect(unused_mut, reason = "only Unix sets the mode of the file")
+    )]
     let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
