@@ -229,10 +229,7 @@ impl DirWriter {
         let mut at = PathBuf::new();
         for part in rel.components() {
             let Component::Normal(name) = part else {
-                return Err(std::io::Error::other(format!(
-                    "`{}` is not a plain relative path",
-                    rel.display()
-                )));
+                return Err(not_plain(rel));
             };
             at.push(name);
             let opened = match rustix::fs::openat(&fd, name, dir_flags(), Mode::empty()) {
@@ -248,10 +245,7 @@ impl DirWriter {
             fd = match opened {
                 Ok(d) => d,
                 Err(Errno::LOOP) | Err(Errno::NOTDIR) => {
-                    return Err(std::io::Error::other(format!(
-                        "refusing to restore into `{}`: it is a symlink or not a directory",
-                        self.root_path.join(&at).display()
-                    )))
+                    return Err(not_a_folder(&self.root_path.join(&at)))
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -312,14 +306,7 @@ fn read_regular_at(dir: BorrowedFd, name: &OsStr, size: u64) -> std::io::Result<
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    let file = File::from(fd);
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() != size {
-        return Err(std::io::Error::other("not the expected regular file"));
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(size + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    read_exactly(File::from(fd), size)
 }
 
 /// A raw `st_mode` as 32 bits: it is `u32` on Linux and `u16` on macOS.

@@ -40,6 +40,32 @@ use crate::glob;
 /// are never archived.
 const TEMP_PREFIX: &str = ".shockwave-tmp-";
 
+/// A member path with a component other than a plain name (`..`, a root) where one is walked.
+fn not_plain(rel: &Path) -> std::io::Error {
+    std::io::Error::other(format!("`{}` is not a plain relative path", rel.display()))
+}
+
+/// A link or a file where a restore needs a folder.
+fn not_a_folder(path: &Path) -> std::io::Error {
+    std::io::Error::other(format!(
+        "refusing to restore into `{}`: it is a symlink or not a directory",
+        path.display()
+    ))
+}
+
+/// The bytes of the open `file` if it is a regular file of exactly `size` bytes (never more
+/// than `size + 1` read, should it grow meanwhile).
+fn read_exactly(file: std::fs::File, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() != size {
+        return Err(std::io::Error::other("not the expected regular file"));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(size + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// A temporary name no other process uses: the pid and a per-process counter. It is only ever
 /// created exclusively, so a file or link someone planted at it is skipped, not followed.
 fn temp_name() -> std::ffi::OsString {

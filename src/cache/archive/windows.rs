@@ -9,10 +9,9 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use super::{temp_name, TEMP_PREFIX};
+use super::{not_a_folder, not_plain, read_exactly, temp_name, TEMP_PREFIX};
 use crate::platform::NoFollow;
 
 /// How many taken names to skip before giving up on creating a temporary file.
@@ -56,10 +55,7 @@ impl DirWriter {
         let mut at = self.root.clone();
         for part in rel.components() {
             let Component::Normal(name) = part else {
-                return Err(std::io::Error::other(format!(
-                    "`{}` is not a plain relative path",
-                    rel.display()
-                )));
+                return Err(not_plain(rel));
             };
             at.push(name);
             let meta = match std::fs::symlink_metadata(&at) {
@@ -73,10 +69,7 @@ impl DirWriter {
                 other => other?,
             };
             if meta.file_type().is_symlink() || !meta.is_dir() {
-                return Err(std::io::Error::other(format!(
-                    "refusing to restore into `{}`: it is a symlink or not a directory",
-                    at.display()
-                )));
+                return Err(not_a_folder(&at));
             }
         }
         Ok(at)
@@ -122,13 +115,7 @@ pub(crate) fn read_regular_at(dir: &Path, name: &OsStr, size: u64) -> std::io::R
         .read(true)
         .no_follow(true)
         .open(dir.join(name))?;
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() != size {
-        return Err(std::io::Error::other("not the expected regular file"));
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(size + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    read_exactly(file, size)
 }
 
 /// Creates a new file in `dir` at a fresh temporary name (`create_new` never opens what exists,
