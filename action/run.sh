@@ -22,14 +22,14 @@ fail() {
   exit 1
 }
 
-# The Rust target of this runner's release archive (none for Windows yet: the crate does not
-# build there).
+# The Rust target of this runner's release archive.
 runner_target() {
   case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
     Linux/X64 | Linux/x86_64) echo x86_64-unknown-linux-musl ;;
     Linux/ARM64 | Linux/aarch64) echo aarch64-unknown-linux-musl ;;
     macOS/X64 | Darwin/x86_64) echo x86_64-apple-darwin ;;
     macOS/ARM64 | Darwin/arm64) echo aarch64-apple-darwin ;;
+    Windows/X64) echo x86_64-pc-windows-msvc ;;
     *) echo "" ;;
   esac
 }

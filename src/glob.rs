@@ -5,8 +5,6 @@
 //! Config, ownership, hashing and the output cache all ask this module, so a pattern means the same
 //! thing wherever it is used. It never reads the filesystem and knows nothing of the config's shape.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
@@ -203,7 +201,7 @@ impl Globs {
 }
 
 fn as_path(bytes: &[u8]) -> &Path {
-    Path::new(OsStr::from_bytes(bytes))
+    crate::platform::path(bytes)
 }
 
 /// Compiles one glob with the semantics used everywhere (see the module docs).

@@ -4,6 +4,10 @@
 //! `graph` → `affected` → `tasks` / `hash` → `cache` → `exec` → `report`, with `cli` at the edge as
 //! the only part that knows the terminal, clap and exit codes.
 
+// No `unsafe` anywhere but the raw directory syscalls of the Linux worktree scan
+// (`scm/sys/linux.rs`, which alone opts out, with `expect`).
+#![deny(unsafe_code)]
+
 pub mod affected;
 pub mod cache;
 pub mod cli;
@@ -18,6 +22,7 @@ pub mod graph;
 pub mod hash;
 pub mod lockfiles;
 pub mod ownership;
+pub mod platform;
 pub mod report;
 pub mod scm;
 pub mod shard;

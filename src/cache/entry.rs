@@ -17,8 +17,15 @@ pub(super) enum MetaError {
     Corrupt(String),
 }
 
+/// An entry's directory, open (on Windows: its path, checked to be a directory and not a link).
+#[cfg(unix)]
+pub(super) type EntryDir = OwnedFd;
+#[cfg(windows)]
+pub(super) type EntryDir = PathBuf;
+
 /// Opens an entry's directory without following a symlink. `Ok(None)`: no entry. `Err`: the
 /// entry is not a directory (a plain file, a symlink): corrupt.
+#[cfg(unix)]
 pub(super) fn open_entry_dir(entry: &Path) -> Result<Option<OwnedFd>, String> {
     match rustix::fs::open(
         entry,
@@ -34,6 +41,16 @@ pub(super) fn open_entry_dir(entry: &Path) -> Result<Option<OwnedFd>, String> {
     }
 }
 
+#[cfg(windows)]
+pub(super) fn open_entry_dir(entry: &Path) -> Result<Option<PathBuf>, String> {
+    match std::fs::symlink_metadata(entry) {
+        Ok(m) if m.is_dir() => Ok(Some(entry.to_path_buf())),
+        Ok(_) => Err("the entry is not a directory (a file or a symlink is in its place)".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot open the entry: {e}")),
+    }
+}
+
 /// The size an entry file must have.
 pub(super) enum Expect {
     Exactly(u64),
@@ -43,26 +60,15 @@ pub(super) enum Expect {
 /// Opens `name` in the entry directory for reading and checks it before anything is read: it
 /// must be a regular file (not a symlink, a FIFO or a device: opened with `O_NOFOLLOW|O_NONBLOCK`,
 /// so neither is followed nor blocks) of the expected size.
-pub(super) fn open_entry_file(dir: &OwnedFd, name: &str, expect: Expect) -> Result<File, String> {
-    let fd = rustix::fs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| match e {
-        Errno::NOENT => format!("`{name}` is missing"),
-        Errno::LOOP => format!("`{name}` is a symlink, not a regular file"),
-        e => format!("`{name}` unreadable: {e}"),
-    })?;
-    let file = File::from(fd);
+pub(super) fn open_entry_file(dir: &EntryDir, name: &str, expect: Expect) -> Result<File, String> {
+    let file = open_in_entry(dir, name)?;
     let meta = file
         .metadata()
         .map_err(|e| format!("`{name}` unreadable: {e}"))?;
     if !meta.is_file() {
         return Err(format!(
             "`{name}` is a {}, not a regular file",
-            archive::kind_name(meta.mode())
+            archive::kind_name(&meta)
         ));
     }
     match expect {
@@ -78,8 +84,46 @@ pub(super) fn open_entry_file(dir: &OwnedFd, name: &str, expect: Expect) -> Resu
     }
 }
 
+/// Opens `name` in the entry directory for reading, without following a link or blocking.
+#[cfg(unix)]
+fn open_in_entry(dir: &OwnedFd, name: &str) -> Result<File, String> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        Errno::NOENT => format!("`{name}` is missing"),
+        Errno::LOOP => format!("`{name}` is a symlink, not a regular file"),
+        e => format!("`{name}` unreadable: {e}"),
+    })?;
+    Ok(File::from(fd))
+}
+
+/// Opens `name` in the entry directory for reading; a link in its place is refused.
+#[cfg(windows)]
+fn open_in_entry(dir: &Path, name: &str) -> Result<File, String> {
+    use crate::platform::NoFollow;
+    let path = dir.join(name);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(format!("`{name}` is a symlink, not a regular file"))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("`{name}` is missing"))
+        }
+        _ => {}
+    }
+    File::options()
+        .read(true)
+        .no_follow(true)
+        .open(&path)
+        .map_err(|e| format!("`{name}` unreadable: {e}"))
+}
+
 /// Reads and parses an entry's `meta.json`, bounded in size.
-pub(super) fn read_meta(dir: &OwnedFd) -> Result<Meta, MetaError> {
+pub(super) fn read_meta(dir: &EntryDir) -> Result<Meta, MetaError> {
     let file = open_entry_file(dir, META, Expect::AtMost(MAX_META)).map_err(|why| {
         if why.ends_with("is missing") {
             MetaError::Missing

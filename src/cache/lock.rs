@@ -19,18 +19,13 @@ pub struct TaskLock {
 /// process (or another descriptor in this one) holds it.
 pub(super) fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
     loop {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o666)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(Errno::WOULDBLOCK) => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let mut options = File::options();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o666);
+        let file = options.no_follow(false).open(path)?;
+        if !lock_now(&file)? {
+            return Ok(None);
         }
         // A cleaner unlinks a lock file only while holding it: if ours was unlinked between the
         // open and the lock, the lock guards nothing anyone else can find. Take the new file.
@@ -44,25 +39,53 @@ pub(super) fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
 /// creating it; `Ok(None)` when another process holds it (or the name was replaced meanwhile),
 /// `Err` when there is no such regular file.
 pub(super) fn lock_existing(path: &Path) -> std::io::Result<Option<File>> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
+    let file = File::options().read(true).no_follow(true).open(path)?;
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::other("not a lock file"));
     }
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => {}
-        Err(Errno::WOULDBLOCK) => return Ok(None),
-        Err(e) => return Err(e.into()),
+    if !lock_now(&file)? {
+        return Ok(None);
     }
     Ok(still_named(&file, path)?.then_some(file))
 }
 
+/// Takes the exclusive lock on `file` without waiting: `false` when another holds it.
+#[cfg(unix)]
+fn lock_now(file: &File) -> std::io::Result<bool> {
+    match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(Errno::WOULDBLOCK) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Takes the exclusive lock on `file` without waiting (`LockFileEx`): `false` when another
+/// holds it.
+#[cfg(windows)]
+#[expect(
+    clippy::incompatible_msrv,
+    reason = "Windows builds need Rust 1.89, which has `File::try_lock`; the README says so"
+)]
+fn lock_now(file: &File) -> std::io::Result<bool> {
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 /// Whether `path` still names the open `file`.
+#[cfg(unix)]
 fn still_named(file: &File, path: &Path) -> std::io::Result<bool> {
     let (held, named) = (file.metadata()?, std::fs::symlink_metadata(path));
     Ok(named.is_ok_and(|n| n.ino() == held.ino() && n.dev() == held.dev()))
+}
+
+/// Whether `path` still names a lock file. Windows's std gives no file identity to compare, so
+/// a lock file removed and recreated between the open and the lock is not noticed there.
+#[cfg(windows)]
+fn still_named(_file: &File, path: &Path) -> std::io::Result<bool> {
+    Ok(std::fs::symlink_metadata(path).is_ok_and(|n| n.is_file()))
 }
 
 impl LocalCache {

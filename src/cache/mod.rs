@@ -29,17 +29,22 @@ pub use size::{format_size, parse_size};
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+#[cfg(unix)]
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[cfg(unix)]
 use rustix::fs::{Mode, OFlags};
+#[cfg(unix)]
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Globs;
+use crate::platform::NoFollow;
 
 /// Bump when the entry layout changes; entries of another version are misses, replaced by the next
 /// store. 2: sizes of the log and of the uncompressed archive.
@@ -406,6 +411,7 @@ impl LocalCache {
             archive::extract_tar(open()?, root, &members, &mut record).map_err(unrestorable)?;
         }
         // Record the use for least-recently-used pruning.
+        #[cfg(unix)]
         if let Ok(fd) = rustix::fs::openat(
             &dir,
             META,
@@ -413,6 +419,14 @@ impl LocalCache {
             Mode::empty(),
         ) {
             let _ = File::from(fd).set_modified(SystemTime::now());
+        }
+        #[cfg(windows)]
+        if let Ok(file) = File::options()
+            .write(true)
+            .no_follow(true)
+            .open(dir.join(META))
+        {
+            let _ = file.set_modified(SystemTime::now());
         }
         Ok(Some(Restored { meta, log }))
     }
@@ -504,11 +518,7 @@ fn is_hash_name(name: &str) -> bool {
 /// everything in the directory. Empty (a first write cut short by a full disk), missing,
 /// unreadable, a symlink or anything else: no, and it is rewritten.
 fn ignore_file_is_right(path: &Path) -> bool {
-    let Ok(file) = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-    else {
+    let Ok(file) = File::options().read(true).no_follow(true).open(path) else {
         return false;
     };
     if !file.metadata().is_ok_and(|m| m.is_file()) {
@@ -547,7 +557,7 @@ pub(super) fn create_new(path: &Path) -> std::io::Result<File> {
     File::options()
         .write(true)
         .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .no_follow(false)
         .open(path)
 }
 

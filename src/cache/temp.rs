@@ -24,7 +24,8 @@ const ATTEMPTS: usize = 8;
 /// A temporary directory in the cache, removed when dropped. Its writer lock is held until then.
 pub struct TempDir {
     path: PathBuf,
-    _writer: File,
+    /// Always `Some` until dropped (Windows closes it first, see [`TempDir::drop`]).
+    writer: Option<File>,
 }
 
 impl TempDir {
@@ -35,6 +36,11 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // Windows removes no folder while a file in it is open: there the lock goes first, and a
+        // cleaner that takes it meanwhile only removes what this removes anyway.
+        if cfg!(windows) {
+            self.writer.take();
+        }
         // Removed while the lock is still held (the field is dropped after this), so no cleaner
         // ever sees it unlocked before it is gone.
         let _ = std::fs::remove_dir_all(&self.path);
@@ -65,7 +71,7 @@ impl LocalCache {
                 Ok(Some(file)) => {
                     return Ok(TempDir {
                         path,
-                        _writer: file,
+                        writer: Some(file),
                     })
                 }
                 // A cleaner took the new directory for a dead writer's between the two steps: it
@@ -148,6 +154,10 @@ impl LocalCache {
             Err(_) if age > STALE_TMP => None,
             Err(_) => return false,
         };
+        // Windows removes no folder while a file in it is open: there the lock is let go first
+        // (a writer that takes the name meanwhile loses its new directory, and fails or retries).
+        #[cfg(windows)]
+        drop(_lock);
         if let Some(journal) = read_journal(&path.join(RESTORING)) {
             let removed = archive::remove_dead_temps(&journal.root, &journal.dirs, journal.pid);
             if removed > 0 {
@@ -182,11 +192,7 @@ impl LocalCache {
 
 /// A journal, if `path` is a regular file holding one.
 fn read_journal(path: &Path) -> Option<Journal> {
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .ok()?;
+    let file = File::options().read(true).no_follow(true).open(path).ok()?;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return None;
     }

@@ -239,15 +239,8 @@ impl Env {
     /// Columns of the terminal on stderr now (it may have been resized); `COLUMNS` or 80 when it
     /// does not say.
     pub fn terminal_width(&self) -> usize {
-        // SAFETY: TIOCGWINSZ writes only into `ws`, a zeroed winsize that lives across the call.
-        let cols = unsafe {
-            let mut ws: libc::winsize = std::mem::zeroed();
-            if libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
-                ws.ws_col as usize
-            } else {
-                0
-            }
-        };
+        let cols = terminal_size::terminal_size_of(std::io::stderr())
+            .map_or(0, |(terminal_size::Width(cols), _)| usize::from(cols));
         if cols > 0 {
             cols
         } else {

@@ -13,11 +13,11 @@
 
 use std::io::Read;
 use std::ops::Range;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::raw::{RawConfig, RawTarget, SpannedStr};
 use super::roots::parents_to_list;
+use crate::platform::NoFollow;
 
 /// The first bytes of every entry; the last byte is the layout's version.
 const MAGIC: &[u8; 8] = b"swcfg\0\0\x01";
@@ -48,11 +48,17 @@ impl Slot {
         key.update(exe.as_os_str().as_encoded_bytes());
         key.update(&meta.len().to_le_bytes());
         key.update(&mtime.as_nanos().to_le_bytes());
-        for n in [meta.dev(), meta.ino()] {
-            key.update(&n.to_le_bytes());
-        }
-        for n in [meta.ctime(), meta.ctime_nsec()] {
-            key.update(&n.to_le_bytes());
+        // A rebuilt binary copied over the old one keeps neither its inode nor its ctime. Windows
+        // has neither: the size and modification time above stand for the build there.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            for n in [meta.dev(), meta.ino()] {
+                key.update(&n.to_le_bytes());
+            }
+            for n in [meta.ctime(), meta.ctime_nsec()] {
+                key.update(&n.to_le_bytes());
+            }
         }
         key.update(&(text.len() as u64).to_le_bytes());
         key.update(text.as_bytes());
@@ -79,7 +85,7 @@ impl Slot {
         // Never through a symlink, never a FIFO or device (which could block or never end).
         let Ok(file) = std::fs::File::options()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .no_follow(true)
             .open(&self.file)
         else {
             return miss("not there, or not a plain file");

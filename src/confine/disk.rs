@@ -6,20 +6,28 @@
 
 use std::fs::File;
 use std::io::Read as _;
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
 use rustix::fd::OwnedFd;
+#[cfg(unix)]
 use rustix::fs::{Mode, OFlags};
+#[cfg(unix)]
 use rustix::io::Errno;
 
 use super::{resolve, Found, Node, Refusal, Walk};
 
 /// The folder no path is resolved out of (the repository root), open.
 pub struct Boundary {
+    #[cfg(unix)]
     dir: OwnedFd,
     /// Its canonical path.
     path: PathBuf,
+    /// Its canonical path as the walk compares absolute links with it: `/`-separated.
+    #[cfg(windows)]
+    path_bytes: Vec<u8>,
 }
 
 /// A regular file opened inside a [`Boundary`].
@@ -38,12 +46,25 @@ impl Boundary {
     /// they lead).
     pub fn open(path: &Path) -> std::io::Result<Boundary> {
         let path = std::fs::canonicalize(path)?;
+        #[cfg(unix)]
         let dir = rustix::fs::open(
             &path,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Ok(Boundary { dir, path })
+        #[cfg(unix)]
+        return Ok(Boundary { dir, path });
+        #[cfg(windows)]
+        {
+            if !std::fs::metadata(&path)?.is_dir() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    format!("{} is not a folder", path.display()),
+                ));
+            }
+            let path_bytes = crate::platform::path_bytes(&path).into_owned();
+            Ok(Boundary { path, path_bytes })
+        }
     }
 
     /// The canonical path of the boundary.
@@ -143,6 +164,10 @@ pub type Bytes = Result<Vec<u8>, u64>;
 type Sized = (File, u64);
 
 /// What the one-call open found.
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "only Linux has the one-call open")
+)]
 enum Direct {
     Opened(Sized),
     Absent,
@@ -151,16 +176,21 @@ enum Direct {
 }
 
 /// Opening the last component: a FIFO must not block, a terminal must not become ours.
+#[cfg(unix)]
 const FILE_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
     .union(OFlags::NONBLOCK)
     .union(OFlags::CLOEXEC)
     .union(OFlags::NOCTTY);
 
-/// A directory on the way: the boundary itself, or one opened below it.
+/// A directory on the way: the boundary itself, or one opened below it (on Windows: its path,
+/// checked not to be a link).
 pub enum Dir {
     Root,
+    #[cfg(unix)]
     Open(OwnedFd),
+    #[cfg(windows)]
+    Open(PathBuf),
 }
 
 impl Walk for Boundary {
@@ -171,10 +201,12 @@ impl Walk for Boundary {
         Dir::Root
     }
 
+    #[cfg(unix)]
     fn root_path(&self) -> &[u8] {
         self.path.as_os_str().as_bytes()
     }
 
+    #[cfg(unix)]
     fn lookup(&self, dir: &Dir, name: &[u8], last: bool) -> std::io::Result<Node<Dir, Sized>> {
         let at = match dir {
             Dir::Root => &self.dir,
@@ -206,9 +238,55 @@ impl Walk for Boundary {
             Err(e) => Err(e.into()),
         }
     }
+
+    #[cfg(windows)]
+    fn root_path(&self) -> &[u8] {
+        &self.path_bytes
+    }
+
+    /// Windows: each component is checked with `symlink_metadata` and a link's target read with
+    /// `read_link`, on paths. A folder swapped for a link between the check and the next step is
+    /// not noticed, as there is no `openat` to hold it open; a file is opened without following a
+    /// link.
+    #[cfg(windows)]
+    fn lookup(&self, dir: &Dir, name: &[u8], last: bool) -> std::io::Result<Node<Dir, Sized>> {
+        use crate::platform::NoFollow;
+        let at = match dir {
+            Dir::Root => self.path.join(crate::platform::path(name)),
+            Dir::Open(path) => path.join(crate::platform::path(name)),
+        };
+        let meta = match std::fs::symlink_metadata(&at) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Node::Missing),
+            other => other?,
+        };
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&at)?;
+            return Ok(Node::Link(
+                crate::platform::path_bytes(&target).into_owned(),
+            ));
+        }
+        if !last {
+            return Ok(if meta.is_dir() {
+                Node::Dir(Dir::Open(at))
+            } else {
+                Node::Other("not a directory")
+            });
+        }
+        if meta.is_dir() {
+            return Ok(Node::Other("a directory"));
+        }
+        let file = File::options().read(true).no_follow(true).open(&at)?;
+        let meta = file.metadata()?;
+        if meta.is_file() {
+            Ok(Node::File((file, meta.len())))
+        } else {
+            Ok(Node::Other("a special file"))
+        }
+    }
 }
 
 /// The node an opened file is: a regular file, or what else it is.
+#[cfg(unix)]
 fn regular(fd: OwnedFd) -> std::io::Result<Node<Dir, Sized>> {
     let file = File::from(fd);
     let meta = file.metadata()?;
@@ -250,6 +328,9 @@ impl Root {
             .ok()
             .and_then(Path::to_str)
             .map(|p| p.trim_end_matches('/').to_owned());
+        // Boundary-relative paths are `/`-separated, as git writes them.
+        #[cfg(windows)]
+        let prefix = prefix.map(|p| p.replace('\\', "/"));
         let (boundary, prefix) = match prefix {
             Some(prefix) => (outer, prefix),
             None => (Boundary::open(&real)?, String::new()),

@@ -5,6 +5,9 @@
 //! handler: this takes a lock). The first request sends SIGTERM to every group, every further one
 //! SIGKILL; the scheduler watches the count to stop starting tasks, to send SIGKILL when the grace
 //! period ends and to stop waiting after a second request.
+//!
+//! Windows has no process groups or signals: there a command's process tree is ended with
+//! `taskkill /T` (politely for SIGTERM, `/F` for SIGKILL), addressed by the command's pid.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,7 +31,7 @@ impl Interrupt {
     /// request, SIGKILL for every later one. Returns how many requests there have been.
     pub fn request(&self) -> usize {
         let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        self.signal_all(if n == 1 { libc::SIGTERM } else { libc::SIGKILL });
+        self.signal_all(if n == 1 { Stop::Term } else { Stop::Kill });
         n
     }
 
@@ -51,7 +54,7 @@ impl Interrupt {
     }
 
     /// Sends `signal` to every registered process group; returns how many there were.
-    pub(super) fn signal_all(&self, signal: i32) -> usize {
+    pub(super) fn signal_all(&self, signal: Stop) -> usize {
         let Ok(groups) = self.groups.lock() else {
             return 0;
         };
@@ -71,8 +74,8 @@ impl Interrupt {
         }
         match self.requests() {
             0 => {}
-            1 => kill_group(pgid, libc::SIGTERM),
-            _ => kill_group(pgid, libc::SIGKILL),
+            1 => kill_group(pgid, Stop::Term),
+            _ => kill_group(pgid, Stop::Kill),
         }
     }
 
@@ -84,9 +87,40 @@ impl Interrupt {
     }
 }
 
-pub(super) fn kill_group(pgid: i32, signal: i32) {
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-    unsafe {
-        libc::kill(-pgid, signal);
+/// The two ways a running command is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// SIGTERM: asked to stop.
+    Term,
+    /// SIGKILL: made to.
+    Kill,
+}
+
+/// Sends the group `pgid` the signal for `stop` (errors, such as a group already gone, ignored).
+#[cfg(unix)]
+pub(super) fn kill_group(pgid: i32, stop: Stop) {
+    use rustix::process::{kill_process_group, Pid, Signal};
+    let signal = match stop {
+        Stop::Term => Signal::TERM,
+        Stop::Kill => Signal::KILL,
+    };
+    if let Some(pgid) = Pid::from_raw(pgid) {
+        let _ = kill_process_group(pgid, signal);
     }
+}
+
+/// Ends the process tree of the command with pid `pid`: `taskkill /T`, with `/F` for
+/// [`Stop::Kill`] (errors, such as a tree already gone, ignored).
+#[cfg(windows)]
+pub(super) fn kill_group(pid: i32, stop: Stop) {
+    let mut taskkill = std::process::Command::new("taskkill");
+    taskkill.args(["/T", "/PID", &pid.to_string()]);
+    if stop == Stop::Kill {
+        taskkill.arg("/F");
+    }
+    let _ = taskkill
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
 }

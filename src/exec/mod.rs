@@ -239,7 +239,7 @@ impl<'a> Scheduler<'a> {
             self.give_up = Some(Instant::now() + KILL_WAIT);
         }
         if self.kill_deadline.is_some_and(|d| Instant::now() >= d) {
-            let commands = interrupt.signal_all(libc::SIGKILL);
+            let commands = interrupt.signal_all(interrupt::Stop::Kill);
             if commands > 0 {
                 self.emit(&RunEvent::Stopping {
                     reason: StopReason::GraceOver {

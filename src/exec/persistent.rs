@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,8 +121,8 @@ impl Persistent {
             .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(writer)
-            .stderr(writer2)
-            .process_group(0);
+            .stderr(writer2);
+        super::worker::own_process_group(&mut cmd);
         let child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -174,16 +173,16 @@ impl Drop for Persistent {
 /// SIGTERM to the group, SIGKILL if the leader has not exited after the grace period; reaped.
 fn stop_group(child: &mut Child) {
     let pgid = child.id() as i32;
-    super::interrupt::kill_group(pgid, libc::SIGTERM);
+    super::interrupt::kill_group(pgid, super::interrupt::Stop::Term);
     let deadline = Instant::now() + super::TERM_GRACE;
     while Instant::now() < deadline {
         if matches!(child.try_wait(), Ok(Some(_))) {
             // The leader is gone; what it started may not be.
-            super::interrupt::kill_group(pgid, libc::SIGKILL);
+            super::interrupt::kill_group(pgid, super::interrupt::Stop::Kill);
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    super::interrupt::kill_group(pgid, libc::SIGKILL);
+    super::interrupt::kill_group(pgid, super::interrupt::Stop::Kill);
     let _ = child.wait();
 }

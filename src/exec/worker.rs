@@ -3,7 +3,6 @@
 //! a channel; the scheduler alone decides what runs next.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -209,16 +208,18 @@ fn run_command(
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(writer)
-        .stderr(writer2)
-        .process_group(0);
+        .stderr(writer2);
+    own_process_group(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
             // The usual cause of a missing root is a sparse checkout that leaves the service out.
-            let hint = if spec.cwd.exists() {
-                ""
-            } else {
+            let hint = if !spec.cwd.exists() {
                 " (the service's directory is not in the worktree: in a sparse checkout, add it with `git sparse-checkout add`)"
+            } else if cfg!(windows) && e.kind() == std::io::ErrorKind::NotFound {
+                " (on Windows commands run with `sh -c` too: put the `bin` folder of Git for Windows, which holds `sh.exe`, on PATH)"
+            } else {
+                ""
             };
             return fail(format!(
                 "shockwave: failed to start `sh -c {}` in {}: {e}{hint}\n",
@@ -282,7 +283,8 @@ fn run_command(
     match status {
         Ok(s) if s.success() => (TaskStatus::Success, log),
         Ok(s) => {
-            if let Some(sig) = s.signal() {
+            #[cfg(unix)]
+            if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&s) {
                 log.extend_from_slice(
                     format!("shockwave: command killed by signal {sig}\n").as_bytes(),
                 );
@@ -303,24 +305,37 @@ fn run_command(
     }
 }
 
+/// Starts the command in a process group of its own (its pid is the group id), so a stop reaches
+/// everything it started. Windows has no process groups: there the pid stands for the tree.
+pub(super) fn own_process_group(cmd: &mut Command) {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    #[cfg(windows)]
+    let _ = cmd;
+}
+
 /// Blocks until process `pid` has exited, leaving it to be reaped (`WNOWAIT`).
+#[cfg(unix)]
 fn wait_exited(pid: i32) {
+    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
+    let Some(pid) = Pid::from_raw(pid) else {
+        return;
+    };
     loop {
-        // SAFETY: waitid(2) writes only into `info`, a zeroed siginfo_t that lives across the call.
-        let rc = unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
-        };
-        if rc == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return;
+        match waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+        ) {
+            Err(rustix::io::Errno::INTR) => continue,
+            _ => return,
         }
     }
 }
+
+/// On Windows the pid is not reused while the `Child` holds the process's handle, which it does
+/// until it is dropped after `wait`: nothing to wait for here.
+#[cfg(windows)]
+fn wait_exited(_pid: i32) {}
 
 /// Starts `jobs` worker threads that take task indices from `jobs_rx` until it closes.
 pub(super) fn spawn(

@@ -4,7 +4,6 @@
 //! deleted from the worktree are absent. Built once per run; queried per service by path prefix.
 
 use rustc_hash::FxHashMap;
-use std::os::unix::ffi::OsStrExt;
 
 use bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
@@ -245,13 +244,13 @@ fn hash_worktree_file(
     kind: gix::hash::Kind,
     regular_mode: Option<u32>,
 ) -> std::io::Result<(FileId, u32)> {
-    let path = workdir.join(std::ffi::OsStr::from_bytes(rela));
+    let path = workdir.join(crate::platform::path(rela));
     let meta = std::fs::symlink_metadata(&path)?;
     let (mode, data) = if meta.file_type().is_symlink() {
         let target = std::fs::read_link(&path)?;
-        (0o120000, target.as_os_str().as_bytes().to_vec())
+        (0o120000, target.as_os_str().as_encoded_bytes().to_vec())
     } else if meta.is_file() {
-        let exec = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0;
+        let exec = crate::platform::executable(&meta);
         let mode = match regular_mode {
             Some(m) if m != 0o120000 => m,
             _ if exec => 0o100755,
@@ -275,7 +274,7 @@ fn warn_unreadable(path: &BStr, err: &std::io::Error) {
 
 /// The commit checked out in a submodule at `rela`, if it is checked out.
 fn submodule_head(workdir: &std::path::Path, rela: &BStr) -> Option<FileId> {
-    let path = workdir.join(std::ffi::OsStr::from_bytes(rela));
+    let path = workdir.join(crate::platform::path(rela));
     if !path.join(".git").exists() {
         return None;
     }

@@ -2,8 +2,6 @@
 //! entries are rare, so this runs after the parallel scan, serially; an untracked directory that
 //! is not ignored is read here (with std, on every platform) down to its files.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use bstr::{BString, ByteSlice};
@@ -39,7 +37,7 @@ pub(super) fn not_ignored(
                 if ignores.ignores(p.as_bstr(), true) {
                     continue;
                 }
-                let full = workdir.join(OsStr::from_bytes(&p));
+                let full = workdir.join(crate::platform::path(&p));
                 // A nested repository is not part of this one.
                 if full.join(".git").exists() {
                     continue;
@@ -50,7 +48,7 @@ pub(super) fn not_ignored(
                 for de in read.flatten() {
                     let mut child = p.clone();
                     child.push(b'/');
-                    child.extend_from_slice(de.file_name().as_bytes());
+                    child.extend_from_slice(de.file_name().as_encoded_bytes());
                     if de.file_type().is_ok_and(|t| t.is_dir()) {
                         pending.push(Candidate::Dir(child));
                     } else {

@@ -5,7 +5,6 @@
 //! questions while it runs: whether git ignores a changed path, which folders below a new one
 //! to watch.
 
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use bstr::{BString, ByteSlice};
@@ -91,7 +90,7 @@ impl GitFolders {
     /// The path relative to the worktree, `None` outside it.
     fn relative(&self, path: &Path) -> Option<BString> {
         let rel = path.strip_prefix(&self.repo.workdir).ok()?;
-        Some(BString::from(rel.as_os_str().as_bytes()))
+        Some(BString::from(crate::platform::path_bytes(rel).into_owned()))
     }
 }
 

@@ -1,16 +1,27 @@
 //! Extracting checked members through directory descriptors and exclusive temporary names.
 
 use super::*;
+#[cfg(unix)]
 use std::ffi::OsStr;
+#[cfg(unix)]
 use std::fs::File;
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Component, Path, PathBuf};
+#[cfg(unix)]
+use std::path::Component;
+use std::path::{Path, PathBuf};
 
 use super::temps::{create_temp_file, create_temp_symlink};
+#[cfg(unix)]
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+#[cfg(unix)]
 use rustix::io::Errno;
+
+#[cfg(windows)]
+use super::windows::{read_regular_at, remove_at, replace_at, stat_regular, DirWriter};
 
 /// Files up to this size are compared with what is already in place before being rewritten.
 const SAME_FILE_CHECK: u64 = 1 << 20;
@@ -94,12 +105,8 @@ pub fn extract_tar<R: Read>(
                 // no write, no rename, and its mtime stays, which keeps later tools quiet.
                 let mut data = None;
                 let size = entry.size();
-                if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-                    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
-                        && st.st_size as u64 == size
-                        && size <= SAME_FILE_CHECK
-                        && mode_bits(st.st_mode) & 0o777 == mode
-                    {
+                if let Some((len, bits)) = stat_regular(dir, name) {
+                    if len == size && size <= SAME_FILE_CHECK && bits & 0o777 == mode {
                         let mut bytes = Vec::with_capacity(size as usize);
                         entry.read_to_end(&mut bytes)?;
                         if read_regular_at(dir, name, size).is_ok_and(|old| old == bytes) {
@@ -119,12 +126,13 @@ pub fn extract_tar<R: Read>(
                         }
                     }
                     // Through the descriptor: the path could name something else by now.
+                    #[cfg(unix)]
                     file.set_permissions(std::fs::Permissions::from_mode(mode))?;
                     replace_at(dir, &tmp, name)
                 };
                 let written = write();
                 if written.is_err() {
-                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
+                    remove_at(dir, &tmp);
                 }
                 drop(file);
                 written?;
@@ -135,7 +143,7 @@ pub fn extract_tar<R: Read>(
                 let tmp = create_temp_symlink(dir, target)?;
                 let written = replace_at(dir, &tmp, name);
                 if written.is_err() {
-                    let _ = rustix::fs::unlinkat(dir, &tmp, AtFlags::empty());
+                    remove_at(dir, &tmp);
                 }
                 written?;
             }
@@ -156,6 +164,7 @@ fn written_dirs(members: &[Member]) -> Vec<PathBuf> {
 
 /// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
 /// never followed.
+#[cfg(unix)]
 pub(super) fn dir_flags() -> OFlags {
     OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
 }
@@ -163,12 +172,14 @@ pub(super) fn dir_flags() -> OFlags {
 /// Opens directories below a service root one component at a time, creating missing ones, without
 /// following a symlink anywhere below the root. Keeps the last parent open, since members arrive
 /// grouped by directory.
+#[cfg(unix)]
 pub(super) struct DirWriter {
     root_path: PathBuf,
     root: OwnedFd,
     last: Option<(PathBuf, OwnedFd)>,
 }
 
+#[cfg(unix)]
 impl DirWriter {
     pub(super) fn open(root: &Path) -> std::io::Result<Self> {
         // The service root itself is the caller's (it may legitimately be reached through a link).
@@ -218,10 +229,7 @@ impl DirWriter {
         let mut at = PathBuf::new();
         for part in rel.components() {
             let Component::Normal(name) = part else {
-                return Err(std::io::Error::other(format!(
-                    "`{}` is not a plain relative path",
-                    rel.display()
-                )));
+                return Err(not_plain(rel));
             };
             at.push(name);
             let opened = match rustix::fs::openat(&fd, name, dir_flags(), Mode::empty()) {
@@ -237,10 +245,7 @@ impl DirWriter {
             fd = match opened {
                 Ok(d) => d,
                 Err(Errno::LOOP) | Err(Errno::NOTDIR) => {
-                    return Err(std::io::Error::other(format!(
-                        "refusing to restore into `{}`: it is a symlink or not a directory",
-                        self.root_path.join(&at).display()
-                    )))
+                    return Err(not_a_folder(&self.root_path.join(&at)))
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -253,6 +258,7 @@ impl DirWriter {
 /// atomically. An empty directory in the way is removed first (a rename cannot replace a directory
 /// with a file); a directory with anything in it is refused, since what it holds need not be an
 /// output (a cached `vendor/x.js` must not delete a checked-in `vendor/x.js/LICENSE`).
+#[cfg(unix)]
 fn replace_at(dir: BorrowedFd, tmp: &OsStr, name: &OsStr) -> std::io::Result<()> {
     if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
@@ -275,8 +281,24 @@ fn replace_at(dir: BorrowedFd, tmp: &OsStr, name: &OsStr) -> std::io::Result<()>
     Ok(())
 }
 
+/// The size and permission bits of `name` in `dir` when it is a regular file (a symlink is not
+/// followed).
+#[cfg(unix)]
+fn stat_regular(dir: BorrowedFd, name: &OsStr) -> Option<(u64, u32)> {
+    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+    (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+        .then(|| (st.st_size as u64, mode_bits(st.st_mode)))
+}
+
+/// Removes the temporary `tmp` in `dir` after a failed write; what remains is a cleaner's.
+#[cfg(unix)]
+fn remove_at(dir: BorrowedFd, tmp: &OsStr) {
+    let _ = rustix::fs::unlinkat(dir, tmp, AtFlags::empty());
+}
+
 /// The bytes of the regular file `name` in `dir` if it has exactly `size` bytes: never through a
 /// symlink, never blocking on a FIFO.
+#[cfg(unix)]
 fn read_regular_at(dir: BorrowedFd, name: &OsStr, size: u64) -> std::io::Result<Vec<u8>> {
     let fd = rustix::fs::openat(
         dir,
@@ -284,17 +306,11 @@ fn read_regular_at(dir: BorrowedFd, name: &OsStr, size: u64) -> std::io::Result<
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    let file = File::from(fd);
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() != size {
-        return Err(std::io::Error::other("not the expected regular file"));
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(size + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    read_exactly(File::from(fd), size)
 }
 
 /// A raw `st_mode` as 32 bits: it is `u32` on Linux and `u16` on macOS.
+#[cfg(unix)]
 #[cfg_attr(
     target_os = "linux",
     expect(

@@ -12,7 +12,12 @@
 
 mod check;
 mod extract;
+#[cfg(unix)]
 mod temps;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as temps;
 mod write;
 
 #[cfg(test)]
@@ -26,7 +31,6 @@ pub use temps::remove_dead_temps;
 pub use write::create;
 pub use write::{kind_name, write_archive};
 
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::config::Globs;
@@ -35,6 +39,41 @@ use crate::glob;
 /// Prefix of the temporary names files are restored through. Such files (left by a killed restore)
 /// are never archived.
 const TEMP_PREFIX: &str = ".shockwave-tmp-";
+
+/// A member path with a component other than a plain name (`..`, a root) where one is walked.
+fn not_plain(rel: &Path) -> std::io::Error {
+    std::io::Error::other(format!("`{}` is not a plain relative path", rel.display()))
+}
+
+/// A link or a file where a restore needs a folder.
+fn not_a_folder(path: &Path) -> std::io::Error {
+    std::io::Error::other(format!(
+        "refusing to restore into `{}`: it is a symlink or not a directory",
+        path.display()
+    ))
+}
+
+/// The bytes of the open `file` if it is a regular file of exactly `size` bytes (never more
+/// than `size + 1` read, should it grow meanwhile).
+fn read_exactly(file: std::fs::File, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() != size {
+        return Err(std::io::Error::other("not the expected regular file"));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(size + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A temporary name no other process uses: the pid and a per-process counter. It is only ever
+/// created exclusively, so a file or link someone planted at it is skipped, not followed.
+fn temp_name() -> std::ffi::OsString {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::ffi::OsString::from(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+}
 
 pub enum CheckError {
     Unsafe(String),
@@ -86,10 +125,11 @@ impl<'a> Scope<'a> {
     fn forbidden(&self, path: &Path) -> Option<&'static str> {
         // Compared without case: on a case-insensitive filesystem (macOS, Windows) `.GIT` is
         // the same directory, and git runs hooks from it.
-        if path
-            .components()
-            .any(|c| c.as_os_str().as_bytes().eq_ignore_ascii_case(b".git"))
-        {
+        if path.components().any(|c| {
+            c.as_os_str()
+                .as_encoded_bytes()
+                .eq_ignore_ascii_case(b".git")
+        }) {
             Some("inside a `.git` directory")
         } else if self
             .cache_dir
@@ -103,7 +143,7 @@ impl<'a> Scope<'a> {
     }
 
     fn declared(&self, path: &Path) -> bool {
-        self.outputs.is_match(path.as_os_str().as_bytes())
+        self.outputs.is_match(&crate::platform::path_bytes(path))
     }
 
     /// A directory may be created when it is declared, leads to where outputs start, or lies
@@ -199,5 +239,5 @@ fn safe_relative(p: &Path) -> Option<PathBuf> {
     (!out.as_os_str().is_empty()).then_some(out)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests;

@@ -9,24 +9,15 @@ use std::ffi::{CStr, OsString};
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::extract::dir_flags;
-use super::TEMP_PREFIX;
+use super::{temp_name, TEMP_PREFIX};
 
 /// How many taken names to skip before giving up on creating a temporary file.
 const TEMP_ATTEMPTS: usize = 32;
-
-/// A temporary name no other process uses: the pid and a per-process counter. It is only ever
-/// created exclusively, so a file or link someone planted at it is skipped, not followed.
-fn temp_name() -> OsString {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    OsString::from(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
-}
 
 /// Creates a new file in `dir` at a fresh temporary name, locked: keep the file open until it
 /// is renamed into place.

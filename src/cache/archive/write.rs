@@ -1,13 +1,10 @@
 //! Writing an archive: walking what the scope admits, without following links, into tar.zst.
 
 use super::*;
+use crate::platform::NoFollow;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-
-use rustix::fs::FileType;
 
 /// What [`write_archive`] wrote.
 pub struct Written {
@@ -75,7 +72,7 @@ pub fn write_archive<W: Write>(
             // Opened without following a link or blocking on a FIFO swapped in since the walk.
             let file = std::fs::File::options()
                 .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .no_follow(true)
                 .open(&full)?;
             let meta = file.metadata()?;
             if !meta.is_file() {
@@ -84,11 +81,11 @@ pub fn write_archive<W: Write>(
             let len = meta.len();
             header.set_entry_type(tar::EntryType::Regular);
             header.set_size(len);
-            header.set_mode(meta.permissions().mode() & 0o777);
+            header.set_mode(crate::platform::mode_bits(&meta) & 0o777);
             // `take` keeps the member exactly as long as its header says, even if the file grows.
             builder.append_data(&mut header, rel, file.take(len))?;
         } else {
-            return Err(refuse(rel, format!("is a {}", kind_name(meta.mode()))));
+            return Err(refuse(rel, format!("is a {}", kind_name(&meta))));
         }
     }
     let counting = builder.into_inner()?;
@@ -99,7 +96,12 @@ pub fn write_archive<W: Write>(
     Ok((counting.inner.finish()?, written))
 }
 
-pub fn kind_name(mode: u32) -> &'static str {
+/// What the file `meta` describes is, in words.
+#[cfg(unix)]
+pub fn kind_name(meta: &std::fs::Metadata) -> &'static str {
+    use rustix::fs::FileType;
+    use std::os::unix::fs::MetadataExt;
+    let mode = meta.mode();
     // The raw mode is 32 bits on Linux and 16 on macOS; the file type bits fit in 16 either way.
     match FileType::from_raw_mode((mode & 0o170000) as _) {
         FileType::RegularFile => "regular file",
@@ -110,6 +112,21 @@ pub fn kind_name(mode: u32) -> &'static str {
         FileType::CharacterDevice => "character device",
         FileType::BlockDevice => "block device",
         FileType::Unknown => "file of unknown type",
+    }
+}
+
+/// What the file `meta` describes is, in words.
+#[cfg(windows)]
+pub fn kind_name(meta: &std::fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        "regular file"
+    } else if kind.is_dir() {
+        "directory"
+    } else if kind.is_symlink() {
+        "symlink"
+    } else {
+        "file of unknown type"
     }
 }
 
@@ -198,5 +215,5 @@ fn symlink_on_the_way(root: &Path, rel: &Path) -> std::io::Result<Option<PathBuf
 }
 
 fn is_temp_name(name: &OsStr) -> bool {
-    name.as_bytes().starts_with(TEMP_PREFIX.as_bytes())
+    name.as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes())
 }

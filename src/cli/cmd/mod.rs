@@ -60,14 +60,18 @@ fn print(text: &str) {
 /// even if this process is killed while writing. The file gets the mode any new file gets (0666
 /// less the umask: 0644 usually), not the 0600 of a temporary file: it is the user's file.
 fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)?;
+    #[cfg_attr(
+        not(unix),
+        expect(unused_mut, reason = "only Unix sets the mode of the file")
+    )]
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -7,7 +7,6 @@
 //! only means a full scan.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -39,12 +38,25 @@ impl Stamp {
     /// The file's stamp, `None` when it does not exist (or cannot be stat'ed).
     pub(in crate::scm) fn of(path: &Path) -> Option<Stamp> {
         let m = std::fs::metadata(path).ok()?;
-        Some(Stamp {
-            size: m.size(),
-            ino: m.ino(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        })
+        #[cfg(unix)]
+        let stamp = {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                size: m.size(),
+                ino: m.ino(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+                ctime: (m.ctime(), m.ctime_nsec()),
+            }
+        };
+        // Windows has no inode or ctime: the creation time stands for the ctime.
+        #[cfg(windows)]
+        let stamp = Stamp {
+            size: m.len(),
+            ino: 0,
+            mtime: crate::platform::since_epoch(m.modified()),
+            ctime: crate::platform::since_epoch(m.created()),
+        };
+        Some(stamp)
     }
 }
 

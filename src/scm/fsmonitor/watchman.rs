@@ -7,7 +7,9 @@
 //! wrong; the caller falls back to a full scan. Never reads or writes a file of the worktree.
 
 use std::io::{BufRead, BufReader, Read, Write};
+#[cfg(unix)]
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -54,6 +56,10 @@ impl Client {
         stored: Option<&Path>,
         deadline: Instant,
     ) -> Result<Client, String> {
+        if cfg!(windows) {
+            tracing::warn!("{NOT_ON_WINDOWS}");
+            return Err(NOT_ON_WINDOWS.into());
+        }
         if let Some(sock) = env_sock {
             return Client::open(sock.to_path_buf(), deadline);
         }
@@ -66,6 +72,12 @@ impl Client {
         Client::open(sockname(deadline)?, deadline)
     }
 
+    #[cfg(windows)]
+    fn open(_sockname: PathBuf, _deadline: Instant) -> Result<Client, String> {
+        Err(NOT_ON_WINDOWS.into())
+    }
+
+    #[cfg(unix)]
     fn open(sockname: PathBuf, deadline: Instant) -> Result<Client, String> {
         let stream = UnixStream::connect(&sockname)
             .map_err(|e| format!("cannot connect to {} ({e})", sockname.display()))?;
@@ -207,7 +219,51 @@ impl Client {
     }
 }
 
+/// Why there is no Watchman client on Windows.
+const NOT_ON_WINDOWS: &str = "not supported on Windows yet: the Watchman client (Watchman listens on a named pipe there, and this client speaks only to a unix socket); every tracked file is stat'ed";
+
+/// Windows has no unix socket to connect to: [`Client::open`] fails there, so no client holds
+/// one of these.
+#[cfg(windows)]
+enum UnixStream {}
+
+#[cfg(windows)]
+impl UnixStream {
+    fn set_read_timeout(&self, _: Option<Duration>) -> std::io::Result<()> {
+        match *self {}
+    }
+
+    fn set_write_timeout(&self, _: Option<Duration>) -> std::io::Result<()> {
+        match *self {}
+    }
+}
+
+#[cfg(windows)]
+impl Read for UnixStream {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match *self {}
+    }
+}
+
+#[cfg(windows)]
+impl Write for UnixStream {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        match *self {}
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match *self {}
+    }
+}
+
 /// A socket owned by this user: a stored path is only trusted that far.
+#[cfg(windows)]
+fn is_own_socket(_path: &Path) -> bool {
+    false
+}
+
+/// A socket owned by this user: a stored path is only trusted that far.
+#[cfg(unix)]
 fn is_own_socket(path: &Path) -> bool {
     path.is_absolute()
         && std::fs::symlink_metadata(path).is_ok_and(|m| {

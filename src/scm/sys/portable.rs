@@ -4,11 +4,9 @@
 //! followed unless it is swapped in between the two calls; the scan only reads, so such a race
 //! can at worst misreport what changed in a tree that is changing under it.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -23,7 +21,7 @@ pub struct Dir {
 
 impl Dir {
     fn child(&self, name: &CStr) -> PathBuf {
-        self.path.join(OsStr::from_bytes(name.to_bytes()))
+        self.path.join(crate::platform::path(name.to_bytes()))
     }
 }
 
@@ -50,15 +48,7 @@ impl OpenDir for Dir {
 
     fn stat_child(&self, name: &CStr) -> Option<Stat> {
         let m = fs::symlink_metadata(self.child(name)).ok()?;
-        Some(Stat {
-            kind: kind_of(m.file_type()),
-            executable: m.mode() & 0o100 != 0,
-            size: m.size(),
-            ino: m.ino(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            nlink: m.nlink(),
-        })
+        Some(stat_of(&m))
     }
 
     fn entries(&self) -> Entries {
@@ -70,6 +60,37 @@ impl OpenDir for Dir {
                 .take(),
             name: CString::default(),
         }
+    }
+}
+
+#[cfg(unix)]
+fn stat_of(m: &fs::Metadata) -> Stat {
+    use std::os::unix::fs::MetadataExt;
+    Stat {
+        kind: kind_of(m.file_type()),
+        executable: m.mode() & 0o100 != 0,
+        size: m.size(),
+        ino: m.ino(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+        ctime: (m.ctime(), m.ctime_nsec()),
+        nlink: m.nlink(),
+    }
+}
+
+/// Windows has no inode, ctime or exec bit: they read as 0 (and false), so a file whose index
+/// entry records other values is hashed to be compared (slower, never wrong), and the creation
+/// time stands for the ctime.
+#[cfg(windows)]
+fn stat_of(m: &fs::Metadata) -> Stat {
+    use crate::platform::since_epoch;
+    Stat {
+        kind: kind_of(m.file_type()),
+        executable: false,
+        size: m.len(),
+        ino: 0,
+        mtime: since_epoch(m.modified()),
+        ctime: since_epoch(m.created()),
+        nlink: 1,
     }
 }
 
@@ -107,7 +128,7 @@ impl ListEntries for Entries {
                 }
             };
             // A file name never holds a NUL byte; skip one that somehow does, as a listing would.
-            let Ok(name) = CString::new(entry.file_name().into_vec()) else {
+            let Ok(name) = CString::new(entry.file_name().into_encoded_bytes()) else {
                 continue;
             };
             self.name = name;

@@ -333,6 +333,67 @@ fn a_release_is_downloaded_checked_and_put_on_path() {
 }
 
 #[test]
+fn a_windows_runner_gets_the_zip_with_shockwave_exe() {
+    let unzip = Command::new("unzip")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !unzip {
+        assert!(!super::in_ci(), "CI is set but unzip is not installed");
+        eprintln!("skipped: unzip is not installed");
+        return;
+    }
+    let Some(python) = super::tool("python3") else {
+        return;
+    };
+    let (repo, first, _) = repo();
+    let work = TestRepo::empty_dir();
+    // dist's Windows archive: a .zip with shockwave.exe at its root (here a script running the
+    // binary under test).
+    let version = env!("CARGO_PKG_VERSION");
+    let dir = work.abs(format!("releases/download/v{version}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let asset = "shockwave-x86_64-pc-windows-msvc.zip";
+    let script = format!("#!/bin/sh\nexec '{BIN}' \"$@\"\n");
+    Command::new(python)
+        .args([
+            "-c",
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z: z.writestr('shockwave.exe', sys.argv[2])",
+            asset,
+            &script,
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap()
+        .success();
+    let sum = Command::new("sha256sum")
+        .arg(asset)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    sum.success();
+    std::fs::write(dir.join("sha256.sum"), sum.stdout_str()).unwrap();
+    let url = format!("file://{}", work.abs("releases").display());
+    let path = path_with(None);
+    let run = run_action(
+        &repo,
+        &work,
+        ("push", serde_json::json!({"before": first})),
+        &[("version", version), ("release-url", &url)],
+        &[("PATH", &path), ("RUNNER_OS", "Windows".as_ref())],
+    );
+    run.out.success();
+    assert!(
+        run.out.stderr_str().contains(asset),
+        "{}",
+        run.out.stderr_str()
+    );
+    assert_eq!(run.outputs["affected"], r#"["b"]"#);
+    let installed = work.abs("runner_temp/shockwave-action/bin/shockwave.exe");
+    assert!(installed.is_file());
+}
+
+#[test]
 fn a_checksum_mismatch_installs_nothing() {
     let (repo, first, _) = repo();
     let work = TestRepo::empty_dir();

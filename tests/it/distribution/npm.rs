@@ -181,28 +181,11 @@ fn another_platform_is_packed_with_its_os_and_cpu() {
         return;
     }
     let work = TestRepo::empty_dir();
-    // Any file will do as the binary of another platform.
-    let binary = work.abs("shockwave-darwin");
-    std::fs::write(&binary, "\u{cf}\u{fa}").unwrap();
-    let tarballs = pack(&binary, &work.abs("out"), Some("darwin-arm64"));
-    let listing = Command::new("tar")
-        .args(["-xzOf", &tarballs[1], "package/package.json"])
-        .output()
-        .unwrap();
-    listing.success();
-    let manifest: serde_json::Value = serde_json::from_str(&listing.stdout_str()).unwrap();
+    let (tarballs, manifest, files) = pack_other(&work, "darwin-arm64");
     assert_eq!(manifest["name"], "@shockwave/darwin-arm64");
     assert_eq!(manifest["os"], serde_json::json!(["darwin"]));
     assert_eq!(manifest["cpu"], serde_json::json!(["arm64"]));
-    let files = Command::new("tar")
-        .args(["-tzf", &tarballs[1]])
-        .output()
-        .unwrap();
-    assert!(
-        files.stdout_str().contains("package/bin/shockwave\n"),
-        "{}",
-        files.stdout_str()
-    );
+    assert!(files.contains("package/bin/shockwave\n"), "{files}");
 
     let wrapper = Command::new("tar")
         .args(["-xzOf", &tarballs[0], "package/package.json"])
@@ -214,4 +197,38 @@ fn another_platform_is_packed_with_its_os_and_cpu() {
     for (name, v) in manifest["optionalDependencies"].as_object().unwrap() {
         assert_eq!(v, version, "{name}");
     }
+}
+
+#[test]
+fn the_windows_package_holds_shockwave_exe() {
+    if tool("npm").is_none() || tool("node").is_none() {
+        return;
+    }
+    let work = TestRepo::empty_dir();
+    let (_, manifest, files) = pack_other(&work, "win32-x64");
+    assert_eq!(manifest["name"], "@shockwave/win32-x64");
+    assert_eq!(manifest["os"], serde_json::json!(["win32"]));
+    assert_eq!(manifest["cpu"], serde_json::json!(["x64"]));
+    assert_eq!(manifest["files"], serde_json::json!(["bin/shockwave.exe"]));
+    assert!(files.contains("package/bin/shockwave.exe\n"), "{files}");
+}
+
+/// Packs a stand-in binary as `platform`'s package: the two tarballs, the platform package's
+/// manifest and the list of its files.
+fn pack_other(work: &TestRepo, platform: &str) -> (Vec<String>, serde_json::Value, String) {
+    // Any file will do as the binary of another platform.
+    let binary = work.abs("shockwave-other");
+    std::fs::write(&binary, "\u{cf}\u{fa}").unwrap();
+    let tarballs = pack(&binary, &work.abs("out"), Some(platform));
+    let listing = Command::new("tar")
+        .args(["-xzOf", &tarballs[1], "package/package.json"])
+        .output()
+        .unwrap();
+    listing.success();
+    let manifest: serde_json::Value = serde_json::from_str(&listing.stdout_str()).unwrap();
+    let files = Command::new("tar")
+        .args(["-tzf", &tarballs[1]])
+        .output()
+        .unwrap();
+    (tarballs, manifest, files.stdout_str())
 }

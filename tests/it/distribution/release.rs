@@ -121,6 +121,7 @@ fn every_platform_the_channels_name_is_built() {
         "aarch64-unknown-linux-musl",
         "x86_64-apple-darwin",
         "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
     ] {
         assert!(targets.iter().any(|t| t == target), "{target} is not built");
     }
@@ -166,6 +167,10 @@ fn binstall_finds_the_archives_dist_names() {
         binstall["bin-dir"].as_str(),
         Some("{ name }-{ target }/{ bin }{ binary-ext }")
     );
+    // dist packs Windows as a .zip with the executable at its root.
+    let windows = &binstall["overrides"]["x86_64-pc-windows-msvc"];
+    assert_eq!(windows["pkg-fmt"].as_str(), Some("zip"));
+    assert_eq!(windows["bin-dir"].as_str(), Some("{ bin }{ binary-ext }"));
     let repository = manifest["package"]["repository"].as_str().unwrap();
     assert!(
         repository.starts_with("https://github.com/"),
