@@ -1020,6 +1020,13 @@ fn a_pattern_written_with_escapes_is_named_with_its_line() {
             "# the packages\npackages:\n  - 'packages/*'\n  - \"\\x2Fabs/*\"\n",
             "error: pnpm-workspace.yaml:4: workspace pattern `/abs/*` leaves the repository",
         ),
+        (
+            // A quoted scalar folded over two lines is written nowhere as it reads: the error
+            // names the line of the list that holds it.
+            "pnpm-workspace.yaml",
+            "# the packages\npackages:\n  - \"packa[ges/*\n    more\"\n",
+            "error: pnpm-workspace.yaml:2: invalid workspace pattern `packa[ges/* more`",
+        ),
     ];
     for (file, text, expected) in cases {
         let repo = TestRepo::new();

@@ -273,10 +273,23 @@ fn packages(
     let mut found = Vec::new();
     let mut negated = Vec::new();
     let mut errors = Vec::new();
+    // Where the list is, for a pattern whose own line cannot be told (a YAML scalar folded over
+    // lines, or written with escapes outside quotes): the key that holds the patterns.
+    let yaml = file.ends_with(".yaml");
+    let key = if yaml { "packages" } else { "workspaces" };
+    let list_line = text
+        .lines()
+        .position(|l| {
+            l.trim_start()
+                .trim_start_matches(['"', '\''])
+                .starts_with(key)
+        })
+        .map(|i| i + 1);
     for pattern in patterns {
         // As written, which may be with escapes (`"packages\/*"`), or as a plain YAML scalar.
-        let line = files::string_line(text, pattern, file.ends_with(".yaml"))
-            .or_else(|| files::line_of(text, pattern));
+        let line = files::string_line(text, pattern, yaml)
+            .or_else(|| files::line_of(text, pattern))
+            .or(list_line);
         if let Some(neg) = pattern.strip_prefix('!') {
             match crate::glob::compile(neg.trim_start_matches("./").trim_end_matches('/')) {
                 Ok(g) => negated.push(g.compile_matcher()),
