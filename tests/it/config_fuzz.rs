@@ -12,6 +12,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::rng::Rng;
 use shockwave::config::{self, ConfigError};
 use shockwave::diagnostic::Rendered;
 use shockwave::tasks::TaskGraph;
@@ -139,22 +140,6 @@ const TOKENS: &[&str] = &[
     "a.b.c",
     "x = { y = 1 }",
 ];
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
     let len = input.len();

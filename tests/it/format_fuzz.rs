@@ -21,6 +21,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shockwave::config::FsDirs;
+
+use crate::rng::Rng;
 use shockwave::discover::go::gomod::{parse_go_mod, parse_go_work};
 use shockwave::discover::lockfile::{self, Closures, Comparison};
 use shockwave::discover::{discover, DiscoverError, LockFormat, LockUser, Sources};
@@ -569,22 +571,6 @@ fn go_mod(root: &Path, bytes: &[u8], t: &Target) -> Result<(), String> {
     users[1].direct = vec!["golang.org/x/sys/unix".into()];
     closures(LockFormat::GoMod, bytes, t, &users)?;
     discovered(root, go())
-}
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>, t: &Target) {

@@ -25,6 +25,7 @@ mod parsed_config;
 mod remote_cache;
 mod remote_cache_faults;
 mod review_regressions;
+mod rng;
 mod run;
 mod shards;
 mod signals;
