@@ -218,7 +218,7 @@ impl LockFormat {
 }
 
 /// A lockfile and the services that resolve external dependencies through it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockfileUse {
     /// Workspace-relative path.
     pub path: String,

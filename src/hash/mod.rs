@@ -16,11 +16,14 @@ use crate::discover::PackageInput;
 use crate::glob;
 use crate::ownership::Ownership;
 use crate::scm::{RepoIndex, Scope};
-use crate::tasks::TaskGraph;
+use crate::tasks::{Task, TaskGraph};
 use encode::{Encode, Encoder};
 
 pub mod diff;
 mod encode;
+mod reuse;
+
+pub use reuse::{rehash_tasks, Kept, Since};
 
 /// Bump to invalidate every cache entry when the fingerprint's meaning changes.
 /// 2: env values enter as their keyed digest ([`EnvDigest`]) rather than as raw bytes, and the
@@ -272,18 +275,122 @@ pub fn hash_tasks<'a>(
     env: &EnvSource<'_>,
     locks: &LockInputs,
 ) -> TaskHashes<'a> {
-    let all_names =
-        if needs_names(&ws.global_env) || graph.tasks.iter().any(|t| needs_names(&t.def.env)) {
+    let global = Global::new(ws, prefix, index, graph, env);
+    let (mut fingerprints, own): (Vec<_>, Vec<_>) = own_parts(
+        &OwnInputs {
+            ws,
+            prefix,
+            index,
+            graph,
+            env,
+            locks,
+            global: &global,
+        },
+        |_| true,
+    )
+    .into_iter()
+    .map(|part| part.expect("every task was asked for"))
+    .unzip();
+    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
+    for i in 0..graph.tasks.len() {
+        fingerprints[i].needs = needs_of(ws, graph, i, &hashes);
+        let mut e = own[i].clone();
+        fingerprints[i].encode_chained(&mut e);
+        hashes.push(e.finish());
+    }
+    TaskHashes {
+        fingerprints,
+        hashes,
+        global_files: global.files,
+        global: global.hash,
+    }
+}
+
+/// The label and hash of every task task `i` needs, sorted by label (its hashes come first in
+/// `hashes`: the graph is in topological order).
+fn needs_of(
+    ws: &Workspace,
+    graph: &TaskGraph,
+    i: usize,
+    hashes: &[blake3::Hash],
+) -> Vec<(String, blake3::Hash)> {
+    let mut needs: Vec<(String, blake3::Hash)> = graph.tasks[i]
+        .needs
+        .iter()
+        .map(|&n| (graph.tasks[n].label(ws), hashes[n]))
+        .collect();
+    needs.sort_by(|a, b| a.0.cmp(&b.0));
+    needs
+}
+
+/// The global inputs' files and hash, and every variable's name when a pattern needs them.
+struct Global<'a> {
+    files: Vec<FileInput<'a>>,
+    hash: blake3::Hash,
+    all_names: Vec<String>,
+}
+
+impl<'a> Global<'a> {
+    fn new(
+        ws: &Workspace,
+        prefix: &str,
+        index: &'a RepoIndex,
+        graph: &TaskGraph,
+        env: &EnvSource<'_>,
+    ) -> Self {
+        let all_names = if needs_names(&ws.global_env)
+            || graph.tasks.iter().any(|t| needs_names(&t.def.env))
+        {
             (env.names)()
         } else {
             Vec::new()
         };
-    let global_files = matching_files(index, prefix, &ws.global_inputs);
-    let global_env = env_digests(&env_names(&ws.global_env, &all_names), env);
-    let global = global_hash(&ws.global_inputs.patterns, &global_files, &global_env);
+        let files = matching_files(index, prefix, &ws.global_inputs);
+        let global_env = env_digests(&env_names(&ws.global_env, &all_names), env);
+        let hash = global_hash(&ws.global_inputs.patterns, &files, &global_env);
+        Global {
+            files,
+            hash,
+            all_names,
+        }
+    }
+}
 
+/// What the own part of a task's hash (all but its needs and lockfiles) is made from.
+struct OwnInputs<'x, 'a> {
+    ws: &'x Workspace,
+    prefix: &'x str,
+    index: &'a RepoIndex,
+    graph: &'x TaskGraph,
+    env: &'x EnvSource<'x>,
+    locks: &'x LockInputs,
+    global: &'x Global<'a>,
+}
+
+/// The fingerprint (its needs left empty) and the encoded own part of every task `want` asks
+/// for; `None` for the others, whose files are then not even listed.
+fn own_parts<'a>(
+    inp: &OwnInputs<'_, 'a>,
+    want: impl Fn(usize) -> bool + Sync,
+) -> Vec<Option<(Fingerprint<'a>, Encoder)>> {
+    let OwnInputs {
+        ws,
+        prefix,
+        index,
+        graph,
+        env,
+        locks,
+        global,
+    } = *inp;
+    let wanted: Vec<&Task> = graph
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| want(i))
+        .map(|(_, t)| t)
+        .collect();
     // Files per service, gathered once per service however many of its targets run.
-    let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
+    let mut services: Vec<ServiceId> = wanted.iter().map(|t| t.service).collect();
     services.sort_unstable();
     services.dedup();
     let ownership = Ownership::new(ws);
@@ -297,8 +404,7 @@ pub fn hash_tasks<'a>(
     // the plan (nothing pulls them in), so their files enter its hash directly (with its
     // dev-dependencies' files, as for its service's other tasks): a change in any of them is
     // never a stale cache hit.
-    let dep_inputs: HashMap<ServiceId, Vec<ServiceId>> = graph
-        .tasks
+    let dep_inputs: HashMap<ServiceId, Vec<ServiceId>> = wanted
         .iter()
         .filter(|t| t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_))))
         .map(|t| t.service)
@@ -315,7 +421,7 @@ pub fn hash_tasks<'a>(
     let mut listed = services.clone();
     listed.extend(dev_inputs.values().flatten());
     listed.extend(dep_inputs.values().flatten());
-    listed.extend(graph.tasks.iter().flat_map(|t| t.through.iter().copied()));
+    listed.extend(wanted.iter().flat_map(|t| t.through.iter().copied()));
     listed.sort_unstable();
     listed.dedup();
     let mut files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = listed
@@ -343,10 +449,14 @@ pub fn hash_tasks<'a>(
 
     // Per-task file selection is independent work; the needs' hashes are chained afterwards in
     // topological order, which is cheap.
-    let partial: Vec<(Fingerprint<'a>, Encoder)> = graph
+    graph
         .tasks
         .par_iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
+            if !want(i) {
+                return None;
+            }
             let svc = &ws.services[t.service];
             let implied = t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_)));
             let all = match with_deps.get(&t.service) {
@@ -376,39 +486,28 @@ pub fn hash_tasks<'a>(
                 root: svc.root.clone(),
                 outputs: t.def.outputs.patterns.clone(),
                 files,
-                env: match needs_names(&t.def.env) {
-                    true => env_digests(&env_names(&t.def.env, &all_names), env),
-                    false => env_digests(&t.def.env, env),
-                },
-                global,
+                env: task_env(&t.def.env, &global.all_names, env),
+                global: global.hash,
                 needs: Vec::new(),
                 lockfiles: locks.digests.get(t.service).cloned().unwrap_or_default(),
             };
             let mut own = Encoder::new(TASK_DOMAIN);
             fp.encode_own(&mut own);
             own.compact();
-            (fp, own)
+            Some((fp, own))
         })
-        .collect();
-    let (mut fingerprints, own): (Vec<_>, Vec<_>) = partial.into_iter().unzip();
-    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
-    for (i, t) in graph.tasks.iter().enumerate() {
-        let mut needs: Vec<(String, blake3::Hash)> = t
-            .needs
-            .iter()
-            .map(|&n| (graph.tasks[n].label(ws), hashes[n]))
-            .collect();
-        needs.sort_by(|a, b| a.0.cmp(&b.0));
-        fingerprints[i].needs = needs;
-        let mut e = own[i].clone();
-        fingerprints[i].encode_chained(&mut e);
-        hashes.push(e.finish());
-    }
-    TaskHashes {
-        fingerprints,
-        hashes,
-        global_files,
-        global,
+        .collect()
+}
+
+/// A task's declared variables and the digests of their values.
+fn task_env(
+    patterns: &[String],
+    all_names: &[String],
+    env: &EnvSource<'_>,
+) -> Vec<(String, Option<EnvDigest>)> {
+    match needs_names(patterns) {
+        true => env_digests(&env_names(patterns, all_names), env),
+        false => env_digests(patterns, env),
     }
 }
 

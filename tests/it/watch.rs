@@ -407,3 +407,102 @@ fn a_folder_moved_out_of_the_worktree_and_back_counts_as_deleted_then_restored()
     let (code, _) = watch.interrupt();
     assert_eq!(code, 130);
 }
+
+/// The `-v` line in which a round says how many tasks listed their files again.
+fn listed_again(watch: &Watch) -> Vec<String> {
+    watch
+        .output()
+        .lines()
+        .filter_map(|l| l.split_once(" tasks in ").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_once(": ").map(|(_, what)| what.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_round_hashes_again_only_the_tasks_whose_folders_changed() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["-v", "build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    watch.wait_for("waiting for changes", 1);
+    assert_eq!(
+        listed_again(&watch),
+        ["3 listed their files again, lockfiles read"]
+    );
+
+    // lib's files changed; app's hash changes through its need on lib, not through its files.
+    repo.write("services/lib/lib.txt", "2\n");
+    assert_eq!(&wait_lines(&log, 5, &watch)[3..], ["lib", "app"]);
+    watch.wait_for("waiting for changes", 2);
+    assert_eq!(
+        listed_again(&watch)[1],
+        "1 listed their files again, lockfiles kept"
+    );
+
+    // The target's definition changed: every task is hashed again, and runs.
+    let config = repo.read("pipeline.toml");
+    repo.write(
+        "pipeline.toml",
+        &config.replace(">> ", "| tr a-z a-z >> "),
+    );
+    let lines = wait_lines(&log, 8, &watch);
+    let mut last: Vec<&str> = lines[5..].iter().map(String::as_str).collect();
+    last.sort_unstable();
+    assert_eq!(last, ["app", "lib", "other"], "{}", watch.output());
+    watch.wait_for("waiting for changes", 3);
+    assert_eq!(
+        listed_again(&watch)[2],
+        "3 listed their files again, lockfiles kept"
+    );
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn a_save_in_a_folder_a_service_lists_in_paths_reruns_it() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("runs");
+    let repo = TestRepo::new();
+    repo.config(&format!(
+        "[workspace]\nmembers = [\"services/*\"]\n\n[targets.build]\ncommand = \"echo $SHOCKWAVE_SERVICE >> {log}\"\n\n[services.api]\npaths = [\"proto/api/**\"]\n",
+        log = log.display()
+    ))
+    .write("services/api/main.txt", "1\n")
+    .write("services/web/main.txt", "1\n")
+    .write("proto/api/api.proto", "1\n");
+    repo.commit("api reads proto/api");
+    let watch = Watch::start(&repo, &["build", "--all"]);
+    wait_lines(&log, 2, &watch);
+    watch.wait_for("waiting for changes", 1);
+    repo.write("proto/api/api.proto", "2\n");
+    assert_eq!(wait_lines(&log, 3, &watch)[2], "api");
+    watch.wait_for("waiting for changes", 2);
+    // A new folder there, made in one go, counts too.
+    std::fs::create_dir_all(repo.path().join("proto/api/v2")).unwrap();
+    repo.write("proto/api/v2/more.proto", "1\n");
+    assert_eq!(wait_lines(&log, 4, &watch)[3], "api");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(runs(&log).len(), 4, "{}", watch.output());
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn saves_made_while_the_config_is_broken_are_not_lost() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    watch.wait_for("waiting for changes", 1);
+    let good = repo.read("pipeline.toml");
+    repo.write("pipeline.toml", "[workspace\n");
+    watch.wait_for("nothing runs until this is fixed", 1);
+    // A round of its own, which fails on the config as well.
+    repo.write("services/other/other.txt", "2\n");
+    watch.wait_for("nothing runs until this is fixed", 2);
+    repo.write("pipeline.toml", &good);
+    let lines = wait_lines(&log, 4, &watch);
+    assert_eq!(lines[3], "other");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(runs(&log).len(), 4, "{}", watch.output());
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}

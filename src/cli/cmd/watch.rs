@@ -11,11 +11,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bstr::BString;
+
 use super::cache_dir;
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::cli::env::Env;
-use crate::cli::prepare::{hash_tasks, prepare};
+use crate::cli::prepare::{prepare, rehash_tasks, Rehash};
+use crate::hash::Since;
 use crate::cli::settings::{ConfigAt, FsMonitorSettings, WatchSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{print_error, CliError, ExitCode};
@@ -28,6 +31,11 @@ struct State {
     /// Label → the hash it last succeeded (or was restored) with.
     done: HashMap<String, String>,
     persistent: Persistent,
+    /// The last hash's parts, so a round hashes again only what changed.
+    rehash: Rehash,
+    /// The paths (relative to the repository root) changed since the last hash, `None` when
+    /// that is not known (before the first, after lost events or new ignore rules).
+    since: Option<Vec<BString>>,
 }
 
 pub(super) fn run(
@@ -68,6 +76,8 @@ pub(super) fn run(
     let mut state = State {
         done: HashMap::new(),
         persistent: Persistent::new(interrupt.clone()),
+        rehash: Rehash::default(),
+        since: None,
     };
     let mut said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
     while !interrupt.is_requested() {
@@ -101,6 +111,17 @@ pub(super) fn run(
             seen.lost();
         } else {
             seen.add(&workdir, &changed.paths);
+        }
+        if changed.lost || changed.ignore_rules {
+            state.since = None;
+        } else if let Some(since) = state.since.as_mut() {
+            since.extend(
+                changed
+                    .paths
+                    .iter()
+                    .filter_map(|p| p.strip_prefix(&workdir).ok())
+                    .map(|rel| BString::from(rel.as_os_str().as_encoded_bytes())),
+            );
         }
         said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
         // The watcher follows folders as they come and go; only when it lost track, or the
@@ -137,10 +158,15 @@ fn round(
     };
     let ws = &p.ctx.ws;
     let index = Arc::new(p.index);
-    let hashes = hash_tasks(&p.ctx, &index, &p.graph);
+    let since = match &state.since {
+        Some(paths) => Since::Paths(paths),
+        None => Since::Unknown,
+    };
+    let hashes = rehash_tasks(&p.ctx, &index, &p.graph, &mut state.rehash, since);
+    // What changes from now on is for the next round.
+    state.since = Some(Vec::new());
     let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
     let hex: Vec<String> = hashes
-        .hashes
         .iter()
         .map(|h| h.to_hex().to_string())
         .collect();
@@ -161,7 +187,7 @@ fn round(
     if stale.iter().any(|&s| s) {
         said = true;
         let (sub, old) = p.graph.subset(&stale);
-        let sub_hashes: Vec<blake3::Hash> = old.iter().map(|&o| hashes.hashes[o]).collect();
+        let sub_hashes: Vec<blake3::Hash> = old.iter().map(|&o| hashes[o]).collect();
         let plan = Plan::new(
             ws,
             &sub,
@@ -237,7 +263,7 @@ fn round(
             &t.target,
             &t.def,
             label,
-            &hashes.hashes[i],
+            &hashes[i],
             false,
         );
         match state.persistent.ensure(&spec) {
