@@ -58,8 +58,10 @@ impl Encoder {
         if bytes.len() >= FLUSH_AT {
             self.hasher.update(bytes);
         } else {
+            // Small to start with (most encoders hash a key or a list of needs), doubling up to
+            // FLUSH_AT for long file lists.
             if self.buf.capacity() == 0 {
-                self.buf.reserve(FLUSH_AT);
+                self.buf.reserve(256);
             }
             self.buf.extend_from_slice(bytes);
         }

@@ -291,9 +291,10 @@ pub fn hash_tasks<'a>(
     .into_iter()
     .map(|part| part.expect("every task was asked for"))
     .unzip();
+    let labels: Vec<String> = graph.tasks.iter().map(|t| t.label(ws)).collect();
     let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
     for i in 0..graph.tasks.len() {
-        fingerprints[i].needs = needs_of(ws, graph, i, &hashes);
+        fingerprints[i].needs = needs_of(graph, i, &labels, &hashes);
         let mut e = own[i].clone();
         fingerprints[i].encode_chained(&mut e);
         hashes.push(e.finish());
@@ -307,17 +308,17 @@ pub fn hash_tasks<'a>(
 }
 
 /// The label and hash of every task task `i` needs, sorted by label (its hashes come first in
-/// `hashes`: the graph is in topological order).
+/// `hashes`: the graph is in topological order); `labels` are the tasks' labels.
 fn needs_of(
-    ws: &Workspace,
     graph: &TaskGraph,
     i: usize,
+    labels: &[String],
     hashes: &[blake3::Hash],
 ) -> Vec<(String, blake3::Hash)> {
     let mut needs: Vec<(String, blake3::Hash)> = graph.tasks[i]
         .needs
         .iter()
-        .map(|&n| (graph.tasks[n].label(ws), hashes[n]))
+        .map(|&n| (labels[n].clone(), hashes[n]))
         .collect();
     needs.sort_by(|a, b| a.0.cmp(&b.0));
     needs
@@ -338,13 +339,12 @@ impl<'a> Global<'a> {
         graph: &TaskGraph,
         env: &EnvSource<'_>,
     ) -> Self {
-        let all_names = if needs_names(&ws.global_env)
-            || graph.tasks.iter().any(|t| needs_names(&t.def.env))
-        {
-            (env.names)()
-        } else {
-            Vec::new()
-        };
+        let all_names =
+            if needs_names(&ws.global_env) || graph.tasks.iter().any(|t| needs_names(&t.def.env)) {
+                (env.names)()
+            } else {
+                Vec::new()
+            };
         let files = matching_files(index, prefix, &ws.global_inputs);
         let global_env = env_digests(&env_names(&ws.global_env, &all_names), env);
         let hash = global_hash(&ws.global_inputs.patterns, &files, &global_env);

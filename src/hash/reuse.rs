@@ -62,14 +62,14 @@ pub fn rehash_tasks(
     let touched = touched_services(ws, prefix, since);
     let layout = layout_digest(ws);
     let labels: Vec<String> = graph.tasks.iter().map(|t| t.label(ws)).collect();
-    let keys: Vec<blake3::Hash> = (0..graph.tasks.len())
-        .map(|i| task_key(ws, graph, i, &global, env, locks, layout))
-        .collect();
     let reads: Vec<Vec<ServiceId>> = (0..graph.tasks.len())
         .map(|i| read_services(ws, graph, i))
         .collect();
+    let keys: Vec<blake3::Hash> = (0..graph.tasks.len())
+        .map(|i| task_key(ws, graph, i, &reads[i], (&global, env, locks), layout))
+        .collect();
     // The own parts kept for tasks nothing can have changed; the others are hashed again.
-    let mut reused: Vec<Option<Encoder>> = (0..graph.tasks.len())
+    let reused: Vec<Option<Encoder>> = (0..graph.tasks.len())
         .map(|i| {
             let untouched = touched
                 .as_ref()
@@ -91,30 +91,30 @@ pub fn rehash_tasks(
         |i| reused[i].is_none(),
     );
     let rehashed = reused.iter().filter(|r| r.is_none()).count();
-    let mut next: HashMap<String, KeptTask> = HashMap::with_capacity(graph.tasks.len());
-    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
-    for (i, (part, (label, key))) in fresh
+    let owns: Vec<Encoder> = fresh
         .into_iter()
-        .zip(labels.into_iter().zip(keys))
-        .enumerate()
-    {
-        let own = match part {
+        .zip(reused)
+        .map(|(part, reused)| match part {
             Some((_, own)) => own,
-            None => reused[i]
-                .take()
-                .expect("own_parts hashes every task whose part is not reused"),
-        };
-        let mut e = own.clone();
+            None => reused.expect("own_parts hashes every task whose part is not reused"),
+        })
+        .collect();
+    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
+    for (i, own) in owns.iter().enumerate() {
         let lockfiles = locks
             .digests
             .get(graph.tasks[i].service)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        e.put(&needs_of(ws, graph, i, &hashes)).put(lockfiles);
+        let mut e = own.clone();
+        e.put(&needs_of(graph, i, &labels, &hashes)).put(lockfiles);
         hashes.push(e.finish());
-        next.insert(label, KeptTask { key, own });
     }
-    kept.tasks = next;
+    kept.tasks = labels
+        .into_iter()
+        .zip(keys.into_iter().zip(owns))
+        .map(|(label, (key, own))| (label, KeptTask { key, own }))
+        .collect();
     (hashes, rehashed)
 }
 
@@ -190,14 +190,13 @@ fn layout_digest(ws: &Workspace) -> blake3::Hash {
 
 /// Everything task `i`'s own part depends on besides the content of its files: its definition,
 /// variables, the global inputs, the lockfile paths whose bytes its files leave out, the
-/// services it reads files from and the workspace's layout.
+/// services it reads files from (`reads`) and the workspace's layout.
 fn task_key(
     ws: &Workspace,
     graph: &TaskGraph,
     i: usize,
-    global: &Global<'_>,
-    env: &EnvSource<'_>,
-    locks: &LockInputs,
+    reads: &[ServiceId],
+    (global, env, locks): (&Global<'_>, &EnvSource<'_>, &LockInputs),
     layout: blake3::Hash,
 ) -> blake3::Hash {
     let t = &graph.tasks[i];
@@ -212,11 +211,15 @@ fn task_key(
         .put(&t.def.outputs.patterns)
         .put(&t.def.inputs.patterns)
         .put(&task_env(&t.def.env, &global.all_names, env))
-        .put(locks.replaced.get(t.service).map(Vec::as_slice).unwrap_or_default());
-    let reads: Vec<&str> = read_services(ws, graph, i)
-        .into_iter()
-        .map(|s| ws.services[s].name.as_str())
-        .collect();
-    e.put(&reads);
+        .put(
+            locks
+                .replaced
+                .get(t.service)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        );
+    for &s in reads {
+        e.put(&ws.services[s].name);
+    }
     e.finish()
 }

@@ -18,11 +18,11 @@ use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::cli::env::Env;
 use crate::cli::prepare::{prepare, rehash_tasks, Rehash};
-use crate::hash::Since;
 use crate::cli::settings::{ConfigAt, FsMonitorSettings, WatchSettings};
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{print_error, CliError, ExitCode};
 use crate::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
+use crate::hash::Since;
 use crate::scm::{GitFolders, Repo, SeenChanges};
 use crate::watch::ChangeWatcher;
 
@@ -166,10 +166,7 @@ fn round(
     // What changes from now on is for the next round.
     state.since = Some(Vec::new());
     let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
-    let hex: Vec<String> = hashes
-        .iter()
-        .map(|h| h.to_hex().to_string())
-        .collect();
+    let hex: Vec<String> = hashes.iter().map(|h| h.to_hex().to_string()).collect();
     let stale: Vec<bool> = p
         .graph
         .tasks
@@ -257,15 +254,7 @@ fn round(
             said = true;
             continue;
         }
-        let spec = exec::task_spec(
-            ws,
-            t.service,
-            &t.target,
-            &t.def,
-            label,
-            &hashes[i],
-            false,
-        );
+        let spec = exec::task_spec(ws, t.service, &t.target, &t.def, label, &hashes[i], false);
         match state.persistent.ensure(&spec) {
             Ensured::Started => eprintln!("watch: started {label}"),
             Ensured::Restarted => eprintln!("watch: restarted {label}: its inputs changed"),
