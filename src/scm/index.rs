@@ -3,6 +3,8 @@
 //! hashed the way git hashes a blob, so identical content always yields the identical id. Files
 //! deleted from the worktree are absent. Built once per run; queried per service by path prefix.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use bstr::{BStr, BString, ByteSlice};
@@ -15,7 +17,8 @@ use super::{fsmonitor, worktree, Repo, ScmError, Scope};
 pub type FileId = ObjectId;
 
 pub struct RepoIndex {
-    index: gix::index::File,
+    /// Shared with the watcher's memory of it, which reads it again only once it is rewritten.
+    index: Arc<gix::index::File>,
     /// Tracked paths whose worktree content differs from the index: `Some` from disk, `None` deleted.
     dirty: FxHashMap<BString, Option<(FileId, u32)>>,
     /// Untracked, not ignored files with their ids and modes from disk, sorted by path.
@@ -34,12 +37,24 @@ impl RepoIndex {
         let index_stamp = monitored
             .then(|| fsmonitor::index_stamp(&repo.repo.index_path()))
             .flatten();
-        let index = read_index(repo)?;
-        tracing::debug!(
-            "read the index ({} entries) in {:?}",
-            index.entries().len(),
-            t0.elapsed()
-        );
+        // A watch keeps the index between rounds while its file is not rewritten.
+        let index = match (&repo.seen, index_stamp) {
+            (Some(seen), Some(stamp)) => match seen.index(stamp) {
+                Some(index) => {
+                    tracing::debug!(
+                        "kept the index ({} entries): its file is as the last round read it",
+                        index.entries().len()
+                    );
+                    index
+                }
+                None => {
+                    let index = Arc::new(read_index(repo)?);
+                    seen.keep_index(stamp, index.clone());
+                    index
+                }
+            },
+            _ => Arc::new(read_index(repo)?),
+        };
         // core.fileMode = false: exec bits on disk mean nothing (git ignores them too).
         let file_mode = repo
             .repo
@@ -221,10 +236,18 @@ impl RepoIndex {
 /// Reads the index without verifying its trailing checksum (git's `index.skipHash` trade): a
 /// corrupt index fails to decode anyway, and the checksum costs a SHA-1 over every byte.
 pub(super) fn read_index(repo: &Repo) -> Result<gix::index::File, ScmError> {
+    let t0 = std::time::Instant::now();
     let path = repo.repo.index_path();
     let kind = repo.repo.object_hash();
     match gix::index::File::at(&path, kind, true, Default::default()) {
-        Ok(f) => Ok(f),
+        Ok(f) => {
+            tracing::debug!(
+                "read the index ({} entries) in {:?}",
+                f.entries().len(),
+                t0.elapsed()
+            );
+            Ok(f)
+        }
         Err(_) if !path.exists() => Ok(gix::index::File::from_state(
             gix::index::State::new(kind),
             path,

@@ -503,3 +503,29 @@ fn saves_made_while_the_config_is_broken_are_not_lost() {
     let (code, _) = watch.interrupt();
     assert_eq!(code, 130);
 }
+
+#[test]
+fn a_round_reads_the_index_again_only_once_it_was_rewritten() {
+    let (repo, _logs, log) = repo_with_log();
+    let watch = Watch::start(&repo, &["-v", "build", "--all"]);
+    wait_lines(&log, 3, &watch);
+    watch.wait_for("waiting for changes", 1);
+    let reads = |watch: &Watch| watch.output().matches("debug: read the index (").count();
+    // Listing the folders to watch read it too.
+    let first = reads(&watch);
+
+    repo.write("services/other/other.txt", "2\n");
+    assert_eq!(wait_lines(&log, 4, &watch)[3], "other");
+    watch.wait_for("waiting for changes", 2);
+    watch.wait_for("its file is as the last round read it", 1);
+    assert_eq!(reads(&watch), first, "{}", watch.output());
+
+    // `git rm --cached` rewrites the index: read again, and other.txt is untracked now.
+    repo.git(&["rm", "-q", "--cached", "services/other/other.txt"]);
+    repo.write("services/other/other.txt", "3\n");
+    assert_eq!(wait_lines(&log, 5, &watch)[4], "other");
+    watch.wait_for("waiting for changes", 3);
+    assert_eq!(reads(&watch), first + 1, "{}", watch.output());
+    let (code, _) = watch.interrupt();
+    assert_eq!(code, 130);
+}

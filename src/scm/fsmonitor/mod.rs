@@ -68,6 +68,8 @@ struct Seen {
     last: Option<(Basis, Vec<BString>)>,
     /// Repo-relative paths changed since the last scan began; `None` when events were lost.
     changed: Option<Vec<BString>>,
+    /// The index as last read, with its file's stamp: read again only once rewritten.
+    index: Option<(Stamp, Arc<gix::index::File>)>,
 }
 
 impl SeenChanges {
@@ -76,7 +78,21 @@ impl SeenChanges {
         SeenChanges(Arc::new(Mutex::new(Seen {
             last: None,
             changed: Some(Vec::new()),
+            index: None,
         })))
+    }
+
+    /// The index read when its file had `stamp`, if that was the last one read.
+    pub(super) fn index(&self, stamp: Stamp) -> Option<Arc<gix::index::File>> {
+        match &self.lock().index {
+            Some((kept, index)) if *kept == stamp => Some(index.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps the index just read (its file stamped `stamp` before the read) for the next scan.
+    pub(super) fn keep_index(&self, stamp: Stamp, index: Arc<gix::index::File>) {
+        self.lock().index = Some((stamp, index));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
