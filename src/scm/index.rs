@@ -31,7 +31,6 @@ impl RepoIndex {
     /// Only files under `scope` are checked against the worktree; [`Self::for_each_under`] must
     /// only be asked about paths inside it.
     pub fn load(repo: &Repo, scope: &Scope) -> Result<RepoIndex, ScmError> {
-        let t0 = std::time::Instant::now();
         // Taken before the read: a rewrite racing with it then shows as a change next run.
         let monitored = repo.seen.is_some() || repo.fsmonitor.is_some();
         let index_stamp = monitored
