@@ -440,7 +440,7 @@ fn a_round_hashes_again_only_the_tasks_whose_folders_changed() {
 
     // The target's definition changed: every task is hashed again, and runs.
     let config = repo.read("pipeline.toml");
-    repo.write("pipeline.toml", &config.replace(">> ", "| tr a-z a-z >> "));
+    repo.write("pipeline.toml", config.replace(">> ", "| tr a-z a-z >> "));
     let lines = wait_lines(&log, 8, &watch);
     let mut last: Vec<&str> = lines[5..].iter().map(String::as_str).collect();
     last.sort_unstable();
