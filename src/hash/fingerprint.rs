@@ -2,8 +2,11 @@
 //! (the one place that defines a task hash's bytes) and the keyed digests env values enter as.
 //! Nothing here reads files or the environment; [`super::hash_tasks`] fills fingerprints in.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use bstr::{BStr, ByteSlice};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::encode::{Encode, Encoder};
 
@@ -110,45 +113,79 @@ impl Fingerprint<'_> {
         e.put(&self.needs).put(&self.lockfiles);
     }
 
-    /// The fingerprint as JSON (the format `hash --json` and run summaries carry).
-    pub fn to_json(&self) -> Value {
-        let files: serde_json::Map<String, Value> = self
-            .files
-            .iter()
-            .map(|(p, id, mode)| {
-                (
-                    p.to_str_lossy().into_owned(),
-                    json!(format!("{mode:o} {id}")),
-                )
-            })
-            .collect();
-        let env: serde_json::Map<String, Value> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v.as_ref().map(EnvDigest::display))))
-            .collect();
-        let needs: serde_json::Map<String, Value> = self
-            .needs
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v.to_hex().to_string())))
-            .collect();
-        let lockfiles: serde_json::Map<String, Value> = self
-            .lockfiles
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v.to_hex().to_string())))
-            .collect();
-        json!({
-            "version": self.version,
-            "lockfiles": lockfiles,
-            "command": self.command,
-            "root": self.root,
-            "outputs": self.outputs,
-            "env": env,
-            "global": self.global.to_hex().to_string(),
-            "needs": needs,
-            "files": files,
-        })
+    /// The fingerprint as JSON (the record `hash --json` and run summaries carry), borrowing
+    /// its text: only the hashes, digests and file entries are formatted.
+    pub fn record(&self) -> FingerprintRecord<'_> {
+        FingerprintRecord {
+            command: Some(Cow::from(self.command.as_str())),
+            env: self
+                .env
+                .iter()
+                .map(|(k, v)| (Cow::from(k.as_str()), v.map(|d| Cow::Owned(d.display()))))
+                .collect(),
+            files: self
+                .files
+                .iter()
+                .map(|(p, id, mode)| (p.to_str_lossy(), Cow::Owned(format!("{mode:o} {id}"))))
+                .collect(),
+            global: Some(hex(&self.global)),
+            lockfiles: Some(hex_map(&self.lockfiles)),
+            needs: hex_map(&self.needs),
+            outputs: Some(self.outputs.iter().map(|o| Cow::from(o.as_str())).collect()),
+            root: Some(Cow::from(self.root.as_str())),
+            version: Some(self.version),
+        }
     }
+}
+
+fn hex(h: &blake3::Hash) -> Cow<'static, str> {
+    Cow::Owned(h.to_hex().to_string())
+}
+
+/// Labels or paths with their hashes, as the record holds them.
+fn hex_map(list: &[(String, blake3::Hash)]) -> BTreeMap<Cow<'_, str>, Cow<'_, str>> {
+    list.iter()
+        .map(|(k, h)| (Cow::from(k.as_str()), hex(h)))
+        .collect()
+}
+
+/// A fingerprint as JSON: what `hash --json` lists and run summaries store for every task, and
+/// what `hash --diff` reads back from either. Written borrowing from a [`Fingerprint`]
+/// ([`Fingerprint::record`]); read back owned, as `FingerprintRecord<'static>`.
+///
+/// An env value appears only as its digest's short form (`set, blake3:1a2b3c4d`, `null` when
+/// unset; summaries of older versions hold values in clear, which are read but never shown), a
+/// file as `"<mode> <content id>"` (the id alone in older listings), a needed task and a
+/// lockfile closure as a hex hash. A field other than the three maps may be missing from what
+/// is read (`lockfiles` is, in listings older than fingerprint version 3) and stays missing when
+/// written back, so a merged summary keeps its tasks' fingerprints as they were.
+///
+/// The fields are declared in alphabetical order because serde writes them in declaration
+/// order, and earlier versions wrote this object with sorted keys: the output keeps its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FingerprintRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Cow<'a, str>>,
+    /// Variable name → digest (`None`: unset).
+    pub env: BTreeMap<Cow<'a, str>, Option<Cow<'a, str>>>,
+    /// Workspace-relative path → `"<mode> <content id>"`.
+    pub files: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    /// The global-inputs hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global: Option<Cow<'a, str>>,
+    /// Lockfile path → closure digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lockfiles: Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>>,
+    /// Needed task's label → its hash.
+    pub needs: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<Cow<'a, str>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<Cow<'a, str>>,
+    /// [`FINGERPRINT_VERSION`] when it was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
 }
 
 #[cfg(test)]
@@ -197,6 +234,46 @@ mod tests {
         let mut e = own.clone();
         f.encode_chained(&mut e);
         assert_eq!(e.finish().to_hex().as_str(), GOLDEN_TASK);
+    }
+
+    /// The JSON record of a fingerprint with every field set, pinned: each value's form, and the
+    /// keys in sorted order as earlier versions wrote them (`hash --json` and summaries keep
+    /// their bytes). Read back, it is the same record.
+    #[test]
+    fn record_json_is_pinned_and_reads_back() {
+        let mut f = fp();
+        f.needs = vec![("lib:build".into(), blake3::hash(b"lib"))];
+        f.env.push(("UNSET".into(), None));
+        let text = serde_json::to_string(&f.record()).unwrap();
+        assert_eq!(text, GOLDEN_RECORD);
+        let sorted: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(sorted.to_string(), text, "keys out of alphabetical order");
+        let back: FingerprintRecord<'static> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, f.record());
+    }
+
+    const GOLDEN_RECORD: &str = concat!(
+        r#"{"command":"make","env":{"GOFLAGS":"set, blake3:99a992c0","#,
+        r#""UNSET":null},"files":{"services/api/main.go":"100644 e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"},"#,
+        r#""global":"805a31dee1a2a0d3fbe08c612de4fe6be78166a3c4d3a4db7805ad839ed47d4d","#,
+        r#""lockfiles":{"package-lock.json":"88111ed98d6c75eb453ca99ad1923b78016ab679731a0e8c180b907cce7cad33"},"#,
+        r#""needs":{"lib:build":"7b97ab9f4caded92ea611929635d0b484871c44e3173bdc0b3c7a46ad0699af5"},"#,
+        r#""outputs":["bin/**"],"root":"services/api","version":3}"#
+    );
+
+    /// A record as older versions wrote it — no `lockfiles`, an env value in clear, a file's id
+    /// without its mode — is read and written back as it was: a merged summary keeps it.
+    #[test]
+    fn older_records_read_and_write_back_unchanged() {
+        let old = r#"{"command":"make","env":{"TOKEN":"hunter2"},"files":{"a.c":"e69de29"},"global":"g","needs":{},"outputs":[],"root":"","version":1}"#;
+        let record: FingerprintRecord<'static> = serde_json::from_str(old).unwrap();
+        assert_eq!(record.lockfiles, None);
+        assert_eq!(serde_json::to_string(&record).unwrap(), old);
+        // A hand-written one with only some fields stays that way too.
+        let some = r#"{"env":{},"files":{"f":"100644 b"},"needs":{}}"#;
+        let record: FingerprintRecord<'static> =
+            serde_json::from_str(r#"{"files":{"f":"100644 b"}}"#).unwrap();
+        assert_eq!(serde_json::to_string(&record).unwrap(), some);
     }
 
     const GOLDEN_TASK: &str = "1808ad4ddbebc29d63cbf16e5a12a657dcffd8968cea3852440b524e89c23eaf";

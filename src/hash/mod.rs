@@ -28,7 +28,7 @@ mod fingerprint;
 
 pub use env::{env_names, EnvSource};
 pub use files::{input_scope, matching_files};
-pub use fingerprint::{EnvDigest, FileInput, Fingerprint, FINGERPRINT_VERSION};
+pub use fingerprint::{EnvDigest, FileInput, Fingerprint, FingerprintRecord, FINGERPRINT_VERSION};
 
 /// Hashes of every task in a graph, in the graph's order.
 pub struct TaskHashes<'a> {

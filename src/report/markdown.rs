@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::style::human_duration;
 use super::summary::{Summary, TaskSummary};
 
-pub fn render(s: &Summary) -> String {
+pub fn render(s: &Summary<'_>) -> String {
     let t = &s.totals;
     let mut out = String::new();
     let _ = writeln!(out, "## shockwave: {}", s.targets.join(", "));
@@ -65,7 +65,7 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(out, "> ⚠️ {problem}\n");
     }
 
-    let failed: Vec<&TaskSummary> = s.tasks.iter().filter(|t| t.status == "failed").collect();
+    let failed: Vec<&TaskSummary<'_>> = s.tasks.iter().filter(|t| t.status == "failed").collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "### ❌ Failed\n");
         for f in failed {
@@ -88,7 +88,7 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(out, "### Tasks\n");
     let _ = writeln!(out, "| Service | Target | Status | Duration | Saved |");
     let _ = writeln!(out, "|---|---|---|---:|---:|");
-    let mut rows: Vec<&TaskSummary> = s.tasks.iter().collect();
+    let mut rows: Vec<&TaskSummary<'_>> = s.tasks.iter().collect();
     rows.sort_by_key(|t| (status_rank(&t.status), t.service.clone(), t.target.clone()));
     for r in rows {
         let saved = if r.saved_ms > 0 {
@@ -138,8 +138,8 @@ pub fn render(s: &Summary) -> String {
 }
 
 /// The tasks that wrote files a cache hit would not restore, each with the globs that would.
-fn undeclared_lines(out: &mut String, s: &Summary) {
-    let wrote: Vec<&TaskSummary> = s
+fn undeclared_lines(out: &mut String, s: &Summary<'_>) {
+    let wrote: Vec<&TaskSummary<'_>> = s
         .tasks
         .iter()
         .filter(|t| t.undeclared_outputs.is_some())
@@ -178,7 +178,7 @@ fn undeclared_lines(out: &mut String, s: &Summary) {
 }
 
 /// For a merged summary, one line per summary that went into it.
-fn shard_lines(out: &mut String, s: &Summary) {
+fn shard_lines(out: &mut String, s: &Summary<'_>) {
     if s.shards.is_empty() {
         return;
     }
