@@ -3,11 +3,11 @@
 //! so `hash --diff` can explain cache misses between two runs. `report` reads it back.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::config::Workspace;
 use crate::exec::{CacheState, Plan, RunOutcome, TaskStatus};
 use crate::hash::{Fingerprint, FingerprintRecord};
+use crate::report::reason::ReasonRecord;
 use crate::report::writes::WritesRecord;
 
 pub const SUMMARY_SCHEMA: u32 = 1;
@@ -112,7 +112,7 @@ pub struct TaskSummary<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped_because: Option<String>,
     /// Why the task's service is in the run (affected reasons, or how it was selected).
-    pub reasons: Vec<Value>,
+    pub reasons: Vec<ReasonRecord<'a>>,
     /// For tasks pulled in by `needs`: one requested task that needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needed_by: Option<String>,
@@ -142,8 +142,8 @@ impl<'a> Summary<'a> {
     /// The record of a finished run: `plan` as it was executed, with each task's `outcome` and
     /// the `fingerprints` its hash came from (same order).
     pub fn of(
-        ws: &Workspace,
-        plan: &Plan,
+        ws: &'a Workspace,
+        plan: &'a Plan,
         outcome: &RunOutcome,
         fingerprints: &'a [Fingerprint<'_>],
     ) -> Summary<'a> {
