@@ -208,6 +208,10 @@ if [ "$SHOCKWAVE_AFFECTED" = 1 ]; then
         bench "shockwave-affected-$range" yes \
             "$BIN" affected --base "$range" --head HEAD --exact-base --format names
     done
+    # The same range written as JSON, every reason of every service (bench/affected_json.sh
+    # compares the two formats on their own).
+    bench "shockwave-affected-fifty-json" yes \
+        "$BIN" affected --base fifty --head HEAD --exact-base --format json
 fi
 
 # ---- section 2: hashing and running tasks ----------------------------------------------------

@@ -16,9 +16,10 @@ use crate::report::summary::{Summary, SUMMARY_SCHEMA};
 pub const MAX_SUMMARY_BYTES: u64 = 512 << 20;
 
 /// Reads and checks the summary at `path`.
-pub fn read(path: &Path) -> Result<Summary, String> {
+pub fn read(path: &Path) -> Result<Summary<'static>, String> {
     let text = read_bounded(path)?;
-    let summary: Summary = serde_json::from_str(&text).map_err(|e| not_a_summary(path, &e))?;
+    let summary: Summary<'static> =
+        serde_json::from_str(&text).map_err(|e| not_a_summary(path, &e))?;
     check_schema(path, summary.schema)?;
     Ok(summary)
 }

@@ -5,13 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-/// The tasks of one listing, by label: each one's hash and fingerprint (`null` when the listing
+use super::FingerprintRecord;
+
+/// The tasks of one listing, by label: each one's hash and fingerprint (`None` when the listing
 /// recorded none).
 #[derive(Debug, Default)]
 pub struct Listing {
-    tasks: BTreeMap<String, (String, Value)>,
+    tasks: BTreeMap<String, (String, Option<FingerprintRecord<'static>>)>,
 }
 
 /// Why a text is not a task listing.
@@ -25,22 +28,31 @@ pub enum ListingError {
     Unnamed,
 }
 
+/// What a listing is read as: the part `hash --json` outputs and run summaries share (their
+/// other fields are skipped unread).
+#[derive(Deserialize)]
+struct ListingDoc {
+    tasks: Option<Vec<ListedTask>>,
+}
+
+/// One task of either listing: `task` and `hash` as both write them, and the fingerprint as
+/// [`FingerprintRecord`] writes it.
+#[derive(Deserialize)]
+struct ListedTask {
+    task: Option<String>,
+    #[serde(default)]
+    hash: String,
+    #[serde(default)]
+    fingerprint: Option<FingerprintRecord<'static>>,
+}
+
 impl Listing {
     pub fn parse(text: &str) -> Result<Listing, ListingError> {
-        let v: Value = serde_json::from_str(text)?;
-        let tasks = v
-            .get("tasks")
-            .and_then(Value::as_array)
-            .ok_or(ListingError::NoTasks)?;
+        let doc: ListingDoc = serde_json::from_str(text)?;
         let mut out = BTreeMap::new();
-        for t in tasks {
-            let label = t
-                .get("task")
-                .and_then(Value::as_str)
-                .ok_or(ListingError::Unnamed)?;
-            let hash = t.get("hash").and_then(Value::as_str).unwrap_or_default();
-            let fingerprint = t.get("fingerprint").cloned().unwrap_or(Value::Null);
-            out.insert(label.to_string(), (hash.to_string(), fingerprint));
+        for t in doc.tasks.ok_or(ListingError::NoTasks)? {
+            let label = t.task.ok_or(ListingError::Unnamed)?;
+            out.insert(label, (t.hash, t.fingerprint));
         }
         Ok(Listing { tasks: out })
     }
@@ -127,8 +139,7 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
-    fn of(v: &Value) -> FileEntry {
-        let s = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    fn of(s: &str) -> FileEntry {
         match s.split_once(' ') {
             Some((mode, id)) => FileEntry {
                 mode: mode.to_string(),
@@ -136,7 +147,7 @@ impl FileEntry {
             },
             None => FileEntry {
                 mode: String::new(),
-                id: s,
+                id: s.to_string(),
             },
         }
     }
@@ -164,45 +175,68 @@ pub fn diff(a: &Listing, b: &Listing) -> ListingDiff {
     ListingDiff { tasks, same }
 }
 
-fn diff_fingerprints(a: &Value, b: &Value) -> Vec<InputDiff> {
+/// The inputs that differ between two fingerprints; a listing without one counts as one with no
+/// fields. Every field is named here (no `..`), so a field added to the record does not compile
+/// until it is compared.
+fn diff_fingerprints(
+    a: &Option<FingerprintRecord<'_>>,
+    b: &Option<FingerprintRecord<'_>>,
+) -> Vec<InputDiff> {
+    let none = FingerprintRecord::default();
+    let FingerprintRecord {
+        command: command_a,
+        env: env_a,
+        files: files_a,
+        global: global_a,
+        lockfiles: lockfiles_a,
+        needs: needs_a,
+        outputs: outputs_a,
+        root: root_a,
+        version: version_a,
+    } = a.as_ref().unwrap_or(&none);
+    let FingerprintRecord {
+        command: command_b,
+        env: env_b,
+        files: files_b,
+        global: global_b,
+        lockfiles: lockfiles_b,
+        needs: needs_b,
+        outputs: outputs_b,
+        root: root_b,
+        version: version_b,
+    } = b.as_ref().unwrap_or(&none);
     let mut out = Vec::new();
-    for name in ["version", "command", "root", "outputs", "lockfiles"] {
-        if a.get(name) != b.get(name) {
-            out.push(InputDiff::Field {
-                name,
-                from: a.get(name).cloned(),
-                to: b.get(name).cloned(),
-            });
+    let mut field = |name: &'static str, from: Option<Value>, to: Option<Value>| {
+        if from != to {
+            out.push(InputDiff::Field { name, from, to });
         }
-    }
-    let empty = Map::new();
-    let map = |v: &Value, k: &str| {
-        v.get(k)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_else(|| empty.clone())
     };
-    let env_state = |v: Option<&Value>| match v {
+    field("version", json(version_a), json(version_b));
+    field("command", json(command_a), json(command_b));
+    field("root", json(root_a), json(root_b));
+    field("outputs", json(outputs_a), json(outputs_b));
+    field("lockfiles", json(lockfiles_a), json(lockfiles_b));
+    let env_state = |v: Option<&Option<_>>| match v {
         None => EnvState::NotDeclared,
-        Some(Value::Null) => EnvState::Unset,
-        Some(_) => EnvState::Set,
+        Some(None) => EnvState::Unset,
+        Some(Some(_)) => EnvState::Set,
     };
-    for (name, x, y) in changed_keys(&map(a, "env"), &map(b, "env")) {
+    for (name, x, y) in changed_keys(env_a, env_b) {
         out.push(InputDiff::Env {
             name,
             from: env_state(x),
             to: env_state(y),
         });
     }
-    if a.get("global") != b.get("global") {
+    if global_a != global_b {
         out.push(InputDiff::Global);
     }
-    for (label, x, y) in changed_keys(&map(a, "needs"), &map(b, "needs")) {
+    for (label, x, y) in changed_keys(needs_a, needs_b) {
         if let Some(change) = change(x, y) {
             out.push(InputDiff::Need { label, change });
         }
     }
-    for (path, x, y) in changed_keys(&map(a, "files"), &map(b, "files")) {
+    for (path, x, y) in changed_keys(files_a, files_b) {
         let change = match (x, y) {
             (Some(x), Some(y)) => FileChange::Changed {
                 from: FileEntry::of(x),
@@ -216,7 +250,12 @@ fn diff_fingerprints(a: &Value, b: &Value) -> Vec<InputDiff> {
     out
 }
 
-fn change(a: Option<&Value>, b: Option<&Value>) -> Option<Change> {
+/// A field's value as the JSON it was read from, for [`InputDiff::Field`].
+fn json<T: serde::Serialize>(v: &Option<T>) -> Option<Value> {
+    v.as_ref().and_then(|v| serde_json::to_value(v).ok())
+}
+
+fn change<T>(a: Option<T>, b: Option<T>) -> Option<Change> {
     match (a, b) {
         (Some(_), Some(_)) => Some(Change::Changed),
         (None, Some(_)) => Some(Change::Added),
@@ -226,17 +265,17 @@ fn change(a: Option<&Value>, b: Option<&Value>) -> Option<Change> {
 }
 
 /// The keys whose values differ between `a` and `b`, sorted, with both values.
-fn changed_keys<'a>(
-    a: &'a Map<String, Value>,
-    b: &'a Map<String, Value>,
-) -> Vec<(String, Option<&'a Value>, Option<&'a Value>)> {
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+fn changed_keys<'m, K: Ord + ToString, V: PartialEq>(
+    a: &'m BTreeMap<K, V>,
+    b: &'m BTreeMap<K, V>,
+) -> Vec<(String, Option<&'m V>, Option<&'m V>)> {
+    let mut keys: Vec<&K> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
         .filter_map(|k| {
             let (x, y) = (a.get(k), b.get(k));
-            (x != y).then(|| (k.clone(), x, y))
+            (x != y).then(|| (k.to_string(), x, y))
         })
         .collect()
 }

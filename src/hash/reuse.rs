@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use bstr::{BString, ByteSlice};
 
 use super::encode::Encoder;
+use super::files::{dep_closure, dev_closure, repo_dir, scan_prefixes};
 use super::{
-    dep_closure, dev_closure, needs_of, own_parts, repo_dir, scan_prefixes, task_env, EnvSource,
-    Global, LockInputs, OwnInputs, FINGERPRINT_VERSION,
+    needs_of, own_parts, task_env, EnvSource, Global, LockInputs, OwnInputs, FINGERPRINT_VERSION,
 };
 use crate::config::{Need, ServiceId, Workspace};
 use crate::scm::RepoIndex;

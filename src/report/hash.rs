@@ -4,12 +4,12 @@
 use std::fmt::Write as _;
 
 use bstr::ByteSlice;
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::plan::task_fields;
+use super::output::Seq;
 use crate::config::Workspace;
 use crate::exec::Plan;
-use crate::hash::TaskHashes;
+use crate::hash::{FingerprintRecord, TaskHashes};
 
 /// One line per task (`label  hash`); with `explain`, its inputs below it.
 pub fn text(plan: &Plan, hashes: &TaskHashes<'_>, explain: bool) -> String {
@@ -52,19 +52,50 @@ pub fn text(plan: &Plan, hashes: &TaskHashes<'_>, explain: bool) -> String {
     out
 }
 
-/// The listing as JSON (schema 1): the global input files, and every task with its fingerprint.
-pub fn json(ws: &Workspace, plan: &Plan, hashes: &TaskHashes<'_>) -> Value {
-    let tasks: Vec<Value> = (0..plan.tasks.len())
-        .map(|i| {
-            let mut v = task_fields(ws, plan, i);
-            v.insert("fingerprint".into(), hashes.fingerprints[i].to_json());
-            Value::Object(v)
-        })
-        .collect();
-    let global_files: Vec<Value> = hashes
-        .global_files
-        .iter()
-        .map(|(f, id, m)| json!([f.to_str_lossy(), format!("{m:o} {id}")]))
-        .collect();
-    json!({"schema": 1, "global_files": global_files, "tasks": tasks})
+/// The listing as JSON (schema 1): the global input files, and every task with its fingerprint,
+/// streamed by [`Stdout::json`](super::output::Stdout::json).
+pub fn json<'h>(
+    ws: &'h Workspace,
+    plan: &'h Plan,
+    hashes: &'h TaskHashes<'h>,
+) -> impl Serialize + 'h {
+    HashListing {
+        global_files: Seq(move || {
+            hashes
+                .global_files
+                .iter()
+                .map(|(f, id, m)| (f.to_str_lossy(), format!("{m:o} {id}")))
+        }),
+        schema: 1,
+        tasks: Seq(move || {
+            plan.tasks.iter().enumerate().map(move |(i, t)| ListedTask {
+                fingerprint: hashes.fingerprints[i].record(),
+                hash: t.hash.to_hex().to_string(),
+                service: &ws.services[t.service].name,
+                target: &t.target,
+                task: &plan.labels[i],
+            })
+        }),
+    }
+}
+
+/// `hash --json`. Fields in alphabetical order, the order earlier versions wrote (see
+/// [`FingerprintRecord`]); `hash --diff` reads it back with the fields of a run summary's tasks.
+#[derive(Serialize)]
+struct HashListing<G, T> {
+    /// `[path, "<mode> <content id>"]` of every file behind the global-inputs hash.
+    global_files: G,
+    schema: u32,
+    /// [`ListedTask`]s in the plan's order.
+    tasks: T,
+}
+
+/// One task of `hash --json`: the fields every task listing starts with and its fingerprint.
+#[derive(Serialize)]
+struct ListedTask<'h> {
+    fingerprint: FingerprintRecord<'h>,
+    hash: String,
+    service: &'h str,
+    target: &'h str,
+    task: &'h str,
 }

@@ -2,14 +2,14 @@
 //! and time saved, failed tasks first with the tail of their logs, a table per service and target,
 //! and why each service was in the run.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
+use super::reason::ReasonRecord;
 use super::style::human_duration;
 use super::summary::{Summary, TaskSummary};
 
-pub fn render(s: &Summary) -> String {
+pub fn render(s: &Summary<'_>) -> String {
     let t = &s.totals;
     let mut out = String::new();
     let _ = writeln!(out, "## shockwave: {}", s.targets.join(", "));
@@ -65,7 +65,7 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(out, "> ⚠️ {problem}\n");
     }
 
-    let failed: Vec<&TaskSummary> = s.tasks.iter().filter(|t| t.status == "failed").collect();
+    let failed: Vec<&TaskSummary<'_>> = s.tasks.iter().filter(|t| t.status == "failed").collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "### ❌ Failed\n");
         for f in failed {
@@ -88,7 +88,7 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(out, "### Tasks\n");
     let _ = writeln!(out, "| Service | Target | Status | Duration | Saved |");
     let _ = writeln!(out, "|---|---|---|---:|---:|");
-    let mut rows: Vec<&TaskSummary> = s.tasks.iter().collect();
+    let mut rows: Vec<&TaskSummary<'_>> = s.tasks.iter().collect();
     rows.sort_by_key(|t| (status_rank(&t.status), t.service.clone(), t.target.clone()));
     for r in rows {
         let saved = if r.saved_ms > 0 {
@@ -138,8 +138,8 @@ pub fn render(s: &Summary) -> String {
 }
 
 /// The tasks that wrote files a cache hit would not restore, each with the globs that would.
-fn undeclared_lines(out: &mut String, s: &Summary) {
-    let wrote: Vec<&TaskSummary> = s
+fn undeclared_lines(out: &mut String, s: &Summary<'_>) {
+    let wrote: Vec<&TaskSummary<'_>> = s
         .tasks
         .iter()
         .filter(|t| t.undeclared_outputs.is_some())
@@ -178,7 +178,7 @@ fn undeclared_lines(out: &mut String, s: &Summary) {
 }
 
 /// For a merged summary, one line per summary that went into it.
-fn shard_lines(out: &mut String, s: &Summary) {
+fn shard_lines(out: &mut String, s: &Summary<'_>) {
     if s.shards.is_empty() {
         return;
     }
@@ -238,80 +238,52 @@ fn md(s: &str) -> String {
 }
 
 /// One line per service: up to three reasons, then a count.
-fn reasons_text(service: &str, reasons: &[Value]) -> String {
+fn reasons_text(service: &str, reasons: &[ReasonRecord<'_>]) -> String {
     const SHOWN: usize = 3;
+    let text = |v: &Option<Cow<'_, str>>| v.as_deref().unwrap_or("?").to_string();
+    let list = |v: &Option<Vec<Cow<'_, str>>>| -> Vec<String> {
+        v.iter().flatten().map(|e| e.to_string()).collect()
+    };
     let mut parts = Vec::new();
     for r in reasons.iter().take(SHOWN) {
-        let kind = r["kind"].as_str().unwrap_or("");
-        let part = match kind {
-            "file" => format!("changed `{}`", r["path"].as_str().unwrap_or("?")),
-            "global" => format!(
-                "global input `{}` changed",
-                r["path"].as_str().unwrap_or("?")
-            ),
-            "unowned" => format!("unowned `{}` changed", r["path"].as_str().unwrap_or("?")),
+        let part = match &*r.kind {
+            "file" => format!("changed `{}`", text(&r.path)),
+            "global" => format!("global input `{}` changed", text(&r.path)),
+            "unowned" => format!("unowned `{}` changed", text(&r.path)),
             "dependency" => {
                 let chain: Vec<&str> = std::iter::once(service)
-                    .chain(
-                        r["via"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str),
-                    )
+                    .chain(r.via.iter().flatten().map(|s| &**s))
                     .collect();
-                let dev = if r["dev"] == Value::Bool(true) {
-                    " (dev)"
-                } else {
-                    ""
-                };
+                let dev = if r.dev == Some(true) { " (dev)" } else { "" };
                 format!("dependency {}{dev}", chain.join(" ← "))
             }
-            "package" => {
-                let chain: Vec<&str> = r["chain"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                format!(
-                    "package `{}` changed ({})",
-                    r["path"].as_str().unwrap_or("?"),
-                    chain.join(" ← ")
-                )
-            }
+            "package" => format!(
+                "package `{}` changed ({})",
+                text(&r.path),
+                list(&r.chain).join(" ← ")
+            ),
             "missing_base" => "base not available, everything assumed changed".to_string(),
             "lockfile" => {
-                let list = |key: &str| -> Vec<String> {
-                    let entries = r[key].as_array().into_iter().flatten();
-                    entries
-                        .filter_map(|e| e.as_str().map(str::to_owned))
-                        .collect()
-                };
-                let more = |key: &str| r[key].as_u64().unwrap_or(0) as usize;
+                let more = |n: Option<u64>| n.unwrap_or(0) as usize;
                 format!(
                     "lockfile `{}` changed ({})",
-                    r["file"].as_str().unwrap_or("?"),
+                    text(&r.file),
                     super::affected::lockfile_change(
-                        (&list("added"), more("more_added")),
-                        (&list("removed"), more("more_removed"))
+                        (&list(&r.added), more(r.more_added)),
+                        (&list(&r.removed), more(r.more_removed))
                     )
                 )
             }
             "lockfile_unreadable" => format!(
                 "lockfile `{}` unreadable, everything it installs assumed changed",
-                r["file"].as_str().unwrap_or("?")
+                text(&r.file)
             ),
-            "manifest" => format!(
-                "`{}` in `{}` changed",
-                r["key"].as_str().unwrap_or("?"),
-                r["file"].as_str().unwrap_or("?")
-            ),
+            "manifest" => format!("`{}` in `{}` changed", text(&r.key), text(&r.file)),
             "manifest_unreadable" => format!(
                 "manifest `{}` unreadable, all of it assumed changed",
-                r["file"].as_str().unwrap_or("?")
+                text(&r.file)
             ),
-            "selected" => format!("selected by `{}`", r["by"].as_str().unwrap_or("?")),
+            "selected" => format!("selected by `{}`", text(&r.by)),
             other => other.to_string(),
         };
         parts.push(part);
@@ -325,20 +297,26 @@ fn reasons_text(service: &str, reasons: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::reasons_text;
+    use crate::report::reason::ReasonRecord;
     use serde_json::json;
+
+    /// A reason as a summary holds it.
+    fn record(v: serde_json::Value) -> ReasonRecord<'static> {
+        serde_json::from_value(v).unwrap()
+    }
 
     #[test]
     fn lockfile_reasons_name_the_file_and_what_moved() {
         let changed = json!({"kind": "lockfile", "file": "pnpm-lock.yaml",
             "added": ["ms@2.1.3", "a@1", "b@1", "c@1"], "removed": ["ms@2.1.2"]});
         assert_eq!(
-            reasons_text("web", &[changed]),
+            reasons_text("web", &[record(changed)]),
             "lockfile `pnpm-lock.yaml` changed (+ms@2.1.3 +a@1 +b@1 +1 more −ms@2.1.2)"
         );
         let unreadable =
             json!({"kind": "lockfile_unreadable", "file": "yarn.lock", "detail": "not yarn"});
         assert_eq!(
-            reasons_text("web", &[unreadable]),
+            reasons_text("web", &[record(unreadable)]),
             "lockfile `yarn.lock` unreadable, everything it installs assumed changed"
         );
     }
@@ -347,13 +325,13 @@ mod tests {
     fn manifest_reasons_name_the_key_and_the_file() {
         let changed = json!({"kind": "manifest", "file": "Cargo.toml", "key": "workspace.package.rust-version"});
         assert_eq!(
-            reasons_text("core", &[changed]),
+            reasons_text("core", &[record(changed)]),
             "`workspace.package.rust-version` in `Cargo.toml` changed"
         );
         let unreadable =
             json!({"kind": "manifest_unreadable", "file": "Cargo.toml", "detail": "line 3"});
         assert_eq!(
-            reasons_text("core", &[unreadable]),
+            reasons_text("core", &[record(unreadable)]),
             "manifest `Cargo.toml` unreadable, all of it assumed changed"
         );
     }

@@ -9,10 +9,10 @@ use super::summary::{ShardLine, Summary, TaskSummary, SUMMARY_SCHEMA};
 use crate::shard::MAX_SHARDS;
 
 /// One input of a merge: the file as given, and its summary or why it could not be read.
-pub type Input = (String, Result<Summary, String>);
+pub type Input = (String, Result<Summary<'static>, String>);
 
 /// Merges `inputs` in their order; at least one must be a summary (`None` otherwise).
-pub fn merge(inputs: Vec<Input>) -> Option<Summary> {
+pub fn merge(inputs: Vec<Input>) -> Option<Summary<'static>> {
     let mut lines = Vec::new();
     let mut read = Vec::new();
     for (file, s) in inputs {
@@ -34,7 +34,7 @@ pub fn merge(inputs: Vec<Input>) -> Option<Summary> {
         }
     }
     let first = read.first()?;
-    let mut tasks: Vec<TaskSummary> = Vec::new();
+    let mut tasks: Vec<TaskSummary<'static>> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for t in read.iter().flat_map(|s| &s.tasks) {
         match at.get(&t.task) {
@@ -74,7 +74,7 @@ pub fn merge(inputs: Vec<Input>) -> Option<Summary> {
     })
 }
 
-fn line_of(file: String, s: &Summary) -> ShardLine {
+fn line_of(file: String, s: &Summary<'_>) -> ShardLine {
     ShardLine {
         file,
         shard: s.shard.as_ref().map(|r| format!("{}/{}", r.index, r.count)),
@@ -89,7 +89,7 @@ fn line_of(file: String, s: &Summary) -> ShardLine {
 
 /// Which entry of a task found in several summaries counts (lowest first): the one its run
 /// requested, then one that failed, ran, came from cache, was skipped.
-fn rank(t: &TaskSummary) -> (bool, u8) {
+fn rank(t: &TaskSummary<'_>) -> (bool, u8) {
     let status = match t.status.as_str() {
         "failed" => 0,
         "success" => 1,
@@ -163,7 +163,7 @@ mod tests {
     use super::*;
     use crate::report::summary::{ShardRecord, Totals};
 
-    fn task(label: &str, status: &str, requested: bool, duration_ms: u64) -> TaskSummary {
+    fn task(label: &str, status: &str, requested: bool, duration_ms: u64) -> TaskSummary<'static> {
         let (service, target) = label.split_once(':').unwrap();
         TaskSummary {
             task: label.into(),
@@ -184,7 +184,7 @@ mod tests {
             log_tail: None,
             restored: None,
             undeclared_outputs: None,
-            fingerprint: serde_json::Value::Null,
+            fingerprint: None,
         }
     }
 
@@ -193,8 +193,8 @@ mod tests {
         n: usize,
         digest: &str,
         duration_ms: u64,
-        tasks: Vec<TaskSummary>,
-    ) -> Summary {
+        tasks: Vec<TaskSummary<'static>>,
+    ) -> Summary<'static> {
         Summary {
             schema: 1,
             shockwave: "0".into(),

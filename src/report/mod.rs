@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod merge;
 pub mod output;
 pub mod plan;
+pub mod reason;
 pub mod run;
 pub mod shards;
 pub mod style;

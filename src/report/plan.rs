@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::affected::reason_json;
+use super::reason::ReasonRecord;
 use crate::config::{ServiceId, Workspace};
 use crate::exec::{CacheState, Plan, SelectedBy, Selection};
 
@@ -113,11 +113,15 @@ pub fn task_fields(ws: &Workspace, plan: &Plan, i: usize) -> Map<String, Value> 
 
 /// Why `service` is in the run: its affected reasons, or how it was selected by name; nothing for
 /// a service only pulled in by `needs`.
-pub fn reasons(ws: &Workspace, selection: &Selection, service: ServiceId) -> Vec<Value> {
+pub fn reasons<'a>(
+    ws: &'a Workspace,
+    selection: &'a Selection,
+    service: ServiceId,
+) -> Vec<ReasonRecord<'a>> {
     match &selection.impact {
         Some(impact) => impact.affected.reasons[service]
             .iter()
-            .map(|r| reason_json(ws, r))
+            .map(|r| ReasonRecord::of(ws, r))
             .collect(),
         None if selection.services.binary_search(&service).is_ok() => {
             let by = match selection.by {
@@ -130,7 +134,7 @@ pub fn reasons(ws: &Workspace, selection: &Selection, service: ServiceId) -> Vec
                     .join(" "),
                 _ => "--service".to_string(),
             };
-            vec![json!({"kind": "selected", "by": by})]
+            vec![ReasonRecord::selected(by)]
         }
         None => Vec::new(),
     }

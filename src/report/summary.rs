@@ -3,17 +3,17 @@
 //! so `hash --diff` can explain cache misses between two runs. `report` reads it back.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::config::Workspace;
 use crate::exec::{CacheState, Plan, RunOutcome, TaskStatus};
-use crate::hash::Fingerprint;
+use crate::hash::{Fingerprint, FingerprintRecord};
+use crate::report::reason::ReasonRecord;
 use crate::report::writes::WritesRecord;
 
 pub const SUMMARY_SCHEMA: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
+pub struct Summary<'a> {
     pub schema: u32,
     pub shockwave: String,
     pub targets: Vec<String>,
@@ -25,7 +25,7 @@ pub struct Summary {
     pub duration_ms: u64,
     pub interrupted: bool,
     pub totals: Totals,
-    pub tasks: Vec<TaskSummary>,
+    pub tasks: Vec<TaskSummary<'a>>,
     /// A sharded run (`--shard K/N`): which shard it was and how the run was split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardRecord>,
@@ -89,7 +89,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TaskSummary {
+pub struct TaskSummary<'a> {
     /// `service:target`
     pub task: String,
     pub service: String,
@@ -112,7 +112,7 @@ pub struct TaskSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped_because: Option<String>,
     /// Why the task's service is in the run (affected reasons, or how it was selected).
-    pub reasons: Vec<Value>,
+    pub reasons: Vec<ReasonRecord<'a>>,
     /// For tasks pulled in by `needs`: one requested task that needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needed_by: Option<String>,
@@ -130,23 +130,24 @@ pub struct TaskSummary {
     /// For a task that ran: the files it wrote that a cache hit would not restore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undeclared_outputs: Option<WritesRecord>,
+    /// What its hash came from (`null` in a merged summary's line for a task that has none).
     #[serde(default)]
-    pub fingerprint: Value,
+    pub fingerprint: Option<FingerprintRecord<'a>>,
 }
 
 /// Lines of a failed task's log kept in the summary.
 const LOG_TAIL: usize = 30;
 
-impl Summary {
+impl<'a> Summary<'a> {
     /// The record of a finished run: `plan` as it was executed, with each task's `outcome` and
     /// the `fingerprints` its hash came from (same order).
     pub fn of(
-        ws: &Workspace,
-        plan: &Plan,
+        ws: &'a Workspace,
+        plan: &'a Plan,
         outcome: &RunOutcome,
-        fingerprints: &[Fingerprint<'_>],
-    ) -> Summary {
-        let tasks: Vec<TaskSummary> = plan
+        fingerprints: &'a [Fingerprint<'_>],
+    ) -> Summary<'a> {
+        let tasks: Vec<TaskSummary<'a>> = plan
             .tasks
             .iter()
             .zip(&outcome.results)
@@ -194,7 +195,7 @@ impl Summary {
                         .to_string()
                     }),
                     undeclared_outputs: r.writes.as_deref().map(WritesRecord::from),
-                    fingerprint: fingerprint.to_json(),
+                    fingerprint: Some(fingerprint.record()),
                 }
             })
             .collect();
@@ -223,7 +224,7 @@ impl Summary {
         }
     }
 
-    pub fn totals_of(tasks: &[TaskSummary]) -> Totals {
+    pub fn totals_of(tasks: &[TaskSummary<'_>]) -> Totals {
         let mut t = Totals {
             tasks: tasks.len(),
             ..Totals::default()

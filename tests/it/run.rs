@@ -984,6 +984,77 @@ fn report_of_a_non_summary_is_a_usage_error() {
     assert!(out.stderr_str().contains("is not a shockwave run summary"));
 }
 
+/// A summary whose reasons or fingerprints hold a value of the wrong type (edited by hand) is
+/// refused, naming the file and where the value is, rather than reported as if it said nothing.
+#[test]
+fn report_of_a_summary_with_a_mistyped_field_names_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.json");
+    let task = r#"{"task": "a:build", "service": "a", "target": "build", "status": "success",
+        "hash": "", "duration_ms": 1, "saved_ms": 0, "requested": true, "cache": "miss",
+        "reasons": [{"kind": "file", "path": 7}]}"#;
+    let doc = format!(
+        r#"{{"schema": 1, "shockwave": "0", "targets": ["build"], "selection": "all",
+        "base": null, "head": null, "merge_base": null, "duration_ms": 1, "interrupted": false,
+        "totals": {{"tasks": 1, "success": 1, "cached": 0, "failed": 0, "skipped": 0,
+        "saved_ms": 0}}, "tasks": [{task}]}}"#
+    );
+    std::fs::write(&file, &doc).unwrap();
+    let out = shockwave().arg("report").arg(&file).output().unwrap();
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(&format!(
+            "{} is not a shockwave run summary (invalid type: integer `7`, expected a string at line 6 column",
+            file.display()
+        )),
+        "{}",
+        out.stderr_str()
+    );
+    // With the value fixed, the same summary is reported.
+    std::fs::write(&file, doc.replace(r#""path": 7"#, r#""path": "a/x.go""#)).unwrap();
+    let out = shockwave().arg("report").arg(&file).output().unwrap();
+    assert!(
+        out.success()
+            .stdout_str()
+            .contains("- **a**: changed `a/x.go`"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+/// Likewise for `hash --diff`: a fingerprint field of the wrong type is a usage error naming the
+/// file and the position, not a difference between two values.
+#[test]
+fn hash_diff_of_a_mistyped_fingerprint_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    std::fs::write(
+        &a,
+        r#"{"tasks": [{"task": "x:build", "hash": "1", "fingerprint": {"version": 3}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        r#"{"tasks": [{"task": "x:build", "hash": "2", "fingerprint": {"version": "3"}}]}"#,
+    )
+    .unwrap();
+    let out = shockwave()
+        .args(["hash", "--diff"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    out.expect_code(2);
+    assert!(
+        out.stderr_str().contains(&format!(
+            "{} is not a `shockwave hash --json` output or run summary: invalid type: string \"3\", expected u32 at line 1 column",
+            b.display()
+        )),
+        "{}",
+        out.stderr_str()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dry run.
 

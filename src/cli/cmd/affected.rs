@@ -13,6 +13,7 @@ use crate::cli::workspace::Loaded;
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
 use crate::config::Workspace;
 use crate::report::affected::{shards_output, AffectedView};
+use crate::report::output::Stdout;
 use crate::tasks::TaskGraph;
 
 pub(super) fn run(
@@ -52,7 +53,10 @@ pub(super) fn run(
     let out = match (explain, a.format) {
         (Some(id), _) => view.explain(id, env.stdout),
         (None, AffectedFormat::Text) => view.text(env.stdout),
-        (None, AffectedFormat::Json) => format!("{:#}\n", view.json()),
+        (None, AffectedFormat::Json) => {
+            Stdout::json(&view.json());
+            String::new()
+        }
         (None, AffectedFormat::Names) => view.names(),
         (None, AffectedFormat::Gotest) => view.gotest(),
         (None, AffectedFormat::Github) => {

@@ -10,6 +10,7 @@ use crate::cli::settings::{FsMonitorSettings, HashFormat, HashSettings};
 use crate::cli::{CliError, ExitCode};
 use crate::exec::Plan;
 use crate::hash::diff::{self, Listing};
+use crate::report::output::Stdout;
 use crate::report::{hash, hash_diff};
 
 pub(super) fn run(
@@ -40,11 +41,11 @@ pub(super) fn run(
         p.selection,
         false,
     );
-    print(&match format {
-        HashFormat::Text => hash::text(&plan, &hashes, false),
-        HashFormat::Explain => hash::text(&plan, &hashes, true),
-        HashFormat::Json => format!("{:#}\n", hash::json(&p.ctx.ws, &plan, &hashes)),
-    });
+    match format {
+        HashFormat::Text => print(&hash::text(&plan, &hashes, false)),
+        HashFormat::Explain => print(&hash::text(&plan, &hashes, true)),
+        HashFormat::Json => Stdout::json(&hash::json(&p.ctx.ws, &plan, &hashes)),
+    }
     drop(plan);
     free_at_exit(hashes);
     free_at_exit(p.index);

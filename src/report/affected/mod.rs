@@ -1,7 +1,9 @@
-//! Renders an affected set: `text` (people), `json` (schema 1), `names` and `github` outputs, and the
-//! full `--explain` reasoning for one service.
+//! Renders an affected set: `text` (people), `json` (schema 1, in `json`), `names`, `gotest` and
+//! `github` outputs, and the full `--explain` reasoning for one service.
 
 use std::fmt::Write as _;
+
+mod json;
 
 use bstr::ByteSlice;
 use serde_json::{json, Value};
@@ -273,47 +275,6 @@ impl AffectedView<'_> {
         }
     }
 
-    pub fn json(&self) -> Value {
-        let c = self.changes;
-        let changed: Vec<Value> = c
-            .files
-            .iter()
-            .map(|f| {
-                let mut v = json!({"path": f.path.to_str_lossy(), "status": f.status});
-                if let Some(old) = &f.old_path {
-                    v["old_path"] = json!(old.to_str_lossy());
-                }
-                v
-            })
-            .collect();
-        let affected: Vec<Value> = self
-            .shown()
-            .map(|id| {
-                json!({
-                    "name": self.name(id),
-                    "root": self.ws.services[id].root,
-                    "kind": self.ws.services[id].kind.as_str(),
-                    "reasons": self.affected.reasons[id].iter().map(|r| reason_json(self.ws, r)).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let unaffected: Vec<&str> = (0..self.ws.services.len())
-            .filter(|&i| !self.affected.is_affected(i) && self.listed(i))
-            .map(|i| self.name(i))
-            .collect();
-        json!({
-            "schema": 1,
-            "base": c.base,
-            "head": c.head,
-            "merge_base": c.merge_base.map(|m| m.to_string()),
-            "uncommitted": c.uncommitted,
-            "changed_files": changed,
-            "affected": affected,
-            "unaffected": unaffected,
-            "unowned_files": self.affected.unowned_files.iter().map(|p| p.to_str_lossy()).collect::<Vec<_>>(),
-        })
-    }
-
     pub fn names(&self) -> String {
         let mut out = String::new();
         for id in self.shown() {
@@ -506,57 +467,6 @@ impl AffectedView<'_> {
             }
         }
         out
-    }
-}
-
-/// One reason as JSON (`{"kind": "file", "path": ...}`): the affected output's, the dry run's and
-/// the run summary's `reasons`.
-pub fn reason_json(ws: &Workspace, r: &Reason) -> Value {
-    match r {
-        Reason::File { path } => json!({"kind": "file", "path": path.to_str_lossy()}),
-        Reason::Dependency { via, dev } => {
-            let via: Vec<&String> = via.iter().map(|&i| &ws.services[i].name).collect();
-            if *dev {
-                json!({"kind": "dependency", "via": via, "dev": true})
-            } else {
-                json!({"kind": "dependency", "via": via})
-            }
-        }
-        Reason::Global { path } => json!({"kind": "global", "path": path.to_str_lossy()}),
-        Reason::Unowned { path } => json!({"kind": "unowned", "path": path.to_str_lossy()}),
-        Reason::MissingBase { detail } => json!({"kind": "missing_base", "detail": detail}),
-        Reason::Package { path, chain } => {
-            json!({"kind": "package", "path": path.to_str_lossy(), "chain": chain})
-        }
-        Reason::Lockfile {
-            file,
-            added,
-            removed,
-            root,
-            more_added,
-            more_removed,
-        } => {
-            let mut reason = json!({"kind": "lockfile", "file": file.to_str_lossy(), "added": added, "removed": removed});
-            if *root {
-                reason["root"] = json!(true);
-            }
-            // Present only when a list was cut, so the common answer keeps its shape.
-            for (key, more) in [("more_added", more_added), ("more_removed", more_removed)] {
-                if *more > 0 {
-                    reason[key] = json!(more);
-                }
-            }
-            reason
-        }
-        Reason::LockfileUnreadable { file, detail } => {
-            json!({"kind": "lockfile_unreadable", "file": file.to_str_lossy(), "detail": detail})
-        }
-        Reason::Manifest { file, key } => {
-            json!({"kind": "manifest", "file": file.to_str_lossy(), "key": key})
-        }
-        Reason::ManifestUnreadable { file, detail } => {
-            json!({"kind": "manifest_unreadable", "file": file.to_str_lossy(), "detail": detail})
-        }
     }
 }
 
