@@ -15,7 +15,7 @@
 
 use bstr::{BStr, BString, ByteSlice};
 
-use crate::affected::{workspace_relative, Reason};
+use crate::affected::{workspace_relative, LockfileImpact, Reason};
 use crate::config::{ServiceId, Workspace, ROOT_PACKAGE};
 use crate::discover::lockfile::{self, manifest_entry_key, Change, Closures, Comparison};
 use crate::discover::{
@@ -23,23 +23,6 @@ use crate::discover::{
 };
 use crate::hash::LockInputs;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
-
-/// What the changed lockfiles affect.
-#[derive(Debug, Default)]
-pub struct LockfileImpact {
-    /// Workspace-relative paths judged here, which ownership must not judge again (sorted).
-    pub handled: Vec<BString>,
-    /// Direct reasons, per service.
-    pub reasons: Vec<(ServiceId, Reason)>,
-}
-
-impl LockfileImpact {
-    pub fn handles(&self, rel: &BStr) -> bool {
-        self.handled
-            .binary_search_by(|p| p.as_bstr().cmp(rel))
-            .is_ok()
-    }
-}
 
 /// The changed paths among the workspace's lockfiles and the services their changes reach.
 pub fn impact(
