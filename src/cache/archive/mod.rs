@@ -66,6 +66,14 @@ fn read_exactly(file: std::fs::File, size: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
+/// never followed.
+#[cfg(unix)]
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
 /// A temporary name no other process uses: the pid and a per-process counter. It is only ever
 /// created exclusively, so a file or link someone planted at it is skipped, not followed.
 fn temp_name() -> std::ffi::OsString {
