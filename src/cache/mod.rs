@@ -28,7 +28,7 @@ pub use temp::TempDir;
 use entry::{open_entry_dir, read_meta};
 pub use lock::TaskLock;
 
-pub use size::{format_size, parse_size};
+pub use size::{format_size, parse_size, SizeError};
 
 use std::fs::File;
 use std::io::{Read, Write};

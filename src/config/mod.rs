@@ -34,7 +34,7 @@ pub use model::{
     Workspace,
 };
 pub use paths::join_rel;
-pub use remote::{check_url, parse_duration};
+pub use remote::{check_url, parse_duration, DurationError, UrlError};
 pub use schema::pipeline_schema;
 pub use turbo::convert::pipeline_tables as turbo_tables;
 pub use turbo::{TurboError, ROOT_PACKAGE, TURBO_FILES};
