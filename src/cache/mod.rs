@@ -24,6 +24,7 @@ mod temp;
 mod transfer;
 
 pub use temp::TempDir;
+pub use transfer::ImportError;
 
 use entry::{open_entry_dir, read_meta};
 pub use lock::TaskLock;

@@ -53,7 +53,7 @@ impl LocalCache {
         let dir = match open_entry_dir(&entry) {
             Ok(Some(dir)) => dir,
             Ok(None) => return Ok(None),
-            Err(why) => return Err(corrupt(why)),
+            Err(why) => return Err(corrupt(why.to_string())),
         };
         let meta = match read_meta(&dir) {
             Ok(meta) => meta,
@@ -85,8 +85,8 @@ impl LocalCache {
                 source,
             }
         };
-        let mut log_file =
-            open_entry_file(&dir, LOG, Expect::Exactly(meta.log_bytes)).map_err(corrupt)?;
+        let mut log_file = open_entry_file(&dir, LOG, Expect::Exactly(meta.log_bytes))
+            .map_err(|e| corrupt(e.to_string()))?;
         let mut log = Vec::with_capacity(meta.log_bytes as usize);
         (&mut log_file)
             .take(meta.log_bytes)
@@ -114,8 +114,8 @@ impl LocalCache {
         // holding its temporary files, for the next run to clean up.
         let mut journal = None;
         let mut record = |dirs: &[PathBuf]| journal = self.journal_restore(hash, root, dirs);
-        let mut file =
-            open_entry_file(&dir, ARCHIVE, Expect::Exactly(meta.archive_bytes)).map_err(corrupt)?;
+        let mut file = open_entry_file(&dir, ARCHIVE, Expect::Exactly(meta.archive_bytes))
+            .map_err(|e| corrupt(e.to_string()))?;
         if meta.archive_bytes <= IN_MEMORY_ARCHIVE && meta.tar_bytes <= IN_MEMORY_ARCHIVE {
             // The common case: read once, decompress once, check and extract from memory.
             let mut compressed = Vec::with_capacity(meta.archive_bytes as usize);
