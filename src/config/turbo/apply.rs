@@ -41,15 +41,7 @@ impl Validator<'_> {
                     .extend(tasks.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
         }
-        let mut known: BTreeSet<String> =
-            turbo.targets.keys().map(|k| k.get_ref().clone()).collect();
-        known.extend(turbo.root_tasks.keys().map(|k| k.get_ref().clone()));
-        known.extend(
-            turbo
-                .packages
-                .values()
-                .flat_map(|t| t.keys().map(|k| k.get_ref().clone())),
-        );
+        let known = turbo.task_names();
         let manager = drafts
             .values()
             .filter_map(|d| d.found.as_ref())

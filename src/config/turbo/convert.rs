@@ -1,7 +1,7 @@
 //! A root turbo.json and the packages' own written out as pipeline.toml tables, for `init`:
 //! the same settings `read` gives validation, so the converted file behaves as turbo.json does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::read::{read_package, read_root};
@@ -22,14 +22,7 @@ pub fn pipeline_tables(
     let Some(turbo) = read_root(root)? else {
         return Ok(None);
     };
-    let mut known: BTreeSet<String> = turbo.targets.keys().map(|k| k.get_ref().clone()).collect();
-    known.extend(turbo.root_tasks.keys().map(|k| k.get_ref().clone()));
-    known.extend(
-        turbo
-            .packages
-            .values()
-            .flat_map(|t| t.keys().map(|k| k.get_ref().clone())),
-    );
+    let known = turbo.task_names();
     let mut per_service: BTreeMap<String, BTreeMap<String, RawTarget>> = BTreeMap::new();
     for (name, tasks) in &turbo.packages {
         let entry = per_service.entry(name.clone()).or_default();

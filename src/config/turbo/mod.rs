@@ -9,7 +9,7 @@
 //! `read` turns a file into a [`Turbo`] (or a [`TurboError`]); `apply` lays it over the drafts
 //! of validation; `convert` writes it out as pipeline.toml tables for `init`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -49,6 +49,22 @@ pub struct Turbo {
     /// Packages named in task keys or `dependsOn`, with where, to be checked against the
     /// workspace's packages.
     pub package_refs: Vec<(String, Range<usize>)>,
+}
+
+impl Turbo {
+    /// Every task name the root turbo.json defines: generic, the root package's and
+    /// package-specific ones (`known` for the packages' own turbo.json).
+    fn task_names(&self) -> BTreeSet<String> {
+        let mut known: BTreeSet<String> =
+            self.targets.keys().map(|k| k.get_ref().clone()).collect();
+        known.extend(self.root_tasks.keys().map(|k| k.get_ref().clone()));
+        known.extend(
+            self.packages
+                .values()
+                .flat_map(|t| t.keys().map(|k| k.get_ref().clone())),
+        );
+        known
+    }
 }
 
 /// Why a turbo.json could not be used: the file and its problems, at their positions.
