@@ -6,7 +6,6 @@
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::config::{ServiceId, UnownedPolicy, Workspace};
-use crate::lockfiles::LockfileImpact;
 use crate::ownership::{Ownership, PathClass};
 use crate::scm::Changes;
 
@@ -112,6 +111,24 @@ impl Affected {
             unowned_files: Vec::new(),
             ignored_files: 0,
         }
+    }
+}
+
+/// What the changed lockfiles affect, judged by what they install (`lockfiles::impact` computes
+/// it before [`compute_with_lockfiles`] reads it).
+#[derive(Debug, Default)]
+pub struct LockfileImpact {
+    /// Workspace-relative paths judged there, which ownership must not judge again (sorted).
+    pub handled: Vec<BString>,
+    /// Direct reasons, per service.
+    pub reasons: Vec<(ServiceId, Reason)>,
+}
+
+impl LockfileImpact {
+    pub fn handles(&self, rel: &BStr) -> bool {
+        self.handled
+            .binary_search_by(|p| p.as_bstr().cmp(rel))
+            .is_ok()
     }
 }
 

@@ -15,31 +15,14 @@
 
 use bstr::{BStr, BString, ByteSlice};
 
-use crate::affected::{workspace_relative, Reason};
+use crate::affected::{workspace_relative, LockfileImpact, Reason};
 use crate::config::{ServiceId, Workspace, ROOT_PACKAGE};
 use crate::discover::lockfile::{self, manifest_entry_key, Change, Closures, Comparison};
 use crate::discover::{
-    declared_dependencies, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
+    declared_dependencies, DiscoverError, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
 };
 use crate::hash::LockInputs;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
-
-/// What the changed lockfiles affect.
-#[derive(Debug, Default)]
-pub struct LockfileImpact {
-    /// Workspace-relative paths judged here, which ownership must not judge again (sorted).
-    pub handled: Vec<BString>,
-    /// Direct reasons, per service.
-    pub reasons: Vec<(ServiceId, Reason)>,
-}
-
-impl LockfileImpact {
-    pub fn handles(&self, rel: &BStr) -> bool {
-        self.handled
-            .binary_search_by(|p| p.as_bstr().cmp(rel))
-            .is_ok()
-    }
-}
 
 /// The changed paths among the workspace's lockfiles and the services their changes reach.
 pub fn impact(
@@ -121,7 +104,22 @@ fn revisions(repo: &Repo, changes: &Changes) -> (Option<Revision>, Revision) {
 
 /// Each user's closure at one revision, then the root package's when it is a user too
 /// ([`root_user`]), or why the lockfile cannot be used there.
-type Read = Result<Closures, String>;
+type Read = Result<Closures, Unreadable>;
+
+/// Why a lockfile cannot be used at one revision: the `detail` of its users' `*_unreadable`
+/// reasons.
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    /// Over its format's bound: the size and the bound.
+    #[error("it is {size} bytes, more than the {} MiB shockwave reads for a {}", format.max_bytes() >> 20, format.kind())]
+    TooLarge { format: LockFormat, size: u64 },
+    /// A symbolic link on the way that `scm` refuses to follow.
+    #[error("{0}")]
+    Refused(String),
+    /// Its text, resolved by its format's reader.
+    #[error("{}", .0.message)]
+    Parse(DiscoverError),
+}
 
 fn read_closures(
     repo: &Repo,
@@ -139,16 +137,19 @@ fn read_closures(
             FileContent::Absent => Ok(Closures::absent(
                 lock.users.len() + usize::from(root.is_some()),
             )),
-            FileContent::TooLarge(size) => Err(too_large(lock.format, size)),
-            FileContent::Refused(why) => Err(why),
+            FileContent::TooLarge(size) => Err(Unreadable::TooLarge {
+                format: lock.format,
+                size,
+            }),
+            FileContent::Refused(why) => Err(Unreadable::Refused(why)),
             FileContent::Bytes(bytes) if is_yarn_v1(lock, &bytes) => {
                 let mut users = yarn_v1_users(repo, prefix, ws, lock, revision)?;
                 users.extend(root);
-                lockfile::read(lock.format, &bytes, &users).map_err(|e| e.message)
+                lockfile::read(lock.format, &bytes, &users).map_err(Unreadable::Parse)
             }
             FileContent::Bytes(bytes) => {
                 let users: Vec<LockUser> = lock.users.iter().cloned().chain(root).collect();
-                lockfile::read(lock.format, &bytes, &users).map_err(|e| e.message)
+                lockfile::read(lock.format, &bytes, &users).map_err(Unreadable::Parse)
             }
         },
     )
@@ -236,15 +237,6 @@ fn root_user(
     }))
 }
 
-/// Why a file over its format's bound is not read, naming the size and the bound.
-fn too_large(format: LockFormat, size: u64) -> String {
-    format!(
-        "it is {size} bytes, more than the {} MiB shockwave reads for a {}",
-        format.max_bytes() >> 20,
-        format.kind()
-    )
-}
-
 fn repo_path(prefix: &str, rel: &str) -> String {
     if prefix.is_empty() {
         rel.to_owned()
@@ -287,7 +279,7 @@ fn compare(ws: &Workspace, lock: &LockfileUse, old: Read, new: Read) -> Vec<(Ser
         (Err(detail), _) | (_, Err(detail)) => ids
             .flatten()
             .map(|id| {
-                let detail = detail.clone();
+                let detail = detail.to_string();
                 (
                     id,
                     Reason::LockfileUnreadable {
@@ -382,7 +374,7 @@ fn compare_manifest(
             .flatten()
             .map(|id| {
                 let file = file.clone();
-                let detail = detail.clone();
+                let detail = detail.to_string();
                 (id, Reason::ManifestUnreadable { file, detail })
             })
             .collect(),

@@ -30,22 +30,31 @@ pub struct ShardSpec {
     pub count: usize,
 }
 
-impl FromStr for ShardSpec {
-    type Err = String;
+/// Why a `--shard K/N` or `--shards N` value is refused, naming the value as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    #[error("`{0}`: expected K/N with 1 ≤ K ≤ N, such as 2/4 (the 2nd of 4 shards)")]
+    NotASpec(String),
+    #[error("`{0}`: at most {MAX_SHARDS} shards")]
+    TooMany(String),
+    #[error("`{0}`: expected a number of shards from 1 to {MAX_SHARDS}")]
+    NotACount(String),
+}
 
-    fn from_str(s: &str) -> Result<ShardSpec, String> {
-        let expected = "expected K/N with 1 ≤ K ≤ N, such as 2/4 (the 2nd of 4 shards)";
-        let (k, n) = s
-            .split_once('/')
-            .ok_or_else(|| format!("`{s}`: {expected}"))?;
+impl FromStr for ShardSpec {
+    type Err = ShardError;
+
+    fn from_str(s: &str) -> Result<ShardSpec, ShardError> {
+        let not_a_spec = || ShardError::NotASpec(s.to_owned());
+        let (k, n) = s.split_once('/').ok_or_else(not_a_spec)?;
         let (Ok(index), Ok(count)) = (k.trim().parse::<usize>(), n.trim().parse::<usize>()) else {
-            return Err(format!("`{s}`: {expected}"));
+            return Err(not_a_spec());
         };
         if index == 0 || index > count {
-            return Err(format!("`{s}`: {expected}"));
+            return Err(not_a_spec());
         }
         if count > MAX_SHARDS {
-            return Err(format!("`{s}`: at most {MAX_SHARDS} shards"));
+            return Err(ShardError::TooMany(s.to_owned()));
         }
         Ok(ShardSpec { index, count })
     }
@@ -58,12 +67,10 @@ impl fmt::Display for ShardSpec {
 }
 
 /// Parses `--shards N` (1 ≤ N ≤ [`MAX_SHARDS`]).
-pub fn parse_count(s: &str) -> Result<usize, String> {
+pub fn parse_count(s: &str) -> Result<usize, ShardError> {
     match s.trim().parse::<usize>() {
         Ok(n @ 1..=MAX_SHARDS) => Ok(n),
-        _ => Err(format!(
-            "`{s}`: expected a number of shards from 1 to {MAX_SHARDS}"
-        )),
+        _ => Err(ShardError::NotACount(s.to_owned())),
     }
 }
 

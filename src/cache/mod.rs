@@ -7,7 +7,8 @@
 //! removed and reported as a miss. Restoring writes only the target's declared outputs (see
 //! [`archive::Scope`]). A lock per task hash ([`LocalCache::lock`]) makes concurrent runs in one
 //! cache wait for each other instead of racing. Callers treat every error here as a warning: the
-//! cache is an optimisation and never fails a build. `transfer.rs` turns an entry into one artifact
+//! cache is an optimisation and never fails a build. `restore.rs` verifies and restores an entry,
+//! `store.rs` writes one; `transfer.rs` turns an entry into one artifact
 //! and back for the remote cache (`remote/`), whose downloads come back through [`LocalCache::restore`]
 //! like any local entry.
 
@@ -16,19 +17,22 @@ mod entry;
 mod lock;
 mod maintenance;
 pub mod remote;
+mod restore;
 mod size;
+mod store;
 mod temp;
 mod transfer;
 
 pub use temp::TempDir;
+pub use transfer::ImportError;
 
-use entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect, MetaError};
+use entry::{open_entry_dir, read_meta};
 pub use lock::TaskLock;
 
-pub use size::{format_size, parse_size};
+pub use size::{format_size, parse_size, SizeError};
 
 use std::fs::File;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 #[cfg(unix)]
 use std::os::fd::OwnedFd;
 #[cfg(unix)]
@@ -43,7 +47,6 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Globs;
 use crate::platform::NoFollow;
 
 /// Bump when the entry layout changes; entries of another version are misses, replaced by the next
@@ -276,236 +279,6 @@ impl LocalCache {
         tracing::debug!("wrote {}", ignore.display());
         Ok(())
     }
-
-    /// Whether an entry that looks complete exists (metadata readable). Used by `--dry-run`, which
-    /// must not read archives; `restore` verifies fully.
-    pub fn contains(&self, hash: &str) -> bool {
-        self.check_dir().is_ok()
-            && open_entry_dir(&self.entry_dir(hash))
-                .ok()
-                .flatten()
-                .is_some_and(|dir| read_meta(&dir).is_ok_and(|m| m.hash == hash))
-    }
-
-    /// Verifies the entry for `hash` and restores its outputs under `root`, writing only what the
-    /// `outputs` globs match. `Ok(None)` is a plain miss; a corrupt or unsafe entry is removed and
-    /// returned as an error (the caller warns and runs the task).
-    pub fn restore(
-        &self,
-        hash: &str,
-        root: &Path,
-        outputs: &Globs,
-    ) -> Result<Option<Restored>, CacheError> {
-        self.check_dir()?;
-        let entry = self.entry_dir(hash);
-        let corrupt = |why: String| {
-            remove_any(&entry);
-            CacheError::Corrupt {
-                hash: hash.to_string(),
-                why,
-            }
-        };
-        let dir = match open_entry_dir(&entry) {
-            Ok(Some(dir)) => dir,
-            Ok(None) => return Ok(None),
-            Err(why) => return Err(corrupt(why)),
-        };
-        let meta = match read_meta(&dir) {
-            Ok(meta) => meta,
-            Err(MetaError::Missing) => return Err(corrupt(format!("`{META}` is missing"))),
-            // Another version's entry: a miss, replaced by this run's store.
-            Err(MetaError::OtherVersion) => return Ok(None),
-            Err(MetaError::Corrupt(why)) => return Err(corrupt(why)),
-        };
-        if meta.hash != hash {
-            return Err(corrupt(format!("metadata is for {}", meta.hash)));
-        }
-        if meta.log_bytes > MAX_LOG_BYTES || meta.tar_bytes > MAX_TAR_BYTES {
-            return Err(corrupt(format!(
-                "it records a {} log and {} of outputs, beyond the limits ({} and {})",
-                format_size(meta.log_bytes),
-                format_size(meta.tar_bytes),
-                format_size(MAX_LOG_BYTES),
-                format_size(MAX_TAR_BYTES)
-            )));
-        }
-        // An entry that passed every check but cannot be written out (a file where the archive
-        // has a directory, a full disk) is removed too: kept, it would fail the same way on every
-        // run, and the fresh store after the task runs could never replace it.
-        let unrestorable = |source: std::io::Error| {
-            remove_any(&entry);
-            CacheError::Io {
-                action: "restore cached outputs",
-                path: root.to_path_buf(),
-                source,
-            }
-        };
-        let mut log_file =
-            open_entry_file(&dir, LOG, Expect::Exactly(meta.log_bytes)).map_err(corrupt)?;
-        let mut log = Vec::with_capacity(meta.log_bytes as usize);
-        (&mut log_file)
-            .take(meta.log_bytes)
-            .read_to_end(&mut log)
-            .map_err(|e| corrupt(format!("log unreadable: {e}")))?;
-        if blake3::hash(&log).to_hex().as_str() != meta.log_blake3 {
-            return Err(corrupt("log digest mismatch".into()));
-        }
-        let refuse = |why: archive::CheckError| {
-            remove_any(&entry);
-            match why {
-                archive::CheckError::Unsafe(why) => CacheError::Unsafe {
-                    hash: hash.to_string(),
-                    why,
-                },
-                archive::CheckError::Corrupt(why) => CacheError::Corrupt {
-                    hash: hash.to_string(),
-                    why,
-                },
-            }
-        };
-        let scope = archive::Scope::new(outputs, root, &self.dir);
-        let mismatch = "archive digest mismatch (truncated or modified)";
-        // Kept until the restore ends: should it die half-way, the journal names the folders
-        // holding its temporary files, for the next run to clean up.
-        let mut journal = None;
-        let mut record = |dirs: &[PathBuf]| journal = self.journal_restore(hash, root, dirs);
-        let mut file =
-            open_entry_file(&dir, ARCHIVE, Expect::Exactly(meta.archive_bytes)).map_err(corrupt)?;
-        if meta.archive_bytes <= IN_MEMORY_ARCHIVE && meta.tar_bytes <= IN_MEMORY_ARCHIVE {
-            // The common case: read once, decompress once, check and extract from memory.
-            let mut compressed = Vec::with_capacity(meta.archive_bytes as usize);
-            (&mut file)
-                .take(meta.archive_bytes)
-                .read_to_end(&mut compressed)
-                .map_err(|e| corrupt(format!("archive unreadable: {e}")))?;
-            if blake3::hash(&compressed).to_hex().as_str() != meta.archive_blake3 {
-                return Err(corrupt(mismatch.into()));
-            }
-            let mut tar = Vec::with_capacity(meta.tar_bytes as usize);
-            zstd::Decoder::new(compressed.as_slice())
-                .map(|d| archive::Bounded::new(d, meta.tar_bytes))
-                .and_then(|mut d| d.read_to_end(&mut tar))
-                .map_err(|e| corrupt(format!("zstd: {e}")))?;
-            let members = archive::check_tar(tar.as_slice(), &scope).map_err(refuse)?;
-            archive::extract_tar(tar.as_slice(), root, &members, &mut record)
-                .map_err(unrestorable)?;
-        } else {
-            // Large outputs stream from disk: memory stays flat whatever their size. The one open
-            // descriptor is read three times (digest, check, extract), so a file renamed over the
-            // archive meanwhile is never read.
-            let mut hasher = blake3::Hasher::new();
-            std::io::copy(&mut (&mut file).take(meta.archive_bytes), &mut hasher)
-                .map_err(|e| corrupt(format!("archive unreadable: {e}")))?;
-            if hasher.finalize().to_hex().as_str() != meta.archive_blake3 {
-                return Err(corrupt(mismatch.into()));
-            }
-            let file = &file;
-            let open = move || {
-                let mut at = file;
-                at.rewind()
-                    .and_then(|()| zstd::Decoder::new(file))
-                    .map(|d| archive::Bounded::new(d, meta.tar_bytes))
-                    .map_err(|e| corrupt(format!("archive unreadable: {e}")))
-            };
-            let members = archive::check_tar(open()?, &scope).map_err(refuse)?;
-            archive::extract_tar(open()?, root, &members, &mut record).map_err(unrestorable)?;
-        }
-        // Record the use for least-recently-used pruning.
-        #[cfg(unix)]
-        if let Ok(fd) = rustix::fs::openat(
-            &dir,
-            META,
-            OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            let _ = File::from(fd).set_modified(SystemTime::now());
-        }
-        #[cfg(windows)]
-        if let Ok(file) = File::options()
-            .write(true)
-            .no_follow(true)
-            .open(dir.join(META))
-        {
-            let _ = file.set_modified(SystemTime::now());
-        }
-        Ok(Some(Restored { meta, log }))
-    }
-
-    /// Stores a successful task's outputs (files under `root` matching `outputs`, minus what no
-    /// restore would write) and log. The caller holds the task's [`lock`](Self::lock).
-    pub fn store(
-        &self,
-        hash: &str,
-        task: &str,
-        root: &Path,
-        outputs: &Globs,
-        log: &[u8],
-        duration: Duration,
-    ) -> Result<(), CacheError> {
-        self.ensure_dir()?;
-        if self.contains(hash) {
-            return Ok(());
-        }
-        if log.len() as u64 > MAX_LOG_BYTES {
-            return Err(CacheError::TooLarge(format!(
-                "the task's log is {}, more than the {} an entry may hold",
-                format_size(log.len() as u64),
-                format_size(MAX_LOG_BYTES)
-            )));
-        }
-        // The entry is written in a folder of a locked temporary directory, which is removed
-        // (with whatever a failure left in it) when dropped.
-        let tmp = self.temp_dir(hash)?;
-        let tmp = tmp.path().join("entry");
-        {
-            std::fs::create_dir(&tmp).map_err(io("create a temporary cache entry", &tmp))?;
-            let archive_path = tmp.join(ARCHIVE);
-            let file =
-                create_new(&archive_path).map_err(io("write a cache file", &archive_path))?;
-            let out = HashingWriter {
-                inner: std::io::BufWriter::new(file),
-                hasher: blake3::Hasher::new(),
-                bytes: 0,
-            };
-            let scope = archive::Scope::new(outputs, root, &self.dir);
-            let (out, written) = archive::write_archive(root, &scope, out)
-                .map_err(io("archive the task's outputs", root))?;
-            if written.tar_bytes > MAX_TAR_BYTES {
-                return Err(CacheError::TooLarge(format!(
-                    "the task's outputs are {}, more than the {} an entry may hold",
-                    format_size(written.tar_bytes),
-                    format_size(MAX_TAR_BYTES)
-                )));
-            }
-            let (archive_blake3, archive_bytes) = (out.hasher.finalize(), out.bytes);
-            out.inner
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(|f| f.sync_data())
-                .map_err(io("flush a cache file", &archive_path))?;
-            write_synced(&tmp.join(LOG), log)?;
-            let meta = Meta {
-                version: ENTRY_VERSION,
-                hash: hash.to_string(),
-                task: task.to_string(),
-                exit_code: 0,
-                duration_ms: duration.as_millis() as u64,
-                archive_blake3: archive_blake3.to_hex().to_string(),
-                archive_bytes,
-                tar_bytes: written.tar_bytes,
-                log_blake3: blake3::hash(log).to_hex().to_string(),
-                log_bytes: log.len() as u64,
-                files: written.files,
-                created_unix: SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs(),
-            };
-            let json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
-            write_synced(&tmp.join(META), &json)?;
-            self.place(&tmp, hash)
-        }
-    }
 }
 
 /// Whether `name` is a task hash (64 lowercase hex digits): the only names the cache writes for
@@ -532,26 +305,6 @@ fn ignore_file_is_right(path: &Path) -> bool {
         .any(|line| line.strip_suffix(b"\r").unwrap_or(line) == b"*")
 }
 
-/// Passes writes through while hashing them, so an archive's digest costs no second read.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: blake3::Hasher,
-    bytes: u64,
-}
-
-impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Creates a file that did not exist, never through a symlink.
 pub(super) fn create_new(path: &Path) -> std::io::Result<File> {
     File::options()
@@ -559,12 +312,6 @@ pub(super) fn create_new(path: &Path) -> std::io::Result<File> {
         .create_new(true)
         .no_follow(false)
         .open(path)
-}
-
-fn write_synced(path: &Path, data: &[u8]) -> Result<(), CacheError> {
-    let mut f = create_new(path).map_err(io("write a cache file", path))?;
-    f.write_all(data).map_err(io("write a cache file", path))?;
-    f.sync_data().map_err(io("flush a cache file", path))
 }
 
 #[cfg(test)]

@@ -1,15 +1,24 @@
 //! Human sizes for `cache prune --max-size` and `cache stats`: `500M`, `2G`, `1.5GiB`, `4096`.
 //! Units are binary (K = 1024 bytes).
 
-pub fn parse_size(s: &str) -> Result<u64, String> {
+/// Why a size is refused, naming the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("invalid size `{0}`: expected a number with an optional unit, like 500M or 2G")]
+    NotANumber(String),
+    #[error("invalid size unit `{unit}` in `{text}`: use K, M, G or T")]
+    Unit { unit: String, text: String },
+}
+
+pub fn parse_size(s: &str) -> Result<u64, SizeError> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| {
-        format!("invalid size `{s}`: expected a number with an optional unit, like 500M or 2G")
-    })?;
+    let value: f64 = num
+        .parse()
+        .map_err(|_| SizeError::NotANumber(s.to_owned()))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -17,9 +26,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
         other => {
-            return Err(format!(
-                "invalid size unit `{other}` in `{s}`: use K, M, G or T"
-            ))
+            return Err(SizeError::Unit {
+                unit: other.to_owned(),
+                text: s.to_owned(),
+            })
         }
     };
     Ok((value * mult as f64) as u64)

@@ -14,6 +14,29 @@ use super::{
     create_new, io, CacheError, LocalCache, TempDir, ARCHIVE, LOG, MAX_LOG_BYTES, MAX_META, META,
 };
 
+/// Why a downloaded artifact is not an entry.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot unpack: {0}")]
+    Unpack(std::io::Error),
+    #[error("not a tar: {0}")]
+    NotATar(std::io::Error),
+    #[error("unexpected member `{0}`")]
+    Unexpected(String),
+    #[error("`{0}` is not one regular file")]
+    NotOneFile(String),
+    #[error("`{name}` is {size} bytes, beyond the limit")]
+    TooLarge { name: String, size: u64 },
+    #[error("truncated: {0}")]
+    Unreadable(std::io::Error),
+    #[error("`{0}` is truncated")]
+    Truncated(String),
+    #[error("`{META}` is missing")]
+    NoMeta,
+    #[error(transparent)]
+    Place(#[from] CacheError),
+}
+
 impl LocalCache {
     /// Writes `hash`'s entry as a tar to `out`; returns its size and the task's label. `Ok(None)`:
     /// there is no usable entry (pruned meanwhile, another version).
@@ -52,13 +75,13 @@ impl LocalCache {
     /// Unpacks the artifact `tar` for `hash` into `tmp` (from [`temp_dir`](Self::temp_dir)) and
     /// moves it into place as the entry. The caller holds the task's lock and restores (verifies)
     /// the entry next. `Err(why)`: the artifact is not an entry.
-    pub fn import(&self, hash: &str, tar: &mut File, tmp: &TempDir) -> Result<(), String> {
+    pub fn import(&self, hash: &str, tar: &mut File, tmp: &TempDir) -> Result<(), ImportError> {
         let entry = tmp.path().join("entry");
-        std::fs::create_dir(&entry).map_err(|e| format!("cannot unpack: {e}"))?;
+        std::fs::create_dir(&entry).map_err(ImportError::Unpack)?;
         let mut seen = Vec::new();
         let mut archive = tar::Archive::new(std::io::BufReader::new(tar));
-        for file in archive.entries().map_err(|e| format!("not a tar: {e}"))? {
-            let mut file = file.map_err(|e| format!("not a tar: {e}"))?;
+        for file in archive.entries().map_err(ImportError::NotATar)? {
+            let mut file = file.map_err(ImportError::NotATar)?;
             let name = file
                 .path()
                 .map(|p| p.to_string_lossy().into_owned())
@@ -67,28 +90,28 @@ impl LocalCache {
                 META => MAX_META,
                 LOG => MAX_LOG_BYTES,
                 ARCHIVE => u64::MAX,
-                _ => return Err(format!("unexpected member `{name}`")),
+                _ => return Err(ImportError::Unexpected(name)),
             };
             if !file.header().entry_type().is_file() || seen.contains(&name) {
-                return Err(format!("`{name}` is not one regular file"));
+                return Err(ImportError::NotOneFile(name));
             }
             let size = file.size();
             if size > limit {
-                return Err(format!("`{name}` is {size} bytes, beyond the limit"));
+                return Err(ImportError::TooLarge { name, size });
             }
             let path = entry.join(&name);
-            let mut out = create_new(&path).map_err(|e| format!("cannot unpack: {e}"))?;
+            let mut out = create_new(&path).map_err(ImportError::Unpack)?;
             let copied = std::io::copy(&mut (&mut file).take(size), &mut out)
-                .map_err(|e| format!("truncated: {e}"))?;
+                .map_err(ImportError::Unreadable)?;
             if copied != size {
-                return Err(format!("`{name}` is truncated"));
+                return Err(ImportError::Truncated(name));
             }
             seen.push(name);
         }
         if !seen.iter().any(|n| n == META) {
-            return Err(format!("`{META}` is missing"));
+            return Err(ImportError::NoMeta);
         }
-        self.place(&entry, hash).map_err(|e| e.to_string())
+        Ok(self.place(&entry, hash)?)
     }
 
     /// Renames the complete entry directory `from` into place for `hash`. Whatever is in the way
@@ -137,7 +160,7 @@ mod tests {
     fn import(
         cache: &LocalCache,
         build: impl FnOnce(&mut tar::Builder<&mut File>),
-    ) -> Result<(), String> {
+    ) -> Result<(), ImportError> {
         let tmp = cache.temp_dir(HASH).unwrap();
         let path = tmp.path().join("artifact.tar");
         let mut file = File::create(&path).unwrap();

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::shard::ShardSpec;
 
 fn parse_shard(s: &str) -> Result<ShardSpec, String> {
-    s.parse()
+    s.parse::<ShardSpec>().map_err(|e| e.to_string())
 }
 
 /// `shockwave --version`: the release and the commit it was built from (`build.rs`).

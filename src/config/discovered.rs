@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::validate::{Draft, Found, Validator};
+use super::validator::{Draft, Found, Validator};
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, DiscoverError, Discovery, NamedService, Sources};
 use crate::glob::Globs;

@@ -5,12 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::members::{FsDirs, WorkspaceDirs};
+use super::dirs::{FsDirs, WorkspaceDirs};
 use super::model::Workspace;
 use super::parsed::Slot;
 use super::raw::RawConfig;
 use super::roots::list_parents;
-use super::validate::{Rejected, Validator};
+use super::turbo::read::read_root;
+use super::turbo::Turbo;
+use super::validate::Rejected;
+use super::validator::Validator;
 use crate::confine::Root;
 use crate::diagnostic::Diagnostic;
 use crate::discover::DiscoverError;
@@ -126,9 +129,9 @@ pub fn load_reusing(
     if let Some(listings) = listings {
         validator.preset_listings(listings);
     }
-    validator.turbo = turbo_for(&raw, &root)?;
+    let turbo = turbo_for(&raw, &root)?;
     let ws = validator
-        .run(raw, path)
+        .run(raw, path, turbo)
         .map_err(|r| rejection(r, path, text.clone()))?;
     if let Some(entry) = entry.filter(|_| make_dir()) {
         slot.store(&entry);
@@ -146,15 +149,15 @@ pub fn discover_only(
     let mut validator = Validator::new(root, dirs);
     validator.zero_config = true;
     let raw = RawConfig::default();
-    validator.turbo = turbo_for(&raw, root)?;
+    let turbo = turbo_for(&raw, root)?;
     // Errors in the targets are turbo.json's when it supplies them.
-    let shown = match &validator.turbo {
+    let shown = match &turbo {
         Some(t) => (root.join(&t.file.name), t.file.text.clone()),
         None => (root.join(CONFIG_FILE), String::new()),
     };
     let path = root.join(CONFIG_FILE);
     let ws = validator
-        .run(raw, &path)
+        .run(raw, &path, turbo)
         .map_err(|rejected| rejection(rejected, &shown.0, shown.1))?;
     Ok((!ws.services.is_empty()).then_some(ws))
 }
@@ -221,19 +224,18 @@ pub fn parse_with(
 ) -> Result<Workspace, ConfigError> {
     let raw = RawConfig::parse(text)
         .map_err(|d| rejection(Rejected::Invalid(vec![d]), path, text.to_string()))?;
-    let mut validator = Validator::new(root, dirs);
-    validator.turbo = turbo_for(&raw, root)?;
-    validator
-        .run(raw, path)
+    let turbo = turbo_for(&raw, root)?;
+    Validator::new(root, dirs)
+        .run(raw, path, turbo)
         .map_err(|r| rejection(r, path, text.to_string()))
 }
 
 /// The root turbo.json, read when `raw` writes no targets (it then supplies them).
-fn turbo_for(raw: &RawConfig, root: &Path) -> Result<Option<super::turbo::Turbo>, ConfigError> {
+fn turbo_for(raw: &RawConfig, root: &Path) -> Result<Option<Turbo>, ConfigError> {
     if !raw.targets.is_empty() || raw.services.values().any(|s| !s.targets.is_empty()) {
         return Ok(None);
     }
-    super::turbo::read_root(root).map_err(|e| ConfigError::Invalid {
+    read_root(root).map_err(|e| ConfigError::Invalid {
         path: e.path,
         source_text: e.text,
         diagnostics: e.diagnostics,

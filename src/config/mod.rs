@@ -4,14 +4,16 @@
 //!
 //! The files follow the data: `load` reads the file, `raw` is its serde shape, `validate` turns
 //! that into the `model` (with `members` finding member services and `targets` merging defaults
-//! with per-service overrides). Glob semantics are the crate's `glob` module, shared with the
+//! with per-service overrides, each a step on the shared `validator`). Glob semantics are the crate's `glob` module, shared with the
 //! stages that match paths later.
 
+mod dirs;
 mod discovered;
 mod load;
 mod members;
 mod model;
 mod parsed;
+mod paths;
 mod raw;
 mod remote;
 mod roots;
@@ -19,21 +21,23 @@ mod schema;
 mod targets;
 mod turbo;
 mod validate;
+mod validator;
 
 pub use crate::glob::Globs;
+pub use dirs::{expand_members, list_subdirs, FsDirs, WorkspaceDirs};
 pub use load::{
     discover_only, find, load, load_reusing, load_with, parse, parse_with, read_config,
     workspace_root, ConfigError, CONFIG_FILE,
 };
-pub use members::{expand_members, list_subdirs, FsDirs, WorkspaceDirs};
 pub use model::{
     FsMonitorKind, Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy,
     Workspace,
 };
-pub use remote::{check_url, parse_duration};
+pub use paths::join_rel;
+pub use remote::{check_url, parse_duration, DurationError, UrlError};
 pub use schema::pipeline_schema;
-pub use turbo::{pipeline_tables as turbo_tables, TurboError, ROOT_PACKAGE, TURBO_FILES};
-pub use validate::join_rel;
+pub use turbo::convert::pipeline_tables as turbo_tables;
+pub use turbo::{TurboError, ROOT_PACKAGE, TURBO_FILES};
 
 /// Set-up shared by the tests of the config's parts.
 #[cfg(test)]

@@ -4,14 +4,14 @@
 //! resolved once and listed once: an entry the listing reports as a real directory (not a
 //! symlink) of a real directory inside the workspace is, exactly, the directory it names. Anything
 //! else — a symlink, a name not listed, a parent that is not plain — is left to
-//! [`Validator::resolve`], which follows links and reports what is wrong. This only reads
+//! `Validator::resolve`, which follows links and reports what is wrong. This only reads
 //! directories; it never decides that a root is invalid.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use std::path::Path;
 
-use super::validate::{normalize_rel, Validator};
+use super::paths::normalize_rel;
 
 /// Below this many roots in one parent, resolving each root alone is cheaper than listing it.
 const MIN_ROOTS_TO_LIST: usize = 8;
@@ -32,6 +32,17 @@ struct Listing {
 }
 
 impl Listings {
+    /// These listings, marked as made before validation started (from the same text).
+    pub(super) fn preset(mut self) -> Listings {
+        self.preset = true;
+        self
+    }
+
+    /// Whether they were made before validation started: then there is nothing to list.
+    pub(super) fn is_preset(&self) -> bool {
+        self.preset
+    }
+
     /// Where normalized root `rel` really is, when a listing shows it as a plain directory.
     pub(super) fn lookup(&self, rel: &str) -> Option<String> {
         let (parent, name) = match rel.rsplit_once('/') {
@@ -49,24 +60,6 @@ impl Listings {
         } else {
             format!("{}/{name}", listing.real)
         })
-    }
-}
-
-impl Validator<'_> {
-    /// Lists, once each, the parent folders that hold several of `roots` (as written in the
-    /// config), so that [`Validator::resolve`] finds those roots without a system call. Nothing
-    /// to do when the listings were made beforehand ([`Validator::preset_listings`]).
-    pub(super) fn list_root_parents<'r>(&mut self, roots: impl Iterator<Item = &'r str>) {
-        if self.listings.preset {
-            return;
-        }
-        self.listings = list_parents(self.root, &parents_to_list(roots));
-    }
-
-    /// Uses `listings`, made from the same text while it was being decoded, instead of listing.
-    pub(super) fn preset_listings(&mut self, mut listings: Listings) {
-        listings.preset = true;
-        self.listings = listings;
     }
 }
 

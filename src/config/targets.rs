@@ -5,12 +5,11 @@
 //! one merged copy. This never decides which tasks run; that is the task graph's work.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Range;
 use std::sync::Arc;
 
 use super::model::{Need, Target, Targets};
 use super::raw::{RawTarget, SpannedStr};
-use super::validate::Validator;
+use super::validator::Validator;
 use crate::diagnostic::Diagnostic;
 use crate::discover::{default_command, Ecosystem, Kind};
 use crate::glob::Globs;
@@ -90,9 +89,6 @@ impl<'r> Defaults<'r> {
         }
     }
 }
-
-/// Default targets without a command → their key's span and the services that inherit them.
-pub(super) type MissingCommands = BTreeMap<String, (Range<usize>, Vec<String>)>;
 
 impl Validator<'_> {
     /// Every target name defined anywhere, sorted; the needs of the defaults are checked against

@@ -1,46 +1,27 @@
 //! Validation: from the raw shapes to the frozen [`Workspace`], collecting every problem as a
 //! [`Diagnostic`] with the span of the text at fault and a sentence on what to do, so that one run
-//! reports them all. This file holds the order of the work and the checks shared by its steps
-//! (roots, deps, globs, the service graph); `members` and `targets` add their own steps to the same
-//! [`Validator`]. Validation reads directories (to resolve roots) but never writes or prints.
+//! reports them all. This file holds the order of the work and the steps that are no other file's
+//! (explicit services, deps, `[remote_cache]`, the service graph); the state and the checks the
+//! steps share are [`Validator`]'s (`validator`), and `members`, `discovered`, `targets` and
+//! `turbo` add their own steps to it. Validation reads directories (to resolve roots) but never
+//! writes or prints.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use super::members::WorkspaceDirs;
-use super::model::{RemoteCacheFile, Service, ServiceId, Workspace};
-use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, SpannedStr};
-use super::roots::Listings;
-use super::targets::{Defaults, MissingCommands, Scripts};
+use super::model::{Need, RemoteCacheFile, Service, ServiceId, Workspace};
+use super::raw::{RawConfig, RawRemoteCache, RawService, RawTarget, Spanned, SpannedStr};
+use super::remote::{check_url, parse_duration};
+use super::targets::{parse_need, Defaults, Scripts};
+use super::turbo::{Turbo, ROOT_PACKAGE};
+use super::validator::{Draft, Validator};
 use crate::diagnostic::{suggest, Diagnostic};
-use crate::discover::{DiscoverError, Ecosystem, Kind, PackageInput};
-use crate::glob::{self, Globs};
+use crate::discover::{DiscoverError, Ecosystem, Kind};
+use crate::glob;
 use crate::graph::ServiceGraph;
-
-/// The state of one validation: where the workspace is, how its directories are seen, and what
-/// has been found wrong so far.
-pub(super) struct Validator<'a> {
-    pub(super) root: &'a Path,
-    /// `root` with every symlink resolved: a service root must resolve below it.
-    pub(super) real_root: PathBuf,
-    /// Parent folders of many roots, listed once (see `roots`).
-    pub(super) listings: Listings,
-    pub(super) dirs: &'a mut dyn WorkspaceDirs,
-    pub(super) errors: Vec<Diagnostic>,
-    glob_cache: FxHashMap<Vec<String>, Arc<Globs>>,
-    pub(super) missing_command: MissingCommands,
-    /// No pipeline.toml: everything comes from discovery, and the workspace-level manifests are
-    /// global inputs.
-    pub(super) zero_config: bool,
-    /// The root turbo.json, used when the config writes no targets.
-    pub(super) turbo: Option<super::turbo::Turbo>,
-    /// turbo.json keys with no equivalent, for one warning.
-    pub(super) turbo_ignored: Vec<String>,
-}
 
 /// Why validation produced no workspace.
 pub(super) enum Rejected {
@@ -50,73 +31,23 @@ pub(super) enum Rejected {
     Discover(Vec<DiscoverError>),
 }
 
-/// A service as collected from `members`, discovery and `[services.*]`, before ids exist.
-#[derive(Default)]
-pub(super) struct Draft {
-    pub(super) root: String,
-    pub(super) name_span: Option<Range<usize>>,
-    pub(super) deps: Vec<SpannedStr>,
-    pub(super) paths: Vec<String>,
-    pub(super) targets: BTreeMap<SpannedStr, RawTarget>,
-    /// What discovery read from the service's manifest.
-    pub(super) found: Option<Box<Found>>,
-}
-
-/// A discovered service's part of a [`Draft`].
-pub(super) struct Found {
-    pub(super) ecosystem: Ecosystem,
-    /// The name its manifest gives it (a Cargo crate's package name, which `cargo -p` takes),
-    /// whatever `members` named the service.
-    pub(super) package: String,
-    /// Names of the services it links (only services that exist among the drafts).
-    pub(super) deps: Vec<String>,
-    /// Names of the services it needs only for its tests.
-    pub(super) dev_deps: Vec<String>,
-    pub(super) scripts: Vec<String>,
-    pub(super) packages: Vec<PackageInput>,
-    pub(super) kind: Kind,
-    /// Globs added to the service's `paths`.
-    pub(super) paths: Vec<String>,
-}
-
-/// Where a service root really is.
-pub(super) enum Resolved {
-    /// Inside the workspace: its workspace-relative path with symlinks resolved.
-    Inside(String),
-    /// It leads out of the workspace, to this absolute path.
-    Outside(PathBuf),
-    /// Inside `.git` (workspace-relative path).
-    InGitDir(String),
-    /// No such directory.
-    Missing,
-}
-
 /// Where each valid `deps` entry is written: `(dependent, dependency, span)`, for cycle errors. A
 /// list, not a map: it is only searched when there is a cycle to report.
 type DepSpans = Vec<(ServiceId, ServiceId, Range<usize>)>;
 
-impl<'a> Validator<'a> {
-    pub(super) fn new(root: &'a Path, dirs: &'a mut dyn WorkspaceDirs) -> Self {
-        Validator {
-            root,
-            real_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
-            dirs,
-            listings: Listings::default(),
-            errors: Vec::new(),
-            glob_cache: FxHashMap::default(),
-            missing_command: BTreeMap::new(),
-            zero_config: false,
-            turbo: None,
-            turbo_ignored: Vec::new(),
-        }
-    }
-
+impl Validator<'_> {
     /// Validates `raw` (read from `path`). The steps run in a fixed order — workspace globs,
     /// members, explicit services, the defaults' needs, each service's deps and targets, targets
     /// without a command, the cycle — and that is the order the diagnostics are reported in.
-    pub(super) fn run(mut self, mut raw: RawConfig, path: &Path) -> Result<Workspace, Rejected> {
+    /// `turbo`: the root turbo.json, used when the config writes no targets.
+    pub(super) fn run(
+        mut self,
+        mut raw: RawConfig,
+        path: &Path,
+        turbo: Option<Turbo>,
+    ) -> Result<Workspace, Rejected> {
         // turbo.json supplies the targets only where the config writes none.
-        let turbo = self.turbo.take().filter(|_| {
+        let turbo = turbo.filter(|_| {
             raw.targets.is_empty() && raw.services.values().all(|s| s.targets.is_empty())
         });
         let mut targets_file = path.to_path_buf();
@@ -128,7 +59,7 @@ impl<'a> Validator<'a> {
             // As turbo treats it: a change to the root turbo.json can change any task.
             raw.workspace
                 .global_inputs
-                .push(super::raw::Spanned::new(0..0, t.file.name.clone()));
+                .push(Spanned::new(0..0, t.file.name.clone()));
             raw.workspace
                 .global_env
                 .extend(t.global_env.iter().cloned());
@@ -201,7 +132,7 @@ impl<'a> Validator<'a> {
                 // reach only the packages of the JavaScript workspace), and the root package
                 // (`//`) has only the targets its own table writes.
                 .or_else(|| {
-                    let root_package = name == super::turbo::ROOT_PACKAGE;
+                    let root_package = name == ROOT_PACKAGE;
                     (turbo.is_some() || d.found.is_some() || root_package).then_some(Scripts {
                         ecosystem: Ecosystem::Npm,
                         kind: Kind::Service,
@@ -298,9 +229,7 @@ impl<'a> Validator<'a> {
         let mut unknown = Vec::new();
         for t in written {
             for need in t.needs.iter().flatten() {
-                if let super::model::Need::Of { service, .. } =
-                    super::targets::parse_need(need.get_ref())
-                {
+                if let Need::Of { service, .. } = parse_need(need.get_ref()) {
                     if !drafts.contains_key(&service) {
                         unknown.push((service, need.span()));
                     }
@@ -331,7 +260,7 @@ impl<'a> Validator<'a> {
             );
         }
         if let Some(url) = &raw.url {
-            if let Err(why) = super::remote::check_url(url.get_ref()) {
+            if let Err(why) = check_url(url.get_ref()) {
                 self.errors.push(
                     Diagnostic::new(format!("remote_cache.url: {why}"))
                         .at(url.span())
@@ -339,20 +268,20 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        let timeout =
-            raw.timeout
-                .as_ref()
-                .and_then(|t| match super::remote::parse_duration(t.get_ref()) {
-                    Ok(d) => Some(d),
-                    Err(why) => {
-                        self.errors.push(
-                            Diagnostic::new(format!("remote_cache.timeout: {why}"))
-                                .at(t.span())
-                                .help("write a duration such as \"30s\", \"500ms\" or \"2m\""),
-                        );
-                        None
-                    }
-                });
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .and_then(|t| match parse_duration(t.get_ref()) {
+                Ok(d) => Some(d),
+                Err(why) => {
+                    self.errors.push(
+                        Diagnostic::new(format!("remote_cache.timeout: {why}"))
+                            .at(t.span())
+                            .help("write a duration such as \"30s\", \"500ms\" or \"2m\""),
+                    );
+                    None
+                }
+            });
         RemoteCacheFile {
             url: raw.url.map(|u| u.into_inner()),
             team: raw.team,
@@ -512,200 +441,10 @@ impl<'a> Validator<'a> {
             services.iter().map(|s| s.dev_deps.as_slice()),
         ))
     }
-
-    /// Validates a `root` value: relative, an existing directory, inside the workspace once
-    /// symlinks are followed, and not inside `.git`. Returns where it really is.
-    fn root_path(&mut self, root: &SpannedStr) -> Option<String> {
-        let value = root.get_ref();
-        let normalized = match normalize_rel(value) {
-            Some(n) => n,
-            None => {
-                self.errors.push(
-                    Diagnostic::new(format!("root `{value}` is outside the repository"))
-                        .at(root.span())
-                        .help("use a path relative to the directory holding pipeline.toml, without `..` above it"),
-                );
-                return None;
-            }
-        };
-        match self.resolve(&normalized) {
-            Resolved::Inside(real) => Some(real),
-            Resolved::Outside(target) => {
-                self.errors.push(
-                    Diagnostic::new(format!(
-                        "root `{value}` leads outside the repository (to {}) through a symlink",
-                        target.display()
-                    ))
-                    .at(root.span())
-                    .help("a service's root must stay inside the repository: point the symlink inside it, or name the directory itself"),
-                );
-                None
-            }
-            Resolved::InGitDir(real) => {
-                self.errors.push(
-                    Diagnostic::new(format!(
-                        "root `{value}` is inside git's own directory (`{real}`)"
-                    ))
-                    .at(root.span())
-                    .help("a service's root must be part of the worktree, not of `.git`"),
-                );
-                None
-            }
-            Resolved::Missing => {
-                self.errors.push(
-                    Diagnostic::new(format!("root `{value}` does not exist or is not a directory"))
-                        .at(root.span())
-                        .help("create the directory or fix the path (it is relative to the directory holding pipeline.toml)"),
-                );
-                None
-            }
-        }
-    }
-
-    /// Where the workspace-relative directory `rel` really is, symlinks followed. A directory
-    /// that only the repository knows (outside a sparse checkout's cone) is taken as written:
-    /// git records it as a tree, so it holds no symlink.
-    pub(super) fn resolve(&mut self, rel: &str) -> Resolved {
-        let inside = |real: String| {
-            if real.split('/').any(|c| c == ".git") {
-                Resolved::InGitDir(real)
-            } else {
-                Resolved::Inside(real)
-            }
-        };
-        if let Some(real) = self.listings.lookup(rel) {
-            return inside(real);
-        }
-        let full = self.root.join(rel);
-        match std::fs::canonicalize(&full) {
-            Ok(real) => {
-                let Ok(below) = real.strip_prefix(&self.real_root) else {
-                    return Resolved::Outside(real);
-                };
-                if !real.is_dir() {
-                    return Resolved::Missing;
-                }
-                match below.to_str() {
-                    Some(r) => inside(r.to_string()),
-                    // A non-UTF-8 target: keep the written (UTF-8) path.
-                    None => inside(rel.to_string()),
-                }
-            }
-            Err(_) if self.dirs.is_dir(rel) => inside(rel.to_string()),
-            Err(_) => Resolved::Missing,
-        }
-    }
-
-    /// Reports `written` for naming `name`, which is none of `known`: `message`, with `otherwise`
-    /// as the help, led by the closest known name when `name` looks like a typo of it.
-    pub(super) fn unknown_name<'k>(
-        &mut self,
-        written: &SpannedStr,
-        name: &str,
-        known: impl IntoIterator<Item = &'k String>,
-        message: String,
-        otherwise: &str,
-    ) {
-        let help = match suggest(name, known.into_iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`? Otherwise {otherwise}"),
-            None => otherwise.to_string(),
-        };
-        self.errors
-            .push(Diagnostic::new(message).at(written.span()).help(help));
-    }
-
-    /// The patterns that compile, as written; each one that does not is reported.
-    pub(super) fn valid_patterns(&mut self, patterns: &[SpannedStr], field: &str) -> Vec<String> {
-        patterns
-            .iter()
-            .filter(|p| self.check_glob(p, field))
-            .map(|p| p.get_ref().clone())
-            .collect()
-    }
-
-    fn check_glob(&mut self, pattern: &SpannedStr, field: &str) -> bool {
-        match glob::compile(pattern.get_ref()) {
-            Ok(_) => true,
-            Err(e) => {
-                self.errors.push(
-                    Diagnostic::new(format!("invalid glob `{}` in {field}: {e}", pattern.get_ref()))
-                        .at(pattern.span())
-                        .help("fix the pattern; `*` matches within one folder, `**` across folders, `{a,b}` alternatives"),
-                );
-                false
-            }
-        }
-    }
-
-    fn globs(&mut self, patterns: &[SpannedStr], field: &str) -> Globs {
-        let ok = self.valid_patterns(patterns, field);
-        Globs::new(ok).unwrap_or_else(|_| Globs::empty())
-    }
-
-    /// The compiled valid `patterns`, or `default` when the field is not written.
-    pub(super) fn shared_globs(
-        &mut self,
-        patterns: Option<&Vec<SpannedStr>>,
-        default: &[&str],
-        field: &str,
-    ) -> Arc<Globs> {
-        let list: Vec<String> = match patterns {
-            Some(ps) => self.valid_patterns(ps, field),
-            None => default.iter().map(|s| s.to_string()).collect(),
-        };
-        self.globs_for(&list)
-    }
-
-    /// Compiled globs for a list of already validated patterns, shared between equal lists (with
-    /// thousands of services, most lists are the same few).
-    pub(super) fn globs_for(&mut self, list: &[String]) -> Arc<Globs> {
-        if let Some(g) = self.glob_cache.get(list) {
-            return g.clone();
-        }
-        let g = Arc::new(Globs::new(list.to_vec()).unwrap_or_else(|_| Globs::empty()));
-        self.glob_cache.insert(list.to_vec(), g.clone());
-        g
-    }
-}
-
-/// Normalises a config-relative path: `/` separators, no `.` parts, no trailing slash. `None` when
-/// it is absolute or climbs above the workspace root.
-pub(super) fn normalize_rel(path: &str) -> Option<String> {
-    if path.starts_with('/') || path.contains('\\') && Path::new(path).is_absolute() {
-        return None;
-    }
-    join_rel("", path)
-}
-
-/// `/`-separated relative path `rel` laid over directory `base` (both workspace-relative), with
-/// empty and `.` parts dropped and `..` resolved lexically; `None` when it climbs above the
-/// workspace root. The one path normalisation config and discovery share; callers decide first
-/// which absolute forms to refuse.
-pub fn join_rel(base: &str, rel: &str) -> Option<String> {
-    // Most paths are already normal: keep them as written.
-    let plain = |p: &str| p.split('/').all(|c| !matches!(c, "" | "." | ".."));
-    if base.is_empty() && plain(rel) {
-        return Some(rel.to_string());
-    }
-    let mut parts: Vec<&str> = base
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_rel;
     use crate::config::testing::{parse_in, tree};
 
     #[test]
@@ -733,13 +472,5 @@ mod tests {
             "{}",
             errs[0].message
         );
-    }
-
-    #[test]
-    fn normalize_rel_rejects_escapes() {
-        assert_eq!(normalize_rel("./a/b/").as_deref(), Some("a/b"));
-        assert_eq!(normalize_rel("a/../b").as_deref(), Some("b"));
-        assert_eq!(normalize_rel("../b"), None);
-        assert_eq!(normalize_rel("/abs"), None);
     }
 }

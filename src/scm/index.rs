@@ -98,7 +98,7 @@ impl RepoIndex {
         };
         let scan = scanned.map_err(|e| ScmError::Git {
             action: "scan the worktree".into(),
-            detail: e,
+            detail: e.to_string(),
         })?;
         if let Some(session) = session {
             session.finish(&index, &scan, full);

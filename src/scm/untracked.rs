@@ -8,6 +8,11 @@ use bstr::{BString, ByteSlice};
 
 use super::ignore::Ignores;
 
+/// The ignore rules could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to read .gitignore files: {0}")]
+pub(super) struct IgnoresError(gix::Error);
+
 /// An untracked entry seen while scanning, before the ignore check.
 pub(super) enum Candidate {
     File(BString),
@@ -21,9 +26,8 @@ pub(super) fn not_ignored(
     workdir: &Path,
     index: &gix::index::State,
     candidates: Vec<Candidate>,
-) -> Result<Vec<BString>, String> {
-    let mut ignores =
-        Ignores::new(repo, index).map_err(|e| format!("failed to read .gitignore files: {e}"))?;
+) -> Result<Vec<BString>, IgnoresError> {
+    let mut ignores = Ignores::new(repo, index).map_err(IgnoresError)?;
     let mut out = Vec::new();
     let mut pending: Vec<Candidate> = candidates;
     while let Some(c) = pending.pop() {

@@ -91,7 +91,7 @@ pub fn check_tar<R: Read>(stream: R, scope: &Scope) -> Result<Vec<Member>, Check
                     .into_owned();
                 scope
                     .check_symlink(&path, &target)
-                    .map_err(CheckError::Unsafe)?;
+                    .map_err(|e| CheckError::Unsafe(e.to_string()))?;
                 members.push(Member::Symlink { path, target });
             }
             other => {

@@ -162,13 +162,6 @@ fn written_dirs(members: &[Member]) -> Vec<PathBuf> {
     dirs.into_iter().map(Path::to_path_buf).collect()
 }
 
-/// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
-/// never followed.
-#[cfg(unix)]
-pub(super) fn dir_flags() -> OFlags {
-    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
-}
-
 /// Opens directories below a service root one component at a time, creating missing ones, without
 /// following a symlink anywhere below the root. Keeps the last parent open, since members arrive
 /// grouped by directory.

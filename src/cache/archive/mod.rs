@@ -66,6 +66,14 @@ fn read_exactly(file: std::fs::File, size: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Flags for every directory opened while restoring: a symlink in its place is an error (`ELOOP`),
+/// never followed.
+#[cfg(unix)]
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
 /// A temporary name no other process uses: the pid and a per-process counter. It is only ever
 /// created exclusively, so a file or link someone planted at it is skipped, not followed.
 fn temp_name() -> std::ffi::OsString {
@@ -173,18 +181,17 @@ impl<'a> Scope<'a> {
     /// Checks a symlink member: its target must stay inside the root (read lexically, which is sound
     /// only while no component is itself a symlink: hence no `..` after a name) and out of the
     /// forbidden places.
-    fn check_symlink(&self, path: &Path, target: &Path) -> Result<(), String> {
+    fn check_symlink(&self, path: &Path, target: &Path) -> Result<(), UnsafeLink> {
+        let refuse = |why| UnsafeLink {
+            path: path.to_path_buf(),
+            target: target.to_path_buf(),
+            why,
+        };
         let mut named = false;
         for c in target.components() {
             match c {
                 Component::Normal(_) => named = true,
-                Component::ParentDir if named => {
-                    return Err(format!(
-                        "symlink `{}` → `{}` has `..` after a name, which could climb through another symlink",
-                        path.display(),
-                        target.display()
-                    ))
-                }
+                Component::ParentDir if named => return Err(refuse(LinkProblem::DotDotAfterName)),
                 _ => {}
             }
         }
@@ -193,21 +200,33 @@ impl<'a> Scope<'a> {
             .then(|| safe_relative(&parent.join(target)))
             .flatten();
         let Some(resolved) = resolved else {
-            return Err(format!(
-                "symlink `{}` → `{}` points outside the service root",
-                path.display(),
-                target.display()
-            ));
+            return Err(refuse(LinkProblem::Outside));
         };
         if let Some(why) = self.forbidden(&resolved) {
-            return Err(format!(
-                "symlink `{}` → `{}` points {why}",
-                path.display(),
-                target.display()
-            ));
+            return Err(refuse(LinkProblem::Forbidden(why)));
         }
         Ok(())
     }
+}
+
+/// A symlink member a restore refuses: `symlink `PATH` → `TARGET` ` and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("symlink `{}` → `{}` {why}", .path.display(), .target.display())]
+struct UnsafeLink {
+    path: PathBuf,
+    target: PathBuf,
+    why: LinkProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum LinkProblem {
+    #[error("has `..` after a name, which could climb through another symlink")]
+    DotDotAfterName,
+    #[error("points outside the service root")]
+    Outside,
+    /// Into a place never stored or restored ([`Scope::forbidden`]).
+    #[error("points {0}")]
+    Forbidden(&'static str),
 }
 
 /// The literal directory prefix of each glob, deduplicated.

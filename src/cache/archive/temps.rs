@@ -13,8 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::extract::dir_flags;
-use super::{temp_name, TEMP_PREFIX};
+use super::{dir_flags, temp_name, TEMP_PREFIX};
 
 /// How many taken names to skip before giving up on creating a temporary file.
 const TEMP_ATTEMPTS: usize = 32;

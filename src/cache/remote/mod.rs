@@ -309,7 +309,9 @@ impl RemoteCache {
         let mut file = std::fs::File::open(&path).map_err(RemoteError::local)?;
         local
             .import(hash, &mut file, &tmp)
-            .map_err(|why| RemoteError::Invalid { why })?;
+            .map_err(|why| RemoteError::Invalid {
+                why: why.to_string(),
+            })?;
         drop(tmp);
         match local.restore(hash, root, outputs) {
             Ok(Some(hit)) => Ok(Some(hit)),

@@ -72,7 +72,7 @@ fn directives(file: &str, text: &str) -> Result<Vec<Line>, DiscoverError> {
     let mut block: Option<String> = None;
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
-        let (tokens, comment) = tokenize(raw).map_err(|m| err(file, number, m))?;
+        let (tokens, comment) = tokenize(raw).map_err(|e| err(file, number, e.to_string()))?;
         let indirect = comment.is_some_and(|c| {
             let c = c.trim();
             c == "indirect" || c.starts_with("indirect;")
@@ -115,9 +115,18 @@ fn directives(file: &str, text: &str) -> Result<Vec<Line>, DiscoverError> {
     Ok(out)
 }
 
+/// A string on a `go.mod` line that never ends.
+#[derive(Debug, thiserror::Error)]
+enum TokenError {
+    #[error("raw string is never closed")]
+    RawString,
+    #[error("malformed quoted string")]
+    Quoted,
+}
+
 /// Tokens of one line: bare words, `(`, `)`, `=>`, and quoted strings (unquoted); `//` ends
 /// them, and what follows it is returned as the comment.
-fn tokenize(line: &str) -> Result<(Vec<String>, Option<&str>), String> {
+fn tokenize(line: &str) -> Result<(Vec<String>, Option<&str>), TokenError> {
     let b = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -133,12 +142,12 @@ fn tokenize(line: &str) -> Result<(Vec<String>, Option<&str>), String> {
                 let end = b[i + 1..]
                     .iter()
                     .position(|&c| c == b'`')
-                    .ok_or("raw string is never closed")?;
+                    .ok_or(TokenError::RawString)?;
                 out.push(line[i + 1..i + 1 + end].to_string());
                 i += end + 2;
             }
             b'"' => {
-                let (s, len) = super::lexer::unquote(&b[i..]).ok_or("malformed quoted string")?;
+                let (s, len) = super::lexer::unquote(&b[i..]).ok_or(TokenError::Quoted)?;
                 out.push(s);
                 i += len;
             }

@@ -49,9 +49,20 @@ impl LockLinks {
     }
 }
 
+/// Why a lockfile's links cannot be read: its format's parser refused the text.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LinksError {
+    #[error("{0}")]
+    Yaml(serde_saphyr::Error),
+    #[error("{0}")]
+    Json(serde_json::Error),
+    #[error("{0}")]
+    Yarn(yarn_lock_parser::YarnLockError),
+}
+
 /// The links in lockfile `text` of package manager `pm`, or why it cannot be read. `Ok(None)`
 /// for a lockfile that records no links (yarn 1, npm v1, a pnpm lockfile without importers).
-pub(super) fn read(pm: Ecosystem, text: &str) -> Result<Option<LockLinks>, String> {
+pub(super) fn read(pm: Ecosystem, text: &str) -> Result<Option<LockLinks>, LinksError> {
     match pm {
         Ecosystem::Pnpm => pnpm(text),
         Ecosystem::Npm => npm(text),
@@ -97,7 +108,7 @@ enum PnpmDep {
 /// lockfile, says nothing about links. The block pnpm writes has one fixed layout, which
 /// [`pnpm_canonical`] reads line by line (a YAML parse of it costs about 10 ms for 50
 /// importers, on every command); anything else in it goes to the YAML parser.
-fn pnpm(text: &str) -> Result<Option<LockLinks>, String> {
+fn pnpm(text: &str) -> Result<Option<LockLinks>, LinksError> {
     let Some(block) = top_level_block(text, "importers:") else {
         return Ok(None);
     };
@@ -110,7 +121,7 @@ fn pnpm(text: &str) -> Result<Option<LockLinks>, String> {
         }
         return Ok(Some(links));
     }
-    let lock: PnpmImporters = crate::discover::yaml::from_str(block).map_err(|e| e.to_string())?;
+    let lock: PnpmImporters = crate::discover::yaml::from_str(block).map_err(LinksError::Yaml)?;
     for (path, importer) in lock.importers {
         let dir = folder(&path);
         let deps = importer
@@ -280,8 +291,8 @@ struct NpmEntry<'a> {
     peer_dependencies: BTreeMap<Cow<'a, str>, IgnoredAny>,
 }
 
-fn npm(text: &str) -> Result<Option<LockLinks>, String> {
-    let lock: NpmLock = serde_json::from_str(text).map_err(|e| e.to_string())?;
+fn npm(text: &str) -> Result<Option<LockLinks>, LinksError> {
+    let lock: NpmLock = serde_json::from_str(text).map_err(LinksError::Json)?;
     if !matches!(lock.lockfile_version, Some(2 | 3)) {
         return Ok(None);
     }
@@ -325,9 +336,9 @@ fn npm(text: &str) -> Result<Option<LockLinks>, String> {
     Ok(Some(links))
 }
 
-fn yarn(text: &str) -> Result<Option<LockLinks>, String> {
+fn yarn(text: &str) -> Result<Option<LockLinks>, LinksError> {
     let text = with_final_newline(text);
-    let lock = yarn_lock_parser::parse_str(&text).map_err(|e| e.to_string())?;
+    let lock = yarn_lock_parser::parse_str(&text).map_err(LinksError::Yarn)?;
     if lock.version == 1 {
         return Ok(None);
     }

@@ -321,10 +321,10 @@ fn digest_value(h: &mut blake3::Hasher, value: &toml::Value) {
 mod tests {
     use super::{manifest_entry_key, manifest_key, ROOT_PACKAGE};
     use crate::discover::lockfile::closures;
-    use crate::discover::{Closure, LockFormat, LockUser};
+    use crate::discover::{Closure, DiscoverError, LockFormat, LockUser};
 
-    fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, String> {
-        closures(LockFormat::CargoManifest, text.as_bytes(), users).map_err(|e| e.message)
+    fn manifest_closures(text: &str, users: &[LockUser]) -> Result<Vec<Closure>, DiscoverError> {
+        closures(LockFormat::CargoManifest, text.as_bytes(), users)
     }
 
     fn users(selectors: &[&[&str]]) -> Vec<LockUser> {
@@ -436,6 +436,7 @@ lto = true
         assert_ne!(a, c);
         assert!(manifest_closures("[workspace\n", &users(sel))
             .unwrap_err()
+            .message
             .contains("cannot be parsed as Cargo.toml"));
     }
 

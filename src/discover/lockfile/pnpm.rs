@@ -160,8 +160,13 @@ pub(super) fn resolve(text: &str, users: &[LockUser]) -> Result<Resolved, Unread
     Ok(Resolved { graph, starts })
 }
 
+/// A `lockfileVersion` this reader does not know, as written.
+#[derive(Debug, thiserror::Error)]
+#[error("lockfileVersion {0} is not supported (6 to 9 are): regenerate it with pnpm 8 or later (`pnpm install`)")]
+struct UnsupportedVersion(String);
+
 /// Accepts lockfile versions 6 to 9 and says how their keys are written.
-fn check_version(version: Option<&Version>) -> Result<Keys, String> {
+fn check_version(version: Option<&Version>) -> Result<Keys, UnsupportedVersion> {
     let text = match version {
         Some(Version::Text(s)) => s.clone(),
         Some(Version::Number(n)) => n.to_string(),
@@ -171,10 +176,7 @@ fn check_version(version: Option<&Version>) -> Result<Keys, String> {
     match major {
         Some(6) => Ok(Keys::Slash),
         Some(7..=9) => Ok(Keys::Plain),
-        _ => Err(format!(
-            "lockfileVersion {text} is not supported (6 to 9 are): regenerate it with pnpm 8 or \
-             later (`pnpm install`)"
-        )),
+        _ => Err(UnsupportedVersion(text)),
     }
 }
 

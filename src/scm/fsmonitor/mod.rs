@@ -248,7 +248,7 @@ impl FsMonitor {
                 Some(why) => Err(why.to_string()),
                 None => self.full_scan_due(&s.full_scan, started).map_or(Ok(s), Err),
             },
-            Err(e) => Err(e.clone()),
+            Err(e) => Err(e.to_string()),
         };
         match usable {
             Ok(s) => session.ask_since(&mut client, &watch, s),

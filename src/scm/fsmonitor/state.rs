@@ -124,6 +124,31 @@ pub(super) struct FullScan {
     pub runs_since: u32,
 }
 
+/// Why the stored state cannot be used: the run scans in full.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("no state from an earlier run")]
+    Missing,
+    #[error("cannot read {} ({source})", .path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is larger than {} MiB", .0.display(), MAX_BYTES >> 20)]
+    TooLarge(PathBuf),
+    #[error("{} is not a state this version wrote ({source})", .path.display())]
+    NotOurs {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("state version {0} is not {VERSION}")]
+    Version(u32),
+    #[error("the stored clock is malformed")]
+    Clock,
+    #[error("the stored path `{}` is not repo-relative", .0.escape_debug())]
+    Path(String),
+}
+
 impl State {
     pub fn new(
         basis: Basis,
@@ -145,37 +170,39 @@ impl State {
     }
 
     /// Reads the state at `path`; `Err` says why it cannot be used (missing included).
-    pub fn read(path: &Path) -> Result<State, String> {
+    pub fn read(path: &Path) -> Result<State, StateError> {
+        let unreadable = |source| StateError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "no state from an earlier run".to_string(),
-            _ => format!("cannot read {} ({e})", path.display()),
+            std::io::ErrorKind::NotFound => StateError::Missing,
+            _ => unreadable(e),
         })?;
         let mut text = Vec::new();
         file.take(MAX_BYTES + 1)
             .read_to_end(&mut text)
-            .map_err(|e| format!("cannot read {} ({e})", path.display()))?;
+            .map_err(unreadable)?;
         if text.len() as u64 > MAX_BYTES {
-            return Err(format!(
-                "{} is larger than {} MiB",
-                path.display(),
-                MAX_BYTES >> 20
-            ));
+            return Err(StateError::TooLarge(path.to_path_buf()));
         }
-        let state: State = serde_json::from_slice(&text)
-            .map_err(|e| format!("{} is not a state this version wrote ({e})", path.display()))?;
+        let state: State = serde_json::from_slice(&text).map_err(|source| StateError::NotOurs {
+            path: path.to_path_buf(),
+            source,
+        })?;
         state.check()?;
         Ok(state)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), StateError> {
         if self.version != VERSION {
-            return Err(format!("state version {} is not {VERSION}", self.version));
+            return Err(StateError::Version(self.version));
         }
         if self.clock.is_empty()
             || self.clock.len() > MAX_CLOCK
             || !self.clock.bytes().all(|b| b.is_ascii_graphic())
         {
-            return Err("the stored clock is malformed".into());
+            return Err(StateError::Clock);
         }
         if let Some(bad) = self
             .paths
@@ -183,10 +210,7 @@ impl State {
             .chain(&self.linked)
             .find(|p| !is_relative_path(p))
         {
-            return Err(format!(
-                "the stored path `{}` is not repo-relative",
-                bad.escape_debug()
-            ));
+            return Err(StateError::Path(bad.clone()));
         }
         Ok(())
     }
@@ -254,13 +278,17 @@ mod tests {
         std::fs::write(&path, b"{\"version\":1}").unwrap();
         assert!(State::read(&path).is_err());
         std::fs::write(&path, b"not json").unwrap();
-        assert!(State::read(&path).unwrap_err().contains("not a state"));
+        assert!(State::read(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not a state"));
         let mut wrong_clock = sample(vec![]);
         wrong_clock.clock = "c:1\n2".into();
         wrong_clock.write(&path).unwrap();
         assert!(State::read(&path).is_err());
         assert!(State::read(&t.path().join("missing.json"))
             .unwrap_err()
+            .to_string()
             .contains("no state"));
     }
 

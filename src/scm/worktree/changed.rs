@@ -8,7 +8,7 @@ use bstr::{BString, ByteSlice};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{open_root, split, sys, Ctx, DirInfo, Here, Listing, OpenDir, Scan, Scope};
+use super::{open_root, split, sys, Ctx, DirInfo, Here, Listing, OpenDir, Scan, ScanError, Scope};
 
 /// What [`scan`] of the whole worktree finds, from listing only the directories that can hold a
 /// difference: the deepest tracked directory above each of `changed` (paths a file monitor
@@ -24,7 +24,7 @@ pub fn scan_changed(
     index: &gix::index::State,
     file_mode: bool,
     changed: &[BString],
-) -> Result<Option<Scan>, String> {
+) -> Result<Option<Scan>, ScanError> {
     let root = open_root(workdir)?;
     // A directory on the way to a target that cannot be opened: the full scan would have listed
     // its parent and found it missing or replaced, so that parent is listed instead.

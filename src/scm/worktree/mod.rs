@@ -12,7 +12,7 @@
 //! agree wherever the monitor is right. Never writes, never hashes.
 
 use std::ffi::CString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bstr::{BString, ByteSlice};
@@ -21,10 +21,22 @@ use rustc_hash::FxHashMap;
 
 use super::scope::Scope;
 use super::sys::{self, Kind, ListEntries, OpenDir, Stat};
-use super::untracked::{self, Candidate};
+use super::untracked::{self, Candidate, IgnoresError};
 
 mod changed;
 pub use changed::scan_changed;
+
+/// Why the worktree could not be scanned.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("failed to open {}: {source}", .workdir.display())]
+    OpenRoot {
+        workdir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ignores(#[from] IgnoresError),
+}
 
 /// The outcome of a scan, in index entry numbers and repo-relative paths.
 #[derive(Debug, Default)]
@@ -59,7 +71,7 @@ pub fn scan(
     index: &gix::index::State,
     scope: &Scope,
     file_mode: bool,
-) -> Result<Scan, String> {
+) -> Result<Scan, ScanError> {
     let dirs = if scope.is_everything() {
         tracked_tree(index, 0..index.entries().len())
     } else {
@@ -72,8 +84,11 @@ pub fn scan(
     ctx.finish(repo, workdir)
 }
 
-fn open_root(workdir: &Path) -> Result<sys::Dir, String> {
-    sys::Dir::open(workdir).map_err(|e| format!("failed to open {}: {e}", workdir.display()))
+fn open_root(workdir: &Path) -> Result<sys::Dir, ScanError> {
+    sys::Dir::open(workdir).map_err(|source| ScanError::OpenRoot {
+        workdir: workdir.to_path_buf(),
+        source,
+    })
 }
 
 /// The index entries in the directories a scan of `scope` enters (those inside it or on the way
@@ -222,7 +237,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// What the listings found, sorted, with the untracked entries reduced to those not ignored.
-    fn finish(self, repo: &gix::Repository, workdir: &Path) -> Result<Scan, String> {
+    fn finish(self, repo: &gix::Repository, workdir: &Path) -> Result<Scan, ScanError> {
         let (mut out, candidates) = self
             .found
             .into_inner()
