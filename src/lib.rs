@@ -15,6 +15,7 @@ pub mod config;
 pub mod confine;
 pub mod diagnostic;
 pub mod discover;
+pub mod engine;
 pub mod exec;
 pub mod filter;
 pub mod glob;

@@ -7,13 +7,10 @@ mod cmd;
 mod env;
 mod error;
 mod logging;
-mod prepare;
-mod push_event;
-mod select;
+mod notices;
 mod settings;
 mod signals;
 mod summaries;
-mod workspace;
 
 use std::io::Write;
 

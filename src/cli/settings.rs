@@ -1,8 +1,8 @@
 //! `Settings`: the command line (`args.rs`) and the environment (`env.rs`) resolved into one
 //! validated value before any git or disk work, so that a usage error exits 2 wherever it is run.
 //! What can only be checked against the config — a base to compare with, service and target names
-//! — is checked right after the config is read and still before git (`select.rs`). Nothing here
-//! reads a file or the repository.
+//! — is checked by the engine's session right after it reads the config, and still before git.
+//! Nothing here reads a file or the repository.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,14 +12,14 @@ use super::args::{
     GraphArgs, GraphFormat, HashArgs, KindArg, LsFormat, OnMissingBase, RangeArgs, RunArgs,
     SelectArgs,
 };
-use super::env::{BaseEnv, CiBase, Env, FsMonitorEnv, PushBefore, RemoteEnv};
+use super::env::{BaseEnv, Env, FsMonitorEnv, RemoteEnv};
 use super::CliError;
 use crate::affected::Dependents;
 use crate::cache::parse_size;
 use crate::cache::remote::{RemoteConfig, Secret};
 use crate::config::{FsMonitorKind, RemoteCacheFile};
+use crate::engine::{ConfigLocation, FileMonitor, Range, Select, SelectBy};
 use crate::filter::Selector;
-use crate::scm::SeenChanges;
 
 /// The default per-request timeout of the remote cache.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,96 +34,60 @@ const FSMONITOR_FULL_SCAN_AFTER: Duration = Duration::from_secs(300);
 /// The most `SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS` may say.
 const MAX_FULL_SCAN_RUNS: u32 = 10_000;
 
-/// Where the config is, and where its parsed form is kept between runs.
-#[derive(Debug)]
-pub struct ConfigAt {
-    /// `--config`: the pipeline.toml to use instead of searching upwards.
-    pub file: Option<PathBuf>,
-    /// `--cache-dir` or `SHOCKWAVE_CACHE_DIR` (relative to the working directory); the default
-    /// is `.shockwave/cache` under the repository root.
-    pub cache_dir: Option<PathBuf>,
-    /// Whether the parsed config may be read from and kept in the cache (not with
-    /// `run --no-cache`, which leaves the cache alone, nor for `cache` itself).
-    pub keep_parsed: bool,
-}
-
 /// Everything a command needs to know about how it was invoked.
 #[derive(Debug)]
 pub struct Settings {
     /// `--config`, and the cache directory that also keeps the config's parsed form.
-    pub config: ConfigAt,
+    pub config: ConfigLocation,
     pub env: Env,
     pub command: CommandSettings,
-    pub fsmonitor: FsMonitorSettings,
+    pub fsmonitor: FileMonitor,
 }
 
 /// The file monitor as the environment sets it; `[workspace] fsmonitor` decides when
-/// `SHOCKWAVE_FSMONITOR` is unset ([`FsMonitorSettings::kind`]).
-#[derive(Debug, Clone)]
-pub struct FsMonitorSettings {
-    /// `SHOCKWAVE_FSMONITOR`.
-    pub kind: Option<FsMonitorKind>,
-    pub timeout: Duration,
-    /// `WATCHMAN_SOCK`.
-    pub watchman_sock: Option<PathBuf>,
-    /// A full scan at least every this many runs (`SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS`)...
-    pub full_scan_runs: u32,
-    /// ...and once the last is this old (`SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER`).
-    pub full_scan_after: Duration,
-    /// What `watch`'s own file watcher saw: when set, the scans use it and not Watchman.
-    pub seen: Option<SeenChanges>,
-}
-
-impl FsMonitorSettings {
-    fn resolve(env: FsMonitorEnv) -> Result<FsMonitorSettings, CliError> {
-        let kind = match env.kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None => None,
-            Some("watchman") => Some(FsMonitorKind::Watchman),
-            Some("off") => Some(FsMonitorKind::Off),
-            Some(other) => {
-                return Err(CliError::Usage(format!(
-                    "SHOCKWAVE_FSMONITOR={other}: write `watchman` or `off`"
-                )))
-            }
-        };
-        let timeout = match env.timeout.as_deref() {
-            None => FSMONITOR_TIMEOUT,
-            Some(t) => crate::config::parse_duration(t)
-                .map_err(|e| CliError::Usage(format!("SHOCKWAVE_FSMONITOR_TIMEOUT: {e}")))?,
-        };
-        let full_scan_runs = match env.full_scan_runs.as_deref() {
-            None => FSMONITOR_FULL_SCAN_RUNS,
-            Some(n) => n
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=MAX_FULL_SCAN_RUNS).contains(n))
-                .ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS={n}: write a number of runs from 1 to {MAX_FULL_SCAN_RUNS}"
-                    ))
-                })?,
-        };
-        let full_scan_after = match env.full_scan_after.as_deref() {
-            None => FSMONITOR_FULL_SCAN_AFTER,
-            Some(t) => crate::config::parse_duration(t).map_err(|e| {
-                CliError::Usage(format!("SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER: {e}"))
+/// `SHOCKWAVE_FSMONITOR` is unset ([`FileMonitor::kind`]).
+fn file_monitor(env: FsMonitorEnv) -> Result<FileMonitor, CliError> {
+    let kind = match env.kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("watchman") => Some(FsMonitorKind::Watchman),
+        Some("off") => Some(FsMonitorKind::Off),
+        Some(other) => {
+            return Err(CliError::Usage(format!(
+                "SHOCKWAVE_FSMONITOR={other}: write `watchman` or `off`"
+            )))
+        }
+    };
+    let timeout = match env.timeout.as_deref() {
+        None => FSMONITOR_TIMEOUT,
+        Some(t) => crate::config::parse_duration(t)
+            .map_err(|e| CliError::Usage(format!("SHOCKWAVE_FSMONITOR_TIMEOUT: {e}")))?,
+    };
+    let full_scan_runs = match env.full_scan_runs.as_deref() {
+        None => FSMONITOR_FULL_SCAN_RUNS,
+        Some(n) => n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_FULL_SCAN_RUNS).contains(n))
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "SHOCKWAVE_FSMONITOR_FULL_SCAN_RUNS={n}: write a number of runs from 1 to {MAX_FULL_SCAN_RUNS}"
+                ))
             })?,
-        };
-        Ok(FsMonitorSettings {
-            kind,
-            timeout,
-            watchman_sock: env.watchman_sock,
-            full_scan_runs,
-            full_scan_after,
-            seen: None,
-        })
-    }
-
-    /// The monitor to use: the variable's choice, else the config file's.
-    pub fn kind(&self, file: FsMonitorKind) -> FsMonitorKind {
-        self.kind.unwrap_or(file)
-    }
+    };
+    let full_scan_after = match env.full_scan_after.as_deref() {
+        None => FSMONITOR_FULL_SCAN_AFTER,
+        Some(t) => crate::config::parse_duration(t)
+            .map_err(|e| CliError::Usage(format!("SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER: {e}")))?,
+    };
+    Ok(FileMonitor {
+        kind,
+        timeout,
+        watchman_sock: env.watchman_sock,
+        full_scan_runs,
+        full_scan_after,
+        seen: None,
+    })
 }
 
 #[derive(Debug)]
@@ -145,29 +109,6 @@ pub enum CommandSettings {
         files: Vec<PathBuf>,
         merge_json: Option<PathBuf>,
     },
-}
-
-/// Which commits (and worktree changes) to compare; `--head` and `--uncommitted` never together.
-#[derive(Debug, Clone)]
-pub struct Range {
-    /// `--base`, else the first of `SHOCKWAVE_BASE`, `TURBO_SCM_BASE`, `NX_BASE`.
-    pub base: Option<String>,
-    /// The variable `base` came from; `None` for `--base` (or no base).
-    pub base_var: Option<&'static str>,
-    /// `--head`, else the first of `SHOCKWAVE_HEAD`, `TURBO_SCM_HEAD`, `NX_HEAD`.
-    pub head: Option<String>,
-    /// The variable `head` came from; `None` for `--head` (or no head).
-    pub head_var: Option<&'static str>,
-    pub exact_base: bool,
-    pub uncommitted: bool,
-    /// `--on-missing-base all`: a base that is not in the clone affects everything.
-    pub all_on_missing_base: bool,
-    pub dependents: Dependents,
-    /// The pull request's target branch the CI says (`GITHUB_BASE_REF`, …): the first choice
-    /// for a base when neither `--base`, a variable nor `default_base` gives one.
-    pub ci_base: Option<CiBase>,
-    /// The commit before a push, as the CI says: the next choice.
-    pub push_before: Option<PushBefore>,
 }
 
 #[derive(Debug)]
@@ -205,34 +146,6 @@ pub struct GraphSettings {
     pub filters: Vec<Selector>,
     /// `--affected`: only the services this range affects.
     pub affected: Option<Range>,
-}
-
-/// Which services' tasks a `run` or `hash` covers.
-#[derive(Debug)]
-pub struct Select {
-    /// `--head` (or a variable naming the head of the range), which must be the checked-out
-    /// commit whatever selects the services: tasks run in the worktree.
-    pub head: Option<String>,
-    /// The variable `head` came from; `None` for `--head`.
-    pub head_var: Option<&'static str>,
-    pub by: SelectBy,
-    /// Range flags that a selection by name does not use (`--base`, ...), for a warning.
-    pub ignored: Vec<&'static str>,
-    /// `--kind`: only units of this kind.
-    pub kind: Option<crate::discover::Kind>,
-    /// `--filter`: the services these pick (and, when a range is asked for, are affected).
-    pub filters: Vec<Selector>,
-}
-
-#[derive(Debug)]
-pub enum SelectBy {
-    All,
-    Services(Vec<String>),
-    /// The services `range` affects; `asked`: `--affected` was given rather than implied.
-    Affected {
-        range: Range,
-        asked: bool,
-    },
 }
 
 #[derive(Debug)]
@@ -329,7 +242,7 @@ impl Settings {
     /// Resolves and validates `cli` in the environment `env`, reading nothing else.
     pub fn resolve(cli: Cli, mut env: Env) -> Result<Settings, CliError> {
         let remote_env = std::mem::take(&mut env.remote);
-        let fsmonitor = FsMonitorSettings::resolve(std::mem::take(&mut env.fsmonitor))?;
+        let fsmonitor = file_monitor(std::mem::take(&mut env.fsmonitor))?;
         let command = match cli.command {
             Command::Check => CommandSettings::Check,
             Command::Init => CommandSettings::Init,
@@ -406,7 +319,7 @@ impl Settings {
             _ => true,
         };
         Ok(Settings {
-            config: ConfigAt {
+            config: ConfigLocation {
                 file: cli.global.config,
                 cache_dir,
                 keep_parsed,
@@ -418,73 +331,71 @@ impl Settings {
     }
 }
 
-impl Range {
-    /// The range the flags ask for, the variables filling in a base and a head the flags leave
-    /// out.
-    fn resolve(a: RangeArgs, env: &BaseEnv) -> Result<Range, CliError> {
-        if a.head.is_some() && a.uncommitted {
-            return Err(CliError::Usage(
-                "--uncommitted compares the worktree with HEAD, so it cannot be combined with --head; drop one of them".into(),
-            ));
-        }
-        let (base, base_var) = match (a.base, &env.base) {
-            (Some(b), _) => (Some(b), None),
-            (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
-            (None, None) => (None, None),
-        };
-        let (head, head_var) = match (a.head, &env.head) {
-            (Some(h), _) => (Some(h), None),
-            (None, Some((var, value))) if a.uncommitted => {
-                return Err(CliError::Usage(format!(
-                    "{var}={value} sets the head, and --uncommitted compares the worktree with HEAD; unset {var} or drop --uncommitted"
-                )))
-            }
-            (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
-            (None, None) => (None, None),
-        };
-        Ok(Range {
-            base,
-            base_var,
-            head,
-            head_var,
-            exact_base: a.exact_base,
-            uncommitted: a.uncommitted,
-            all_on_missing_base: a.on_missing_base == OnMissingBase::All,
-            dependents: match a.dependents {
-                DependentsArg::None => Dependents::None,
-                DependentsArg::Direct => Dependents::Direct,
-                DependentsArg::Transitive => Dependents::Transitive,
-            },
-            ci_base: env.ci_branch.clone(),
-            push_before: env.push_before.clone(),
-        })
+/// The range the flags ask for, the variables filling in a base and a head the flags leave
+/// out.
+fn range(a: RangeArgs, env: &BaseEnv) -> Result<Range, CliError> {
+    if a.head.is_some() && a.uncommitted {
+        return Err(CliError::Usage(
+            "--uncommitted compares the worktree with HEAD, so it cannot be combined with --head; drop one of them".into(),
+        ));
     }
+    let (base, base_var) = match (a.base, &env.base) {
+        (Some(b), _) => (Some(b), None),
+        (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
+        (None, None) => (None, None),
+    };
+    let (head, head_var) = match (a.head, &env.head) {
+        (Some(h), _) => (Some(h), None),
+        (None, Some((var, value))) if a.uncommitted => {
+            return Err(CliError::Usage(format!(
+                "{var}={value} sets the head, and --uncommitted compares the worktree with HEAD; unset {var} or drop --uncommitted"
+            )))
+        }
+        (None, Some((var, value))) => (Some(value.clone()), Some(*var)),
+        (None, None) => (None, None),
+    };
+    Ok(Range {
+        base,
+        base_var,
+        head,
+        head_var,
+        exact_base: a.exact_base,
+        uncommitted: a.uncommitted,
+        all_on_missing_base: a.on_missing_base == OnMissingBase::All,
+        dependents: match a.dependents {
+            DependentsArg::None => Dependents::None,
+            DependentsArg::Direct => Dependents::Direct,
+            DependentsArg::Transitive => Dependents::Transitive,
+        },
+        ci_base: env.ci_branch.clone(),
+        push_before: env.push_before.clone(),
+    })
+}
 
-    /// The flags that select this range (and config) again, shell-quoted, for hints that print a
-    /// command: ` --config ci/pipeline.toml --base origin/main --uncommitted`.
-    pub fn flags(&self, config: Option<&Path>) -> String {
-        use crate::report::affected::shell_quote;
-        let mut out = String::new();
-        if let Some(c) = config {
-            out.push_str(&format!(" --config {}", shell_quote(&c.to_string_lossy())));
-        }
-        if let Some(b) = &self.base {
-            out.push_str(&format!(" --base {}", shell_quote(b)));
-        }
-        if let Some(h) = &self.head {
-            out.push_str(&format!(" --head {}", shell_quote(h)));
-        }
-        if self.exact_base {
-            out.push_str(" --exact-base");
-        }
-        if self.uncommitted {
-            out.push_str(" --uncommitted");
-        }
-        if self.all_on_missing_base {
-            out.push_str(" --on-missing-base all");
-        }
-        out
+/// The flags that select this range (and config) again, shell-quoted, for hints that print a
+/// command: ` --config ci/pipeline.toml --base origin/main --uncommitted`.
+pub(crate) fn range_flags(range: &Range, config: Option<&Path>) -> String {
+    use crate::report::affected::shell_quote;
+    let mut out = String::new();
+    if let Some(c) = config {
+        out.push_str(&format!(" --config {}", shell_quote(&c.to_string_lossy())));
     }
+    if let Some(b) = &range.base {
+        out.push_str(&format!(" --base {}", shell_quote(b)));
+    }
+    if let Some(h) = &range.head {
+        out.push_str(&format!(" --head {}", shell_quote(h)));
+    }
+    if range.exact_base {
+        out.push_str(" --exact-base");
+    }
+    if range.uncommitted {
+        out.push_str(" --uncommitted");
+    }
+    if range.all_on_missing_base {
+        out.push_str(" --on-missing-base all");
+    }
+    out
 }
 
 impl AffectedSettings {
@@ -495,7 +406,7 @@ impl AffectedSettings {
             ));
         }
         Ok(AffectedSettings {
-            range: Range::resolve(a.range, env)?,
+            range: range(a.range, env)?,
             format: a.format,
             explain: a.explain,
             shards: a.shards.map(|n| (n, a.target)),
@@ -511,63 +422,59 @@ impl GraphSettings {
         Ok(GraphSettings {
             format: g.format,
             filters: parse_filters(&g.filter)?,
-            affected: g
-                .affected
-                .then(|| Range::resolve(g.range, env))
-                .transpose()?,
+            affected: g.affected.then(|| range(g.range, env)).transpose()?,
         })
     }
 }
 
-impl Select {
-    fn resolve(s: SelectArgs, env: &BaseEnv) -> Result<Select, CliError> {
-        let r = s.range;
-        let kind = s.kind.map(KindArg::kind);
-        let filters = parse_filters(&s.filter)?;
-        if !s.all && s.service.is_empty() {
-            // With `--filter`, the range narrows the selection only when the command line asks
-            // for one (`--affected`, `--base`, `--uncommitted`): a base from `default_base` or
-            // a variable does not turn `--filter web...` into "web... if affected".
-            let asked = s.affected || (!filters.is_empty() && (r.base.is_some() || r.uncommitted));
-            let range = Range::resolve(r, env)?;
-            return Ok(Select {
-                head: range.head.clone(),
-                head_var: range.head_var,
-                by: SelectBy::Affected { range, asked },
-                ignored: Vec::new(),
-                kind,
-                filters,
-            });
-        }
-        let ignored = [
-            (r.base.is_some(), "--base"),
-            (r.head.is_some(), "--head"),
-            (r.exact_base, "--exact-base"),
-            (r.uncommitted, "--uncommitted"),
-            (
-                r.on_missing_base != OnMissingBase::Fail,
-                "--on-missing-base",
-            ),
-            (r.dependents != DependentsArg::Transitive, "--dependents"),
-        ]
-        .into_iter()
-        .filter_map(|(set, flag)| set.then_some(flag))
-        .collect();
-        let by = if s.all {
-            SelectBy::All
-        } else {
-            SelectBy::Services(s.service)
-        };
-        // A selection by name has no range: the variables that name one do not apply.
-        Ok(Select {
-            head: r.head,
-            head_var: None,
-            by,
-            ignored,
+/// Which services a `run` or `hash` covers: by name, all, or what a range affects.
+fn select(s: SelectArgs, env: &BaseEnv) -> Result<Select, CliError> {
+    let r = s.range;
+    let kind = s.kind.map(KindArg::kind);
+    let filters = parse_filters(&s.filter)?;
+    if !s.all && s.service.is_empty() {
+        // With `--filter`, the range narrows the selection only when the command line asks
+        // for one (`--affected`, `--base`, `--uncommitted`): a base from `default_base` or
+        // a variable does not turn `--filter web...` into "web... if affected".
+        let asked = s.affected || (!filters.is_empty() && (r.base.is_some() || r.uncommitted));
+        let range = range(r, env)?;
+        return Ok(Select {
+            head: range.head.clone(),
+            head_var: range.head_var,
+            by: SelectBy::Affected { range, asked },
+            ignored: Vec::new(),
             kind,
             filters,
-        })
+        });
     }
+    let ignored = [
+        (r.base.is_some(), "--base"),
+        (r.head.is_some(), "--head"),
+        (r.exact_base, "--exact-base"),
+        (r.uncommitted, "--uncommitted"),
+        (
+            r.on_missing_base != OnMissingBase::Fail,
+            "--on-missing-base",
+        ),
+        (r.dependents != DependentsArg::Transitive, "--dependents"),
+    ]
+    .into_iter()
+    .filter_map(|(set, flag)| set.then_some(flag))
+    .collect();
+    let by = if s.all {
+        SelectBy::All
+    } else {
+        SelectBy::Services(s.service)
+    };
+    // A selection by name has no range: the variables that name one do not apply.
+    Ok(Select {
+        head: r.head,
+        head_var: None,
+        by,
+        ignored,
+        kind,
+        filters,
+    })
 }
 
 impl RemoteSettings {
@@ -675,7 +582,7 @@ impl RunSettings {
         Ok(RunSettings {
             shard,
             targets: a.targets,
-            select: Select::resolve(a.select, env)?,
+            select: select(a.select, env)?,
             jobs: a
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -707,7 +614,7 @@ impl HashSettings {
         }
         Ok(HashSettings::List {
             targets: a.targets,
-            select: Box::new(Select::resolve(a.select, env)?),
+            select: Box::new(select(a.select, env)?),
             format: if a.json {
                 HashFormat::Json
             } else if a.explain {

@@ -98,7 +98,7 @@ impl Changes {
 }
 
 /// Git problems; all exit with code 3.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ScmError {
     #[error("{path} is not inside a git repository ({detail}); run shockwave inside a git checkout or pass --config for one")]
     NotARepository { path: PathBuf, detail: String },

@@ -1,0 +1,62 @@
+//! The repository a `watch` follows: the folders its watcher watches, as git sees them, and what
+//! the watcher saw, which each round's worktree scan looks at instead of scanning in full.
+
+use std::path::{Path, PathBuf};
+
+use super::error::EngineError;
+use super::query::FileMonitor;
+use crate::scm::{GitFolders, Repo, SeenChanges};
+use crate::watch::{Changes, Folders};
+
+/// The worktree being watched.
+pub struct WatchedRepo {
+    workdir: PathBuf,
+    seen: SeenChanges,
+}
+
+/// What a watcher starts with.
+pub struct Watchable {
+    /// Every folder to watch (each without its subfolders: the list holds those that count).
+    pub dirs: Vec<PathBuf>,
+    /// What answers the watcher's questions about the folders that come and go.
+    pub folders: Box<dyn Folders>,
+}
+
+impl WatchedRepo {
+    /// The repository around `cwd`, and what its watcher starts with.
+    pub fn discover(cwd: &Path) -> Result<(WatchedRepo, Watchable), EngineError> {
+        let repo = Repo::discover(cwd)?;
+        let workdir = repo.workdir().to_path_buf();
+        let dirs = repo.watched_dirs()?;
+        let watched = WatchedRepo {
+            workdir,
+            seen: SeenChanges::new(),
+        };
+        let folders = Box::new(GitFolders::new(repo));
+        Ok((watched, Watchable { dirs, folders }))
+    }
+
+    /// The file monitor of the rounds: what the watcher saw, in place of Watchman.
+    pub fn monitor(&self, fs: &FileMonitor) -> FileMonitor {
+        FileMonitor {
+            seen: Some(self.seen.clone()),
+            ..fs.clone()
+        }
+    }
+
+    /// Records what one wait saw, for the next round's scan.
+    pub fn saw(&self, changed: &Changes) {
+        if changed.lost {
+            self.seen.lost();
+        } else {
+            self.seen.add(&self.workdir, &changed.paths);
+        }
+    }
+
+    /// Every folder to watch, listed anew; `None` when they cannot be listed now.
+    pub fn folders(&self) -> Option<Vec<PathBuf>> {
+        Repo::discover(&self.workdir)
+            .ok()
+            .and_then(|r| r.watched_dirs().ok())
+    }
+}
