@@ -64,23 +64,6 @@ pub enum Reason {
     ManifestUnreadable { file: BString, detail: String },
 }
 
-impl Reason {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Reason::File { .. } => "file",
-            Reason::Dependency { .. } => "dependency",
-            Reason::Global { .. } => "global",
-            Reason::MissingBase { .. } => "missing_base",
-            Reason::Unowned { .. } => "unowned",
-            Reason::Package { .. } => "package",
-            Reason::Lockfile { .. } => "lockfile",
-            Reason::LockfileUnreadable { .. } => "lockfile_unreadable",
-            Reason::Manifest { .. } => "manifest",
-            Reason::ManifestUnreadable { .. } => "manifest_unreadable",
-        }
-    }
-}
-
 /// The result: per service (indexed by id) its reasons, empty when unaffected.
 #[derive(Debug, Clone)]
 pub struct Affected {
@@ -160,6 +143,7 @@ pub fn drop_untracked_outputs(ws: &Workspace, prefix: &str, changes: &mut Change
 }
 
 /// Computes the affected services for `paths` (repo-relative; the old side of renames included).
+#[cfg(test)]
 pub fn compute<'p>(
     ws: &Workspace,
     prefix: &str,
@@ -169,7 +153,7 @@ pub fn compute<'p>(
     compute_with_lockfiles(ws, prefix, paths, dependents, &LockfileImpact::default())
 }
 
-/// [`compute`], with the changed lockfiles judged by what they install: their paths are not
+/// The affected services for `paths`, with the changed lockfiles judged by what they install: their paths are not
 /// judged by ownership, and the services whose closures changed carry `locks`' reasons.
 pub fn compute_with_lockfiles<'p>(
     ws: &Workspace,

@@ -23,7 +23,6 @@ mod transfer;
 pub use temp::TempDir;
 
 use entry::{open_entry_dir, open_entry_file, read_meta, remove_any, Expect, MetaError};
-pub use lock::TaskLock;
 
 pub use size::{format_size, parse_size};
 

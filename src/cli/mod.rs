@@ -16,8 +16,8 @@ use std::io::Write;
 
 use clap::Parser;
 
-pub use args::Cli;
-pub use error::{CliError, ExitCode};
+pub(crate) use args::Cli;
+pub(crate) use error::{CliError, ExitCode};
 
 use crate::report::style::Style;
 use settings::Settings;

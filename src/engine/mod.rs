@@ -31,7 +31,7 @@ pub use query::{
     is_null_commit, CiBase, ConfigLocation, FileMonitor, PushBefore, Range, Select, SelectBy,
 };
 pub use select::Affecting;
-pub use watch::{Watchable, WatchedRepo};
+pub use watch::WatchedRepo;
 
 use crate::config::{ServiceId, Workspace};
 use crate::exec::{Selection, WriteCheck};
@@ -121,11 +121,6 @@ impl Session {
     /// exist.
     pub fn check_filters(&self, filters: &[Selector]) -> Result<(), EngineError> {
         select::check_filters(&self.loaded, filters)
-    }
-
-    /// Reports a missing repository, or a config outside it: what the git work would fail on.
-    pub fn check_repository(&self) -> Result<(), EngineError> {
-        self.loaded.git().map(|_| ())
     }
 
     /// The cache directory: `flag` (relative to the working directory), or `.shockwave/cache` in

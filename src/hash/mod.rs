@@ -102,6 +102,7 @@ impl Encode for Fingerprint<'_> {
 const TASK_DOMAIN: &[u8] = b"shockwave-task\0";
 
 impl Fingerprint<'_> {
+    #[cfg(test)]
     pub fn hash(&self) -> blake3::Hash {
         Encoder::new(TASK_DOMAIN).put(self).finish()
     }
@@ -172,7 +173,6 @@ pub struct TaskHashes<'a> {
     pub hashes: Vec<blake3::Hash>,
     /// The files behind the global-inputs hash.
     pub global_files: Vec<FileInput<'a>>,
-    pub global: blake3::Hash,
 }
 
 /// The hash of the global inputs: their patterns, every file they match and the global
@@ -408,7 +408,6 @@ pub fn hash_tasks<'a>(
         fingerprints,
         hashes,
         global_files,
-        global,
     }
 }
 

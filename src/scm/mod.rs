@@ -25,9 +25,8 @@ mod watch;
 mod worktree;
 
 pub use blob::{FileContent, Revision};
-pub use dirs::RepoDirs;
 pub use fsmonitor::{FsMonitor, SeenChanges};
-pub use index::{FileId, RepoIndex};
+pub use index::RepoIndex;
 pub use scope::Scope;
 pub use watch::GitFolders;
 
