@@ -13,7 +13,8 @@ use crate::engine::{is_null_commit, CiBase, PushBefore};
 use crate::report::style::Style;
 
 /// The remote cache's variables as set, ours first, then Turborepo's names when ours are unset.
-/// Checked in `settings.rs`. The token and the key are [`Secret`]s from the moment they are read.
+/// Checked in `settings/remote.rs`. The token and the key are [`Secret`]s from the moment they
+/// are read.
 #[derive(Debug, Default)]
 pub struct RemoteEnv {
     pub url: Option<String>,
@@ -86,7 +87,7 @@ pub struct Env {
     /// The remote cache's settings and secrets.
     pub remote: RemoteEnv,
     /// `SHOCKWAVE_FSMONITOR`, `SHOCKWAVE_FSMONITOR_TIMEOUT`, `SHOCKWAVE_FSMONITOR_FULL_SCAN_*`
-    /// and Watchman's own `WATCHMAN_SOCK`, as set; checked in `settings.rs`.
+    /// and Watchman's own `WATCHMAN_SOCK`, as set; checked in `settings/monitor.rs`.
     pub fsmonitor: FsMonitorEnv,
     /// `SHOCKWAVE_CACHE_DIR`, for the commands without `--cache-dir` (which read it through
     /// clap): where they keep the parsed config.
