@@ -17,6 +17,8 @@ mod notice;
 mod push_event;
 mod query;
 mod select;
+#[cfg(test)]
+mod tests;
 mod watch;
 
 use std::path::{Path, PathBuf};
