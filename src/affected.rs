@@ -177,6 +177,7 @@ pub fn drop_untracked_outputs(ws: &Workspace, prefix: &str, changes: &mut Change
 }
 
 /// Computes the affected services for `paths` (repo-relative; the old side of renames included).
+#[cfg(test)]
 pub fn compute<'p>(
     ws: &Workspace,
     prefix: &str,
@@ -186,7 +187,7 @@ pub fn compute<'p>(
     compute_with_lockfiles(ws, prefix, paths, dependents, &LockfileImpact::default())
 }
 
-/// [`compute`], with the changed lockfiles judged by what they install: their paths are not
+/// The affected services for `paths`, with the changed lockfiles judged by what they install: their paths are not
 /// judged by ownership, and the services whose closures changed carry `locks`' reasons.
 pub fn compute_with_lockfiles<'p>(
     ws: &Workspace,

@@ -29,15 +29,6 @@ pub struct Resolved {
     pub unmatched: Vec<(String, String)>,
 }
 
-impl Resolved {
-    pub fn ids(&self) -> impl Iterator<Item = ServiceId> + '_ {
-        self.selected
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &s)| s.then_some(i))
-    }
-}
-
 /// Which services changed directly (indexed by id) since a revision: supplied by the caller,
 /// who has the repository.
 pub type ChangedSince<'a, E> = dyn FnMut(&Changed) -> Result<Vec<bool>, E> + 'a;

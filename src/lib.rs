@@ -1,30 +1,35 @@
 //! shockwave: which services does this change touch — and then build, test and deploy only those.
 //!
 //! The modules follow the data: `config` (with `glob` and `diagnostic`) → `scm` → `ownership` →
-//! `graph` → `affected` → `tasks` / `hash` → `cache` → `exec` → `report`, with `cli` at the edge as
-//! the only part that knows the terminal, clap and exit codes.
+//! `graph` → `affected` → `tasks` / `hash` → `cache` → `exec` → `report`. `engine` drives them
+//! for a command through one session, and `cli` at the edge is the only part that knows the
+//! terminal, clap and exit codes.
+//!
+//! Public are only what the binary (`cli::main`) and the integration tests use; every other
+//! module is private to the crate.
 
 // No `unsafe` anywhere but the raw directory syscalls of the Linux worktree scan
 // (`scm/sys/linux.rs`, which alone opts out, with `expect`).
 #![deny(unsafe_code)]
 
-pub mod affected;
-pub mod cache;
+mod affected;
+mod cache;
 pub mod cli;
 pub mod config;
-pub mod confine;
+mod confine;
 pub mod diagnostic;
 pub mod discover;
-pub mod exec;
-pub mod filter;
-pub mod glob;
-pub mod graph;
-pub mod hash;
-pub mod lockfiles;
-pub mod ownership;
-pub mod platform;
-pub mod report;
-pub mod scm;
-pub mod shard;
+mod engine;
+mod exec;
+mod filter;
+mod glob;
+mod graph;
+mod hash;
+mod lockfiles;
+mod ownership;
+mod platform;
+mod report;
+mod scm;
+mod shard;
 pub mod tasks;
-pub mod watch;
+mod watch;

@@ -24,12 +24,10 @@ mod temp;
 mod transfer;
 
 pub use temp::TempDir;
-pub use transfer::ImportError;
 
 use entry::{open_entry_dir, read_meta};
-pub use lock::TaskLock;
 
-pub use size::{format_size, parse_size, SizeError};
+pub use size::{format_size, parse_size};
 
 use std::fs::File;
 use std::io::{Read, Write};

@@ -1,5 +1,5 @@
 //! The command line as clap sees it: raw values, no I/O and no checks beyond clap's own.
-//! [`Settings`](super::Settings) (`settings.rs`) resolves and validates them.
+//! [`Settings`](super::Settings) (`settings/`) resolves and validates them.
 
 use std::path::PathBuf;
 

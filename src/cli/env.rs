@@ -9,10 +9,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::cache::remote::Secret;
+use crate::engine::{is_null_commit, CiBase, PushBefore};
 use crate::report::style::Style;
 
 /// The remote cache's variables as set, ours first, then Turborepo's names when ours are unset.
-/// Checked in `settings.rs`. The token and the key are [`Secret`]s from the moment they are read.
+/// Checked in `settings/remote.rs`. The token and the key are [`Secret`]s from the moment they
+/// are read.
 #[derive(Debug, Default)]
 pub struct RemoteEnv {
     pub url: Option<String>,
@@ -85,7 +87,7 @@ pub struct Env {
     /// The remote cache's settings and secrets.
     pub remote: RemoteEnv,
     /// `SHOCKWAVE_FSMONITOR`, `SHOCKWAVE_FSMONITOR_TIMEOUT`, `SHOCKWAVE_FSMONITOR_FULL_SCAN_*`
-    /// and Watchman's own `WATCHMAN_SOCK`, as set; checked in `settings.rs`.
+    /// and Watchman's own `WATCHMAN_SOCK`, as set; checked in `settings/monitor.rs`.
     pub fsmonitor: FsMonitorEnv,
     /// `SHOCKWAVE_CACHE_DIR`, for the commands without `--cache-dir` (which read it through
     /// clap): where they keep the parsed config.
@@ -116,26 +118,6 @@ const BASE_VARS: &[&str] = &["SHOCKWAVE_BASE", "TURBO_SCM_BASE", "NX_BASE"];
 /// The variables naming a head, in the same order.
 const HEAD_VARS: &[&str] = &["SHOCKWAVE_HEAD", "TURBO_SCM_HEAD", "NX_HEAD"];
 
-/// The target branch of a pull or merge request, as the CI that builds it says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CiBase {
-    /// The branch name (`main`), without `refs/heads/`.
-    pub branch: String,
-    /// The variable that said so.
-    pub var: &'static str,
-}
-
-/// Where a push build says what its branch pointed to before the push.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PushBefore {
-    /// GitHub Actions, `GITHUB_EVENT_NAME=push`: the `before` of the event payload in the file
-    /// `GITHUB_EVENT_PATH` names (read only when the base is needed).
-    GithubEvent(PathBuf),
-    /// A commit id a variable holds: GitLab's `CI_COMMIT_BEFORE_SHA`, the Jenkins git plugin's
-    /// `GIT_PREVIOUS_SUCCESSFUL_COMMIT`.
-    Commit { var: &'static str, id: String },
-}
-
 /// The variables CI systems set to a pull request's target branch, first match wins. Each is set
 /// only for pull/merge request builds (empty or unset on a push).
 const CI_BASE_VARS: &[&str] = &[
@@ -154,17 +136,16 @@ const PUSH_BEFORE_VARS: &[&str] = &[
     "GIT_PREVIOUS_SUCCESSFUL_COMMIT", // Jenkins git plugin
 ];
 
-impl CiBase {
-    pub fn read(var: impl Fn(&str) -> Option<String>) -> Option<CiBase> {
-        CI_BASE_VARS.iter().find_map(|&name| {
-            let value = var(name)?;
-            let branch = value.trim().trim_start_matches("refs/heads/");
-            (!branch.is_empty()).then(|| CiBase {
-                branch: branch.to_string(),
-                var: name,
-            })
+/// The target branch the CI says, from the first of [`CI_BASE_VARS`] set.
+fn ci_base(var: impl Fn(&str) -> Option<String>) -> Option<CiBase> {
+    CI_BASE_VARS.iter().find_map(|&name| {
+        let value = var(name)?;
+        let branch = value.trim().trim_start_matches("refs/heads/");
+        (!branch.is_empty()).then(|| CiBase {
+            branch: branch.to_string(),
+            var: name,
         })
-    }
+    })
 }
 
 impl BaseEnv {
@@ -186,15 +167,10 @@ impl BaseEnv {
         BaseEnv {
             base: first(BASE_VARS),
             head: first(HEAD_VARS),
-            ci_branch: CiBase::read(&var),
+            ci_branch: ci_base(&var),
             push_before,
         }
     }
-}
-
-/// All zeros: git's "no commit", which a push that creates a branch has as its `before`.
-pub fn is_null_commit(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b == b'0')
 }
 
 impl Env {

@@ -1,12 +1,13 @@
 //! Every error the program can end with, and the one place that maps them to exit codes. Engine
 //! errors keep their types up to here; nothing below `cli` decides an exit code.
 
+use std::path::{Path, PathBuf};
+
 use crate::cache::CacheError;
-use crate::config::{ConfigError, Workspace};
-use crate::diagnostic::{Diagnostic, Rendered};
+use crate::config::ConfigError;
+use crate::diagnostic::Rendered;
+use crate::engine::EngineError;
 use crate::report::style::Style;
-use crate::scm::ScmError;
-use crate::tasks::TaskError;
 
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +25,10 @@ pub enum ExitCode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// What the engine could not do: a config, git or task-graph problem, or a request the
+    /// workspace cannot answer (an unknown service, no base to compare with).
     #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Scm(#[from] ScmError),
-    /// A task graph that cannot be built from what the command line asked for (exit 2).
-    #[error(transparent)]
-    Task(#[from] TaskError),
+    Engine(#[from] EngineError),
     /// A cache command (`cache clean`, `cache prune`) that could not do its work (exit 1). During a
     /// run, cache problems are warnings and never end up here.
     #[error(transparent)]
@@ -44,53 +42,31 @@ pub enum CliError {
     },
 }
 
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> CliError {
+        CliError::Engine(EngineError::Config(e))
+    }
+}
+
 impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::Config(_) | CliError::Task(_) | CliError::Usage(_) => ExitCode::Usage,
-            CliError::Scm(_) => ExitCode::Git,
+            CliError::Engine(EngineError::Scm(_)) => ExitCode::Git,
+            CliError::Engine(_) | CliError::Usage(_) => ExitCode::Usage,
             CliError::Cache(_) | CliError::Io { .. } => ExitCode::TaskFailed,
         }
-    }
-
-    /// A task-graph error of `ws`. A cycle the config can point at is a config error, shown with the
-    /// `needs` entry that closes it; anything else keeps its type.
-    pub fn task(ws: &Workspace, e: TaskError) -> CliError {
-        let positioned = match &e {
-            TaskError::Cycle {
-                at: Some(at),
-                chain,
-                help,
-            } => Some((at, format!("task cycle: {chain}"), help.clone())),
-            TaskError::NeedsPersistent { at: Some(at), .. } => Some((
-                at,
-                e.to_string(),
-                "drop it from `needs`; a persistent task runs alongside the others".to_string(),
-            )),
-            _ => None,
-        };
-        if let Some((at, message, help)) = positioned {
-            if let Ok(source_text) = crate::config::read_config(&ws.targets_file, &ws.root) {
-                return CliError::Config(ConfigError::Invalid {
-                    path: ws.targets_file.clone(),
-                    source_text,
-                    diagnostics: vec![Diagnostic::new(message).at(at.clone()).help(help)],
-                });
-            }
-        }
-        CliError::Task(e)
     }
 
     /// The message for stderr: config problems with their source lines, others as one sentence.
     pub fn render(&self, style: Style) -> String {
         match self {
-            CliError::Config(ConfigError::Invalid {
+            CliError::Engine(EngineError::Config(ConfigError::Invalid {
                 path,
                 source_text,
                 diagnostics,
-            }) => {
+            })) => {
                 let cwd = std::env::current_dir().unwrap_or_default();
-                let file = super::workspace::display_path(&cwd, path);
+                let file = display_path(&cwd, path);
                 let body = Rendered {
                     file: &file,
                     source: source_text,
@@ -104,7 +80,7 @@ impl CliError {
                     if n == 1 { "" } else { "s" }
                 )
             }
-            CliError::Config(ConfigError::Discover { errors }) => errors
+            CliError::Engine(EngineError::Config(ConfigError::Discover { errors })) => errors
                 .iter()
                 .map(|e| format!("{}: {e}", style.red("error")))
                 .collect::<Vec<_>>()
@@ -114,31 +90,56 @@ impl CliError {
     }
 }
 
+/// `p` relative to `cwd` when it lies below it, as given otherwise.
+pub(crate) fn display_path(cwd: &Path, p: &Path) -> String {
+    let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    match abs.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => PathBuf::from(p).display().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::WatchedRepo;
+    use crate::tasks::TaskError;
 
     // The documented exit codes (README "Exit codes"), one per kind of error.
     #[test]
     fn each_kind_of_error_has_its_documented_exit_code() {
         let io = || std::io::Error::other("disk on fire");
+        // A git error as the engine returns it: a folder outside any repository.
+        let outside = tempfile::tempdir().unwrap();
+        let Err(git) = WatchedRepo::discover(outside.path()) else {
+            panic!("{} is inside a repository", outside.path().display());
+        };
+        assert!(matches!(git, EngineError::Scm(_)), "{git}");
         let cases = [
             (CliError::Usage("bad flag".into()), 2),
             (
-                CliError::Task(TaskError::UnknownTarget {
+                CliError::Engine(EngineError::Task(TaskError::UnknownTarget {
                     name: "biuld".into(),
                     hint: String::new(),
                     known: "build".into(),
-                }),
+                })),
                 2,
             ),
             (
-                CliError::Config(ConfigError::NotFound {
+                CliError::from(ConfigError::NotFound {
                     start: "/nowhere".into(),
                 }),
                 2,
             ),
-            (CliError::Scm(ScmError::UnbornHead), 3),
+            (
+                CliError::Engine(EngineError::UnknownService {
+                    name: "apii".into(),
+                    suggestion: Some("api".into()),
+                }),
+                2,
+            ),
+            (CliError::Engine(git), 3),
             (
                 CliError::Cache(CacheError::Io {
                     action: "remove a cache entry",

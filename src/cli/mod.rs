@@ -7,20 +7,17 @@ mod cmd;
 mod env;
 mod error;
 mod logging;
-mod prepare;
-mod push_event;
-mod select;
+mod notices;
 mod settings;
 mod signals;
 mod summaries;
-mod workspace;
 
 use std::io::Write;
 
 use clap::Parser;
 
-pub use args::Cli;
-pub use error::{CliError, ExitCode};
+pub(crate) use args::Cli;
+pub(crate) use error::{CliError, ExitCode};
 
 use crate::report::style::Style;
 use settings::Settings;

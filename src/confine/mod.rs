@@ -13,7 +13,7 @@
 
 mod disk;
 
-pub use disk::{Boundary, Opened, Root};
+pub use disk::{Boundary, Root};
 
 use std::fmt;
 

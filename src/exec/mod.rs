@@ -22,7 +22,7 @@ mod writes;
 pub use events::{CacheStep, RunEvent, RunOutcome, StopReason, TaskResult, TaskStatus};
 pub use interrupt::Interrupt;
 pub use persistent::{Ensured, Persistent};
-pub use plan::{task_spec, CacheState, Plan, PlannedTask, SelectedBy, Selection};
+pub use plan::{task_spec, CacheState, Plan, SelectedBy, Selection};
 pub use writes::{Watch, WriteCheck, Writes, MAX_ENTRIES};
 
 use std::collections::VecDeque;

@@ -90,6 +90,7 @@ impl Encode for Fingerprint<'_> {
 pub(super) const TASK_DOMAIN: &[u8] = b"shockwave-task\0";
 
 impl Fingerprint<'_> {
+    #[cfg(test)]
     pub fn hash(&self) -> blake3::Hash {
         Encoder::new(TASK_DOMAIN).put(self).finish()
     }

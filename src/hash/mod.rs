@@ -39,7 +39,6 @@ pub struct TaskHashes<'a> {
     pub hashes: Vec<blake3::Hash>,
     /// The files behind the global-inputs hash.
     pub global_files: Vec<FileInput<'a>>,
-    pub global: blake3::Hash,
 }
 
 /// The hash of the global inputs: their patterns, every file they match and the global
@@ -103,7 +102,6 @@ pub fn hash_tasks<'a>(
         fingerprints,
         hashes,
         global_files: global.files,
-        global: global.hash,
     }
 }
 

@@ -25,9 +25,8 @@ mod watch;
 mod worktree;
 
 pub use blob::{FileContent, Revision};
-pub use dirs::RepoDirs;
 pub use fsmonitor::{FsMonitor, SeenChanges};
-pub use index::{FileId, RepoIndex};
+pub use index::RepoIndex;
 pub use scope::Scope;
 pub use watch::GitFolders;
 
@@ -98,7 +97,7 @@ impl Changes {
 }
 
 /// Git problems; all exit with code 3.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ScmError {
     #[error("{path} is not inside a git repository ({detail}); run shockwave inside a git checkout or pass --config for one")]
     NotARepository { path: PathBuf, detail: String },

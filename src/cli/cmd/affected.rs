@@ -2,53 +2,41 @@
 
 use std::path::Path;
 
-use super::{append_file, print};
+use super::{append_file, free_at_exit, open, print};
 use crate::affected::Impact;
 use crate::cli::env::Env;
-use crate::cli::select::{
-    change_query, check_filters, compute_affected, filtered, service_id, workspace_cwd,
-};
-use crate::cli::settings::{AffectedSettings, ConfigAt, FsMonitorSettings};
-use crate::cli::workspace::Loaded;
+use crate::cli::settings::{range_flags, AffectedSettings};
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
-use crate::config::Workspace;
+use crate::engine::{ConfigLocation, FileMonitor, Session};
 use crate::report::affected::{shards_output, AffectedView};
 use crate::report::output::Stdout;
-use crate::tasks::TaskGraph;
 
 pub(super) fn run(
     cwd: &Path,
-    config: &ConfigAt,
+    config: &ConfigLocation,
     env: &Env,
-    fs: &FsMonitorSettings,
+    fs: &FileMonitor,
     a: AffectedSettings,
 ) -> Result<ExitCode, CliError> {
-    let loaded = Loaded::open(cwd, config)?;
+    let session = open(cwd, config, Some(fs))?;
     let explain = match &a.explain {
-        Some(name) => Some(service_id(&loaded.ws, name)?),
+        Some(name) => Some(session.service_id(name)?),
         None => None,
     };
     if let Some((_, targets)) = &a.shards {
-        crate::tasks::check_targets(&loaded.ws, targets)?;
+        session.check_targets(targets)?;
     }
-    let rel = workspace_cwd(&loaded.ws, cwd);
-    check_filters(&loaded.ws, &a.filters, &rel)?;
-    let query = change_query(&loaded.ws, &a.range)?;
-    let mut ctx = loaded.into_context()?;
-    ctx.watch(fs);
-    let picked = (!a.filters.is_empty())
-        .then(|| filtered(&ctx.ws, Some(&ctx), &a.filters, &rel))
-        .transpose()?;
-    let impact = compute_affected(&ctx, &a.range, query)?;
-    let flags = a.range.flags(config.file.as_deref());
+    let affecting = session.affected(&a.range, &a.filters)?;
+    let (impact, picked) = (&affecting.impact, affecting.picked.as_deref());
+    let flags = range_flags(&a.range, config.file.as_deref());
     let view = AffectedView {
-        ws: &ctx.ws,
+        ws: session.workspace(),
         changes: &impact.changes,
         affected: &impact.affected,
         dependents: impact.dependents,
         range_flags: &flags,
         kind: a.kind,
-        only: picked.as_deref(),
+        only: picked,
     };
     let out = match (explain, a.format) {
         (Some(id), _) => view.explain(id, env.stdout),
@@ -63,7 +51,7 @@ pub(super) fn run(
             let mut lines = view.github();
             let shards = match &a.shards {
                 Some((count, targets)) => {
-                    let used = shards_used(&ctx.ws, &impact, *count, targets)?;
+                    let used = shards_used(&session, impact, *count, targets)?;
                     lines.push_str(&shards_output(used, *count));
                     Some(used)
                 }
@@ -80,7 +68,8 @@ pub(super) fn run(
     };
     print(&out);
     // The process ends here: freeing thousands of services one by one would only delay the exit.
-    std::mem::forget(ctx);
+    free_at_exit(affecting);
+    free_at_exit(session);
     Ok(ExitCode::Success)
 }
 
@@ -88,7 +77,7 @@ pub(super) fn run(
 /// requested task up to `count` (a split fills its shards in order). Without targets, every
 /// shard when anything is affected: leaving out a shard that has work would lose its tasks.
 fn shards_used(
-    ws: &Workspace,
+    session: &Session,
     impact: &Impact,
     count: usize,
     targets: &[String],
@@ -100,7 +89,7 @@ fn shards_used(
         return Ok(count);
     }
     let services: Vec<_> = impact.affected.ids().collect();
-    let graph = TaskGraph::build(ws, &services, targets).map_err(|e| CliError::task(ws, e))?;
+    let graph = session.task_graph(&services, targets)?;
     Ok(graph
         .tasks
         .iter()

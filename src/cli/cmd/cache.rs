@@ -3,29 +3,32 @@
 
 use std::path::Path;
 
-use super::{cache_dir, print};
+use super::{open, print};
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
-use crate::cli::settings::ConfigAt;
 use crate::cli::settings::{CacheCommand, CacheSettings};
-use crate::cli::workspace::Loaded;
 use crate::cli::{CliError, ExitCode};
+use crate::engine::{cache_dir, ConfigLocation};
 use crate::report::cache as report;
 
-pub(super) fn run(cwd: &Path, config: &ConfigAt, c: CacheSettings) -> Result<ExitCode, CliError> {
+pub(super) fn run(
+    cwd: &Path,
+    config: &ConfigLocation,
+    c: CacheSettings,
+) -> Result<ExitCode, CliError> {
     // With `--cache-dir`, a config is read only for `cache stats`' remote line, and may be absent.
     let (dir, remote_file) = match &c.dir {
         Some(d) => {
             let file = matches!(c.action, CacheCommand::Stats)
-                .then(|| Loaded::open(cwd, config).ok())
+                .then(|| open(cwd, config, None).ok())
                 .flatten()
-                .map(|l| l.ws.remote_cache);
+                .map(|s| s.workspace().remote_cache.clone());
             (cache_dir(Path::new("/"), cwd, Some(d)), file)
         }
         None => {
-            let ctx = Loaded::open(cwd, config)?.into_context()?;
-            let file = ctx.ws.remote_cache.clone();
-            (cache_dir(ctx.repo.workdir(), cwd, None), Some(file))
+            let session = open(cwd, config, None)?;
+            let file = session.workspace().remote_cache.clone();
+            (session.cache_dir(None)?, Some(file))
         }
     };
     let cache = LocalCache::new(dir.clone());

@@ -3,24 +3,24 @@
 
 use std::path::Path;
 
-use super::print;
-use crate::cli::settings::ConfigAt;
-use crate::cli::workspace::{display_path, Loaded};
+use super::{open, print};
+use crate::cli::error::display_path;
 use crate::cli::{CliError, ExitCode};
 use crate::config::ServiceId;
-use crate::tasks::TaskGraph;
+use crate::engine::ConfigLocation;
 
-pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
-    let ws = Loaded::open(cwd, config)?.ws;
+pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliError> {
+    let session = open(cwd, config, None)?;
+    let ws = session.workspace();
     let every: Vec<ServiceId> = (0..ws.services.len()).collect();
     let targets: Vec<String> = ws.target_names.iter().cloned().collect();
-    TaskGraph::build(&ws, &every, &targets).map_err(|e| CliError::task(&ws, e))?;
-    for warning in crate::report::check::cycle_warnings(&ws) {
+    session.task_graph(&every, &targets)?;
+    for warning in crate::report::check::cycle_warnings(ws) {
         tracing::warn!("{warning}");
     }
     print(&crate::report::check::text(
         &display_path(cwd, &ws.config_path),
-        &ws,
+        ws,
     ));
     Ok(ExitCode::Success)
 }

@@ -3,50 +3,35 @@
 
 use std::path::Path;
 
-use super::print;
+use super::{open, print};
 use crate::cli::args::GraphFormat;
-use crate::cli::select::{
-    change_query, check_filters, compute_affected, filtered, needs_repo, workspace_cwd,
-};
-use crate::cli::settings::ConfigAt;
-use crate::cli::settings::{FsMonitorSettings, GraphSettings};
-use crate::cli::workspace::Loaded;
+use crate::cli::settings::GraphSettings;
 use crate::cli::{CliError, ExitCode};
+use crate::engine::{ConfigLocation, FileMonitor};
 use crate::report::graph::GraphView;
 
 pub(super) fn run(
     cwd: &Path,
-    config: &ConfigAt,
-    fs: &FsMonitorSettings,
+    config: &ConfigLocation,
+    fs: &FileMonitor,
     g: GraphSettings,
 ) -> Result<ExitCode, CliError> {
-    let loaded = Loaded::open(cwd, config)?;
-    let rel = workspace_cwd(&loaded.ws, cwd);
-    check_filters(&loaded.ws, &g.filters, &rel)?;
-    let (ws, affected, picked) = match &g.affected {
+    // Only a range's diff asks the file monitor.
+    let session = open(cwd, config, g.affected.as_ref().map(|_| fs))?;
+    session.check_filters(&g.filters)?;
+    let (affected, picked) = match &g.affected {
         Some(range) => {
-            let query = change_query(&loaded.ws, range)?;
-            let mut ctx = loaded.into_context()?;
-            ctx.watch(fs);
-            let picked = (!g.filters.is_empty())
-                .then(|| filtered(&ctx.ws, Some(&ctx), &g.filters, &rel))
-                .transpose()?;
-            let impact = compute_affected(&ctx, range, query)?;
-            let set: Vec<bool> = (0..ctx.ws.services.len())
-                .map(|i| impact.affected.is_affected(i))
+            let affecting = session.affected(range, &g.filters)?;
+            let set: Vec<bool> = (0..session.workspace().services.len())
+                .map(|i| affecting.impact.affected.is_affected(i))
                 .collect();
-            (ctx.ws, Some(set), picked)
-        }
-        None if needs_repo(&g.filters) => {
-            let ctx = loaded.into_context()?;
-            let picked = filtered(&ctx.ws, Some(&ctx), &g.filters, &rel)?;
-            (ctx.ws, None, Some(picked))
+            (Some(set), affecting.picked)
         }
         None => {
             let picked = (!g.filters.is_empty())
-                .then(|| filtered(&loaded.ws, None, &g.filters, &rel))
+                .then(|| session.filtered(&g.filters))
                 .transpose()?;
-            (loaded.ws, None, picked)
+            (None, picked)
         }
     };
     // Shown: what the filters pick, of what the range affects.
@@ -56,7 +41,7 @@ pub(super) fn run(
         (None, p) => p.clone(),
     };
     let view = GraphView {
-        ws: &ws,
+        ws: session.workspace(),
         only: only.as_deref(),
         affected: affected.as_deref(),
     };

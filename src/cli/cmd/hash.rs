@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use super::{free_at_exit, print, read_input};
-use crate::cli::prepare::{hash_tasks, prepare};
-use crate::cli::settings::ConfigAt;
-use crate::cli::settings::{FsMonitorSettings, HashFormat, HashSettings};
+use super::{free_at_exit, open, print, read_input};
+use crate::cli::settings::{HashFormat, HashSettings};
 use crate::cli::{CliError, ExitCode};
+use crate::engine::{ConfigLocation, FileMonitor, Prepared};
 use crate::exec::Plan;
 use crate::hash::diff::{self, Listing};
 use crate::report::output::Stdout;
@@ -15,8 +14,8 @@ use crate::report::{hash, hash_diff};
 
 pub(super) fn run(
     cwd: &Path,
-    config: &ConfigAt,
-    fs: &FsMonitorSettings,
+    config: &ConfigLocation,
+    fs: &FileMonitor,
     h: HashSettings,
 ) -> Result<ExitCode, CliError> {
     let (targets, select, format) = match h {
@@ -31,24 +30,23 @@ pub(super) fn run(
             format,
         } => (targets, select, format),
     };
-    let p = prepare(cwd, config, fs, &targets, &select)?;
-    let hashes = hash_tasks(&p.ctx, &p.index, &p.graph);
-    let plan = Plan::new(
-        &p.ctx.ws,
-        &p.graph,
-        &hashes.hashes,
-        targets,
-        p.selection,
-        false,
-    );
+    let mut session = open(cwd, config, Some(fs))?;
+    let Prepared {
+        selection,
+        graph,
+        index,
+    } = session.prepare(&select, &targets)?;
+    let ws = session.workspace();
+    let hashes = session.hash(&index, &graph)?;
+    let plan = Plan::new(ws, &graph, &hashes.hashes, targets, selection, false);
     match format {
         HashFormat::Text => print(&hash::text(&plan, &hashes, false)),
         HashFormat::Explain => print(&hash::text(&plan, &hashes, true)),
-        HashFormat::Json => Stdout::json(&hash::json(&p.ctx.ws, &plan, &hashes)),
+        HashFormat::Json => Stdout::json(&hash::json(ws, &plan, &hashes)),
     }
     drop(plan);
     free_at_exit(hashes);
-    free_at_exit(p.index);
+    free_at_exit(index);
     Ok(ExitCode::Success)
 }
 

@@ -4,15 +4,13 @@
 use std::path::Path;
 
 use super::{print, write_whole};
-use crate::cli::settings::ConfigAt;
 use crate::cli::{CliError, ExitCode};
-use crate::config::{self, FsDirs};
-use crate::scm::Repo;
+use crate::config;
+use crate::engine::{ConfigLocation, InitRoot};
 
-pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
-    let repo = Repo::discover(cwd).ok();
-    let root = repo.as_ref().map_or(cwd, |r| r.workdir());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliError> {
+    let found_root = InitRoot::find(cwd);
+    let root = found_root.path();
     let path = config
         .file
         .as_deref()
@@ -23,22 +21,19 @@ pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
             path.display()
         )));
     }
-    let found = match repo.as_ref().map(|r| r.workspace_dirs(&root)).transpose()? {
-        Some(Some(mut dirs)) => config::discover_only(&root, &mut dirs)?,
-        _ => config::discover_only(&root, &mut FsDirs::new(&root))?,
-    };
-    let Some(ws) = found else {
-        return Err(CliError::Usage(match repo {
-            Some(_) => format!(
+    let Some(ws) = found_root.discover()? else {
+        return Err(CliError::Usage(if found_root.in_repository() {
+            format!(
                 "found no npm, pnpm, yarn, Cargo or Go workspace in {}; write {} by hand (see the README)",
                 root.display(),
                 config::CONFIG_FILE
-            ),
-            None => format!(
+            )
+        } else {
+            format!(
                 "{} is not inside a git repository, and holds no npm, pnpm, yarn, Cargo or Go workspace; run init at the root of a git checkout, or write {} by hand (see the README)",
                 root.display(),
                 config::CONFIG_FILE
-            ),
+            )
         }));
     };
     let npm: Vec<_> = ws
@@ -55,8 +50,8 @@ pub(super) fn run(cwd: &Path, config: &ConfigAt) -> Result<ExitCode, CliError> {
         .first()
         .and_then(|s| s.ecosystem)
         .unwrap_or(crate::discover::Ecosystem::Npm);
-    let tables = config::turbo_tables(&root, &packages, manager).map_err(|e| {
-        CliError::Config(config::ConfigError::Invalid {
+    let tables = config::turbo_tables(root, &packages, manager).map_err(|e| {
+        CliError::from(config::ConfigError::Invalid {
             path: e.path,
             source_text: e.text,
             diagnostics: e.diagnostics,

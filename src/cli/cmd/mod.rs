@@ -17,8 +17,9 @@ use std::io::Write;
 use std::path::Path;
 
 use super::settings::{CommandSettings, Settings};
-pub(super) use super::workspace::cache_dir;
 use super::{CliError, ExitCode};
+use crate::engine::{ConfigLocation, FileMonitor, Session, SessionOptions};
+use crate::hash::EnvSource;
 
 /// Runs the command `s` describes, from the current directory `cwd`.
 pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
@@ -39,6 +40,28 @@ pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
         CommandSettings::Report { files, merge_json } => {
             report::run(&s.env, &files, merge_json.as_deref())
         }
+    }
+}
+
+/// Opens the engine's session on the config `config` names, its worktree scans asking `monitor`
+/// (`None`: they scan in full).
+fn open(
+    cwd: &Path,
+    config: &ConfigLocation,
+    monitor: Option<&FileMonitor>,
+) -> Result<Session, CliError> {
+    Ok(Session::open(cwd, session_options(config, monitor))?)
+}
+
+fn session_options(config: &ConfigLocation, monitor: Option<&FileMonitor>) -> SessionOptions {
+    SessionOptions {
+        config: config.clone(),
+        monitor: monitor.cloned(),
+        task_env: EnvSource {
+            value: &super::env::task_var,
+            names: &super::env::task_var_names,
+        },
+        notify: super::notices::say,
     }
 }
 

@@ -4,32 +4,29 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{append_file, cache_dir, free_at_exit, print, write_whole};
+use super::{append_file, free_at_exit, open, print, write_whole};
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
 use crate::cli::env::Env;
-use crate::cli::prepare::{hash_tasks, prepare};
-use crate::cli::settings::ConfigAt;
-use crate::cli::settings::{FsMonitorSettings, RunSettings};
+use crate::cli::settings::RunSettings;
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::summaries;
 use crate::cli::{CliError, ExitCode};
-use crate::config::Workspace;
-use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions, WriteCheck};
+use crate::engine::{ConfigLocation, FileMonitor, Prepared};
+use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
 use crate::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
 use crate::report::summary::Summary;
 use crate::report::{markdown, plan, shards};
-use crate::scm::RepoIndex;
 use crate::shard;
 
 pub(super) fn run(
     cwd: &Path,
-    config: &ConfigAt,
+    config: &ConfigLocation,
     env: &Env,
-    fs: &FsMonitorSettings,
+    fs: &FileMonitor,
     a: RunSettings,
 ) -> Result<ExitCode, CliError> {
     // Installed before hashing, so an early Ctrl-C still ends the run cleanly with 130. A dry
@@ -38,42 +35,32 @@ pub(super) fn run(
     if a.dry_run.is_none() {
         handle_stop_signals(interrupt.clone());
     }
-    let mut p = prepare(cwd, config, fs, &a.targets, &a.select)?;
-    let ws = &p.ctx.ws;
-    let shard = a.shard.as_ref().map(|s| {
-        let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
-        let known = summaries::timings(&s.timings);
-        let (graph, plan) = shard::split(
-            std::mem::take(&mut p.graph),
-            &labels,
-            &known,
-            s.count,
-            s.this,
-        );
-        p.graph = graph;
-        plan
-    });
+    let mut session = open(cwd, config, Some(fs))?;
+    let Prepared {
+        selection,
+        graph,
+        index,
+    } = session.prepare(&a.select, &a.targets)?;
+    let ws = session.workspace();
+    let (graph, shard) = match &a.shard {
+        Some(s) => {
+            let labels: Vec<String> = graph.tasks.iter().map(|t| t.label(ws)).collect();
+            let known = summaries::timings(&s.timings);
+            let (graph, plan) = shard::split(graph, &labels, &known, s.count, s.this);
+            (graph, Some(plan))
+        }
+        None => (graph, None),
+    };
     let remote = a
         .remote
         .config(&ws.remote_cache)?
         .map(|c| Arc::new(RemoteCache::new(c)));
     // Shared with the workers, which ask whether a file a task wrote is tracked.
-    let index = Arc::new(p.index);
-    let hashes = hash_tasks(&p.ctx, &index, &p.graph);
-    let mut plan = Plan::new(
-        ws,
-        &p.graph,
-        &hashes.hashes,
-        a.targets,
-        p.selection,
-        a.no_cache,
-    );
+    let index = Arc::new(index);
+    let hashes = session.hash(&index, &graph)?;
+    let mut plan = Plan::new(ws, &graph, &hashes.hashes, a.targets, selection, a.no_cache);
     plan.shard = shard;
-    let cache = Arc::new(LocalCache::new(cache_dir(
-        p.ctx.repo.workdir(),
-        cwd,
-        a.cache_dir.as_deref(),
-    )));
+    let cache = Arc::new(LocalCache::new(session.cache_dir(a.cache_dir.as_deref())?));
 
     if let Some(format) = a.dry_run {
         plan.probe(&cache);
@@ -102,10 +89,10 @@ pub(super) fn run(
         keep_going: a.keep_going,
         stream: a.stream,
         heartbeat: a.heartbeat,
-        writes: Some(Arc::new(write_check(ws, &p.ctx.prefix, index.clone()))),
+        writes: Some(Arc::new(session.write_check(index.clone())?)),
     };
     let outcome = exec::execute(
-        &p.graph,
+        &graph,
         plan.specs(ws),
         &opts,
         (!a.no_cache).then_some(cache),
@@ -141,22 +128,6 @@ pub(super) fn run(
     free_at_exit(hashes);
     free_at_exit(index);
     Ok(code)
-}
-
-/// What the workers need to tell the files a task wrote that a cache hit would not restore:
-/// every service root (whose folders belong to their own tasks), and whether git tracks a path.
-pub(super) fn write_check(ws: &Workspace, prefix: &str, index: Arc<RepoIndex>) -> WriteCheck {
-    let prefix = match prefix {
-        "" => String::new(),
-        p => format!("{p}/"),
-    };
-    WriteCheck {
-        roots: ws.services.iter().map(|s| s.root.clone()).collect(),
-        tracked: Box::new(move |path| {
-            let path = format!("{prefix}{path}");
-            index.is_tracked(bstr::ByteSlice::as_bstr(path.as_bytes()))
-        }),
-    }
 }
 
 /// The reporters for where this run is: how task output appears (streamed, GitHub groups or

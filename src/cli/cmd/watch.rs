@@ -11,19 +11,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bstr::BString;
-
-use super::cache_dir;
 use crate::cache::remote::RemoteCache;
 use crate::cache::LocalCache;
 use crate::cli::env::Env;
-use crate::cli::prepare::{prepare, rehash_tasks, Rehash};
-use crate::cli::settings::{ConfigAt, FsMonitorSettings, WatchSettings};
+use crate::cli::settings::WatchSettings;
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{print_error, CliError, ExitCode};
+use crate::engine::{ConfigLocation, FileMonitor, Prepared, Session, WatchedRepo};
 use crate::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
-use crate::hash::Since;
-use crate::scm::{GitFolders, Repo, SeenChanges};
 use crate::watch::ChangeWatcher;
 
 /// What the watch remembers between rounds.
@@ -31,24 +26,22 @@ struct State {
     /// Label → the hash it last succeeded (or was restored) with.
     done: HashMap<String, String>,
     persistent: Persistent,
-    /// The last hash's parts, so a round hashes again only what changed.
-    rehash: Rehash,
-    /// The paths (relative to the repository root) changed since the last hash, `None` when
-    /// that is not known (before the first, after lost events or new ignore rules).
-    since: Option<Vec<BString>>,
+    /// Opened by the first round that can load the config, and reloaded by every round after.
+    session: Option<Session>,
+    /// The worktree: what the watcher saw, and what the last hash can lend the next.
+    repo: WatchedRepo,
 }
 
 pub(super) fn run(
     cwd: &Path,
-    config: &ConfigAt,
+    config: &ConfigLocation,
     env: &Env,
-    fs: &FsMonitorSettings,
+    fs: &FileMonitor,
     w: WatchSettings,
 ) -> Result<ExitCode, CliError> {
     let interrupt = Arc::new(Interrupt::new());
     handle_stop_signals(interrupt.clone());
-    let repo = Repo::discover(cwd)?;
-    let workdir = repo.workdir().to_path_buf();
+    let (repo, start) = WatchedRepo::discover(cwd)?;
     // A cache moved into the worktree is no change either.
     let skip: Vec<PathBuf> = w
         .run
@@ -57,10 +50,8 @@ pub(super) fn run(
         .map(|d| cwd.join(d))
         .into_iter()
         .collect();
-    let dirs = repo.watched_dirs()?;
-    let folders = Box::new(GitFolders::new(repo));
-    let (mut watcher, warning) =
-        ChangeWatcher::start(&dirs, w.poll, skip, folders).map_err(|e| CliError::Io {
+    let (mut watcher, warning) = ChangeWatcher::start(&start.dirs, w.poll, skip, start.folders)
+        .map_err(|e| CliError::Io {
             action: format!("watch {}", e.path.display()),
             source: std::io::Error::other(e.detail),
         })?;
@@ -68,16 +59,12 @@ pub(super) fn run(
         tracing::warn!("{warning}");
     }
     // Each round's worktree scan looks where the watcher saw changes.
-    let seen = SeenChanges::new();
-    let fs = &FsMonitorSettings {
-        seen: Some(seen.clone()),
-        ..fs.clone()
-    };
+    let fs = &repo.monitor(fs);
     let mut state = State {
         done: HashMap::new(),
         persistent: Persistent::new(interrupt.clone()),
-        rehash: Rehash::default(),
-        since: None,
+        session: None,
+        repo,
     };
     let mut said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
     while !interrupt.is_requested() {
@@ -107,27 +94,12 @@ pub(super) fn run(
                 ""
             }
         );
-        if changed.lost {
-            seen.lost();
-        } else {
-            seen.add(&workdir, &changed.paths);
-        }
-        if changed.lost || changed.ignore_rules {
-            state.since = None;
-        } else if let Some(since) = state.since.as_mut() {
-            since.extend(
-                changed
-                    .paths
-                    .iter()
-                    .filter_map(|p| p.strip_prefix(&workdir).ok())
-                    .map(|rel| BString::from(rel.as_os_str().as_encoded_bytes())),
-            );
-        }
+        state.repo.saw(&changed);
         said = round(cwd, config, env, fs, &w, &mut state, &interrupt);
         // The watcher follows folders as they come and go; only when it lost track, or the
         // ignore rules changed, are all of them listed again.
         if changed.lost || changed.ignore_rules {
-            if let Ok(Ok(dirs)) = Repo::discover(&workdir).map(|r| r.watched_dirs()) {
+            if let Some(dirs) = state.repo.folders() {
                 watcher.update(&dirs);
             }
         }
@@ -136,35 +108,66 @@ pub(super) fn run(
     Ok(ExitCode::Interrupted)
 }
 
+/// The session of this round: `slot`'s reloaded, or opened when there is none yet; and what the
+/// round works on.
+fn prepare<'s>(
+    slot: &'s mut Option<Session>,
+    cwd: &Path,
+    config: &ConfigLocation,
+    fs: &FileMonitor,
+    w: &WatchSettings,
+) -> Result<(&'s mut Session, Prepared), CliError> {
+    let session = match slot.take() {
+        Some(mut session) => match session.reload() {
+            Ok(()) => session,
+            Err(e) => {
+                *slot = Some(session);
+                return Err(e.into());
+            }
+        },
+        None => super::open(cwd, config, Some(fs))?,
+    };
+    let session = slot.insert(session);
+    let p = session.prepare(&w.run.select, &w.run.targets)?;
+    Ok((session, p))
+}
+
+/// Says why a round runs nothing; whether it printed anything (it did).
+fn nothing_runs(e: &CliError, env: &Env) -> bool {
+    print_error(e, env.stderr);
+    eprintln!("watch: nothing runs until this is fixed; dev servers keep running");
+    true
+}
+
 /// One round: reload, hash, run what is not up to date, then (re)start persistent tasks.
 /// Whether it printed anything (a round that finds everything up to date is silent).
 fn round(
     cwd: &Path,
-    config: &ConfigAt,
+    config: &ConfigLocation,
     env: &Env,
-    fs: &FsMonitorSettings,
+    fs: &FileMonitor,
     w: &WatchSettings,
     state: &mut State,
     interrupt: &Arc<Interrupt>,
 ) -> bool {
     let started = std::time::Instant::now();
-    let p = match prepare(cwd, config, fs, &w.run.targets, &w.run.select) {
-        Ok(p) => p,
-        Err(e) => {
-            print_error(&e, env.stderr);
-            eprintln!("watch: nothing runs until this is fixed; dev servers keep running");
-            return true;
-        }
+    let (session, p) = match prepare(&mut state.session, cwd, config, fs, w) {
+        Ok(found) => found,
+        Err(e) => return nothing_runs(&e, env),
     };
-    let ws = &p.ctx.ws;
+    let ws = session.workspace();
     let index = Arc::new(p.index);
-    let since = match &state.since {
-        Some(paths) => Since::Paths(paths),
-        None => Since::Unknown,
+    let ready = state
+        .repo
+        .hash(session, &index, &p.graph)
+        .and_then(|hashes| {
+            let cache = session.cache_dir(w.run.cache_dir.as_deref())?;
+            Ok((hashes, cache, session.write_check(index.clone())?))
+        });
+    let (hashes, cache_dir, writes) = match ready {
+        Ok(ready) => ready,
+        Err(e) => return nothing_runs(&e.into(), env),
     };
-    let hashes = rehash_tasks(&p.ctx, &index, &p.graph, &mut state.rehash, since);
-    // What changes from now on is for the next round.
-    state.since = Some(Vec::new());
     let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
     let hex: Vec<String> = hashes.iter().map(|h| h.to_hex().to_string()).collect();
     let stale: Vec<bool> = p
@@ -193,11 +196,7 @@ fn round(
             p.selection,
             w.run.no_cache,
         );
-        let cache = Arc::new(LocalCache::new(cache_dir(
-            p.ctx.repo.workdir(),
-            cwd,
-            w.run.cache_dir.as_deref(),
-        )));
+        let cache = Arc::new(LocalCache::new(cache_dir));
         let remote = match w.run.remote.config(&ws.remote_cache) {
             Ok(r) => r.map(|c| Arc::new(RemoteCache::new(c))),
             Err(e) => {
@@ -210,11 +209,7 @@ fn round(
             keep_going: w.run.keep_going,
             stream: w.run.stream,
             heartbeat: None,
-            writes: Some(Arc::new(super::run::write_check(
-                ws,
-                &p.ctx.prefix,
-                index.clone(),
-            ))),
+            writes: Some(Arc::new(writes)),
         };
         let mut reporter = super::run::reporter(&plan.labels, env, w.run.stream);
         let outcome = exec::execute(

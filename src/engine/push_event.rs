@@ -6,13 +6,13 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::env::{is_null_commit, PushBefore};
+use super::query::{is_null_commit, PushBefore};
 
 /// The largest event payload read: GitHub caps webhook payloads at 25 MB.
 const MAX_EVENT_BYTES: u64 = 64 << 20;
 
 /// What a push build says its base is.
-pub(crate) enum Before {
+pub(super) enum Before {
     /// A commit id, and where it was read.
     Commit { id: String, why: String },
     /// None to use: a new branch (all zeros), or a payload without `before`; said in a debug line.
@@ -21,7 +21,7 @@ pub(crate) enum Before {
 
 /// The commit before the push `source` describes. A payload that cannot be read or holds no
 /// commit id is a warning: the next way of finding a base is used instead.
-pub(crate) fn before(source: &PushBefore) -> Before {
+pub(super) fn before(source: &PushBefore) -> Before {
     match source {
         PushBefore::Commit { var, id } => Before::Commit {
             id: id.clone(),
