@@ -13,6 +13,9 @@ use crate::scm::{GitFolders, Repo, RepoIndex, SeenChanges};
 use crate::tasks::TaskGraph;
 use crate::watch::{Changes, Folders};
 
+/// The most changed paths kept between two hashes (as the worktree scan's own limit).
+const MAX_REMEMBERED: usize = 50_000;
+
 /// The worktree being watched.
 pub struct WatchedRepo {
     workdir: PathBuf,
@@ -69,6 +72,11 @@ impl WatchedRepo {
                     .filter_map(|p| p.strip_prefix(&self.workdir).ok())
                     .map(|rel| BString::from(rel.as_os_str().as_encoded_bytes())),
             );
+            // Saves piling up while the config stays broken: past this, hashing everything
+            // again costs less than remembering.
+            if since.len() > MAX_REMEMBERED {
+                self.rehash.since = None;
+            }
         }
     }
 
