@@ -7,6 +7,7 @@ use bstr::{BStr, BString, ByteSlice};
 
 use crate::config::{ServiceId, UnownedPolicy, Workspace};
 use crate::ownership::{Ownership, PathClass};
+use crate::paths::WsPrefix;
 use crate::scm::Changes;
 
 /// How far a change spreads to the services that depend on a changed one.
@@ -140,21 +141,11 @@ pub struct Impact {
     pub dependents: Dependents,
 }
 
-/// Strips the workspace prefix (the config's directory inside the repository) from a repo-relative
-/// path; `None` when the path lies outside the workspace.
-pub fn workspace_relative<'p>(prefix: &str, path: &'p BStr) -> Option<&'p BStr> {
-    if prefix.is_empty() {
-        return Some(path);
-    }
-    let rest = path.strip_prefix(prefix.as_bytes())?;
-    rest.strip_prefix(b"/").map(|r| r.as_bstr())
-}
-
 /// Drops the untracked files that are products, not changes: those every owner declares as an
 /// output of one of its targets (under its root), as hashing leaves them out of its inputs. A
 /// tracked file always counts, whatever the outputs say: git has it as a source. Returns how many
 /// were dropped.
-pub fn drop_untracked_outputs(ws: &Workspace, prefix: &str, changes: &mut Changes) -> usize {
+pub fn drop_untracked_outputs(ws: &Workspace, prefix: &WsPrefix, changes: &mut Changes) -> usize {
     if !changes.files.iter().any(|f| f.untracked)
         || ws.services.iter().all(|s| s.outputs.is_empty())
     {
@@ -167,7 +158,7 @@ pub fn drop_untracked_outputs(ws: &Workspace, prefix: &str, changes: &mut Change
         if !f.untracked {
             return true;
         }
-        let Some(rel) = workspace_relative(prefix, f.path.as_bstr()) else {
+        let Some(rel) = prefix.strip(f.path.as_bstr()) else {
             return true;
         };
         let class = ownership.classify(rel, &mut owners, &mut scratch);
@@ -180,7 +171,7 @@ pub fn drop_untracked_outputs(ws: &Workspace, prefix: &str, changes: &mut Change
 #[cfg(test)]
 pub fn compute<'p>(
     ws: &Workspace,
-    prefix: &str,
+    prefix: &WsPrefix,
     paths: impl IntoIterator<Item = &'p BStr>,
     dependents: Dependents,
 ) -> Affected {
@@ -191,7 +182,7 @@ pub fn compute<'p>(
 /// judged by ownership, and the services whose closures changed carry `locks`' reasons.
 pub fn compute_with_lockfiles<'p>(
     ws: &Workspace,
-    prefix: &str,
+    prefix: &WsPrefix,
     paths: impl IntoIterator<Item = &'p BStr>,
     dependents: Dependents,
     locks: &LockfileImpact,
@@ -206,7 +197,7 @@ pub fn compute_with_lockfiles<'p>(
     let mut scratch = Vec::new();
     let mut by_package = Vec::new();
     for path in paths {
-        let Some(rel) = workspace_relative(prefix, path) else {
+        let Some(rel) = prefix.strip(path) else {
             continue;
         };
         if locks.handles(rel) {
@@ -422,7 +413,12 @@ paths = ["proto/**"]
     }
 
     fn run(ws: &Workspace, paths: &[&str], d: Dependents) -> Affected {
-        compute(ws, "", paths.iter().map(|p| p.as_bytes().as_bstr()), d)
+        compute(
+            ws,
+            &WsPrefix::default(),
+            paths.iter().map(|p| p.as_bytes().as_bstr()),
+            d,
+        )
     }
 
     #[test]
@@ -494,15 +490,5 @@ paths = ["proto/**"]
         assert_eq!(a.unowned_files, [BString::from("Makefile")]);
         let a = run(&ws, &["proto/o.proto"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["order"]);
-    }
-
-    #[test]
-    fn workspace_prefix_is_stripped() {
-        assert_eq!(
-            workspace_relative("ws", b"ws/a".as_bstr()),
-            Some(b"a".as_bstr())
-        );
-        assert_eq!(workspace_relative("ws", b"wsx/a".as_bstr()), None);
-        assert_eq!(workspace_relative("", b"a".as_bstr()), Some(b"a".as_bstr()));
     }
 }

@@ -1,9 +1,9 @@
 //! shockwave: which services does this change touch — and then build, test and deploy only those.
 //!
-//! The modules follow the data: `config` (with `glob` and `diagnostic`) → `scm` → `ownership` →
-//! `graph` → `affected` → `tasks` / `hash` → `cache` → `exec` → `report`. `engine` drives them
-//! for a command through one session, and `cli` at the edge is the only part that knows the
-//! terminal, clap and exit codes.
+//! The modules follow the data: `paths` and `glob` → `discover` → `config` (with `diagnostic`)
+//! → `scm` → `ownership` → `graph` → `affected` → `tasks` / `hash` → `cache` → `exec` →
+//! `report`. `engine` drives them for a command through one session, and `cli` at the edge is
+//! the only part that knows the terminal, clap and exit codes.
 //!
 //! Public are only what the binary (`cli::main`) and the integration tests use; every other
 //! module is private to the crate.
@@ -27,6 +27,7 @@ mod graph;
 mod hash;
 mod lockfiles;
 mod ownership;
+pub mod paths;
 mod platform;
 mod report;
 mod scm;

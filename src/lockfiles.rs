@@ -15,20 +15,21 @@
 
 use bstr::{BStr, BString, ByteSlice};
 
-use crate::affected::{workspace_relative, LockfileImpact, Reason};
+use crate::affected::{LockfileImpact, Reason};
 use crate::config::{ServiceId, Workspace, ROOT_PACKAGE};
 use crate::discover::lockfile::{self, manifest_entry_key, Change, Closures, Comparison};
 use crate::discover::{
     declared_dependencies, DiscoverError, LockFormat, LockUser, LockfileUse, MAX_MANIFEST_BYTES,
 };
 use crate::hash::LockInputs;
+use crate::paths::WsPrefix;
 use crate::scm::{Changes, FileContent, Repo, Revision, ScmError};
 
 /// The changed paths among the workspace's lockfiles and the services their changes reach.
 pub fn impact(
     repo: &Repo,
     changes: &Changes,
-    prefix: &str,
+    prefix: &WsPrefix,
     ws: &Workspace,
 ) -> Result<LockfileImpact, ScmError> {
     let uses = &ws.lockfiles;
@@ -41,7 +42,7 @@ pub fn impact(
     // changed.
     let mut changed = vec![false; uses.len()];
     for path in changes.paths() {
-        let rel = workspace_relative(prefix, path);
+        let rel = prefix.strip(path);
         let own = rel.and_then(|rel| {
             uses.iter()
                 .position(|u| u.path.as_bytes() == rel.as_bytes())
@@ -123,12 +124,12 @@ enum Unreadable {
 
 fn read_closures(
     repo: &Repo,
-    prefix: &str,
+    prefix: &WsPrefix,
     ws: &Workspace,
     lock: &LockfileUse,
     revision: Revision,
 ) -> Result<Read, ScmError> {
-    let path = repo_path(prefix, &lock.path);
+    let path = prefix.repo_path(&lock.path);
     let root = root_user(repo, prefix, lock, revision)?;
     Ok(
         match repo.file_at(revision, path.as_bytes().as_bstr(), lock.format.max_bytes())? {
@@ -167,7 +168,7 @@ fn is_yarn_v1(lock: &LockfileUse, bytes: &[u8]) -> bool {
 /// missing or unreadable there keeps the ranges discovery read.
 fn yarn_v1_users(
     repo: &Repo,
-    prefix: &str,
+    prefix: &WsPrefix,
     ws: &Workspace,
     lock: &LockfileUse,
     revision: Revision,
@@ -183,7 +184,7 @@ fn yarn_v1_users(
         } else {
             format!("{root}/package.json")
         };
-        let path = repo_path(prefix, &manifest);
+        let path = prefix.repo_path(&manifest);
         if let FileContent::Bytes(bytes) =
             repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)?
         {
@@ -207,7 +208,7 @@ fn yarn_v1_users(
 /// installed for all of them. `None` for other formats, or when the root is a user already.
 fn root_user(
     repo: &Repo,
-    prefix: &str,
+    prefix: &WsPrefix,
     lock: &LockfileUse,
     revision: Revision,
 ) -> Result<Option<LockUser>, ScmError> {
@@ -220,7 +221,7 @@ fn root_user(
     }
     let mut direct = Vec::new();
     if lock.format == LockFormat::YarnLock {
-        let path = repo_path(prefix, "package.json");
+        let path = prefix.repo_path("package.json");
         if let FileContent::Bytes(bytes) =
             repo.file_at(revision, path.as_bytes().as_bstr(), MAX_MANIFEST_BYTES)?
         {
@@ -235,14 +236,6 @@ fn root_user(
         key: String::new(),
         direct,
     }))
-}
-
-fn repo_path(prefix: &str, rel: &str) -> String {
-    if prefix.is_empty() {
-        rel.to_owned()
-    } else {
-        format!("{prefix}/{rel}")
-    }
 }
 
 /// The reasons of the users whose closure differs between `old` and `new`.
@@ -386,11 +379,11 @@ fn compare_manifest(
 /// yarn lockfile, `PATH (root package)` with the root package's: see [`root_user`]), and the
 /// paths those digests stand for. A lockfile that cannot be used gives the digest of its bytes
 /// (or of why it could not be read), so any change to it still changes the hash.
-pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
+pub fn lock_inputs(repo: &Repo, prefix: &WsPrefix, ws: &Workspace) -> LockInputs {
     let uses = &ws.lockfiles;
     let mut digests = vec![Vec::new(); ws.services.len()];
     for lock in uses {
-        let path = repo_path(prefix, &lock.path);
+        let path = prefix.repo_path(&lock.path);
         let content = repo.file_at(
             Revision::Worktree,
             path.as_bytes().as_bstr(),
@@ -451,13 +444,13 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
 /// The workspace-relative paths whose bytes a service's task hash leaves out, because their
 /// closure digest stands for them: the lockfiles it uses (and the files their links lead to),
 /// and the `go.sum` beside a `go.mod`.
-fn replaced_paths(uses: &[LockfileUse], prefix: &str, service: &str) -> Vec<String> {
+fn replaced_paths(uses: &[LockfileUse], prefix: &WsPrefix, service: &str) -> Vec<String> {
     let mut out = Vec::new();
     for lock in uses {
         if lock.users.iter().any(|u| u.service == service) {
             out.push(lock.path.clone());
             if let Some(target) = lock.target.as_deref() {
-                if let Some(rel) = workspace_relative(prefix, target.as_bytes().as_bstr()) {
+                if let Some(rel) = prefix.strip(target.as_bytes().as_bstr()) {
                     out.push(rel.to_str_lossy().into_owned());
                 }
             }

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::dirs::{FsDirs, WorkspaceDirs};
 use super::model::Workspace;
 use super::parsed::Slot;
 use super::raw::RawConfig;
@@ -17,6 +16,7 @@ use super::validator::Validator;
 use crate::confine::Root;
 use crate::diagnostic::Diagnostic;
 use crate::discover::DiscoverError;
+use crate::paths::{FsDirs, WorkspaceDirs};
 
 /// The file name searched for when `--config` is not given.
 pub const CONFIG_FILE: &str = "pipeline.toml";

@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use super::dirs::expand_members;
-use super::paths::normalize_rel;
 use super::raw::SpannedStr;
 use super::validator::{Draft, Resolved, Validator};
 use crate::diagnostic::Diagnostic;
 use crate::glob;
+use crate::paths::expand_members;
+use crate::paths::normalize_rel;
 
 /// The name of the service `members = ["."]` makes of the workspace root.
 pub const ROOT_MEMBER: &str = "root";
@@ -114,11 +114,7 @@ impl Validator<'_> {
             .into_iter()
             .map(|dir| {
                 let rest = dir[start.len()..].trim_start_matches('/');
-                match (real_start.as_str(), rest) {
-                    (r, "") => r.to_string(),
-                    ("", rest) => rest.to_string(),
-                    (r, rest) => format!("{r}/{rest}"),
-                }
+                crate::paths::join(&real_start, rest)
             })
             .collect()
     }

@@ -7,13 +7,11 @@
 //! with per-service overrides, each a step on the shared `validator`). Glob semantics are the crate's `glob` module, shared with the
 //! stages that match paths later.
 
-mod dirs;
 mod discovered;
 mod load;
 mod members;
 mod model;
 mod parsed;
-mod paths;
 mod raw;
 mod remote;
 mod roots;
@@ -24,7 +22,6 @@ mod validate;
 mod validator;
 
 pub use crate::glob::Globs;
-pub use dirs::{expand_members, list_subdirs, FsDirs, WorkspaceDirs};
 pub use load::{
     discover_only, find, load, load_reusing, load_with, parse, parse_with, read_config,
     workspace_root, ConfigError, CONFIG_FILE,
@@ -33,7 +30,6 @@ pub use model::{
     FsMonitorKind, Need, RemoteCacheFile, Service, ServiceId, Target, Targets, UnownedPolicy,
     Workspace,
 };
-pub use paths::join_rel;
 pub use remote::{check_url, parse_duration, DurationError, UrlError};
 pub use schema::pipeline_schema;
 pub use turbo::convert::pipeline_tables as turbo_tables;

@@ -11,7 +11,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use std::path::Path;
 
-use super::paths::normalize_rel;
+use crate::paths::normalize_rel;
 
 /// Below this many roots in one parent, resolving each root alone is cheaper than listing it.
 const MIN_ROOTS_TO_LIST: usize = 8;

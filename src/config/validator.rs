@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::dirs::WorkspaceDirs;
-use super::paths::normalize_rel;
 use super::raw::{RawTarget, SpannedStr};
 use super::roots::{list_parents, parents_to_list, Listings};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::discover::{Ecosystem, Kind, PackageInput};
 use crate::glob::{self, Globs};
+use crate::paths::normalize_rel;
+use crate::paths::WorkspaceDirs;
 
 /// The state of one validation: where the workspace is, how its directories are seen, and what
 /// has been found wrong so far.

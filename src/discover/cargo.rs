@@ -16,8 +16,8 @@ use super::lockfile::ROOT_PACKAGE;
 use super::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
-use crate::config::WorkspaceDirs;
 use crate::confine::Root;
+use crate::paths::WorkspaceDirs;
 
 mod manifest;
 
@@ -49,7 +49,7 @@ pub(super) fn discover(
     let excluded = |dir: &str| {
         exclude
             .iter()
-            .any(|e| dir == e || dir.starts_with(&format!("{e}/")))
+            .any(|e| dir == e || crate::paths::is_below(dir.as_bytes(), e.as_bytes()))
     };
     let mut errors = Vec::new();
     // Folders to read as members, with the path dependency that named each (`None`: `members`).

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use super::{DiscoverError, MAX_LOCKFILE_BYTES, MAX_MANIFEST_BYTES};
-use crate::config::{expand_members, WorkspaceDirs};
 use crate::confine::{Refusal, Root};
 use crate::glob;
+use crate::paths::{expand_members, WorkspaceDirs};
 
 /// Folders no workspace glob enters: installed or built copies of packages, never members.
 const SKIPPED: &[&str] = &["node_modules", "target", "vendor"];
@@ -157,7 +157,7 @@ pub(super) fn join(base: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') || rel.contains('\\') {
         return None;
     }
-    crate::config::join_rel(base, rel)
+    crate::paths::join_rel(base, rel)
 }
 
 /// The directories workspace glob `pattern` (relative to `base`) matches, sorted. `file` and

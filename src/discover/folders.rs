@@ -26,8 +26,8 @@
 use std::collections::BTreeMap;
 
 use super::{DiscoveredService, Ecosystem};
-use crate::config::WorkspaceDirs;
 use crate::confine::Root;
+use crate::paths::WorkspaceDirs;
 
 /// File names that make their folder a service, and what they say it is built with.
 pub const MANIFESTS: &[(&str, Ecosystem)] = &[
@@ -124,11 +124,7 @@ pub fn discover(
         }
         subdirs.sort_unstable();
         for name in subdirs.into_iter().rev() {
-            let child = if dir.is_empty() {
-                name
-            } else {
-                format!("{dir}/{name}")
-            };
+            let child = crate::paths::join(&dir, &name);
             if is_claimed(&claimed, &child) || dirs.is_excluded(&child) {
                 continue;
             }
@@ -236,7 +232,7 @@ fn node_scripts(root: &Root, dir: &str, manifest: &str) -> (Ecosystem, Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FsDirs;
+    use crate::paths::FsDirs;
 
     fn write(root: &std::path::Path, files: &[&str]) {
         for f in files {

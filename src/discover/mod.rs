@@ -27,8 +27,8 @@ pub use js::declared_dependencies;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::config::WorkspaceDirs;
 use crate::confine::{Refusal, Root};
+use crate::paths::WorkspaceDirs;
 
 /// The largest manifest read (`package.json`, `pnpm-workspace.yaml`, `.npmrc`, `Cargo.toml`,
 /// `go.mod`, `go.work`). Real ones stay far below a megabyte (a `Cargo.toml` listing thousands

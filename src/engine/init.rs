@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::error::EngineError;
-use crate::config::{self, FsDirs, Workspace};
+use crate::config::{self, Workspace};
+use crate::paths::FsDirs;
 use crate::scm::Repo;
 
 /// The folder a new pipeline.toml describes.

@@ -12,6 +12,7 @@ use crate::config::Workspace;
 use crate::discover::LockfileUse;
 use crate::exec::WriteCheck;
 use crate::hash::{EnvSource, Kept, LockInputs, Since, TaskHashes};
+use crate::paths::WsPrefix;
 use crate::scm::RepoIndex;
 use crate::tasks::TaskGraph;
 
@@ -75,12 +76,7 @@ pub(super) fn rehash(
 ) -> Vec<blake3::Hash> {
     let t0 = std::time::Instant::now();
     let names: Vec<String> = ws.services.iter().map(|s| s.name.clone()).collect();
-    let in_repo = |path: &str| -> BString {
-        BString::from(match git.prefix.as_str() {
-            "" => path.to_string(),
-            p => format!("{p}/{path}"),
-        })
-    };
+    let in_repo = |path: &str| BString::from(git.prefix.repo_path(path));
     let since = match &r.since {
         Some(paths) => Since::Paths(paths),
         None => Since::Unknown,
@@ -135,16 +131,13 @@ pub(super) fn rehash(
 
 /// What the workers need to tell the files a task wrote that a cache hit would not restore:
 /// every service root (whose folders belong to their own tasks), and whether git tracks a path.
-pub(super) fn write_check(ws: &Workspace, prefix: &str, index: Arc<RepoIndex>) -> WriteCheck {
-    let prefix = match prefix {
-        "" => String::new(),
-        p => format!("{p}/"),
-    };
+pub(super) fn write_check(ws: &Workspace, prefix: &WsPrefix, index: Arc<RepoIndex>) -> WriteCheck {
+    let prefix = prefix.clone();
     WriteCheck {
         roots: ws.services.iter().map(|s| s.root.clone()).collect(),
         tracked: Box::new(move |path| {
-            let path = format!("{prefix}{path}");
-            index.is_tracked(bstr::ByteSlice::as_bstr(path.as_bytes()))
+            let mut buf = Vec::with_capacity(prefix.strip_len() + path.len());
+            index.is_tracked(prefix.repo_path_in(path.as_bytes(), &mut buf))
         }),
     }
 }

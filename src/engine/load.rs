@@ -9,13 +9,14 @@ use super::notice::{Notice, Notify};
 use super::query::{ConfigLocation, FileMonitor};
 use crate::cache::LocalCache;
 use crate::config::{self, ConfigError, FsMonitorKind, Workspace};
+use crate::paths::WsPrefix;
 use crate::scm::{FsMonitor, Repo, ScmError};
 
 /// The repository a loaded workspace lives in.
 pub(super) struct Git {
     pub repo: Repo,
-    /// The workspace root relative to the repository worktree (`""` when they coincide).
-    pub prefix: String,
+    /// Where the workspace root lies in the repository worktree.
+    pub prefix: WsPrefix,
 }
 
 /// Why a loaded workspace has no repository to work with; reported when git work is asked for.
@@ -162,7 +163,7 @@ fn discovered(
     let root = std::fs::canonicalize(repo.workdir()).unwrap_or_else(|_| repo.workdir().into());
     let found = match repo.workspace_dirs(&root)? {
         Some(mut dirs) => config::discover_only(&root, &mut dirs)?,
-        None => config::discover_only(&root, &mut config::FsDirs::new(&root))?,
+        None => config::discover_only(&root, &mut crate::paths::FsDirs::new(&root))?,
     };
     let Some(ws) = found else {
         return Err(not_found.into());
@@ -178,7 +179,7 @@ fn discovered(
 /// Where the workspace sits in `repo`, or why it cannot be used there.
 fn locate(ws: &Workspace, repo: Repo) -> Result<Git, NoRepository> {
     let prefix = match ws.root.strip_prefix(repo.workdir()) {
-        Ok(rel) => slashed(rel),
+        Ok(rel) => WsPrefix::from_path(rel),
         Err(_) => {
             return Err(NoRepository::Outside {
                 config: ws.config_path.clone(),
@@ -223,7 +224,7 @@ fn warn_turbo_ignored(ws: &Workspace, said: &mut Said) {
 fn warn_if_discovery_would_find(repo: &Repo, ws: &Workspace) {
     let found = match repo.workspace_dirs(&ws.root) {
         Ok(Some(mut dirs)) => config::discover_only(&ws.root, &mut dirs),
-        _ => config::discover_only(&ws.root, &mut config::FsDirs::new(&ws.root)),
+        _ => config::discover_only(&ws.root, &mut crate::paths::FsDirs::new(&ws.root)),
     };
     match found {
         Ok(Some(discovered)) => tracing::warn!(
@@ -254,15 +255,9 @@ fn config_path(cwd: &Path, config: Option<&Path>) -> Result<PathBuf, EngineError
 /// `cwd` relative to the workspace root, `""` outside it.
 fn workspace_cwd(ws: &Workspace, cwd: &Path) -> String {
     let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
-    cwd.strip_prefix(&ws.root).map(slashed).unwrap_or_default()
-}
-
-/// A relative path with `/` between its parts, whatever the platform writes.
-fn slashed(rel: &Path) -> String {
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    cwd.strip_prefix(&ws.root)
+        .map(crate::paths::slashed)
+        .unwrap_or_default()
 }
 
 /// `--cache-dir` (relative to `cwd`), or `.shockwave/cache` under the repository worktree.

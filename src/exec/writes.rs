@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::glob::Globs;
+use crate::paths::join;
 
 /// Folders never looked into.
 const SKIPPED: &[&str] = &["node_modules", ".git", ".shockwave"];
@@ -83,11 +84,7 @@ fn list_at_most(cwd: &Path, watch: &Watch, check: &WriteCheck, max: usize) -> Li
             };
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let rel = if dir.is_empty() {
-                name.to_string()
-            } else {
-                format!("{dir}/{name}")
-            };
+            let rel = join(&dir, &name);
             if kind.is_dir() {
                 let skipped = SKIPPED.contains(&name.as_ref())
                     || watch.skip_names.contains(&name.as_ref())
@@ -109,15 +106,6 @@ fn list_at_most(cwd: &Path, watch: &Watch, check: &WriteCheck, max: usize) -> Li
         }
     }
     Listing(Some(files))
-}
-
-/// `root/rel`, or `rel` for the workspace root.
-fn join(root: &str, rel: &str) -> String {
-    if root.is_empty() {
-        rel.to_string()
-    } else {
-        format!("{root}/{rel}")
-    }
 }
 
 /// What a task wrote that a cache hit would not restore, and what else it changed.

@@ -1,7 +1,7 @@
 //! Which files enter a task's hash: a service's files from the index (its root less nested
 //! services' roots, its `paths`, the Go packages of its closure), the dependencies whose files it
 //! reads too, its inputs less untracked outputs, and the part of the worktree all of them lie in.
-//! Paths are workspace-relative; `prefix` is the workspace's folder in the repository.
+//! Paths are workspace-relative; `prefix` is where the workspace lies in the repository.
 
 use std::collections::HashMap;
 
@@ -9,10 +9,10 @@ use bstr::{BStr, ByteSlice};
 
 use super::FileInput;
 use crate::config::{Globs, Need, ServiceId, Workspace};
-use crate::discover::go::closure::is_under;
 use crate::discover::PackageInput;
 use crate::glob;
 use crate::ownership::Ownership;
+use crate::paths::{is_under, strip_dir, WsPrefix};
 use crate::scm::{RepoIndex, Scope};
 use crate::tasks::TaskGraph;
 
@@ -79,45 +79,34 @@ pub(super) fn nested_roots(ws: &Workspace) -> Vec<bool> {
         .collect()
 }
 
-/// Repo-relative directory prefix (with trailing `/`, or empty) for a workspace-relative dir.
-pub(super) fn repo_dir(prefix: &str, dir: &str) -> String {
-    match (prefix.is_empty(), dir.is_empty()) {
-        (true, true) => String::new(),
-        (true, false) => format!("{dir}/"),
-        (false, true) => format!("{prefix}/"),
-        (false, false) => format!("{prefix}/{dir}/"),
-    }
-}
-
 /// Files owned by a service: under its root (minus nested services' roots) and matching its `paths`.
 /// Paths are workspace-relative.
 pub(super) fn service_files<'a>(
     ws: &Workspace,
-    prefix: &str,
+    prefix: &WsPrefix,
     index: &'a RepoIndex,
     ownership: &Ownership,
     id: ServiceId,
     has_nested: bool,
 ) -> Vec<FileInput<'a>> {
     let svc = &ws.services[id];
-    let strip = if prefix.is_empty() {
-        0
-    } else {
-        prefix.len() + 1
-    };
+    let strip = prefix.strip_len();
     let mut out = Vec::new();
     let mut owners = Vec::new();
-    index.for_each_under(repo_dir(prefix, &svc.root).as_bytes(), |path, oid, mode| {
-        let rel = path[strip..].as_bstr();
-        if has_nested {
-            owners.clear();
-            ownership.root_owners(rel, &mut owners);
-            if !owners.contains(&id) {
-                return;
+    index.for_each_under(
+        prefix.dir_prefix(&svc.root).as_bytes(),
+        |path, oid, mode| {
+            let rel = path[strip..].as_bstr();
+            if has_nested {
+                owners.clear();
+                ownership.root_owners(rel, &mut owners);
+                if !owners.contains(&id) {
+                    return;
+                }
             }
-        }
-        out.push((rel, oid, mode));
-    });
+            out.push((rel, oid, mode));
+        },
+    );
     if !svc.paths.is_empty() {
         out.extend(matching_files(index, prefix, &svc.path_globs));
     }
@@ -142,17 +131,13 @@ pub(super) fn service_files<'a>(
 /// imports it.
 fn package_files<'a>(
     index: &'a RepoIndex,
-    prefix: &str,
+    prefix: &WsPrefix,
     p: &PackageInput,
     out: &mut Vec<FileInput<'a>>,
 ) {
-    let strip = if prefix.is_empty() {
-        0
-    } else {
-        prefix.len() + 1
-    };
+    let strip = prefix.strip_len();
     let name_at = strip + if p.dir.is_empty() { 0 } else { p.dir.len() + 1 };
-    index.for_each_under(repo_dir(prefix, &p.dir).as_bytes(), |path, oid, mode| {
+    index.for_each_under(prefix.dir_prefix(&p.dir).as_bytes(), |path, oid, mode| {
         let name = &path[name_at..];
         if !name.contains(&b'/') && (p.tests || !name.ends_with(b"_test.go")) {
             out.push((path[strip..].as_bstr(), oid, mode));
@@ -161,7 +146,7 @@ fn package_files<'a>(
     // Asset folders (an embedded `static/`, a test's `testdata/`): every file directly in each.
     for a in &p.assets {
         let name_at = strip + a.len() + 1;
-        index.for_each_under(repo_dir(prefix, a).as_bytes(), |path, oid, mode| {
+        index.for_each_under(prefix.dir_prefix(a).as_bytes(), |path, oid, mode| {
             if !path[name_at..].contains(&b'/') {
                 out.push((path[strip..].as_bstr(), oid, mode));
             }
@@ -171,16 +156,16 @@ fn package_files<'a>(
 
 /// Files (workspace-relative) matching workspace-relative `globs`, reading only the parts of the
 /// index below each pattern's literal directory prefix.
-pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> Vec<FileInput<'a>> {
+pub fn matching_files<'a>(
+    index: &'a RepoIndex,
+    prefix: &WsPrefix,
+    globs: &Globs,
+) -> Vec<FileInput<'a>> {
     if globs.is_empty() {
         return Vec::new();
     }
     let scan = scan_prefixes(prefix, &globs.patterns);
-    let strip = if prefix.is_empty() {
-        0
-    } else {
-        prefix.len() + 1
-    };
+    let strip = prefix.strip_len();
     let mut out = Vec::new();
     for dir in scan {
         index.for_each_under(dir.as_bytes(), |path, oid, mode| {
@@ -198,14 +183,13 @@ pub fn matching_files<'a>(index: &'a RepoIndex, prefix: &str, globs: &Globs) -> 
 /// Repo-relative prefixes below which every match of workspace-relative `patterns` lies: a pattern
 /// without glob characters names one path; otherwise its literal directory. Covered prefixes
 /// are dropped ("a/" covers "a/b/").
-pub(super) fn scan_prefixes(prefix: &str, patterns: &[String]) -> Vec<String> {
+pub(super) fn scan_prefixes(prefix: &WsPrefix, patterns: &[String]) -> Vec<String> {
     let mut prefixes: Vec<String> = patterns
         .iter()
         .filter(|p| !p.starts_with('!'))
         .map(|p| match glob::split_literal(p) {
-            (literal, "") if prefix.is_empty() => literal.to_string(),
-            (literal, "") => format!("{prefix}/{literal}"),
-            (dir, _) => repo_dir(prefix, dir),
+            (literal, "") if !literal.is_empty() => prefix.repo_path(literal),
+            (dir, _) => prefix.dir_prefix(dir),
         })
         .collect();
     prefixes.sort();
@@ -222,7 +206,7 @@ pub(super) fn scan_prefixes(prefix: &str, patterns: &[String]) -> Vec<String> {
 /// their services, of the services whose files they read as well (dev-dependencies, and the
 /// dependencies of a script ordered by the implied `^NAME`), those services' `paths` and the
 /// global inputs.
-pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
+pub fn input_scope(ws: &Workspace, prefix: &WsPrefix, graph: &TaskGraph) -> Scope {
     let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
     services.sort_unstable();
     services.dedup();
@@ -250,7 +234,7 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
     let mut prefixes: Vec<Vec<u8>> = Vec::with_capacity(services.len() + 4);
     for &s in &services {
         let svc = &ws.services[s];
-        prefixes.push(repo_dir(prefix, &svc.root).into_bytes());
+        prefixes.push(prefix.dir_prefix(&svc.root).into_bytes());
         prefixes.extend(
             scan_prefixes(prefix, &svc.paths)
                 .into_iter()
@@ -260,7 +244,7 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
             svc.packages
                 .iter()
                 .flat_map(|p| std::iter::once(&p.dir).chain(&p.assets))
-                .map(|d| repo_dir(prefix, d).into_bytes()),
+                .map(|d| prefix.dir_prefix(d).into_bytes()),
         );
     }
     prefixes.extend(
@@ -284,12 +268,11 @@ pub(super) fn select_inputs<'a>(
     tracked: impl Fn(&BStr) -> bool,
 ) -> Vec<FileInput<'a>> {
     let all_inputs = inputs.patterns.len() == 1 && inputs.patterns[0] == "**";
-    let strip = if root.is_empty() { 0 } else { root.len() + 1 };
     files
         .iter()
         .filter(|(path, _, _)| {
             // Files outside the root come from `paths` and are always inputs.
-            let Some(rel) = under_root(path, root, strip) else {
+            let Some(rel) = strip_dir(path, root) else {
                 return true;
             };
             if all_inputs && outputs.is_empty() {
@@ -303,21 +286,10 @@ pub(super) fn select_inputs<'a>(
 }
 
 /// Whether git tracks the workspace-relative `path` of the workspace at `prefix`.
-pub(super) fn is_tracked(index: &RepoIndex, prefix: &str, path: &BStr) -> bool {
-    if prefix.is_empty() {
+pub(super) fn is_tracked(index: &RepoIndex, prefix: &WsPrefix, path: &BStr) -> bool {
+    if prefix.is_root() {
         return index.is_tracked(path);
     }
-    let mut full = Vec::with_capacity(prefix.len() + 1 + path.len());
-    full.extend_from_slice(prefix.as_bytes());
-    full.push(b'/');
-    full.extend_from_slice(path);
-    index.is_tracked(full.as_bstr())
-}
-
-fn under_root<'p>(path: &'p BStr, root: &str, strip: usize) -> Option<&'p [u8]> {
-    if root.is_empty() {
-        return Some(path);
-    }
-    (path.len() > strip && path.starts_with(root.as_bytes()) && path[root.len()] == b'/')
-        .then(|| &path.as_bytes()[strip..])
+    let mut full = Vec::with_capacity(prefix.strip_len() + path.len());
+    index.is_tracked(prefix.repo_path_in(path, &mut full))
 }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::config::{Need, ServiceId, Workspace};
 use crate::ownership::Ownership;
+use crate::paths::WsPrefix;
 use crate::scm::RepoIndex;
 use crate::tasks::{Task, TaskGraph};
 use encode::Encoder;
@@ -68,7 +69,7 @@ pub struct LockInputs {
 /// Hashes every task in `graph`.
 pub fn hash_tasks<'a>(
     ws: &Workspace,
-    prefix: &str,
+    prefix: &WsPrefix,
     index: &'a RepoIndex,
     graph: &TaskGraph,
     env: &EnvSource<'_>,
@@ -132,7 +133,7 @@ struct Global<'a> {
 impl<'a> Global<'a> {
     fn new(
         ws: &Workspace,
-        prefix: &str,
+        prefix: &WsPrefix,
         index: &'a RepoIndex,
         graph: &TaskGraph,
         env: &EnvSource<'_>,
@@ -157,7 +158,7 @@ impl<'a> Global<'a> {
 /// What the own part of a task's hash (all but its needs and lockfiles) is made from.
 struct OwnInputs<'x, 'a> {
     ws: &'x Workspace,
-    prefix: &'x str,
+    prefix: &'x WsPrefix,
     index: &'a RepoIndex,
     graph: &'x TaskGraph,
     env: &'x EnvSource<'x>,

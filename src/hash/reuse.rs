@@ -16,11 +16,12 @@ use std::collections::HashMap;
 use bstr::{BString, ByteSlice};
 
 use super::encode::Encoder;
-use super::files::{dep_closure, dev_closure, repo_dir, scan_prefixes};
+use super::files::{dep_closure, dev_closure, scan_prefixes};
 use super::{
     needs_of, own_parts, task_env, EnvSource, Global, LockInputs, OwnInputs, FINGERPRINT_VERSION,
 };
 use crate::config::{Need, ServiceId, Workspace};
+use crate::paths::WsPrefix;
 use crate::scm::RepoIndex;
 use crate::tasks::TaskGraph;
 
@@ -50,7 +51,7 @@ pub enum Since<'p> {
 #[allow(clippy::too_many_arguments)]
 pub fn rehash_tasks(
     ws: &Workspace,
-    prefix: &str,
+    prefix: &WsPrefix,
     index: &RepoIndex,
     graph: &TaskGraph,
     env: &EnvSource<'_>,
@@ -120,7 +121,7 @@ pub fn rehash_tasks(
 
 /// For each service, whether a path in `since` lies in a folder its files come from; `None` when
 /// that is not known.
-fn touched_services(ws: &Workspace, prefix: &str, since: Since<'_>) -> Option<Vec<bool>> {
+fn touched_services(ws: &Workspace, prefix: &WsPrefix, since: Since<'_>) -> Option<Vec<bool>> {
     let Since::Paths(paths) = since else {
         return None;
     };
@@ -142,14 +143,14 @@ fn touched_services(ws: &Workspace, prefix: &str, since: Since<'_>) -> Option<Ve
         ws.services
             .iter()
             .map(|svc| {
-                any_under(repo_dir(prefix, &svc.root).as_bytes())
+                any_under(prefix.dir_prefix(&svc.root).as_bytes())
                     || scan_prefixes(prefix, &svc.paths)
                         .iter()
                         .any(|d| any_under(d.as_bytes()))
                     || svc.packages.iter().any(|p| {
                         std::iter::once(&p.dir)
                             .chain(&p.assets)
-                            .any(|d| any_under(repo_dir(prefix, d).as_bytes()))
+                            .any(|d| any_under(prefix.dir_prefix(d).as_bytes()))
                     })
             })
             .collect(),

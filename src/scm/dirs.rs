@@ -12,7 +12,7 @@ use gix::index::entry::Mode;
 
 use super::ignore::Ignores;
 use super::Repo;
-use crate::config::{list_subdirs, WorkspaceDirs};
+use crate::paths::{list_subdirs, WorkspaceDirs, WsPrefix};
 
 /// [`WorkspaceDirs`] for a workspace inside a repository's worktree.
 pub struct RepoDirs<'r> {
@@ -21,8 +21,8 @@ pub struct RepoDirs<'r> {
     workdir: PathBuf,
     /// The workspace root (absolute).
     root: PathBuf,
-    /// The workspace root relative to the worktree, with a trailing `/` unless empty.
-    prefix: String,
+    /// Where the workspace root lies in the worktree.
+    prefix: WsPrefix,
     /// The index, read only for a sparse checkout (the exclude stack needs one).
     index: Option<gix::index::File>,
     /// In a sparse checkout: every directory the index holds (repo-relative, `""` for the
@@ -39,14 +39,10 @@ impl Repo {
         let Ok(rel) = root.strip_prefix(self.workdir()) else {
             return Ok(None);
         };
-        let Some(rel) = rel.to_str() else {
+        if rel.to_str().is_none() {
             return Ok(None);
-        };
-        let prefix = if rel.is_empty() {
-            String::new()
-        } else {
-            format!("{rel}/")
-        };
+        }
+        let prefix = WsPrefix::from_path(rel);
         let sparse = self
             .repo
             .config_snapshot()
@@ -76,14 +72,6 @@ impl Repo {
 }
 
 impl<'r> RepoDirs<'r> {
-    fn repo_path(&self, dir: &str) -> String {
-        match (self.prefix.as_str(), dir) {
-            (p, "") => p.trim_end_matches('/').to_string(),
-            ("", d) => d.to_string(),
-            (p, d) => format!("{p}{d}"),
-        }
-    }
-
     /// The ignore rules, read on first use; `None` (with a warning) when they cannot be read.
     fn ignore_rules(&mut self) -> Option<&mut Ignores<'r>> {
         let repo = self.repo;
@@ -120,12 +108,12 @@ impl WorkspaceDirs for RepoDirs<'_> {
             || self
                 .tracked
                 .as_ref()
-                .is_some_and(|t| t.contains_key(self.repo_path(dir).as_bytes().as_bstr()))
+                .is_some_and(|t| t.contains_key(self.prefix.repo_path(dir).as_bytes().as_bstr()))
     }
 
     fn is_excluded(&mut self, dir: &str) -> bool {
         // The worktree root is never ignored: no need to read the rules for it.
-        let path = self.repo_path(dir);
+        let path = self.prefix.repo_path(dir);
         !path.is_empty()
             && self
                 .ignore_rules()
@@ -134,7 +122,7 @@ impl WorkspaceDirs for RepoDirs<'_> {
 
     fn subdirs(&mut self, dir: &str) -> std::io::Result<Vec<String>> {
         let on_disk = list_subdirs(&self.root.join(dir));
-        let path = self.repo_path(dir);
+        let path = self.prefix.repo_path(dir);
         let mut names = match (on_disk, &self.tracked) {
             (Ok(names), _) => names,
             // Outside the cone the directory may exist only in the index.
@@ -164,11 +152,7 @@ impl WorkspaceDirs for RepoDirs<'_> {
         }
         if let Some(rules) = self.ignore_rules() {
             names.retain(|name| {
-                let child = if path.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{path}/{name}")
-                };
+                let child = crate::paths::join(&path, name);
                 !rules.itself(BStr::new(child.as_bytes()), true)
             });
         }

@@ -66,7 +66,7 @@ impl Scope {
             .partition_point(|p| cmp_dir(p, dir) == Ordering::Less);
         self.prefixes
             .get(i)
-            .is_some_and(|p| p.len() > dir.len() && p.starts_with(dir) && p[dir.len()] == b'/')
+            .is_some_and(|p| crate::paths::is_below(p, dir))
     }
 
     /// Whether a scan must enter directory `dir`: all of it is in scope, or some part below it.

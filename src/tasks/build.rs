@@ -59,11 +59,15 @@ fn cycle_help(ws: &Workspace, loop_: &[(ServiceId, &str)]) -> String {
     services.dedup();
     let (a, b) = (&ws.services[from], &ws.services[to]);
     let manifest = match a.ecosystem {
-        Some(e) if e.is_npm_family() => format!(" in {}", manifest_path(&a.root, "package.json")),
-        Some(crate::discover::Ecosystem::Cargo) => {
-            format!(" in {}", manifest_path(&a.root, "Cargo.toml"))
+        Some(e) if e.is_npm_family() => {
+            format!(" in {}", crate::paths::join(&a.root, "package.json"))
         }
-        Some(crate::discover::Ecosystem::Go) => format!(" in {}", manifest_path(&a.root, "go.mod")),
+        Some(crate::discover::Ecosystem::Cargo) => {
+            format!(" in {}", crate::paths::join(&a.root, "Cargo.toml"))
+        }
+        Some(crate::discover::Ecosystem::Go) => {
+            format!(" in {}", crate::paths::join(&a.root, "go.mod"))
+        }
         _ => " (its `deps`)".to_string(),
     };
     format!(
@@ -73,14 +77,6 @@ fn cycle_help(ws: &Workspace, loop_: &[(ServiceId, &str)]) -> String {
         a.name,
         b.name
     )
-}
-
-fn manifest_path(root: &str, file: &str) -> String {
-    if root.is_empty() {
-        file.to_string()
-    } else {
-        format!("{root}/{file}")
-    }
 }
 
 struct Builder<'w> {

@@ -20,7 +20,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use shockwave::config::FsDirs;
+use shockwave::paths::FsDirs;
 
 use crate::rng::Rng;
 use shockwave::discover::go::gomod::{parse_go_mod, parse_go_work};

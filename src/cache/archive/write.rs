@@ -181,11 +181,7 @@ fn walk(
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        let rel = if rel_dir.is_empty() {
-            name
-        } else {
-            format!("{rel_dir}/{name}")
-        };
+        let rel = crate::paths::join(rel_dir, &name);
         if scope.forbidden(Path::new(&rel)).is_some() {
             continue;
         }

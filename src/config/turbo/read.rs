@@ -71,11 +71,7 @@ fn read_file(root: &Path, dir: &str) -> Result<Option<(String, String)>, TurboEr
         ))],
     })?;
     for file in TURBO_FILES {
-        let rel = if dir.is_empty() {
-            file.to_string()
-        } else {
-            format!("{dir}/{file}")
-        };
+        let rel = crate::paths::join(dir, file);
         let refuse = |why: String| TurboError {
             path: root.join(&rel),
             text: String::new(),

@@ -25,15 +25,16 @@ use rayon::prelude::*;
 use self::closure::{closure, imported, own_packages};
 use self::gomod::{parse_go_mod, parse_go_work, GoWork, ReplaceTarget};
 use self::names::{package_name, unique_names, Unit};
-use self::packages::{join, scan_module, ModuleGraph};
+use self::packages::{scan_module, ModuleGraph};
 use self::providers::Providers;
 use self::workspace::Module;
 use super::{
     files, DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser,
     LockfileUse, NamedService,
 };
-use crate::config::WorkspaceDirs;
 use crate::confine::Root;
+use crate::paths::join;
+use crate::paths::WorkspaceDirs;
 
 /// The Go services below `root`; `named` are the services `members` already names, `reserved`
 /// says which names npm and Cargo packages hold (a Go name never takes one).
@@ -223,7 +224,7 @@ impl Layout<'_> {
                                     std::ops::Bound::Unbounded,
                                 ))
                                 .take_while(|(d, _)| d.starts_with(n.root.as_str()))
-                                .any(|(d, _)| closure::is_under(d, &n.root))
+                                .any(|(d, _)| crate::paths::is_under(d, &n.root))
                         })
                         .map(|n| RootUnit {
                             dir: n.root.clone(),

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::lexer::{self, FileHead};
 use crate::discover::DiscoverError;
+use crate::paths::join;
 
 /// The most of one `.go` file read to find its imports: generated files can be huge, but their
 /// imports come first.
@@ -70,15 +71,6 @@ impl ModuleGraph {
             rest.strip_prefix('/')?
         };
         Some(join(&self.root, rest))
-    }
-}
-
-/// Joins workspace-relative directory parts, either of which may be `""`.
-pub fn join(a: &str, b: &str) -> String {
-    match (a.is_empty(), b.is_empty()) {
-        (true, _) => b.to_string(),
-        (_, true) => a.to_string(),
-        _ => format!("{a}/{b}"),
     }
 }
 

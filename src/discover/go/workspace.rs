@@ -2,9 +2,9 @@
 //! below the workspace root.
 
 use super::gomod::{parse_go_mod, GoMod, GoWork};
-use super::packages::join;
 use crate::confine::Root;
 use crate::discover::{files, DiscoverError};
+use crate::paths::join;
 
 /// The most directories searched for `go.mod` files, so a pathological tree cannot stall
 /// discovery.

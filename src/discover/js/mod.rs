@@ -17,8 +17,8 @@ use super::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockLink, LockUser,
     LockfileUse,
 };
-use crate::config::WorkspaceDirs;
 use crate::confine::Root;
+use crate::paths::WorkspaceDirs;
 use link::Spec;
 
 /// The parts of a `package.json` discovery reads; everything else is ignored.

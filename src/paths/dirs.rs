@@ -109,11 +109,7 @@ pub fn expand_members(
             Err(_) => continue,
         };
         for name in names {
-            let rel = if dir.is_empty() {
-                name
-            } else {
-                format!("{dir}/{name}")
-            };
+            let rel = super::join(&dir, &name);
             if level < depth || unbounded {
                 if matcher.is_match(&rel) && (level + 1 == depth || unbounded) {
                     out.push(rel.clone());
