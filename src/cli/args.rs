@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::shard::ShardSpec;
+use shockwave_core::shard::ShardSpec;
 
 fn parse_shard(s: &str) -> Result<ShardSpec, String> {
     s.parse::<ShardSpec>().map_err(|e| e.to_string())
@@ -186,7 +186,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "shards")]
     pub shard: Option<ShardSpec>,
     /// With --dry-run: show how the requested tasks split over N shards
-    #[arg(long, value_name = "N", value_parser = crate::shard::parse_count)]
+    #[arg(long, value_name = "N", value_parser = shockwave_core::shard::parse_count)]
     pub shards: Option<usize>,
     /// Earlier run summaries whose durations balance the shards (repeatable; later files win)
     #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
@@ -311,10 +311,10 @@ pub enum KindArg {
 }
 
 impl KindArg {
-    pub fn kind(self) -> crate::discover::Kind {
+    pub fn kind(self) -> shockwave_core::discover::Kind {
         match self {
-            KindArg::Service => crate::discover::Kind::Service,
-            KindArg::Package => crate::discover::Kind::Package,
+            KindArg::Service => shockwave_core::discover::Kind::Service,
+            KindArg::Package => shockwave_core::discover::Kind::Package,
         }
     }
 }
@@ -330,7 +330,7 @@ pub struct AffectedArgs {
     #[arg(long, value_name = "SERVICE", conflicts_with = "format")]
     pub explain: Option<String>,
     /// With --format github: also write `shards`, a matrix of `run --shard K/N` jobs
-    #[arg(long, value_name = "N", value_parser = crate::shard::parse_count)]
+    #[arg(long, value_name = "N", value_parser = shockwave_core::shard::parse_count)]
     pub shards: Option<usize>,
     /// With --shards: the targets the shard jobs run, so that shards with nothing to do are left out
     #[arg(long, value_name = "TARGET", num_args = 1.., action = clap::ArgAction::Append, requires = "shards")]

@@ -8,9 +8,9 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::cache::remote::Secret;
-use crate::engine::{is_null_commit, CiBase, PushBefore};
-use crate::report::style::Style;
+use shockwave_core::cache::remote::Secret;
+use shockwave_core::engine::{is_null_commit, CiBase, PushBefore};
+use shockwave_core::report::style::Style;
 
 /// The remote cache's variables as set, ours first, then Turborepo's names when ours are unset.
 /// Checked in `settings/remote.rs`. The token and the key are [`Secret`]s from the moment they

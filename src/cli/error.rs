@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cache::CacheError;
-use crate::config::ConfigError;
-use crate::diagnostic::Rendered;
-use crate::engine::EngineError;
-use crate::report::style::Style;
+use shockwave_core::cache::CacheError;
+use shockwave_core::config::ConfigError;
+use shockwave_core::diagnostic::Rendered;
+use shockwave_core::engine::EngineError;
+use shockwave_core::report::style::Style;
 
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +103,8 @@ pub(crate) fn display_path(cwd: &Path, p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::WatchedRepo;
-    use crate::tasks::TaskError;
+    use shockwave_core::engine::WatchedRepo;
+    use shockwave_core::tasks::TaskError;
 
     // The documented exit codes (README "Exit codes"), one per kind of error.
     #[test]

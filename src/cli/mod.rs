@@ -19,8 +19,8 @@ use clap::Parser;
 pub(crate) use args::Cli;
 pub(crate) use error::{CliError, ExitCode};
 
-use crate::report::style::Style;
 use settings::Settings;
+use shockwave_core::report::style::Style;
 
 /// Runs the program and returns the process exit code.
 pub fn main() -> i32 {
@@ -48,7 +48,7 @@ pub fn main() -> i32 {
     };
     // Output that could not be written is a failure, not a success with nothing to show; a closed
     // pipe is not (the reader had what it wanted).
-    match crate::report::output::take_failure() {
+    match shockwave_core::report::output::take_failure() {
         Some(source) if code == ExitCode::Success => {
             let e = CliError::Io {
                 action: "write to stdout".into(),

@@ -1,8 +1,8 @@
 //! The lines the engine's session has to say, as they read on stderr: said whatever the log
 //! level, since they explain what the command compared or read.
 
-use crate::config::CONFIG_FILE;
-use crate::engine::{BaseChoice, Notice};
+use shockwave_core::config::CONFIG_FILE;
+use shockwave_core::engine::{BaseChoice, Notice};
 
 /// Writes `notice` to stderr.
 pub(crate) fn say(notice: &Notice<'_>) {
@@ -20,7 +20,7 @@ fn line(notice: &Notice<'_>) -> String {
             };
             format!(
                 "no {CONFIG_FILE}: {}{tasks}",
-                crate::report::init::found(ws)
+                shockwave_core::report::init::found(ws)
             )
         }
         Notice::Base(choice) => base_line(choice),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ExitCode;
-use crate::exec::Interrupt;
+use shockwave_core::exec::Interrupt;
 
 /// After a second stop request, how long the run may take to stop its commands and write its
 /// summary before the process exits regardless (say, output blocked on a stalled pipe).

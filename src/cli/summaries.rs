@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::report::summary::{Summary, SUMMARY_SCHEMA};
+use shockwave_core::report::summary::{Summary, SUMMARY_SCHEMA};
 
 /// A summary of 2,300 tasks with their fingerprints is about 40 MiB; this leaves room for much
 /// larger runs while keeping a swapped-in `/dev/zero` or a huge file from exhausting memory.

@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use super::{append_file, free_at_exit, open, print};
-use crate::affected::Impact;
 use crate::cli::env::Env;
 use crate::cli::settings::{range_flags, AffectedSettings};
 use crate::cli::{args::AffectedFormat, CliError, ExitCode};
-use crate::engine::{ConfigLocation, FileMonitor, Session};
-use crate::report::affected::{shards_output, AffectedView};
-use crate::report::output::Stdout;
+use shockwave_core::affected::Impact;
+use shockwave_core::engine::{ConfigLocation, FileMonitor, Session};
+use shockwave_core::report::affected::{shards_output, AffectedView};
+use shockwave_core::report::output::Stdout;
 
 pub(super) fn run(
     cwd: &Path,

@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use super::{open, print};
-use crate::cache::remote::RemoteCache;
-use crate::cache::LocalCache;
 use crate::cli::settings::{CacheCommand, CacheSettings};
 use crate::cli::{CliError, ExitCode};
-use crate::engine::{cache_dir, ConfigLocation};
-use crate::report::cache as report;
+use shockwave_core::cache::remote::RemoteCache;
+use shockwave_core::cache::LocalCache;
+use shockwave_core::engine::{cache_dir, ConfigLocation};
+use shockwave_core::report::cache as report;
 
 pub(super) fn run(
     cwd: &Path,

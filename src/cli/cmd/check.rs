@@ -6,8 +6,8 @@ use std::path::Path;
 use super::{open, print};
 use crate::cli::error::display_path;
 use crate::cli::{CliError, ExitCode};
-use crate::config::ServiceId;
-use crate::engine::ConfigLocation;
+use shockwave_core::config::ServiceId;
+use shockwave_core::engine::ConfigLocation;
 
 pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliError> {
     let session = open(cwd, config, None)?;
@@ -15,10 +15,10 @@ pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliEr
     let every: Vec<ServiceId> = (0..ws.services.len()).collect();
     let targets: Vec<String> = ws.target_names.iter().cloned().collect();
     session.task_graph(&every, &targets)?;
-    for warning in crate::report::check::cycle_warnings(ws) {
+    for warning in shockwave_core::report::check::cycle_warnings(ws) {
         tracing::warn!("{warning}");
     }
-    print(&crate::report::check::text(
+    print(&shockwave_core::report::check::text(
         &display_path(cwd, &ws.config_path),
         ws,
     ));

@@ -30,6 +30,6 @@ pub(super) fn man() -> Result<ExitCode, CliError> {
 
 /// The JSON Schema of pipeline.toml.
 pub(super) fn schema() -> Result<ExitCode, CliError> {
-    print(&crate::config::pipeline_schema());
+    print(&shockwave_core::config::pipeline_schema());
     Ok(ExitCode::Success)
 }

@@ -7,8 +7,8 @@ use super::{open, print};
 use crate::cli::args::GraphFormat;
 use crate::cli::settings::GraphSettings;
 use crate::cli::{CliError, ExitCode};
-use crate::engine::{ConfigLocation, FileMonitor};
-use crate::report::graph::GraphView;
+use shockwave_core::engine::{ConfigLocation, FileMonitor};
+use shockwave_core::report::graph::GraphView;
 
 pub(super) fn run(
     cwd: &Path,

@@ -6,11 +6,11 @@ use std::path::Path;
 use super::{free_at_exit, open, print, read_input};
 use crate::cli::settings::{HashFormat, HashSettings};
 use crate::cli::{CliError, ExitCode};
-use crate::engine::{ConfigLocation, FileMonitor, Prepared};
-use crate::exec::Plan;
-use crate::hash::diff::{self, Listing};
-use crate::report::output::Stdout;
-use crate::report::{hash, hash_diff};
+use shockwave_core::engine::{ConfigLocation, FileMonitor, Prepared};
+use shockwave_core::exec::Plan;
+use shockwave_core::hash::diff::{self, Listing};
+use shockwave_core::report::output::Stdout;
+use shockwave_core::report::{hash, hash_diff};
 
 pub(super) fn run(
     cwd: &Path,

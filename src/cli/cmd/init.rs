@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::{print, write_whole};
 use crate::cli::{CliError, ExitCode};
-use crate::config;
-use crate::engine::{ConfigLocation, InitRoot};
+use shockwave_core::config;
+use shockwave_core::engine::{ConfigLocation, InitRoot};
 
 pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliError> {
     let found_root = InitRoot::find(cwd);
@@ -49,7 +49,7 @@ pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliEr
     let manager = npm
         .first()
         .and_then(|s| s.ecosystem)
-        .unwrap_or(crate::discover::Ecosystem::Npm);
+        .unwrap_or(shockwave_core::discover::Ecosystem::Npm);
     let tables = config::turbo_tables(root, &packages, manager).map_err(|e| {
         CliError::from(config::ConfigError::Invalid {
             path: e.path,
@@ -57,7 +57,7 @@ pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliEr
             diagnostics: e.diagnostics,
         })
     })?;
-    let toml = crate::report::init::pipeline_toml(&ws, tables.as_deref());
+    let toml = shockwave_core::report::init::pipeline_toml(&ws, tables.as_deref());
     write_whole(&path, &toml).map_err(|e| CliError::Io {
         action: format!("write {}", path.display()),
         source: e,
@@ -65,7 +65,7 @@ pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliEr
     print(&format!(
         "wrote {}: {}\n",
         path.display(),
-        crate::report::init::found(&ws)
+        shockwave_core::report::init::found(&ws)
     ));
     Ok(ExitCode::Success)
 }

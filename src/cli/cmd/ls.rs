@@ -7,8 +7,8 @@ use super::{open, print};
 use crate::cli::args::LsFormat;
 use crate::cli::settings::LsSettings;
 use crate::cli::{CliError, ExitCode};
-use crate::engine::ConfigLocation;
-use crate::report::ls;
+use shockwave_core::engine::ConfigLocation;
+use shockwave_core::report::ls;
 
 pub(super) fn run(
     cwd: &Path,

@@ -18,8 +18,8 @@ use std::path::Path;
 
 use super::settings::{CommandSettings, Settings};
 use super::{CliError, ExitCode};
-use crate::engine::{ConfigLocation, FileMonitor, Session, SessionOptions};
-use crate::hash::EnvSource;
+use shockwave_core::engine::{ConfigLocation, FileMonitor, Session, SessionOptions};
+use shockwave_core::hash::EnvSource;
 
 /// Runs the command `s` describes, from the current directory `cwd`.
 pub(super) fn dispatch(s: Settings, cwd: &Path) -> Result<ExitCode, CliError> {
@@ -75,7 +75,7 @@ fn free_at_exit<T>(value: T) {
 
 /// Writes the product's output. Write errors surface once, when the command ends (see `cli::main`).
 fn print(text: &str) {
-    crate::report::output::Stdout::print(text);
+    shockwave_core::report::output::Stdout::print(text);
 }
 
 /// Writes `text` to `path` through a temporary file in the same directory, renamed into place: a

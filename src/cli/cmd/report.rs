@@ -8,7 +8,7 @@ use super::{append_file, print, write_whole};
 use crate::cli::env::Env;
 use crate::cli::summaries;
 use crate::cli::{CliError, ExitCode};
-use crate::report::{markdown, merge};
+use shockwave_core::report::{markdown, merge};
 
 pub(super) fn run(
     env: &Env,

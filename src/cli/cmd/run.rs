@@ -5,22 +5,22 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{append_file, free_at_exit, open, print, write_whole};
-use crate::cache::remote::RemoteCache;
-use crate::cache::LocalCache;
 use crate::cli::args::DryRunFormat;
 use crate::cli::env::Env;
 use crate::cli::settings::RunSettings;
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::summaries;
 use crate::cli::{CliError, ExitCode};
-use crate::engine::{ConfigLocation, FileMonitor, Prepared};
-use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
-use crate::report::run::{
+use shockwave_core::cache::remote::RemoteCache;
+use shockwave_core::cache::LocalCache;
+use shockwave_core::engine::{ConfigLocation, FileMonitor, Prepared};
+use shockwave_core::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
+use shockwave_core::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
-use crate::report::summary::Summary;
-use crate::report::{markdown, plan, shards};
-use crate::shard;
+use shockwave_core::report::summary::Summary;
+use shockwave_core::report::{markdown, plan, shards};
+use shockwave_core::shard;
 
 pub(super) fn run(
     cwd: &Path,

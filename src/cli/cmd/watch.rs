@@ -11,15 +11,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cache::remote::RemoteCache;
-use crate::cache::LocalCache;
 use crate::cli::env::Env;
 use crate::cli::settings::WatchSettings;
 use crate::cli::signals::handle_stop_signals;
 use crate::cli::{print_error, CliError, ExitCode};
-use crate::engine::{ConfigLocation, FileMonitor, Prepared, Session, WatchedRepo};
-use crate::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
-use crate::watch::ChangeWatcher;
+use shockwave_core::cache::remote::RemoteCache;
+use shockwave_core::cache::LocalCache;
+use shockwave_core::engine::{ConfigLocation, FileMonitor, Prepared, Session, WatchedRepo};
+use shockwave_core::exec::{self, Ensured, Interrupt, Persistent, Plan, RunOptions};
+use shockwave_core::watch::ChangeWatcher;
 
 /// What the watch remembers between rounds.
 struct State {

@@ -22,9 +22,9 @@ use super::args::{
 };
 use super::env::{BaseEnv, Env, RemoteEnv};
 use super::CliError;
-use crate::cache::parse_size;
-use crate::engine::{ConfigLocation, FileMonitor, Range, Select};
-use crate::filter::Selector;
+use shockwave_core::cache::parse_size;
+use shockwave_core::engine::{ConfigLocation, FileMonitor, Range, Select};
+use shockwave_core::filter::Selector;
 
 /// Everything a command needs to know about how it was invoked.
 #[derive(Debug)]
@@ -66,7 +66,7 @@ pub struct AffectedSettings {
     /// `--shards N` (with `--target`s): the `shards` output of `--format github`.
     pub shards: Option<(usize, Vec<String>)>,
     /// `--kind`: list only units of this kind.
-    pub kind: Option<crate::discover::Kind>,
+    pub kind: Option<shockwave_core::discover::Kind>,
     /// `--filter`: list only the affected services these pick.
     pub filters: Vec<Selector>,
 }
@@ -365,7 +365,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::engine::SelectBy;
+    use shockwave_core::engine::SelectBy;
 
     fn resolve(args: &[&str]) -> Result<CommandSettings, String> {
         let cli = Cli::try_parse_from(std::iter::once("shockwave").chain(args.iter().copied()))

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use crate::cli::env::FsMonitorEnv;
 use crate::cli::CliError;
-use crate::config::FsMonitorKind;
-use crate::engine::FileMonitor;
+use shockwave_core::config::FsMonitorKind;
+use shockwave_core::engine::FileMonitor;
 
 /// How long one run waits for Watchman before it scans the worktree in full: a full scan of a
 /// large repository takes about this long.
@@ -32,7 +32,7 @@ pub(super) fn file_monitor(env: FsMonitorEnv) -> Result<FileMonitor, CliError> {
     };
     let timeout = match env.timeout.as_deref() {
         None => FSMONITOR_TIMEOUT,
-        Some(t) => crate::config::parse_duration(t)
+        Some(t) => shockwave_core::config::parse_duration(t)
             .map_err(|e| CliError::Usage(format!("SHOCKWAVE_FSMONITOR_TIMEOUT: {e}")))?,
     };
     let full_scan_runs = match env.full_scan_runs.as_deref() {
@@ -50,7 +50,7 @@ pub(super) fn file_monitor(env: FsMonitorEnv) -> Result<FileMonitor, CliError> {
     };
     let full_scan_after = match env.full_scan_after.as_deref() {
         None => FSMONITOR_FULL_SCAN_AFTER,
-        Some(t) => crate::config::parse_duration(t)
+        Some(t) => shockwave_core::config::parse_duration(t)
             .map_err(|e| CliError::Usage(format!("SHOCKWAVE_FSMONITOR_FULL_SCAN_AFTER: {e}")))?,
     };
     Ok(FileMonitor {

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use crate::affected::Dependents;
 use crate::cli::args::{DependentsArg, KindArg, OnMissingBase, RangeArgs, SelectArgs};
 use crate::cli::env::BaseEnv;
 use crate::cli::CliError;
-use crate::engine::{Range, Select, SelectBy};
-use crate::filter::Selector;
+use shockwave_core::affected::Dependents;
+use shockwave_core::engine::{Range, Select, SelectBy};
+use shockwave_core::filter::Selector;
 
 /// The range the flags ask for, the variables filling in a base and a head the flags leave
 /// out.
@@ -54,7 +54,7 @@ pub(super) fn range(a: RangeArgs, env: &BaseEnv) -> Result<Range, CliError> {
 /// The flags that select this range (and config) again, shell-quoted, for hints that print a
 /// command: ` --config ci/pipeline.toml --base origin/main --uncommitted`.
 pub(crate) fn range_flags(range: &Range, config: Option<&Path>) -> String {
-    use crate::report::affected::shell_quote;
+    use shockwave_core::report::affected::shell_quote;
     let mut out = String::new();
     if let Some(c) = config {
         out.push_str(&format!(" --config {}", shell_quote(&c.to_string_lossy())));

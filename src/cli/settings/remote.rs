@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use crate::cache::remote::{RemoteConfig, Secret};
 use crate::cli::env::RemoteEnv;
 use crate::cli::CliError;
-use crate::config::RemoteCacheFile;
+use shockwave_core::cache::remote::{RemoteConfig, Secret};
+use shockwave_core::config::RemoteCacheFile;
 
 /// The default per-request timeout of the remote cache.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,13 +45,13 @@ impl RemoteSettings {
             }
         };
         if let Some(url) = &env.url {
-            crate::config::check_url(url)
+            shockwave_core::config::check_url(url)
                 .map_err(|e| CliError::Usage(format!("the remote cache URL: {e}")))?;
         }
         let timeout = env
             .timeout
             .as_deref()
-            .map(crate::config::parse_duration)
+            .map(shockwave_core::config::parse_duration)
             .transpose()
             .map_err(|e| CliError::Usage(format!("SHOCKWAVE_REMOTE_CACHE_TIMEOUT: {e}")))?;
         Ok(RemoteSettings {

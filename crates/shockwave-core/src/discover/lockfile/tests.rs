@@ -10,7 +10,7 @@ macro_rules! fixture {
     ($path:literal) => {
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/lockfiles/",
+            "/../../tests/fixtures/lockfiles/",
             $path
         ))
     };
