@@ -15,6 +15,7 @@ use crate::cli::summaries;
 use crate::cli::{CliError, ExitCode};
 use crate::engine::{ConfigLocation, FileMonitor, Prepared};
 use crate::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
+use crate::report::output::Stdout;
 use crate::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
@@ -70,13 +71,13 @@ pub(super) fn run(
                 Notices::new(&plan.labels).on_event(&RunEvent::Remote(e));
             }
         }
-        print(&match format {
-            DryRunFormat::Text => match plan.shard.as_ref().filter(|s| s.this.is_none()) {
+        match format {
+            DryRunFormat::Text => print(&match plan.shard.as_ref().filter(|s| s.this.is_none()) {
                 Some(s) => shards::table(&plan, s),
                 None => plan::text(&plan),
-            },
-            DryRunFormat::Json => format!("{:#}\n", plan::json(ws, &plan)),
-        });
+            }),
+            DryRunFormat::Json => Stdout::json(&plan::json(ws, &plan)),
+        }
         drop(plan);
         free_at_exit(hashes);
         free_at_exit(index);
