@@ -1,5 +1,5 @@
-//! The dry-run plan (`run --dry-run`, text or JSON), the fields every task listing starts with, and
-//! why each task's service is in a run (the dry run's and the summary's `reasons`).
+//! The dry-run plan (`run --dry-run`: text, or JSON streamed from serde structs), and why each
+//! task's service is in a run (the dry run's and the summary's `reasons`).
 
 use serde::Serialize;
 
