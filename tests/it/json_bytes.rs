@@ -5,6 +5,8 @@
 use std::process::Output;
 
 use crate::common;
+use crate::discover_cargo::krate;
+use crate::formats::shop;
 
 use common::{OutputExt, TestRepo};
 
@@ -17,85 +19,28 @@ fn assert_written_as_a_value(out: &Output, what: &str) {
     assert_eq!(text, format!("{value:#}\n"), "{what}");
 }
 
-/// `log` ← `auth` ← `api`, `web` on `auth`; `build` and `test` (which needs `build`). The last
-/// commit changes `log`.
-fn shop() -> TestRepo {
-    let repo = TestRepo::new();
-    repo.config(
-        "\
-[workspace]
-members = [\"services/*\", \"libs/*\"]
-
-[targets.build]
-command = \"make\"
-[targets.test]
-command = \"make test\"
-needs = [\"build\"]
-
-[services.auth]
-deps = [\"log\"]
-[services.api]
-deps = [\"auth\"]
-paths = [\"proto/api/**\"]
-[services.web]
-deps = [\"auth\"]
-",
-    );
-    for d in ["libs/log", "libs/auth", "services/api", "services/web"] {
-        repo.write(format!("{d}/main.go"), "1\n");
-    }
-    repo.commit("init");
-    repo.write("libs/log/main.go", "2\n");
-    repo.commit("log");
-    repo
-}
-
 #[test]
 fn graph_and_dry_run_json_keep_sorted_keys() {
     let repo = shop();
     for args in [
-        &["graph", "--format", "json"][..],
-        &[
-            "graph",
-            "--format",
-            "json",
-            "--affected",
-            "--base",
-            "HEAD~1",
-        ],
-        &["graph", "--format", "json", "-F", "auth..."],
-        &["run", "build", "test", "--all", "--dry-run=json"],
-        &["run", "test", "--base", "HEAD~1", "--dry-run=json"],
-        &["run", "test", "--service", "web", "--dry-run=json"],
-        &[
-            "run",
-            "build",
-            "test",
-            "--all",
-            "--shard",
-            "2/3",
-            "--dry-run=json",
-        ],
-        &[
-            "run",
-            "build",
-            "test",
-            "--all",
-            "--shards",
-            "3",
-            "--dry-run=json",
-        ],
+        "graph --format json",
+        "graph --format json --affected --base HEAD~1",
+        "graph --format json -F auth...",
+        "graph --format json --affected --base HEAD~1 -F !web",
+        "run build test --all --dry-run=json",
+        "run test --base HEAD~1 --dry-run=json",
+        "run test --service web --dry-run=json",
+        "run build test --all --shard 2/3 --dry-run=json",
+        "run build test --all --shards 3 --dry-run=json",
     ] {
-        assert_written_as_a_value(&repo.run(args), &args.join(" "));
+        let out = repo.run(&args.split(' ').collect::<Vec<_>>());
+        assert_written_as_a_value(&out, args);
     }
 }
 
 #[test]
 fn graph_json_with_dev_dependencies_keeps_sorted_keys() {
     let repo = TestRepo::new();
-    let krate = |name: &str, deps: &str| {
-        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n{deps}")
-    };
     repo.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n")
         .write(
             "crates/app/Cargo.toml",
