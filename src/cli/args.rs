@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use shockwave_core::shard::ShardSpec;
+use shockwave_core::shard::{ShardError, ShardSpec};
 
-fn parse_shard(s: &str) -> Result<ShardSpec, String> {
-    s.parse::<ShardSpec>().map_err(|e| e.to_string())
+fn parse_shard(s: &str) -> Result<ShardSpec, ShardError> {
+    s.parse::<ShardSpec>()
 }
 
 /// `shockwave --version`: the release and the commit it was built from (`build.rs`).

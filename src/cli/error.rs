@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::summaries::SummaryFileError;
 use shockwave_core::cache::CacheError;
 use shockwave_core::config::ConfigError;
 use shockwave_core::diagnostic::Rendered;
@@ -33,6 +34,9 @@ pub enum CliError {
     /// run, cache problems are warnings and never end up here.
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// `report FILE` of a single file that is not a run summary it can read.
+    #[error(transparent)]
+    Summary(#[from] SummaryFileError),
     #[error("{0}")]
     Usage(String),
     #[error("failed to {action}: {source}")]
@@ -52,7 +56,7 @@ impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Engine(EngineError::Scm(_)) => ExitCode::Git,
-            CliError::Engine(_) | CliError::Usage(_) => ExitCode::Usage,
+            CliError::Engine(_) | CliError::Summary(_) | CliError::Usage(_) => ExitCode::Usage,
             CliError::Cache(_) | CliError::Io { .. } => ExitCode::TaskFailed,
         }
     }
@@ -140,6 +144,12 @@ mod tests {
                 2,
             ),
             (CliError::Engine(git), 3),
+            (
+                CliError::Summary(SummaryFileError::NotAFile {
+                    path: "/tmp".into(),
+                }),
+                2,
+            ),
             (
                 CliError::Cache(CacheError::Io {
                     action: "remove a cache entry",

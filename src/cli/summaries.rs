@@ -1,7 +1,8 @@
 //! Run summaries named on the command line — `report FILE...` and `run --timings FILE` — read as
 //! untrusted files: a regular file, at most [`MAX_SUMMARY_BYTES`], UTF-8, JSON of summary
-//! schema 1. Each problem is a message naming the file and what to do; the callers decide whether
-//! it fails the command (`report` of one file) or is a warning (timings, one of several reports).
+//! schema 1. Each problem is a [`SummaryFileError`] naming the file and what to do; the callers
+//! decide whether it fails the command (`report` of one file) or is a warning (timings, one of
+//! several reports).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -11,15 +12,42 @@ use serde::Deserialize;
 
 use shockwave_core::report::summary::{Summary, SUMMARY_SCHEMA};
 
+/// Why a summary named on the command line cannot be used: each names the file, and what to do
+/// when there is something to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryFileError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{} is larger than {} MiB, which no run summary is", path.display(), MAX_SUMMARY_BYTES >> 20)]
+    TooLarge { path: PathBuf },
+    #[error("{} is not UTF-8 (at byte {valid_up_to}), so it is not a run summary", path.display())]
+    NotUtf8 { path: PathBuf, valid_up_to: usize },
+    #[error("{} is not a shockwave run summary ({source}); write one with `shockwave run ... --summary FILE`", path.display())]
+    NotASummary {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// A `hash --json` or dry-run listing has tasks, but no statuses.
+    #[error("{} is not a shockwave run summary (a task without `task` or `status`); write one with `shockwave run ... --summary FILE`", path.display())]
+    TaskWithoutStatus { path: PathBuf },
+    #[error("{} has summary schema {schema}, this shockwave reads schema {SUMMARY_SCHEMA}", path.display())]
+    Schema { path: PathBuf, schema: u32 },
+}
+
 /// A summary of 2,300 tasks with their fingerprints is about 40 MiB; this leaves room for much
 /// larger runs while keeping a swapped-in `/dev/zero` or a huge file from exhausting memory.
 pub const MAX_SUMMARY_BYTES: u64 = 512 << 20;
 
 /// Reads and checks the summary at `path`.
-pub fn read(path: &Path) -> Result<Summary<'static>, String> {
+pub fn read(path: &Path) -> Result<Summary<'static>, SummaryFileError> {
     let text = read_bounded(path)?;
     let summary: Summary<'static> =
-        serde_json::from_str(&text).map_err(|e| not_a_summary(path, &e))?;
+        serde_json::from_str(&text).map_err(|e| not_a_summary(path, e))?;
     check_schema(path, summary.schema)?;
     Ok(summary)
 }
@@ -67,55 +95,54 @@ struct TimedTask {
 }
 
 /// Each task of the summary at `path` as (label, status, duration, saved).
-fn read_timings(path: &Path) -> Result<Vec<(String, String, u64, u64)>, String> {
+fn read_timings(path: &Path) -> Result<Vec<(String, String, u64, u64)>, SummaryFileError> {
     let text = read_bounded(path)?;
-    let timed: Timed = serde_json::from_str(&text).map_err(|e| not_a_summary(path, &e))?;
+    let timed: Timed = serde_json::from_str(&text).map_err(|e| not_a_summary(path, e))?;
     check_schema(path, timed.schema.unwrap_or(0))?;
     timed
         .tasks
         .into_iter()
         .map(|t| match (t.task, t.status) {
             (Some(task), Some(status)) => Ok((task, status, t.duration_ms, t.saved_ms)),
-            // A `hash --json` or dry-run listing has tasks, but no statuses.
-            _ => Err(format!(
-                "{} is not a shockwave run summary (a task without `task` or `status`); write one with `shockwave run ... --summary FILE`",
-                path.display()
-            )),
+            _ => Err(SummaryFileError::TaskWithoutStatus {
+                path: path.to_owned(),
+            }),
         })
         .collect()
 }
 
-fn not_a_summary(path: &Path, e: &serde_json::Error) -> String {
-    format!(
-        "{} is not a shockwave run summary ({e}); write one with `shockwave run ... --summary FILE`",
-        path.display()
-    )
+fn not_a_summary(path: &Path, e: serde_json::Error) -> SummaryFileError {
+    SummaryFileError::NotASummary {
+        path: path.to_owned(),
+        source: e,
+    }
 }
 
-fn check_schema(path: &Path, schema: u32) -> Result<(), String> {
+fn check_schema(path: &Path, schema: u32) -> Result<(), SummaryFileError> {
     if schema == SUMMARY_SCHEMA {
         return Ok(());
     }
-    Err(format!(
-        "{} has summary schema {schema}, this shockwave reads schema {SUMMARY_SCHEMA}",
-        path.display()
-    ))
+    Err(SummaryFileError::Schema {
+        path: path.to_owned(),
+        schema,
+    })
 }
 
 /// The file's text, refusing anything but a regular UTF-8 file of at most [`MAX_SUMMARY_BYTES`]
 /// (a FIFO would block, a device would never end).
-fn read_bounded(path: &Path) -> Result<String, String> {
-    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+fn read_bounded(path: &Path) -> Result<String, SummaryFileError> {
+    let cannot = |e: std::io::Error| SummaryFileError::Read {
+        path: path.to_owned(),
+        source: e,
+    };
     let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(SummaryFileError::NotAFile {
+            path: path.to_owned(),
+        });
     }
-    let too_large = || {
-        format!(
-            "{} is larger than {} MiB, which no run summary is",
-            path.display(),
-            MAX_SUMMARY_BYTES >> 20
-        )
+    let too_large = || SummaryFileError::TooLarge {
+        path: path.to_owned(),
     };
     if meta.len() > MAX_SUMMARY_BYTES {
         return Err(too_large());
@@ -127,11 +154,8 @@ fn read_bounded(path: &Path) -> Result<String, String> {
     if bytes.len() as u64 > MAX_SUMMARY_BYTES {
         return Err(too_large());
     }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{} is not UTF-8 (at byte {}), so it is not a run summary",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
+    String::from_utf8(bytes).map_err(|e| SummaryFileError::NotUtf8 {
+        path: path.to_owned(),
+        valid_up_to: e.utf8_error().valid_up_to(),
     })
 }

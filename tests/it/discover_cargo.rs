@@ -28,7 +28,7 @@ fn graph(repo: &TestRepo) -> BTreeMap<String, (String, Vec<String>)> {
         .collect()
 }
 
-fn krate(name: &str, deps: &str) -> String {
+pub(super) fn krate(name: &str, deps: &str) -> String {
     format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n{deps}")
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 /// `log` ← `auth` ← `api`; `web` depends on `auth` and `log`; `billing` on nothing. The last
 /// commit changes two files in `log`.
-fn shop() -> TestRepo {
+pub(super) fn shop() -> TestRepo {
     let repo = TestRepo::new();
     repo.config(
         "\

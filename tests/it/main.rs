@@ -20,6 +20,7 @@ mod fsmonitor;
 mod git_errors;
 mod hardening;
 mod init;
+mod json_bytes;
 mod lockfiles;
 mod parsed_config;
 mod remote_cache;

@@ -9,6 +9,7 @@ use crate::cli::settings::GraphSettings;
 use crate::cli::{CliError, ExitCode};
 use shockwave_core::engine::{ConfigLocation, FileMonitor};
 use shockwave_core::report::graph::GraphView;
+use shockwave_core::report::output::Stdout;
 
 pub(super) fn run(
     cwd: &Path,
@@ -45,11 +46,10 @@ pub(super) fn run(
         only: only.as_deref(),
         affected: affected.as_deref(),
     };
-    let out = match g.format {
-        GraphFormat::Dot => view.dot(),
-        GraphFormat::Mermaid => view.mermaid(),
-        GraphFormat::Json => format!("{:#}\n", view.json()),
-    };
-    print(&out);
+    match g.format {
+        GraphFormat::Dot => print(&view.dot()),
+        GraphFormat::Mermaid => print(&view.mermaid()),
+        GraphFormat::Json => Stdout::json(&view.json()),
+    }
     Ok(ExitCode::Success)
 }

@@ -9,6 +9,7 @@ use crate::cli::settings::LsSettings;
 use crate::cli::{CliError, ExitCode};
 use shockwave_core::engine::ConfigLocation;
 use shockwave_core::report::ls;
+use shockwave_core::report::output::Stdout;
 
 pub(super) fn run(
     cwd: &Path,
@@ -24,9 +25,9 @@ pub(super) fn run(
         session.filtered(&l.filters)?
     };
     let ids: Vec<usize> = (0..ws.services.len()).filter(|&i| picked[i]).collect();
-    print(&match l.format {
-        LsFormat::Text => ls::text(ws, &ids),
-        LsFormat::Json => ls::json(ws, &ids),
-    });
+    match l.format {
+        LsFormat::Text => print(&ls::text(ws, &ids)),
+        LsFormat::Json => Stdout::json(&ls::json(ws, &ids)),
+    }
     Ok(ExitCode::Success)
 }

@@ -17,11 +17,11 @@ pub(super) fn run(
 ) -> Result<ExitCode, CliError> {
     let summary = if let ([one], None) = (files, merge_json) {
         // One summary is reported as it is, and one that cannot be read is an error.
-        summaries::read(one).map_err(CliError::Usage)?
+        summaries::read(one)?
     } else {
         // A shard whose job died before writing its summary must not hide the others' report:
         // a file that cannot be read is a warning and a line in the report.
-        let inputs: Vec<merge::Input> = files
+        let inputs: Vec<merge::Input<_>> = files
             .iter()
             .map(|f| {
                 let s = summaries::read(f);

@@ -15,6 +15,7 @@ use shockwave_core::cache::remote::RemoteCache;
 use shockwave_core::cache::LocalCache;
 use shockwave_core::engine::{ConfigLocation, FileMonitor, Prepared};
 use shockwave_core::exec::{self, Interrupt, Plan, RunEvent, RunOptions};
+use shockwave_core::report::output::Stdout;
 use shockwave_core::report::run::{
     Blocks, GithubGroups, Notices, Progress, Reporter, Reporters, StartLines, Stream, Totals,
 };
@@ -70,13 +71,13 @@ pub(super) fn run(
                 Notices::new(&plan.labels).on_event(&RunEvent::Remote(e));
             }
         }
-        print(&match format {
-            DryRunFormat::Text => match plan.shard.as_ref().filter(|s| s.this.is_none()) {
+        match format {
+            DryRunFormat::Text => print(&match plan.shard.as_ref().filter(|s| s.this.is_none()) {
                 Some(s) => shards::table(&plan, s),
                 None => plan::text(&plan),
-            },
-            DryRunFormat::Json => format!("{:#}\n", plan::json(ws, &plan)),
-        });
+            }),
+            DryRunFormat::Json => Stdout::json(&plan::json(ws, &plan)),
+        }
         drop(plan);
         free_at_exit(hashes);
         free_at_exit(index);

@@ -367,12 +367,18 @@ mod tests {
     use super::*;
     use shockwave_core::engine::SelectBy;
 
-    fn resolve(args: &[&str]) -> Result<CommandSettings, String> {
-        let cli = Cli::try_parse_from(std::iter::once("shockwave").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        Settings::resolve(cli, Env::read())
-            .map(|s| s.command)
-            .map_err(|e| e.to_string())
+    /// Why a command line was refused: by clap, or when its values were resolved.
+    #[derive(Debug, thiserror::Error)]
+    enum Refused {
+        #[error(transparent)]
+        Parse(#[from] clap::Error),
+        #[error(transparent)]
+        Resolve(#[from] CliError),
+    }
+
+    fn resolve(args: &[&str]) -> Result<CommandSettings, Refused> {
+        let cli = Cli::try_parse_from(std::iter::once("shockwave").chain(args.iter().copied()))?;
+        Ok(Settings::resolve(cli, Env::read())?.command)
     }
 
     #[test]

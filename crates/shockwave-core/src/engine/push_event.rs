@@ -41,7 +41,7 @@ pub(super) fn before(source: &PushBefore) -> Before {
                     "cannot read the push event {} ($GITHUB_EVENT_PATH): {e}; looking for another base",
                     path.display()
                 );
-                Before::Nothing(e)
+                Before::Nothing(e.to_string())
             }
         },
     }
@@ -52,29 +52,41 @@ struct Event {
     before: Option<String>,
 }
 
+/// Why the payload gave no commit id; the caller says which file it was.
+#[derive(Debug, thiserror::Error)]
+enum EventError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it is not a regular file")]
+    NotAFile,
+    #[error("it is larger than {} MiB", MAX_EVENT_BYTES >> 20)]
+    TooLarge,
+    #[error("line {line}: not a JSON event payload: {0}", line = .0.line())]
+    NotJson(serde_json::Error),
+    /// The start of what `before` held.
+    #[error("`before` is {0:?}, not a commit id")]
+    NotACommit(String),
+}
+
 /// The payload's `before`, checked to be a commit id (40 or 64 hex digits).
-fn read_before(path: &Path) -> Result<Option<String>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    if !file.metadata().map_err(|e| e.to_string())?.is_file() {
-        return Err("it is not a regular file".into());
+fn read_before(path: &Path) -> Result<Option<String>, EventError> {
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(EventError::NotAFile);
     }
     let mut bytes = Vec::new();
-    file.take(MAX_EVENT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+    file.take(MAX_EVENT_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_EVENT_BYTES {
-        return Err(format!("it is larger than {} MiB", MAX_EVENT_BYTES >> 20));
+        return Err(EventError::TooLarge);
     }
-    let event: Event = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("line {}: not a JSON event payload: {e}", e.line()))?;
+    let event: Event = serde_json::from_slice(&bytes).map_err(EventError::NotJson)?;
     match event.before {
         None => Ok(None),
         Some(id) if matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Ok(Some(id.to_ascii_lowercase()))
         }
-        Some(other) => Err(format!(
-            "`before` is {:?}, not a commit id",
-            crate::report::summary::prefix(&other, 80)
+        Some(other) => Err(EventError::NotACommit(
+            crate::report::summary::prefix(&other, 80).to_string(),
         )),
     }
 }
@@ -83,7 +95,7 @@ fn read_before(path: &Path) -> Result<Option<String>, String> {
 mod tests {
     use super::*;
 
-    fn event(text: &str) -> Result<Option<String>, String> {
+    fn event(text: &str) -> Result<Option<String>, EventError> {
         let t = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(t.path(), text).unwrap();
         read_before(t.path())
@@ -93,11 +105,14 @@ mod tests {
     fn reads_only_a_commit_id() {
         let id = "3f2a1c9d".repeat(5);
         assert_eq!(
-            event(&format!("{{\"before\": \"{id}\", \"after\": \"x\"}}")),
-            Ok(Some(id))
+            event(&format!("{{\"before\": \"{id}\", \"after\": \"x\"}}")).ok(),
+            Some(Some(id))
         );
-        assert_eq!(event("{\"ref\": \"refs/heads/main\"}"), Ok(None));
+        assert_eq!(event("{\"ref\": \"refs/heads/main\"}").ok(), Some(None));
         assert!(event("{\"before\": \"main; rm -rf /\"}").is_err());
-        assert!(event("not json").unwrap_err().starts_with("line 1:"));
+        assert!(event("not json")
+            .unwrap_err()
+            .to_string()
+            .starts_with("line 1:"));
     }
 }

@@ -1,6 +1,8 @@
 //! Renders the service graph as Graphviz dot, Mermaid or JSON, optionally restricted to a subset.
 
-use serde_json::json;
+use serde::Serialize;
+
+use super::output::Seq;
 
 use crate::config::{ServiceId, Workspace};
 use crate::graph::EdgeKind;
@@ -85,33 +87,65 @@ impl GraphView<'_> {
         out
     }
 
-    pub fn json(&self) -> serde_json::Value {
-        let services: Vec<_> = self
-            .ws
-            .services
-            .iter()
-            .enumerate()
-            .filter(|&(id, _)| self.shown(id))
-            .map(|(id, s)| {
-                let mut v = json!({
-                    "name": s.name,
-                    "root": s.root,
-                    "deps": s.deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.services[d].name).collect::<Vec<_>>(),
-                    "dependents": self.ws.graph.dependents_of(id).iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.services[d].name).collect::<Vec<_>>(),
-                    "paths": s.paths,
-                    "targets": s.targets.keys().collect::<Vec<_>>(),
-                });
-                if !s.dev_deps.is_empty() {
-                    v["dev_deps"] = json!(s.dev_deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.services[d].name).collect::<Vec<_>>());
-                }
-                if self.affected.is_some() {
-                    v["affected"] = json!(self.is_affected(id));
-                }
-                v
-            })
-            .collect();
-        json!({ "schema": 1, "services": services })
+    /// The graph as JSON (schema 1), streamed by [`Stdout::json`](super::output::Stdout::json).
+    pub fn json(&self) -> impl Serialize + '_ {
+        GraphJson {
+            schema: 1,
+            services: Seq(move || {
+                self.ws
+                    .services
+                    .iter()
+                    .enumerate()
+                    .filter(move |&(id, _)| self.shown(id))
+                    .map(move |(id, s)| GraphServiceJson {
+                        affected: self.affected.map(|_| self.is_affected(id)),
+                        dependents: self.names(self.ws.graph.dependents_of(id)),
+                        deps: self.names(&s.deps),
+                        dev_deps: (!s.dev_deps.is_empty()).then(|| self.names(&s.dev_deps)),
+                        name: &s.name,
+                        paths: &s.paths,
+                        root: &s.root,
+                        targets: Seq(move || s.targets.keys()),
+                    })
+            }),
+        }
     }
+
+    /// The names of the shown services of `ids`, as a JSON array.
+    fn names<'s>(&'s self, ids: &'s [ServiceId]) -> impl Serialize + 's {
+        Seq(move || {
+            ids.iter()
+                .filter(move |&&d| self.shown(d))
+                .map(move |&d| self.ws.services[d].name.as_str())
+        })
+    }
+}
+
+/// `graph --format json`. Fields in alphabetical order here and below, because serde writes them
+/// in declaration order and earlier versions wrote sorted keys: the output keeps its bytes.
+#[derive(Serialize)]
+struct GraphJson<S> {
+    schema: u32,
+    /// [`GraphServiceJson`]s of the shown services, in the config's order.
+    services: S,
+}
+
+/// One shown service; the lists of services name only shown ones.
+#[derive(Serialize)]
+struct GraphServiceJson<'v, N, T> {
+    /// Present when a range was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    affected: Option<bool>,
+    dependents: N,
+    deps: N,
+    /// Present when the service has dev-only dependencies (shown or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dev_deps: Option<N>,
+    name: &'v str,
+    paths: &'v [String],
+    root: &'v str,
+    /// Its target names, sorted.
+    targets: T,
 }
 
 fn quote(s: &str) -> String {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::output::Seq;
 use crate::config::{ServiceId, Workspace};
 
 /// One service of `ls --format json`.
@@ -24,10 +25,12 @@ pub struct LsEntry<'a> {
     pub deps: Vec<&'a str>,
 }
 
+/// `ls --format json`.
 #[derive(Debug, Serialize)]
-pub struct LsJson<'a> {
+pub struct LsJson<S> {
     pub schema: u32,
-    pub services: Vec<LsEntry<'a>>,
+    /// [`LsEntry`]s.
+    pub services: S,
 }
 
 fn entry(ws: &Workspace, id: ServiceId) -> LsEntry<'_> {
@@ -48,13 +51,13 @@ fn entry(ws: &Workspace, id: ServiceId) -> LsEntry<'_> {
     }
 }
 
-/// The services `ids` (in name order) as JSON.
-pub fn json(ws: &Workspace, ids: &[ServiceId]) -> String {
-    let doc = LsJson {
+/// The services `ids` (in name order) as JSON, streamed by
+/// [`Stdout::json`](super::output::Stdout::json).
+pub fn json<'a>(ws: &'a Workspace, ids: &'a [ServiceId]) -> impl Serialize + 'a {
+    LsJson {
         schema: 1,
-        services: ids.iter().map(|&i| entry(ws, i)).collect(),
-    };
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        services: Seq(move || ids.iter().map(move |&i| entry(ws, i))),
+    }
 }
 
 /// The services `ids` as an aligned table with a header, then how many there are.

@@ -4,15 +4,17 @@
 //! What the lines say about missing or mismatched shards is worked out here too, for the report.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Display;
 
 use super::summary::{ShardLine, Summary, TaskSummary, SUMMARY_SCHEMA};
 use crate::shard::MAX_SHARDS;
 
-/// One input of a merge: the file as given, and its summary or why it could not be read.
-pub type Input = (String, Result<Summary<'static>, String>);
+/// One input of a merge: the file as given, and its summary or why it could not be read (`E`,
+/// whose message the merged summary keeps).
+pub type Input<E> = (String, Result<Summary<'static>, E>);
 
 /// Merges `inputs` in their order; at least one must be a summary (`None` otherwise).
-pub fn merge(inputs: Vec<Input>) -> Option<Summary<'static>> {
+pub fn merge<E: Display>(inputs: Vec<Input<E>>) -> Option<Summary<'static>> {
     let mut lines = Vec::new();
     let mut read = Vec::new();
     for (file, s) in inputs {
@@ -28,7 +30,7 @@ pub fn merge(inputs: Vec<Input>) -> Option<Summary<'static>> {
             }
             Err(e) => lines.push(ShardLine {
                 file,
-                error: Some(e),
+                error: Some(e.to_string()),
                 ..ShardLine::default()
             }),
         }
@@ -163,6 +165,11 @@ mod tests {
     use super::*;
     use crate::report::summary::{ShardRecord, Totals};
 
+    /// Why a file of a test's merge could not be read.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Unreadable(&'static str);
+
     fn task(label: &str, status: &str, requested: bool, duration_ms: u64) -> TaskSummary<'static> {
         let (service, target) = label.split_once(':').unwrap();
         TaskSummary {
@@ -239,7 +246,8 @@ mod tests {
                 task("web:build", "failed", true, 50),
             ],
         );
-        let m = merge(vec![("1.json".into(), Ok(two)), ("2.json".into(), Ok(one))]).unwrap();
+        let m = merge::<Unreadable>(vec![("1.json".into(), Ok(two)), ("2.json".into(), Ok(one))])
+            .unwrap();
         assert_eq!(m.tasks.len(), 3);
         let lib = m.tasks.iter().find(|t| t.task == "lib:build").unwrap();
         assert_eq!((lib.status.as_str(), lib.requested), ("success", true));
@@ -255,7 +263,7 @@ mod tests {
         assert_eq!(m.shards.len(), 2);
         assert!(problems(&m.shards).is_empty(), "{:?}", problems(&m.shards));
         // A merge of a merge keeps the shard lines.
-        let again = merge(vec![("m.json".into(), Ok(m))]).unwrap();
+        let again = merge::<Unreadable>(vec![("m.json".into(), Ok(m))]).unwrap();
         assert_eq!(again.shards.len(), 2);
         assert_eq!(again.totals.tasks, 3);
     }
@@ -267,7 +275,7 @@ mod tests {
         let m = merge(vec![
             ("a.json".into(), Ok(a)),
             ("b.json".into(), Ok(b)),
-            ("c.json".into(), Err("not JSON".into())),
+            ("c.json".into(), Err(Unreadable("not JSON"))),
         ])
         .unwrap();
         let p = problems(&m.shards);
@@ -275,7 +283,7 @@ mod tests {
         assert!(p[0].contains("`c.json` could not be read: not JSON"));
         assert!(p[1].contains("no summary for shard 3/3"));
         assert!(p[2].contains("not split the same way"));
-        assert!(merge(vec![("c.json".into(), Err("gone".into()))]).is_none());
+        assert!(merge(vec![("c.json".into(), Err(Unreadable("gone")))]).is_none());
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The dry-run plan (`run --dry-run`, text or JSON), the fields every task listing starts with, and
-//! why each task's service is in a run (the dry run's and the summary's `reasons`).
+//! The dry-run plan (`run --dry-run`: text, or JSON streamed from serde structs), and why each
+//! task's service is in a run (the dry run's and the summary's `reasons`).
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
+use super::output::Seq;
 use super::reason::ReasonRecord;
+use super::shards;
 use crate::config::{ServiceId, Workspace};
 use crate::exec::{CacheState, Plan, SelectedBy, Selection};
 
@@ -25,7 +27,7 @@ pub fn text(plan: &Plan) -> String {
         plan.selection.by.as_str()
     );
     if let Some((shard, k)) = plan.shard.as_ref().and_then(|s| Some((s, s.this?))) {
-        out.push_str(&super::shards::header(shard, k));
+        out.push_str(&shards::header(shard, k));
     }
     for (i, (t, label)) in plan.tasks.iter().zip(&plan.labels).enumerate() {
         let state = match t.cache {
@@ -56,59 +58,83 @@ pub fn text(plan: &Plan) -> String {
     out
 }
 
-/// The plan as JSON (schema 1): every task with its hash, cache state, command, needs and reasons.
-pub fn json(ws: &Workspace, plan: &Plan) -> Value {
-    let tasks: Vec<Value> = plan
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let mut v = task_fields(ws, plan, i);
-            v.insert("cache".into(), json!(t.cache.as_str()));
-            if t.cache == CacheState::RemoteHit {
-                v.insert("cache_source".into(), json!("remote"));
-            }
-            v.insert("command".into(), json!(t.def.command));
-            let needs: Vec<&String> = t.needs.iter().map(|&n| &plan.labels[n]).collect();
-            v.insert("needs".into(), json!(needs));
-            v.insert("requested".into(), json!(t.requested));
-            v.insert(
-                "needed_by".into(),
-                json!(t.needed_by.map(|n| &plan.labels[n])),
-            );
-            v.insert(
-                "reasons".into(),
-                json!(reasons(ws, &plan.selection, t.service)),
-            );
-            if let Some(o) = plan.shard.as_ref().and_then(|s| s.owner[i]) {
-                v.insert("shard".into(), json!(o + 1));
-            }
-            Value::Object(v)
-        })
-        .collect();
-    let mut out = json!({
-        "schema": 1,
-        "targets": plan.targets,
-        "selection": plan.selection.by.as_str(),
-        "tasks": tasks,
-    });
-    if let Some(s) = &plan.shard {
-        for (key, value) in super::shards::json(plan, s) {
-            out[key] = value;
-        }
+/// The plan as JSON (schema 1): every task with its hash, cache state, command, needs and reasons,
+/// streamed by [`Stdout::json`](super::output::Stdout::json).
+pub fn json<'p>(ws: &'p Workspace, plan: &'p Plan) -> impl Serialize + 'p {
+    let split = plan.shard.as_ref();
+    PlanJson {
+        estimate: split.map(shards::estimate),
+        schema: 1,
+        selection: plan.selection.by.as_str(),
+        shard: split.and_then(shards::this_shard),
+        shards: split.and_then(|s| shards::split(plan, s)),
+        targets: &plan.targets,
+        tasks: Seq(move || {
+            plan.tasks
+                .iter()
+                .enumerate()
+                .map(move |(i, t)| PlannedTaskJson {
+                    cache: t.cache.as_str(),
+                    cache_source: (t.cache == CacheState::RemoteHit).then_some("remote"),
+                    command: &t.def.command,
+                    hash: t.hash.to_hex().to_string(),
+                    needed_by: t.needed_by.map(|n| plan.labels[n].as_str()),
+                    needs: Seq(move || t.needs.iter().map(move |&n| plan.labels[n].as_str())),
+                    reasons: reasons(ws, &plan.selection, t.service),
+                    requested: t.requested,
+                    service: &ws.services[t.service].name,
+                    shard: split.and_then(|s| s.owner[i]).map(|o| o + 1),
+                    target: &t.target,
+                    task: &plan.labels[i],
+                })
+        }),
     }
-    out
 }
 
-/// The fields every task listing starts with: `task`, `service`, `target`, `hash`.
-pub fn task_fields(ws: &Workspace, plan: &Plan, i: usize) -> Map<String, Value> {
-    let t = &plan.tasks[i];
-    let mut v = Map::new();
-    v.insert("task".into(), json!(plan.labels[i]));
-    v.insert("service".into(), json!(ws.services[t.service].name));
-    v.insert("target".into(), json!(&*t.target));
-    v.insert("hash".into(), json!(t.hash.to_hex().to_string()));
-    v
+/// `run --dry-run=json`. Its fields, and those of the structs below, are declared in alphabetical
+/// order because serde writes them in declaration order and earlier versions wrote sorted keys:
+/// the output keeps its bytes.
+#[derive(Serialize)]
+struct PlanJson<'p, S, T> {
+    /// A split run (`--shard K/N`, `--shards N`): what balanced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    estimate: Option<shards::EstimateJson<'p>>,
+    schema: u32,
+    /// `affected`, `all` or `services`.
+    selection: &'static str,
+    /// `--shard K/N`: which shard this plan is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<shards::ShardJson>,
+    /// `--shards N`: each shard's requested tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shards: Option<S>,
+    targets: &'p [String],
+    /// [`PlannedTaskJson`]s in the plan's order.
+    tasks: T,
+}
+
+/// One task of the dry-run JSON.
+#[derive(Serialize)]
+struct PlannedTaskJson<'p, N> {
+    /// `hit`, `miss`, `disabled` or `off`.
+    cache: &'static str,
+    /// `remote` for a hit in the remote cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_source: Option<&'static str>,
+    command: &'p str,
+    hash: String,
+    /// For a task pulled in by `needs`: one requested task that needs it (`null` otherwise).
+    needed_by: Option<&'p str>,
+    /// Labels of the tasks that must succeed first.
+    needs: N,
+    reasons: Vec<ReasonRecord<'p>>,
+    requested: bool,
+    service: &'p str,
+    /// In a split run, for requested tasks: the shard (1-based) that requested it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<usize>,
+    target: &'p str,
+    task: &'p str,
 }
 
 /// Why `service` is in the run: its affected reasons, or how it was selected by name; nothing for

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::style::human_duration;
 use crate::exec::Plan;
@@ -96,42 +96,75 @@ pub fn table(plan: &Plan, s: &ShardPlan) -> String {
     out
 }
 
-/// The dry-run JSON's additions: `shard` (`--shard K/N`) or `shards` (`--shards N`), and the
-/// estimates either way.
-pub fn json(plan: &Plan, s: &ShardPlan) -> Vec<(&'static str, Value)> {
+/// The estimates behind a split, the dry-run JSON's `estimate`. Fields in alphabetical order, the
+/// order earlier versions wrote.
+#[derive(Serialize)]
+pub struct EstimateJson<'s> {
+    ideal_ms: u64,
+    longest_shard_ms: u64,
+    longest_task_ms: u64,
+    /// [`ShardPlan::digest`]
+    partition: &'s str,
+    total_ms: u64,
+    with_history: usize,
+}
+
+/// `--shard K/N`: the dry-run JSON's `shard`.
+#[derive(Serialize)]
+pub struct ShardJson {
+    count: usize,
+    estimated_ms: u64,
+    /// 1-based.
+    index: usize,
+}
+
+/// One shard of `--shards N`, in the dry-run JSON's `shards`.
+#[derive(Serialize)]
+struct ShardTasksJson<'p> {
+    estimated_ms: u64,
+    /// `K/N`
+    shard: String,
+    /// Labels of its requested tasks.
+    tasks: Vec<&'p str>,
+}
+
+/// What balanced the split `s`, either way it is shown.
+pub fn estimate(s: &ShardPlan) -> EstimateJson<'_> {
     let p = &s.partition;
-    let mut out = vec![(
-        "estimate",
-        json!({
-            "total_ms": p.total,
-            "ideal_ms": p.ideal(),
-            "longest_shard_ms": p.max_load(),
-            "longest_task_ms": p.longest,
-            "with_history": s.with_history,
-            "partition": s.digest,
-        }),
-    )];
-    match s.this {
-        Some(k) => out.push((
-            "shard",
-            json!({"index": k + 1, "count": p.count(), "estimated_ms": p.loads[k]}),
-        )),
-        None => {
-            let shards: Vec<Value> = p
-                .members()
-                .iter()
-                .enumerate()
-                .map(|(k, members)| {
-                    let tasks: Vec<&String> = members.iter().map(|&i| &plan.labels[i]).collect();
-                    json!({
-                        "shard": format!("{}/{}", k + 1, p.count()),
-                        "estimated_ms": p.loads[k],
-                        "tasks": tasks,
-                    })
-                })
-                .collect();
-            out.push(("shards", Value::Array(shards)));
-        }
+    EstimateJson {
+        ideal_ms: p.ideal(),
+        longest_shard_ms: p.max_load(),
+        longest_task_ms: p.longest,
+        partition: &s.digest,
+        total_ms: p.total,
+        with_history: s.with_history,
     }
-    out
+}
+
+/// `--shard K/N`: which shard the plan is; `None` for `--shards N`.
+pub fn this_shard(s: &ShardPlan) -> Option<ShardJson> {
+    s.this.map(|k| ShardJson {
+        count: s.partition.count(),
+        estimated_ms: s.partition.loads[k],
+        index: k + 1,
+    })
+}
+
+/// `--shards N`: every shard with its requested tasks; `None` for `--shard K/N`.
+pub fn split<'p>(plan: &'p Plan, s: &ShardPlan) -> Option<impl Serialize + 'p> {
+    if s.this.is_some() {
+        return None;
+    }
+    let p = &s.partition;
+    let shards: Vec<ShardTasksJson<'p>> = p
+        .members()
+        .iter()
+        .enumerate()
+        .map(|(k, members)| ShardTasksJson {
+            estimated_ms: p.loads[k],
+            shard: format!("{}/{}", k + 1, p.count()),
+            tasks: members.iter().map(|&i| plan.labels[i].as_str()).collect(),
+        })
+        .collect();
+    Some(shards)
 }

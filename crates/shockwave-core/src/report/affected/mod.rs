@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 mod json;
 
 use bstr::ByteSlice;
-use serde_json::{json, Value};
 
+use serde::Serialize;
+
+use super::output::Seq;
 use super::style::Style;
 use crate::affected::{Affected, Dependents, Reason};
 use crate::config::{ServiceId, UnownedPolicy, Workspace};
@@ -321,11 +323,11 @@ impl AffectedView<'_> {
     /// `affected=`, `matrix=` and `any=` lines in GitHub's output-file syntax.
     pub fn github(&self) -> String {
         let names: Vec<&str> = self.shown().map(|i| self.name(i)).collect();
-        let include: Vec<Value> = names.iter().map(|n| json!({"service": n})).collect();
+        let include = Seq(|| names.iter().map(|&service| MatrixService { service }));
         format!(
             "affected={}\nmatrix={}\nany={}\n",
-            json!(names),
-            json!({"include": include}),
+            one_line(&names),
+            one_line(&Matrix { include }),
             !names.is_empty()
         )
     }
@@ -512,11 +514,35 @@ pub fn shell_quote(word: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A GitHub Actions matrix, `{"include":[...]}`, of [`MatrixService`]s or [`MatrixShard`]s.
+#[derive(Serialize)]
+struct Matrix<T> {
+    include: T,
+}
+
+#[derive(Serialize)]
+struct MatrixService<'v> {
+    service: &'v str,
+}
+
+#[derive(Serialize)]
+struct MatrixShard {
+    /// `K/N`
+    shard: String,
+}
+
+/// `value` as JSON on one line, as GitHub's output file takes it.
+fn one_line<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// The `shards=` line for a matrix of `run --shard K/N` jobs: shards `1/count` … `used/count`
 /// (a split fills its shards in order, so the empty ones are the last).
 pub fn shards_output(used: usize, count: usize) -> String {
-    let include: Vec<Value> = (1..=used.min(count))
-        .map(|k| json!({"shard": format!("{k}/{count}")}))
-        .collect();
-    format!("shards={}\n", json!({ "include": include }))
+    let include = Seq(|| {
+        (1..=used.min(count)).map(move |k| MatrixShard {
+            shard: format!("{k}/{count}"),
+        })
+    });
+    format!("shards={}\n", one_line(&Matrix { include }))
 }
