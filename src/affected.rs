@@ -92,12 +92,19 @@ pub struct Affected {
 
 impl Affected {
     pub fn is_affected(&self, id: ServiceId) -> bool {
-        !self.reasons[id].is_empty()
+        !self.reasons_of(id).is_empty()
+    }
+
+    /// Why service `id` is affected; empty when it is not.
+    pub fn reasons_of(&self, id: ServiceId) -> &[Reason] {
+        &self.reasons[id.index()]
     }
 
     /// Affected service ids in name order.
     pub fn ids(&self) -> impl Iterator<Item = ServiceId> + '_ {
-        (0..self.reasons.len()).filter(|&i| self.is_affected(i))
+        (0..self.reasons.len())
+            .map(ServiceId::new)
+            .filter(|&i| self.is_affected(i))
     }
 
     pub fn count(&self) -> usize {
@@ -218,10 +225,10 @@ pub fn compute_with_lockfiles<'p>(
             PathClass::Unowned => unowned_files.push(rel.to_owned()),
             PathClass::Owned => {
                 for &id in &owners {
-                    direct[id].push(match by_package.iter().find(|(i, _)| *i == id) {
+                    direct[id.index()].push(match by_package.iter().find(|(i, _)| *i == id) {
                         Some((_, p)) => Reason::Package {
                             path: rel.to_owned(),
-                            chain: package_chain(&ws.services[id], p),
+                            chain: package_chain(ws.service(id), p),
                         },
                         None => Reason::File {
                             path: rel.to_owned(),
@@ -232,7 +239,7 @@ pub fn compute_with_lockfiles<'p>(
         }
     }
     for (id, reason) in &locks.reasons {
-        direct[*id].push(reason.clone());
+        direct[id.index()].push(reason.clone());
     }
     for list in &mut direct {
         list.sort_by(|a, b| reason_path(a).cmp(reason_path(b)));
@@ -318,45 +325,45 @@ fn propagate(
     // Distance to the nearest directly changed service over normal edges.
     let mut dist: Vec<Option<u32>> = vec![None; n];
     let mut queue = std::collections::VecDeque::new();
-    for id in (0..n).filter(|&i| is_direct[i]) {
-        dist[id] = Some(0);
+    for id in ws.service_ids().filter(|i| is_direct[i.index()]) {
+        dist[id.index()] = Some(0);
         queue.push_back(id);
     }
     while let Some(cur) = queue.pop_front() {
-        let d = dist[cur].unwrap_or(0);
+        let d = dist[cur.index()].unwrap_or(0);
         if dependents == Dependents::Direct && d > 0 {
             continue;
         }
         for &dependent in ws.graph.dependents_of(cur) {
-            if dist[dependent].is_none() {
-                dist[dependent] = Some(d + 1);
+            if dist[dependent.index()].is_none() {
+                dist[dependent.index()] = Some(d + 1);
                 queue.push_back(dependent);
             }
         }
     }
     let reached = |dep: ServiceId| match dependents {
-        Dependents::Direct => is_direct[dep],
-        _ => dist[dep].is_some(),
+        Dependents::Direct => is_direct[dep.index()],
+        _ => dist[dep.index()].is_some(),
     };
     // The dependency that leads to the nearest change (the smallest id among equals).
-    let next: Vec<Option<ServiceId>> = (0..n)
-        .map(|id| {
-            if is_direct[id] {
+    let next: Vec<Option<ServiceId>> = ws
+        .services_by_id()
+        .map(|(id, svc)| {
+            if is_direct[id.index()] {
                 return None;
             }
-            ws.services[id]
-                .deps
+            svc.deps
                 .iter()
                 .copied()
                 .filter(|&dep| reached(dep))
-                .min_by_key(|&dep| dist[dep].unwrap_or(0))
+                .min_by_key(|dep| dist[dep.index()].unwrap_or(0))
         })
         .collect();
     let chain = |id: ServiceId, dep: ServiceId| -> Option<Vec<ServiceId>> {
         let mut via = vec![dep];
         let mut cur = dep;
-        while !is_direct[cur] {
-            cur = next[cur]?;
+        while !is_direct[cur.index()] {
+            cur = next[cur.index()]?;
             if cur == id || via.len() > n {
                 return None;
             }
@@ -364,8 +371,7 @@ fn propagate(
         }
         (dep != id).then_some(via)
     };
-    for (id, r) in reasons.iter_mut().enumerate() {
-        let svc = &ws.services[id];
+    for ((id, svc), r) in ws.services_by_id().zip(reasons.iter_mut()) {
         let normal = svc.deps.iter().map(|&d| (d, false));
         let dev = svc.dev_deps.iter().map(|&d| (d, true));
         for (dep, is_dev) in normal.chain(dev) {
@@ -418,7 +424,7 @@ paths = ["proto/**"]
     }
 
     fn names(ws: &Workspace, a: &Affected) -> Vec<String> {
-        a.ids().map(|i| ws.services[i].name.clone()).collect()
+        a.ids().map(|i| ws.service(i).name.clone()).collect()
     }
 
     fn run(ws: &Workspace, paths: &[&str], d: Dependents) -> Affected {
@@ -431,9 +437,9 @@ paths = ["proto/**"]
         let a = run(&ws, &["l/log/log.go"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
         let user = ws.service_id("user").unwrap();
-        let via: Vec<&str> = match &a.reasons[user][0] {
+        let via: Vec<&str> = match &a.reasons_of(user)[0] {
             Reason::Dependency { via, .. } => {
-                via.iter().map(|&i| ws.services[i].name.as_str()).collect()
+                via.iter().map(|&i| ws.service(i).name.as_str()).collect()
             }
             r => panic!("unexpected {r:?}"),
         };
@@ -448,7 +454,7 @@ paths = ["proto/**"]
             ws.service_id("log").unwrap(),
             ws.service_id("user").unwrap(),
         );
-        ws.services[log].dev_deps = vec![user];
+        ws.services[log.index()].dev_deps = vec![user];
         ws.graph = crate::graph::ServiceGraph::build(
             ws.services.iter().map(|s| s.deps.as_slice()),
             ws.services.iter().map(|s| s.dev_deps.as_slice()),
@@ -456,7 +462,7 @@ paths = ["proto/**"]
         let a = run(&ws, &["s/user/main.go"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["log", "user"], "not log's dependents");
         assert_eq!(
-            a.reasons[log],
+            a.reasons_of(log),
             [Reason::Dependency {
                 via: vec![user],
                 dev: true
@@ -465,7 +471,7 @@ paths = ["proto/**"]
         // A change to `log` reaches `user` through `auth`; the dev edge back adds no reason.
         let a = run(&ws, &["l/log/log.go"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
-        assert_eq!(a.reasons[log].len(), 1);
+        assert_eq!(a.reasons_of(log).len(), 1);
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn yarn_v1_users(
         let Some(id) = ws.service_id(&user.service) else {
             continue;
         };
-        let root = &ws.services[id].root;
+        let root = &ws.service(id).root;
         let manifest = if root.is_empty() {
             "package.json".to_owned()
         } else {
@@ -430,9 +430,9 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         };
         for (user, digest) in lock.users.iter().zip(per_user) {
             if let Some(id) = ws.service_id(&user.service) {
-                digests[id].push((lock.path.clone(), digest));
+                digests[id.index()].push((lock.path.clone(), digest));
                 if let Some(root) = root_digest {
-                    digests[id].push((format!("{} (root package)", lock.path), root));
+                    digests[id.index()].push((format!("{} (root package)", lock.path), root));
                 }
             }
         }

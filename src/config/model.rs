@@ -14,9 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::discover::{DiscoverError, Ecosystem, Kind, LockLink, LockfileUse, PackageInput};
 use crate::glob::Globs;
 use crate::graph::ServiceGraph;
-
-/// Index of a service in [`Workspace::services`] (sorted by name).
-pub type ServiceId = usize;
+pub use crate::graph::ServiceId;
 
 /// What to do with a changed file that no service owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
@@ -188,6 +186,27 @@ impl Workspace {
         self.services
             .binary_search_by(|s| s.name.as_str().cmp(name))
             .ok()
+            .map(ServiceId::new)
+    }
+
+    /// The service `id` stands for.
+    pub fn service(&self, id: ServiceId) -> &Service {
+        &self.services[id.index()]
+    }
+
+    /// Every service's id, in the services' order.
+    pub fn service_ids(&self) -> impl ExactSizeIterator<Item = ServiceId> + DoubleEndedIterator {
+        (0..self.services.len()).map(ServiceId::new)
+    }
+
+    /// Every service with its id, in order.
+    pub fn services_by_id(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (ServiceId, &Service)> + DoubleEndedIterator {
+        self.services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (ServiceId::new(i), s))
     }
 
     /// The lockfile that decided the discovered edge from `service` to `dep`, if one did.

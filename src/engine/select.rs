@@ -87,7 +87,8 @@ pub(super) fn filtered(
         };
         let query = change_query(ws.default_base.as_ref(), &range);
         let impact = impact(l.git()?, ws, &range, query, notify)?;
-        Ok((0..ws.services.len())
+        Ok(ws
+            .service_ids()
             .map(|i| impact.affected.is_affected(i))
             .collect())
     };
@@ -180,11 +181,11 @@ pub(super) fn select(
             }
         );
     }
-    let of_kind = |id: &usize| select.kind.is_none_or(|k| ws.services[*id].kind == k);
+    let of_kind = |id: &ServiceId| select.kind.is_none_or(|k| ws.service(*id).kind == k);
     let raw = || select.filters.iter().map(|f| f.raw.clone()).collect();
     Ok(match chosen {
         Chosen::All => Selection {
-            services: (0..ws.services.len()).filter(of_kind).collect(),
+            services: ws.service_ids().filter(of_kind).collect(),
             by: SelectedBy::All,
             impact: None,
             filters: Vec::new(),
@@ -199,7 +200,7 @@ pub(super) fn select(
             affected: Some((range, query)),
         } => {
             let Affecting { impact, picked } = affected(l, range, query, &select.filters, notify)?;
-            let picked = |i: &usize| picked.as_ref().is_none_or(|p| p[*i]);
+            let picked = |i: &ServiceId| picked.as_ref().is_none_or(|p| p[i.index()]);
             Selection {
                 services: impact
                     .affected
@@ -215,8 +216,9 @@ pub(super) fn select(
         Chosen::Filter { affected: None } => {
             let picked = filtered(l, &select.filters, notify)?;
             Selection {
-                services: (0..ws.services.len())
-                    .filter(|&i| picked[i])
+                services: ws
+                    .service_ids()
+                    .filter(|i| picked[i.index()])
                     .filter(of_kind)
                     .collect(),
                 by: SelectedBy::Filter,

@@ -20,27 +20,27 @@ use crate::tasks::TaskGraph;
 /// the services it needs to build (not their own dev-dependencies, which its tests never build),
 /// `id` itself left out.
 pub(super) fn dev_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    closure_from(ws, id, &ws.services[id].dev_deps)
+    closure_from(ws, id, &ws.service(id).dev_deps)
 }
 
 /// Every service `id` depends on through normal edges, transitively, `id` itself left out.
 pub(super) fn dep_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    closure_from(ws, id, &ws.services[id].deps)
+    closure_from(ws, id, &ws.service(id).deps)
 }
 
 /// `start` and, transitively, what each needs to build (normal edges; loops walked once),
 /// sorted, `id` left out.
 fn closure_from(ws: &Workspace, id: ServiceId, start: &[ServiceId]) -> Vec<ServiceId> {
     let mut seen = vec![false; ws.services.len()];
-    seen[id] = true;
+    seen[id.index()] = true;
     let mut stack = start.to_vec();
     let mut out = Vec::new();
     while let Some(s) = stack.pop() {
-        if std::mem::replace(&mut seen[s], true) {
+        if std::mem::replace(&mut seen[s.index()], true) {
             continue;
         }
         out.push(s);
-        stack.extend(ws.services[s].deps.iter().filter(|&&d| !seen[d]));
+        stack.extend(ws.service(s).deps.iter().filter(|&&d| !seen[d.index()]));
     }
     out.sort_unstable();
     out
@@ -99,7 +99,7 @@ pub(super) fn service_files<'a>(
     id: ServiceId,
     has_nested: bool,
 ) -> Vec<FileInput<'a>> {
-    let svc = &ws.services[id];
+    let svc = ws.service(id);
     let strip = if prefix.is_empty() {
         0
     } else {
@@ -223,17 +223,17 @@ pub(super) fn scan_prefixes(prefix: &str, patterns: &[String]) -> Vec<String> {
 /// dependencies of a script ordered by the implied `^NAME`), those services' `paths` and the
 /// global inputs.
 pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
-    let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
+    let mut services: Vec<ServiceId> = graph.tasks().iter().map(|t| t.service).collect();
     services.sort_unstable();
     services.dedup();
     let mut read_too: Vec<ServiceId> = Vec::new();
     for &s in &services {
-        if !ws.services[s].dev_deps.is_empty() {
+        if !ws.service(s).dev_deps.is_empty() {
             read_too.extend(dev_closure(ws, s));
         }
     }
     let mut implied: Vec<ServiceId> = graph
-        .tasks
+        .tasks()
         .iter()
         .filter(|t| t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_))))
         .map(|t| t.service)
@@ -244,12 +244,12 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
         read_too.extend(dep_closure(ws, s));
     }
     services.extend(read_too);
-    services.extend(graph.tasks.iter().flat_map(|t| t.through.iter().copied()));
+    services.extend(graph.tasks().iter().flat_map(|t| t.through.iter().copied()));
     services.sort_unstable();
     services.dedup();
     let mut prefixes: Vec<Vec<u8>> = Vec::with_capacity(services.len() + 4);
     for &s in &services {
-        let svc = &ws.services[s];
+        let svc = ws.service(s);
         prefixes.push(repo_dir(prefix, &svc.root).into_bytes());
         prefixes.extend(
             scan_prefixes(prefix, &svc.paths)

@@ -68,10 +68,7 @@ pub fn cycle_warnings(ws: &Workspace) -> Vec<String> {
         .iter()
         .filter_map(|group| ws.graph.cycle_through(group[0]))
         .map(|cycle| {
-            let names: Vec<&str> = cycle
-                .iter()
-                .map(|&i| ws.services[i].name.as_str())
-                .collect();
+            let names: Vec<&str> = cycle.iter().map(|&i| ws.service(i).name.as_str()).collect();
             format!(
                 "dependency cycle: {}; `affected` follows it (a change to one affects them all), \
                  but a `^target` need across it cannot be ordered",

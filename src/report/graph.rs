@@ -16,11 +16,11 @@ pub struct GraphView<'a> {
 
 impl GraphView<'_> {
     fn shown(&self, id: ServiceId) -> bool {
-        self.only.is_none_or(|o| o[id])
+        self.only.is_none_or(|o| o[id.index()])
     }
 
     fn is_affected(&self, id: ServiceId) -> bool {
-        self.affected.is_some_and(|a| a[id])
+        self.affected.is_some_and(|a| a[id.index()])
     }
 
     /// Shown edges; a dev-only edge (the dependent's tests use the dependency) is drawn dashed.
@@ -37,7 +37,7 @@ impl GraphView<'_> {
 
     pub fn dot(&self) -> String {
         let mut out = String::from("digraph services {\n  rankdir=LR;\n  node [shape=box];\n");
-        for (id, s) in self.ws.services.iter().enumerate() {
+        for (id, s) in self.ws.services_by_id() {
             if self.shown(id) {
                 let attrs = if self.is_affected(id) {
                     " [style=filled, fillcolor=\"#ffd7a8\"]"
@@ -50,8 +50,8 @@ impl GraphView<'_> {
         for (a, b, kind) in self.edges() {
             out.push_str(&format!(
                 "  {} -> {}{};\n",
-                quote(&self.ws.services[a].name),
-                quote(&self.ws.services[b].name),
+                quote(&self.ws.service(a).name),
+                quote(&self.ws.service(b).name),
                 if kind == EdgeKind::Dev {
                     " [style=dashed]"
                 } else {
@@ -65,18 +65,24 @@ impl GraphView<'_> {
 
     pub fn mermaid(&self) -> String {
         let mut out = String::from("graph LR\n");
-        for (id, s) in self.ws.services.iter().enumerate() {
+        for (id, s) in self.ws.services_by_id() {
             if self.shown(id) {
-                out.push_str(&format!("  s{id}[\"{}\"]\n", s.name.replace('"', "#quot;")));
+                out.push_str(&format!(
+                    "  s{}[\"{}\"]\n",
+                    id.index(),
+                    s.name.replace('"', "#quot;")
+                ));
             }
         }
         for (a, b, kind) in self.edges() {
             let arrow = if kind == EdgeKind::Dev { "-.->" } else { "-->" };
-            out.push_str(&format!("  s{a} {arrow} s{b}\n"));
+            out.push_str(&format!("  s{} {arrow} s{}\n", a.index(), b.index()));
         }
-        let hot: Vec<String> = (0..self.ws.services.len())
+        let hot: Vec<String> = self
+            .ws
+            .service_ids()
             .filter(|&i| self.shown(i) && self.is_affected(i))
-            .map(|i| format!("s{i}"))
+            .map(|i| format!("s{}", i.index()))
             .collect();
         if !hot.is_empty() {
             out.push_str("  classDef affected fill:#ffd7a8,stroke:#c60\n");
@@ -88,21 +94,19 @@ impl GraphView<'_> {
     pub fn json(&self) -> serde_json::Value {
         let services: Vec<_> = self
             .ws
-            .services
-            .iter()
-            .enumerate()
+            .services_by_id()
             .filter(|&(id, _)| self.shown(id))
             .map(|(id, s)| {
                 let mut v = json!({
                     "name": s.name,
                     "root": s.root,
-                    "deps": s.deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.services[d].name).collect::<Vec<_>>(),
-                    "dependents": self.ws.graph.dependents_of(id).iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.services[d].name).collect::<Vec<_>>(),
+                    "deps": s.deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.service(d).name).collect::<Vec<_>>(),
+                    "dependents": self.ws.graph.dependents_of(id).iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.service(d).name).collect::<Vec<_>>(),
                     "paths": s.paths,
                     "targets": s.targets.keys().collect::<Vec<_>>(),
                 });
                 if !s.dev_deps.is_empty() {
-                    v["dev_deps"] = json!(s.dev_deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.services[d].name).collect::<Vec<_>>());
+                    v["dev_deps"] = json!(s.dev_deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.service(d).name).collect::<Vec<_>>());
                 }
                 if self.affected.is_some() {
                     v["affected"] = json!(self.is_affected(id));

@@ -71,7 +71,7 @@ pub fn json<'h>(
             plan.tasks.iter().enumerate().map(move |(i, t)| ListedTask {
                 fingerprint: hashes.fingerprints[i].record(),
                 hash: t.hash.to_hex().to_string(),
-                service: &ws.services[t.service].name,
+                service: &ws.service(t.service).name,
                 target: &t.target,
                 task: &plan.labels[i],
             })

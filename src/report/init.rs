@@ -96,7 +96,7 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
             let deps: Vec<&str> = s
                 .deps
                 .iter()
-                .map(|&d| ws.services[d].name.as_str())
+                .map(|&d| ws.service(d).name.as_str())
                 .collect();
             let _ = writeln!(out, "# deps = {}", list(&deps));
         }

@@ -36,7 +36,7 @@ pub fn text(plan: &Plan) -> String {
             CacheState::Off => "will run (--no-cache)",
         };
         let mut why = match t.needed_by {
-            Some(by) => format!("  (needed by {})", plan.labels[by]),
+            Some(by) => format!("  (needed by {})", plan.labels[by.index()]),
             None => String::new(),
         };
         if let Some(s) = &plan.shard {
@@ -69,12 +69,12 @@ pub fn json(ws: &Workspace, plan: &Plan) -> Value {
                 v.insert("cache_source".into(), json!("remote"));
             }
             v.insert("command".into(), json!(t.def.command));
-            let needs: Vec<&String> = t.needs.iter().map(|&n| &plan.labels[n]).collect();
+            let needs: Vec<&String> = t.needs.iter().map(|&n| &plan.labels[n.index()]).collect();
             v.insert("needs".into(), json!(needs));
             v.insert("requested".into(), json!(t.requested));
             v.insert(
                 "needed_by".into(),
-                json!(t.needed_by.map(|n| &plan.labels[n])),
+                json!(t.needed_by.map(|n| &plan.labels[n.index()])),
             );
             v.insert(
                 "reasons".into(),
@@ -105,7 +105,7 @@ pub fn task_fields(ws: &Workspace, plan: &Plan, i: usize) -> Map<String, Value> 
     let t = &plan.tasks[i];
     let mut v = Map::new();
     v.insert("task".into(), json!(plan.labels[i]));
-    v.insert("service".into(), json!(ws.services[t.service].name));
+    v.insert("service".into(), json!(ws.service(t.service).name));
     v.insert("target".into(), json!(&*t.target));
     v.insert("hash".into(), json!(t.hash.to_hex().to_string()));
     v
@@ -119,7 +119,7 @@ pub fn reasons<'a>(
     service: ServiceId,
 ) -> Vec<ReasonRecord<'a>> {
     match &selection.impact {
-        Some(impact) => impact.affected.reasons[service]
+        Some(impact) => impact.affected.reasons[service.index()]
             .iter()
             .map(|r| ReasonRecord::of(ws, r))
             .collect(),

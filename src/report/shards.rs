@@ -74,7 +74,7 @@ pub fn table(plan: &Plan, s: &ShardPlan) -> String {
         let mut names: Vec<&str> = members
             .iter()
             .take(NAMED)
-            .map(|&i| plan.labels[i].as_str())
+            .map(|&i| plan.labels[i.index()].as_str())
             .collect();
         let more = format!("and {} more", members.len().saturating_sub(NAMED));
         if members.len() > NAMED {
@@ -122,7 +122,8 @@ pub fn json(plan: &Plan, s: &ShardPlan) -> Vec<(&'static str, Value)> {
                 .iter()
                 .enumerate()
                 .map(|(k, members)| {
-                    let tasks: Vec<&String> = members.iter().map(|&i| &plan.labels[i]).collect();
+                    let tasks: Vec<&String> =
+                        members.iter().map(|&i| &plan.labels[i.index()]).collect();
                     json!({
                         "shard": format!("{}/{}", k + 1, p.count()),
                         "estimated_ms": p.loads[k],

@@ -12,7 +12,7 @@ use crate::engine::ConfigLocation;
 pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliError> {
     let session = open(cwd, config, None)?;
     let ws = session.workspace();
-    let every: Vec<ServiceId> = (0..ws.services.len()).collect();
+    let every: Vec<ServiceId> = ws.service_ids().collect();
     let targets: Vec<String> = ws.target_names.iter().cloned().collect();
     session.task_graph(&every, &targets)?;
     for warning in crate::report::check::cycle_warnings(ws) {

@@ -7,6 +7,7 @@ use super::{open, print};
 use crate::cli::args::LsFormat;
 use crate::cli::settings::LsSettings;
 use crate::cli::{CliError, ExitCode};
+use crate::config::ServiceId;
 use crate::engine::ConfigLocation;
 use crate::report::ls;
 
@@ -23,7 +24,7 @@ pub(super) fn run(
     } else {
         session.filtered(&l.filters)?
     };
-    let ids: Vec<usize> = (0..ws.services.len()).filter(|&i| picked[i]).collect();
+    let ids: Vec<ServiceId> = ws.service_ids().filter(|i| picked[i.index()]).collect();
     print(&match l.format {
         LsFormat::Text => ls::text(ws, &ids),
         LsFormat::Json => ls::json(ws, &ids),

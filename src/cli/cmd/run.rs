@@ -44,7 +44,7 @@ pub(super) fn run(
     let ws = session.workspace();
     let (graph, shard) = match &a.shard {
         Some(s) => {
-            let labels: Vec<String> = graph.tasks.iter().map(|t| t.label(ws)).collect();
+            let labels: Vec<String> = graph.tasks().iter().map(|t| t.label(ws)).collect();
             let known = summaries::timings(&s.timings);
             let (graph, plan) = shard::split(graph, &labels, &known, s.count, s.this);
             (graph, Some(plan))

@@ -35,12 +35,13 @@ const TEXT_FILES_PER_SERVICE: usize = 5;
 
 impl AffectedView<'_> {
     fn name(&self, id: ServiceId) -> &str {
-        &self.ws.services[id].name
+        &self.ws.service(id).name
     }
 
     /// Whether `--kind` lists service `id`.
     fn listed(&self, id: ServiceId) -> bool {
-        self.kind.is_none_or(|k| self.ws.services[id].kind == k) && self.only.is_none_or(|o| o[id])
+        self.kind.is_none_or(|k| self.ws.service(id).kind == k)
+            && self.only.is_none_or(|o| o[id.index()])
     }
 
     /// The affected units `--kind` lists, in name order.
@@ -76,9 +77,7 @@ impl AffectedView<'_> {
     }
 
     pub fn text(&self, style: Style) -> String {
-        let total = (0..self.ws.services.len())
-            .filter(|&i| self.listed(i))
-            .count();
+        let total = self.ws.service_ids().filter(|&i| self.listed(i)).count();
         let count = self.shown().count();
         let mut out = String::new();
         let noun = match self.kind {
@@ -94,7 +93,7 @@ impl AffectedView<'_> {
         );
         for id in self.shown() {
             let _ = writeln!(out, "\n{}", style.bold(self.name(id)));
-            let reasons = &self.affected.reasons[id];
+            let reasons = &self.affected.reasons[id.index()];
             let files: Vec<&Reason> = reasons
                 .iter()
                 .filter(|r| matches!(r, Reason::File { .. }))
@@ -291,7 +290,7 @@ impl AffectedView<'_> {
     pub fn gotest(&self) -> String {
         let mut dirs: Vec<&str> = self
             .shown()
-            .map(|i| &self.ws.services[i])
+            .map(|i| self.ws.service(i))
             .filter(|s| s.ecosystem == Some(Ecosystem::Go))
             .flat_map(|s| {
                 s.packages
@@ -350,7 +349,7 @@ impl AffectedView<'_> {
 
     /// Everything known about why `id` is or is not affected.
     pub fn explain(&self, id: ServiceId, style: Style) -> String {
-        let s = &self.ws.services[id];
+        let s = self.ws.service(id);
         let mut out = String::new();
         let affected = self.affected.is_affected(id);
         let _ = writeln!(
@@ -393,14 +392,14 @@ impl AffectedView<'_> {
             let _ = writeln!(out, "  cycle: {}", names.join(" → "));
         }
         let _ = writeln!(out, "  range: {}", self.range_line());
-        let reasons = &self.affected.reasons[id];
+        let reasons = &self.affected.reasons[id.index()];
         if affected {
             let _ = writeln!(out, "\nreasons ({}):", reasons.len());
             for r in reasons {
                 let mut line = self.reason_text(id, r, style);
                 if let Reason::Dependency { via, .. } = r {
                     if let Some(&origin) = via.last() {
-                        let files: Vec<String> = self.affected.reasons[origin]
+                        let files: Vec<String> = self.affected.reasons[origin.index()]
                             .iter()
                             .filter_map(|r| match r {
                                 Reason::File { path }
