@@ -18,7 +18,7 @@ use env::{env_digests, needs_names};
 use files::{
     dep_closure, dev_closure, is_tracked, nested_roots, select_inputs, service_files, with_files_of,
 };
-use fingerprint::TASK_DOMAIN;
+use fingerprint::{OwnPart, TASK_DOMAIN};
 
 pub mod diff;
 mod encode;
@@ -75,7 +75,7 @@ pub fn hash_tasks<'a>(
     locks: &LockInputs,
 ) -> TaskHashes<'a> {
     let global = Global::new(ws, prefix, index, graph, env);
-    let (mut fingerprints, own): (Vec<_>, Vec<_>) = own_parts(
+    let parts = own_parts(
         &OwnInputs {
             ws,
             prefix,
@@ -86,17 +86,16 @@ pub fn hash_tasks<'a>(
             global: &global,
         },
         |_| true,
-    )
-    .into_iter()
-    .map(|part| part.expect("every task was asked for"))
-    .unzip();
+    );
     let labels: Vec<String> = graph.tasks().iter().map(|t| t.label(ws)).collect();
-    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks().len());
-    for i in 0..graph.tasks().len() {
-        fingerprints[i].needs = needs_of(&graph.tasks()[i], &labels, &hashes);
-        let mut e = own[i].clone();
-        fingerprints[i].encode_chained(&mut e);
+    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.len());
+    let mut fingerprints: Vec<Fingerprint<'a>> = Vec::with_capacity(graph.len());
+    for (t, part) in graph.tasks().iter().zip(parts) {
+        let (part, mut e) = part.expect("every task was asked for");
+        let fp = Fingerprint::new(part, needs_of(t, &labels, &hashes));
+        fp.encode_chained(&mut e);
         hashes.push(e.finish());
+        fingerprints.push(fp);
     }
     TaskHashes {
         fingerprints,
@@ -161,12 +160,12 @@ struct OwnInputs<'x, 'a> {
     global: &'x Global<'a>,
 }
 
-/// The fingerprint (its needs left empty) and the encoded own part of every task `want` asks
-/// for; `None` for the others, whose files are then not even listed.
+/// The own part of every task `want` asks for, and that part encoded; `None` for the others,
+/// whose files are then not even listed.
 fn own_parts<'a>(
     inp: &OwnInputs<'_, 'a>,
     want: impl Fn(usize) -> bool + Sync,
-) -> Vec<Option<(Fingerprint<'a>, Encoder)>> {
+) -> Vec<Option<(OwnPart<'a>, Encoder)>> {
     let OwnInputs {
         ws,
         prefix,
@@ -272,7 +271,7 @@ fn own_parts<'a>(
                 (&t.def.inputs, &svc.outputs),
                 tracked,
             );
-            let fp = Fingerprint {
+            let part = OwnPart {
                 version: FINGERPRINT_VERSION,
                 service: svc.name.clone(),
                 target: t.target.to_string(),
@@ -282,7 +281,6 @@ fn own_parts<'a>(
                 files,
                 env: task_env(&t.def.env, &global.all_names, env),
                 global: global.hash,
-                needs: Vec::new(),
                 lockfiles: locks
                     .digests
                     .get(t.service.index())
@@ -290,9 +288,9 @@ fn own_parts<'a>(
                     .unwrap_or_default(),
             };
             let mut own = Encoder::new(TASK_DOMAIN);
-            fp.encode_own(&mut own);
+            part.encode(&mut own);
             own.compact();
-            Some((fp, own))
+            Some((part, own))
         })
         .collect()
 }
