@@ -114,7 +114,7 @@ impl Affected {
     /// Every service affected for one reason (used when the base is missing).
     pub fn everything(ws: &Workspace, reason: Reason) -> Affected {
         Affected {
-            reasons: vec![vec![reason]; ws.services.len()],
+            reasons: vec![vec![reason]; ws.services().len()],
             unowned_files: Vec::new(),
             ignored_files: 0,
         }
@@ -163,7 +163,7 @@ pub fn workspace_relative<'p>(prefix: &str, path: &'p BStr) -> Option<&'p BStr> 
 /// were dropped.
 pub fn drop_untracked_outputs(ws: &Workspace, prefix: &str, changes: &mut Changes) -> usize {
     if !changes.files.iter().any(|f| f.untracked)
-        || ws.services.iter().all(|s| s.outputs.is_empty())
+        || ws.services().iter().all(|s| s.outputs.is_empty())
     {
         return 0;
     }
@@ -203,7 +203,7 @@ pub fn compute_with_lockfiles<'p>(
     dependents: Dependents,
     locks: &LockfileImpact,
 ) -> Affected {
-    let n = ws.services.len();
+    let n = ws.services().len();
     let ownership = Ownership::new(ws);
     let mut direct: Vec<Vec<Reason>> = vec![Vec::new(); n];
     let mut global: Vec<BString> = Vec::new();
@@ -245,14 +245,14 @@ pub fn compute_with_lockfiles<'p>(
         list.sort_by(|a, b| reason_path(a).cmp(reason_path(b)));
         list.dedup();
     }
-    if !global.is_empty() || (ws.unowned == UnownedPolicy::All && !unowned_files.is_empty()) {
+    if !global.is_empty() || (ws.unowned() == UnownedPolicy::All && !unowned_files.is_empty()) {
         global.sort();
         global.dedup();
         let extra: Vec<Reason> = global
             .iter()
             .map(|p| Reason::Global { path: p.clone() })
             .chain(
-                (ws.unowned == UnownedPolicy::All)
+                (ws.unowned() == UnownedPolicy::All)
                     .then(|| {
                         unowned_files
                             .iter()
@@ -317,7 +317,7 @@ fn propagate(
     mut reasons: Vec<Vec<Reason>>,
     dependents: Dependents,
 ) -> Vec<Vec<Reason>> {
-    let n = ws.services.len();
+    let n = ws.services().len();
     if dependents == Dependents::None {
         return reasons;
     }
@@ -334,7 +334,7 @@ fn propagate(
         if dependents == Dependents::Direct && d > 0 {
             continue;
         }
-        for &dependent in ws.graph.dependents_of(cur) {
+        for &dependent in ws.graph().dependents_of(cur) {
             if dist[dependent.index()].is_none() {
                 dist[dependent.index()] = Some(d + 1);
                 queue.push_back(dependent);
@@ -448,17 +448,13 @@ paths = ["proto/**"]
 
     #[test]
     fn a_dev_edge_reaches_its_dependent_and_stops_there() {
-        let (_t, mut ws) = shop();
+        let (_t, ws) = shop();
         // `log`'s tests use `user` (which needs `log`): Cargo accepts such a dev-dependency.
         let (log, user) = (
             ws.service_id("log").unwrap(),
             ws.service_id("user").unwrap(),
         );
-        ws.services[log.index()].dev_deps = vec![user];
-        ws.graph = crate::graph::ServiceGraph::build(
-            ws.services.iter().map(|s| s.deps.as_slice()),
-            ws.services.iter().map(|s| s.dev_deps.as_slice()),
-        );
+        let ws = ws.with_services_edited(|s| s[log.index()].dev_deps = vec![user]);
         let a = run(&ws, &["s/user/main.go"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["log", "user"], "not log's dependents");
         assert_eq!(

@@ -160,7 +160,7 @@ pub fn resolve<E>(
     cwd: &str,
     changed_since: &mut ChangedSince<'_, E>,
 ) -> Result<Resolved, E> {
-    let n = ws.services.len();
+    let n = ws.services().len();
     let mut cache: BTreeMap<Changed, Vec<bool>> = BTreeMap::new();
     let mut include = vec![false; n];
     let mut exclude = vec![false; n];
@@ -273,7 +273,7 @@ fn expand(ws: &Workspace, sel: &Selector, entry: &[ServiceId]) -> Vec<ServiceId>
 /// them) with what they need. `id` itself only if it depends on itself through a loop.
 fn dependencies(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
     let s = ws.service(id);
-    let mut seen = vec![false; ws.services.len()];
+    let mut seen = vec![false; ws.services().len()];
     let mut stack: Vec<ServiceId> = s.deps.iter().chain(&s.dev_deps).copied().collect();
     let mut out = Vec::new();
     while let Some(d) = stack.pop() {
@@ -289,10 +289,10 @@ fn dependencies(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
 /// Everything that depends on `id`, transitively through normal dependencies; a service that
 /// uses one of them only for its tests is included and goes no further, as a change spreads.
 fn dependents(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    let mut reached = vec![false; ws.services.len()];
+    let mut reached = vec![false; ws.services().len()];
     let mut stack = vec![id];
     while let Some(s) = stack.pop() {
-        for &d in ws.graph.dependents_of(s) {
+        for &d in ws.graph().dependents_of(s) {
             if !std::mem::replace(&mut reached[d.index()], true) {
                 stack.push(d);
             }
@@ -300,7 +300,7 @@ fn dependents(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
     }
     let mut out = reached.clone();
     for s in std::iter::once(id).chain(ws.service_ids().filter(|i| reached[i.index()])) {
-        for &d in ws.graph.dev_dependents_of(s) {
+        for &d in ws.graph().dev_dependents_of(s) {
             out[d.index()] = true;
         }
     }

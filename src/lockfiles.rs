@@ -31,7 +31,7 @@ pub fn impact(
     prefix: &str,
     ws: &Workspace,
 ) -> Result<LockfileImpact, ScmError> {
-    let uses = &ws.lockfiles;
+    let uses = ws.lockfiles();
     let mut out = LockfileImpact::default();
     if uses.is_empty() {
         return Ok(out);
@@ -387,8 +387,8 @@ fn compare_manifest(
 /// paths those digests stand for. A lockfile that cannot be used gives the digest of its bytes
 /// (or of why it could not be read), so any change to it still changes the hash.
 pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
-    let uses = &ws.lockfiles;
-    let mut digests = vec![Vec::new(); ws.services.len()];
+    let uses = ws.lockfiles();
+    let mut digests = vec![Vec::new(); ws.services().len()];
     for lock in uses {
         let path = repo_path(prefix, &lock.path);
         let content = repo.file_at(
@@ -441,7 +441,7 @@ pub fn lock_inputs(repo: &Repo, prefix: &str, ws: &Workspace) -> LockInputs {
         list.sort_by(|a, b| a.0.cmp(&b.0));
     }
     let replaced = ws
-        .services
+        .services()
         .iter()
         .map(|s| replaced_paths(uses, prefix, &s.name))
         .collect();

@@ -38,7 +38,7 @@ pub struct Ownership<'w> {
 
 impl<'w> Ownership<'w> {
     pub fn new(ws: &'w Workspace) -> Self {
-        let mut roots: HashMap<&[u8], Vec<ServiceId>> = HashMap::with_capacity(ws.services.len());
+        let mut roots: HashMap<&[u8], Vec<ServiceId>> = HashMap::with_capacity(ws.services().len());
         let mut patterns = Vec::new();
         let mut path_owner = Vec::new();
         let mut packages: HashMap<&[u8], Vec<(ServiceId, &PackageInput)>> = HashMap::new();
@@ -94,10 +94,10 @@ impl<'w> Ownership<'w> {
         if let Some(v) = by_package.as_deref_mut() {
             v.clear();
         }
-        if self.ws.ignore.is_match(path) {
+        if self.ws.ignore().is_match(path) {
             return PathClass::Ignored;
         }
-        if self.ws.global_inputs.is_match(path) {
+        if self.ws.global_inputs().is_match(path) {
             return PathClass::Global;
         }
         self.root_owners(path, owners);

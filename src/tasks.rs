@@ -91,15 +91,15 @@ pub enum TaskError {
 /// can check its targets before any git work.
 pub fn check_targets(ws: &Workspace, targets: &[String]) -> Result<(), TaskError> {
     for t in targets {
-        if !ws.target_names.contains(t) {
-            let hint = crate::diagnostic::suggest(t, ws.target_names.iter().map(String::as_str))
+        if !ws.target_names().contains(t) {
+            let hint = crate::diagnostic::suggest(t, ws.target_names().iter().map(String::as_str))
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
             return Err(TaskError::UnknownTarget {
                 name: t.clone(),
                 hint,
                 known: ws
-                    .target_names
+                    .target_names()
                     .iter()
                     .cloned()
                     .collect::<Vec<_>>()

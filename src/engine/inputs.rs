@@ -74,7 +74,7 @@ pub(super) fn rehash(
     r: &mut Rehash,
 ) -> Vec<blake3::Hash> {
     let t0 = std::time::Instant::now();
-    let names: Vec<String> = ws.services.iter().map(|s| s.name.clone()).collect();
+    let names: Vec<String> = ws.services().iter().map(|s| s.name.clone()).collect();
     let in_repo = |path: &str| -> BString {
         BString::from(match git.prefix.as_str() {
             "" => path.to_string(),
@@ -87,7 +87,7 @@ pub(super) fn rehash(
     };
     let locks_kept = match (&since, &r.locks) {
         (Since::Paths(paths), Some((uses, was, _))) => {
-            *uses == ws.lockfiles
+            *uses == ws.lockfiles()
                 && *was == names
                 && !paths.iter().any(|changed| {
                     *changed == in_repo("package.json")
@@ -101,7 +101,7 @@ pub(super) fn rehash(
     };
     if !locks_kept {
         let locks = crate::lockfiles::lock_inputs(&git.repo, &git.prefix, ws);
-        r.locks = Some((ws.lockfiles.clone(), names, locks));
+        r.locks = Some((ws.lockfiles().to_vec(), names, locks));
     }
     let locks = &r.locks.as_ref().expect("just read").2;
     let (hashes, rehashed) = crate::hash::rehash_tasks(
@@ -141,7 +141,7 @@ pub(super) fn write_check(ws: &Workspace, prefix: &str, index: Arc<RepoIndex>) -
         p => format!("{p}/"),
     };
     WriteCheck {
-        roots: ws.services.iter().map(|s| s.root.clone()).collect(),
+        roots: ws.services().iter().map(|s| s.root.clone()).collect(),
         tracked: Box::new(move |path| {
             let path = format!("{prefix}{path}");
             index.is_tracked(bstr::ByteSlice::as_bstr(path.as_bytes()))

@@ -85,7 +85,7 @@ pub(super) fn filtered(
             ci_base: None,
             push_before: None,
         };
-        let query = change_query(ws.default_base.as_ref(), &range);
+        let query = change_query(ws.default_base(), &range);
         let impact = impact(l.git()?, ws, &range, query, notify)?;
         Ok(ws
             .service_ids()
@@ -102,13 +102,13 @@ pub(super) fn filtered(
 /// Checks `filters` against the config alone: a name no service has, a folder that does not
 /// exist.
 pub(super) fn check_filters(l: &Loaded, filters: &[Selector]) -> Result<(), EngineError> {
-    Ok(crate::filter::check(&l.ws, filters, &l.cwd, &l.ws.root)?)
+    Ok(crate::filter::check(&l.ws, filters, &l.cwd, l.ws.root())?)
 }
 
 /// Checks `select` against the config alone.
 pub(super) fn choose<'a>(l: &Loaded, select: &'a Select) -> Result<Chosen<'a>, EngineError> {
     let ws = &l.ws;
-    let query = |range: &Range| change_query(ws.default_base.as_ref(), range);
+    let query = |range: &Range| change_query(ws.default_base(), range);
     if !select.filters.is_empty() {
         check_filters(l, &select.filters)?;
         if let SelectBy::Affected { range, asked: true } = &select.by {
@@ -130,7 +130,8 @@ pub(super) fn choose<'a>(l: &Loaded, select: &'a Select) -> Result<Chosen<'a>, E
             Chosen::Services(ids)
         }
         SelectBy::Affected { range, asked } => {
-            let base_known = range.base.is_some() || range.uncommitted || ws.default_base.is_some();
+            let base_known =
+                range.base.is_some() || range.uncommitted || ws.default_base().is_some();
             if !asked && !base_known {
                 return Err(EngineError::NothingSelected);
             }

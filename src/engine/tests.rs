@@ -171,7 +171,7 @@ fn config_checks_answer_before_a_missing_repository_is_reported() {
     write(dir, "svc/api/main.go", "package api\n");
     let config = dir.join("pipeline.toml");
     let session = Session::open(dir, options(Some(&config))).unwrap();
-    assert_eq!(session.workspace().services.len(), 1);
+    assert_eq!(session.workspace().services().len(), 1);
     match session.service_id("apii") {
         Err(EngineError::UnknownService { name, suggestion }) => {
             assert_eq!(

@@ -222,7 +222,7 @@ pub fn task_spec(
     TaskSpec {
         label: label.to_string(),
         command: def.command.clone(),
-        cwd: ws.root.join(&svc.root),
+        cwd: ws.root().join(&svc.root),
         cacheable,
         outputs: def.outputs.clone(),
         watch: cacheable.then(|| Watch {

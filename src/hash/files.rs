@@ -31,7 +31,7 @@ pub(super) fn dep_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
 /// `start` and, transitively, what each needs to build (normal edges; loops walked once),
 /// sorted, `id` left out.
 fn closure_from(ws: &Workspace, id: ServiceId, start: &[ServiceId]) -> Vec<ServiceId> {
-    let mut seen = vec![false; ws.services.len()];
+    let mut seen = vec![false; ws.services().len()];
     seen[id.index()] = true;
     let mut stack = start.to_vec();
     let mut out = Vec::new();
@@ -63,9 +63,9 @@ pub(super) fn with_files_of<'a>(
 
 /// For each service: does another service's root lie inside its root?
 pub(super) fn nested_roots(ws: &Workspace) -> Vec<bool> {
-    let mut roots: Vec<&str> = ws.services.iter().map(|s| s.root.as_str()).collect();
+    let mut roots: Vec<&str> = ws.services().iter().map(|s| s.root.as_str()).collect();
     roots.sort_unstable();
-    ws.services
+    ws.services()
         .iter()
         .map(|s| {
             if s.root.is_empty() {
@@ -264,7 +264,7 @@ pub fn input_scope(ws: &Workspace, prefix: &str, graph: &TaskGraph) -> Scope {
         );
     }
     prefixes.extend(
-        scan_prefixes(prefix, &ws.global_inputs.patterns)
+        scan_prefixes(prefix, &ws.global_inputs().patterns)
             .into_iter()
             .map(String::into_bytes),
     );

@@ -131,16 +131,16 @@ impl<'a> Global<'a> {
         graph: &TaskGraph,
         env: &EnvSource<'_>,
     ) -> Self {
-        let all_names = if needs_names(&ws.global_env)
+        let all_names = if needs_names(ws.global_env())
             || graph.tasks().iter().any(|t| needs_names(&t.def.env))
         {
             (env.names)()
         } else {
             Vec::new()
         };
-        let files = matching_files(index, prefix, &ws.global_inputs);
-        let global_env = env_digests(&env_names(&ws.global_env, &all_names), env);
-        let hash = global_hash(&ws.global_inputs.patterns, &files, &global_env);
+        let files = matching_files(index, prefix, ws.global_inputs());
+        let global_env = env_digests(&env_names(ws.global_env(), &all_names), env);
+        let hash = global_hash(&ws.global_inputs().patterns, &files, &global_env);
         Global {
             files,
             hash,

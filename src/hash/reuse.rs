@@ -140,7 +140,7 @@ fn touched_services(ws: &Workspace, prefix: &str, since: Since<'_>) -> Option<Ve
                 .any(|end| paths.binary_search(&&trimmed[..end]).is_ok())
     };
     Some(
-        ws.services
+        ws.services()
             .iter()
             .map(|svc| {
                 any_under(repo_dir(prefix, &svc.root).as_bytes())
@@ -175,7 +175,7 @@ fn read_services(ws: &Workspace, t: &Task) -> Vec<ServiceId> {
 /// it changes, which service owns a file may have changed anywhere.
 fn layout_digest(ws: &Workspace) -> blake3::Hash {
     let mut e = Encoder::new(b"shockwave-watch-layout\0");
-    for svc in &ws.services {
+    for svc in ws.services() {
         e.put(&svc.name).put(&svc.root).put(&svc.paths);
         for p in &svc.packages {
             e.put(&p.dir)

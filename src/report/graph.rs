@@ -27,7 +27,7 @@ impl GraphView<'_> {
     fn edges(&self) -> Vec<(ServiceId, ServiceId, EdgeKind)> {
         let mut e: Vec<_> = self
             .ws
-            .graph
+            .graph()
             .edges()
             .filter(|&(a, b, _)| self.shown(a) && self.shown(b))
             .collect();
@@ -101,7 +101,7 @@ impl GraphView<'_> {
                     "name": s.name,
                     "root": s.root,
                     "deps": s.deps.iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.service(d).name).collect::<Vec<_>>(),
-                    "dependents": self.ws.graph.dependents_of(id).iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.service(d).name).collect::<Vec<_>>(),
+                    "dependents": self.ws.graph().dependents_of(id).iter().filter(|&&d| self.shown(d)).map(|&d| &self.ws.service(d).name).collect::<Vec<_>>(),
                     "paths": s.paths,
                     "targets": s.targets.keys().collect::<Vec<_>>(),
                 });

@@ -225,7 +225,7 @@ impl Builder<'_> {
     fn cycle_groups(&mut self) -> &HashMap<ServiceId, usize> {
         let ws = self.ws;
         self.cycle_of.get_or_insert_with(|| {
-            ws.graph
+            ws.graph()
                 .cycles()
                 .iter()
                 .enumerate()
@@ -267,7 +267,7 @@ impl Builder<'_> {
             let mut stack: Vec<ServiceId> = Vec::new();
             // The loop's members look through one another to what the loop depends on outside.
             let starts: Vec<ServiceId> = match own_group {
-                Some(g) => self.ws.graph.cycles()[g].clone(),
+                Some(g) => self.ws.graph().cycles()[g].clone(),
                 None => vec![service],
             };
             for s in starts {
@@ -281,7 +281,7 @@ impl Builder<'_> {
                 }
                 let group = groups.get(&d).copied();
                 let members: Vec<ServiceId> = match group {
-                    Some(g) => self.ws.graph.cycles()[g].clone(),
+                    Some(g) => self.ws.graph().cycles()[g].clone(),
                     None => vec![d],
                 };
                 let hits: Vec<TaskIdx> = members
@@ -299,7 +299,7 @@ impl Builder<'_> {
                 }
             }
             if let Some(g) = own_group {
-                let mates_planned = self.ws.graph.cycles()[g]
+                let mates_planned = self.ws.graph().cycles()[g]
                     .iter()
                     .any(|&m| m != service && planned(&self.index, m, &target).is_some());
                 if mates_planned {
@@ -381,7 +381,7 @@ impl Builder<'_> {
             by_group.entry(*group).or_default().push(target);
         }
         for (group, targets) in by_group {
-            let names: Vec<&str> = self.ws.graph.cycles()[group]
+            let names: Vec<&str> = self.ws.graph().cycles()[group]
                 .iter()
                 .map(|&i| self.ws.service(i).name.as_str())
                 .collect();

@@ -139,19 +139,17 @@ fn cycle_is_reported_with_its_path() {
 #[test]
 fn a_caret_need_across_a_service_loop_names_the_need_and_the_edge() {
     let text = "[workspace]\nmembers=[\"s/*\"]\n[services.a]\ndeps=[\"b\"]\n[services.b]\ndeps=[]\n[targets.test]\ncommand=\"t\"\nneeds=[\"^lint\"]\n[targets.lint]\ncommand=\"l\"\n";
-    let (_t, mut w) = ws(text, &["s/a", "s/b"]);
-    // A discovered edge b → a closes the loop (written deps alone may not).
-    w.services[1].deps = vec![ServiceId::new(0)];
-    w.graph = crate::graph::ServiceGraph::build(
-        w.services.iter().map(|s| s.deps.as_slice()),
-        std::iter::empty(),
-    );
+    let (_t, w) = ws(text, &["s/a", "s/b"]);
+    // A discovered edge b → a closes the loop (written deps alone may not), and
     // lint needs ^test: test(a) → lint(b) → test(a).
-    let mut lint = (*w.service(ServiceId::new(1)).targets["lint"]).clone();
-    lint.needs = vec![Need::Deps("test".into())];
-    let mut targets = (*w.service(ServiceId::new(1)).targets).clone();
-    targets.insert("lint".into(), Arc::new(lint));
-    w.services[1].targets = Arc::new(targets);
+    let w = w.with_services_edited(|s| {
+        s[1].deps = vec![ServiceId::new(0)];
+        let mut lint = (*s[1].targets["lint"]).clone();
+        lint.needs = vec![Need::Deps("test".into())];
+        let mut targets = (*s[1].targets).clone();
+        targets.insert("lint".into(), Arc::new(lint));
+        s[1].targets = Arc::new(targets);
+    });
     let err = TaskGraph::build(&w, &[ServiceId::new(0)], &["test".into()]).unwrap_err();
     let text = err.to_string();
     assert!(

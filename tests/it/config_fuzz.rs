@@ -224,7 +224,7 @@ fn check_one(path: &Path) -> Result<(), String> {
         match config::load(path) {
             Ok(ws) => {
                 let every: Vec<_> = ws.service_ids().collect();
-                let targets: Vec<String> = ws.target_names.iter().cloned().collect();
+                let targets: Vec<String> = ws.target_names().iter().cloned().collect();
                 if let Err(shockwave::tasks::TaskError::Cycle {
                     at: None, chain, ..
                 }) = TaskGraph::build(&ws, &every, &targets)

@@ -13,13 +13,13 @@ pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliEr
     let session = open(cwd, config, None)?;
     let ws = session.workspace();
     let every: Vec<ServiceId> = ws.service_ids().collect();
-    let targets: Vec<String> = ws.target_names.iter().cloned().collect();
+    let targets: Vec<String> = ws.target_names().iter().cloned().collect();
     session.task_graph(&every, &targets)?;
     for warning in crate::report::check::cycle_warnings(ws) {
         tracing::warn!("{warning}");
     }
     print(&crate::report::check::text(
-        &display_path(cwd, &ws.config_path),
+        &display_path(cwd, ws.config_path()),
         ws,
     ));
     Ok(ExitCode::Success)

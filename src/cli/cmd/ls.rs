@@ -20,7 +20,7 @@ pub(super) fn run(
     session.check_filters(&l.filters)?;
     let ws = session.workspace();
     let picked = if l.filters.is_empty() {
-        vec![true; ws.services.len()]
+        vec![true; ws.services().len()]
     } else {
         session.filtered(&l.filters)?
     };

@@ -53,7 +53,7 @@ pub(super) fn run(
     };
     let remote = a
         .remote
-        .config(&ws.remote_cache)?
+        .config(ws.remote_cache())?
         .map(|c| Arc::new(RemoteCache::new(c)));
     // Shared with the workers, which ask whether a file a task wrote is tracked.
     let index = Arc::new(index);

@@ -197,7 +197,7 @@ fn round(
             w.run.no_cache,
         );
         let cache = Arc::new(LocalCache::new(cache_dir));
-        let remote = match w.run.remote.config(&ws.remote_cache) {
+        let remote = match w.run.remote.config(ws.remote_cache()) {
             Ok(r) => r.map(|c| Arc::new(RemoteCache::new(c))),
             Err(e) => {
                 print_error(&e, env.stderr);

@@ -151,12 +151,12 @@ impl AffectedView<'_> {
             }
         }
         // `unowned = "ignore"` means "say nothing"; the JSON still lists them for tools.
-        if !self.affected.unowned_files.is_empty() && self.ws.unowned != UnownedPolicy::Ignore {
+        if !self.affected.unowned_files.is_empty() && self.ws.unowned() != UnownedPolicy::Ignore {
             let _ = writeln!(
                 out,
                 "\n{} (changed, but no service owns them; unowned = \"{}\"):",
                 style.yellow("unowned files"),
-                self.ws.unowned.as_str()
+                self.ws.unowned().as_str()
             );
             for p in &self.affected.unowned_files {
                 let _ = writeln!(out, "  {}", p.to_str_lossy());
@@ -387,7 +387,7 @@ impl AffectedView<'_> {
             let dev: Vec<&str> = s.dev_deps.iter().map(|&d| self.name(d)).collect();
             let _ = writeln!(out, "  dev:   {} (its tests only)", dev.join(", "));
         }
-        if let Some(cycle) = self.ws.graph.cycle_through(id) {
+        if let Some(cycle) = self.ws.graph().cycle_through(id) {
             let names: Vec<&str> = cycle.iter().map(|&i| self.name(i)).collect();
             let _ = writeln!(out, "  cycle: {}", names.join(" → "));
         }
