@@ -157,10 +157,7 @@ impl TaskGraph {
     pub fn tasks_by_idx(
         &self,
     ) -> impl ExactSizeIterator<Item = (TaskIdx, &Task)> + DoubleEndedIterator {
-        self.tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (TaskIdx::new(i), t))
+        self.task_ids().zip(&self.tasks)
     }
 
     /// The tasks that need task `i`.

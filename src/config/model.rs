@@ -289,10 +289,7 @@ impl Workspace {
     pub fn services_by_id(
         &self,
     ) -> impl ExactSizeIterator<Item = (ServiceId, &Service)> + DoubleEndedIterator {
-        self.services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (ServiceId::new(i), s))
+        self.service_ids().zip(&self.services)
     }
 
     /// The lockfile that decided the discovered edge from `service` to `dep`, if one did.

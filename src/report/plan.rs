@@ -119,7 +119,9 @@ pub fn reasons<'a>(
     service: ServiceId,
 ) -> Vec<ReasonRecord<'a>> {
     match &selection.impact {
-        Some(impact) => impact.affected.reasons[service.index()]
+        Some(impact) => impact
+            .affected
+            .reasons_of(service)
             .iter()
             .map(|r| ReasonRecord::of(ws, r))
             .collect(),

@@ -63,7 +63,8 @@ impl AffectedView<'_> {
                     kind: ws.service(id).kind.as_str(),
                     name: self.name(id),
                     reasons: Seq(move || {
-                        self.affected.reasons[id.index()]
+                        self.affected
+                            .reasons_of(id)
                             .iter()
                             .map(move |r| ReasonRecord::of(ws, r))
                     }),

@@ -93,7 +93,7 @@ impl AffectedView<'_> {
         );
         for id in self.shown() {
             let _ = writeln!(out, "\n{}", style.bold(self.name(id)));
-            let reasons = &self.affected.reasons[id.index()];
+            let reasons = self.affected.reasons_of(id);
             let files: Vec<&Reason> = reasons
                 .iter()
                 .filter(|r| matches!(r, Reason::File { .. }))
@@ -392,14 +392,16 @@ impl AffectedView<'_> {
             let _ = writeln!(out, "  cycle: {}", names.join(" → "));
         }
         let _ = writeln!(out, "  range: {}", self.range_line());
-        let reasons = &self.affected.reasons[id.index()];
+        let reasons = self.affected.reasons_of(id);
         if affected {
             let _ = writeln!(out, "\nreasons ({}):", reasons.len());
             for r in reasons {
                 let mut line = self.reason_text(id, r, style);
                 if let Reason::Dependency { via, .. } = r {
                     if let Some(&origin) = via.last() {
-                        let files: Vec<String> = self.affected.reasons[origin.index()]
+                        let files: Vec<String> = self
+                            .affected
+                            .reasons_of(origin)
                             .iter()
                             .filter_map(|r| match r {
                                 Reason::File { path }
