@@ -18,11 +18,13 @@ use petgraph::visit::EdgeRef;
 pub struct ServiceId(usize);
 
 impl ServiceId {
+    #[inline]
     pub(crate) const fn new(index: usize) -> ServiceId {
         ServiceId(index)
     }
 
     /// The position, for lists kept in the services' order.
+    #[inline]
     pub const fn index(self) -> usize {
         self.0
     }

@@ -15,11 +15,13 @@ use crate::config::{ServiceId, Target, Workspace};
 pub struct TaskIdx(usize);
 
 impl TaskIdx {
+    #[inline]
     pub(crate) const fn new(index: usize) -> TaskIdx {
         TaskIdx(index)
     }
 
     /// The position, for lists kept in the graph's order.
+    #[inline]
     pub const fn index(self) -> usize {
         self.0
     }
@@ -139,11 +141,13 @@ impl TaskGraph {
     }
 
     /// Every task, in topological order (a task's position is its [`TaskIdx`]).
+    #[inline]
     pub fn tasks(&self) -> &[Task] {
         &self.tasks
     }
 
     /// The task `i` stands for.
+    #[inline]
     pub fn task(&self, i: TaskIdx) -> &Task {
         &self.tasks[i.index()]
     }
@@ -161,6 +165,7 @@ impl TaskGraph {
     }
 
     /// The tasks that need task `i`.
+    #[inline]
     pub fn dependents_of(&self, i: TaskIdx) -> &[TaskIdx] {
         &self.dependents[i.index()]
     }

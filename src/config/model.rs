@@ -235,6 +235,7 @@ impl Workspace {
     }
 
     /// Every service, sorted by name; a [`ServiceId`] is a position here.
+    #[inline]
     pub fn services(&self) -> &[Service] {
         &self.services
     }
@@ -276,6 +277,7 @@ impl Workspace {
     }
 
     /// The service `id` stands for.
+    #[inline]
     pub fn service(&self, id: ServiceId) -> &Service {
         &self.services[id.index()]
     }
