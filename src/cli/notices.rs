@@ -12,8 +12,8 @@ pub(crate) fn say(notice: &Notice<'_>) {
 fn line(notice: &Notice<'_>) -> String {
     match notice {
         Notice::Discovered(ws) => {
-            let tasks = match ws.targets_file.file_name() {
-                Some(name) if ws.targets_file != ws.config_path => {
+            let tasks = match ws.targets_file().file_name() {
+                Some(name) if ws.targets_file() != ws.config_path() => {
                     format!("; tasks from {}", name.to_string_lossy())
                 }
                 _ => String::new(),

@@ -223,8 +223,8 @@ fn check_one(path: &Path) -> Result<(), String> {
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
         match config::load(path) {
             Ok(ws) => {
-                let every: Vec<usize> = (0..ws.services.len()).collect();
-                let targets: Vec<String> = ws.target_names.iter().cloned().collect();
+                let every: Vec<_> = ws.service_ids().collect();
+                let targets: Vec<String> = ws.target_names().iter().cloned().collect();
                 if let Err(shockwave::tasks::TaskError::Cycle {
                     at: None, chain, ..
                 }) = TaskGraph::build(&ws, &every, &targets)

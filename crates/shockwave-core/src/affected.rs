@@ -93,12 +93,19 @@ pub struct Affected {
 
 impl Affected {
     pub fn is_affected(&self, id: ServiceId) -> bool {
-        !self.reasons[id].is_empty()
+        !self.reasons_of(id).is_empty()
+    }
+
+    /// Why service `id` is affected; empty when it is not.
+    pub fn reasons_of(&self, id: ServiceId) -> &[Reason] {
+        &self.reasons[id.index()]
     }
 
     /// Affected service ids in name order.
     pub fn ids(&self) -> impl Iterator<Item = ServiceId> + '_ {
-        (0..self.reasons.len()).filter(|&i| self.is_affected(i))
+        (0..self.reasons.len())
+            .map(ServiceId::new)
+            .filter(|&i| self.is_affected(i))
     }
 
     pub fn count(&self) -> usize {
@@ -108,7 +115,7 @@ impl Affected {
     /// Every service affected for one reason (used when the base is missing).
     pub fn everything(ws: &Workspace, reason: Reason) -> Affected {
         Affected {
-            reasons: vec![vec![reason]; ws.services.len()],
+            reasons: vec![vec![reason]; ws.services().len()],
             unowned_files: Vec::new(),
             ignored_files: 0,
         }
@@ -147,7 +154,7 @@ pub struct Impact {
 /// were dropped.
 pub fn drop_untracked_outputs(ws: &Workspace, prefix: &WsPrefix, changes: &mut Changes) -> usize {
     if !changes.files.iter().any(|f| f.untracked)
-        || ws.services.iter().all(|s| s.outputs.is_empty())
+        || ws.services().iter().all(|s| s.outputs.is_empty())
     {
         return 0;
     }
@@ -187,7 +194,7 @@ pub fn compute_with_lockfiles<'p>(
     dependents: Dependents,
     locks: &LockfileImpact,
 ) -> Affected {
-    let n = ws.services.len();
+    let n = ws.services().len();
     let ownership = Ownership::new(ws);
     let mut direct: Vec<Vec<Reason>> = vec![Vec::new(); n];
     let mut global: Vec<BString> = Vec::new();
@@ -209,10 +216,10 @@ pub fn compute_with_lockfiles<'p>(
             PathClass::Unowned => unowned_files.push(rel.to_owned()),
             PathClass::Owned => {
                 for &id in &owners {
-                    direct[id].push(match by_package.iter().find(|(i, _)| *i == id) {
+                    direct[id.index()].push(match by_package.iter().find(|(i, _)| *i == id) {
                         Some((_, p)) => Reason::Package {
                             path: rel.to_owned(),
-                            chain: package_chain(&ws.services[id], p),
+                            chain: package_chain(ws.service(id), p),
                         },
                         None => Reason::File {
                             path: rel.to_owned(),
@@ -223,20 +230,20 @@ pub fn compute_with_lockfiles<'p>(
         }
     }
     for (id, reason) in &locks.reasons {
-        direct[*id].push(reason.clone());
+        direct[id.index()].push(reason.clone());
     }
     for list in &mut direct {
         list.sort_by(|a, b| reason_path(a).cmp(reason_path(b)));
         list.dedup();
     }
-    if !global.is_empty() || (ws.unowned == UnownedPolicy::All && !unowned_files.is_empty()) {
+    if !global.is_empty() || (ws.unowned() == UnownedPolicy::All && !unowned_files.is_empty()) {
         global.sort();
         global.dedup();
         let extra: Vec<Reason> = global
             .iter()
             .map(|p| Reason::Global { path: p.clone() })
             .chain(
-                (ws.unowned == UnownedPolicy::All)
+                (ws.unowned() == UnownedPolicy::All)
                     .then(|| {
                         unowned_files
                             .iter()
@@ -301,7 +308,7 @@ fn propagate(
     mut reasons: Vec<Vec<Reason>>,
     dependents: Dependents,
 ) -> Vec<Vec<Reason>> {
-    let n = ws.services.len();
+    let n = ws.services().len();
     if dependents == Dependents::None {
         return reasons;
     }
@@ -309,45 +316,45 @@ fn propagate(
     // Distance to the nearest directly changed service over normal edges.
     let mut dist: Vec<Option<u32>> = vec![None; n];
     let mut queue = std::collections::VecDeque::new();
-    for id in (0..n).filter(|&i| is_direct[i]) {
-        dist[id] = Some(0);
+    for id in ws.service_ids().filter(|i| is_direct[i.index()]) {
+        dist[id.index()] = Some(0);
         queue.push_back(id);
     }
     while let Some(cur) = queue.pop_front() {
-        let d = dist[cur].unwrap_or(0);
+        let d = dist[cur.index()].unwrap_or(0);
         if dependents == Dependents::Direct && d > 0 {
             continue;
         }
-        for &dependent in ws.graph.dependents_of(cur) {
-            if dist[dependent].is_none() {
-                dist[dependent] = Some(d + 1);
+        for &dependent in ws.graph().dependents_of(cur) {
+            if dist[dependent.index()].is_none() {
+                dist[dependent.index()] = Some(d + 1);
                 queue.push_back(dependent);
             }
         }
     }
     let reached = |dep: ServiceId| match dependents {
-        Dependents::Direct => is_direct[dep],
-        _ => dist[dep].is_some(),
+        Dependents::Direct => is_direct[dep.index()],
+        _ => dist[dep.index()].is_some(),
     };
     // The dependency that leads to the nearest change (the smallest id among equals).
-    let next: Vec<Option<ServiceId>> = (0..n)
-        .map(|id| {
-            if is_direct[id] {
+    let next: Vec<Option<ServiceId>> = ws
+        .services_by_id()
+        .map(|(id, svc)| {
+            if is_direct[id.index()] {
                 return None;
             }
-            ws.services[id]
-                .deps
+            svc.deps
                 .iter()
                 .copied()
                 .filter(|&dep| reached(dep))
-                .min_by_key(|&dep| dist[dep].unwrap_or(0))
+                .min_by_key(|dep| dist[dep.index()].unwrap_or(0))
         })
         .collect();
     let chain = |id: ServiceId, dep: ServiceId| -> Option<Vec<ServiceId>> {
         let mut via = vec![dep];
         let mut cur = dep;
-        while !is_direct[cur] {
-            cur = next[cur]?;
+        while !is_direct[cur.index()] {
+            cur = next[cur.index()]?;
             if cur == id || via.len() > n {
                 return None;
             }
@@ -355,8 +362,7 @@ fn propagate(
         }
         (dep != id).then_some(via)
     };
-    for (id, r) in reasons.iter_mut().enumerate() {
-        let svc = &ws.services[id];
+    for ((id, svc), r) in ws.services_by_id().zip(reasons.iter_mut()) {
         let normal = svc.deps.iter().map(|&d| (d, false));
         let dev = svc.dev_deps.iter().map(|&d| (d, true));
         for (dep, is_dev) in normal.chain(dev) {
@@ -409,7 +415,7 @@ paths = ["proto/**"]
     }
 
     fn names(ws: &Workspace, a: &Affected) -> Vec<String> {
-        a.ids().map(|i| ws.services[i].name.clone()).collect()
+        a.ids().map(|i| ws.service(i).name.clone()).collect()
     }
 
     fn run(ws: &Workspace, paths: &[&str], d: Dependents) -> Affected {
@@ -427,9 +433,9 @@ paths = ["proto/**"]
         let a = run(&ws, &["l/log/log.go"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
         let user = ws.service_id("user").unwrap();
-        let via: Vec<&str> = match &a.reasons[user][0] {
+        let via: Vec<&str> = match &a.reasons_of(user)[0] {
             Reason::Dependency { via, .. } => {
-                via.iter().map(|&i| ws.services[i].name.as_str()).collect()
+                via.iter().map(|&i| ws.service(i).name.as_str()).collect()
             }
             r => panic!("unexpected {r:?}"),
         };
@@ -438,21 +444,17 @@ paths = ["proto/**"]
 
     #[test]
     fn a_dev_edge_reaches_its_dependent_and_stops_there() {
-        let (_t, mut ws) = shop();
+        let (_t, ws) = shop();
         // `log`'s tests use `user` (which needs `log`): Cargo accepts such a dev-dependency.
         let (log, user) = (
             ws.service_id("log").unwrap(),
             ws.service_id("user").unwrap(),
         );
-        ws.services[log].dev_deps = vec![user];
-        ws.graph = crate::graph::ServiceGraph::build(
-            ws.services.iter().map(|s| s.deps.as_slice()),
-            ws.services.iter().map(|s| s.dev_deps.as_slice()),
-        );
+        let ws = ws.with_services_edited(|s| s[log.index()].dev_deps = vec![user]);
         let a = run(&ws, &["s/user/main.go"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["log", "user"], "not log's dependents");
         assert_eq!(
-            a.reasons[log],
+            a.reasons_of(log),
             [Reason::Dependency {
                 via: vec![user],
                 dev: true
@@ -461,7 +463,7 @@ paths = ["proto/**"]
         // A change to `log` reaches `user` through `auth`; the dev edge back adds no reason.
         let a = run(&ws, &["l/log/log.go"], Dependents::Transitive);
         assert_eq!(names(&ws, &a), ["auth", "log", "order", "user"]);
-        assert_eq!(a.reasons[log].len(), 1);
+        assert_eq!(a.reasons_of(log).len(), 1);
     }
 
     #[test]

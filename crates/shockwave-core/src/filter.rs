@@ -89,15 +89,19 @@ pub fn check(
 /// exactly one (as Turborepo and pnpm do).
 fn names(ws: &Workspace, pattern: &str) -> Vec<ServiceId> {
     let matcher = name_matcher(pattern);
-    let found: Vec<ServiceId> = (0..ws.services.len())
-        .filter(|&i| matcher(&ws.services[i].name))
+    let found: Vec<ServiceId> = ws
+        .services_by_id()
+        .filter(|(_, s)| matcher(&s.name))
+        .map(|(i, _)| i)
         .collect();
     if !found.is_empty() || pattern.starts_with('@') {
         return found;
     }
     let scoped = name_matcher(&format!("@*/{pattern}"));
-    let scoped: Vec<ServiceId> = (0..ws.services.len())
-        .filter(|&i| scoped(&ws.services[i].name))
+    let scoped: Vec<ServiceId> = ws
+        .services_by_id()
+        .filter(|(_, s)| scoped(&s.name))
+        .map(|(i, _)| i)
         .collect();
     if scoped.len() == 1 {
         scoped
@@ -156,7 +160,7 @@ pub fn resolve<E>(
     cwd: &str,
     changed_since: &mut ChangedSince<'_, E>,
 ) -> Result<Resolved, E> {
-    let n = ws.services.len();
+    let n = ws.services().len();
     let mut cache: BTreeMap<Changed, Vec<bool>> = BTreeMap::new();
     let mut include = vec![false; n];
     let mut exclude = vec![false; n];
@@ -175,7 +179,7 @@ pub fn resolve<E>(
             &mut include
         };
         for id in picked {
-            into[id] = true;
+            into[id.index()] = true;
         }
     }
     let selected = (0..n)
@@ -205,7 +209,6 @@ fn entry_services<E>(
     cache: &mut BTreeMap<Changed, Vec<bool>>,
     changed_since: &mut ChangedSince<'_, E>,
 ) -> Result<Vec<ServiceId>, E> {
-    let n = ws.services.len();
     let mut entry: Vec<ServiceId> = match &sel.changed {
         Some(c) => {
             if !cache.contains_key(c) {
@@ -215,25 +218,27 @@ fn entry_services<E>(
             let changed = &cache[c];
             if sel.match_dependencies {
                 // The services whose own files, or a dependency's, changed.
-                (0..n)
-                    .filter(|&i| changed[i] || dependencies(ws, i).iter().any(|&d| changed[d]))
+                ws.service_ids()
+                    .filter(|&i| {
+                        changed[i.index()] || dependencies(ws, i).iter().any(|d| changed[d.index()])
+                    })
                     .collect()
             } else {
-                (0..n).filter(|&i| changed[i]).collect()
+                ws.service_ids().filter(|i| changed[i.index()]).collect()
             }
         }
-        None => (0..n).collect(),
+        None => ws.service_ids().collect(),
     };
     if let Some(Some(dir)) = sel.dir_pattern(cwd) {
         let matches = dir_matcher(&dir);
-        entry.retain(|&i| matches(&ws.services[i].root));
+        entry.retain(|&i| matches(&ws.service(i).root));
     }
     if let Some(name) = &sel.name {
         if sel.changed.is_none() && sel.dir.is_none() {
             entry = names(ws, name);
         } else {
             let matches = name_matcher(name);
-            entry.retain(|&i| matches(&ws.services[i].name));
+            entry.retain(|&i| matches(&ws.service(i).name));
         }
     }
     Ok(entry)
@@ -267,16 +272,16 @@ fn expand(ws: &Workspace, sel: &Selector, entry: &[ServiceId]) -> Vec<ServiceId>
 /// Everything `id` needs: its dependencies, transitively, and its dev-only ones (its tests use
 /// them) with what they need. `id` itself only if it depends on itself through a loop.
 fn dependencies(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    let s = &ws.services[id];
-    let mut seen = vec![false; ws.services.len()];
+    let s = ws.service(id);
+    let mut seen = vec![false; ws.services().len()];
     let mut stack: Vec<ServiceId> = s.deps.iter().chain(&s.dev_deps).copied().collect();
     let mut out = Vec::new();
     while let Some(d) = stack.pop() {
-        if std::mem::replace(&mut seen[d], true) {
+        if std::mem::replace(&mut seen[d.index()], true) {
             continue;
         }
         out.push(d);
-        stack.extend(ws.services[d].deps.iter().copied());
+        stack.extend(ws.service(d).deps.iter().copied());
     }
     out
 }
@@ -284,23 +289,22 @@ fn dependencies(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
 /// Everything that depends on `id`, transitively through normal dependencies; a service that
 /// uses one of them only for its tests is included and goes no further, as a change spreads.
 fn dependents(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    let n = ws.services.len();
-    let mut reached = vec![false; n];
+    let mut reached = vec![false; ws.services().len()];
     let mut stack = vec![id];
     while let Some(s) = stack.pop() {
-        for &d in ws.graph.dependents_of(s) {
-            if !std::mem::replace(&mut reached[d], true) {
+        for &d in ws.graph().dependents_of(s) {
+            if !std::mem::replace(&mut reached[d.index()], true) {
                 stack.push(d);
             }
         }
     }
     let mut out = reached.clone();
-    for s in std::iter::once(id).chain((0..n).filter(|&i| reached[i])) {
-        for &d in ws.graph.dev_dependents_of(s) {
-            out[d] = true;
+    for s in std::iter::once(id).chain(ws.service_ids().filter(|i| reached[i.index()])) {
+        for &d in ws.graph().dev_dependents_of(s) {
+            out[d.index()] = true;
         }
     }
-    (0..n).filter(|&i| out[i]).collect()
+    ws.service_ids().filter(|i| out[i.index()]).collect()
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub fn impact(
     prefix: &WsPrefix,
     ws: &Workspace,
 ) -> Result<LockfileImpact, ScmError> {
-    let uses = &ws.lockfiles;
+    let uses = ws.lockfiles();
     let mut out = LockfileImpact::default();
     if uses.is_empty() {
         return Ok(out);
@@ -178,7 +178,7 @@ fn yarn_v1_users(
         let Some(id) = ws.service_id(&user.service) else {
             continue;
         };
-        let root = &ws.services[id].root;
+        let root = &ws.service(id).root;
         let manifest = if root.is_empty() {
             "package.json".to_owned()
         } else {
@@ -380,8 +380,8 @@ fn compare_manifest(
 /// paths those digests stand for. A lockfile that cannot be used gives the digest of its bytes
 /// (or of why it could not be read), so any change to it still changes the hash.
 pub fn lock_inputs(repo: &Repo, prefix: &WsPrefix, ws: &Workspace) -> LockInputs {
-    let uses = &ws.lockfiles;
-    let mut digests = vec![Vec::new(); ws.services.len()];
+    let uses = ws.lockfiles();
+    let mut digests = vec![Vec::new(); ws.services().len()];
     for lock in uses {
         let path = prefix.repo_path(&lock.path);
         let content = repo.file_at(
@@ -423,9 +423,9 @@ pub fn lock_inputs(repo: &Repo, prefix: &WsPrefix, ws: &Workspace) -> LockInputs
         };
         for (user, digest) in lock.users.iter().zip(per_user) {
             if let Some(id) = ws.service_id(&user.service) {
-                digests[id].push((lock.path.clone(), digest));
+                digests[id.index()].push((lock.path.clone(), digest));
                 if let Some(root) = root_digest {
-                    digests[id].push((format!("{} (root package)", lock.path), root));
+                    digests[id.index()].push((format!("{} (root package)", lock.path), root));
                 }
             }
         }
@@ -434,7 +434,7 @@ pub fn lock_inputs(repo: &Repo, prefix: &WsPrefix, ws: &Workspace) -> LockInputs
         list.sort_by(|a, b| a.0.cmp(&b.0));
     }
     let replaced = ws
-        .services
+        .services()
         .iter()
         .map(|s| replaced_paths(uses, prefix, &s.name))
         .collect();

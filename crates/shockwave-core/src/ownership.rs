@@ -38,11 +38,11 @@ pub struct Ownership<'w> {
 
 impl<'w> Ownership<'w> {
     pub fn new(ws: &'w Workspace) -> Self {
-        let mut roots: HashMap<&[u8], Vec<ServiceId>> = HashMap::with_capacity(ws.services.len());
+        let mut roots: HashMap<&[u8], Vec<ServiceId>> = HashMap::with_capacity(ws.services().len());
         let mut patterns = Vec::new();
         let mut path_owner = Vec::new();
         let mut packages: HashMap<&[u8], Vec<(ServiceId, &PackageInput)>> = HashMap::new();
-        for (id, s) in ws.services.iter().enumerate() {
+        for (id, s) in ws.services_by_id() {
             roots.entry(s.root.as_bytes()).or_default().push(id);
             for p in &s.packages {
                 packages.entry(p.dir.as_bytes()).or_default().push((id, p));
@@ -94,10 +94,10 @@ impl<'w> Ownership<'w> {
         if let Some(v) = by_package.as_deref_mut() {
             v.clear();
         }
-        if self.ws.ignore.is_match(path) {
+        if self.ws.ignore().is_match(path) {
             return PathClass::Ignored;
         }
-        if self.ws.global_inputs.is_match(path) {
+        if self.ws.global_inputs().is_match(path) {
             return PathClass::Global;
         }
         self.root_owners(path, owners);
@@ -154,7 +154,7 @@ impl<'w> Ownership<'w> {
     /// Whether the workspace-relative `path` lies under service `id`'s root and matches the
     /// `outputs` of one of its targets: a product of the service, which its task hashes leave out.
     pub fn is_output_of(&self, id: ServiceId, path: &[u8]) -> bool {
-        let s = &self.ws.services[id];
+        let s = self.ws.service(id);
         if s.outputs.is_empty() {
             return false;
         }
@@ -212,10 +212,7 @@ mod tests {
     fn owners_of(o: &Ownership, path: &str) -> (PathClass, Vec<String>) {
         let mut v = Vec::new();
         let c = o.classify(path.as_bytes(), &mut v, &mut Vec::new());
-        (
-            c,
-            v.iter().map(|&i| o.ws.services[i].name.clone()).collect(),
-        )
+        (c, v.iter().map(|&i| o.ws.service(i).name.clone()).collect())
     }
 
     #[test]

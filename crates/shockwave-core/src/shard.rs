@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::tasks::{Task, TaskGraph, TaskIdx};
+use crate::tasks::{TaskGraph, TaskIdx};
 
 /// The largest N: a GitHub Actions matrix holds at most 256 jobs.
 pub const MAX_SHARDS: usize = 256;
@@ -85,7 +85,7 @@ pub fn estimates(graph: &TaskGraph, labels: &[String], known: &HashMap<String, u
         .collect();
     let mut by_target: HashMap<&str, Vec<u64>> = HashMap::new();
     let mut all = Vec::new();
-    for (t, d) in graph.tasks.iter().zip(&own) {
+    for (t, d) in graph.tasks().iter().zip(&own) {
         if let Some(d) = *d {
             by_target.entry(&t.target).or_default().push(d);
             all.push(d);
@@ -97,7 +97,7 @@ pub fn estimates(graph: &TaskGraph, labels: &[String], known: &HashMap<String, u
         .filter_map(|(t, mut v)| median(&mut v).map(|m| (t, m)))
         .collect();
     graph
-        .tasks
+        .tasks()
         .iter()
         .zip(own)
         .map(|(t, d)| {
@@ -155,7 +155,7 @@ impl Partition {
         let mut out = vec![Vec::new(); self.count()];
         for (i, o) in self.owner.iter().enumerate() {
             if let Some(s) = o {
-                out[*s].push(i);
+                out[*s].push(TaskIdx::new(i));
             }
         }
         out
@@ -208,17 +208,20 @@ pub struct ShardPlan {
 /// `min(requested tasks, n)`: a plan job can omit the rest without building the graph's split.
 pub fn partition(graph: &TaskGraph, labels: &[String], estimates: &[u64], n: usize) -> Partition {
     let n = n.max(1);
-    let mut items: Vec<TaskIdx> = (0..graph.len())
-        .filter(|&i| graph.tasks[i].requested)
+    let mut items: Vec<TaskIdx> = graph
+        .tasks_by_idx()
+        .filter(|(_, t)| t.requested)
+        .map(|(i, _)| i)
         .collect();
     // Ties broken by label, never by position: the graph's order follows the config.
-    items.sort_by(|&a, &b| {
+    items.sort_by(|a, b| {
+        let (a, b) = (a.index(), b.index());
         estimates[b]
             .cmp(&estimates[a])
             .then_with(|| labels[a].cmp(&labels[b]))
     });
-    let total: u64 = items.iter().map(|&i| estimates[i]).sum();
-    let longest = items.first().map_or(0, |&i| estimates[i]);
+    let total: u64 = items.iter().map(|i| estimates[i.index()]).sum();
+    let longest = items.first().map_or(0, |i| estimates[i.index()]);
 
     let plain = assign(graph, &items, estimates, n, None);
     let ideal = total.div_ceil(n as u64).max(longest);
@@ -264,7 +267,7 @@ fn assign(
     let mut holds: Vec<Vec<bool>> = vec![vec![false; graph.len()]; n];
     let mut closure = Closure::new(graph.len());
     for &item in items {
-        let w = estimates[item];
+        let w = estimates[item.index()];
         let least = (0..n)
             .min_by_key(|&s| (loads[s], s))
             .expect("at least one shard");
@@ -272,14 +275,14 @@ fn assign(
             (_, Some(empty)) => empty,
             (None, None) => least,
             (Some(cap), None) => {
-                let needs = closure.of(&graph.tasks, item);
+                let needs = closure.of(graph, item);
                 (0..n)
                     .filter(|&s| loads[s] + w <= cap)
                     .map(|s| {
                         let shared: u64 = needs
                             .iter()
-                            .filter(|&&t| holds[s][t])
-                            .map(|&t| estimates[t])
+                            .filter(|t| holds[s][t.index()])
+                            .map(|t| estimates[t.index()])
                             .sum();
                         (s, shared)
                     })
@@ -290,13 +293,13 @@ fn assign(
                     .map_or(least, |(s, _)| s)
             }
         };
-        owner[item] = Some(shard);
+        owner[item.index()] = Some(shard);
         loads[shard] += w;
         used[shard] = true;
-        for &t in closure.of(&graph.tasks, item) {
-            if !holds[shard][t] {
-                holds[shard][t] = true;
-                held += estimates[t];
+        for t in closure.of(graph, item) {
+            if !holds[shard][t.index()] {
+                holds[shard][t.index()] = true;
+                held += estimates[t.index()];
             }
         }
     }
@@ -323,19 +326,19 @@ impl Closure {
         }
     }
 
-    fn of(&mut self, tasks: &[Task], start: TaskIdx) -> &[TaskIdx] {
+    fn of(&mut self, graph: &TaskGraph, start: TaskIdx) -> &[TaskIdx] {
         if self.of != Some(start) {
             self.of = Some(start);
             self.stamp += 1;
             self.out.clear();
             self.stack.clear();
             self.stack.push(start);
-            self.seen[start] = self.stamp;
+            self.seen[start.index()] = self.stamp;
             while let Some(t) = self.stack.pop() {
                 self.out.push(t);
-                for &n in &tasks[t].needs {
-                    if self.seen[n] != self.stamp {
-                        self.seen[n] = self.stamp;
+                for &n in &graph.task(t).needs {
+                    if self.seen[n.index()] != self.stamp {
+                        self.seen[n.index()] = self.stamp;
                         self.stack.push(n);
                     }
                 }
@@ -355,22 +358,18 @@ pub fn restrict(
 ) -> (TaskGraph, Vec<TaskIdx>) {
     let mut keep = vec![false; graph.len()];
     // Reverse topological order: a kept task marks what it needs before those are visited.
-    for i in (0..graph.len()).rev() {
-        if partition.owner[i] == Some(shard) {
-            keep[i] = true;
+    for (i, t) in graph.tasks_by_idx().rev() {
+        if partition.owner[i.index()] == Some(shard) {
+            keep[i.index()] = true;
         }
-        if keep[i] {
-            for &n in &graph.tasks[i].needs {
-                keep[n] = true;
+        if keep[i.index()] {
+            for n in &t.needs {
+                keep[n.index()] = true;
             }
         }
     }
     // Everything a kept task needs is kept, so no need is dropped.
-    let (mut sub, old) = graph.subset(&keep);
-    for (t, &o) in sub.tasks.iter_mut().zip(&old) {
-        t.requested = partition.owner[o] == Some(shard);
-    }
-    (sub, old)
+    graph.subset_requesting(&keep, |o| partition.owner[o.index()] == Some(shard))
 }
 
 /// Splits `graph` (whose tasks are `labels`) into `count` shards by the durations `known` from
@@ -386,7 +385,7 @@ pub fn split(
     let est = estimates(&graph, labels, known);
     let partition = partition(&graph, labels, &est, count);
     let with_history = graph
-        .tasks
+        .tasks()
         .iter()
         .zip(labels)
         .filter(|(t, l)| t.requested && known.contains_key(*l))
@@ -395,7 +394,7 @@ pub fn split(
     let (graph, owner) = match this {
         Some(k) => {
             let (sub, old) = restrict(&graph, &partition, k);
-            let owner = old.iter().map(|&o| partition.owner[o]).collect();
+            let owner = old.iter().map(|o| partition.owner[o.index()]).collect();
             (sub, owner)
         }
         None => {

@@ -91,7 +91,7 @@ fn shards_used(
     let services: Vec<_> = impact.affected.ids().collect();
     let graph = session.task_graph(&services, targets)?;
     Ok(graph
-        .tasks
+        .tasks()
         .iter()
         .filter(|t| t.requested)
         .count()

@@ -22,12 +22,12 @@ pub(super) fn run(
             let file = matches!(c.action, CacheCommand::Stats)
                 .then(|| open(cwd, config, None).ok())
                 .flatten()
-                .map(|s| s.workspace().remote_cache.clone());
+                .map(|s| s.workspace().remote_cache().clone());
             (cache_dir(Path::new("/"), cwd, Some(d)), file)
         }
         None => {
             let session = open(cwd, config, None)?;
-            let file = session.workspace().remote_cache.clone();
+            let file = session.workspace().remote_cache().clone();
             (session.cache_dir(None)?, Some(file))
         }
     };

@@ -12,14 +12,14 @@ use shockwave_core::engine::ConfigLocation;
 pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliError> {
     let session = open(cwd, config, None)?;
     let ws = session.workspace();
-    let every: Vec<ServiceId> = (0..ws.services.len()).collect();
-    let targets: Vec<String> = ws.target_names.iter().cloned().collect();
+    let every: Vec<ServiceId> = ws.service_ids().collect();
+    let targets: Vec<String> = ws.target_names().iter().cloned().collect();
     session.task_graph(&every, &targets)?;
     for warning in shockwave_core::report::check::cycle_warnings(ws) {
         tracing::warn!("{warning}");
     }
     print(&shockwave_core::report::check::text(
-        &display_path(cwd, &ws.config_path),
+        &display_path(cwd, ws.config_path()),
         ws,
     ));
     Ok(ExitCode::Success)

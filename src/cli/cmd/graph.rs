@@ -23,7 +23,9 @@ pub(super) fn run(
     let (affected, picked) = match &g.affected {
         Some(range) => {
             let affecting = session.affected(range, &g.filters)?;
-            let set: Vec<bool> = (0..session.workspace().services.len())
+            let set: Vec<bool> = session
+                .workspace()
+                .service_ids()
                 .map(|i| affecting.impact.affected.is_affected(i))
                 .collect();
             (Some(set), affecting.picked)

@@ -37,7 +37,7 @@ pub(super) fn run(cwd: &Path, config: &ConfigLocation) -> Result<ExitCode, CliEr
         }));
     };
     let npm: Vec<_> = ws
-        .services
+        .services()
         .iter()
         .filter(|s| s.ecosystem.is_some_and(|e| e.is_npm_family()))
         .collect();

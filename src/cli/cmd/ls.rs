@@ -7,6 +7,7 @@ use super::{open, print};
 use crate::cli::args::LsFormat;
 use crate::cli::settings::LsSettings;
 use crate::cli::{CliError, ExitCode};
+use shockwave_core::config::ServiceId;
 use shockwave_core::engine::ConfigLocation;
 use shockwave_core::report::ls;
 use shockwave_core::report::output::Stdout;
@@ -20,11 +21,11 @@ pub(super) fn run(
     session.check_filters(&l.filters)?;
     let ws = session.workspace();
     let picked = if l.filters.is_empty() {
-        vec![true; ws.services.len()]
+        vec![true; ws.services().len()]
     } else {
         session.filtered(&l.filters)?
     };
-    let ids: Vec<usize> = (0..ws.services.len()).filter(|&i| picked[i]).collect();
+    let ids: Vec<ServiceId> = ws.service_ids().filter(|i| picked[i.index()]).collect();
     match l.format {
         LsFormat::Text => print(&ls::text(ws, &ids)),
         LsFormat::Json => Stdout::json(&ls::json(ws, &ids)),

@@ -45,7 +45,7 @@ pub(super) fn run(
     let ws = session.workspace();
     let (graph, shard) = match &a.shard {
         Some(s) => {
-            let labels: Vec<String> = graph.tasks.iter().map(|t| t.label(ws)).collect();
+            let labels: Vec<String> = graph.tasks().iter().map(|t| t.label(ws)).collect();
             let known = summaries::timings(&s.timings);
             let (graph, plan) = shard::split(graph, &labels, &known, s.count, s.this);
             (graph, Some(plan))
@@ -54,7 +54,7 @@ pub(super) fn run(
     };
     let remote = a
         .remote
-        .config(&ws.remote_cache)?
+        .config(ws.remote_cache())?
         .map(|c| Arc::new(RemoteCache::new(c)));
     // Shared with the workers, which ask whether a file a task wrote is tracked.
     let index = Arc::new(index);

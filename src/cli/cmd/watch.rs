@@ -168,11 +168,11 @@ fn round(
         Ok(ready) => ready,
         Err(e) => return nothing_runs(&e.into(), env),
     };
-    let labels: Vec<String> = p.graph.tasks.iter().map(|t| t.label(ws)).collect();
+    let labels: Vec<String> = p.graph.tasks().iter().map(|t| t.label(ws)).collect();
     let hex: Vec<String> = hashes.iter().map(|h| h.to_hex().to_string()).collect();
     let stale: Vec<bool> = p
         .graph
-        .tasks
+        .tasks()
         .iter()
         .enumerate()
         .map(|(i, t)| !t.def.persistent && state.done.get(&labels[i]) != Some(&hex[i]))
@@ -187,7 +187,7 @@ fn round(
     if stale.iter().any(|&s| s) {
         said = true;
         let (sub, old) = p.graph.subset(&stale);
-        let sub_hashes: Vec<blake3::Hash> = old.iter().map(|&o| hashes[o]).collect();
+        let sub_hashes: Vec<blake3::Hash> = old.iter().map(|&o| hashes[o.index()]).collect();
         let plan = Plan::new(
             ws,
             &sub,
@@ -197,7 +197,7 @@ fn round(
             w.run.no_cache,
         );
         let cache = Arc::new(LocalCache::new(cache_dir));
-        let remote = match w.run.remote.config(&ws.remote_cache) {
+        let remote = match w.run.remote.config(ws.remote_cache()) {
             Ok(r) => r.map(|c| Arc::new(RemoteCache::new(c))),
             Err(e) => {
                 print_error(&e, env.stderr);
@@ -225,7 +225,9 @@ fn round(
         for (i, r) in outcome.results.iter().enumerate() {
             let label = &plan.labels[i];
             if r.status.succeeded() {
-                state.done.insert(label.clone(), hex[old[i]].clone());
+                state
+                    .done
+                    .insert(label.clone(), hex[old[i].index()].clone());
             } else {
                 state.done.remove(label);
             }
@@ -234,7 +236,7 @@ fn round(
     if interrupt.is_requested() {
         return said;
     }
-    for (i, t) in p.graph.tasks.iter().enumerate() {
+    for (i, t) in p.graph.tasks().iter().enumerate() {
         if !t.def.persistent {
             continue;
         }
@@ -242,7 +244,7 @@ fn round(
         let ready = t
             .needs
             .iter()
-            .all(|&n| state.done.get(&labels[n]) == Some(&hex[n]));
+            .all(|&n| state.done.get(&labels[n.index()]) == Some(&hex[n.index()]));
         if !ready {
             state.persistent.stop(label);
             eprintln!("watch: {label} waits for what it needs to succeed");

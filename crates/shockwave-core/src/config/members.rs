@@ -166,6 +166,7 @@ impl Validator<'_> {
 #[cfg(test)]
 mod tests {
     use crate::config::testing::{parse_in, tree};
+    use crate::config::ServiceId;
 
     #[test]
     fn members_name_services_after_folders() {
@@ -177,7 +178,7 @@ mod tests {
         .unwrap();
         let names: Vec<_> = ws.service_names().collect();
         assert_eq!(names, ["a", "b", "c"]);
-        assert_eq!(ws.services[2].root, "libs/c");
+        assert_eq!(ws.service(ServiceId::new(2)).root, "libs/c");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -14,9 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::discover::{DiscoverError, Ecosystem, Kind, LockLink, LockfileUse, PackageInput};
 use crate::glob::Globs;
 use crate::graph::ServiceGraph;
-
-/// Index of a service in [`Workspace::services`] (sorted by name).
-pub type ServiceId = usize;
+pub use crate::graph::ServiceId;
 
 /// What to do with a changed file that no service owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, JsonSchema)]
@@ -135,42 +133,43 @@ pub struct Service {
     pub kind: Kind,
 }
 
-/// The validated, frozen configuration.
+/// The validated, frozen configuration. Only `config` builds one (its fields are visible there
+/// alone); everything else reads it through the accessors.
 #[derive(Debug)]
 pub struct Workspace {
     /// The config file that was loaded; with no pipeline.toml (`zero_config`), where it would be.
-    pub config_path: PathBuf,
+    pub(super) config_path: PathBuf,
     /// No pipeline.toml: everything was discovered from the manifests.
-    pub zero_config: bool,
+    pub(super) zero_config: bool,
     /// The directory holding the config file; every path in the config is relative to it.
-    pub root: PathBuf,
-    pub default_base: Option<String>,
-    pub global_inputs: Globs,
+    pub(super) root: PathBuf,
+    pub(super) default_base: Option<String>,
+    pub(super) global_inputs: Globs,
     /// Environment variables whose values enter every task's hash (patterns as in
     /// [`Target::env`]).
-    pub global_env: Vec<String>,
+    pub(super) global_env: Vec<String>,
     /// Where the targets are written, for errors that point at a `needs`: the config file, or the
     /// `turbo.json` they were read from.
-    pub targets_file: PathBuf,
+    pub(super) targets_file: PathBuf,
     /// The turbo.json keys read but with no equivalent here, for one warning.
-    pub turbo_ignored: Vec<String>,
-    pub ignore: Globs,
-    pub unowned: UnownedPolicy,
+    pub(super) turbo_ignored: Vec<String>,
+    pub(super) ignore: Globs,
+    pub(super) unowned: UnownedPolicy,
     /// `SHOCKWAVE_FSMONITOR` overrides it (`cli::settings`).
-    pub fsmonitor: FsMonitorKind,
+    pub(super) fsmonitor: FsMonitorKind,
     /// Sorted by name; a [`ServiceId`] indexes this.
-    pub services: Vec<Service>,
+    pub(super) services: Vec<Service>,
     /// Every target name defined anywhere, sorted.
-    pub target_names: BTreeSet<String>,
-    pub graph: ServiceGraph,
+    pub(super) target_names: BTreeSet<String>,
+    pub(super) graph: ServiceGraph,
     /// `[remote_cache]` as written; the environment and flags override it (`cli::settings`).
-    pub remote_cache: RemoteCacheFile,
+    pub(super) remote_cache: RemoteCacheFile,
     /// Lockfiles whose changes are judged by each user's resolved closure (discovery only).
-    pub lockfiles: Vec<LockfileUse>,
+    pub(super) lockfiles: Vec<LockfileUse>,
     /// What discovery accepted but is worth knowing (`check` prints them).
-    pub discovery_notes: Vec<DiscoverError>,
+    pub(super) discovery_notes: Vec<DiscoverError>,
     /// Discovered edges a lockfile decided (sorted), for `--explain`.
-    pub lock_links: Vec<LockLink>,
+    pub(super) lock_links: Vec<LockLink>,
 }
 
 /// The `[remote_cache]` table, validated; every key is optional.
@@ -184,10 +183,115 @@ pub struct RemoteCacheFile {
 }
 
 impl Workspace {
+    /// The config file that was loaded; with no pipeline.toml (`zero_config`), where it would be.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// No pipeline.toml: everything was discovered from the manifests.
+    pub fn zero_config(&self) -> bool {
+        self.zero_config
+    }
+
+    /// The directory holding the config file; every path in the config is relative to it.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn default_base(&self) -> Option<&str> {
+        self.default_base.as_deref()
+    }
+
+    pub fn global_inputs(&self) -> &Globs {
+        &self.global_inputs
+    }
+
+    /// Environment variables whose values enter every task's hash.
+    pub fn global_env(&self) -> &[String] {
+        &self.global_env
+    }
+
+    /// Where the targets are written: the config file, or the `turbo.json` they were read from.
+    pub fn targets_file(&self) -> &Path {
+        &self.targets_file
+    }
+
+    /// The turbo.json keys read but with no equivalent here.
+    pub fn turbo_ignored(&self) -> &[String] {
+        &self.turbo_ignored
+    }
+
+    pub fn ignore(&self) -> &Globs {
+        &self.ignore
+    }
+
+    pub fn unowned(&self) -> UnownedPolicy {
+        self.unowned
+    }
+
+    /// As configured; `SHOCKWAVE_FSMONITOR` overrides it (`cli::settings`).
+    pub fn fsmonitor(&self) -> FsMonitorKind {
+        self.fsmonitor
+    }
+
+    /// Every service, sorted by name; a [`ServiceId`] is a position here.
+    #[inline]
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// Every target name defined anywhere, sorted.
+    pub fn target_names(&self) -> &BTreeSet<String> {
+        &self.target_names
+    }
+
+    pub fn graph(&self) -> &ServiceGraph {
+        &self.graph
+    }
+
+    /// `[remote_cache]` as written.
+    pub fn remote_cache(&self) -> &RemoteCacheFile {
+        &self.remote_cache
+    }
+
+    /// Lockfiles whose changes are judged by each user's resolved closure.
+    pub fn lockfiles(&self) -> &[LockfileUse] {
+        &self.lockfiles
+    }
+
+    /// What discovery accepted but is worth knowing.
+    pub fn discovery_notes(&self) -> &[DiscoverError] {
+        &self.discovery_notes
+    }
+
+    /// Discovered edges a lockfile decided (sorted).
+    pub fn lock_links(&self) -> &[LockLink] {
+        &self.lock_links
+    }
+
     pub fn service_id(&self, name: &str) -> Option<ServiceId> {
         self.services
             .binary_search_by(|s| s.name.as_str().cmp(name))
             .ok()
+            .map(ServiceId::new)
+    }
+
+    /// The service `id` stands for.
+    #[inline]
+    pub fn service(&self, id: ServiceId) -> &Service {
+        &self.services[id.index()]
+    }
+
+    /// Every service's id, in the services' order.
+    pub fn service_ids(&self) -> impl ExactSizeIterator<Item = ServiceId> + DoubleEndedIterator {
+        (0..self.services.len()).map(ServiceId::new)
+    }
+
+    /// Every service with its id, in order.
+    pub fn services_by_id(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (ServiceId, &Service)> + DoubleEndedIterator {
+        self.service_ids().zip(&self.services)
     }
 
     /// The lockfile that decided the discovered edge from `service` to `dep`, if one did.
@@ -200,5 +304,20 @@ impl Workspace {
 
     pub fn service_names(&self) -> impl Iterator<Item = &str> {
         self.services.iter().map(|s| s.name.as_str())
+    }
+}
+
+#[cfg(test)]
+impl Workspace {
+    /// This workspace with `edit` applied to its services and the service graph built again
+    /// from their dependency lists: for tests of later stages that need a shape only discovery
+    /// gives (an edge a manifest decides, a dev-dependency).
+    pub(crate) fn with_services_edited(mut self, edit: impl FnOnce(&mut [Service])) -> Workspace {
+        edit(&mut self.services);
+        self.graph = ServiceGraph::build(
+            self.services.iter().map(|s| s.deps.as_slice()),
+            self.services.iter().map(|s| s.dev_deps.as_slice()),
+        );
+        self
     }
 }

@@ -197,7 +197,7 @@ mod tests {
         )
         .unwrap();
         let link = ws.service_id("link").unwrap();
-        assert_eq!(ws.services[link].root, "real/a");
+        assert_eq!(ws.service(link).root, "real/a");
     }
 
     #[test]

@@ -330,13 +330,14 @@ impl Validator<'_> {
 #[cfg(test)]
 mod tests {
     use crate::config::testing::{parse_in, tree};
+    use crate::config::ServiceId;
 
     #[test]
     fn service_override_merges_field_by_field() {
         let t = tree(&["s"]);
         let text = "[targets.build]\ncommand=\"make\"\noutputs=[\"bin/**\"]\nenv=[\"B\",\"A\"]\n[services.s]\nroot=\"s\"\n[services.s.targets.build]\ncommand=\"other\"\n";
         let ws = parse_in(t.path(), text).unwrap();
-        let b = &ws.services[0].targets["build"];
+        let b = &ws.service(ServiceId::new(0)).targets["build"];
         assert_eq!(b.command, "other");
         assert_eq!(b.outputs.patterns, ["bin/**"]);
         assert_eq!(b.env, ["A", "B"]);

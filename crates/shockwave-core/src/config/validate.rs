@@ -102,7 +102,7 @@ impl Validator<'_> {
         let ids: FxHashMap<&str, ServiceId> = names
             .iter()
             .enumerate()
-            .map(|(id, n)| (n.as_str(), id))
+            .map(|(id, n)| (n.as_str(), ServiceId::new(id)))
             .collect();
         let mut defaults = Defaults::new(&raw.targets);
         let mut services = Vec::with_capacity(drafts.len());
@@ -110,7 +110,7 @@ impl Validator<'_> {
         for (name, d) in drafts {
             let mut deps = self.service_deps(
                 &name,
-                services.len(),
+                ServiceId::new(services.len()),
                 &d.deps,
                 (&names, &ids),
                 &mut dep_spans,
@@ -410,7 +410,7 @@ impl Validator<'_> {
     ) -> Option<ServiceGraph> {
         let mut written: Vec<Vec<ServiceId>> = vec![Vec::new(); services.len()];
         for (from, to, _) in dep_spans {
-            written[*from].push(*to);
+            written[from.index()].push(*to);
         }
         let only_written =
             ServiceGraph::build(written.iter().map(Vec::as_slice), std::iter::empty());
@@ -418,7 +418,10 @@ impl Validator<'_> {
             let cycle = only_written
                 .cycle_through(group[0])
                 .unwrap_or_else(|| group.clone());
-            let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+            let chain: Vec<&str> = cycle
+                .iter()
+                .map(|i| services[i.index()].name.as_str())
+                .collect();
             // Point at the last written entry of the loop, as a dependency written twice is
             // reported where it is written last.
             let span = cycle.windows(2).find_map(|w| {

@@ -17,6 +17,7 @@ use super::{
     DiscoverError, DiscoveredService, Discovery, Ecosystem, Kind, LockFormat, LockUser, LockfileUse,
 };
 use crate::confine::Root;
+use crate::graph::ServiceId;
 use crate::paths::WorkspaceDirs;
 
 mod manifest;
@@ -364,8 +365,9 @@ fn check_cycle(
         services
             .binary_search_by(|s| s.name.as_str().cmp(name))
             .ok()
+            .map(ServiceId::new)
     };
-    let deps: Vec<Vec<usize>> = services
+    let deps: Vec<Vec<ServiceId>> = services
         .iter()
         .map(|s| s.deps.iter().filter_map(|d| id(d)).collect())
         .collect();
@@ -378,17 +380,24 @@ fn check_cycle(
     else {
         return Ok(());
     };
-    let chain: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
-    let line_of = |from: usize, to: usize| {
-        edge_lines
-            .get(&(services[from].name.clone(), services[to].name.clone()))
-            .copied()
+    let chain: Vec<&str> = cycle
+        .iter()
+        .map(|i| services[i.index()].name.as_str())
+        .collect();
+    let line_of = |from: ServiceId, to: ServiceId| {
+        let name = |id: ServiceId| services[id.index()].name.clone();
+        edge_lines.get(&(name(from), name(to))).copied()
     };
     let places: Vec<String> = cycle
         .windows(2)
-        .map(|pair| files::at(&services[pair[0]].manifest, line_of(pair[0], pair[1])))
+        .map(|pair| {
+            files::at(
+                &services[pair[0].index()].manifest,
+                line_of(pair[0], pair[1]),
+            )
+        })
         .collect();
-    let first = &services[cycle[0]];
+    let first = &services[cycle[0].index()];
     Err(DiscoverError::new(
         &first.manifest,
         cycle.get(1).and_then(|&next| line_of(cycle[0], next)),

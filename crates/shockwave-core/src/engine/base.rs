@@ -23,11 +23,11 @@ pub struct BaseChoice {
 
 /// The revisions to compare: `range` completed with the config's `default_base`. With neither,
 /// the base is left to [`find_base`], which looks for the CI's or the default branch.
-pub(super) fn change_query(default_base: Option<&String>, range: &Range) -> ChangeQuery {
+pub(super) fn change_query(default_base: Option<&str>, range: &Range) -> ChangeQuery {
     let base = match (&range.base, range.uncommitted) {
         (Some(b), _) => Some(b.clone()),
         (None, true) if range.head.is_none() => None,
-        (None, _) => default_base.cloned(),
+        (None, _) => default_base.map(str::to_string),
     };
     ChangeQuery {
         base,

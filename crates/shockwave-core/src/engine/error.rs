@@ -75,9 +75,9 @@ impl EngineError {
             _ => None,
         };
         if let Some((at, message, help)) = positioned {
-            if let Ok(source_text) = crate::config::read_config(&ws.targets_file, &ws.root) {
+            if let Ok(source_text) = crate::config::read_config(ws.targets_file(), ws.root()) {
                 return EngineError::Config(ConfigError::Invalid {
-                    path: ws.targets_file.clone(),
+                    path: ws.targets_file().to_path_buf(),
                     source_text,
                     diagnostics: vec![Diagnostic::new(message).at(at.clone()).help(help)],
                 });

@@ -59,7 +59,7 @@ pub(super) fn impact(
     let locks = crate::lockfiles::impact(&git.repo, &changes, &git.prefix, ws)?;
     let affected =
         affected::compute_with_lockfiles(ws, &git.prefix, changes.paths(), dependents, &locks);
-    if ws.unowned == UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
+    if ws.unowned() == UnownedPolicy::Warn && !affected.unowned_files.is_empty() {
         let n = affected.unowned_files.len();
         let first =
             bstr::ByteSlice::to_str_lossy(affected.unowned_files[0].as_slice()).into_owned();

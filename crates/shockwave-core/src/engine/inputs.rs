@@ -75,7 +75,7 @@ pub(super) fn rehash(
     r: &mut Rehash,
 ) -> Vec<blake3::Hash> {
     let t0 = std::time::Instant::now();
-    let names: Vec<String> = ws.services.iter().map(|s| s.name.clone()).collect();
+    let names: Vec<String> = ws.services().iter().map(|s| s.name.clone()).collect();
     let in_repo = |path: &str| BString::from(git.prefix.repo_path(path));
     let since = match &r.since {
         Some(paths) => Since::Paths(paths),
@@ -83,7 +83,7 @@ pub(super) fn rehash(
     };
     let locks_kept = match (&since, &r.locks) {
         (Since::Paths(paths), Some((uses, was, _))) => {
-            *uses == ws.lockfiles
+            *uses == ws.lockfiles()
                 && *was == names
                 && !paths.iter().any(|changed| {
                     *changed == in_repo("package.json")
@@ -97,7 +97,7 @@ pub(super) fn rehash(
     };
     if !locks_kept {
         let locks = crate::lockfiles::lock_inputs(&git.repo, &git.prefix, ws);
-        r.locks = Some((ws.lockfiles.clone(), names, locks));
+        r.locks = Some((ws.lockfiles().to_vec(), names, locks));
     }
     let locks = &r.locks.as_ref().expect("just read").2;
     let (hashes, rehashed) = crate::hash::rehash_tasks(
@@ -134,7 +134,7 @@ pub(super) fn rehash(
 pub(super) fn write_check(ws: &Workspace, prefix: &WsPrefix, index: Arc<RepoIndex>) -> WriteCheck {
     let prefix = prefix.clone();
     WriteCheck {
-        roots: ws.services.iter().map(|s| s.root.clone()).collect(),
+        roots: ws.services().iter().map(|s| s.root.clone()).collect(),
         tracked: Box::new(move |path| {
             let mut buf = Vec::with_capacity(prefix.strip_len() + path.len());
             index.is_tracked(prefix.repo_path_in(path.as_bytes(), &mut buf))

@@ -137,7 +137,7 @@ fn read(
                 path.display(),
                 started.elapsed().as_secs_f64() * 1e3
             );
-            if ws.services.is_empty() {
+            if ws.services().is_empty() {
                 warn_if_discovery_would_find(&repo, &ws);
             }
             warn_turbo_ignored(&ws, said);
@@ -178,11 +178,11 @@ fn discovered(
 
 /// Where the workspace sits in `repo`, or why it cannot be used there.
 fn locate(ws: &Workspace, repo: Repo) -> Result<Git, NoRepository> {
-    let prefix = match ws.root.strip_prefix(repo.workdir()) {
+    let prefix = match ws.root().strip_prefix(repo.workdir()) {
         Ok(rel) => WsPrefix::from_path(rel),
         Err(_) => {
             return Err(NoRepository::Outside {
-                config: ws.config_path.clone(),
+                config: ws.config_path().to_path_buf(),
                 workdir: repo.workdir().to_path_buf(),
             })
         }
@@ -196,7 +196,7 @@ fn locate(ws: &Workspace, repo: Repo) -> Result<Git, NoRepository> {
 fn use_monitor(repo: &mut Repo, ws: &Workspace, fs: &FileMonitor) {
     if let Some(seen) = &fs.seen {
         repo.use_seen_changes(seen.clone());
-    } else if fs.kind(ws.fsmonitor) == FsMonitorKind::Watchman {
+    } else if fs.kind(ws.fsmonitor()) == FsMonitorKind::Watchman {
         let state = repo.workdir().join(".shockwave").join("fsmonitor.json");
         repo.use_fsmonitor(FsMonitor {
             sock: fs.watchman_sock.clone(),
@@ -210,10 +210,10 @@ fn use_monitor(repo: &mut Repo, ws: &Workspace, fs: &FileMonitor) {
 
 /// turbo.json keys that change nothing here, named once.
 fn warn_turbo_ignored(ws: &Workspace, said: &mut Said) {
-    if !ws.turbo_ignored.is_empty() && first_time(&mut said.turbo) {
+    if !ws.turbo_ignored().is_empty() && first_time(&mut said.turbo) {
         tracing::warn!(
             "turbo.json keys with no equivalent in shockwave are ignored: {} (see the README's \"Coming from Turborepo\")",
-            ws.turbo_ignored.join(", ")
+            ws.turbo_ignored().join(", ")
         );
     }
 }
@@ -222,14 +222,14 @@ fn warn_turbo_ignored(ws: &Workspace, said: &mut Said) {
 /// table alone turns discovery off) would make every command answer "nothing affected": say so,
 /// with the line to add.
 fn warn_if_discovery_would_find(repo: &Repo, ws: &Workspace) {
-    let found = match repo.workspace_dirs(&ws.root) {
-        Ok(Some(mut dirs)) => config::discover_only(&ws.root, &mut dirs),
-        _ => config::discover_only(&ws.root, &mut crate::paths::FsDirs::new(&ws.root)),
+    let found = match repo.workspace_dirs(ws.root()) {
+        Ok(Some(mut dirs)) => config::discover_only(ws.root(), &mut dirs),
+        _ => config::discover_only(ws.root(), &mut crate::paths::FsDirs::new(ws.root())),
     };
     match found {
         Ok(Some(discovered)) => tracing::warn!(
             "{} declares no services, but the workspace holds {}: add `discover = \"auto\"` under `[workspace]` to use them (or list them in `members`)",
-            ws.config_path.display(),
+            ws.config_path().display(),
             crate::report::init::found(&discovered)
         ),
         Ok(None) => {}
@@ -255,7 +255,7 @@ fn config_path(cwd: &Path, config: Option<&Path>) -> Result<PathBuf, EngineError
 /// `cwd` relative to the workspace root, `""` outside it.
 fn workspace_cwd(ws: &Workspace, cwd: &Path) -> String {
     let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
-    cwd.strip_prefix(&ws.root)
+    cwd.strip_prefix(ws.root())
         .map(crate::paths::slashed)
         .unwrap_or_default()
 }

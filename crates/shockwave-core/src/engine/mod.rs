@@ -137,7 +137,7 @@ impl Session {
     pub fn affected(&self, range: &Range, filters: &[Selector]) -> Result<Affecting, EngineError> {
         let l = &self.loaded;
         select::check_filters(l, filters)?;
-        let query = base::change_query(l.ws.default_base.as_ref(), range);
+        let query = base::change_query(l.ws.default_base(), range);
         l.git()?;
         select::affected(l, range, query, filters, self.options.notify)
     }

@@ -85,9 +85,10 @@ pub(super) fn filtered(
             ci_base: None,
             push_before: None,
         };
-        let query = change_query(ws.default_base.as_ref(), &range);
+        let query = change_query(ws.default_base(), &range);
         let impact = impact(l.git()?, ws, &range, query, notify)?;
-        Ok((0..ws.services.len())
+        Ok(ws
+            .service_ids()
             .map(|i| impact.affected.is_affected(i))
             .collect())
     };
@@ -101,13 +102,13 @@ pub(super) fn filtered(
 /// Checks `filters` against the config alone: a name no service has, a folder that does not
 /// exist.
 pub(super) fn check_filters(l: &Loaded, filters: &[Selector]) -> Result<(), EngineError> {
-    Ok(crate::filter::check(&l.ws, filters, &l.cwd, &l.ws.root)?)
+    Ok(crate::filter::check(&l.ws, filters, &l.cwd, l.ws.root())?)
 }
 
 /// Checks `select` against the config alone.
 pub(super) fn choose<'a>(l: &Loaded, select: &'a Select) -> Result<Chosen<'a>, EngineError> {
     let ws = &l.ws;
-    let query = |range: &Range| change_query(ws.default_base.as_ref(), range);
+    let query = |range: &Range| change_query(ws.default_base(), range);
     if !select.filters.is_empty() {
         check_filters(l, &select.filters)?;
         if let SelectBy::Affected { range, asked: true } = &select.by {
@@ -129,7 +130,8 @@ pub(super) fn choose<'a>(l: &Loaded, select: &'a Select) -> Result<Chosen<'a>, E
             Chosen::Services(ids)
         }
         SelectBy::Affected { range, asked } => {
-            let base_known = range.base.is_some() || range.uncommitted || ws.default_base.is_some();
+            let base_known =
+                range.base.is_some() || range.uncommitted || ws.default_base().is_some();
             if !asked && !base_known {
                 return Err(EngineError::NothingSelected);
             }
@@ -180,11 +182,11 @@ pub(super) fn select(
             }
         );
     }
-    let of_kind = |id: &usize| select.kind.is_none_or(|k| ws.services[*id].kind == k);
+    let of_kind = |id: &ServiceId| select.kind.is_none_or(|k| ws.service(*id).kind == k);
     let raw = || select.filters.iter().map(|f| f.raw.clone()).collect();
     Ok(match chosen {
         Chosen::All => Selection {
-            services: (0..ws.services.len()).filter(of_kind).collect(),
+            services: ws.service_ids().filter(of_kind).collect(),
             by: SelectedBy::All,
             impact: None,
             filters: Vec::new(),
@@ -199,7 +201,7 @@ pub(super) fn select(
             affected: Some((range, query)),
         } => {
             let Affecting { impact, picked } = affected(l, range, query, &select.filters, notify)?;
-            let picked = |i: &usize| picked.as_ref().is_none_or(|p| p[*i]);
+            let picked = |i: &ServiceId| picked.as_ref().is_none_or(|p| p[i.index()]);
             Selection {
                 services: impact
                     .affected
@@ -215,8 +217,9 @@ pub(super) fn select(
         Chosen::Filter { affected: None } => {
             let picked = filtered(l, &select.filters, notify)?;
             Selection {
-                services: (0..ws.services.len())
-                    .filter(|&i| picked[i])
+                services: ws
+                    .service_ids()
+                    .filter(|i| picked[i.index()])
                     .filter(of_kind)
                     .collect(),
                 by: SelectedBy::Filter,

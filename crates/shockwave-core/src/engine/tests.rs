@@ -97,7 +97,7 @@ fn hashes(session: &mut Session) -> Vec<(String, String)> {
     let hashes = session.hash(&p.index, &p.graph).unwrap();
     let ws = session.workspace();
     p.graph
-        .tasks
+        .tasks()
         .iter()
         .zip(&hashes.hashes)
         .map(|(t, h)| (t.label(ws), h.to_hex().to_string()))
@@ -126,7 +126,7 @@ fn a_session_reloaded_round_after_round_sees_each_save() {
     assert_eq!(first[0], second[0]);
     assert_ne!(first[1], second[1]);
     let affecting = session.affected(&range(None, None, true), &[]).unwrap();
-    let affected: Vec<_> = affecting.impact.affected.ids().collect();
+    let affected: Vec<usize> = affecting.impact.affected.ids().map(|i| i.index()).collect();
     assert_eq!(affected, [1], "only b is affected");
 
     // A target added to the config exists once the session reloads, not before.
@@ -171,7 +171,7 @@ fn config_checks_answer_before_a_missing_repository_is_reported() {
     write(dir, "svc/api/main.go", "package api\n");
     let config = dir.join("pipeline.toml");
     let session = Session::open(dir, options(Some(&config))).unwrap();
-    assert_eq!(session.workspace().services.len(), 1);
+    assert_eq!(session.workspace().services().len(), 1);
     match session.service_id("apii") {
         Err(EngineError::UnknownService { name, suggestion }) => {
             assert_eq!(

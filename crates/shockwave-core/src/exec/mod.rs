@@ -197,12 +197,15 @@ impl<'a> Scheduler<'a> {
         on_event: &'a mut dyn FnMut(&RunEvent),
     ) -> Self {
         let n = graph.len();
-        let remaining: Vec<usize> = graph.tasks.iter().map(|t| t.needs.len()).collect();
+        let remaining: Vec<usize> = graph.tasks().iter().map(|t| t.needs.len()).collect();
         Scheduler {
             graph,
             opts,
             on_event,
-            ready: (0..n).filter(|&i| remaining[i] == 0).collect(),
+            ready: graph
+                .task_ids()
+                .filter(|i| remaining[i.index()] == 0)
+                .collect(),
             remaining,
             results: vec![None; n],
             blocked: vec![false; n],
@@ -257,14 +260,15 @@ impl<'a> Scheduler<'a> {
             return;
         };
         let now = Instant::now();
-        for task in 0..self.beats.len() {
-            if let Some((due, since)) = self.beats[task] {
+        let graph = self.graph;
+        for task in graph.task_ids() {
+            if let Some((due, since)) = self.beats[task.index()] {
                 if now >= due {
                     self.emit(&RunEvent::StillRunning {
                         task,
                         running_for: now - since,
                     });
-                    self.beats[task] = Some((due + every, since));
+                    self.beats[task.index()] = Some((due + every, since));
                 }
             }
         }
@@ -276,7 +280,7 @@ impl<'a> Scheduler<'a> {
             let Some(idx) = self.ready.pop_front() else {
                 break;
             };
-            if self.blocked[idx] {
+            if self.blocked[idx.index()] {
                 continue;
             }
             self.running += 1;
@@ -290,7 +294,7 @@ impl<'a> Scheduler<'a> {
     fn worker_event(&mut self, e: &RunEvent) {
         if let (RunEvent::CommandStarted { task }, Some(every)) = (e, self.opts.heartbeat) {
             let now = Instant::now();
-            self.beats[*task] = Some((now + every, now));
+            self.beats[task.index()] = Some((now + every, now));
         }
         self.emit(e);
     }
@@ -298,18 +302,18 @@ impl<'a> Scheduler<'a> {
     /// A task ended: release what needs it, or skip everything downstream of a failure.
     fn finished(&mut self, idx: TaskIdx, result: TaskResult) {
         self.running -= 1;
-        self.beats[idx] = None;
+        self.beats[idx.index()] = None;
         let ok = result.status.succeeded();
         self.emit(&RunEvent::Finished {
             task: idx,
             result: result.clone(),
         });
-        self.results[idx] = Some(result);
+        self.results[idx.index()] = Some(result);
         let graph = self.graph;
         if ok {
-            for &d in &graph.dependents[idx] {
-                self.remaining[d] -= 1;
-                if self.remaining[d] == 0 && !self.blocked[d] {
+            for &d in graph.dependents_of(idx) {
+                self.remaining[d.index()] -= 1;
+                if self.remaining[d.index()] == 0 && !self.blocked[d.index()] {
                     self.ready.push_back(d);
                 }
             }
@@ -318,10 +322,10 @@ impl<'a> Scheduler<'a> {
         // Everything downstream of a failure is skipped, with the cause recorded.
         let mut stack = vec![idx];
         while let Some(t) = stack.pop() {
-            for &d in &graph.dependents[t] {
-                if !self.blocked[d] {
-                    self.blocked[d] = true;
-                    self.results[d] = Some(skipped(Some(idx)));
+            for &d in graph.dependents_of(t) {
+                if !self.blocked[d.index()] {
+                    self.blocked[d.index()] = true;
+                    self.results[d.index()] = Some(skipped(Some(idx)));
                     stack.push(d);
                 }
             }

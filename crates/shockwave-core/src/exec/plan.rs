@@ -121,7 +121,7 @@ impl Plan {
     ) -> Plan {
         let needed_by = needed_by(graph);
         let tasks = graph
-            .tasks
+            .tasks()
             .iter()
             .zip(hashes)
             .zip(needed_by)
@@ -145,7 +145,7 @@ impl Plan {
         Plan {
             targets,
             selection,
-            labels: graph.tasks.iter().map(|t| t.label(ws)).collect(),
+            labels: graph.tasks().iter().map(|t| t.label(ws)).collect(),
             tasks,
             shard: None,
         }
@@ -209,7 +209,7 @@ pub fn task_spec(
     hash: &blake3::Hash,
     cacheable: bool,
 ) -> TaskSpec {
-    let svc = &ws.services[service];
+    let svc = ws.service(service);
     let hash = hash.to_hex().to_string();
     // Cargo builds into `target/` on its own, whatever the target says: never an output worth
     // caching, and often the largest folder there is.
@@ -222,7 +222,7 @@ pub fn task_spec(
     TaskSpec {
         label: label.to_string(),
         command: def.command.clone(),
-        cwd: ws.root.join(&svc.root),
+        cwd: ws.root().join(&svc.root),
         cacheable,
         outputs: def.outputs.clone(),
         watch: cacheable.then(|| Watch {
@@ -243,15 +243,11 @@ pub fn task_spec(
 fn needed_by(graph: &TaskGraph) -> Vec<Option<TaskIdx>> {
     let mut out: Vec<Option<TaskIdx>> = vec![None; graph.len()];
     // Walk in reverse topological order so dependents are labelled before what they need.
-    for i in (0..graph.len()).rev() {
-        let by = if graph.tasks[i].requested {
-            Some(i)
-        } else {
-            out[i]
-        };
-        for &n in &graph.tasks[i].needs {
-            if !graph.tasks[n].requested && out[n].is_none() {
-                out[n] = by;
+    for (i, t) in graph.tasks_by_idx().rev() {
+        let by = if t.requested { Some(i) } else { out[i.index()] };
+        for &n in &t.needs {
+            if !graph.task(n).requested && out[n.index()].is_none() {
+                out[n.index()] = by;
             }
         }
     }

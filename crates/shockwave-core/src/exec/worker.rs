@@ -365,7 +365,7 @@ pub(super) fn spawn(
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     run_one(
                         idx,
-                        &specs[idx],
+                        &specs[idx.index()],
                         &caches,
                         &interrupt,
                         (stream, check.as_deref()),

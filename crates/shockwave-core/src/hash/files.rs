@@ -20,27 +20,27 @@ use crate::tasks::TaskGraph;
 /// the services it needs to build (not their own dev-dependencies, which its tests never build),
 /// `id` itself left out.
 pub(super) fn dev_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    closure_from(ws, id, &ws.services[id].dev_deps)
+    closure_from(ws, id, &ws.service(id).dev_deps)
 }
 
 /// Every service `id` depends on through normal edges, transitively, `id` itself left out.
 pub(super) fn dep_closure(ws: &Workspace, id: ServiceId) -> Vec<ServiceId> {
-    closure_from(ws, id, &ws.services[id].deps)
+    closure_from(ws, id, &ws.service(id).deps)
 }
 
 /// `start` and, transitively, what each needs to build (normal edges; loops walked once),
 /// sorted, `id` left out.
 fn closure_from(ws: &Workspace, id: ServiceId, start: &[ServiceId]) -> Vec<ServiceId> {
-    let mut seen = vec![false; ws.services.len()];
-    seen[id] = true;
+    let mut seen = vec![false; ws.services().len()];
+    seen[id.index()] = true;
     let mut stack = start.to_vec();
     let mut out = Vec::new();
     while let Some(s) = stack.pop() {
-        if std::mem::replace(&mut seen[s], true) {
+        if std::mem::replace(&mut seen[s.index()], true) {
             continue;
         }
         out.push(s);
-        stack.extend(ws.services[s].deps.iter().filter(|&&d| !seen[d]));
+        stack.extend(ws.service(s).deps.iter().filter(|&&d| !seen[d.index()]));
     }
     out.sort_unstable();
     out
@@ -63,9 +63,9 @@ pub(super) fn with_files_of<'a>(
 
 /// For each service: does another service's root lie inside its root?
 pub(super) fn nested_roots(ws: &Workspace) -> Vec<bool> {
-    let mut roots: Vec<&str> = ws.services.iter().map(|s| s.root.as_str()).collect();
+    let mut roots: Vec<&str> = ws.services().iter().map(|s| s.root.as_str()).collect();
     roots.sort_unstable();
-    ws.services
+    ws.services()
         .iter()
         .map(|s| {
             if s.root.is_empty() {
@@ -89,7 +89,7 @@ pub(super) fn service_files<'a>(
     id: ServiceId,
     has_nested: bool,
 ) -> Vec<FileInput<'a>> {
-    let svc = &ws.services[id];
+    let svc = ws.service(id);
     let strip = prefix.strip_len();
     let mut out = Vec::new();
     let mut owners = Vec::new();
@@ -207,17 +207,17 @@ pub(super) fn scan_prefixes(prefix: &WsPrefix, patterns: &[String]) -> Vec<Strin
 /// dependencies of a script ordered by the implied `^NAME`), those services' `paths` and the
 /// global inputs.
 pub fn input_scope(ws: &Workspace, prefix: &WsPrefix, graph: &TaskGraph) -> Scope {
-    let mut services: Vec<ServiceId> = graph.tasks.iter().map(|t| t.service).collect();
+    let mut services: Vec<ServiceId> = graph.tasks().iter().map(|t| t.service).collect();
     services.sort_unstable();
     services.dedup();
     let mut read_too: Vec<ServiceId> = Vec::new();
     for &s in &services {
-        if !ws.services[s].dev_deps.is_empty() {
+        if !ws.service(s).dev_deps.is_empty() {
             read_too.extend(dev_closure(ws, s));
         }
     }
     let mut implied: Vec<ServiceId> = graph
-        .tasks
+        .tasks()
         .iter()
         .filter(|t| t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_))))
         .map(|t| t.service)
@@ -228,12 +228,12 @@ pub fn input_scope(ws: &Workspace, prefix: &WsPrefix, graph: &TaskGraph) -> Scop
         read_too.extend(dep_closure(ws, s));
     }
     services.extend(read_too);
-    services.extend(graph.tasks.iter().flat_map(|t| t.through.iter().copied()));
+    services.extend(graph.tasks().iter().flat_map(|t| t.through.iter().copied()));
     services.sort_unstable();
     services.dedup();
     let mut prefixes: Vec<Vec<u8>> = Vec::with_capacity(services.len() + 4);
     for &s in &services {
-        let svc = &ws.services[s];
+        let svc = ws.service(s);
         prefixes.push(prefix.dir_prefix(&svc.root).into_bytes());
         prefixes.extend(
             scan_prefixes(prefix, &svc.paths)
@@ -248,7 +248,7 @@ pub fn input_scope(ws: &Workspace, prefix: &WsPrefix, graph: &TaskGraph) -> Scop
         );
     }
     prefixes.extend(
-        scan_prefixes(prefix, &ws.global_inputs.patterns)
+        scan_prefixes(prefix, &ws.global_inputs().patterns)
             .into_iter()
             .map(String::into_bytes),
     );

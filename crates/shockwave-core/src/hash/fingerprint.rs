@@ -1,6 +1,7 @@
 //! The fingerprint of one task: every input that goes into its hash, the encoding that hashes it
 //! (the one place that defines a task hash's bytes) and the keyed digests env values enter as.
-//! Nothing here reads files or the environment; [`super::hash_tasks`] fills fingerprints in.
+//! Nothing here reads files or the environment; [`super::hash_tasks`] gathers a task's
+//! [`OwnPart`] and builds its fingerprint once its needs' hashes are known.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -20,28 +21,51 @@ pub const FINGERPRINT_VERSION: u32 = 3;
 /// One input file: workspace-relative path, content id and git mode (borrowed from the index).
 pub type FileInput<'a> = (&'a BStr, &'a gix::oid, u32);
 
-/// Everything that went into one task's hash.
+/// Everything that went into one task's hash: its [`OwnPart`] and its needs' hashes, built
+/// whole once those are known and read-only afterwards.
 #[derive(Debug, Clone)]
 pub struct Fingerprint<'a> {
-    pub version: u32,
-    pub service: String,
-    pub target: String,
-    pub command: String,
-    pub root: String,
-    pub outputs: Vec<String>,
+    own: OwnPart<'a>,
+    /// Label (`service:target`) and hash of every needed task, sorted by label.
+    needs: Vec<(String, blake3::Hash)>,
+}
+
+/// Everything in a task's hash but its needs' hashes: what is known before the tasks it needs
+/// are hashed, so that this bulk (its files above all) is gathered for every task in parallel.
+#[derive(Debug, Clone)]
+pub(super) struct OwnPart<'a> {
+    pub(super) version: u32,
+    pub(super) service: String,
+    pub(super) target: String,
+    pub(super) command: String,
+    pub(super) root: String,
+    pub(super) outputs: Vec<String>,
     /// Sorted by path.
-    pub files: Vec<FileInput<'a>>,
+    pub(super) files: Vec<FileInput<'a>>,
     /// Declared variables and the digests of their values (`None`: unset), sorted by name. The
     /// values themselves are never kept: they may be secrets, and a fingerprint is printed, logged
     /// and stored in summaries.
-    pub env: Vec<(String, Option<EnvDigest>)>,
-    pub global: blake3::Hash,
-    /// Label (`service:target`) and hash of every needed task, sorted by label.
-    pub needs: Vec<(String, blake3::Hash)>,
+    pub(super) env: Vec<(String, Option<EnvDigest>)>,
+    pub(super) global: blake3::Hash,
     /// Each lockfile the service resolves external dependencies through (workspace-relative
     /// path) and the digest of its closure there, sorted by path: what it installs, so churn in
-    /// the lockfile that does not concern it leaves the hash alone.
-    pub lockfiles: Vec<(String, blake3::Hash)>,
+    /// the lockfile that does not concern it leaves the hash alone. Hashed after the needs.
+    pub(super) lockfiles: Vec<(String, blake3::Hash)>,
+}
+
+impl OwnPart<'_> {
+    /// The fields hashed before the needs (all but the lockfiles), in order.
+    pub(super) fn encode(&self, e: &mut Encoder) {
+        e.put(&self.version)
+            .put(&self.service)
+            .put(&self.target)
+            .put(&self.command)
+            .put(&self.root)
+            .put(&self.outputs)
+            .put(&self.files)
+            .put(&self.env)
+            .put(&self.global);
+    }
 }
 
 /// A keyed blake3 digest of one environment variable's value: what enters the task hash and the
@@ -89,6 +113,14 @@ impl Encode for Fingerprint<'_> {
 /// The domain every task hash starts with.
 pub(super) const TASK_DOMAIN: &[u8] = b"shockwave-task\0";
 
+impl<'a> Fingerprint<'a> {
+    /// The fingerprint of a task with `own` for its own part that needs the tasks `needs`
+    /// labels and hashes (sorted by label).
+    pub(super) fn new(own: OwnPart<'a>, needs: Vec<(String, blake3::Hash)>) -> Fingerprint<'a> {
+        Fingerprint { own, needs }
+    }
+}
+
 impl Fingerprint<'_> {
     #[cfg(test)]
     pub fn hash(&self) -> blake3::Hash {
@@ -98,43 +130,70 @@ impl Fingerprint<'_> {
     /// The fields known before the needs are hashed (all but the last two), so that the bulk
     /// of every task's hash, its files, can be computed in parallel.
     pub(super) fn encode_own(&self, e: &mut Encoder) {
-        e.put(&self.version)
-            .put(&self.service)
-            .put(&self.target)
-            .put(&self.command)
-            .put(&self.root)
-            .put(&self.outputs)
-            .put(&self.files)
-            .put(&self.env)
-            .put(&self.global);
+        self.own.encode(e);
     }
 
     /// The fields that follow: the needs' hashes, then the lockfiles.
     pub(super) fn encode_chained(&self, e: &mut Encoder) {
-        e.put(&self.needs).put(&self.lockfiles);
+        e.put(&self.needs).put(&self.own.lockfiles);
+    }
+
+    pub fn command(&self) -> &str {
+        &self.own.command
+    }
+
+    /// The service's root, workspace-relative.
+    pub fn root(&self) -> &str {
+        &self.own.root
+    }
+
+    /// The target's `outputs` patterns.
+    pub fn outputs(&self) -> &[String] {
+        &self.own.outputs
+    }
+
+    /// The input files, sorted by path.
+    pub fn files(&self) -> &[FileInput<'_>] {
+        &self.own.files
+    }
+
+    /// Declared variables and their values' digests (`None`: unset), sorted by name.
+    pub fn env(&self) -> &[(String, Option<EnvDigest>)] {
+        &self.own.env
+    }
+
+    /// The global-inputs hash.
+    pub fn global(&self) -> &blake3::Hash {
+        &self.own.global
+    }
+
+    /// Label and hash of every needed task, sorted by label.
+    pub fn needs(&self) -> &[(String, blake3::Hash)] {
+        &self.needs
     }
 
     /// The fingerprint as JSON (the record `hash --json` and run summaries carry), borrowing
     /// its text: only the hashes, digests and file entries are formatted.
     pub fn record(&self) -> FingerprintRecord<'_> {
+        let own = &self.own;
         FingerprintRecord {
-            command: Some(Cow::from(self.command.as_str())),
-            env: self
+            command: Some(Cow::from(own.command.as_str())),
+            env: own
                 .env
                 .iter()
                 .map(|(k, v)| (Cow::from(k.as_str()), v.map(|d| Cow::Owned(d.display()))))
                 .collect(),
-            files: self
+            files: own
                 .files
                 .iter()
                 .map(|(p, id, mode)| (p.to_str_lossy(), Cow::Owned(format!("{mode:o} {id}"))))
                 .collect(),
-            global: Some(hex(&self.global)),
-            lockfiles: Some(hex_map(&self.lockfiles)),
+            global: Some(hex(&own.global)),
+            lockfiles: Some(hex_map(&own.lockfiles)),
             needs: hex_map(&self.needs),
-            outputs: Some(self.outputs.iter().map(|o| Cow::from(o.as_str())).collect()),
-            root: Some(Cow::from(self.root.as_str())),
-            version: Some(self.version),
+            outputs: Some(own.outputs.iter().map(|o| Cow::from(o.as_str())).collect()),
+            root: Some(Cow::from(own.root.as_str())),
+            version: Some(own.version),
         }
     }
 }
@@ -199,7 +258,7 @@ mod tests {
         std::sync::LazyLock::new(|| ObjectId::empty_blob(gix::hash::Kind::Sha1));
 
     fn fp() -> Fingerprint<'static> {
-        Fingerprint {
+        let own = OwnPart {
             version: FINGERPRINT_VERSION,
             service: "api".into(),
             target: "build".into(),
@@ -209,9 +268,9 @@ mod tests {
             files: vec![(b"services/api/main.go".as_bstr(), EMPTY.as_ref(), 0o100644)],
             env: vec![("GOFLAGS".into(), Some(EnvDigest::of("GOFLAGS", b"-v")))],
             global: blake3::hash(b"g"),
-            needs: vec![],
             lockfiles: vec![("package-lock.json".into(), blake3::hash(b"closure"))],
-        }
+        };
+        Fingerprint::new(own, vec![])
     }
 
     /// A fingerprint with every field set, pinned to its hash. If this test fails, every user's
@@ -220,9 +279,9 @@ mod tests {
     #[test]
     fn golden_fingerprint_hash() {
         let mut f = fp();
-        f.version = 3;
+        f.own.version = 3;
         f.needs = vec![("lib:build".into(), blake3::hash(b"lib"))];
-        f.env.push(("UNSET".into(), None));
+        f.own.env.push(("UNSET".into(), None));
         assert_eq!(
             FINGERPRINT_VERSION, 3,
             "the version is part of the golden value"
@@ -244,7 +303,7 @@ mod tests {
     fn record_json_is_pinned_and_reads_back() {
         let mut f = fp();
         f.needs = vec![("lib:build".into(), blake3::hash(b"lib"))];
-        f.env.push(("UNSET".into(), None));
+        f.own.env.push(("UNSET".into(), None));
         let text = serde_json::to_string(&f.record()).unwrap();
         assert_eq!(text, GOLDEN_RECORD);
         let sorted: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -284,28 +343,31 @@ mod tests {
         let base = fp().hash();
         type Change = Box<dyn Fn(&mut Fingerprint<'static>)>;
         let changes: Vec<(&str, Change)> = vec![
-            ("version", Box::new(|f| f.version += 1)),
-            ("service", Box::new(|f| f.service.push('x'))),
-            ("target", Box::new(|f| f.target.push('x'))),
-            ("command", Box::new(|f| f.command.push(' '))),
-            ("root", Box::new(|f| f.root.push('x'))),
-            ("outputs added", Box::new(|f| f.outputs.push("x/**".into()))),
-            ("outputs changed", Box::new(|f| f.outputs[0].push('x'))),
-            ("files removed", Box::new(|f| f.files.clear())),
+            ("version", Box::new(|f| f.own.version += 1)),
+            ("service", Box::new(|f| f.own.service.push('x'))),
+            ("target", Box::new(|f| f.own.target.push('x'))),
+            ("command", Box::new(|f| f.own.command.push(' '))),
+            ("root", Box::new(|f| f.own.root.push('x'))),
+            (
+                "outputs added",
+                Box::new(|f| f.own.outputs.push("x/**".into())),
+            ),
+            ("outputs changed", Box::new(|f| f.own.outputs[0].push('x'))),
+            ("files removed", Box::new(|f| f.own.files.clear())),
             (
                 "file path",
-                Box::new(|f| f.files[0].0 = b"services/api/main2.go".as_bstr()),
+                Box::new(|f| f.own.files[0].0 = b"services/api/main2.go".as_bstr()),
             ),
-            ("file id", Box::new(|f| f.files[0].1 = &OTHER)),
-            ("file mode", Box::new(|f| f.files[0].2 = 0o100755)),
-            ("env name", Box::new(|f| f.env[0].0.push('X'))),
+            ("file id", Box::new(|f| f.own.files[0].1 = &OTHER)),
+            ("file mode", Box::new(|f| f.own.files[0].2 = 0o100755)),
+            ("env name", Box::new(|f| f.own.env[0].0.push('X'))),
             (
                 "env value",
-                Box::new(|f| f.env[0].1 = Some(EnvDigest::of("GOFLAGS", b"-x"))),
+                Box::new(|f| f.own.env[0].1 = Some(EnvDigest::of("GOFLAGS", b"-x"))),
             ),
-            ("env unset", Box::new(|f| f.env[0].1 = None)),
-            ("env removed", Box::new(|f| f.env.clear())),
-            ("global", Box::new(|f| f.global = blake3::hash(b"h"))),
+            ("env unset", Box::new(|f| f.own.env[0].1 = None)),
+            ("env removed", Box::new(|f| f.own.env.clear())),
+            ("global", Box::new(|f| f.own.global = blake3::hash(b"h"))),
             (
                 "needs added",
                 Box::new(|f| f.needs.push(("lib:build".into(), blake3::hash(b"x")))),
@@ -336,20 +398,20 @@ mod tests {
     #[test]
     fn length_prefixes_keep_fields_apart() {
         let mut a = fp();
-        a.service = "ab".into();
-        a.target = "c".into();
+        a.own.service = "ab".into();
+        a.own.target = "c".into();
         let mut b = fp();
-        b.service = "a".into();
-        b.target = "bc".into();
+        b.own.service = "a".into();
+        b.own.target = "bc".into();
         assert_ne!(a.hash(), b.hash());
         // An element moved from one list to the next.
         let mut a = fp();
-        a.outputs = vec!["x".into(), "y".into()];
-        a.files.clear();
+        a.own.outputs = vec!["x".into(), "y".into()];
+        a.own.files.clear();
         let mut b = fp();
-        b.outputs = vec!["x".into()];
-        b.files.clear();
-        b.env.insert(0, ("y".into(), None));
+        b.own.outputs = vec!["x".into()];
+        b.own.files.clear();
+        b.own.env.insert(0, ("y".into(), None));
         assert_ne!(a.hash(), b.hash());
     }
 

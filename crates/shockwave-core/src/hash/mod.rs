@@ -19,7 +19,7 @@ use env::{env_digests, needs_names};
 use files::{
     dep_closure, dev_closure, is_tracked, nested_roots, select_inputs, service_files, with_files_of,
 };
-use fingerprint::TASK_DOMAIN;
+use fingerprint::{OwnPart, TASK_DOMAIN};
 
 pub mod diff;
 mod encode;
@@ -76,7 +76,7 @@ pub fn hash_tasks<'a>(
     locks: &LockInputs,
 ) -> TaskHashes<'a> {
     let global = Global::new(ws, prefix, index, graph, env);
-    let (mut fingerprints, own): (Vec<_>, Vec<_>) = own_parts(
+    let parts = own_parts(
         &OwnInputs {
             ws,
             prefix,
@@ -87,17 +87,16 @@ pub fn hash_tasks<'a>(
             global: &global,
         },
         |_| true,
-    )
-    .into_iter()
-    .map(|part| part.expect("every task was asked for"))
-    .unzip();
-    let labels: Vec<String> = graph.tasks.iter().map(|t| t.label(ws)).collect();
-    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
-    for i in 0..graph.tasks.len() {
-        fingerprints[i].needs = needs_of(graph, i, &labels, &hashes);
-        let mut e = own[i].clone();
-        fingerprints[i].encode_chained(&mut e);
+    );
+    let labels: Vec<String> = graph.tasks().iter().map(|t| t.label(ws)).collect();
+    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.len());
+    let mut fingerprints: Vec<Fingerprint<'a>> = Vec::with_capacity(graph.len());
+    for (t, part) in graph.tasks().iter().zip(parts) {
+        let (part, mut e) = part.expect("every task was asked for");
+        let fp = Fingerprint::new(part, needs_of(t, &labels, &hashes));
+        fp.encode_chained(&mut e);
         hashes.push(e.finish());
+        fingerprints.push(fp);
     }
     TaskHashes {
         fingerprints,
@@ -106,18 +105,13 @@ pub fn hash_tasks<'a>(
     }
 }
 
-/// The label and hash of every task task `i` needs, sorted by label (its hashes come first in
-/// `hashes`: the graph is in topological order); `labels` are the tasks' labels.
-fn needs_of(
-    graph: &TaskGraph,
-    i: usize,
-    labels: &[String],
-    hashes: &[blake3::Hash],
-) -> Vec<(String, blake3::Hash)> {
-    let mut needs: Vec<(String, blake3::Hash)> = graph.tasks[i]
+/// The label and hash of every task `t` needs, sorted by label (its hashes come first in
+/// `hashes`: the graph is in topological order); `labels` are the graph's tasks' labels.
+fn needs_of(t: &Task, labels: &[String], hashes: &[blake3::Hash]) -> Vec<(String, blake3::Hash)> {
+    let mut needs: Vec<(String, blake3::Hash)> = t
         .needs
         .iter()
-        .map(|&n| (labels[n].clone(), hashes[n]))
+        .map(|n| (labels[n.index()].clone(), hashes[n.index()]))
         .collect();
     needs.sort_by(|a, b| a.0.cmp(&b.0));
     needs
@@ -138,15 +132,16 @@ impl<'a> Global<'a> {
         graph: &TaskGraph,
         env: &EnvSource<'_>,
     ) -> Self {
-        let all_names =
-            if needs_names(&ws.global_env) || graph.tasks.iter().any(|t| needs_names(&t.def.env)) {
-                (env.names)()
-            } else {
-                Vec::new()
-            };
-        let files = matching_files(index, prefix, &ws.global_inputs);
-        let global_env = env_digests(&env_names(&ws.global_env, &all_names), env);
-        let hash = global_hash(&ws.global_inputs.patterns, &files, &global_env);
+        let all_names = if needs_names(ws.global_env())
+            || graph.tasks().iter().any(|t| needs_names(&t.def.env))
+        {
+            (env.names)()
+        } else {
+            Vec::new()
+        };
+        let files = matching_files(index, prefix, ws.global_inputs());
+        let global_env = env_digests(&env_names(ws.global_env(), &all_names), env);
+        let hash = global_hash(&ws.global_inputs().patterns, &files, &global_env);
         Global {
             files,
             hash,
@@ -166,12 +161,12 @@ struct OwnInputs<'x, 'a> {
     global: &'x Global<'a>,
 }
 
-/// The fingerprint (its needs left empty) and the encoded own part of every task `want` asks
-/// for; `None` for the others, whose files are then not even listed.
+/// The own part of every task `want` asks for, and that part encoded; `None` for the others,
+/// whose files are then not even listed.
 fn own_parts<'a>(
     inp: &OwnInputs<'_, 'a>,
     want: impl Fn(usize) -> bool + Sync,
-) -> Vec<Option<(Fingerprint<'a>, Encoder)>> {
+) -> Vec<Option<(OwnPart<'a>, Encoder)>> {
     let OwnInputs {
         ws,
         prefix,
@@ -182,7 +177,7 @@ fn own_parts<'a>(
         global,
     } = *inp;
     let wanted: Vec<&Task> = graph
-        .tasks
+        .tasks()
         .iter()
         .enumerate()
         .filter(|&(i, _)| want(i))
@@ -196,7 +191,7 @@ fn own_parts<'a>(
     let nested = nested_roots(ws);
     let dev_inputs: HashMap<ServiceId, Vec<ServiceId>> = services
         .iter()
-        .filter(|&&s| !ws.services[s].dev_deps.is_empty())
+        .filter(|&&s| !ws.service(s).dev_deps.is_empty())
         .map(|&s| (s, dev_closure(ws, s)))
         .collect();
     // A script ordered only by the implied `^NAME` may run without its dependencies' tasks in
@@ -226,8 +221,8 @@ fn own_parts<'a>(
     let mut files_of: HashMap<ServiceId, Vec<FileInput<'a>>> = listed
         .par_iter()
         .map(|&s| {
-            let mut files = service_files(ws, prefix, index, &ownership, s, nested[s]);
-            if let Some(replaced) = locks.replaced.get(s).filter(|r| !r.is_empty()) {
+            let mut files = service_files(ws, prefix, index, &ownership, s, nested[s.index()]);
+            if let Some(replaced) = locks.replaced.get(s.index()).filter(|r| !r.is_empty()) {
                 files.retain(|(path, ..)| !replaced.iter().any(|r| r.as_bytes() == *path));
             }
             (s, files)
@@ -249,14 +244,14 @@ fn own_parts<'a>(
     // Per-task file selection is independent work; the needs' hashes are chained afterwards in
     // topological order, which is cheap.
     graph
-        .tasks
+        .tasks()
         .par_iter()
         .enumerate()
         .map(|(i, t)| {
             if !want(i) {
                 return None;
             }
-            let svc = &ws.services[t.service];
+            let svc = ws.service(t.service);
             let implied = t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_)));
             let all = match with_deps.get(&t.service) {
                 Some(files) if implied => files,
@@ -277,7 +272,7 @@ fn own_parts<'a>(
                 (&t.def.inputs, &svc.outputs),
                 tracked,
             );
-            let fp = Fingerprint {
+            let part = OwnPart {
                 version: FINGERPRINT_VERSION,
                 service: svc.name.clone(),
                 target: t.target.to_string(),
@@ -287,13 +282,16 @@ fn own_parts<'a>(
                 files,
                 env: task_env(&t.def.env, &global.all_names, env),
                 global: global.hash,
-                needs: Vec::new(),
-                lockfiles: locks.digests.get(t.service).cloned().unwrap_or_default(),
+                lockfiles: locks
+                    .digests
+                    .get(t.service.index())
+                    .cloned()
+                    .unwrap_or_default(),
             };
             let mut own = Encoder::new(TASK_DOMAIN);
-            fp.encode_own(&mut own);
+            part.encode(&mut own);
             own.compact();
-            Some((fp, own))
+            Some((part, own))
         })
         .collect()
 }

@@ -23,7 +23,7 @@ use super::{
 use crate::config::{Need, ServiceId, Workspace};
 use crate::paths::WsPrefix;
 use crate::scm::RepoIndex;
-use crate::tasks::TaskGraph;
+use crate::tasks::{Task, TaskGraph};
 
 /// What is kept of the last hash: each task's own part, by label, with the key it was made under.
 #[derive(Default)]
@@ -62,19 +62,20 @@ pub fn rehash_tasks(
     let global = Global::new(ws, prefix, index, graph, env);
     let touched = touched_services(ws, prefix, since);
     let layout = layout_digest(ws);
-    let labels: Vec<String> = graph.tasks.iter().map(|t| t.label(ws)).collect();
-    let reads: Vec<Vec<ServiceId>> = (0..graph.tasks.len())
-        .map(|i| read_services(ws, graph, i))
-        .collect();
-    let keys: Vec<blake3::Hash> = (0..graph.tasks.len())
-        .map(|i| task_key(ws, graph, i, &reads[i], (&global, env, locks), layout))
+    let labels: Vec<String> = graph.tasks().iter().map(|t| t.label(ws)).collect();
+    let reads: Vec<Vec<ServiceId>> = graph.tasks().iter().map(|t| read_services(ws, t)).collect();
+    let keys: Vec<blake3::Hash> = graph
+        .tasks()
+        .iter()
+        .zip(&reads)
+        .map(|(t, reads)| task_key(ws, t, reads, (&global, env, locks), layout))
         .collect();
     // The own parts kept for tasks nothing can have changed; the others are hashed again.
-    let reused: Vec<Option<Encoder>> = (0..graph.tasks.len())
+    let reused: Vec<Option<Encoder>> = (0..graph.tasks().len())
         .map(|i| {
             let untouched = touched
                 .as_ref()
-                .is_some_and(|t| !reads[i].iter().any(|&s| t[s]));
+                .is_some_and(|t| !reads[i].iter().any(|&s| t[s.index()]));
             let k = kept.tasks.remove(&labels[i])?;
             (untouched && k.key == keys[i]).then_some(k.own)
         })
@@ -100,15 +101,15 @@ pub fn rehash_tasks(
             None => reused.expect("own_parts hashes every task whose part is not reused"),
         })
         .collect();
-    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks.len());
-    for (i, own) in owns.iter().enumerate() {
+    let mut hashes: Vec<blake3::Hash> = Vec::with_capacity(graph.tasks().len());
+    for (t, own) in graph.tasks().iter().zip(&owns) {
         let lockfiles = locks
             .digests
-            .get(graph.tasks[i].service)
+            .get(t.service.index())
             .map(Vec::as_slice)
             .unwrap_or_default();
         let mut e = own.clone();
-        e.put(&needs_of(graph, i, &labels, &hashes)).put(lockfiles);
+        e.put(&needs_of(t, &labels, &hashes)).put(lockfiles);
         hashes.push(e.finish());
     }
     kept.tasks = labels
@@ -140,7 +141,7 @@ fn touched_services(ws: &Workspace, prefix: &WsPrefix, since: Since<'_>) -> Opti
                 .any(|end| paths.binary_search(&&trimmed[..end]).is_ok())
     };
     Some(
-        ws.services
+        ws.services()
             .iter()
             .map(|svc| {
                 any_under(prefix.dir_prefix(&svc.root).as_bytes())
@@ -157,12 +158,11 @@ fn touched_services(ws: &Workspace, prefix: &WsPrefix, since: Since<'_>) -> Opti
     )
 }
 
-/// The services task `i` reads files from: its own, its dev-dependencies' closure, its
+/// The services task `t` reads files from: its own, its dev-dependencies' closure, its
 /// dependencies' when it is ordered by the implied `^NAME`, and those its needs passed through.
-fn read_services(ws: &Workspace, graph: &TaskGraph, i: usize) -> Vec<ServiceId> {
-    let t = &graph.tasks[i];
+fn read_services(ws: &Workspace, t: &Task) -> Vec<ServiceId> {
     let mut out = vec![t.service];
-    if !ws.services[t.service].dev_deps.is_empty() {
+    if !ws.service(t.service).dev_deps.is_empty() {
         out.extend(dev_closure(ws, t.service));
     }
     if t.def.needs.iter().any(|n| matches!(n, Need::ScriptDeps(_))) {
@@ -176,7 +176,7 @@ fn read_services(ws: &Workspace, graph: &TaskGraph, i: usize) -> Vec<ServiceId> 
 /// it changes, which service owns a file may have changed anywhere.
 fn layout_digest(ws: &Workspace) -> blake3::Hash {
     let mut e = Encoder::new(b"shockwave-watch-layout\0");
-    for svc in &ws.services {
+    for svc in ws.services() {
         e.put(&svc.name).put(&svc.root).put(&svc.paths);
         for p in &svc.packages {
             e.put(&p.dir)
@@ -189,19 +189,17 @@ fn layout_digest(ws: &Workspace) -> blake3::Hash {
     e.finish()
 }
 
-/// Everything task `i`'s own part depends on besides the content of its files: its definition,
+/// Everything task `t`'s own part depends on besides the content of its files: its definition,
 /// variables, the global inputs, the lockfile paths whose bytes its files leave out, the
 /// services it reads files from (`reads`) and the workspace's layout.
 fn task_key(
     ws: &Workspace,
-    graph: &TaskGraph,
-    i: usize,
+    t: &Task,
     reads: &[ServiceId],
     (global, env, locks): (&Global<'_>, &EnvSource<'_>, &LockInputs),
     layout: blake3::Hash,
 ) -> blake3::Hash {
-    let t = &graph.tasks[i];
-    let svc = &ws.services[t.service];
+    let svc = ws.service(t.service);
     let mut e = Encoder::new(b"shockwave-watch-task\0");
     e.put(&FINGERPRINT_VERSION)
         .put(&layout)
@@ -215,12 +213,12 @@ fn task_key(
         .put(
             locks
                 .replaced
-                .get(t.service)
+                .get(t.service.index())
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
         );
     for &s in reads {
-        e.put(&ws.services[s].name);
+        e.put(&ws.service(s).name);
     }
     e.finish()
 }

@@ -18,18 +18,18 @@ pub struct GraphView<'a> {
 
 impl GraphView<'_> {
     fn shown(&self, id: ServiceId) -> bool {
-        self.only.is_none_or(|o| o[id])
+        self.only.is_none_or(|o| o[id.index()])
     }
 
     fn is_affected(&self, id: ServiceId) -> bool {
-        self.affected.is_some_and(|a| a[id])
+        self.affected.is_some_and(|a| a[id.index()])
     }
 
     /// Shown edges; a dev-only edge (the dependent's tests use the dependency) is drawn dashed.
     fn edges(&self) -> Vec<(ServiceId, ServiceId, EdgeKind)> {
         let mut e: Vec<_> = self
             .ws
-            .graph
+            .graph()
             .edges()
             .filter(|&(a, b, _)| self.shown(a) && self.shown(b))
             .collect();
@@ -39,7 +39,7 @@ impl GraphView<'_> {
 
     pub fn dot(&self) -> String {
         let mut out = String::from("digraph services {\n  rankdir=LR;\n  node [shape=box];\n");
-        for (id, s) in self.ws.services.iter().enumerate() {
+        for (id, s) in self.ws.services_by_id() {
             if self.shown(id) {
                 let attrs = if self.is_affected(id) {
                     " [style=filled, fillcolor=\"#ffd7a8\"]"
@@ -52,8 +52,8 @@ impl GraphView<'_> {
         for (a, b, kind) in self.edges() {
             out.push_str(&format!(
                 "  {} -> {}{};\n",
-                quote(&self.ws.services[a].name),
-                quote(&self.ws.services[b].name),
+                quote(&self.ws.service(a).name),
+                quote(&self.ws.service(b).name),
                 if kind == EdgeKind::Dev {
                     " [style=dashed]"
                 } else {
@@ -67,18 +67,24 @@ impl GraphView<'_> {
 
     pub fn mermaid(&self) -> String {
         let mut out = String::from("graph LR\n");
-        for (id, s) in self.ws.services.iter().enumerate() {
+        for (id, s) in self.ws.services_by_id() {
             if self.shown(id) {
-                out.push_str(&format!("  s{id}[\"{}\"]\n", s.name.replace('"', "#quot;")));
+                out.push_str(&format!(
+                    "  s{}[\"{}\"]\n",
+                    id.index(),
+                    s.name.replace('"', "#quot;")
+                ));
             }
         }
         for (a, b, kind) in self.edges() {
             let arrow = if kind == EdgeKind::Dev { "-.->" } else { "-->" };
-            out.push_str(&format!("  s{a} {arrow} s{b}\n"));
+            out.push_str(&format!("  s{} {arrow} s{}\n", a.index(), b.index()));
         }
-        let hot: Vec<String> = (0..self.ws.services.len())
+        let hot: Vec<String> = self
+            .ws
+            .service_ids()
             .filter(|&i| self.shown(i) && self.is_affected(i))
-            .map(|i| format!("s{i}"))
+            .map(|i| format!("s{}", i.index()))
             .collect();
         if !hot.is_empty() {
             out.push_str("  classDef affected fill:#ffd7a8,stroke:#c60\n");
@@ -93,13 +99,11 @@ impl GraphView<'_> {
             schema: 1,
             services: Seq(move || {
                 self.ws
-                    .services
-                    .iter()
-                    .enumerate()
+                    .services_by_id()
                     .filter(move |&(id, _)| self.shown(id))
                     .map(move |(id, s)| GraphServiceJson {
                         affected: self.affected.map(|_| self.is_affected(id)),
-                        dependents: self.names(self.ws.graph.dependents_of(id)),
+                        dependents: self.names(self.ws.graph().dependents_of(id)),
                         deps: self.names(&s.deps),
                         dev_deps: (!s.dev_deps.is_empty()).then(|| self.names(&s.dev_deps)),
                         name: &s.name,
@@ -116,7 +120,7 @@ impl GraphView<'_> {
         Seq(move || {
             ids.iter()
                 .filter(move |&&d| self.shown(d))
-                .map(move |&d| self.ws.services[d].name.as_str())
+                .map(move |&d| self.ws.service(d).name.as_str())
         })
     }
 }

@@ -21,26 +21,26 @@ pub fn text(plan: &Plan, hashes: &TaskHashes<'_>, explain: bool) -> String {
             continue;
         }
         let f = &hashes.fingerprints[i];
-        let _ = writeln!(out, "  command   {}", f.command);
-        let _ = writeln!(out, "  root      {}", super::root_text(&f.root));
-        if !f.outputs.is_empty() {
-            let _ = writeln!(out, "  outputs   {}", f.outputs.join(", "));
+        let _ = writeln!(out, "  command   {}", f.command());
+        let _ = writeln!(out, "  root      {}", super::root_text(f.root()));
+        if !f.outputs().is_empty() {
+            let _ = writeln!(out, "  outputs   {}", f.outputs().join(", "));
         }
-        for (k, v) in &f.env {
+        for (k, v) in f.env() {
             let value = v.as_ref().map_or("(unset)".to_string(), |v| v.display());
             let _ = writeln!(out, "  env       {k}={value}");
         }
         let _ = writeln!(
             out,
             "  global    {} ({} files)",
-            &f.global.to_hex()[..16],
+            &f.global().to_hex()[..16],
             hashes.global_files.len()
         );
-        for (l, h) in &f.needs {
+        for (l, h) in f.needs() {
             let _ = writeln!(out, "  needs     {l} {}", &h.to_hex()[..16]);
         }
-        let _ = writeln!(out, "  files     {}", f.files.len());
-        for (path, id, mode) in &f.files {
+        let _ = writeln!(out, "  files     {}", f.files().len());
+        for (path, id, mode) in f.files() {
             let _ = writeln!(
                 out,
                 "    {mode:o} {} {}",
@@ -71,7 +71,7 @@ pub fn json<'h>(
             plan.tasks.iter().enumerate().map(move |(i, t)| ListedTask {
                 fingerprint: hashes.fingerprints[i].record(),
                 hash: t.hash.to_hex().to_string(),
-                service: &ws.services[t.service].name,
+                service: &ws.service(t.service).name,
                 target: &t.target,
                 task: &plan.labels[i],
             })

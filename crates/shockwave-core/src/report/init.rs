@@ -10,7 +10,7 @@ use crate::discover::{Ecosystem, Kind};
 /// The services discovery found, by kind: `14 npm packages, 3 Go modules`.
 pub fn found(ws: &Workspace) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for s in &ws.services {
+    for s in ws.services() {
         if s.name == crate::config::ROOT_PACKAGE {
             *counts.entry("root package").or_default() += 1;
             continue;
@@ -59,7 +59,7 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
         found(ws)
     );
     let globals: Vec<&str> = ws
-        .global_inputs
+        .global_inputs()
         .patterns
         .iter()
         .map(String::as_str)
@@ -70,8 +70,8 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
         "# A change to a workspace-level manifest affects every service.\nglobal_inputs = {}",
         list(&globals)
     );
-    if !ws.global_env.is_empty() {
-        let env: Vec<&str> = ws.global_env.iter().map(String::as_str).collect();
+    if !ws.global_env().is_empty() {
+        let env: Vec<&str> = ws.global_env().iter().map(String::as_str).collect();
         let _ = writeln!(
             out,
             "# Variables whose values enter every task's hash.\nglobal_env = {}",
@@ -85,7 +85,7 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
         let _ = write!(out, "{}", default_targets(ws));
     }
     for s in ws
-        .services
+        .services()
         .iter()
         .filter(|s| s.name != crate::config::ROOT_PACKAGE)
     {
@@ -96,7 +96,7 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
             let deps: Vec<&str> = s
                 .deps
                 .iter()
-                .map(|&d| ws.services[d].name.as_str())
+                .map(|&d| ws.service(d).name.as_str())
                 .collect();
             let _ = writeln!(out, "# deps = {}", list(&deps));
         }
@@ -109,14 +109,14 @@ pub fn pipeline_toml(ws: &Workspace, turbo_tables: Option<&str>) -> String {
 fn default_targets(ws: &Workspace) -> String {
     let mut out = String::new();
     let eco = |pred: &dyn Fn(Ecosystem, Kind) -> bool| {
-        ws.services
+        ws.services()
             .iter()
             .filter_map(|s| s.ecosystem.map(|e| (e, s.kind)))
             .find(|&(e, k)| pred(e, k))
     };
     if let Some((pm, _)) = eco(&|e, _| e.is_npm_family()) {
         let mut scripts: Vec<&str> = ws
-            .services
+            .services()
             .iter()
             .filter(|s| s.ecosystem.is_some_and(Ecosystem::is_npm_family))
             .flat_map(|s| {

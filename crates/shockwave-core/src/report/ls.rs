@@ -34,11 +34,11 @@ pub struct LsJson<S> {
 }
 
 fn entry(ws: &Workspace, id: ServiceId) -> LsEntry<'_> {
-    let s = &ws.services[id];
+    let s = ws.service(id);
     let mut deps: Vec<&str> = s
         .deps
         .iter()
-        .map(|&d| ws.services[d].name.as_str())
+        .map(|&d| ws.service(d).name.as_str())
         .collect();
     deps.sort_unstable();
     LsEntry {

@@ -38,7 +38,7 @@ pub fn text(plan: &Plan) -> String {
             CacheState::Off => "will run (--no-cache)",
         };
         let mut why = match t.needed_by {
-            Some(by) => format!("  (needed by {})", plan.labels[by]),
+            Some(by) => format!("  (needed by {})", plan.labels[by.index()]),
             None => String::new(),
         };
         if let Some(s) = &plan.shard {
@@ -78,11 +78,15 @@ pub fn json<'p>(ws: &'p Workspace, plan: &'p Plan) -> impl Serialize + 'p {
                     cache_source: (t.cache == CacheState::RemoteHit).then_some("remote"),
                     command: &t.def.command,
                     hash: t.hash.to_hex().to_string(),
-                    needed_by: t.needed_by.map(|n| plan.labels[n].as_str()),
-                    needs: Seq(move || t.needs.iter().map(move |&n| plan.labels[n].as_str())),
+                    needed_by: t.needed_by.map(|n| plan.labels[n.index()].as_str()),
+                    needs: Seq(move || {
+                        t.needs
+                            .iter()
+                            .map(move |&n| plan.labels[n.index()].as_str())
+                    }),
                     reasons: reasons(ws, &plan.selection, t.service),
                     requested: t.requested,
-                    service: &ws.services[t.service].name,
+                    service: &ws.service(t.service).name,
                     shard: split.and_then(|s| s.owner[i]).map(|o| o + 1),
                     target: &t.target,
                     task: &plan.labels[i],
@@ -145,7 +149,9 @@ pub fn reasons<'a>(
     service: ServiceId,
 ) -> Vec<ReasonRecord<'a>> {
     match &selection.impact {
-        Some(impact) => impact.affected.reasons[service]
+        Some(impact) => impact
+            .affected
+            .reasons_of(service)
             .iter()
             .map(|r| ReasonRecord::of(ws, r))
             .collect(),

@@ -86,7 +86,7 @@ impl<'a> ReasonRecord<'a> {
             Reason::Dependency { via, dev } => ReasonRecord {
                 via: Some(
                     via.iter()
-                        .map(|&i| Cow::from(ws.services[i].name.as_str()))
+                        .map(|&i| Cow::from(ws.service(i).name.as_str()))
                         .collect(),
                 ),
                 dev: dev.then_some(true),

@@ -74,7 +74,7 @@ pub fn table(plan: &Plan, s: &ShardPlan) -> String {
         let mut names: Vec<&str> = members
             .iter()
             .take(NAMED)
-            .map(|&i| plan.labels[i].as_str())
+            .map(|&i| plan.labels[i.index()].as_str())
             .collect();
         let more = format!("and {} more", members.len().saturating_sub(NAMED));
         if members.len() > NAMED {
@@ -163,7 +163,10 @@ pub fn split<'p>(plan: &'p Plan, s: &ShardPlan) -> Option<impl Serialize + 'p> {
         .map(|(k, members)| ShardTasksJson {
             estimated_ms: p.loads[k],
             shard: format!("{}/{}", k + 1, p.count()),
-            tasks: members.iter().map(|&i| plan.labels[i].as_str()).collect(),
+            tasks: members
+                .iter()
+                .map(|&i| plan.labels[i.index()].as_str())
+                .collect(),
         })
         .collect();
     Some(shards)

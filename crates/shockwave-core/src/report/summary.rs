@@ -157,7 +157,7 @@ impl<'a> Summary<'a> {
                 let failed = matches!(r.status, TaskStatus::Failed { .. });
                 TaskSummary {
                     task: plan.labels[i].clone(),
-                    service: ws.services[t.service].name.clone(),
+                    service: ws.service(t.service).name.clone(),
                     target: t.target.to_string(),
                     status: r.status.as_str().to_string(),
                     hash: t.hash.to_hex().to_string(),
@@ -181,9 +181,9 @@ impl<'a> Summary<'a> {
                         TaskStatus::CachedRemote => Some("remote".into()),
                         _ => None,
                     },
-                    skipped_because: r.skipped_because.map(|b| plan.labels[b].clone()),
+                    skipped_because: r.skipped_because.map(|b| plan.labels[b.index()].clone()),
                     reasons: super::plan::reasons(ws, &plan.selection, t.service),
-                    needed_by: t.needed_by.map(|n| plan.labels[n].clone()),
+                    needed_by: t.needed_by.map(|n| plan.labels[n.index()].clone()),
                     shard: plan.shard.as_ref().and_then(|s| s.owner[i]).map(|o| o + 1),
                     log_tail: failed.then(|| tail(&r.log, LOG_TAIL)),
                     restored: r.status.cached().then(|| {

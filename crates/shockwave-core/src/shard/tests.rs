@@ -2,7 +2,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use super::*;
-use crate::config::{parse, Workspace};
+use crate::config::{parse, ServiceId, Workspace};
 
 /// A workspace of `n` services `s000`…, each depending on the services `deps(i)` lists (lower
 /// indices only), with `build` (needs `^build`) and `test` (needs `build`) targets.
@@ -21,10 +21,10 @@ fn workspace(n: usize, deps: impl Fn(usize) -> Vec<usize>) -> (tempfile::TempDir
 }
 
 fn graph(ws: &Workspace, targets: &[&str]) -> (TaskGraph, Vec<String>) {
-    let all: Vec<usize> = (0..ws.services.len()).collect();
+    let all: Vec<ServiceId> = ws.service_ids().collect();
     let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
     let g = TaskGraph::build(ws, &all, &targets).unwrap();
-    let labels = g.tasks.iter().map(|t| t.label(ws)).collect();
+    let labels = g.tasks().iter().map(|t| t.label(ws)).collect();
     (g, labels)
 }
 
@@ -84,12 +84,12 @@ fn every_requested_task_lands_in_exactly_one_shard() {
     for n in 1..=9 {
         let p = partition(&g, &labels, &est, n);
         assert_eq!(p.count(), n);
-        for (t, o) in g.tasks.iter().zip(&p.owner) {
+        for (t, o) in g.tasks().iter().zip(&p.owner) {
             assert_eq!(t.requested, o.is_some());
         }
         let members = p.members();
         let listed: usize = members.iter().map(Vec::len).sum();
-        assert_eq!(listed, g.tasks.iter().filter(|t| t.requested).count());
+        assert_eq!(listed, g.tasks().iter().filter(|t| t.requested).count());
         assert_eq!(p.loads.iter().sum::<u64>(), p.total);
         // Non-empty shards are a prefix.
         let used = members.iter().take_while(|m| !m.is_empty()).count();
@@ -115,15 +115,16 @@ fn the_partition_depends_on_labels_and_needs_not_on_order() {
     // topological is not needed by the partition): each label keeps its shard.
     let len = g.len();
     let rev = |i: usize| len - 1 - i;
-    let mut tasks: Vec<crate::tasks::Task> = g.tasks.iter().rev().cloned().collect();
+    let mut tasks: Vec<crate::tasks::Task> = g.tasks().iter().rev().cloned().collect();
     for t in &mut tasks {
-        t.needs = t.needs.iter().map(|&n| rev(n)).collect();
+        t.needs = t
+            .needs
+            .iter()
+            .map(|n| TaskIdx::new(rev(n.index())))
+            .collect();
         t.needs.sort_unstable();
     }
-    let reversed = TaskGraph {
-        tasks,
-        dependents: vec![Vec::new(); len],
-    };
+    let reversed = TaskGraph::unordered_for_test(tasks);
     let rlabels: Vec<String> = labels.iter().rev().cloned().collect();
     let rest: Vec<u64> = est.iter().rev().copied().collect();
     let b = partition(&reversed, &rlabels, &rest, 4);
@@ -221,12 +222,13 @@ fn a_shard_runs_its_own_tasks_and_what_they_need() {
     let top = labels.iter().position(|l| l == "s002:build").unwrap();
     let shard = p.owner[top].unwrap();
     let (sub, old) = restrict(&g, &p, shard);
-    let sub_labels: Vec<&str> = old.iter().map(|&o| labels[o].as_str()).collect();
+    let sub_labels: Vec<&str> = old.iter().map(|&o| labels[o.index()].as_str()).collect();
     assert_eq!(sub_labels, ["s000:build", "s001:build", "s002:build"]);
-    let requested: Vec<bool> = sub.tasks.iter().map(|t| t.requested).collect();
+    let requested: Vec<bool> = sub.tasks().iter().map(|t| t.requested).collect();
     assert_eq!(requested, [false, false, true]);
-    assert_eq!(sub.tasks[2].needs, [0, 1]);
-    assert_eq!(sub.dependents[0], [2]);
+    let idx = |list: &[usize]| -> Vec<TaskIdx> { list.iter().copied().map(TaskIdx::new).collect() };
+    assert_eq!(sub.tasks()[2].needs, idx(&[0, 1]));
+    assert_eq!(sub.dependents_of(TaskIdx::new(0)), idx(&[2]));
     // Another shard holds only its own leaf.
     let leaf = p.owner[labels.iter().position(|l| l == "s000:build").unwrap()].unwrap();
     assert_eq!(restrict(&g, &p, leaf).0.len(), 1);

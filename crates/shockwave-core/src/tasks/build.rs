@@ -31,9 +31,9 @@ impl TaskGraph {
         // Pass-through applies to `needs` only.
         for &s in services {
             for t in targets {
-                if ws.services[s].targets.contains_key(t.as_str()) {
+                if ws.service(s).targets.contains_key(t.as_str()) {
                     for idx in b.resolve(s, t, None)?.0 {
-                        b.nodes[idx].requested = true;
+                        b.nodes[idx.index()].requested = true;
                     }
                 }
             }
@@ -54,10 +54,10 @@ fn cycle_help(ws: &Workspace, loop_: &[(ServiceId, &str)]) -> String {
     let (to, needed) = w[1];
     let mut services: Vec<&str> = loop_
         .iter()
-        .map(|&(s, _)| ws.services[s].name.as_str())
+        .map(|&(s, _)| ws.service(s).name.as_str())
         .collect();
     services.dedup();
-    let (a, b) = (&ws.services[from], &ws.services[to]);
+    let (a, b) = (ws.service(from), ws.service(to));
     let manifest = match a.ecosystem {
         Some(e) if e.is_npm_family() => {
             format!(" in {}", crate::paths::join(&a.root, "package.json"))
@@ -110,9 +110,9 @@ impl Builder<'_> {
         if let Some(pos) = self.stack.iter().position(|k| *k == key) {
             let mut chain: Vec<String> = self.stack[pos..]
                 .iter()
-                .map(|(s, t)| format!("{}:{t}", self.ws.services[*s].name))
+                .map(|(s, t)| format!("{}:{t}", self.ws.service(*s).name))
                 .collect();
-            chain.push(format!("{}:{target}", self.ws.services[service].name));
+            chain.push(format!("{}:{target}", self.ws.service(service).name));
             let mut loop_: Vec<(ServiceId, &str)> = self.stack[pos..]
                 .iter()
                 .map(|(s, t)| (*s, t.as_str()))
@@ -124,7 +124,7 @@ impl Builder<'_> {
                 at: via.cloned(),
             });
         }
-        let svc = &self.ws.services[service];
+        let svc = self.ws.service(service);
         if let Some(def) = svc.targets.get(target) {
             let name: Arc<str> = Arc::from(target);
             if let Some(&idx) = self.index.get(&(service, name.clone())) {
@@ -135,7 +135,7 @@ impl Builder<'_> {
             let spans: Vec<Option<&Range<usize>>> = def.need_spans.iter().map(Some).collect();
             let (needs, through) = self.resolve_needs(service, &def.needs, &spans)?;
             self.stack.pop();
-            let idx = self.nodes.len();
+            let idx = TaskIdx::new(self.nodes.len());
             self.nodes.push(Task {
                 service,
                 target: name.clone(),
@@ -183,7 +183,7 @@ impl Builder<'_> {
             match need {
                 Need::Own(t) => add(self.resolve(service, t, via)?),
                 Need::Deps(t) => {
-                    let deps = self.ws.services[service].deps.clone();
+                    let deps = self.ws.service(service).deps.clone();
                     for d in deps {
                         add(self.resolve(d, t, via)?);
                     }
@@ -202,14 +202,11 @@ impl Builder<'_> {
             }
         }
         // A dev server never ends, so nothing can wait for it (as Turborepo refuses it).
-        if let Some(&p) = out.iter().find(|&&t| self.nodes[t].def.persistent) {
-            let needed = &self.nodes[p];
+        if let Some(&p) = out.iter().find(|t| self.nodes[t.index()].def.persistent) {
+            let needed = &self.nodes[p.index()];
             return Err(TaskError::NeedsPersistent {
-                needed: format!(
-                    "{}:{}",
-                    self.ws.services[needed.service].name, needed.target
-                ),
-                by: self.ws.services[service].name.clone(),
+                needed: format!("{}:{}", self.ws.service(needed.service).name, needed.target),
+                by: self.ws.service(service).name.clone(),
                 at: spans.iter().flatten().next().map(|r| (*r).clone()),
             });
         }
@@ -224,7 +221,7 @@ impl Builder<'_> {
     fn cycle_groups(&mut self) -> &HashMap<ServiceId, usize> {
         let ws = self.ws;
         self.cycle_of.get_or_insert_with(|| {
-            ws.graph
+            ws.graph()
                 .cycles()
                 .iter()
                 .enumerate()
@@ -246,7 +243,7 @@ impl Builder<'_> {
             .enumerate()
             .flat_map(|(i, t)| {
                 t.def.needs.iter().filter_map(move |n| match n {
-                    Need::ScriptDeps(target) => Some((i, target.clone())),
+                    Need::ScriptDeps(target) => Some((TaskIdx::new(i), target.clone())),
                     _ => None,
                 })
             })
@@ -260,18 +257,18 @@ impl Builder<'_> {
                        t: &Arc<str>| { idx.get(&(s, t.clone())).copied() };
         for (task, target) in implied {
             let target: Arc<str> = Arc::from(target.as_str());
-            let service = self.nodes[task].service;
+            let service = self.nodes[task.index()].service;
             let own_group = groups.get(&service).copied();
             let mut seen: std::collections::HashSet<ServiceId> = [service].into();
             let mut stack: Vec<ServiceId> = Vec::new();
             // The loop's members look through one another to what the loop depends on outside.
             let starts: Vec<ServiceId> = match own_group {
-                Some(g) => self.ws.graph.cycles()[g].clone(),
+                Some(g) => self.ws.graph().cycles()[g].clone(),
                 None => vec![service],
             };
             for s in starts {
                 seen.insert(s);
-                stack.extend(self.ws.services[s].deps.iter().copied());
+                stack.extend(self.ws.service(s).deps.iter().copied());
             }
             let mut found: Vec<TaskIdx> = Vec::new();
             while let Some(d) = stack.pop() {
@@ -280,7 +277,7 @@ impl Builder<'_> {
                 }
                 let group = groups.get(&d).copied();
                 let members: Vec<ServiceId> = match group {
-                    Some(g) => self.ws.graph.cycles()[g].clone(),
+                    Some(g) => self.ws.graph().cycles()[g].clone(),
                     None => vec![d],
                 };
                 let hits: Vec<TaskIdx> = members
@@ -290,7 +287,7 @@ impl Builder<'_> {
                 if hits.is_empty() {
                     for &m in &members {
                         seen.insert(m);
-                        stack.extend(self.ws.services[m].deps.iter().copied());
+                        stack.extend(self.ws.service(m).deps.iter().copied());
                     }
                 } else {
                     seen.extend(members.iter().copied());
@@ -298,14 +295,14 @@ impl Builder<'_> {
                 }
             }
             if let Some(g) = own_group {
-                let mates_planned = self.ws.graph.cycles()[g]
+                let mates_planned = self.ws.graph().cycles()[g]
                     .iter()
                     .any(|&m| m != service && planned(&self.index, m, &target).is_some());
                 if mates_planned {
                     self.unordered.insert((g, target.to_string()));
                 }
             }
-            let needs = &mut self.nodes[task].needs;
+            let needs = &mut self.nodes[task.index()].needs;
             needs.extend(found);
             needs.sort_unstable();
             needs.dedup();
@@ -322,18 +319,18 @@ impl Builder<'_> {
             .nodes
             .iter()
             .enumerate()
-            .all(|(i, t)| t.needs.iter().all(|&x| x < i))
+            .all(|(i, t)| t.needs.iter().all(|x| x.index() < i))
         {
             return;
         }
         let mut waiting: Vec<usize> = self.nodes.iter().map(|t| t.needs.len()).collect();
-        let mut dependents: Vec<Vec<TaskIdx>> = vec![Vec::new(); n];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (i, t) in self.nodes.iter().enumerate() {
-            for &x in &t.needs {
-                dependents[x].push(i);
+            for x in &t.needs {
+                dependents[x.index()].push(i);
             }
         }
-        let mut ready: std::collections::BTreeSet<TaskIdx> =
+        let mut ready: std::collections::BTreeSet<usize> =
             (0..n).filter(|&i| waiting[i] == 0).collect();
         let mut order = Vec::with_capacity(n);
         while let Some(i) = ready.pop_first() {
@@ -361,13 +358,13 @@ impl Builder<'_> {
         for &o in &order {
             let mut t = old[o].take().expect("each node is placed once");
             for x in &mut t.needs {
-                *x = new_of[*x];
+                *x = TaskIdx::new(new_of[x.index()]);
             }
             t.needs.sort_unstable();
             self.nodes.push(t);
         }
         for idx in self.index.values_mut() {
-            *idx = new_of[*idx];
+            *idx = TaskIdx::new(new_of[idx.index()]);
         }
     }
 
@@ -380,9 +377,9 @@ impl Builder<'_> {
             by_group.entry(*group).or_default().push(target);
         }
         for (group, targets) in by_group {
-            let names: Vec<&str> = self.ws.graph.cycles()[group]
+            let names: Vec<&str> = self.ws.graph().cycles()[group]
                 .iter()
-                .map(|&i| self.ws.services[i].name.as_str())
+                .map(|&i| self.ws.service(i).name.as_str())
                 .collect();
             tracing::warn!(
                 "{} depend on one another in a loop: their `{}` scripts are not ordered among themselves (as pnpm does); write `needs` for those targets to order them",
@@ -390,15 +387,6 @@ impl Builder<'_> {
                 targets.join("`, `")
             );
         }
-        let mut dependents = vec![Vec::new(); self.nodes.len()];
-        for (i, t) in self.nodes.iter().enumerate() {
-            for &n in &t.needs {
-                dependents[n].push(i);
-            }
-        }
-        TaskGraph {
-            tasks: self.nodes,
-            dependents,
-        }
+        TaskGraph::from_tasks(self.nodes)
     }
 }

@@ -1,7 +1,7 @@
 //! Unit tests of the task graph: needs, pass-through, cycles and subsets.
 
 use super::*;
-use crate::config::{parse, Need};
+use crate::config::{parse, Need, ServiceId};
 use std::path::Path;
 
 fn ws(text: &str, dirs: &[&str]) -> (tempfile::TempDir, Workspace) {
@@ -11,6 +11,11 @@ fn ws(text: &str, dirs: &[&str]) -> (tempfile::TempDir, Workspace) {
     }
     let w = parse(text, Path::new("pipeline.toml"), t.path()).unwrap();
     (t, w)
+}
+
+/// Task indexes, for comparing needs.
+fn idx(list: &[usize]) -> Vec<TaskIdx> {
+    list.iter().copied().map(TaskIdx::new).collect()
 }
 
 fn labels(ws: &Workspace, g: &TaskGraph) -> Vec<String> {
@@ -41,9 +46,9 @@ fn needs_expand_within_and_across_services() {
         labels(&w, &g),
         ["core:build", "lib:build", "app:build", "app:test"]
     );
-    assert!(g.tasks[3].requested && !g.tasks[0].requested);
-    assert_eq!(g.tasks[3].needs, [2]);
-    assert_eq!(g.tasks[2].needs, [1]);
+    assert!(g.tasks()[3].requested && !g.tasks()[0].requested);
+    assert_eq!(g.tasks()[3].needs, idx(&[2]));
+    assert_eq!(g.tasks()[2].needs, idx(&[1]));
 }
 
 #[test]
@@ -66,7 +71,7 @@ command = "c"
     let g = TaskGraph::build(&w, &[app], &["build".into()]).unwrap();
     // lib defines no build, so app:build needs core:build directly.
     assert_eq!(labels(&w, &g), ["core:build", "app:build"]);
-    assert_eq!(g.tasks[1].needs, [0]);
+    assert_eq!(g.tasks()[1].needs, idx(&[0]));
 }
 
 #[test]
@@ -93,7 +98,7 @@ command = "g"
     let app = w.service_id("app").unwrap();
     let g = TaskGraph::build(&w, &[app], &["build".into()]).unwrap();
     assert_eq!(labels(&w, &g), ["acore:gen", "acore:build", "app:build"]);
-    assert_eq!(g.tasks[2].needs, [1]);
+    assert_eq!(g.tasks()[2].needs, idx(&[1]));
 }
 
 #[test]
@@ -116,7 +121,7 @@ command = "d"
 fn cycle_is_reported_with_its_path() {
     let text = "[workspace]\nmembers=[\"s/*\"]\n[targets.a]\ncommand=\"x\"\nneeds=[\"b\"]\n[targets.b]\ncommand=\"y\"\nneeds=[\"a\"]\n";
     let (_t, w) = ws(text, &["s/one"]);
-    let err = TaskGraph::build(&w, &[0], &["a".into()]).unwrap_err();
+    let err = TaskGraph::build(&w, &[ServiceId::new(0)], &["a".into()]).unwrap_err();
     assert_eq!(
         err.to_string().split(';').next().unwrap(),
         "task cycle: one:a → one:b → one:a"
@@ -134,20 +139,18 @@ fn cycle_is_reported_with_its_path() {
 #[test]
 fn a_caret_need_across_a_service_loop_names_the_need_and_the_edge() {
     let text = "[workspace]\nmembers=[\"s/*\"]\n[services.a]\ndeps=[\"b\"]\n[services.b]\ndeps=[]\n[targets.test]\ncommand=\"t\"\nneeds=[\"^lint\"]\n[targets.lint]\ncommand=\"l\"\n";
-    let (_t, mut w) = ws(text, &["s/a", "s/b"]);
-    // A discovered edge b → a closes the loop (written deps alone may not).
-    w.services[1].deps = vec![0];
-    w.graph = crate::graph::ServiceGraph::build(
-        w.services.iter().map(|s| s.deps.as_slice()),
-        std::iter::empty(),
-    );
+    let (_t, w) = ws(text, &["s/a", "s/b"]);
+    // A discovered edge b → a closes the loop (written deps alone may not), and
     // lint needs ^test: test(a) → lint(b) → test(a).
-    let mut lint = (*w.services[1].targets["lint"]).clone();
-    lint.needs = vec![Need::Deps("test".into())];
-    let mut targets = (*w.services[1].targets).clone();
-    targets.insert("lint".into(), Arc::new(lint));
-    w.services[1].targets = Arc::new(targets);
-    let err = TaskGraph::build(&w, &[0], &["test".into()]).unwrap_err();
+    let w = w.with_services_edited(|s| {
+        s[1].deps = vec![ServiceId::new(0)];
+        let mut lint = (*s[1].targets["lint"]).clone();
+        lint.needs = vec![Need::Deps("test".into())];
+        let mut targets = (*s[1].targets).clone();
+        targets.insert("lint".into(), Arc::new(lint));
+        s[1].targets = Arc::new(targets);
+    });
+    let err = TaskGraph::build(&w, &[ServiceId::new(0)], &["test".into()]).unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with("task cycle: a:test → b:lint → a:test;"),
@@ -163,6 +166,6 @@ fn a_caret_need_across_a_service_loop_names_the_need_and_the_edge() {
 #[test]
 fn unknown_target_suggests() {
     let (_t, w) = ws(BASE, &["s/app", "s/lib", "s/core"]);
-    let err = TaskGraph::build(&w, &[0], &["buidl".into()]).unwrap_err();
+    let err = TaskGraph::build(&w, &[ServiceId::new(0)], &["buidl".into()]).unwrap_err();
     assert!(err.to_string().contains("did you mean `build`?"), "{err}");
 }

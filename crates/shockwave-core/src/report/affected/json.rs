@@ -60,14 +60,15 @@ impl AffectedView<'_> {
         AffectedJson {
             affected: Seq(move || {
                 self.shown().map(move |id| AffectedUnit {
-                    kind: ws.services[id].kind.as_str(),
+                    kind: ws.service(id).kind.as_str(),
                     name: self.name(id),
                     reasons: Seq(move || {
-                        self.affected.reasons[id]
+                        self.affected
+                            .reasons_of(id)
                             .iter()
                             .map(move |r| ReasonRecord::of(ws, r))
                     }),
-                    root: &ws.services[id].root,
+                    root: &ws.service(id).root,
                 })
             }),
             base: c.base.as_deref(),
@@ -82,7 +83,7 @@ impl AffectedView<'_> {
             merge_base: c.merge_base.map(|m| m.to_string()),
             schema: 1,
             unaffected: Seq(move || {
-                (0..ws.services.len())
+                ws.service_ids()
                     .filter(move |&i| !self.affected.is_affected(i) && self.listed(i))
                     .map(move |i| self.name(i))
             }),

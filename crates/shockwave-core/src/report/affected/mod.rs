@@ -37,12 +37,13 @@ const TEXT_FILES_PER_SERVICE: usize = 5;
 
 impl AffectedView<'_> {
     fn name(&self, id: ServiceId) -> &str {
-        &self.ws.services[id].name
+        &self.ws.service(id).name
     }
 
     /// Whether `--kind` lists service `id`.
     fn listed(&self, id: ServiceId) -> bool {
-        self.kind.is_none_or(|k| self.ws.services[id].kind == k) && self.only.is_none_or(|o| o[id])
+        self.kind.is_none_or(|k| self.ws.service(id).kind == k)
+            && self.only.is_none_or(|o| o[id.index()])
     }
 
     /// The affected units `--kind` lists, in name order.
@@ -78,9 +79,7 @@ impl AffectedView<'_> {
     }
 
     pub fn text(&self, style: Style) -> String {
-        let total = (0..self.ws.services.len())
-            .filter(|&i| self.listed(i))
-            .count();
+        let total = self.ws.service_ids().filter(|&i| self.listed(i)).count();
         let count = self.shown().count();
         let mut out = String::new();
         let noun = match self.kind {
@@ -96,7 +95,7 @@ impl AffectedView<'_> {
         );
         for id in self.shown() {
             let _ = writeln!(out, "\n{}", style.bold(self.name(id)));
-            let reasons = &self.affected.reasons[id];
+            let reasons = self.affected.reasons_of(id);
             let files: Vec<&Reason> = reasons
                 .iter()
                 .filter(|r| matches!(r, Reason::File { .. }))
@@ -154,12 +153,12 @@ impl AffectedView<'_> {
             }
         }
         // `unowned = "ignore"` means "say nothing"; the JSON still lists them for tools.
-        if !self.affected.unowned_files.is_empty() && self.ws.unowned != UnownedPolicy::Ignore {
+        if !self.affected.unowned_files.is_empty() && self.ws.unowned() != UnownedPolicy::Ignore {
             let _ = writeln!(
                 out,
                 "\n{} (changed, but no service owns them; unowned = \"{}\"):",
                 style.yellow("unowned files"),
-                self.ws.unowned.as_str()
+                self.ws.unowned().as_str()
             );
             for p in &self.affected.unowned_files {
                 let _ = writeln!(out, "  {}", p.to_str_lossy());
@@ -293,7 +292,7 @@ impl AffectedView<'_> {
     pub fn gotest(&self) -> String {
         let mut dirs: Vec<&str> = self
             .shown()
-            .map(|i| &self.ws.services[i])
+            .map(|i| self.ws.service(i))
             .filter(|s| s.ecosystem == Some(Ecosystem::Go))
             .flat_map(|s| {
                 s.packages
@@ -352,7 +351,7 @@ impl AffectedView<'_> {
 
     /// Everything known about why `id` is or is not affected.
     pub fn explain(&self, id: ServiceId, style: Style) -> String {
-        let s = &self.ws.services[id];
+        let s = self.ws.service(id);
         let mut out = String::new();
         let affected = self.affected.is_affected(id);
         let _ = writeln!(
@@ -390,19 +389,21 @@ impl AffectedView<'_> {
             let dev: Vec<&str> = s.dev_deps.iter().map(|&d| self.name(d)).collect();
             let _ = writeln!(out, "  dev:   {} (its tests only)", dev.join(", "));
         }
-        if let Some(cycle) = self.ws.graph.cycle_through(id) {
+        if let Some(cycle) = self.ws.graph().cycle_through(id) {
             let names: Vec<&str> = cycle.iter().map(|&i| self.name(i)).collect();
             let _ = writeln!(out, "  cycle: {}", names.join(" → "));
         }
         let _ = writeln!(out, "  range: {}", self.range_line());
-        let reasons = &self.affected.reasons[id];
+        let reasons = self.affected.reasons_of(id);
         if affected {
             let _ = writeln!(out, "\nreasons ({}):", reasons.len());
             for r in reasons {
                 let mut line = self.reason_text(id, r, style);
                 if let Reason::Dependency { via, .. } = r {
                     if let Some(&origin) = via.last() {
-                        let files: Vec<String> = self.affected.reasons[origin]
+                        let files: Vec<String> = self
+                            .affected
+                            .reasons_of(origin)
                             .iter()
                             .filter_map(|r| match r {
                                 Reason::File { path }

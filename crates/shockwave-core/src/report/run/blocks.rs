@@ -22,7 +22,7 @@ impl Reporter for Blocks<'_> {
     fn on_event(&mut self, event: &RunEvent) {
         if let RunEvent::Finished { task, result } = event {
             let mut out = Stdout;
-            let label = &self.labels[*task];
+            let label = &self.labels[task.index()];
             let _ = writeln!(
                 out,
                 "{} {}",

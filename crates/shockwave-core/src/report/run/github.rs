@@ -22,7 +22,7 @@ impl Reporter for GithubGroups<'_> {
     fn on_event(&mut self, event: &RunEvent) {
         if let RunEvent::Finished { task, result } = event {
             let mut out = Stdout;
-            let label = &self.labels[*task];
+            let label = &self.labels[task.index()];
             let status = status_text(Style { color: false }, result);
             let _ = writeln!(out, "::group::{label} ({status})");
             write_log(&mut out, &result.log);

@@ -19,7 +19,7 @@ impl<'a> Notices<'a> {
         match reason {
             StopReason::TaskFailed { task } => format!(
                 "{} failed: not starting more tasks (use --continue to keep going)",
-                self.labels[*task]
+                self.labels[task.index()]
             ),
             StopReason::Interrupted { grace } => format!(
                 "interrupted: stopping every running command (SIGTERM now, SIGKILL after {}; interrupt again to kill them now)",
@@ -45,7 +45,7 @@ impl Reporter for Notices<'_> {
                 during,
                 error,
             } => {
-                let label = &self.labels[*task];
+                let label = &self.labels[task.index()];
                 match during {
                     CacheStep::Lock => {
                         tracing::warn!("{label}: running without the cache's lock: {error}")
@@ -57,7 +57,7 @@ impl Reporter for Notices<'_> {
                 }
             }
             RunEvent::UndeclaredWrites { task, writes } => {
-                tracing::warn!("{}", crate::report::writes::warning(&self.labels[*task], writes));
+                tracing::warn!("{}", crate::report::writes::warning(&self.labels[task.index()], writes));
             }
             RunEvent::Remote(RemoteEvent::Warning(e)) => tracing::warn!("remote cache: {e}"),
             RunEvent::Remote(RemoteEvent::Off(reason)) => tracing::warn!(

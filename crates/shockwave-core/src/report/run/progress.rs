@@ -42,7 +42,11 @@ impl<'a, R: Reporter> Progress<'a, R> {
     }
 
     fn draw(&mut self) {
-        let running: Vec<&str> = self.running.iter().map(|&t| &*self.labels[t]).collect();
+        let running: Vec<&str> = self
+            .running
+            .iter()
+            .map(|&t| &*self.labels[t.index()])
+            .collect();
         let line = progress_line(self.done, self.labels.len(), &running, (self.width)());
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{line}");

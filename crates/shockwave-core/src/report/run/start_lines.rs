@@ -21,10 +21,10 @@ impl<'a> StartLines<'a> {
 impl Reporter for StartLines<'_> {
     fn on_event(&mut self, event: &RunEvent) {
         let line = match event {
-            RunEvent::CommandStarted { task } => format!("started: {}", self.labels[*task]),
+            RunEvent::CommandStarted { task } => format!("started: {}", self.labels[task.index()]),
             RunEvent::StillRunning { task, running_for } => format!(
                 "still running: {} ({})",
-                self.labels[*task],
+                self.labels[task.index()],
                 human_duration(running_for.as_millis() as u64)
             ),
             _ => return,

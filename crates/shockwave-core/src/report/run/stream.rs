@@ -7,6 +7,7 @@ use super::{status_text, write_prefixed, Reporter};
 use crate::exec::RunEvent;
 use crate::report::output::Stdout;
 use crate::report::style::Style;
+use crate::tasks::TaskIdx;
 
 pub struct Stream<'a> {
     labels: &'a [String],
@@ -18,8 +19,8 @@ impl<'a> Stream<'a> {
         Stream { labels, style }
     }
 
-    fn prefix(&self, task: usize) -> String {
-        self.style.dim(&format!("{} |", self.labels[task]))
+    fn prefix(&self, task: TaskIdx) -> String {
+        self.style.dim(&format!("{} |", self.labels[task.index()]))
     }
 }
 
@@ -32,7 +33,7 @@ impl Reporter for Stream<'_> {
                 let _ = out.flush();
             }
             RunEvent::Finished { task, result } => {
-                let label = &self.labels[*task];
+                let label = &self.labels[task.index()];
                 let _ = writeln!(
                     out,
                     "{} {}",
